@@ -1,0 +1,65 @@
+/* The op table: the single place where an op is defined. Each row gives the op's name (its
+ * spelling in IR text), arity, attributes, shape rule, reference implementation (what the op
+ * means; the interpreter runs it and every backend is tested against it), VJP rule (autodiff)
+ * and fusion class (how codegen may group it). Adding an op = an IrOp entry in ir.h, a row in
+ * ir_ops.c, and the functions that row points to. See docs/architecture.md. */
+#ifndef SMELT_IR_OPS_H
+#define SMELT_IR_OPS_H
+
+#include "ir/ir.h"
+
+/* A value in the reference interpreter. Every element is held as a double whatever the dtype:
+ * f32 math is done in double precision (the oracle is more exact than any backend, and finite
+ * differences can run in double), i32 values are held exactly. */
+typedef struct IrTensor {
+  IrType type;
+  double *data; /* (numel) row-major */
+} IrTensor;
+
+/* Shape rule: the output type of op node n from its operands' types (ir_type_of(g, n->in[i]))
+ * and its attributes. On a bad combination, writes a one-line message into err and returns
+ * false. n->type is not read. */
+typedef bool (*IrInferFn)(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
+
+/* Reference implementation: out->data (numel of n->type, zero-filled) from the operands'
+ * values, with plain loops that are obviously correct. Never fails: inputs are verified. */
+typedef void (*IrEvalFn)(const IrNode *n, const IrTensor *const *in, IrTensor *out);
+
+/* VJP rule: given the gradient `gout` of a scalar loss w.r.t. node `id`'s output, appends ops to
+ * g computing the gradient w.r.t. each operand i with need[i] set, and stores it in grad_in[i]
+ * (with exactly the operand's type); leaves IR_NONE where the gradient is zero or not needed.
+ * NULL in the table: the op cannot be differentiated (autodiff reports it). */
+typedef void (*IrVjpFn)(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
+
+typedef enum IrFusionClass {
+  IR_FUSE_ELEMENTWISE, /* one output element from the same-index (broadcast) input elements */
+  IR_FUSE_REDUCTION,   /* reduces axes; fuses with elementwise producers */
+  IR_FUSE_LAYOUT,      /* moves elements (reshape, transpose, slice, concat, pad, broadcast) */
+  IR_FUSE_GEMM,        /* matmul and convolutions: library/micro-kernel calls with epilogues */
+  IR_FUSE_OPAQUE,      /* its own kernel: pooling, gather/scatter, argmax, rng, ctc */
+  IR_FUSE_CLASS_COUNT
+} IrFusionClass;
+
+typedef struct IrAttrSpec {
+  const char *name; /* NULL ends the list */
+  int count;        /* exact number of ints; -1: any number up to IR_ATTR_MAX_INTS */
+} IrAttrSpec;
+
+typedef struct IrOpInfo {
+  const char *name;
+  int arity; /* -1: one or more (concat) */
+  IrFusionClass fusion;
+  IrAttrSpec attrs[IR_MAX_ATTRS];
+  IrInferFn infer;
+  IrEvalFn eval;
+  IrVjpFn vjp;
+} IrOpInfo;
+
+extern const IrOpInfo ir_op_info[IR_OP_COUNT];
+
+IrOp ir_op_by_name(const char *name); /* IR_OP_COUNT when unknown */
+const char *ir_fusion_class_name(IrFusionClass c);
+/* index of the named attribute in ir_op_info[op].attrs, or -1 */
+int ir_op_attr_index(IrOp op, const char *name);
+
+#endif

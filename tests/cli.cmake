@@ -1,0 +1,1 @@
+# End-to-end tests of the smelt CLI (filled in as commands land).
