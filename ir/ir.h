@@ -74,12 +74,13 @@ typedef enum IrOp {
   IR_OP_COUNT
 } IrOp;
 
-/* How a param or state node starts out, and what a const node holds. */
+/* How a param or state node starts out, what a const node holds, and for input nodes what
+ * test data `smelt run-ir` feeds them (i32 UNIFORM(v): integers in [0, v)). */
 typedef enum IrInit {
   IR_INIT_ZEROS,
   IR_INIT_ONES,
   IR_INIT_FILL,    /* every element = value */
-  IR_INIT_UNIFORM, /* uniform in [-value, value) */
+  IR_INIT_UNIFORM, /* uniform in [-value, value); i32: integers in [0, value) */
   IR_INIT_NORMAL,  /* normal with mean 0, std value */
   IR_INIT_DATA,    /* explicit elements in `data` (consts only) */
   IR_INIT_COUNT
@@ -151,6 +152,10 @@ bool ir_name_is_valid(const char *name);
  * operands or attributes it records the problem in g->error (first one wins) and returns
  * IR_NONE; any IR_NONE operand also yields IR_NONE, so builder chains need one check at the end. */
 IrId ir_graph_add_op(IrGraph *g, IrOp op, int n_in, const IrId *in, const IrAttr *attrs);
+/* Appends a copy of *proto as is (kind, op, type, operands, attrs, name, init, data, position),
+ * without running any shape rule: for the text parser, whose output the verifier then checks.
+ * Operand list, name and data are copied into the graph's arena. */
+IrId ir_graph_add_raw(IrGraph *g, const IrNode *proto);
 void ir_graph_add_output(IrGraph *g, IrId id);
 void ir_graph_add_update(IrGraph *g, IrId target, IrId value);
 void ir_graph_set_name(IrGraph *g, IrId id, const char *name);

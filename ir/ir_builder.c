@@ -30,7 +30,12 @@ static int norm_axis(IrGraph *g, IrId x, int axis) { return axis < 0 ? axis + ra
 /* ---- leaves ---- */
 
 IrId ir_input(IrGraph *g, const char *name, IrDType dtype, IrShape shape) {
-  return ir_graph_add_leaf(g, IR_NODE_INPUT, name, (IrType){dtype, shape});
+  IrId id = ir_graph_add_leaf(g, IR_NODE_INPUT, name, (IrType){dtype, shape});
+  if (dtype == IR_F32) { /* what `smelt run-ir` feeds it: uniform in [-1, 1) */
+    ir_node(g, id)->init = IR_INIT_UNIFORM;
+    ir_node(g, id)->value = 1.0;
+  }
+  return id;
 }
 
 IrId ir_param(IrGraph *g, const char *name, IrShape shape, IrInit init, double value) {

@@ -93,6 +93,17 @@ IrId ir_graph_add_op(IrGraph *g, IrOp op, int n_in, const IrId *in, const IrAttr
   return graph_append(g, n);
 }
 
+IrId ir_graph_add_raw(IrGraph *g, const IrNode *proto) {
+  IrNode *n = rt_arena_memdup(&g->arena, proto, sizeof *n);
+  n->in = proto->n_in ? rt_arena_memdup(&g->arena, proto->in, (size_t)proto->n_in * sizeof *n->in)
+                      : NULL;
+  n->name = proto->name ? rt_arena_strdup(&g->arena, proto->name) : NULL;
+  if (proto->data)
+    n->data = rt_arena_memdup(&g->arena, proto->data,
+                              (size_t)ir_shape_numel(&proto->type.shape) * sizeof *n->data);
+  return graph_append(g, n);
+}
+
 void ir_graph_add_output(IrGraph *g, IrId id) {
   RT_ASSERT(id >= 0 && id < g->n_nodes, "output %d is not a node", id);
   if (g->n_outputs == g->cap_outputs) {
