@@ -1,0 +1,38 @@
+# smelt's front door. `make run` does the main job, `make test` builds and runs every test.
+# Both install missing Debian packages first (scripts/deps.sh). Other targets: `make asan`
+# (the suite under AddressSanitizer + UndefinedBehaviorSanitizer), `make debug`, `make fuzz`.
+BUILD ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test asan debug fuzz clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+run: build
+	$(BUILD)/smelt run-ir examples/ir/mlp.ir --train 40
+
+asan:
+	@$(MAKE) --no-print-directory test BUILD=build-asan CMAKE_FLAGS="-DSMELT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"
+
+debug:
+	@$(MAKE) --no-print-directory build BUILD=build-debug CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug"
+
+fuzz: deps
+	@CC=clang-19 cmake -S . -B build-fuzz -DSMELT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+	@echo "fuzz targets are in build-fuzz/tests/ (run one with -max_total_time=60 CORPUS_DIR)"
+
+clean:
+	rm -rf build build-asan build-debug build-fuzz

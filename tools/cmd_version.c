@@ -1,0 +1,38 @@
+/* `smelt version`: smelt's version, the LLVM it was built with, and the host CPU and SIMD
+ * features LLVM detects (what compiled kernels will be specialised for). */
+#include <stdio.h>
+
+#include <llvm/Config/llvm-config.h>
+
+#include "codegen/cg_host.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+static const char USAGE[] =
+    "usage: smelt version\n"
+    "\n"
+    "Prints smelt's version, the LLVM version it was built with, the host CPU name\n"
+    "and the SIMD features LLVM detects on it.\n";
+
+int cmd_version(int argc, char **argv) {
+  static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+  int c;
+  while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
+    if (c == 'h') {
+      fputs(USAGE, stdout);
+      return CLI_EXIT_OK;
+    }
+    return CLI_EXIT_USAGE;
+  }
+  if (optind < argc) return cli_usage_error(USAGE, "unexpected argument '%s'", argv[optind]);
+  CgHostInfo host;
+  cg_host_info(&host);
+  char simd[512];
+  printf("smelt %s\n", SMELT_VERSION);
+  printf("llvm %u.%u.%u (built against %s)\n", host.llvm_major, host.llvm_minor,
+         host.llvm_patch, LLVM_VERSION_STRING);
+  printf("target %s\n", host.triple);
+  printf("host cpu %s (%d-bit vectors)\n", host.cpu, cg_host_vector_bits(&host));
+  printf("simd %s\n", cg_host_simd_features(&host, simd, sizeof simd));
+  return CLI_EXIT_OK;
+}

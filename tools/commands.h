@@ -1,0 +1,7 @@
+/* Entry points of the `smelt` subcommands, one per tools/cmd_*.c; main.c lists them. */
+#ifndef SMELT_TOOLS_COMMANDS_H
+#define SMELT_TOOLS_COMMANDS_H
+
+int cmd_version(int argc, char **argv);
+
+#endif

@@ -1,0 +1,48 @@
+/* smelt: the command-line entry point. Dispatches git-style subcommands (`smelt CMD ...`), each
+ * in its own tools/cmd_*.c; unknown commands get a one-line error, a suggestion and exit 2. */
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/rt_suggest.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+static const CliCommand COMMANDS[] = {
+    {"version", "print smelt's version, LLVM's, and the host CPU and SIMD features", cmd_version},
+};
+enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };
+
+static void print_usage(FILE *out) {
+  fputs("usage: smelt COMMAND [ARGS...]\n"
+        "\n"
+        "smelt compiles YAML model presets into fast native trainers and inference code.\n"
+        "\n"
+        "commands:\n",
+        out);
+  for (int i = 0; i < N_COMMANDS; i++) fprintf(out, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+  fputs("\nRun 'smelt COMMAND --help' for a command's options.\n", out);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return CLI_EXIT_USAGE;
+  }
+  const char *name = argv[1];
+  if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+    print_usage(stdout);
+    return CLI_EXIT_OK;
+  }
+  if (!strcmp(name, "--version")) name = "version";
+  for (int i = 0; i < N_COMMANDS; i++)
+    if (!strcmp(name, COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+  const char *names[N_COMMANDS];
+  for (int i = 0; i < N_COMMANDS; i++) names[i] = COMMANDS[i].name;
+  const char *guess = rt_suggest(name, names, N_COMMANDS);
+  if (guess)
+    fprintf(stderr, "smelt: unknown command '%s'; did you mean '%s'?\n", name, guess);
+  else
+    fprintf(stderr, "smelt: unknown command '%s'\n", name);
+  print_usage(stderr);
+  return CLI_EXIT_USAGE;
+}
