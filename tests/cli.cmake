@@ -1,1 +1,29 @@
-# End-to-end tests of the smelt CLI (filled in as commands land).
+# End-to-end tests of the `smelt` command as a user runs it: exit codes and the key lines of
+# its output (tests/cli/expect.sh CODE REGEX COMMAND...).
+set(EXPECT ${CMAKE_CURRENT_SOURCE_DIR}/cli/expect.sh)
+function(smelt_cli_test name code regex)
+  add_test(NAME cli_${name} COMMAND ${EXPECT} ${code} ${regex} $<TARGET_FILE:smelt> ${ARGN}
+           WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+endfunction()
+
+smelt_cli_test(help 0 "usage: smelt COMMAND" --help)
+smelt_cli_test(no_command 2 "usage: smelt COMMAND")
+smelt_cli_test(unknown_command 2 "unknown command 'versoin'. did you mean 'version'" versoin)
+smelt_cli_test(unknown_flag 2 "unknown option '--bogus'" run-ir --bogus x.ir)
+smelt_cli_test(version 0 "llvm 19\\.[0-9.]+ .*host cpu .*simd " version)
+smelt_cli_test(run_ir_missing_file 1 "nope\\.ir: error: " run-ir nope.ir)
+smelt_cli_test(run_ir_outputs 0 "output 0 %loss f32\\[\\] checksum" run-ir examples/ir/mlp.ir --seed 3)
+smelt_cli_test(run_ir_train 0 "\\(learning\\)" run-ir examples/ir/mlp.ir --train 20)
+smelt_cli_test(ir_grad 0 "update %w1 <- " ir examples/ir/mlp.ir --grad)
+smelt_cli_test(ir_bad_program 1 "error: " ir tests/ir/bad/undefined_value.ir)
+
+# Every example program's gradients agree with finite differences.
+file(GLOB example_programs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/examples/ir/*.ir)
+foreach(program ${example_programs})
+  get_filename_component(stem ${program} NAME_WE)
+  smelt_cli_test(grad_check_${stem} 0 "grad-check .*: ok" run-ir ${program} --grad-check)
+endforeach()
+
+foreach(cmd ir run-ir version)
+  smelt_cli_test(help_${cmd} 0 "usage: smelt ${cmd}" ${cmd} --help)
+endforeach()

@@ -3,5 +3,8 @@
 #define SMELT_TOOLS_COMMANDS_H
 
 int cmd_version(int argc, char **argv);
+int cmd_run_ir(int argc, char **argv);
+int cmd_ir(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 #endif
