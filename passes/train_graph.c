@@ -158,6 +158,15 @@ bool pass_build_training(IrGraph *g, IrId loss, const PassOptimizer *opt, PassTr
                         .beta2 = IR_NONE, .eps = IR_NONE, .weight_decay = IR_NONE,
                         .clip_norm = IR_NONE, .step = IR_NONE};
   if (!check_loss_output(g, loss, d)) return false;
+  for (int u = 0; u < g->n_updates; u++) { /* the optimizer is the only writer of params */
+    const IrNode *t = ir_node(g, g->updates[u].target);
+    if (t->kind != IR_NODE_PARAM) continue;
+    char lb[96];
+    rt_diag_error(d, "", t->line, t->col, "training: param %s already has an update; the optimizer "
+                  "must be the only one to write params (make it a state node instead)",
+                  ir_node_label(g, g->updates[u].target, lb, sizeof lb));
+    return false;
+  }
   collect_params(g, out);
   IrId first_new = g->n_nodes;
   bool clean = !g->error[0]; /* a builder error from before is not ours to report */

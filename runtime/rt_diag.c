@@ -43,6 +43,14 @@ void rt_diags_print(const RtDiags *d, FILE *out) {
   }
 }
 
+void rt_diags_set_file(RtDiags *d, int from, const char *file) {
+  for (int i = from; i < d->count; i++) {
+    if (d->items[i].file[0]) continue;
+    free(d->items[i].file);
+    d->items[i].file = rt_xstrdup(file);
+  }
+}
+
 void rt_diags_free(RtDiags *d) {
   for (int i = 0; i < d->count; i++) {
     free(d->items[i].file);

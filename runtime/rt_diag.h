@@ -29,6 +29,9 @@ void rt_diag_add(RtDiags *d, RtDiagLevel level, const char *file, int line, int 
 /* Formats one diagnostic into buf the way rt_diags_print prints it (without newline). */
 void rt_diag_format(const RtDiag *diag, char *buf, size_t size);
 void rt_diags_print(const RtDiags *d, FILE *out); /* one line each, in the order added */
+/* Gives the diagnostics from index `from` on that name no file (passes report positions of
+ * parsed nodes without knowing the file) the file name `file`. */
+void rt_diags_set_file(RtDiags *d, int from, const char *file);
 void rt_diags_free(RtDiags *d);
 
 #endif

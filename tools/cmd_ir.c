@@ -56,6 +56,7 @@ int cmd_ir(int argc, char **argv) {
       rc = CLI_EXIT_FAIL;
     }
   }
+  rt_diags_set_file(&d, 0, argv[optind]);
   rt_diags_print(&d, stderr);
   if (!g || d.errors) rc = CLI_EXIT_FAIL;
   if (rc == CLI_EXIT_OK) ir_print(g, stdout);

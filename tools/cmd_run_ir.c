@@ -74,14 +74,17 @@ static void set_scalar(IrInterp *it, IrId id, double v) {
   if (id != IR_NONE) ir_interp_value(it, id)->data[0] = v;
 }
 
-static int train(IrGraph *g, uint64_t seed, int64_t steps, double lr, const PassOptimizer *opt) {
+static int train(IrGraph *g, const char *file, uint64_t seed, int64_t steps, double lr,
+                 const PassOptimizer *opt) {
   if (g->n_outputs < 1) {
     fprintf(stderr, "smelt: %s has no output to train on (output 0 must be a scalar loss)\n", g->name);
     return CLI_EXIT_FAIL;
   }
   RtDiags d = {0};
   PassTraining tr;
-  if (!pass_build_training(g, g->outputs[0], opt, &tr, &d)) {
+  bool ok = pass_build_training(g, g->outputs[0], opt, &tr, &d);
+  rt_diags_set_file(&d, 0, file);
+  if (!ok) {
     rt_diags_print(&d, stderr);
     rt_diags_free(&d);
     return CLI_EXIT_FAIL;
@@ -150,7 +153,7 @@ int cmd_run_ir(int argc, char **argv) {
     rc = pass_grad_check(g, (uint64_t)seed, NULL, stdout) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     printf("grad-check %s: %s\n", argv[optind], rc == CLI_EXIT_OK ? "ok" : "FAILED");
   } else if (steps) {
-    rc = train(g, (uint64_t)seed, steps, lr, &opt);
+    rc = train(g, argv[optind], (uint64_t)seed, steps, lr, &opt);
   } else {
     rc = run_once(g, (uint64_t)seed);
   }
