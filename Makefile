@@ -28,7 +28,8 @@ asan:
 debug:
 	@$(MAKE) --no-print-directory build BUILD=build-debug CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug"
 
-fuzz: deps
+fuzz:
+	@scripts/deps.sh fuzz
 	@CC=clang-19 cmake -S . -B build-fuzz -DSMELT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
 	@cmake --build build-fuzz -j$(JOBS)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages smelt needs to build, test and run. Quick and silent when all are
-# present; as root it installs what is missing with apt-get, otherwise it prints the exact
-# apt-get line to run and fails.
+# Installs the Debian packages smelt needs to build, test and run (`scripts/deps.sh fuzz` adds
+# clang and its fuzzer runtime for `make fuzz`). Quick and silent when all are present; as root it
+# installs what is missing with apt-get, otherwise it prints the exact apt-get line and fails.
 set -euo pipefail
 
 packages=(
@@ -13,6 +13,7 @@ packages=(
   libstb-dev libcjson-dev            # images, JSON
   libfreetype-dev fonts-dejavu-core  # synthetic CAPTCHA generator
 )
+[[ "${1:-}" == fuzz ]] && packages+=(clang-19 libclang-rt-19-dev)
 
 missing=()
 for p in "${packages[@]}"; do

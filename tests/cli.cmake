@@ -24,7 +24,12 @@ foreach(program ${example_programs})
   smelt_cli_test(grad_check_${stem} 0 "grad-check .*: ok" run-ir ${program} --grad-check)
 endforeach()
 
-foreach(cmd ir run-ir version)
+smelt_cli_test(check_phase3 0 "7 experiments" check examples/phase3_training_configs.yaml)
+smelt_cli_test(check_quickstart 0 "experiments" check examples/quickstart.yaml)
+smelt_cli_test(check_bad_preset 1 "did you mean 'ctc_small'" check tests/frontend/bad/unknown_preset.yaml)
+smelt_cli_test(check_unknown_flag 2 "unknown option '--bogus'" check --bogus x.yaml)
+
+foreach(cmd check ir run-ir version)
   smelt_cli_test(help_${cmd} 0 "usage: smelt ${cmd}" ${cmd} --help)
 endforeach()
 smelt_cli_test(ir_grad_param_updated 1 "unnamed.ir:3:3: error: training: param %1 already has an update" ir tests/ir/unnamed.ir --grad)

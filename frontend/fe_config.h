@@ -1,0 +1,142 @@
+/* Experiment configs: a `defaults` mapping and an `experiments` mapping of name -> settings that
+ * override the defaults. fe_config_load validates the whole file (every problem reported with
+ * file:line:col), loads each experiment's preset, checks settings against it, and returns the
+ * experiments fully merged and in file order. docs/config.md lists every setting, its default
+ * and its range. */
+#ifndef SMELT_FE_CONFIG_H
+#define SMELT_FE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "frontend/fe_preset.h"
+#include "runtime/rt_arena.h"
+#include "runtime/rt_diag.h"
+
+typedef enum FeMetric { FE_METRIC_VAL_SEQ_ACC, FE_METRIC_VAL_CHAR_ACC, FE_METRIC_VAL_LOSS, FE_METRIC_COUNT } FeMetric;
+typedef enum FeOptimizerKind { FE_OPT_ADAM, FE_OPT_ADAMW, FE_OPT_SGD, FE_OPT_COUNT } FeOptimizerKind;
+typedef enum FeSchedulerKind {
+  FE_SCHED_REDUCE_ON_PLATEAU, FE_SCHED_COSINE, FE_SCHED_STEP, FE_SCHED_CONSTANT, FE_SCHED_COUNT
+} FeSchedulerKind;
+typedef enum FeLossKind { FE_LOSS_CROSS_ENTROPY, FE_LOSS_FOCAL, FE_LOSS_CTC, FE_LOSS_COUNT } FeLossKind;
+
+/* The spellings used in config files, indexed by the enums above. */
+extern const char *const FE_METRIC_NAMES[FE_METRIC_COUNT];       /* val_seq_acc, val_char_acc, val_loss */
+extern const char *const FE_OPTIMIZER_NAMES[FE_OPT_COUNT];       /* adam, adamw, sgd */
+extern const char *const FE_SCHEDULER_NAMES[FE_SCHED_COUNT];     /* reduce_on_plateau, cosine, step, constant */
+extern const char *const FE_LOSS_NAMES[FE_LOSS_COUNT];           /* cross_entropy, focal, ctc */
+
+/* Accuracies improve upwards, the loss downwards. */
+bool fe_metric_higher_is_better(FeMetric m);
+
+typedef struct FeOptimizer {
+  FeOptimizerKind kind;
+  double betas[2]; /* adam, adamw */
+  double eps;      /* adam, adamw */
+  double momentum; /* sgd */
+  bool nesterov;   /* sgd */
+} FeOptimizer;
+
+typedef struct FeScheduler {
+  FeSchedulerKind kind;
+  FeMetric metric;   /* reduce_on_plateau: the validation metric it watches */
+  double factor;     /* reduce_on_plateau: lr *= factor after `patience` epochs without improvement */
+  int patience;      /* reduce_on_plateau */
+  double min_lr;     /* reduce_on_plateau, cosine: floor of the learning rate */
+  int warmup_epochs; /* cosine: linear warm-up from 0 before the cosine decay */
+  int step_size;     /* step: lr *= gamma every step_size epochs */
+  double gamma;      /* step */
+} FeScheduler;
+
+typedef struct FeLoss {
+  FeLossKind kind;
+  double label_smoothing; /* cross_entropy */
+  double gamma;           /* focal: (1 - p)^gamma */
+  double alpha;           /* focal: weight of the loss, when has_alpha */
+  bool has_alpha;
+} FeLoss;
+
+typedef struct FeEarlyStopping {
+  bool enabled;
+  FeMetric metric;
+  int patience;     /* epochs without an improvement larger than min_delta before stopping */
+  double min_delta;
+} FeEarlyStopping;
+
+typedef struct FeData {
+  bool synthetic;      /* generated CAPTCHAs instead of folders */
+  const char *train;   /* folders: labels.tsv + images; paths relative to the config's folder */
+  const char *val;     /* folders: NULL = hold out val_split of train (deterministically) */
+  double val_split;
+  int train_count;     /* synthetic: samples generated for training */
+  int val_count;       /* synthetic: samples generated for validation */
+  int64_t seed;        /* synthetic: generator seed (the same for every experiment by default) */
+  int length[2];       /* synthetic: label length range [min, max] */
+  const char *charset; /* symbols, UTF-8; NULL = from the training labels / the generator's 0-9A-Z */
+  int charset_size;    /* code points in charset, 0 when NULL */
+} FeData;
+
+typedef struct FeAugment {
+  bool enabled;
+  double rotation;  /* max |angle|, degrees */
+  double shear;     /* max |horizontal shear angle|, degrees */
+  double scale;     /* zoom factor drawn from [1 - scale, 1 + scale] */
+  double translate; /* max shift as a fraction of the width and height */
+  double noise;     /* max std of Gaussian pixel noise, intensities in [0, 1] */
+  double blur;      /* max Gaussian blur sigma, pixels */
+  double contrast;  /* contrast factor drawn from [1 - contrast, 1 + contrast] */
+} FeAugment;
+
+typedef struct FeExperiment {
+  const char *name;
+  FeLoc loc;              /* the experiment's key in the config */
+  const char *model;      /* the preset reference as written */
+  const FePreset *preset; /* loaded; owned by the FeConfig, shared between experiments */
+  int batch_size;
+  double learning_rate;
+  FeOptimizer optimizer;
+  double weight_decay;    /* L2 for adam/sgd, decoupled for adamw */
+  FeScheduler scheduler;
+  FeLoss loss;
+  double dropout;         /* rate of the preset's dropout layers that take it from the config */
+  int epochs;
+  FeEarlyStopping early_stopping;
+  double grad_clip;       /* max global gradient L2 norm; 0 = no clipping */
+  int64_t seed;           /* initialisation, shuffling, dropout, augmentation */
+  FeData data;
+  FeAugment augmentation;
+} FeExperiment;
+
+typedef struct FeConfig {
+  const char *path;
+  const char *presets_dir; /* where preset names were looked up */
+  FeExperiment *experiments; /* in file order */
+  int count;
+  FePreset **presets;      /* the distinct presets, owned */
+  int preset_count;
+  RtArena arena;           /* owns the strings and arrays above */
+} FeConfig;
+
+typedef struct FeLoadOptions {
+  const char *presets_dir; /* wins over the config's presets_dir and $SMELT_PRESETS; NULL = unset */
+  bool skip_data_check;    /* do not require data folders to exist (they will be overridden) */
+} FeLoadOptions;
+
+/* Loads, merges and validates a config. Returns NULL when any error was added to d (warnings
+ * alone do not fail); otherwise a config the caller frees with fe_config_free. opts may be NULL. */
+FeConfig *fe_config_load(const char *path, const FeLoadOptions *opts, RtDiags *d);
+/* The same from memory; file names the text in diagnostics and anchors relative paths. */
+FeConfig *fe_config_parse(const char *file, const char *text, size_t len, const FeLoadOptions *opts,
+                          RtDiags *d);
+void fe_config_free(FeConfig *c);
+const FeExperiment *fe_config_find(const FeConfig *c, const char *name);
+
+/* The built-in defaults (model unset, loss chosen by the head at load time). */
+FeExperiment fe_experiment_builtin(void);
+
+/* Experiments that can share one compiled module: same preset file, batch size, loss kind and
+ * optimizer (the update is compiled in; its hyperparameters are runtime scalars). Writes a group
+ * index per experiment (groups numbered from 0 in order of first use); returns the group count. */
+int fe_config_module_groups(const FeConfig *c, int *group_of);
+
+#endif
