@@ -33,3 +33,11 @@ foreach(cmd check ir run-ir version)
   smelt_cli_test(help_${cmd} 0 "usage: smelt ${cmd}" ${cmd} --help)
 endforeach()
 smelt_cli_test(ir_grad_param_updated 1 "unnamed.ir:3:3: error: training: param %1 already has an update" ir tests/ir/unnamed.ir --grad)
+
+# Every example program's training step (forward, backward, Adam) compiled with LLVM agrees with
+# the reference interpreter.
+foreach(program ${example_programs})
+  get_filename_component(stem ${program} NAME_WE)
+  smelt_cli_test(compare_${stem} 0 "compare .*: ok" run-ir ${program} --compare --grad)
+endforeach()
+smelt_cli_test(run_ir_jit 0 "compiled [0-9]+ kernels" run-ir examples/ir/convnet.ir --backend jit)

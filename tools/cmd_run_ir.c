@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/cg_compare.h"
 #include "ir/ir_interp.h"
 #include "ir/ir_text.h"
 #include "passes/grad_check.h"
@@ -14,7 +15,8 @@
 #include "tools/commands.h"
 
 static const char USAGE[] =
-    "usage: smelt run-ir FILE.ir [--seed N] [--grad-check | --train STEPS [--lr X] [--optimizer NAME]]\n"
+    "usage: smelt run-ir FILE.ir [--seed N] [--backend interp|jit] [--compare [--grad]]\n"
+    "                            [--grad-check | --train STEPS [--lr X] [--optimizer NAME]]\n"
     "\n"
     "Runs an IR program with the reference interpreter on deterministic random inputs\n"
     "(each input's init says what it is fed) and prints every output's shape, a checksum\n"
@@ -22,6 +24,12 @@ static const char USAGE[] =
     "\n"
     "options:\n"
     "  --seed N          seed for inputs and parameter initialisation (default 1)\n"
+    "  --backend NAME    interp (the reference interpreter, default) or jit (compiled\n"
+    "                    with LLVM for this CPU)\n"
+    "  --compare         run both backends on the same inputs and print the largest\n"
+    "                    absolute and relative error per output; exit 1 beyond tolerance\n"
+    "  --grad            with --compare: compare one training step (Adam) instead:\n"
+    "                    loss, outputs and every updated param and optimizer state\n"
     "  --grad-check      compare the gradients of output 0 (a scalar loss) w.r.t. every\n"
     "                    param with central finite differences; exit 1 on a mismatch\n"
     "  --train STEPS     build the training step (gradients + optimizer update) and run it\n"
@@ -58,6 +66,51 @@ static int run_once(IrGraph *g, uint64_t seed) {
   print_outputs(g, it);
   ir_interp_free(it);
   return CLI_EXIT_OK;
+}
+
+/* The training step of g (Adam), for comparing whole steps; eps is raised to 1e-3 so that
+ * Adam's m / sqrt(v) is well-conditioned where a gradient is ~0 (there f32 and double could
+ * disagree in sign, which says nothing about the backend). */
+static bool make_training_step(IrGraph *g, const char *file) {
+  for (int u = 0; u < g->n_updates; u++)
+    if (ir_node(g, g->updates[u].target)->kind == IR_NODE_PARAM) {
+      printf("%s already updates its params: comparing it as written\n", file);
+      return true;
+    }
+  RtDiags d = {0};
+  PassOptimizer opt = {.kind = PASS_OPT_ADAM};
+  PassTraining tr;
+  bool ok = g->n_outputs > 0 && pass_build_training(g, g->outputs[0], &opt, &tr, &d);
+  rt_diags_set_file(&d, 0, file);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  if (ok && tr.eps != IR_NONE) ir_node(g, tr.eps)->value = 1e-3;
+  return ok;
+}
+
+static int run_jit(IrGraph *g, uint64_t seed) {
+  RtDiags d = {0};
+  CgCompareOptions o = {.atol = INFINITY, .rtol = 0, .steps = 1};
+  CgCompareResult r;
+  bool ok = cg_compare(g, seed, &o, &r, NULL, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  if (!ok) return CLI_EXIT_FAIL;
+  printf("compiled %d kernels (%d unique)\n", r.n_kernels, r.n_unique);
+  return CLI_EXIT_OK;
+}
+
+static int compare(IrGraph *g, const char *file, uint64_t seed) {
+  RtDiags d = {0};
+  CgCompareOptions o = {.atol = 1e-4, .rtol = 1e-3, .steps = 1};
+  CgCompareResult r;
+  bool ok = cg_compare(g, seed, &o, &r, stdout, &d);
+  rt_diags_set_file(&d, 0, file);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  printf("compare %s: %d tensors, %d kernels (%d unique), max abs err %.3g, max rel err %.3g: %s\n", file,
+         r.tensors, r.n_kernels, r.n_unique, r.max_abs, r.max_rel, ok ? "ok" : "FAILED");
+  return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }
 
 static bool parse_optimizer(const char *name, PassOptimizer *opt) {
@@ -121,7 +174,9 @@ int cmd_run_ir(int argc, char **argv) {
       {"seed", required_argument, NULL, 's'},  {"grad-check", no_argument, NULL, 'g'},
       {"train", required_argument, NULL, 't'}, {"lr", required_argument, NULL, 'l'},
       {"optimizer", required_argument, NULL, 'o'}, {"help", no_argument, NULL, 'h'},
-      {0}};
+      {"backend", required_argument, NULL, 'b'}, {"compare", no_argument, NULL, 'c'},
+      {"grad", no_argument, NULL, 'G'}, {0}};
+  bool jit = false, cmp = false, grad = false;
   int64_t seed = 1, steps = 0;
   double lr = 0.01;
   bool grad_check = false;
@@ -132,6 +187,13 @@ int cmd_run_ir(int argc, char **argv) {
       case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
       case 's': if (!cli_parse_int("--seed", optarg, 0, INT64_MAX, &seed, USAGE)) return CLI_EXIT_USAGE; break;
       case 'g': grad_check = true; break;
+      case 'c': cmp = true; break;
+      case 'G': grad = true; break;
+      case 'b':
+        if (strcmp(optarg, "interp") && strcmp(optarg, "jit"))
+          return cli_usage_error(USAGE, "unknown backend '%s' (interp or jit)", optarg);
+        jit = !strcmp(optarg, "jit");
+        break;
       case 't': if (!cli_parse_int("--train", optarg, 1, 1000000, &steps, USAGE)) return CLI_EXIT_USAGE; break;
       case 'l': if (!cli_parse_double("--lr", optarg, &lr, USAGE)) return CLI_EXIT_USAGE; break;
       case 'o':
@@ -142,7 +204,10 @@ int cmd_run_ir(int argc, char **argv) {
     }
   }
   if (optind != argc - 1) return cli_usage_error(USAGE, "expected one IR file");
-  if (grad_check && steps) return cli_usage_error(USAGE, "--grad-check and --train do not combine");
+  if (grad_check + (steps > 0) + cmp > 1)
+    return cli_usage_error(USAGE, "choose one of --grad-check, --train and --compare");
+  if (grad && !cmp) return cli_usage_error(USAGE, "--grad goes with --compare");
+  if (jit && (steps || grad_check)) return cli_usage_error(USAGE, "--backend jit runs the program once");
   RtDiags d = {0};
   IrGraph *g = ir_parse_file(argv[optind], &d);
   rt_diags_print(&d, stderr);
@@ -152,6 +217,10 @@ int cmd_run_ir(int argc, char **argv) {
   if (grad_check) {
     rc = pass_grad_check(g, (uint64_t)seed, NULL, stdout) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     printf("grad-check %s: %s\n", argv[optind], rc == CLI_EXIT_OK ? "ok" : "FAILED");
+  } else if (cmp) {
+    rc = grad && !make_training_step(g, argv[optind]) ? CLI_EXIT_FAIL : compare(g, argv[optind], (uint64_t)seed);
+  } else if (jit) {
+    rc = run_jit(g, (uint64_t)seed);
   } else if (steps) {
     rc = train(g, argv[optind], (uint64_t)seed, steps, lr, &opt);
   } else {

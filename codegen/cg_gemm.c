@@ -1,0 +1,349 @@
+/* GEMM kernels: matmul and the three convolutions, lowered to single-precision GEMM calls
+ * (cg_emit_sgemm: today OpenBLAS's cblas_sgemm, later our own micro-kernels shape by shape),
+ * followed by the kernel's elementwise epilogue on the block just computed, while it is in
+ * cache. Convolutions use im2col (Chellapilla et al. 2006): per image, the receptive fields
+ * become the columns of a (C*KH*KW, OH*OW) matrix in the worker's slice of the workspace.
+ *   conv2d:             y[n] = W (O, CKK) @ col(x[n])
+ *   conv2d_grad_input:  col = W^T @ g[n]; dx[n] = col2im(col)
+ *   conv2d_grad_filter: dW[o0:o1] = sum_n g[n][o0:o1] @ col(x[n])^T, split over output rows
+ * Parallel work: matmul splits batch x (rows or columns), conv2d and its input gradient split
+ * images, the filter gradient splits output channels (no partial sums to combine). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cg_loop.h"
+#include "codegen/cg_symbols.h"
+#include "ir/ir_ops.h"
+#include "runtime/rt_assert.h"
+
+typedef struct ConvGeom {
+  int64_t n, c, h, w, o, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw;
+} ConvGeom;
+
+typedef struct Gemm {
+  IrOp op;
+  int a, b, out, ws; /* argument indices (ws: workspace, -1 when none) */
+  /* matmul */
+  int batch_rank;
+  int64_t batch_dims[IR_MAX_RANK], a_batch_str[IR_MAX_RANK], b_batch_str[IR_MAX_RANK];
+  int64_t m, nn, k;
+  bool ta, tb, split_rows;
+  int64_t chunk, chunks; /* rows or columns per item, items per batch */
+  /* convolutions */
+  ConvGeom cv;
+  bool epilogue;
+  CgLoop epi;
+} Gemm;
+
+/* ---- geometry ---- */
+
+static ConvGeom conv_geom(const IrGraph *g, const IrNode *n) {
+  const int64_t *s = n->attr[0].v, *p = n->attr[1].v, *d = n->attr[2].v;
+  ConvGeom cv = {.sh = s[0], .sw = s[1], .pt = p[0], .pl = p[1], .dh = d[0], .dw = d[1]};
+  const int64_t *x, *y, *w;
+  switch (n->op) {
+    case IR_OP_CONV2D:
+      x = ir_type_of(g, n->in[0])->shape.dims, w = ir_type_of(g, n->in[1])->shape.dims, y = n->type.shape.dims;
+      break;
+    case IR_OP_CONV2D_GRAD_INPUT:
+      y = ir_type_of(g, n->in[0])->shape.dims, w = ir_type_of(g, n->in[1])->shape.dims, x = n->type.shape.dims;
+      break;
+    default: /* grad filter */
+      x = ir_type_of(g, n->in[0])->shape.dims, y = ir_type_of(g, n->in[1])->shape.dims, w = n->type.shape.dims;
+  }
+  cv.n = x[0], cv.c = x[1], cv.h = x[2], cv.w = x[3];
+  cv.o = w[0], cv.kh = w[2], cv.kw = w[3], cv.oh = y[2], cv.ow = y[3];
+  return cv;
+}
+
+static int64_t col_elems(const ConvGeom *cv) { return cv->c * cv->kh * cv->kw * cv->oh * cv->ow; }
+
+int64_t cg_kernel_workspace_bytes(const IrGraph *g, const PassKernel *k, int workers, void *user) {
+  if (k->kind != PASS_KERNEL_GEMM) return 0;
+  const IrNode *n = g->nodes[k->ops[0]];
+  if (n->op == IR_OP_MATMUL) return 0;
+  ConvGeom cv = conv_geom(g, n);
+  return col_elems(&cv) * 4 * workers;
+}
+
+/* ---- the GEMM interface ---- */
+
+/* C (m x n, ldc) = alpha op(A) op(B) + beta C, row-major; the one place GEMMs are emitted. */
+static void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k,
+                          LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,
+                          LLVMValueRef cc, int64_t ldc) {
+  LLVMValueRef fn = cg_declare_extern(c, "cblas_sgemm");
+  enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+  LLVMValueRef args[14] = {cg_i32(c, ROW_MAJOR), cg_i32(c, ta ? TRANS : NO_TRANS),
+                           cg_i32(c, tb ? TRANS : NO_TRANS),
+                           LLVMBuildTrunc(c->b, m, c->i32, ""), LLVMBuildTrunc(c->b, n, c->i32, ""),
+                           cg_i32(c, (int)k), cg_f32(c, 1.0), a, cg_i32(c, (int)lda), b,
+                           cg_i32(c, (int)ldb), cg_f32(c, beta), cc, cg_i32(c, (int)ldc)};
+  LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, args, 14, "");
+}
+
+static LLVMValueRef gep(CgContext *c, LLVMValueRef p, LLVMValueRef off) { return cg_gep(c, p, off); }
+static LLVMValueRef mul(CgContext *c, LLVMValueRef a, int64_t k) { return LLVMBuildNSWMul(c->b, a, cg_i64(c, k), ""); }
+static LLVMValueRef add(CgContext *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
+
+static LLVMValueRef imin(CgContext *c, LLVMValueRef a, LLVMValueRef b) {
+  return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "");
+}
+
+/* A counted loop over [lo, hi) around the caller's body: open, emit, close. */
+static void loop1(CgContext *c, CgLoopNest *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
+  l->rank = 1;
+  l->lo[0] = lo;
+  l->hi[0] = hi;
+  cg_loop_open(c, l, name);
+}
+
+/* ---- im2col / col2im ---- */
+
+/* col (C*KH*KW, OH*OW) <-> image (C, H, W): for each (c, kh, kw) and output row, the valid
+ * output columns form one range known at compile time, so the inner loop is a plain strided
+ * copy (or accumulation for col2im) that vectorises. */
+static void emit_im2col(CgContext *c, const ConvGeom *cv, LLVMValueRef img, LLVMValueRef col, bool to_image) {
+  CgLoop dummy;
+  (void)dummy;
+  CgLoopNest lc, lo, lw;
+  loop1(c, &lc, cg_i64(c, 0), cg_i64(c, cv->c), to_image ? "col2im.c" : "im2col.c");
+  for (int64_t kh = 0; kh < cv->kh; kh++)
+    for (int64_t kw = 0; kw < cv->kw; kw++) {
+      int64_t off_w = kw * cv->dw - cv->pl; /* iw = ow * sw + off_w */
+      int64_t ow_lo = off_w >= 0 ? 0 : (-off_w + cv->sw - 1) / cv->sw;
+      int64_t ow_hi = (cv->w - 1 - off_w) < 0 ? 0 : (cv->w - 1 - off_w) / cv->sw + 1;
+      if (ow_hi > cv->ow) ow_hi = cv->ow;
+      if (ow_lo > ow_hi) ow_lo = ow_hi;
+      LLVMValueRef row = add(c, mul(c, lc.idx[0], cv->kh * cv->kw), cg_i64(c, kh * cv->kw + kw));
+      loop1(c, &lo, cg_i64(c, 0), cg_i64(c, cv->oh), "oh");
+      LLVMValueRef ih = add(c, mul(c, lo.idx[0], cv->sh), cg_i64(c, kh * cv->dh - cv->pt));
+      LLVMValueRef valid = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, ih, cg_i64(c, 0), ""),
+                                        LLVMBuildICmp(c->b, LLVMIntSLT, ih, cg_i64(c, cv->h), ""), "");
+      LLVMValueRef col_row = gep(c, col, add(c, mul(c, row, cv->oh * cv->ow), mul(c, lo.idx[0], cv->ow)));
+      LLVMValueRef lo_b = cg_i64(c, ow_lo), hi_b = cg_i64(c, ow_hi);
+      if (!to_image) { /* rows outside the image and columns outside the range are zero */
+        LLVMValueRef vlo = LLVMBuildSelect(c->b, valid, lo_b, cg_i64(c, cv->ow), "");
+        LLVMValueRef vhi = LLVMBuildSelect(c->b, valid, hi_b, cg_i64(c, cv->ow), "");
+        loop1(c, &lw, cg_i64(c, 0), vlo, "zero.lo");
+        LLVMBuildStore(c->b, cg_f32(c, 0), gep(c, col_row, lw.idx[0]));
+        cg_loop_close(c, &lw);
+        loop1(c, &lw, vhi, cg_i64(c, cv->ow), "zero.hi");
+        LLVMBuildStore(c->b, cg_f32(c, 0), gep(c, col_row, lw.idx[0]));
+        cg_loop_close(c, &lw);
+      }
+      LLVMValueRef hi_valid = LLVMBuildSelect(c->b, valid, hi_b, lo_b, "");
+      LLVMValueRef img_row = gep(c, img, add(c, mul(c, lc.idx[0], cv->h * cv->w), mul(c, ih, cv->w)));
+      loop1(c, &lw, lo_b, hi_valid, to_image ? "col2im" : "im2col");
+      LLVMValueRef iw = add(c, mul(c, lw.idx[0], cv->sw), cg_i64(c, off_w));
+      LLVMValueRef pi = gep(c, img_row, iw), pc = gep(c, col_row, lw.idx[0]);
+      if (to_image) {
+        LLVMValueRef sum = LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, pi, ""),
+                                         LLVMBuildLoad2(c->b, c->f32, pc, ""), "");
+        LLVMBuildStore(c->b, sum, pi);
+      } else {
+        LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->f32, pi, ""), pc);
+      }
+      cg_loop_close(c, &lw);
+      cg_loop_close(c, &lo);
+    }
+  cg_loop_close(c, &lc);
+}
+
+static void emit_memset0(CgContext *c, LLVMValueRef p, int64_t elems) {
+  LLVMBuildMemSet(c->b, p, LLVMConstInt(c->i8, 0, 0), cg_i64(c, elems * 4), 4);
+}
+
+/* ---- describe ---- */
+
+static void gemm_release(void *detail) {
+  Gemm *gm = detail;
+  if (gm->epilogue) cg_loop_free(&gm->epi);
+  free(gm);
+}
+
+static void describe_matmul(CgKernelSpec *s, Gemm *gm, const IrNode *n) {
+  const IrGraph *g = s->plan->g;
+  const IrShape *as = &ir_type_of(g, n->in[0])->shape, *bs = &ir_type_of(g, n->in[1])->shape;
+  const IrShape *cs = &n->type.shape;
+  gm->ta = n->attr[0].v[0], gm->tb = n->attr[1].v[0];
+  gm->m = cs->dims[cs->rank - 2], gm->nn = cs->dims[cs->rank - 1];
+  gm->k = as->dims[as->rank - (gm->ta ? 2 : 1)];
+  gm->batch_rank = cs->rank - 2;
+  IrShape batch = {gm->batch_rank, {0}}, ab = {as->rank - 2, {0}}, bb = {bs->rank - 2, {0}};
+  for (int d = 0; d < batch.rank; d++) batch.dims[d] = gm->batch_dims[d] = cs->dims[d];
+  for (int d = 0; d < ab.rank; d++) ab.dims[d] = as->dims[d];
+  for (int d = 0; d < bb.rank; d++) bb.dims[d] = bs->dims[d];
+  int64_t as_str[IR_MAX_RANK], bs_str[IR_MAX_RANK];
+  ir_shape_broadcast_strides(&ab, &batch, as_str);
+  ir_shape_broadcast_strides(&bb, &batch, bs_str);
+  for (int d = 0; d < batch.rank; d++) {
+    gm->a_batch_str[d] = as_str[d] * gm->m * gm->k;
+    gm->b_batch_str[d] = bs_str[d] * gm->k * gm->nn;
+  }
+  /* split the larger output dim into chunks of at least 64 rows / columns */
+  gm->split_rows = gm->m >= gm->nn;
+  int64_t dim = gm->split_rows ? gm->m : gm->nn;
+  int64_t want = 2 * (s->plan->workers > 0 ? s->plan->workers : 1);
+  gm->chunk = (dim + want - 1) / want;
+  if (gm->chunk < 64) gm->chunk = 64;
+  if (!gm->split_rows) gm->chunk = (gm->chunk + 15) / 16 * 16;
+  if (gm->chunk > dim) gm->chunk = dim;
+  gm->chunks = (dim + gm->chunk - 1) / gm->chunk;
+  s->parallel_items = ir_shape_numel(&batch) * gm->chunks;
+  cg_spec_key(s, "matmul ta%d tb%d m%lld n%lld k%lld chunk%lld%c batch", gm->ta, gm->tb, (long long)gm->m,
+              (long long)gm->nn, (long long)gm->k, (long long)gm->chunk, gm->split_rows ? 'r' : 'c');
+  for (int d = 0; d < batch.rank; d++)
+    cg_spec_key(s, " %lld:%lld:%lld", (long long)gm->batch_dims[d], (long long)gm->a_batch_str[d],
+                (long long)gm->b_batch_str[d]);
+}
+
+void cg_describe_gemm(CgKernelSpec *s) {
+  const PassPlan *p = s->plan;
+  const PassKernel *k = &p->fusion->kernels[s->index];
+  const IrGraph *g = p->g;
+  const IrNode *n = g->nodes[k->ops[0]];
+  Gemm *gm = rt_xcalloc(1, sizeof *gm);
+  s->detail = gm;
+  s->release = gemm_release;
+  gm->op = n->op;
+  gm->a = cg_spec_arg(s, p->fusion->values[n->in[0]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[0]].view.base : n->in[0],
+                      p->fusion->values[n->in[0]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[0]].view.offset : 0, false);
+  gm->b = cg_spec_arg(s, p->fusion->values[n->in[1]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[1]].view.base : n->in[1],
+                      p->fusion->values[n->in[1]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[1]].view.offset : 0, false);
+  gm->out = cg_spec_arg(s, k->ops[0], 0, true);
+  gm->ws = p->workspace[s->index] >= 0 ? cg_spec_arg(s, IR_NONE, 0, true) : -1;
+  cg_spec_key(s, "gemm %s a%d b%d o%d w%d ", ir_op_info[n->op].name, gm->a, gm->b, gm->out, gm->ws);
+  s->grain = 1;
+  if (n->op == IR_OP_MATMUL) {
+    describe_matmul(s, gm, n);
+  } else {
+    gm->cv = conv_geom(g, n);
+    const ConvGeom *cv = &gm->cv;
+    cg_spec_key(s, "conv n%lld c%lld h%lld w%lld o%lld k%lldx%lld o%lldx%lld s%lld,%lld p%lld,%lld d%lld,%lld",
+                (long long)cv->n, (long long)cv->c, (long long)cv->h, (long long)cv->w, (long long)cv->o,
+                (long long)cv->kh, (long long)cv->kw, (long long)cv->oh, (long long)cv->ow, (long long)cv->sh,
+                (long long)cv->sw, (long long)cv->pt, (long long)cv->pl, (long long)cv->dh, (long long)cv->dw);
+    if (n->op == IR_OP_CONV2D_GRAD_FILTER) {
+      int64_t want = s->plan->workers > 1 ? s->plan->workers : 1;
+      gm->chunk = (cv->o + want - 1) / want;
+      gm->chunks = (cv->o + gm->chunk - 1) / gm->chunk;
+      s->parallel_items = gm->chunks;
+      cg_spec_key(s, " ochunk%lld", (long long)gm->chunk);
+    } else {
+      s->parallel_items = cv->n;
+    }
+  }
+  gm->epilogue = k->n_ops > 1;
+  if (gm->epilogue) {
+    bool reduced[IR_MAX_RANK] = {0};
+    cg_loop_describe(s, &gm->epi, &n->type.shape, NULL, reduced, k->ops + 1, k->n_ops - 1, NULL);
+    cg_loop_shape(&gm->epi, false);
+    cg_spec_key(s, "|epilogue ");
+    cg_loop_key(s, &gm->epi);
+  }
+}
+
+/* ---- emit ---- */
+
+/* Epilogue over the block of the output just computed: bounds per dim of the output. */
+static void emit_epilogue(CgContext *c, const CgFn *f, const Gemm *gm, const IrGraph *g,
+                          LLVMValueRef *lo, LLVMValueRef *hi) {
+  if (gm->epilogue) cg_loop_emit(c, &gm->epi, f, g, lo, hi);
+}
+
+static void emit_matmul(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
+  CgLoopNest items;
+  loop1(c, &items, f->begin, f->end, "item");
+  LLVMValueRef item = items.idx[0];
+  LLVMValueRef b = LLVMBuildSDiv(c->b, item, cg_i64(c, gm->chunks), "batch");
+  LLVMValueRef part = LLVMBuildSRem(c->b, item, cg_i64(c, gm->chunks), "part");
+  /* batch index -> per-dim indices -> operand offsets */
+  LLVMValueRef a_off = cg_i64(c, 0), b_off = cg_i64(c, 0), rest = b;
+  LLVMValueRef lo[IR_MAX_RANK], hi[IR_MAX_RANK];
+  for (int d = gm->batch_rank - 1; d >= 0; d--) {
+    LLVMValueRef i = LLVMBuildSRem(c->b, rest, cg_i64(c, gm->batch_dims[d]), "");
+    rest = LLVMBuildSDiv(c->b, rest, cg_i64(c, gm->batch_dims[d]), "");
+    a_off = add(c, a_off, mul(c, i, gm->a_batch_str[d]));
+    b_off = add(c, b_off, mul(c, i, gm->b_batch_str[d]));
+    lo[d] = i;
+    hi[d] = add(c, i, cg_i64(c, 1));
+  }
+  LLVMValueRef start = mul(c, part, gm->chunk);
+  LLVMValueRef stop = imin(c, add(c, start, cg_i64(c, gm->chunk)), cg_i64(c, gm->split_rows ? gm->m : gm->nn));
+  LLVMValueRef len = LLVMBuildNSWSub(c->b, stop, start, "");
+  LLVMValueRef a = gep(c, f->args[gm->a], a_off), bb = gep(c, f->args[gm->b], b_off);
+  LLVMValueRef out = gep(c, f->args[gm->out], mul(c, b, gm->m * gm->nn));
+  int64_t lda = gm->ta ? gm->m : gm->k, ldb = gm->tb ? gm->k : gm->nn;
+  int r = gm->batch_rank;
+  if (gm->split_rows) {
+    a = gep(c, a, gm->ta ? start : mul(c, start, gm->k));
+    out = gep(c, out, mul(c, start, gm->nn));
+    cg_emit_sgemm(c, gm->ta, gm->tb, len, cg_i64(c, gm->nn), gm->k, a, lda, bb, ldb, 0.0f, out, gm->nn);
+    lo[r] = start, hi[r] = stop, lo[r + 1] = cg_i64(c, 0), hi[r + 1] = cg_i64(c, gm->nn);
+  } else {
+    bb = gep(c, bb, gm->tb ? mul(c, start, gm->k) : start);
+    out = gep(c, out, start);
+    cg_emit_sgemm(c, gm->ta, gm->tb, cg_i64(c, gm->m), len, gm->k, a, lda, bb, ldb, 0.0f, out, gm->nn);
+    lo[r] = cg_i64(c, 0), hi[r] = cg_i64(c, gm->m), lo[r + 1] = start, hi[r + 1] = stop;
+  }
+  emit_epilogue(c, f, gm, g, lo, hi);
+  cg_loop_close(c, &items);
+}
+
+static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
+  const ConvGeom *cv = &gm->cv;
+  int64_t ckk = cv->c * cv->kh * cv->kw, ohw = cv->oh * cv->ow, hw = cv->h * cv->w;
+  LLVMValueRef col = gep(c, f->args[gm->ws], mul(c, LLVMBuildZExt(c->b, f->worker, c->i64, ""), col_elems(cv)));
+  CgLoopNest items;
+  LLVMValueRef lo[4], hi[4];
+  if (gm->op == IR_OP_CONV2D_GRAD_FILTER) {
+    loop1(c, &items, f->begin, f->end, "ochunk");
+    LLVMValueRef o0 = mul(c, items.idx[0], gm->chunk);
+    LLVMValueRef o1 = imin(c, add(c, o0, cg_i64(c, gm->chunk)), cg_i64(c, cv->o));
+    LLVMValueRef rows = LLVMBuildNSWSub(c->b, o1, o0, "");
+    LLVMValueRef dw = gep(c, f->args[gm->out], mul(c, o0, ckk));
+    LLVMBuildMemSet(c->b, dw, LLVMConstInt(c->i8, 0, 0), mul(c, rows, ckk * 4), 4);
+    CgLoopNest imgs;
+    loop1(c, &imgs, cg_i64(c, 0), cg_i64(c, cv->n), "image");
+    LLVMValueRef x = gep(c, f->args[gm->a], mul(c, imgs.idx[0], cv->c * hw));
+    emit_im2col(c, cv, x, col, false);
+    LLVMValueRef gy = gep(c, f->args[gm->b], add(c, mul(c, imgs.idx[0], cv->o * ohw), mul(c, o0, ohw)));
+    cg_emit_sgemm(c, false, true, rows, cg_i64(c, ckk), ohw, gy, ohw, col, ohw, 1.0f, dw, ckk);
+    cg_loop_close(c, &imgs);
+    lo[0] = o0, hi[0] = o1;
+    for (int d = 1; d < 4; d++) lo[d] = cg_i64(c, 0), hi[d] = cg_i64(c, d == 1 ? cv->c : d == 2 ? cv->kh : cv->kw);
+    emit_epilogue(c, f, gm, g, lo, hi);
+    cg_loop_close(c, &items);
+    return;
+  }
+  loop1(c, &items, f->begin, f->end, "image");
+  LLVMValueRef i = items.idx[0];
+  if (gm->op == IR_OP_CONV2D) {
+    LLVMValueRef x = gep(c, f->args[gm->a], mul(c, i, cv->c * hw));
+    LLVMValueRef y = gep(c, f->args[gm->out], mul(c, i, cv->o * ohw));
+    emit_im2col(c, cv, x, col, false);
+    cg_emit_sgemm(c, false, false, cg_i64(c, cv->o), cg_i64(c, ohw), ckk, f->args[gm->b], ckk, col, ohw, 0.0f, y, ohw);
+    lo[1] = cg_i64(c, 0), hi[1] = cg_i64(c, cv->o), lo[2] = cg_i64(c, 0), hi[2] = cg_i64(c, cv->oh);
+    lo[3] = cg_i64(c, 0), hi[3] = cg_i64(c, cv->ow);
+  } else { /* grad input */
+    LLVMValueRef gy = gep(c, f->args[gm->a], mul(c, i, cv->o * ohw));
+    LLVMValueRef dx = gep(c, f->args[gm->out], mul(c, i, cv->c * hw));
+    cg_emit_sgemm(c, true, false, cg_i64(c, ckk), cg_i64(c, ohw), cv->o, f->args[gm->b], ckk, gy, ohw, 0.0f, col, ohw);
+    emit_memset0(c, dx, cv->c * hw);
+    emit_im2col(c, cv, dx, col, true);
+    lo[1] = cg_i64(c, 0), hi[1] = cg_i64(c, cv->c), lo[2] = cg_i64(c, 0), hi[2] = cg_i64(c, cv->h);
+    lo[3] = cg_i64(c, 0), hi[3] = cg_i64(c, cv->w);
+  }
+  lo[0] = i, hi[0] = add(c, i, cg_i64(c, 1));
+  emit_epilogue(c, f, gm, g, lo, hi);
+  cg_loop_close(c, &items);
+}
+
+void cg_emit_gemm(CgContext *c, CgFn *f, const CgKernelSpec *s) {
+  const Gemm *gm = s->detail;
+  if (gm->op == IR_OP_MATMUL)
+    emit_matmul(c, f, gm, s->plan->g);
+  else
+    emit_conv(c, f, gm, s->plan->g);
+}

@@ -1,0 +1,358 @@
+/* OPAQUE kernels: ops with loops of their own shape, mirroring the reference implementations
+ * (ir/eval_pool.c, eval_index.c, eval_reduce.c, eval_layout.c) rule for rule: pooling and its
+ * gradients per (image, channel) plane, gather/scatter_add by rows, argmax along an axis,
+ * concat and zero padding by contiguous runs, and CTC through the shared runtime code. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cg_kernel.h"
+#include "codegen/cg_symbols.h"
+#include "ir/ir_ops.h"
+#include "runtime/rt_assert.h"
+
+typedef struct Opaque {
+  IrOp op;
+  int in[8], n_in, out;
+} Opaque;
+
+static void opaque_release(void *d) { free(d); }
+
+static LLVMValueRef c64(CgContext *c, int64_t v) { return cg_i64(c, v); }
+static LLVMValueRef mul(CgContext *c, LLVMValueRef a, int64_t k) { return LLVMBuildNSWMul(c->b, a, c64(c, k), ""); }
+static LLVMValueRef add(CgContext *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
+static LLVMValueRef ld(CgContext *c, LLVMTypeRef t, LLVMValueRef p, LLVMValueRef off) {
+  return LLVMBuildLoad2(c->b, t, cg_gep(c, p, off), "");
+}
+static void st(CgContext *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef off) {
+  LLVMBuildStore(c->b, v, cg_gep(c, p, off));
+}
+
+static void loop1(CgContext *c, CgLoopNest *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
+  l->rank = 1;
+  l->lo[0] = lo;
+  l->hi[0] = hi;
+  cg_loop_open(c, l, name);
+}
+
+/* if (cond) { ... } with the builder left inside; close with end_if */
+static LLVMBasicBlockRef begin_if(CgContext *c, LLVMValueRef cond, const char *name) {
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(c->b));
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, fn, name);
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, fn, "endif");
+  LLVMBuildCondBr(c->b, cond, then, done);
+  LLVMPositionBuilderAtEnd(c->b, then);
+  return done;
+}
+
+static void end_if(CgContext *c, LLVMBasicBlockRef done) {
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
+}
+
+static LLVMValueRef in_range(CgContext *c, LLVMValueRef i, int64_t hi) {
+  return LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, i, c64(c, 0), ""),
+                      LLVMBuildICmp(c->b, LLVMIntSLT, i, c64(c, hi), ""), "");
+}
+
+/* ---- describe ---- */
+
+static int operand_arg(CgKernelSpec *s, IrId v) {
+  const PassValue *pv = &s->plan->fusion->values[v];
+  if (pv->kind == PASS_VALUE_VIEW) return cg_spec_arg(s, pv->view.base, pv->view.offset, false);
+  return cg_spec_arg(s, v, 0, false);
+}
+
+void cg_describe_opaque(CgKernelSpec *s) {
+  const PassKernel *k = &s->plan->fusion->kernels[s->index];
+  const IrGraph *g = s->plan->g;
+  const IrNode *n = g->nodes[k->ops[0]];
+  Opaque *o = rt_xcalloc(1, sizeof *o);
+  s->detail = o;
+  s->release = opaque_release;
+  o->op = n->op;
+  RT_ASSERT(n->n_in <= 8, "opaque op with %d operands", n->n_in);
+  cg_spec_key(s, "opaque %s in", ir_op_info[n->op].name);
+  for (int i = 0; i < n->n_in; i++) {
+    o->in[o->n_in++] = operand_arg(s, n->in[i]);
+    char t[96];
+    cg_spec_key(s, " a%d:%s", o->in[i], ir_type_str(ir_type_of(g, n->in[i]), t, sizeof t));
+  }
+  IrId mem = s->plan->in_place_of[k->ops[0]] != IR_NONE ? s->plan->in_place_of[k->ops[0]] : k->ops[0];
+  o->out = cg_spec_arg(s, mem, 0, true);
+  char t[96];
+  cg_spec_key(s, " out a%d:%s attrs", o->out, ir_type_str(&n->type, t, sizeof t));
+  for (int a = 0; a < IR_MAX_ATTRS && ir_op_info[n->op].attrs[a].name; a++)
+    for (int i = 0; i < n->attr[a].n; i++) cg_spec_key(s, "%c%lld", i ? ',' : ' ', (long long)n->attr[a].v[i]);
+  const int64_t *xd = ir_type_of(g, n->in[0])->shape.dims;
+  switch (n->op) {
+    case IR_OP_MAXPOOL2D: case IR_OP_MAXPOOL2D_GRAD: case IR_OP_AVGPOOL2D: case IR_OP_AVGPOOL2D_GRAD:
+      s->parallel_items = xd[0] * xd[1]; /* planes */
+      s->grain = 4;
+      break;
+    case IR_OP_GATHER:
+      s->parallel_items = ir_shape_numel(&ir_type_of(g, n->in[1])->shape);
+      s->grain = 64;
+      break;
+    case IR_OP_CONCAT: {
+      int64_t outer = 1;
+      for (int d = 0; d < n->attr[0].v[0]; d++) outer *= n->type.shape.dims[d];
+      s->parallel_items = outer;
+      s->grain = 16;
+      break;
+    }
+    default:
+      s->parallel_items = 1;
+      s->grain = 1;
+  }
+}
+
+/* ---- pooling ---- */
+
+typedef struct Pool {
+  int64_t h, w, oh, ow, kh, kw, sh, sw, pt, pl;
+} Pool;
+
+static Pool pool_geom(const IrGraph *g, const IrNode *n) {
+  const IrShape *x = n->op == IR_OP_AVGPOOL2D_GRAD ? &n->type.shape : &ir_type_of(g, n->in[0])->shape;
+  const IrShape *y = n->op == IR_OP_AVGPOOL2D_GRAD ? &ir_type_of(g, n->in[0])->shape
+                     : n->op == IR_OP_MAXPOOL2D_GRAD ? &ir_type_of(g, n->in[1])->shape : &n->type.shape;
+  const int64_t *k = n->attr[0].v, *s = n->attr[1].v, *p = n->attr[2].v;
+  return (Pool){x->dims[2], x->dims[3], y->dims[2], y->dims[3], k[0], k[1], s[0], s[1], p[0], p[1]};
+}
+
+/* The window of output (oy, ox): loops over ky, kx with the in-range input index; the body
+ * callback gets the flat input offset. */
+typedef void (*WindowBody)(CgContext *c, LLVMValueRef at, void *ctx);
+
+static void for_window(CgContext *c, const Pool *p, LLVMValueRef oy, LLVMValueRef ox, WindowBody body, void *ctx) {
+  CgLoopNest ly, lx;
+  loop1(c, &ly, c64(c, 0), c64(c, p->kh), "ky");
+  LLVMValueRef iy = add(c, mul(c, oy, p->sh), LLVMBuildNSWSub(c->b, ly.idx[0], c64(c, p->pt), ""));
+  LLVMBasicBlockRef y_done = begin_if(c, in_range(c, iy, p->h), "row");
+  loop1(c, &lx, c64(c, 0), c64(c, p->kw), "kx");
+  LLVMValueRef ix = add(c, mul(c, ox, p->sw), LLVMBuildNSWSub(c->b, lx.idx[0], c64(c, p->pl), ""));
+  LLVMBasicBlockRef x_done = begin_if(c, in_range(c, ix, p->w), "col");
+  body(c, add(c, mul(c, iy, p->w), ix), ctx);
+  end_if(c, x_done);
+  cg_loop_close(c, &lx);
+  end_if(c, y_done);
+  cg_loop_close(c, &ly);
+}
+
+typedef struct ArgmaxWindow {
+  LLVMValueRef plane, best_at, best_v; /* allocas */
+} ArgmaxWindow;
+
+/* first maximum of the window: the first valid element, then strictly greater ones */
+static void argmax_body(CgContext *c, LLVMValueRef at, void *ctx) {
+  ArgmaxWindow *w = ctx;
+  LLVMValueRef v = ld(c, c->f32, w->plane, at);
+  LLVMValueRef cur = LLVMBuildLoad2(c->b, c->i64, w->best_at, "");
+  LLVMValueRef best = LLVMBuildLoad2(c->b, c->f32, w->best_v, "");
+  LLVMValueRef take = LLVMBuildOr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, cur, c64(c, 0), ""),
+                                  LLVMBuildFCmp(c->b, LLVMRealOGT, v, best, ""), "");
+  LLVMBuildStore(c->b, LLVMBuildSelect(c->b, take, at, cur, ""), w->best_at);
+  LLVMBuildStore(c->b, LLVMBuildSelect(c->b, take, v, best, ""), w->best_v);
+}
+
+typedef struct SumWindow {
+  LLVMValueRef plane, acc, value; /* acc: alloca (sum) or NULL; value: added into plane[at] */
+} SumWindow;
+
+static void sum_body(CgContext *c, LLVMValueRef at, void *ctx) {
+  SumWindow *w = ctx;
+  if (w->acc) {
+    LLVMValueRef s = LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, w->acc, ""), ld(c, c->f32, w->plane, at), "");
+    LLVMBuildStore(c->b, s, w->acc);
+  } else {
+    st(c, LLVMBuildFAdd(c->b, ld(c, c->f32, w->plane, at), w->value, ""), w->plane, at);
+  }
+}
+
+static void emit_pool(CgContext *c, CgFn *f, const Opaque *o, const IrNode *n, const Pool *p) {
+  LLVMValueRef best_at = LLVMBuildAlloca(c->b, c->i64, "best_at");
+  LLVMValueRef best_v = LLVMBuildAlloca(c->b, c->f32, "best_v");
+  LLVMValueRef acc = LLVMBuildAlloca(c->b, c->f32, "acc");
+  CgLoopNest planes, ly, lx;
+  loop1(c, &planes, f->begin, f->end, "plane");
+  int64_t in_plane = p->h * p->w, out_plane = p->oh * p->ow;
+  LLVMValueRef pl = planes.idx[0];
+  bool grad = n->op == IR_OP_MAXPOOL2D_GRAD || n->op == IR_OP_AVGPOOL2D_GRAD;
+  LLVMValueRef x = cg_gep(c, f->args[o->in[0]], mul(c, pl, grad && n->op == IR_OP_AVGPOOL2D_GRAD ? out_plane : in_plane));
+  LLVMValueRef out = cg_gep(c, f->args[o->out], mul(c, pl, grad ? in_plane : out_plane));
+  if (grad) LLVMBuildMemSet(c->b, out, LLVMConstInt(c->i8, 0, 0), c64(c, in_plane * 4), 4);
+  loop1(c, &ly, c64(c, 0), c64(c, p->oh), "oy");
+  loop1(c, &lx, c64(c, 0), c64(c, p->ow), "ox");
+  LLVMValueRef o_at = add(c, mul(c, ly.idx[0], p->ow), lx.idx[0]);
+  double area = (double)(p->kh * p->kw);
+  switch (n->op) {
+    case IR_OP_MAXPOOL2D:
+    case IR_OP_MAXPOOL2D_GRAD: {
+      LLVMBuildStore(c->b, c64(c, -1), best_at);
+      LLVMBuildStore(c->b, cg_f32(c, 0), best_v);
+      ArgmaxWindow w = {x, best_at, best_v};
+      for_window(c, p, ly.idx[0], lx.idx[0], argmax_body, &w);
+      if (n->op == IR_OP_MAXPOOL2D) {
+        st(c, LLVMBuildLoad2(c->b, c->f32, best_v, ""), out, o_at);
+      } else {
+        LLVMValueRef gy = cg_gep(c, f->args[o->in[1]], mul(c, pl, out_plane));
+        LLVMValueRef at = LLVMBuildLoad2(c->b, c->i64, best_at, "");
+        st(c, LLVMBuildFAdd(c->b, ld(c, c->f32, out, at), ld(c, c->f32, gy, o_at), ""), out, at);
+      }
+      break;
+    }
+    case IR_OP_AVGPOOL2D: {
+      LLVMBuildStore(c->b, cg_f32(c, 0), acc);
+      SumWindow w = {x, acc, NULL};
+      for_window(c, p, ly.idx[0], lx.idx[0], sum_body, &w);
+      st(c, LLVMBuildFDiv(c->b, LLVMBuildLoad2(c->b, c->f32, acc, ""), cg_f32(c, area), ""), out, o_at);
+      break;
+    }
+    default: { /* avgpool2d_grad: each input in the window gets g / area */
+      SumWindow w = {out, NULL, LLVMBuildFDiv(c->b, ld(c, c->f32, x, o_at), cg_f32(c, area), "")};
+      for_window(c, p, ly.idx[0], lx.idx[0], sum_body, &w);
+    }
+  }
+  cg_loop_close(c, &lx);
+  cg_loop_close(c, &ly);
+  cg_loop_close(c, &planes);
+}
+
+/* ---- indexing ---- */
+
+static int64_t tail_numel(const IrShape *s, int from) {
+  int64_t n = 1;
+  for (int d = from; d < s->rank; d++) n *= s->dims[d];
+  return n;
+}
+
+static void emit_gather(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+  const IrShape *t = &ir_type_of(g, n->in[0])->shape;
+  int64_t rows = t->dims[0], row = tail_numel(t, 1);
+  LLVMTypeRef et = cg_dtype(c, n->type.dtype);
+  CgLoopNest li, lj;
+  loop1(c, &li, f->begin, f->end, "index");
+  LLVMValueRef k = LLVMBuildSExt(c->b, ld(c, c->i32, f->args[o->in[1]], li.idx[0]), c->i64, "");
+  LLVMValueRef ok = in_range(c, k, rows);
+  LLVMValueRef src = cg_gep(c, f->args[o->in[0]], mul(c, LLVMBuildSelect(c->b, ok, k, c64(c, 0), ""), row));
+  LLVMValueRef dst = cg_gep(c, f->args[o->out], mul(c, li.idx[0], row));
+  loop1(c, &lj, c64(c, 0), c64(c, row), "elem");
+  LLVMValueRef v = ld(c, et, src, lj.idx[0]);
+  st(c, LLVMBuildSelect(c->b, ok, v, LLVMConstNull(et), ""), dst, lj.idx[0]);
+  cg_loop_close(c, &lj);
+  cg_loop_close(c, &li);
+}
+
+static void emit_scatter_add(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+  int64_t rows = n->type.shape.dims[0], row = tail_numel(&n->type.shape, 1);
+  int64_t count = ir_shape_numel(&ir_type_of(g, n->in[0])->shape);
+  LLVMBuildMemSet(c->b, f->args[o->out], LLVMConstInt(c->i8, 0, 0), c64(c, rows * row * 4), 4);
+  CgLoopNest li, lj;
+  loop1(c, &li, c64(c, 0), c64(c, count), "index");
+  LLVMValueRef k = LLVMBuildSExt(c->b, ld(c, c->i32, f->args[o->in[0]], li.idx[0]), c->i64, "");
+  LLVMBasicBlockRef done = begin_if(c, in_range(c, k, rows), "valid");
+  LLVMValueRef src = cg_gep(c, f->args[o->in[1]], mul(c, li.idx[0], row));
+  LLVMValueRef dst = cg_gep(c, f->args[o->out], mul(c, k, row));
+  loop1(c, &lj, c64(c, 0), c64(c, row), "elem");
+  st(c, LLVMBuildFAdd(c->b, ld(c, c->f32, dst, lj.idx[0]), ld(c, c->f32, src, lj.idx[0]), ""), dst, lj.idx[0]);
+  cg_loop_close(c, &lj);
+  end_if(c, done);
+  cg_loop_close(c, &li);
+}
+
+/* first maximum along the axis; NaNs are skipped unless all are NaN (then index 0) */
+static void emit_argmax(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+  const IrShape *x = &ir_type_of(g, n->in[0])->shape;
+  int axis = (int)n->attr[0].v[0];
+  int64_t outer = 1, len = x->dims[axis], inner = tail_numel(x, axis + 1);
+  for (int d = 0; d < axis; d++) outer *= x->dims[d];
+  LLVMValueRef best = LLVMBuildAlloca(c->b, c->i64, "best");
+  CgLoopNest lo, li, lk;
+  loop1(c, &lo, c64(c, 0), c64(c, outer), "outer");
+  loop1(c, &li, c64(c, 0), c64(c, inner), "inner");
+  LLVMValueRef base = add(c, mul(c, lo.idx[0], len * inner), li.idx[0]);
+  LLVMBuildStore(c->b, c64(c, 0), best);
+  loop1(c, &lk, c64(c, 1), c64(c, len), "k");
+  LLVMValueRef b = LLVMBuildLoad2(c->b, c->i64, best, "");
+  LLVMValueRef vk = ld(c, c->f32, f->args[o->in[0]], add(c, base, mul(c, lk.idx[0], inner)));
+  LLVMValueRef vb = ld(c, c->f32, f->args[o->in[0]], add(c, base, mul(c, b, inner)));
+  LLVMValueRef take = LLVMBuildOr(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, vk, vb, ""),
+                                  LLVMBuildAnd(c->b, LLVMBuildFCmp(c->b, LLVMRealUNO, vb, vb, ""),
+                                               LLVMBuildFCmp(c->b, LLVMRealORD, vk, vk, ""), ""), "");
+  LLVMBuildStore(c->b, LLVMBuildSelect(c->b, take, lk.idx[0], b, ""), best);
+  cg_loop_close(c, &lk);
+  LLVMValueRef r = LLVMBuildTrunc(c->b, LLVMBuildLoad2(c->b, c->i64, best, ""), c->i32, "");
+  st(c, r, f->args[o->out], add(c, mul(c, lo.idx[0], inner), li.idx[0]));
+  cg_loop_close(c, &li);
+  cg_loop_close(c, &lo);
+}
+
+/* ---- layout: concat and pad ---- */
+
+static void emit_concat(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+  int axis = (int)n->attr[0].v[0];
+  int64_t out_run = tail_numel(&n->type.shape, axis);
+  CgLoopNest lo, lj;
+  loop1(c, &lo, f->begin, f->end, "outer");
+  int64_t at = 0;
+  for (int i = 0; i < n->n_in; i++) {
+    int64_t run = tail_numel(&ir_type_of(g, n->in[i])->shape, axis);
+    LLVMValueRef src = cg_gep(c, f->args[o->in[i]], mul(c, lo.idx[0], run));
+    LLVMValueRef dst = cg_gep(c, f->args[o->out], add(c, mul(c, lo.idx[0], out_run), c64(c, at)));
+    loop1(c, &lj, c64(c, 0), c64(c, run), "copy");
+    st(c, ld(c, c->i32, src, lj.idx[0]), dst, lj.idx[0]); /* 4-byte elements of either dtype */
+    cg_loop_close(c, &lj);
+    at += run;
+  }
+  cg_loop_close(c, &lo);
+}
+
+static void emit_pad(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+  const IrShape *in = &ir_type_of(g, n->in[0])->shape, *out = &n->type.shape;
+  LLVMBuildMemSet(c->b, f->args[o->out], LLVMConstInt(c->i8, 0, 0), c64(c, ir_shape_numel(out) * 4), 4);
+  int64_t is[IR_MAX_RANK], os[IR_MAX_RANK], base = 0;
+  ir_shape_strides(in, is);
+  ir_shape_strides(out, os);
+  for (int d = 0; d < in->rank; d++) base += n->attr[0].v[d] * os[d];
+  CgLoopNest l = {.rank = in->rank};
+  for (int d = 0; d < in->rank; d++) l.lo[d] = c64(c, 0), l.hi[d] = c64(c, in->dims[d]);
+  cg_loop_open(c, &l, "pad");
+  st(c, ld(c, c->i32, f->args[o->in[0]], cg_loop_offset(c, &l, is, 0)), f->args[o->out], cg_loop_offset(c, &l, os, base));
+  cg_loop_close(c, &l);
+}
+
+/* ---- CTC: the runtime's shared implementation ---- */
+
+static void emit_ctc(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+  const int64_t *d = ir_type_of(g, n->in[0])->shape.dims;
+  int64_t L = ir_type_of(g, n->in[1])->shape.dims[1];
+  bool grad = n->op == IR_OP_CTC_LOSS_GRAD;
+  LLVMValueRef a[11];
+  int k = 0;
+  for (int i = 0; i < (grad ? 4 : 3); i++) a[k++] = f->args[o->in[i]];
+  int64_t dims[5] = {d[0], d[1], d[2], L, n->attr[0].v[0]};
+  for (int i = 0; i < 5; i++) a[k++] = c64(c, dims[i]);
+  a[k++] = f->args[o->out];
+  LLVMValueRef fn = cg_declare_extern(c, grad ? "smelt_rt_ctc_loss_grad" : "smelt_rt_ctc_loss");
+  LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, a, (unsigned)k, "");
+}
+
+void cg_emit_opaque(CgContext *c, CgFn *f, const CgKernelSpec *s) {
+  const Opaque *o = s->detail;
+  const IrGraph *g = s->plan->g;
+  const IrNode *n = g->nodes[s->plan->fusion->kernels[s->index].ops[0]];
+  switch (o->op) {
+    case IR_OP_MAXPOOL2D: case IR_OP_MAXPOOL2D_GRAD: case IR_OP_AVGPOOL2D: case IR_OP_AVGPOOL2D_GRAD: {
+      Pool p = pool_geom(g, n);
+      emit_pool(c, f, o, n, &p);
+      break;
+    }
+    case IR_OP_GATHER: emit_gather(c, f, o, g, n); break;
+    case IR_OP_SCATTER_ADD: emit_scatter_add(c, f, o, g, n); break;
+    case IR_OP_ARGMAX: emit_argmax(c, f, o, g, n); break;
+    case IR_OP_CONCAT: emit_concat(c, f, o, g, n); break;
+    case IR_OP_PAD: emit_pad(c, f, o, g, n); break;
+    case IR_OP_CTC_LOSS: case IR_OP_CTC_LOSS_GRAD: emit_ctc(c, f, o, g, n); break;
+    default: RT_ASSERT(0, "no opaque lowering for %s", ir_op_info[o->op].name);
+  }
+}

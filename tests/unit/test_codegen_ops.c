@@ -1,0 +1,240 @@
+/* Differential tests of the LLVM backend: every op, alone (fusion off) and fused with neighbours,
+ * on shapes that are not multiples of the vector width, with broadcasting and size-1 dims,
+ * against the reference interpreter (cg_compare). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "codegen/cg_compare.h"
+#include "ir/ir_builder.h"
+#include "ir/ir_ops.h"
+
+static bool covered[IR_OP_COUNT];
+
+/* Compiles g with and without fusion and compares both with the interpreter. */
+static void check(IrGraph *g) {
+  if (g->error[0]) fail_msg("builder error: %s", g->error);
+  for (IrId i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i]->kind == IR_NODE_OP) covered[g->nodes[i]->op] = true;
+  for (int fused = 0; fused < 2; fused++) {
+    CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = 2e-5, .rtol = 2e-4, .steps = 1};
+    CgCompareResult r;
+    RtDiags d = {0};
+    bool ok = cg_compare(g, 7, &o, &r, stdout, &d);
+    rt_diags_print(&d, stderr);
+    rt_diags_free(&d);
+    if (!ok) fail_msg("graph '%s' (%s) differs from the interpreter", g->name, fused ? "fused" : "unfused");
+  }
+  ir_graph_free(g);
+}
+
+static IrId in_f32(IrGraph *g, const char *name, IrShape s) { return ir_input(g, name, IR_F32, s); }
+
+static IrId in_pos(IrGraph *g, const char *name, IrShape s) { /* in [0.5, 2.5) for log/sqrt/div */
+  return ir_add_scalar(g, ir_abs(g, in_f32(g, name, s)), 0.5);
+}
+
+static void test_unary(void **state) {
+  static const IrOp ops[] = {IR_OP_NEG, IR_OP_EXP, IR_OP_LOG, IR_OP_SQRT, IR_OP_RSQRT, IR_OP_TANH,
+                             IR_OP_SIGMOID, IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE};
+  for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+    IrGraph *g = ir_graph_new(ir_op_info[ops[i]].name);
+    bool positive = ops[i] == IR_OP_LOG || ops[i] == IR_OP_SQRT || ops[i] == IR_OP_RSQRT;
+    IrId x = positive ? in_pos(g, "x", IR_SHAPE(3, 37)) : ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(3, 37)), 6.0);
+    ir_graph_add_output(g, ir_unary(g, ops[i], x));
+    check(g);
+  }
+}
+
+static void test_math_ranges(void **state) {
+  /* exp/log/tanh/sigmoid over wide ranges, including overflow and tiny values */
+  IrGraph *g = ir_graph_new("ranges");
+  IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(1001)), 90.0);
+  ir_graph_add_output(g, ir_exp(g, x));
+  ir_graph_add_output(g, ir_tanh(g, x));
+  ir_graph_add_output(g, ir_sigmoid(g, x));
+  ir_graph_add_output(g, ir_log(g, ir_exp(g, ir_mul_scalar(g, x, 0.9))));
+  ir_graph_add_output(g, ir_tanh(g, ir_mul_scalar(g, x, 0.001)));
+  check(g);
+}
+
+static void test_casts_compare_select(void **state) {
+  IrGraph *g = ir_graph_new("casts");
+  IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(5, 19)), 5.0);
+  IrId k = ir_input(g, "k", IR_I32, IR_SHAPE(19));
+  ir_node(g, k)->init = IR_INIT_UNIFORM;
+  ir_node(g, k)->value = 5;
+  ir_graph_add_output(g, ir_to_i32(g, x));
+  ir_graph_add_output(g, ir_to_f32(g, k));
+  static const IrOp cmp[] = {IR_OP_EQ, IR_OP_NE, IR_OP_LT, IR_OP_LE, IR_OP_GT, IR_OP_GE};
+  IrId r = ir_to_i32(g, x);
+  for (int i = 0; i < 6; i++) {
+    ir_graph_add_output(g, ir_binary(g, cmp[i], x, ir_to_f32(g, k)));
+    ir_graph_add_output(g, ir_binary(g, cmp[i], r, k));
+  }
+  IrId y = in_f32(g, "y", IR_SHAPE(1, 19));
+  ir_graph_add_output(g, ir_select(g, ir_gt(g, x, y), x, y));
+  check(g);
+}
+
+static void test_binary_broadcast(void **state) {
+  static const IrOp ops[] = {IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_DIV, IR_OP_MAX, IR_OP_MIN, IR_OP_POW};
+  IrShape pairs[][2] = {{IR_SHAPE(4, 33), IR_SHAPE(4, 33)}, {IR_SHAPE(4, 33), IR_SHAPE(33)},
+                        {IR_SHAPE(4, 1), IR_SHAPE(1, 33)}, {IR_SHAPE(), IR_SHAPE(2, 3, 17)},
+                        {IR_SHAPE(2, 1, 17), IR_SHAPE(5, 1)}};
+  for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+    for (size_t p = 0; p < sizeof pairs / sizeof *pairs; p++) {
+      IrGraph *g = ir_graph_new(ir_op_info[ops[i]].name);
+      IrId a = ops[i] == IR_OP_POW ? in_pos(g, "a", pairs[p][0]) : in_f32(g, "a", pairs[p][0]);
+      IrId b = ops[i] == IR_OP_DIV ? in_pos(g, "b", pairs[p][1]) : in_f32(g, "b", pairs[p][1]);
+      ir_graph_add_output(g, ir_binary(g, ops[i], a, b));
+      check(g);
+    }
+}
+
+static void test_reductions(void **state) {
+  static const IrOp ops[] = {IR_OP_REDUCE_SUM, IR_OP_REDUCE_MEAN, IR_OP_REDUCE_MAX};
+  static const int axes[][3] = {{1}, {0}, {0, 2}, {2}, {0, 1, 2}, {1, 2}};
+  static const int n_axes[] = {1, 1, 2, 1, 3, 2};
+  for (size_t i = 0; i < 3; i++)
+    for (size_t a = 0; a < 6; a++)
+      for (int keep = 0; keep < 2; keep++) {
+        IrGraph *g = ir_graph_new(ir_op_info[ops[i]].name);
+        IrId x = in_f32(g, "x", IR_SHAPE(5, 7, 33));
+        IrId r = ir_reduce(g, ops[i], ir_mul_scalar(g, x, 2.0), n_axes[a], axes[a], keep);
+        ir_graph_add_output(g, ir_add_scalar(g, r, 1.0)); /* an epilogue */
+        check(g);
+      }
+}
+
+static void test_matmul(void **state) {
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++) {
+      IrGraph *g = ir_graph_new("matmul");
+      IrId a = in_f32(g, "a", ta ? IR_SHAPE(3, 13, 70) : IR_SHAPE(3, 70, 13));
+      IrId b = in_f32(g, "b", tb ? IR_SHAPE(9, 13) : IR_SHAPE(13, 9));
+      IrId bias = in_f32(g, "bias", IR_SHAPE(9));
+      ir_graph_add_output(g, ir_tanh(g, ir_add(g, ir_matmul(g, a, b, ta, tb), bias)));
+      check(g);
+    }
+  IrGraph *g = ir_graph_new("matmul_batch_broadcast");
+  IrId a = in_f32(g, "a", IR_SHAPE(2, 1, 5, 7));
+  IrId b = in_f32(g, "b", IR_SHAPE(3, 7, 150));
+  ir_graph_add_output(g, ir_matmul(g, a, b, false, false));
+  check(g);
+}
+
+static void test_conv(void **state) {
+  IrConvSpec specs[] = {ir_conv_spec(1, 1), ir_conv_spec(2, 0), {{1, 2}, {0, 1, 2, 1}, {2, 1}}};
+  for (size_t i = 0; i < 3; i++) {
+    IrGraph *g = ir_graph_new("conv2d");
+    IrId x = in_f32(g, "x", IR_SHAPE(2, 3, 9, 11));
+    IrId w = in_f32(g, "w", IR_SHAPE(5, 3, 3, 3));
+    IrId y = ir_conv2d_ex(g, x, w, specs[i]);
+    ir_graph_add_output(g, ir_relu(g, y));
+    const int64_t *yd = ir_type_of(g, y)->shape.dims;
+    IrId gy = in_f32(g, "gy", IR_SHAPE(2, 5, yd[2], yd[3]));
+    ir_graph_add_output(g, ir_conv2d_grad_input(g, gy, w, specs[i], 9, 11));
+    ir_graph_add_output(g, ir_conv2d_grad_filter(g, x, gy, specs[i], 3, 3));
+    check(g);
+  }
+}
+
+static void test_pool(void **state) {
+  IrPoolSpec specs[] = {ir_pool_spec(2, 2), ir_pool_spec(2, 1), {{3, 3}, {2, 2}, {1, 1, 1, 1}}};
+  for (size_t i = 0; i < 3; i++) {
+    IrGraph *g = ir_graph_new("pool");
+    IrId x = in_f32(g, "x", IR_SHAPE(2, 3, 9, 10));
+    IrId m = ir_maxpool2d(g, x, specs[i]), a = ir_avgpool2d(g, x, specs[i]);
+    ir_graph_add_output(g, m);
+    ir_graph_add_output(g, a);
+    IrId gy = in_f32(g, "gy", ir_type_of(g, m)->shape);
+    ir_graph_add_output(g, ir_maxpool2d_grad(g, x, gy, specs[i]));
+    ir_graph_add_output(g, ir_avgpool2d_grad(g, gy, specs[i], 9, 10));
+    check(g);
+  }
+}
+
+static void test_layout(void **state) {
+  IrGraph *g = ir_graph_new("layout");
+  IrId x = in_f32(g, "x", IR_SHAPE(4, 6, 5));
+  ir_graph_add_output(g, ir_transpose(g, x, 3, (int[]){2, 0, 1}));
+  ir_graph_add_output(g, ir_exp(g, ir_transpose(g, x, 3, (int[]){1, 0, 2})));
+  ir_graph_add_output(g, ir_reshape(g, ir_transpose(g, x, 3, (int[]){2, 1, 0}), IR_SHAPE(30, 4)));
+  ir_graph_add_output(g, ir_slice(g, x, (int64_t[]){1, 0, 1}, (int64_t[]){4, 6, 5}, (int64_t[]){2, 3, 1}));
+  ir_graph_add_output(g, ir_neg(g, ir_slice_axis(g, x, 1, 2, 5)));
+  IrId y = in_f32(g, "y", IR_SHAPE(4, 2, 5));
+  ir_graph_add_output(g, ir_concat(g, 3, (IrId[]){x, y, x}, 1));
+  ir_graph_add_output(g, ir_pad(g, x, (int64_t[]){1, 0, 2}, (int64_t[]){0, 3, 1}));
+  ir_graph_add_output(g, ir_broadcast(g, ir_slice_axis(g, x, 0, 0, 1), IR_SHAPE(3, 4, 6, 5)));
+  ir_graph_add_output(g, ir_add(g, ir_reshape(g, x, IR_SHAPE(24, 5)), ir_scalar(g, 1.0)));
+  check(g);
+}
+
+static void test_indexing(void **state) {
+  IrGraph *g = ir_graph_new("indexing");
+  IrId table = in_f32(g, "table", IR_SHAPE(7, 5));
+  IrId idx = ir_input(g, "idx", IR_I32, IR_SHAPE(3, 4));
+  ir_node(g, idx)->init = IR_INIT_UNIFORM;
+  ir_node(g, idx)->value = 9; /* some out of range */
+  ir_graph_add_output(g, ir_gather(g, table, idx));
+  IrId upd = in_f32(g, "upd", IR_SHAPE(3, 4, 5));
+  ir_graph_add_output(g, ir_scatter_add(g, idx, upd, 7));
+  ir_graph_add_output(g, ir_one_hot(g, idx, 8));
+  ir_graph_add_output(g, ir_mul(g, ir_one_hot(g, idx, 5), in_f32(g, "w", IR_SHAPE(3, 4, 5))));
+  ir_graph_add_output(g, ir_argmax(g, in_f32(g, "scores", IR_SHAPE(3, 17, 4)), 1));
+  IrId seed = ir_input(g, "seed", IR_I32, IR_SHAPE());
+  ir_node(g, seed)->init = IR_INIT_FILL;
+  ir_node(g, seed)->value = 12345;
+  ir_graph_add_output(g, ir_rng_uniform(g, seed, 3, IR_SHAPE(5, 37)));
+  ir_graph_add_output(g, ir_dropout(g, in_f32(g, "h", IR_SHAPE(4, 33)), ir_scalar(g, 0.25), seed, 9));
+  check(g);
+}
+
+static void test_ctc(void **state) {
+  IrGraph *g = ir_graph_new("ctc");
+  IrId logits = ir_mul_scalar(g, in_f32(g, "logits", IR_SHAPE(3, 12, 6)), 3.0);
+  IrId labels = ir_input(g, "labels", IR_I32, IR_SHAPE(3, 4));
+  ir_node(g, labels)->init = IR_INIT_UNIFORM;
+  ir_node(g, labels)->value = 6;
+  IrId lens = ir_const_data(g, IR_I32, IR_SHAPE(3), (double[]){4, 2, 0});
+  IrId loss = ir_ctc_loss(g, logits, labels, lens, 0);
+  ir_graph_add_output(g, loss);
+  ir_graph_add_output(g, ir_ctc_loss_grad(g, logits, labels, lens, in_f32(g, "g", IR_SHAPE(3)), 0));
+  check(g);
+}
+
+static void test_softmax_fused(void **state) {
+  IrGraph *g = ir_graph_new("softmax");
+  IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(6, 38)), 4.0);
+  ir_graph_add_output(g, ir_softmax(g, x, -1));
+  ir_graph_add_output(g, ir_log_softmax(g, x, 0));
+  /* batch-norm statistics over N, H, W */
+  IrId f = in_f32(g, "f", IR_SHAPE(3, 4, 5, 7));
+  int axes[3] = {0, 2, 3};
+  IrId mean = ir_mean(g, f, 3, axes, true);
+  IrId var = ir_mean(g, ir_square(g, ir_sub(g, f, mean)), 3, axes, true);
+  ir_graph_add_output(g, ir_mul(g, ir_sub(g, f, mean), ir_rsqrt(g, ir_add_scalar(g, var, 1e-5))));
+  check(g);
+}
+
+static void test_every_op_covered(void **state) {
+  for (int op = 0; op < IR_OP_COUNT; op++)
+    if (!covered[op]) fail_msg("op %s has no differential test", ir_op_info[op].name);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_unary),          cmocka_unit_test(test_math_ranges),
+      cmocka_unit_test(test_casts_compare_select), cmocka_unit_test(test_binary_broadcast),
+      cmocka_unit_test(test_reductions),     cmocka_unit_test(test_matmul),
+      cmocka_unit_test(test_conv),           cmocka_unit_test(test_pool),
+      cmocka_unit_test(test_layout),         cmocka_unit_test(test_indexing),
+      cmocka_unit_test(test_ctc),            cmocka_unit_test(test_softmax_fused),
+      cmocka_unit_test(test_every_op_covered),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
