@@ -152,23 +152,23 @@ void cg_loop_describe(CgKernelSpec *s, CgLoop *l, const IrShape *space, const Ir
       int64_t str[IR_MAX_RANK];
       strides_over_space(l, &n->type.shape, v.strides, m->epilogue, str);
       arg = cg_spec_arg(s, v.base, v.offset, false);
-      m->in[0] = (CgRef){CG_REF_READ, add_access(l, arg, str, n->type.dtype)};
+      m->in[0] = (CgRef){.kind = CG_REF_READ, .index = add_access(l, arg, str, n->type.dtype)};
     } else {
       for (int j = 0; j < n->n_in; j++) {
         IrId o = n->in[j];
         int mi = member_index(l, o);
         if (mi >= 0 && !l->members[mi].reduction && l->members[mi].epilogue == m->epilogue) {
-          m->in[j] = (CgRef){CG_REF_MEMBER, mi};
+          m->in[j] = (CgRef){.kind = CG_REF_MEMBER, .index = mi};
           continue;
         }
         if (mi >= 0 && l->members[mi].reduction) { /* epilogue reads the finished accumulator */
-          m->in[j] = (CgRef){CG_REF_READ, l->members[mi].store};
+          m->in[j] = (CgRef){.kind = CG_REF_READ, .index = l->members[mi].store};
           continue;
         }
         const IrNode *on = g->nodes[o];
         if (on->kind == IR_NODE_CONST && on->init != IR_INIT_DATA) { /* an immediate */
           double v = on->init == IR_INIT_ONES ? 1.0 : on->init == IR_INIT_FILL ? on->value : 0.0;
-          m->in[j] = (CgRef){CG_REF_CONST, 0, v, on->type.dtype};
+          m->in[j] = (CgRef){.kind = CG_REF_CONST, .value = v, .dtype = on->type.dtype};
           continue;
         }
         PassView v;
@@ -179,7 +179,7 @@ void cg_loop_describe(CgKernelSpec *s, CgLoop *l, const IrShape *space, const Ir
           for (int d = 0; d < os->rank; d++) str[d] = os->dims[d] == 1 ? 0 : v.strides[d];
         else
           strides_over_space(l, os, v.strides, m->epilogue, str);
-        m->in[j] = (CgRef){CG_REF_READ, add_access(l, arg, str, ir_type_of(g, o)->dtype)};
+        m->in[j] = (CgRef){.kind = CG_REF_READ, .index = add_access(l, arg, str, ir_type_of(g, o)->dtype)};
       }
     }
     if (n->op == IR_OP_RNG_UNIFORM && l->flat_access < 0) {

@@ -218,14 +218,32 @@ static double now_seconds(void) {
   return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* The cache key: our optimised IR (the graph, printed), the plan's options, the target and
- * smelt's version. */
+/* A fingerprint of the compiler itself: a hash of this executable's bytes, so that any rebuild
+ * of smelt (a changed pass or emitter, even without a version bump) invalidates cached code. */
+static uint64_t compiler_fingerprint(void) {
+  static uint64_t cached;
+  if (cached) return cached;
+  FILE *f = fopen("/proc/self/exe", "rb");
+  uint64_t h = 1;
+  if (f) {
+    char *buf = rt_xmalloc(1 << 20);
+    size_t n;
+    while ((n = fread(buf, 1, 1 << 20, f)) > 0) h = cg_hash_xxh64(buf, n, h);
+    free(buf);
+    fclose(f);
+  }
+  return cached = h;
+}
+
+/* The cache key: our optimised IR (the graph, printed), the plan's options, the target, smelt's
+ * version and the compiler's fingerprint. */
 static char *cache_key(const IrGraph *g, const CgOptions *opt, const CgTarget *t, int workers) {
   char *ir = ir_print_to_string(g);
   size_t n = strlen(ir) + strlen(t->features) + 512;
   char *key = rt_xmalloc(n);
-  snprintf(key, n, "smelt %s\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d\n%s", SMELT_VERSION,
-           t->cpu, t->features, workers, opt->serial, !opt->no_fusion, ir);
+  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d\n%s", SMELT_VERSION,
+           (unsigned long long)compiler_fingerprint(), t->cpu, t->features, workers, opt->serial,
+           !opt->no_fusion, ir);
   free(ir);
   return key;
 }
