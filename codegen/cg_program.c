@@ -210,6 +210,26 @@ int cg_program_emit_module(CgContext *c, const PassPlan *plan, const char *name)
   return pe.count;
 }
 
+int cg_program_count_unique(const PassPlan *plan) {
+  int nk = plan->fusion->n_kernels, cap = 2 * nk + 16, unique = 0;
+  char **keys = rt_xcalloc((size_t)cap, sizeof *keys);
+  for (int k = 0; k < nk; k++) {
+    CgKernelSpec s = {.plan = plan, .index = k, .parallel_items = 1, .grain = 1};
+    describe(&s);
+    int i = (int)(key_hash(s.key) % (uint64_t)cap);
+    while (keys[i] && strcmp(keys[i], s.key)) i = (i + 1) % cap;
+    if (!keys[i]) {
+      keys[i] = s.key;
+      s.key = NULL;
+      unique++;
+    }
+    cg_spec_free(&s);
+  }
+  for (int i = 0; i < cap; i++) free(keys[i]);
+  free(keys);
+  return unique;
+}
+
 /* ---- JIT compilation with the object cache ---- */
 
 static double now_seconds(void) {

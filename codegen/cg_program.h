@@ -35,6 +35,9 @@ typedef struct CgProgram {
  * Returns the number of unique kernel functions. */
 int cg_program_emit_module(CgContext *c, const PassPlan *plan, const char *name);
 
+/* Kernels with distinct code in plan (what cg_program_emit_module would emit), without LLVM. */
+int cg_program_count_unique(const PassPlan *plan);
+
 /* Plans, emits, optimises, compiles (or loads from the cache) and links g for this machine.
  * NULL with diagnostics on failure. */
 CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d);

@@ -1,38 +1,95 @@
-/* `smelt ir FILE.ir`: parses and verifies an IR program and prints it in canonical form;
- * `--grad` prints the training graph instead (forward, gradients, optimizer update). */
+/* `smelt ir FILE.ir`: a program at any stage of the compiler: as built (parsed), its training
+ * graph (autodiff + optimizer), simplified, fused into kernels, or planned into memory regions;
+ * `--stats` prints the figures of the compiled form (ops, kernels, memory). */
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/cg_kernel.h"
+#include "codegen/cg_program.h"
 #include "ir/ir_text.h"
+#include "passes/simplify.h"
 #include "passes/train_graph.h"
+#include "runtime/rt_pool.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
 static const char USAGE[] =
-    "usage: smelt ir FILE.ir [--grad [--optimizer NAME] [--clip]]\n"
+    "usage: smelt ir FILE.ir [--graph train|infer] [--stage STAGE] [--stats] [--explain-fusion]\n"
+    "                        [--optimizer NAME] [--clip]\n"
     "\n"
-    "Parses and verifies an IR program and prints it in canonical form.\n"
+    "Prints an IR program at a stage of the compiler.\n"
     "\n"
     "options:\n"
-    "  --grad            print the training graph: output 0 (a scalar loss) differentiated\n"
-    "                    w.r.t. every param, then the optimizer update\n"
-    "  --optimizer NAME  adam (default), adamw or sgd\n"
-    "  --clip            include global-norm gradient clipping\n"
+    "  --graph KIND      infer: the program as written (default); train: its training step,\n"
+    "                    output 0 (a scalar loss) differentiated w.r.t. every param, then the\n"
+    "                    optimizer update\n"
+    "  --stage STAGE     built (as parsed, default), grad (the training graph, implies\n"
+    "                    --graph train), simplified, fused (the kernels) or planned (memory)\n"
+    "  --grad            short for --graph train --stage grad\n"
+    "  --stats           print instead: ops, kernels, unique_kernels, naive_bytes,\n"
+    "                    lower_bound_bytes and arena_bytes of the compiled form\n"
+    "  --explain-fusion  say why each producer that was not fused into its consumer was not\n"
+    "  --optimizer NAME  adam (default), adamw or sgd, for the training graph\n"
+    "  --clip            include global-norm gradient clipping in the training graph\n"
     "  -h, --help        show this help\n";
+
+enum Stage { STAGE_BUILT, STAGE_GRAD, STAGE_SIMPLIFIED, STAGE_FUSED, STAGE_PLANNED, STAGE_COUNT };
+static const char *const STAGES[STAGE_COUNT] = {"built", "grad", "simplified", "fused", "planned"};
+
+static int64_t count_ops(const IrGraph *g) {
+  int64_t n = 0;
+  for (IrId i = 0; i < g->n_nodes; i++) n += g->nodes[i]->kind == IR_NODE_OP;
+  return n;
+}
+
+/* naive: every op value in its own buffer (what an unfused, unplanned executor allocates) */
+static int64_t naive_bytes(const IrGraph *g) {
+  int64_t n = 0;
+  for (IrId i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i]->kind == IR_NODE_OP) n += pass_value_bytes(g, i);
+  return n;
+}
+
+static void print_stats(const IrGraph *g, const PassPlan *plan, FILE *out) {
+  fprintf(out, "ops: %lld\n", (long long)count_ops(g));
+  fprintf(out, "kernels: %d\n", plan->fusion->n_kernels);
+  fprintf(out, "unique_kernels: %d\n", cg_program_count_unique(plan));
+  fprintf(out, "naive_bytes: %lld\n", (long long)naive_bytes(g));
+  fprintf(out, "lower_bound_bytes: %lld\n", (long long)plan->scratch.lower_bound_bytes);
+  fprintf(out, "arena_bytes: %lld\n", (long long)plan->scratch.arena_bytes);
+}
 
 int cmd_ir(int argc, char **argv) {
   static const struct option opts[] = {{"grad", no_argument, NULL, 'g'},
+                                        {"graph", required_argument, NULL, 'G'},
+                                        {"stage", required_argument, NULL, 's'},
+                                        {"stats", no_argument, NULL, 'S'},
+                                        {"explain-fusion", no_argument, NULL, 'e'},
                                         {"optimizer", required_argument, NULL, 'o'},
                                         {"clip", no_argument, NULL, 'c'},
                                         {"help", no_argument, NULL, 'h'},
                                         {0}};
-  bool grad = false;
+  bool train = false, stats = false, explain = false;
+  int stage = STAGE_BUILT;
   PassOptimizer opt = {.kind = PASS_OPT_ADAM};
   int c;
   while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
     switch (c) {
       case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
-      case 'g': grad = true; break;
+      case 'g': train = true, stage = STAGE_GRAD; break;
+      case 'G':
+        if (strcmp(optarg, "train") && strcmp(optarg, "infer"))
+          return cli_usage_error(USAGE, "unknown graph '%s' (train or infer)", optarg);
+        train = !strcmp(optarg, "train");
+        break;
+      case 's':
+        for (stage = 0; stage < STAGE_COUNT && strcmp(optarg, STAGES[stage]); stage++) {}
+        if (stage == STAGE_COUNT)
+          return cli_usage_error(USAGE, "unknown stage '%s' (built, grad, simplified, fused, planned)", optarg);
+        if (stage == STAGE_GRAD) train = true;
+        break;
+      case 'S': stats = true; break;
+      case 'e': explain = true; break;
       case 'c': opt.clip_grad_norm = true; break;
       case 'o':
         if (!strcmp(optarg, "adam")) opt.kind = PASS_OPT_ADAM;
@@ -44,23 +101,44 @@ int cmd_ir(int argc, char **argv) {
     }
   }
   if (optind != argc - 1) return cli_usage_error(USAGE, "expected one IR file");
+  const char *file = argv[optind];
   RtDiags d = {0};
-  IrGraph *g = ir_parse_file(argv[optind], &d);
+  IrGraph *g = ir_parse_file(file, &d);
   int rc = CLI_EXIT_OK;
-  if (g && grad) {
+  if (g && train) {
     PassTraining tr;
-    if (g->n_outputs < 1) {
-      rt_diag_error(&d, argv[optind], 0, 0, "no output to differentiate (output 0 must be a scalar loss)");
-      rc = CLI_EXIT_FAIL;
-    } else if (!pass_build_training(g, g->outputs[0], &opt, &tr, &d)) {
-      rc = CLI_EXIT_FAIL;
-    }
+    if (g->n_outputs < 1)
+      rt_diag_error(&d, file, 0, 0, "no output to differentiate (output 0 must be a scalar loss)");
+    else
+      pass_build_training(g, g->outputs[0], &opt, &tr, &d);
   }
-  rt_diags_set_file(&d, 0, argv[optind]);
+  rt_diags_set_file(&d, 0, file);
   rt_diags_print(&d, stderr);
-  if (!g || d.errors) rc = CLI_EXIT_FAIL;
-  if (rc == CLI_EXIT_OK) ir_print(g, stdout);
+  if (!g || d.errors) {
+    rt_diags_free(&d);
+    ir_graph_free(g);
+    return CLI_EXIT_FAIL;
+  }
   rt_diags_free(&d);
+  if (stage <= STAGE_GRAD && !stats) {
+    ir_print(g, stdout);
+    ir_graph_free(g);
+    return rc;
+  }
+  IrGraph *simple = pass_simplify(g, NULL);
   ir_graph_free(g);
+  if (stage == STAGE_SIMPLIFIED && !stats) {
+    ir_print(simple, stdout);
+    ir_graph_free(simple);
+    return rc;
+  }
+  PassPlanOptions po = {.fuse = {.explain = explain ? stdout : NULL}, .workers = rt_pool_threads(),
+                        .workspace_bytes = cg_kernel_workspace_bytes};
+  PassPlan *plan = pass_plan(simple, &po);
+  if (stats) print_stats(simple, plan, stdout);
+  else if (stage == STAGE_FUSED) pass_fusion_print(plan->fusion, stdout);
+  else pass_plan_print(plan, stdout);
+  pass_plan_free(plan);
+  ir_graph_free(simple);
   return rc;
 }

@@ -1,0 +1,132 @@
+/* Object emission: the compiled step of an example program, emitted as an ELF object, links with
+ * the system C compiler into a small C program (`cc prog.c step.o -lopenblas -lm`, nothing of
+ * smelt's) whose results are bit-identical to the same code run in the JIT. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "codegen/cg_program.h"
+#include "codegen/cg_target.h"
+#include "ir/ir_interp.h"
+#include "ir/ir_text.h"
+#include "passes/train_graph.h"
+#include "runtime/rt_assert.h"
+
+static const char PROGRAM[] =
+    "#include <stdio.h>\n"
+    "#include <stdlib.h>\n"
+    "void test_step(void *state, void *io, void *scratch);\n"
+    "static void *slurp(const char *path, long n) {\n"
+    "  void *p = calloc(1, n > 0 ? n : 1); FILE *f = fopen(path, \"rb\");\n"
+    "  if (!f || fread(p, 1, n, f) != (size_t)n) exit(3); fclose(f); return p; }\n"
+    "static void spill(const char *path, void *p, long n) {\n"
+    "  FILE *f = fopen(path, \"wb\"); if (!f || fwrite(p, 1, n, f) != (size_t)n) exit(4); fclose(f); }\n"
+    "int main(int argc, char **argv) {\n"
+    "  long ns = atol(argv[1]), ni = atol(argv[2]), nx = atol(argv[3]);\n"
+    "  void *s = slurp(\"state.bin\", ns), *io = slurp(\"io.bin\", ni), *x = calloc(1, nx > 0 ? nx : 1);\n"
+    "  test_step(s, io, x);\n"
+    "  spill(\"state.out\", s, ns); spill(\"io.out\", io, ni); return 0; }\n";
+
+static void write_file(const char *path, const void *p, size_t n) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(p, 1, n, f), n);
+  fclose(f);
+}
+
+static void *read_file(const char *path, size_t n) {
+  void *p = calloc(1, n ? n : 1);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  assert_int_equal(fread(p, 1, n, f), n);
+  fclose(f);
+  return p;
+}
+
+static void *zalloc(int64_t n) {
+  void *p = NULL;
+  RT_ASSERT(posix_memalign(&p, 64, (size_t)(n > 0 ? n : 64)) == 0, "oom");
+  memset(p, 0, (size_t)(n > 0 ? n : 64));
+  return p;
+}
+
+static void test_object_links_and_matches_jit(void **state) {
+  RtDiags d = {0};
+  IrGraph *g = ir_parse_file(SMELT_SOURCE_DIR "/examples/ir/convnet.ir", &d);
+  assert_non_null(g);
+  PassOptimizer opt = {.kind = PASS_OPT_ADAM};
+  PassTraining tr;
+  assert_true(pass_build_training(g, g->outputs[0], &opt, &tr, &d));
+  /* JIT, serial (deployable objects do not use the thread pool) */
+  CgOptions co = {.serial = true, .no_cache = true};
+  CgProgram *p = cg_program_compile(g, &co, &d);
+  rt_diags_print(&d, stderr);
+  assert_non_null(p);
+  int64_t nb[3];
+  for (int r = 0; r < 3; r++) nb[r] = p->plan->region_bytes[r];
+  void *regions[3] = {zalloc(nb[0]), zalloc(nb[1]), zalloc(nb[2])};
+  IrInterp *it = ir_interp_new(g);
+  ir_interp_init_leaves(it, 5);
+  for (IrId id = 0; id < g->n_nodes; id++) {
+    IrNodeKind k = g->nodes[id]->kind;
+    if (k != IR_NODE_INPUT && k != IR_NODE_PARAM && k != IR_NODE_STATE) continue;
+    const IrTensor *t = ir_interp_value(it, id);
+    char *dst = cg_program_slot(p, id, regions[0], regions[1], regions[2]);
+    for (int64_t i = 0; i < ir_shape_numel(&t->type.shape); i++) {
+      if (t->type.dtype == IR_F32) ((float *)dst)[i] = (float)t->data[i];
+      else ((int32_t *)dst)[i] = (int32_t)t->data[i];
+    }
+  }
+  ir_interp_free(it);
+  char dir[] = "/tmp/smelt-object-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  assert_int_equal(chdir(dir), 0);
+  write_file("state.bin", regions[0], (size_t)nb[0]);
+  write_file("io.bin", regions[1], (size_t)nb[1]);
+  write_file("prog.c", PROGRAM, strlen(PROGRAM));
+  p->step(regions[0], regions[1], regions[2]);
+  /* the same program as an object file */
+  assert_true(cg_target_init(&d));
+  CgTarget *t = cg_target_new(NULL, &d);
+  assert_non_null(t);
+  CgContext c;
+  cg_context_init(&c, "test", "test");
+  c.threaded = false;
+  cg_program_emit_module(&c, p->plan, "test_step");
+  void *obj;
+  size_t len;
+  assert_true(cg_optimize(c.mod, t->tm, &d));
+  assert_true(cg_emit_object(c.mod, t->tm, &obj, &len, &d));
+  write_file("step.o", obj, len);
+  free(obj);
+  cg_context_dispose(&c);
+  cg_target_free(t);
+  assert_int_equal(system("cc -O1 -o prog prog.c step.o -lopenblas -lm"), 0);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "./prog %lld %lld %lld", (long long)nb[0], (long long)nb[1], (long long)nb[2]);
+  assert_int_equal(system(cmd), 0);
+  void *state_out = read_file("state.out", (size_t)nb[0]), *io_out = read_file("io.out", (size_t)nb[1]);
+  assert_memory_equal(state_out, regions[0], (size_t)nb[0]); /* updated params and moments */
+  assert_memory_equal(io_out, regions[1], (size_t)nb[1]);    /* loss and outputs */
+  /* the object exports its step function and nothing else */
+  assert_int_equal(system("nm -g --defined-only step.o | grep -v ' test_step$' | grep -q ."), 256);
+  free(state_out);
+  free(io_out);
+  for (int r = 0; r < 3; r++) free(regions[r]);
+  cg_program_free(p);
+  ir_graph_free(g);
+  rt_diags_free(&d);
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_object_links_and_matches_jit)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
