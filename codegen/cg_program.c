@@ -261,9 +261,14 @@ static char *cache_key(const IrGraph *g, const CgOptions *opt, const CgTarget *t
   char *ir = ir_print_to_string(g);
   size_t n = strlen(ir) + strlen(t->features) + 512;
   char *key = rt_xmalloc(n);
-  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d\n%s", SMELT_VERSION,
-           (unsigned long long)compiler_fingerprint(), t->cpu, t->features, workers, opt->serial,
-           !opt->no_fusion, ir);
+  /* a shared state layout changes offsets baked into the code */
+  uint64_t like = 0;
+  if (opt->state_like)
+    for (IrId i = 0; i < opt->state_like->g->n_nodes; i++)
+      like = like * 31 + (uint64_t)opt->state_like->slots[i].offset + (uint64_t)opt->state_like->slots[i].region;
+  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d like %llx\n%s",
+           SMELT_VERSION, (unsigned long long)compiler_fingerprint(), t->cpu, t->features, workers,
+           opt->serial, !opt->no_fusion, (unsigned long long)like, ir);
   free(ir);
   return key;
 }
@@ -278,7 +283,8 @@ CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d
   CgProgram *p = rt_xcalloc(1, sizeof *p);
   int workers = opt->serial ? 1 : rt_pool_threads();
   PassPlanOptions po = {.fuse = {.no_fusion = opt->no_fusion, .explain = opt->explain},
-                        .workers = workers, .workspace_bytes = cg_kernel_workspace_bytes};
+                        .workers = workers, .workspace_bytes = cg_kernel_workspace_bytes,
+                        .state_like = opt->state_like};
   p->plan = pass_plan(g, &po);
   p->n_kernels = p->plan->fusion->n_kernels;
   char *key = cache_key(g, opt, target, workers);

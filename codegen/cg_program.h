@@ -18,6 +18,7 @@ typedef struct CgOptions {
   bool no_fusion;   /* one kernel per op (differential tests of single ops) */
   bool no_cache;    /* always compile; do not read or write the object cache */
   FILE *explain;    /* fusion decisions, when set */
+  const PassPlan *state_like; /* share this plan's state layout (see PassPlanOptions) */
 } CgOptions;
 
 typedef void (*CgStepFn)(void *state, void *io, void *scratch);

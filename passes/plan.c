@@ -183,9 +183,17 @@ PassPlan *pass_plan(const IrGraph *g, const PassPlanOptions *opt) {
     p->slots[id] = (PassSlot){PASS_REGION_NONE, 0};
     p->in_place_of[id] = IR_NONE;
   }
+  const PassPlan *like = opt ? opt->state_like : NULL;
+  if (like) p->region_bytes[PASS_REGION_STATE] = like->region_bytes[PASS_REGION_STATE];
   for (IrId id = 0; id < g->n_nodes; id++) {
-    IrNodeKind kind = g->nodes[id]->kind;
-    if (kind == IR_NODE_PARAM || kind == IR_NODE_STATE) place(p, id, PASS_REGION_STATE);
+    const IrNode *n = g->nodes[id];
+    if (n->kind != IR_NODE_PARAM && n->kind != IR_NODE_STATE) continue;
+    IrId other = like && n->name ? ir_graph_find(like->g, n->name) : IR_NONE;
+    if (other != IR_NONE && like->slots[other].region == PASS_REGION_STATE &&
+        ir_type_eq(&n->type, ir_type_of(like->g, other)))
+      p->slots[id] = like->slots[other];
+    else
+      place(p, id, PASS_REGION_STATE);
   }
   for (IrId id = 0; id < g->n_nodes; id++)
     if (g->nodes[id]->kind == IR_NODE_INPUT) place(p, id, PASS_REGION_IO);

@@ -20,15 +20,21 @@ typedef struct PassSlot {
   int64_t offset;
 } PassSlot;
 
+typedef struct PassPlan PassPlan;
+
 typedef struct PassPlanOptions {
   PassFuseOptions fuse;
   int workers; /* threads kernels may be split over; workspaces are sized for this many (>= 1) */
   /* scratch bytes a kernel needs for itself (e.g. im2col), for `workers` threads; may be NULL */
   int64_t (*workspace_bytes)(const IrGraph *g, const PassKernel *k, int workers, void *user);
   void *user;
+  /* When set, params and state nodes sit at the offsets of the same-named nodes of this plan,
+   * so that several graphs of one model (training step, evaluation, inference) share one state
+   * region; nodes it does not have are placed after its state. */
+  const PassPlan *state_like;
 } PassPlanOptions;
 
-typedef struct PassPlan {
+struct PassPlan {
   const IrGraph *g; /* not owned */
   PassFusion *fusion;
   PassSlot *slots;         /* (g->n_nodes) every non-const leaf and BUFFER value; NONE otherwise */
@@ -39,7 +45,7 @@ typedef struct PassPlan {
   PassMemPlanStats scratch;
   int64_t intermediate_bytes; /* every BUFFER value's bytes, summed (naive, no reuse) */
   int workers;
-} PassPlan;
+};
 
 PassPlan *pass_plan(const IrGraph *g, const PassPlanOptions *opt);
 void pass_plan_free(PassPlan *p);
