@@ -1,0 +1,58 @@
+/* Learning-rate schedules and early stopping, epoch by epoch (cosine warm-up is per step).
+ * Conventions follow PyTorch: ReduceLROnPlateau (mode from the metric's direction, relative
+ * threshold 1e-4, patience counted in epochs without improvement), CosineAnnealingLR after a
+ * linear warm-up, StepLR. Pure logic, deterministic; its state is small and saved in
+ * checkpoints so that a resumed run continues exactly. */
+#ifndef SMELT_RT_SCHEDULE_H
+#define SMELT_RT_SCHEDULE_H
+
+#include <stdbool.h>
+
+typedef enum RtScheduleKind { RT_SCHED_PLATEAU, RT_SCHED_COSINE, RT_SCHED_STEP, RT_SCHED_CONSTANT } RtScheduleKind;
+
+typedef struct RtScheduleConfig {
+  RtScheduleKind kind;
+  double base_lr;
+  bool higher_is_better; /* plateau: direction of the watched metric */
+  double factor;         /* plateau */
+  int patience;          /* plateau */
+  double min_lr;         /* plateau, cosine */
+  int warmup_epochs;     /* cosine */
+  int step_size;         /* step */
+  double gamma;          /* step */
+  int epochs;            /* cosine: length of the whole run */
+  int steps_per_epoch;   /* cosine */
+} RtScheduleConfig;
+
+typedef struct RtSchedule {
+  RtScheduleConfig cfg;
+  double lr;         /* for the epoch about to run (plateau, step, constant) */
+  double best;       /* plateau: best metric so far */
+  bool has_best;
+  int bad_epochs;    /* plateau: epochs since the last improvement */
+  int reductions;    /* plateau: times the rate was cut */
+} RtSchedule;
+
+void rt_schedule_init(RtSchedule *s, const RtScheduleConfig *cfg);
+/* The learning rate for global step `step` (0-based) of epoch `epoch` (0-based). */
+double rt_schedule_lr(const RtSchedule *s, int epoch, long step);
+/* After an epoch (0-based) with its validation metric: plateau counts and cuts, step decays.
+ * Returns true when the rate changed. */
+bool rt_schedule_epoch_end(RtSchedule *s, int epoch, double metric);
+
+typedef struct RtEarlyStop {
+  bool enabled, higher_is_better;
+  int patience;
+  double min_delta;
+  double best;
+  bool has_best;
+  int best_epoch, bad_epochs;
+} RtEarlyStop;
+
+void rt_early_stop_init(RtEarlyStop *e, bool enabled, bool higher_is_better, int patience, double min_delta);
+/* Records an epoch's metric; *improved says whether it is the new best (by more than
+ * min_delta). Returns true when training should stop (patience exhausted). Epochs while an
+ * accuracy has never risen above 0 do not count against patience. */
+bool rt_early_stop_update(RtEarlyStop *e, int epoch, double metric, bool *improved);
+
+#endif
