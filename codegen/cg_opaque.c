@@ -12,7 +12,7 @@
 
 typedef struct Opaque {
   IrOp op;
-  int in[8], n_in, out;
+  int in[CG_MAX_ARGS], n_in, out;
 } Opaque;
 
 static void opaque_release(void *d) { free(d); }
@@ -70,7 +70,7 @@ void cg_describe_opaque(CgKernelSpec *s) {
   s->detail = o;
   s->release = opaque_release;
   o->op = n->op;
-  RT_ASSERT(n->n_in <= 8, "opaque op with %d operands", n->n_in);
+  RT_ASSERT(n->n_in < CG_MAX_ARGS, "opaque op with %d operands", n->n_in);
   cg_spec_key(s, "opaque %s in", ir_op_info[n->op].name);
   for (int i = 0; i < n->n_in; i++) {
     o->in[o->n_in++] = operand_arg(s, n->in[i]);

@@ -19,6 +19,7 @@
 typedef struct Emitted {
   char *key;
   LLVMValueRef fn, tramp;
+  char name[96];
 } Emitted;
 
 typedef struct ProgramEmit {
@@ -26,7 +27,7 @@ typedef struct ProgramEmit {
   const PassPlan *plan;
   Emitted *table; /* open addressing on the key hash */
   int cap, count;
-  LLVMValueRef step, regions[PASS_REGION_COUNT], ctx_buf;
+  LLVMValueRef step, regions[PASS_REGION_COUNT];
   LLVMValueRef *const_globals; /* (n_nodes) */
 } ProgramEmit;
 
@@ -86,11 +87,10 @@ static Emitted *kernel_function(ProgramEmit *pe, CgKernelSpec *s) {
   LLVMPositionBuilderAtEnd(c->b, saved);
   e->key = rt_xstrdup(s->key);
   e->fn = f.fn;
-  if (c->threaded) {
-    char tname[112];
-    snprintf(tname, sizeof tname, "%s.tramp", name);
-    e->tramp = emit_trampoline(c, f.fn, s->n_args, tname);
-  }
+  snprintf(e->name, sizeof e->name, "%s", name);
+  char tname[112];
+  snprintf(tname, sizeof tname, "%s.tramp", name);
+  e->tramp = emit_trampoline(c, f.fn, s->n_args, tname);
   pe->count++;
   return e;
 }
@@ -117,67 +117,214 @@ static LLVMValueRef const_global(ProgramEmit *pe, IrId id) {
   return pe->const_globals[id] = gv;
 }
 
-/* Pointer to element `offset` of value id's memory in the step function. */
-static LLVMValueRef value_ptr(ProgramEmit *pe, IrId id, int64_t offset) {
-  CgContext *c = pe->c;
-  const PassSlot *slot = &pe->plan->slots[id];
-  if (slot->region == PASS_REGION_NONE) {
-    RT_ASSERT(pe->plan->g->nodes[id]->kind == IR_NODE_CONST, "value %d has no memory", id);
-    return cg_gep(c, const_global(pe, id), cg_i64(c, offset));
+/* ---- the step function: a loop over a table of calls ----
+ * Straight-line code with thousands of calls makes LLVM's optimiser and code generator slow
+ * (superlinear in function size), so the step is data: one record per kernel call (trampoline,
+ * parallel range, where its arguments live) and one per update copy, walked by a small loop. */
+
+enum { REGION_CONST = PASS_REGION_COUNT }; /* an argument pointing into a const global */
+
+typedef struct TableBuild {
+  LLVMValueRef *calls, *args, *copies;
+  int n_calls, n_args, n_copies, cap_calls, cap_args, cap_copies;
+} TableBuild;
+
+static void push(LLVMValueRef **a, int *n, int *cap, LLVMValueRef v) {
+  if (*n == *cap) {
+    *cap = *cap ? 2 * *cap : 256;
+    *a = rt_xrealloc(*a, (size_t)*cap * sizeof **a);
   }
-  LLVMValueRef off = cg_i64(c, slot->offset + offset * 4);
-  return LLVMBuildInBoundsGEP2(c->b, c->i8, pe->regions[slot->region], &off, 1, "");
+  (*a)[(*n)++] = v;
 }
 
-static void emit_call(ProgramEmit *pe, const CgKernelSpec *s, const Emitted *e) {
+/* {i32 region, ptr global, i64 byte offset}: where one argument points */
+static LLVMTypeRef arg_type(CgContext *c) {
+  LLVMTypeRef f[3] = {c->i32, c->ptr, c->i64};
+  return LLVMStructTypeInContext(c->ctx, f, 3, 0);
+}
+
+/* {ptr trampoline, i32 first arg, i32 arg count, i64 items, i64 grain} */
+static LLVMTypeRef call_type(CgContext *c) {
+  LLVMTypeRef f[5] = {c->ptr, c->i32, c->i32, c->i64, c->i64};
+  return LLVMStructTypeInContext(c->ctx, f, 5, 0);
+}
+
+/* {arg dst, arg src, i64 bytes} */
+static LLVMTypeRef copy_type(CgContext *c) {
+  LLVMTypeRef f[3] = {arg_type(c), arg_type(c), c->i64};
+  return LLVMStructTypeInContext(c->ctx, f, 3, 0);
+}
+
+static LLVMValueRef arg_record(ProgramEmit *pe, IrId id, int64_t elem_offset) {
   CgContext *c = pe->c;
-  LLVMValueRef ptrs[CG_MAX_ARGS];
+  const PassSlot *slot = id == IR_NONE ? NULL : &pe->plan->slots[id];
+  int region;
+  LLVMValueRef global = LLVMConstNull(c->ptr);
+  int64_t off = elem_offset * 4;
+  if (slot && slot->region == PASS_REGION_NONE) {
+    RT_ASSERT(pe->plan->g->nodes[id]->kind == IR_NODE_CONST, "value %d has no memory", id);
+    region = REGION_CONST;
+    global = const_global(pe, id);
+  } else {
+    region = slot->region;
+    off += slot->offset;
+  }
+  LLVMValueRef f[3] = {cg_i32(c, region), global, cg_i64(c, off)};
+  return LLVMConstNamedStruct(arg_type(c), f, 3);
+}
+
+static void table_call(ProgramEmit *pe, TableBuild *t, const CgKernelSpec *s, const Emitted *e) {
+  CgContext *c = pe->c;
+  int first = t->n_args;
   for (int i = 0; i < s->n_args; i++) {
     const CgArg *a = &s->args[i];
+    LLVMValueRef rec;
     if (a->value == IR_NONE) { /* the kernel's workspace */
-      LLVMValueRef off = cg_i64(c, pe->plan->workspace[s->index]);
-      ptrs[i] = LLVMBuildInBoundsGEP2(c->b, c->i8, pe->regions[PASS_REGION_SCRATCH], &off, 1, "ws");
+      LLVMValueRef f[3] = {cg_i32(c, PASS_REGION_SCRATCH), LLVMConstNull(c->ptr), cg_i64(c, pe->plan->workspace[s->index])};
+      rec = LLVMConstNamedStruct(arg_type(c), f, 3);
     } else {
-      ptrs[i] = value_ptr(pe, a->value, a->offset);
+      rec = arg_record(pe, a->value, a->offset);
     }
+    push(&t->args, &t->n_args, &t->cap_args, rec);
   }
   int64_t items = s->parallel_items > 0 ? s->parallel_items : 1;
-  if (c->threaded && items > 1 && items > s->grain) {
-    for (int i = 0; i < s->n_args; i++) {
-      LLVMValueRef idx = cg_i64(c, i);
-      LLVMBuildStore(c->b, ptrs[i], LLVMBuildInBoundsGEP2(c->b, c->ptr, pe->ctx_buf, &idx, 1, ""));
-    }
-    LLVMValueRef pf = cg_declare_extern(c, "smelt_rt_parallel_for");
-    LLVMValueRef args[4] = {e->tramp, pe->ctx_buf, cg_i64(c, items), cg_i64(c, s->grain > 0 ? s->grain : 1)};
-    LLVMBuildCall2(c->b, LLVMGlobalGetValueType(pf), pf, args, 4, "");
-    return;
-  }
-  LLVMValueRef args[CG_MAX_ARGS + 3];
-  memcpy(args, ptrs, (size_t)s->n_args * sizeof *ptrs);
-  args[s->n_args] = cg_i64(c, 0);
-  args[s->n_args + 1] = cg_i64(c, items);
-  args[s->n_args + 2] = cg_i32(c, 0);
-  LLVMBuildCall2(c->b, LLVMGlobalGetValueType(e->fn), e->fn, args, (unsigned)s->n_args + 3, "");
+  LLVMValueRef f[5] = {e->tramp, cg_i32(c, first), cg_i32(c, s->n_args), cg_i64(c, items),
+                       cg_i64(c, s->grain > 0 ? s->grain : 1)};
+  push(&t->calls, &t->n_calls, &t->cap_calls, LLVMConstNamedStruct(call_type(c), f, 5));
 }
 
 /* After the kernels: each update's value is copied into its target, unless already there. */
-static void emit_updates(ProgramEmit *pe) {
+static void table_updates(ProgramEmit *pe, TableBuild *t) {
   CgContext *c = pe->c;
   const IrGraph *g = pe->plan->g;
   const PassFusion *f = pe->plan->fusion;
   for (int u = 0; u < g->n_updates; u++) {
-    IrId t = g->updates[u].target, v = g->updates[u].value;
+    IrId tg = g->updates[u].target, v = g->updates[u].value;
     IrId src = v;
     int64_t off = 0;
     if (f->values[v].kind == PASS_VALUE_VIEW) { /* (fusion materialises sinks; kept for safety) */
       src = f->values[v].view.base;
       off = f->values[v].view.offset;
     }
-    const PassSlot *a = &pe->plan->slots[t], *b = &pe->plan->slots[src];
+    const PassSlot *a = &pe->plan->slots[tg], *b = &pe->plan->slots[src];
     if (a->region == b->region && a->offset == b->offset && off == 0) continue;
-    LLVMBuildMemCpy(c->b, value_ptr(pe, t, 0), 4, value_ptr(pe, src, off), 4,
-                    cg_i64(c, pass_value_bytes(g, t)));
+    LLVMValueRef fields[3] = {arg_record(pe, tg, 0), arg_record(pe, src, off), cg_i64(c, pass_value_bytes(g, tg))};
+    push(&t->copies, &t->n_copies, &t->cap_copies, LLVMConstNamedStruct(copy_type(c), fields, 3));
   }
+}
+
+static LLVMValueRef table_global(CgContext *c, LLVMTypeRef type, LLVMValueRef *items, int n, const char *name) {
+  LLVMValueRef init = LLVMConstArray2(type, items, (uint64_t)n);
+  LLVMValueRef gv = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, 1);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  return gv;
+}
+
+static LLVMValueRef field(CgContext *c, LLVMTypeRef st, LLVMValueRef rec, unsigned i, LLVMTypeRef t) {
+  return LLVMBuildLoad2(c->b, t, LLVMBuildStructGEP2(c->b, st, rec, i, ""), "");
+}
+
+/* The pointer an argument record stands for. */
+static LLVMValueRef resolve_arg(CgContext *c, LLVMValueRef regions, LLVMValueRef rec) {
+  LLVMTypeRef at = arg_type(c);
+  LLVMValueRef region = field(c, at, rec, 0, c->i32), global = field(c, at, rec, 1, c->ptr);
+  LLVMValueRef off = field(c, at, rec, 2, c->i64);
+  LLVMValueRef is_const = LLVMBuildICmp(c->b, LLVMIntEQ, region, cg_i32(c, REGION_CONST), "");
+  LLVMValueRef r = LLVMBuildSelect(c->b, is_const, cg_i32(c, 0), region, "");
+  LLVMValueRef idx = LLVMBuildZExt(c->b, r, c->i64, "");
+  LLVMValueRef base = LLVMBuildLoad2(c->b, c->ptr, LLVMBuildInBoundsGEP2(c->b, c->ptr, regions, &idx, 1, ""), "");
+  base = LLVMBuildSelect(c->b, is_const, global, base, "");
+  return LLVMBuildGEP2(c->b, c->i8, base, &off, 1, "arg");
+}
+
+/* for (i = 0; i < n; i++) body(i) with the builder left in the body; returns the index */
+static LLVMValueRef open_loop(CgContext *c, CgLoopNest *l, int64_t n, const char *name) {
+  l->rank = 1;
+  l->lo[0] = cg_i64(c, 0);
+  l->hi[0] = cg_i64(c, n);
+  cg_loop_open(c, l, name);
+  return l->idx[0];
+}
+
+static void emit_step_body(ProgramEmit *pe, TableBuild *t) {
+  CgContext *c = pe->c;
+  LLVMValueRef regions = LLVMBuildArrayAlloca(c->b, c->ptr, cg_i64(c, PASS_REGION_COUNT), "regions");
+  for (int r = 0; r < PASS_REGION_COUNT; r++) {
+    LLVMValueRef idx = cg_i64(c, r);
+    LLVMBuildStore(c->b, pe->regions[r], LLVMBuildInBoundsGEP2(c->b, c->ptr, regions, &idx, 1, ""));
+  }
+  LLVMValueRef ctx = LLVMBuildArrayAlloca(c->b, c->ptr, cg_i64(c, CG_MAX_ARGS), "ctx");
+  LLVMValueRef calls = table_global(c, call_type(c), t->calls, t->n_calls, "calls");
+  LLVMValueRef args = t->n_args ? table_global(c, arg_type(c), t->args, t->n_args, "args") : NULL;
+  CgLoopNest lc, la;
+  LLVMValueRef i = open_loop(c, &lc, t->n_calls, "call");
+  LLVMTypeRef ct = call_type(c);
+  LLVMValueRef rec = LLVMBuildInBoundsGEP2(c->b, ct, calls, &i, 1, "");
+  LLVMValueRef tramp = field(c, ct, rec, 0, c->ptr);
+  LLVMValueRef first = LLVMBuildZExt(c->b, field(c, ct, rec, 1, c->i32), c->i64, "");
+  LLVMValueRef n_args = LLVMBuildZExt(c->b, field(c, ct, rec, 2, c->i32), c->i64, "");
+  LLVMValueRef items = field(c, ct, rec, 3, c->i64), grain = field(c, ct, rec, 4, c->i64);
+  if (args) {
+    la.rank = 1;
+    la.lo[0] = cg_i64(c, 0);
+    la.hi[0] = n_args;
+    cg_loop_open(c, &la, "arg");
+    LLVMValueRef k = LLVMBuildNSWAdd(c->b, first, la.idx[0], "");
+    LLVMValueRef p = resolve_arg(c, regions, LLVMBuildInBoundsGEP2(c->b, arg_type(c), args, &k, 1, ""));
+    LLVMBuildStore(c->b, p, LLVMBuildInBoundsGEP2(c->b, c->ptr, ctx, &la.idx[0], 1, ""));
+    cg_loop_close(c, &la);
+  }
+  LLVMTypeRef tp[4] = {c->ptr, c->i64, c->i64, c->i32};
+  LLVMTypeRef tramp_type = LLVMFunctionType(c->void_t, tp, 4, 0);
+  if (c->threaded) {
+    LLVMValueRef pf = cg_declare_extern(c, "smelt_rt_parallel_for");
+    LLVMValueRef a[4] = {tramp, ctx, items, grain};
+    LLVMBuildCall2(c->b, LLVMGlobalGetValueType(pf), pf, a, 4, "");
+  } else {
+    LLVMValueRef a[4] = {ctx, cg_i64(c, 0), items, cg_i32(c, 0)};
+    LLVMBuildCall2(c->b, tramp_type, tramp, a, 4, "");
+  }
+  cg_loop_close(c, &lc);
+  if (t->n_copies) {
+    LLVMTypeRef cp = copy_type(c);
+    LLVMValueRef copies = table_global(c, cp, t->copies, t->n_copies, "copies");
+    LLVMValueRef u = open_loop(c, &lc, t->n_copies, "copy");
+    LLVMValueRef r = LLVMBuildInBoundsGEP2(c->b, cp, copies, &u, 1, "");
+    LLVMValueRef dst = resolve_arg(c, regions, LLVMBuildStructGEP2(c->b, cp, r, 0, ""));
+    LLVMValueRef src = resolve_arg(c, regions, LLVMBuildStructGEP2(c->b, cp, r, 1, ""));
+    LLVMBuildMemCpy(c->b, dst, 4, src, 4, field(c, cp, r, 2, c->i64));
+    cg_loop_close(c, &lc);
+  }
+}
+
+/* <name>_kernels: {trampoline, name} per unique kernel, and <name>_kernel_count, for profiles */
+static void emit_kernel_names(ProgramEmit *pe, const char *step) {
+  CgContext *c = pe->c;
+  LLVMTypeRef f[2] = {c->ptr, c->ptr};
+  LLVMTypeRef et = LLVMStructTypeInContext(c->ctx, f, 2, 0);
+  LLVMValueRef *rows = rt_xmalloc(((size_t)pe->count + 1) * sizeof *rows);
+  int n = 0;
+  for (int i = 0; i < pe->cap; i++) {
+    if (!pe->table[i].key) continue;
+    LLVMValueRef str = LLVMConstStringInContext(c->ctx, pe->table[i].name, (unsigned)strlen(pe->table[i].name), 0);
+    LLVMValueRef gs = LLVMAddGlobal(c->mod, LLVMTypeOf(str), "kname");
+    LLVMSetInitializer(gs, str);
+    LLVMSetGlobalConstant(gs, 1);
+    LLVMSetLinkage(gs, LLVMPrivateLinkage);
+    LLVMValueRef v[2] = {pe->table[i].tramp, gs};
+    rows[n++] = LLVMConstNamedStruct(et, v, 2);
+  }
+  char name[160];
+  snprintf(name, sizeof name, "%s_kernels", step);
+  LLVMValueRef table = table_global(c, et, rows, n, name);
+  LLVMSetLinkage(table, LLVMExternalLinkage);
+  snprintf(name, sizeof name, "%s_kernel_count", step);
+  LLVMValueRef count = LLVMAddGlobal(c->mod, c->i32, name);
+  LLVMSetInitializer(count, cg_i32(c, n));
+  LLVMSetGlobalConstant(count, 1);
+  free(rows);
 }
 
 int cg_program_emit_module(CgContext *c, const PassPlan *plan, const char *name) {
@@ -194,16 +341,21 @@ int cg_program_emit_module(CgContext *c, const PassPlan *plan, const char *name)
     LLVMSetValueName2(pe.regions[r], names[r], strlen(names[r]));
   }
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, pe.step, "entry"));
-  pe.ctx_buf = LLVMBuildArrayAlloca(c->b, c->ptr, cg_i64(c, CG_MAX_ARGS), "ctx");
+  TableBuild t = {0};
   for (int k = 0; k < nk; k++) {
     CgKernelSpec s = {.plan = plan, .index = k, .parallel_items = 1, .grain = 1};
     describe(&s);
     Emitted *e = kernel_function(&pe, &s);
-    emit_call(&pe, &s, e);
+    table_call(&pe, &t, &s, e);
     cg_spec_free(&s);
   }
-  emit_updates(&pe);
+  table_updates(&pe, &t);
+  emit_step_body(&pe, &t);
   LLVMBuildRetVoid(c->b);
+  emit_kernel_names(&pe, name);
+  free(t.calls);
+  free(t.args);
+  free(t.copies);
   for (int i = 0; i < pe.cap; i++) free(pe.table[i].key);
   free(pe.table);
   free(pe.const_globals);
@@ -298,7 +450,12 @@ CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d
   c.vector_bits = target->vector_bits;
   p->n_unique = cg_program_emit_module(&c, p->plan, "smelt_step"); /* counts kernels even on a hit */
   if (!p->from_cache) {
-    ok = cg_optimize(c.mod, target->tm, d) && cg_emit_object(c.mod, target->tm, &obj, &len, d);
+    double ta = now_seconds();
+    ok = cg_optimize(c.mod, target->tm, d);
+    double tb = now_seconds();
+    if (getenv("SMELT_DUMP_IR")) LLVMPrintModuleToFile(c.mod, getenv("SMELT_DUMP_IR"), NULL);
+    ok = ok && cg_emit_object(c.mod, target->tm, &obj, &len, d);
+    if (getenv("SMELT_TIMING")) fprintf(stderr, "emit %.2fs optimise %.2fs codegen %.2fs\n", ta - t0, tb - ta, now_seconds() - tb);
     if (ok && !opt->no_cache) cg_cache_store(key, strlen(key), obj, len, d);
   }
   cg_context_dispose(&c);
@@ -308,6 +465,11 @@ CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d
   ok = ok && p->jit && cg_jit_add_object(p->jit, obj, len, d);
   free(obj);
   if (ok) p->step = (CgStepFn)cg_jit_lookup(p->jit, "smelt_step", d);
+  if (ok && p->step) {
+    p->kernel_names = cg_jit_lookup(p->jit, "smelt_step_kernels", d);
+    const int32_t *count = cg_jit_lookup(p->jit, "smelt_step_kernel_count", d);
+    p->n_kernel_names = count ? *count : 0;
+  }
   if (!ok || !p->step) {
     cg_program_free(p);
     return NULL;

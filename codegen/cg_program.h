@@ -11,6 +11,7 @@
 #include "codegen/cg_context.h"
 #include "codegen/cg_jit.h"
 #include "passes/plan.h"
+#include "runtime/rt_profile.h"
 
 typedef struct CgOptions {
   const char *cpu;  /* NULL: the host */
@@ -28,6 +29,8 @@ typedef struct CgProgram {
   CgJit *jit;
   CgStepFn step;
   int n_kernels, n_unique;
+  const RtKernelName *kernel_names; /* (n_kernel_names) for rt_profile_report */
+  int n_kernel_names;
   bool from_cache;
   double compile_seconds; /* emit + optimise + codegen + load (or cache load) */
 } CgProgram;

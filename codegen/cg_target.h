@@ -26,7 +26,8 @@ typedef struct CgTarget {
 /* Registers the native target, its asm printer and asm parser with LLVM, once; thread-safe. */
 bool cg_target_init(RtDiags *d);
 
-/* A target machine with opt level aggressive, PIC, default code model. cpu NULL, "" or
+/* A target machine with the default codegen opt level (O2: the IR is optimised at O3 before),
+ * PIC, default code model. cpu NULL, "" or
  * "native": the host CPU with its detected features; otherwise an LLVM CPU name such as
  * "x86-64-v3" or "skylake-avx512" with that CPU's default features. An unknown name is a
  * diagnostic (with a suggestion) and NULL. Free with cg_target_free. Creating a target for a
@@ -38,7 +39,8 @@ void cg_target_free(CgTarget *t);
 void cg_target_configure_module(LLVMModuleRef m, LLVMTargetMachineRef tm);
 
 /* Verifies m (the verifier's message becomes a diagnostic), then runs `default<O3>` with loop
- * vectorisation, SLP vectorisation, interleaving and unrolling on. Functions that do not say
+ * vectorisation and SLP vectorisation on, interleaving and unrolling off (they multiply code
+ * size and compile time for little gain on our memory-bound loops). Functions that do not say
  * otherwise get "prefer-vector-width"="512": LLVM's tuning for Intel AVX-512 CPUs caps loop
  * vectorisation at 256 bits, and we want the full width (the attribute is a cap, harmless on
  * CPUs with narrower vectors). */

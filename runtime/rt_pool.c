@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/rt_assert.h"
+#include "runtime/rt_profile.h"
 
 /* libopenblas (Debian's pthread build); declared here so the runtime needs no cblas.h */
 void openblas_set_num_threads(int num_threads);
@@ -208,7 +209,19 @@ void rt_pool_shutdown(void) {
 
 /* ---- the parallel loop ---- */
 
+static void parallel_for(RtParallelFn fn, void *ctx, int64_t n, int64_t grain);
+
 void smelt_rt_parallel_for(RtParallelFn fn, void *ctx, int64_t n, int64_t grain) {
+  if (!rt_profile_on || in_chunk) {
+    parallel_for(fn, ctx, n, grain);
+    return;
+  }
+  int64_t t0 = now_ns();
+  parallel_for(fn, ctx, n, grain);
+  rt_profile_record((const void *)fn, now_ns() - t0);
+}
+
+static void parallel_for(RtParallelFn fn, void *ctx, int64_t n, int64_t grain) {
   if (n <= 0) return;
   if (grain < 1) grain = 1;
   int threads = rt_pool_threads();
