@@ -433,6 +433,7 @@ CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d
   CgTarget *target = cg_target_new(opt->cpu, d);
   if (!target) return NULL;
   CgProgram *p = rt_xcalloc(1, sizeof *p);
+  rt_blas_single_threaded(); /* our pool splits the GEMMs; no second pool on the same cores */
   int workers = opt->serial ? 1 : rt_pool_threads();
   PassPlanOptions po = {.fuse = {.no_fusion = opt->no_fusion, .explain = opt->explain},
                         .workers = workers, .workspace_bytes = cg_kernel_workspace_bytes,

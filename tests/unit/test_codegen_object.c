@@ -13,6 +13,7 @@
 
 #include "codegen/cg_program.h"
 #include "codegen/cg_target.h"
+#include "ir/ir_builder.h"
 #include "ir/ir_interp.h"
 #include "ir/ir_text.h"
 #include "passes/train_graph.h"
@@ -127,7 +128,38 @@ static void test_object_links_and_matches_jit(void **state) {
   assert_int_equal(system(cmd), 0);
 }
 
+/* Fused elementwise loops use the host's full vector width (zmm registers on AVX-512). */
+static void test_kernels_use_full_vector_width(void **state) {
+  RtDiags d = {0};
+  assert_true(cg_target_init(&d));
+  CgTarget *t = cg_target_new(NULL, &d);
+  assert_non_null(t);
+  if (t->vector_bits < 512) {
+    printf("host has %d-bit vectors: skipping the zmm check\n", t->vector_bits);
+    cg_target_free(t);
+    return;
+  }
+  IrGraph *g = ir_graph_new("vector_width");
+  IrId x = ir_input(g, "x", IR_F32, IR_SHAPE(64, 1000)), y = ir_input(g, "y", IR_F32, IR_SHAPE(1000));
+  ir_graph_add_output(g, ir_tanh(g, ir_add(g, ir_mul(g, x, y), ir_scalar(g, 0.5))));
+  PassPlanOptions po = {.workers = 1};
+  PassPlan *plan = pass_plan(g, &po);
+  CgContext c;
+  cg_context_init(&c, "vw", "vw");
+  cg_program_emit_module(&c, plan, "vw_step");
+  assert_true(cg_optimize(c.mod, t->tm, &d));
+  char *asm_text = cg_emit_assembly(c.mod, t->tm, &d);
+  assert_non_null(asm_text);
+  assert_non_null(strstr(asm_text, "zmm"));
+  free(asm_text);
+  cg_context_dispose(&c);
+  pass_plan_free(plan);
+  ir_graph_free(g);
+  cg_target_free(t);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_object_links_and_matches_jit)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_object_links_and_matches_jit),
+                                     cmocka_unit_test(test_kernels_use_full_vector_width)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
