@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "runtime/rt_assert.h"
+#include "runtime/rt_init.h"
 #include "runtime/rt_random.h"
 
 struct IrInterp {
@@ -59,23 +60,18 @@ IrTensor *ir_interp_value(IrInterp *it, IrId id) {
   return &it->values[id];
 }
 
-/* One element of a leaf's initial value, before rounding to its dtype. */
+/* One element of a leaf's initial value, before rounding to its dtype (runtime/rt_init.h, so
+ * that compiled trainers start from the same numbers). */
 static double leaf_element(const IrNode *n, uint64_t seed, uint64_t stream, int64_t i) {
-  switch (n->init) {
-    case IR_INIT_ZEROS: return 0.0;
-    case IR_INIT_ONES: return 1.0;
-    case IR_INIT_FILL: return n->value;
-    case IR_INIT_DATA: return n->data[i];
-    case IR_INIT_UNIFORM: {
-      double u = rt_random_uniform(seed, stream, (uint64_t)i); /* k * 2^-24, k < 2^24 */
-      return n->type.dtype == IR_I32 ? floor(u * n->value) : n->value * (2.0 * u - 1.0);
-    }
-    case IR_INIT_NORMAL: return n->value * rt_random_normal(seed, stream, (uint64_t)i);
-    default: break;
-  }
-  RT_ASSERT(0, "node has an invalid init %d", (int)n->init);
-  return 0.0;
+  RT_ASSERT(n->init >= 0 && n->init < IR_INIT_COUNT, "node has an invalid init %d", (int)n->init);
+  if (n->init == IR_INIT_DATA) return n->data[i];
+  return rt_init_element((RtInitKind)n->init, n->value, n->type.dtype == IR_I32, seed, stream, i);
 }
+
+_Static_assert((int)IR_INIT_ZEROS == (int)RT_INIT_ZEROS && (int)IR_INIT_ONES == (int)RT_INIT_ONES &&
+                   (int)IR_INIT_FILL == (int)RT_INIT_FILL && (int)IR_INIT_UNIFORM == (int)RT_INIT_UNIFORM &&
+                   (int)IR_INIT_NORMAL == (int)RT_INIT_NORMAL,
+               "IrInit and RtInitKind must agree");
 
 void ir_interp_init_leaf(IrInterp *it, IrId id, uint64_t seed) {
   const IrNode *n = ir_node(it->g, id);

@@ -29,7 +29,12 @@ smelt_cli_test(check_quickstart 0 "experiments" check examples/quickstart.yaml)
 smelt_cli_test(check_bad_preset 1 "did you mean 'ctc_small'" check tests/frontend/bad/unknown_preset.yaml)
 smelt_cli_test(check_unknown_flag 2 "unknown option '--bogus'" check --bogus x.yaml)
 
-foreach(cmd check ir run-ir version)
+smelt_cli_test(describe_small 0 "total .*12,586,470" describe small --batch 32)
+smelt_cli_test(describe_json 0 "\"params\":[[:space:]]*9642597" describe ctc_small --json)
+smelt_cli_test(describe_unknown 1 "did you mean 'ctc_small'" describe ctc)
+smelt_cli_test(describe_bad_batch 2 "--batch expects" describe small --batch 0)
+
+foreach(cmd check describe ir run-ir version)
   smelt_cli_test(help_${cmd} 0 "usage: smelt ${cmd}" ${cmd} --help)
 endforeach()
 smelt_cli_test(ir_grad_param_updated 1 "unnamed.ir:3:3: error: training: param %1 already has an update" ir tests/ir/unnamed.ir --grad)

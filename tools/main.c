@@ -9,7 +9,8 @@
 
 static const CliCommand COMMANDS[] = {
     {"check", "validate an experiment config and print its plan", cmd_check},
-    {"ir", "print an IR program, or its training graph (--grad)", cmd_ir},
+    {"describe", "print a preset layer by layer: shapes, parameters, FLOPs", cmd_describe},
+    {"ir", "print an IR program at a stage of the compiler, or its statistics", cmd_ir},
     {"run-ir", "run an IR program with the reference interpreter; check or train it", cmd_run_ir},
     {"version", "print smelt's version, LLVM's, and the host CPU and SIMD features", cmd_version},
 };
