@@ -54,10 +54,15 @@ IrId fe_lower_loss_attention(FeLowerCtx *c, FeLossKind kind, IrId logits) {
 }
 
 /* F.ctc_loss(blank=0, reduction='mean'): each sample's -log p(target | x) divided by its target
- * length clamped to >= 1, then the mean over the batch. ctc_loss applies log_softmax itself. */
+ * length clamped to >= 1, then the mean over the batch. ctc_loss applies log_softmax itself.
+ * A sample with target_len < 0 is a padding row (the last, partial batch of an epoch): it is
+ * left out of the mean, as attention losses leave out its positions. */
 IrId fe_lower_loss_ctc(FeLowerCtx *c, IrId logits) {
   IrGraph *g = c->g;
   IrId per = ir_ctc_loss(g, logits, c->io->target, c->io->target_len, FE_CTC_BLANK);
-  IrId len = ir_max(g, ir_to_f32(g, c->io->target_len), ir_scalar(g, 1.0));
-  return ir_mean_all(g, ir_div(g, per, len));
+  IrId lenf = ir_to_f32(g, c->io->target_len);
+  IrId len = ir_max(g, lenf, ir_scalar(g, 1.0));
+  IrId real = ir_ge(g, lenf, ir_scalar(g, 0.0));
+  IrId total = ir_sum_all(g, ir_mul(g, real, ir_div(g, per, len)));
+  return ir_div(g, total, ir_max(g, ir_sum_all(g, real), ir_scalar(g, 1.0)));
 }
