@@ -7,5 +7,7 @@ int cmd_run_ir(int argc, char **argv);
 int cmd_ir(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 
 #endif

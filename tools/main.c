@@ -9,9 +9,11 @@
 
 static const CliCommand COMMANDS[] = {
     {"check", "validate an experiment config and print its plan", cmd_check},
+    {"data", "make datasets: `smelt data synth` writes synthetic CAPTCHAs", cmd_data},
     {"describe", "print a preset layer by layer: shapes, parameters, FLOPs", cmd_describe},
     {"ir", "print an IR program at a stage of the compiler, or its statistics", cmd_ir},
     {"run-ir", "run an IR program with the reference interpreter; check or train it", cmd_run_ir},
+    {"train", "train one experiment of a config (JIT-compiled), with checkpoints and logs", cmd_train},
     {"version", "print smelt's version, LLVM's, and the host CPU and SIMD features", cmd_version},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };

@@ -1,0 +1,144 @@
+/* Checkpoints (rt_checkpoint.h) on top of the safetensors reader and writer. */
+#include "runtime/rt_checkpoint.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/rt_assert.h"
+#include "runtime/rt_safetensors.h"
+
+#define FORMAT "smelt-checkpoint-1"
+
+static char *trainer_state_json(const RtCheckpointInfo *info) {
+  cJSON *o = cJSON_CreateObject(), *s = cJSON_AddObjectToObject(o, "schedule"),
+        *e = cJSON_AddObjectToObject(o, "early_stopping");
+  cJSON_AddNumberToObject(s, "lr", info->schedule.lr);
+  cJSON_AddNumberToObject(s, "best", info->schedule.has_best ? info->schedule.best : 0);
+  cJSON_AddBoolToObject(s, "has_best", info->schedule.has_best);
+  cJSON_AddNumberToObject(s, "bad_epochs", info->schedule.bad_epochs);
+  cJSON_AddNumberToObject(s, "reductions", info->schedule.reductions);
+  cJSON_AddNumberToObject(e, "best", info->early.has_best ? info->early.best : 0);
+  cJSON_AddBoolToObject(e, "has_best", info->early.has_best);
+  cJSON_AddNumberToObject(e, "best_epoch", info->early.best_epoch);
+  cJSON_AddNumberToObject(e, "bad_epochs", info->early.bad_epochs);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return text;
+}
+
+static bool number(const cJSON *o, const char *key, double *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  if (cJSON_IsBool(v)) {
+    *out = cJSON_IsTrue(v);
+    return true;
+  }
+  if (!cJSON_IsNumber(v)) return false;
+  *out = v->valuedouble;
+  return true;
+}
+
+static bool parse_trainer_state(const char *text, RtCheckpointInfo *info) {
+  cJSON *o = text ? cJSON_Parse(text) : NULL;
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "schedule"),
+              *e = cJSON_GetObjectItemCaseSensitive(o, "early_stopping");
+  double v[9];
+  bool ok = s && e && number(s, "lr", &v[0]) && number(s, "best", &v[1]) && number(s, "has_best", &v[2]) &&
+            number(s, "bad_epochs", &v[3]) && number(s, "reductions", &v[4]) && number(e, "best", &v[5]) &&
+            number(e, "has_best", &v[6]) && number(e, "best_epoch", &v[7]) && number(e, "bad_epochs", &v[8]);
+  if (ok) {
+    info->schedule.lr = v[0], info->schedule.best = v[1], info->schedule.has_best = v[2] != 0;
+    info->schedule.bad_epochs = (int)v[3], info->schedule.reductions = (int)v[4];
+    info->early.best = v[5], info->early.has_best = v[6] != 0, info->early.best_epoch = (int)v[7];
+    info->early.bad_epochs = (int)v[8];
+  }
+  cJSON_Delete(o);
+  return ok;
+}
+
+bool rt_checkpoint_save(const char *path, const RtModel *m, const void *state, const RtCheckpointInfo *info,
+                        RtDiags *d) {
+  RtStWriter *w = rt_st_writer_new();
+  for (int i = 0; i < m->n_state; i++) {
+    const RtSlot *s = &m->state[i];
+    rt_st_writer_add(w, s->name, RT_ST_F32, s->rank, s->dims, (const char *)state + s->offset);
+  }
+  char buf[64];
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_FORMAT), FORMAT);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_SMELT_VERSION), SMELT_VERSION);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_PRESET_NAME), m->preset_name ? m->preset_name : "");
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_PRESET), m->preset_text ? m->preset_text : "");
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_CHARSET), info->charset ? info->charset : "");
+  snprintf(buf, sizeof buf, "%dx%dx%d", m->channels, m->height, m->width);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_INPUT_SIZE), buf);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_CONFIG), info->config_json ? info->config_json : "{}");
+  snprintf(buf, sizeof buf, "%d", info->epoch);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_EPOCH), buf);
+  snprintf(buf, sizeof buf, "%" PRId64, info->step);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_STEP), buf);
+  /* every random stream is a function of (seed, epoch, step): the seed is the whole state */
+  snprintf(buf, sizeof buf, "philox:%" PRIu64, info->seed);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_RNG_STATE), buf);
+  snprintf(buf, sizeof buf, "shuffle:%" PRIu64 ":epoch:%d", info->seed, info->epoch);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_DATA_ORDER), buf);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_BEST_METRIC), rt_metric_key(info->best_metric));
+  snprintf(buf, sizeof buf, "%.17g", info->best_value);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_BEST_VALUE), buf);
+  snprintf(buf, sizeof buf, "%d", info->best_epoch);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_BEST_EPOCH), buf);
+  char *ts = trainer_state_json(info);
+  rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_TRAINER_STATE), ts);
+  free(ts);
+  bool ok = rt_st_writer_write(w, path, d);
+  rt_st_writer_free(w);
+  return ok;
+}
+
+static bool meta_int(const RtStFile *f, RtCkptKey k, int64_t *out) {
+  const char *v = rt_st_meta(f, rt_ckpt_key(k));
+  if (!v) return false;
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (errno || end == v || *end) return false;
+  *out = x;
+  return true;
+}
+
+bool rt_checkpoint_load(const char *path, const RtModel *m, void *state, RtCheckpointInfo *info, RtDiags *d) {
+  RtStFile *f = rt_st_load(path, d);
+  if (!f) return false;
+  int before = d->errors;
+  const char *format = rt_st_meta(f, rt_ckpt_key(RT_CKPT_FORMAT));
+  if (!format || strcmp(format, FORMAT))
+    rt_diag_error(d, path, 0, 0, "not a smelt checkpoint (format '%s', expected '%s')", format ? format : "none", FORMAT);
+  for (int i = 0; i < m->n_state && d->errors == before; i++) {
+    const RtSlot *s = &m->state[i];
+    rt_st_read(f, s->name, RT_ST_F32, s->rank, s->dims, (char *)state + s->offset, d);
+  }
+  int64_t epoch = 0, step = 0, best_epoch = -1;
+  if (d->errors == before && (!meta_int(f, RT_CKPT_EPOCH, &epoch) || !meta_int(f, RT_CKPT_STEP, &step) ||
+                              !meta_int(f, RT_CKPT_BEST_EPOCH, &best_epoch)))
+    rt_diag_error(d, path, 0, 0, "checkpoint metadata lacks a valid epoch, step or best_epoch");
+  if (d->errors == before && !parse_trainer_state(rt_st_meta(f, rt_ckpt_key(RT_CKPT_TRAINER_STATE)), info))
+    rt_diag_error(d, path, 0, 0, "checkpoint metadata has no valid trainer_state");
+  const char *best = rt_st_meta(f, rt_ckpt_key(RT_CKPT_BEST_VALUE));
+  const char *metric = rt_st_meta(f, rt_ckpt_key(RT_CKPT_BEST_METRIC));
+  if (d->errors == before) {
+    info->epoch = (int32_t)epoch;
+    info->step = step;
+    info->best_epoch = (int32_t)best_epoch;
+    info->best_value = best ? strtod(best, NULL) : NAN;
+    int mk = metric ? rt_metric_parse(metric) : -1;
+    info->best_metric = mk >= 0 ? (RtMetric)mk : RT_METRIC_VAL_LOSS;
+    const char *cs = rt_st_meta(f, rt_ckpt_key(RT_CKPT_CHARSET)), *cfg = rt_st_meta(f, rt_ckpt_key(RT_CKPT_CONFIG));
+    info->charset = cs ? rt_xstrdup(cs) : NULL;
+    info->config_json = cfg ? rt_xstrdup(cfg) : NULL;
+  }
+  rt_st_free(f);
+  return d->errors == before;
+}

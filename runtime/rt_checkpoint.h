@@ -1,0 +1,33 @@
+/* Training checkpoints: every state tensor of a model (params, batch-norm statistics, optimizer
+ * moments) in a safetensors file, with the metadata to rebuild the model and to resume the run
+ * exactly (docs/outputs.md lists the keys). Written atomically. */
+#ifndef SMELT_RT_CHECKPOINT_H
+#define SMELT_RT_CHECKPOINT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/rt_diag.h"
+#include "runtime/rt_model.h"
+#include "runtime/rt_results.h"
+#include "runtime/rt_schedule.h"
+
+typedef struct RtCheckpointInfo {
+  int32_t epoch;   /* epochs completed */
+  int64_t step;    /* optimizer steps taken */
+  uint64_t seed;
+  RtMetric best_metric;
+  double best_value;
+  int32_t best_epoch;
+  RtSchedule schedule;
+  RtEarlyStop early;
+  const char *charset, *config_json;
+} RtCheckpointInfo;
+
+bool rt_checkpoint_save(const char *path, const RtModel *m, const void *state, const RtCheckpointInfo *info,
+                        RtDiags *d);
+/* Reads every state tensor of m (by name, dtype and shape) into state and the resume metadata
+ * into *info (charset and config_json point into memory the caller frees with free()). */
+bool rt_checkpoint_load(const char *path, const RtModel *m, void *state, RtCheckpointInfo *info, RtDiags *d);
+
+#endif

@@ -1,0 +1,38 @@
+/* Validation through the compiled evaluation step (rt_train.h: rt_evaluate): the loss under
+ * teacher forcing, averaged over the positions each batch's loss covers, and the greedy
+ * predictions scored against the labels (sequence and character accuracy, CER). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/rt_assert.h"
+#include "runtime/rt_loader.h"
+#include "runtime/rt_train.h"
+#include "runtime/rt_train_io.h"
+
+bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, RtEpochMetrics *out, RtDiags *d) {
+  const RtGraphBin *g = &m->eval;
+  void *io = rt_region_alloc(g->io_bytes), *scratch = rt_region_alloc(g->scratch_bytes);
+  RtLoaderOptions lo = {.batch_size = m->batch, .label_width = m->max_len, .seed = 0, .shuffle = false};
+  RtLoader *l = rt_loader_new(ds, &lo);
+  rt_loader_start_epoch(l, 0);
+  RtSeqMetrics metrics = {0};
+  double loss_sum = 0, weight = 0;
+  for (const RtBatch *b; (b = rt_loader_next(l));) {
+    rt_io_put_batch(m, g, io, b);
+    g->step(state, io, scratch);
+    double w = rt_io_loss_weight(m, b);
+    loss_sum += w * rt_io_get_scalar(g, io, "loss");
+    weight += w;
+    rt_io_score_batch(m, g, io, b, &metrics);
+  }
+  rt_loader_free(l);
+  free(io);
+  free(scratch);
+  out->v[RT_METRIC_VAL_LOSS] = weight > 0 ? loss_sum / weight : NAN;
+  out->v[RT_METRIC_VAL_CHAR_ACC] = rt_seq_metrics_char_acc(&metrics);
+  out->v[RT_METRIC_VAL_SEQ_ACC] = rt_seq_metrics_seq_acc(&metrics);
+  out->v[RT_METRIC_VAL_CER] = rt_seq_metrics_cer(&metrics);
+  (void)d;
+  return true;
+}

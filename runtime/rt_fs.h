@@ -1,0 +1,39 @@
+/* File-system helpers for everything smelt writes into an output folder: `mkdir -p`, whole-file
+ * reads, and atomic replacement (write a temporary file in the same directory, fsync it, rename it
+ * over the target, fsync the directory), so a crash leaves either the old file or the new one,
+ * never a torn mix. Failures become RtDiags naming the path and the system error; nothing aborts. */
+#ifndef SMELT_RT_FS_H
+#define SMELT_RT_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/rt_diag.h"
+
+/* Creates path and every missing parent (mode 0777 less the umask). True when the directory
+ * exists afterwards, also when another process created it concurrently. */
+bool rt_fs_mkdirs(const char *path, RtDiags *d);
+
+/* Reads a whole regular file. *data gets size + 1 bytes with a NUL after the contents (handy for
+ * text); the caller frees it. On failure *data is NULL and a diagnostic names the file. */
+bool rt_fs_read_file(const char *path, uint8_t **data, size_t *size, RtDiags *d);
+
+/* An atomic replacement in progress: bytes go to a temporary file beside the target. */
+typedef struct RtFsAtomic RtFsAtomic;
+
+/* Starts replacing path (its directory must exist). NULL with a diagnostic on failure. */
+RtFsAtomic *rt_fs_atomic_begin(const char *path, RtDiags *d);
+/* Appends bytes. A failure is remembered and reported by rt_fs_atomic_commit. */
+void rt_fs_atomic_write(RtFsAtomic *a, const void *data, size_t size);
+/* Makes the new contents durable and visible under the target name: fsync, close, rename, fsync
+ * of the directory. Frees a. On any failure the temporary file is removed, the target is left as
+ * it was, and false is returned with a diagnostic. */
+bool rt_fs_atomic_commit(RtFsAtomic *a, RtDiags *d);
+/* Gives up: removes the temporary file and frees a. NULL is allowed. */
+void rt_fs_atomic_abort(RtFsAtomic *a);
+
+/* begin + write + commit for contents already in memory. */
+bool rt_fs_write_atomic(const char *path, const void *data, size_t size, RtDiags *d);
+
+#endif

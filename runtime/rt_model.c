@@ -1,0 +1,36 @@
+/* Small helpers over RtModel (rt_model.h). */
+#include "runtime/rt_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/rt_assert.h"
+
+void *rt_region_alloc(int64_t bytes) {
+  void *p = NULL;
+  size_t n = (size_t)(bytes > 0 ? bytes : 64);
+  n = (n + 63) / 64 * 64; /* kernels may touch whole vectors up to the rounded end */
+  RT_ASSERT(posix_memalign(&p, 64, n) == 0, "out of memory allocating %zu bytes", n);
+  memset(p, 0, n);
+  return p;
+}
+
+const RtSlot *rt_graph_slot(const RtGraphBin *g, const char *name) {
+  for (int i = 0; i < g->n_io; i++)
+    if (!strcmp(g->io[i].name, name)) return &g->io[i];
+  return NULL;
+}
+
+int64_t rt_slot_numel(const RtSlot *s) {
+  int64_t n = 1;
+  for (int d = 0; d < s->rank; d++) n *= s->dims[d];
+  return n;
+}
+
+void rt_model_init_state(const RtModel *m, void *state, uint64_t seed) {
+  for (int i = 0; i < m->n_state; i++) {
+    const RtSlot *s = &m->state[i];
+    float *dst = (float *)((char *)state + s->offset);
+    rt_init_f32(dst, rt_slot_numel(s), s->init, s->init_value, seed, s->name);
+  }
+}

@@ -1,0 +1,125 @@
+/* The schema of what a training run leaves in its output folder (docs/outputs.md): the file
+ * names, the per-epoch metric keys (metrics.jsonl, results.json, TensorBoard tags), the
+ * checkpoint metadata keys, and the results.json writer and validating reader.
+ * Every key comes from one table here, used by every writer and reader, so a metric cannot be
+ * recorded under a wrong or misspelt key: the struct holds metrics in an array indexed by RtMetric,
+ * and the reader rejects unknown and missing keys. */
+#ifndef SMELT_RT_RESULTS_H
+#define SMELT_RT_RESULTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/rt_arena.h"
+#include "runtime/rt_diag.h"
+#include "runtime/rt_tensorboard.h"
+
+/* File names inside an experiment's output folder. */
+#define RT_FILE_BEST_CKPT "best.safetensors"
+#define RT_FILE_LAST_CKPT "last.safetensors"
+#define RT_FILE_METRICS "metrics.jsonl"
+#define RT_FILE_RESULTS "results.json"
+
+/* Per-epoch metrics. Add one here and a row in rt_results.c's table (checked at compile time). */
+typedef enum RtMetric {
+  RT_METRIC_TRAIN_LOSS,    /* mean training loss over the epoch's batches */
+  RT_METRIC_VAL_LOSS,      /* mean validation loss */
+  RT_METRIC_VAL_CHAR_ACC,  /* validation character accuracy, max(0, 1 - CER) */
+  RT_METRIC_VAL_SEQ_ACC,   /* validation sequence accuracy (exact match rate) */
+  RT_METRIC_VAL_CER,       /* validation character error rate */
+  RT_METRIC_LR,            /* learning rate used in the epoch (at its last step) */
+  RT_METRIC_SAMPLES_PER_S, /* training throughput of the epoch */
+  RT_METRIC_SECONDS,       /* wall time of the epoch, training and validation */
+  RT_METRIC_COUNT
+} RtMetric;
+
+const char *rt_metric_key(RtMetric m);    /* JSON key: "val_char_acc" */
+const char *rt_metric_tb_tag(RtMetric m); /* TensorBoard tag ("val/char_acc"), or NULL when none */
+bool rt_metric_higher_is_better(RtMetric m);
+/* The metric whose key is s, or -1. */
+int rt_metric_parse(const char *s);
+/* True when a is strictly better than b for metric m; NaN is never better. */
+bool rt_metric_better(RtMetric m, double a, double b);
+
+/* Checkpoint metadata keys (safetensors __metadata__, all values are strings). */
+typedef enum RtCkptKey {
+  RT_CKPT_FORMAT,        /* "smelt-checkpoint-1" */
+  RT_CKPT_SMELT_VERSION, /* version of smelt that wrote it */
+  RT_CKPT_PRESET_NAME,   /* preset name */
+  RT_CKPT_PRESET,        /* preset YAML text, enough to rebuild the model */
+  RT_CKPT_CHARSET,       /* the symbols, in class-id order, UTF-8 */
+  RT_CKPT_INPUT_SIZE,    /* "CxHxW", e.g. "1x32x128" */
+  RT_CKPT_CONFIG,        /* the experiment's settings, JSON text */
+  RT_CKPT_EPOCH,         /* epochs completed, decimal */
+  RT_CKPT_STEP,          /* optimizer steps taken, decimal */
+  RT_CKPT_RNG_STATE,     /* RNG state to resume with (format owned by the training loop) */
+  RT_CKPT_DATA_ORDER,    /* data-order state to resume with (format owned by the training loop) */
+  RT_CKPT_BEST_METRIC,   /* key of the metric that picks the best epoch (an RtMetric key) */
+  RT_CKPT_BEST_VALUE,    /* its best value so far, "%.17g" */
+  RT_CKPT_BEST_EPOCH,    /* epoch where it was reached, decimal */
+  RT_CKPT_TRAINER_STATE, /* learning-rate schedule and early-stopping state, JSON text */
+  RT_CKPT_KEY_COUNT
+} RtCkptKey;
+
+const char *rt_ckpt_key(RtCkptKey k);
+
+/* One epoch's line of metrics.jsonl and entry of results.json's history. Non-finite values are
+ * written as JSON null and read back as NaN. */
+typedef struct RtEpochMetrics {
+  int32_t epoch;                /* 1-based */
+  int64_t step;                 /* optimizer steps taken at the end of the epoch */
+  double v[RT_METRIC_COUNT];    /* indexed by RtMetric */
+} RtEpochMetrics;
+
+typedef enum RtRunStatus { RT_RUN_OK, RT_RUN_EARLY_STOPPED, RT_RUN_DIVERGED, RT_RUN_FAILED, RT_RUN_STATUS_COUNT } RtRunStatus;
+const char *rt_run_status_name(RtRunStatus s); /* "ok", "early_stopped", "diverged", "failed" */
+
+/* Everything results.json holds. For writing, the pointers are the caller's; a loaded one owns
+ * its strings and history in `arena` (rt_results_free). */
+typedef struct RtResults {
+  const char *experiment;      /* experiment name */
+  const char *preset;          /* preset name */
+  RtRunStatus status;
+  const char *error;           /* why it failed or diverged; NULL otherwise (required for failed) */
+  int64_t diverged_at_step;    /* step whose loss was NaN/Inf; -1 unless status is diverged */
+  int32_t epochs_configured;
+  int32_t best_epoch;          /* epoch of the best value of best_metric; -1 when no epoch ran */
+  RtMetric best_metric;        /* the early-stopping / model-selection metric */
+  const RtEpochMetrics *history; /* (history_count), epochs 1..history_count in order */
+  int32_t history_count;       /* = epochs_run */
+  int64_t params;              /* trainable parameters (scalars) */
+  double wall_time_s;          /* whole run */
+  double samples_per_s;        /* training samples per second over the whole run */
+  const char *best_checkpoint; /* paths as the trainer wrote them, or NULL when none */
+  const char *last_checkpoint;
+  const char *config_json;     /* the experiment's settings: JSON text of an object */
+  RtArena arena;
+} RtResults;
+
+/* Writes results.json atomically, after checking it with the same validator the reader uses
+ * (a results file smelt writes always loads back). False with diagnostics otherwise. */
+bool rt_results_write(const char *path, const RtResults *r, RtDiags *d);
+
+/* Loads and validates results.json: every key known, none missing, types right, history epochs
+ * 1..n, best/final equal to the history entries they name. */
+bool rt_results_load(const char *path, RtResults *r, RtDiags *d);
+void rt_results_free(RtResults *r);
+
+/* metrics.jsonl: one JSON object per epoch, appended and flushed to disk as each epoch ends. */
+typedef struct RtEpochLog RtEpochLog;
+
+/* Opens path for appending. keep_epochs < 0 starts a fresh log (truncating any old one); a
+ * resumed run passes the epochs its checkpoint completed: lines of later epochs (written after
+ * that checkpoint, before an interruption) are dropped, and fewer lines than that is an error. */
+RtEpochLog *rt_epoch_log_open(const char *path, int32_t keep_epochs, RtDiags *d);
+bool rt_epoch_log_append(RtEpochLog *log, const RtEpochMetrics *m, RtDiags *d);
+void rt_epoch_log_close(RtEpochLog *log);
+
+/* Reads metrics.jsonl back (validated like results.json's history, with line numbers in errors);
+ * *history is malloc'ed (caller frees). */
+bool rt_epoch_log_load(const char *path, RtEpochMetrics **history, int32_t *count, RtDiags *d);
+
+/* Writes every metric that has a TensorBoard tag as a scalar at `step`, then flushes. */
+bool rt_epoch_to_tensorboard(RtTbWriter *tb, const RtEpochMetrics *m, int64_t step, RtDiags *d);
+
+#endif

@@ -1,0 +1,290 @@
+/* The training loop (rt_train.h). One epoch: seeded batches (augmented) through the training
+ * step, a NaN/Inf loss stops the run as diverged; then validation, the epoch's line, logs,
+ * early stopping and the schedule; then the checkpoints. results.json is rewritten after every
+ * epoch, so an interrupted run always leaves a consistent report. */
+#include "runtime/rt_train.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "runtime/rt_assert.h"
+#include "runtime/rt_checkpoint.h"
+#include "runtime/rt_fs.h"
+#include "runtime/rt_loader.h"
+#include "runtime/rt_progress.h"
+#include "runtime/rt_random.h"
+#include "runtime/rt_tensorboard.h"
+#include "runtime/rt_train_io.h"
+
+RtTrainConfig rt_train_config_defaults(void) {
+  return (RtTrainConfig){
+      .epochs = 10, .seed = 42, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .momentum = 0.9,
+      .schedule = {.kind = RT_SCHED_PLATEAU, .factor = 0.5, .patience = 3, .min_lr = 1e-6},
+      .schedule_metric = RT_METRIC_VAL_LOSS, .early_metric = RT_METRIC_VAL_SEQ_ACC, .patience = 10,
+      .focal_gamma = 2, .focal_alpha = 1, .background_loader = true, .progress = 1};
+}
+
+typedef struct Run {
+  const RtModel *m;
+  const RtTrainConfig *cfg;
+  void *state, *train_io, *train_scratch;
+  char path_last[4096], path_best[4096], path_metrics[4096], path_results[4096];
+  RtSchedule schedule;
+  RtEarlyStop early;
+  RtEpochMetrics *history;
+  int n_history;
+  int64_t step;
+  double train_seconds;
+  int64_t trained_samples;
+  RtTrainSummary *summary;
+} Run;
+
+static void join_path(char *dst, size_t n, const char *dir, const char *file) { snprintf(dst, n, "%s/%s", dir, file); }
+
+static bool file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+/* Checks that the data fits the compiled model before anything runs. */
+static bool check_data(const RtModel *m, const RtDataset *ds, const char *what, RtDiags *d) {
+  int before = d->errors;
+  if (ds->count < 1) rt_diag_error(d, ds->labels_file, 0, 0, "the %s set is empty", what);
+  if (ds->height != m->height || ds->width != m->width)
+    rt_diag_error(d, ds->labels_file, 0, 0, "%s images are %dx%d but the model takes %dx%d", what, ds->height,
+                  ds->width, m->height, m->width);
+  if (ds->max_label_len > m->max_len)
+    rt_diag_error(d, ds->labels_file, 0, 0, "the %s set has labels of %d symbols; the preset reads at most %d",
+                  what, ds->max_label_len, m->max_len);
+  if (ds->charset.size > m->symbols)
+    rt_diag_error(d, ds->labels_file, 0, 0, "the charset has %d symbols; the preset has %d classes for symbols",
+                  ds->charset.size, m->symbols);
+  return d->errors == before;
+}
+
+/* Scalars that stay fixed for the run. */
+static void put_constant_scalars(const Run *r) {
+  const RtTrainConfig *c = r->cfg;
+  const RtGraphBin *t = &r->m->train, *e = &r->m->eval;
+  rt_io_put_scalar(t, r->train_io, "beta1", c->beta1);
+  rt_io_put_scalar(t, r->train_io, "beta2", c->beta2);
+  rt_io_put_scalar(t, r->train_io, "eps", c->eps);
+  rt_io_put_scalar(t, r->train_io, "momentum", c->momentum);
+  rt_io_put_scalar(t, r->train_io, "weight_decay", c->weight_decay);
+  rt_io_put_scalar(t, r->train_io, "clip_norm", c->grad_clip > 0 ? c->grad_clip : INFINITY);
+  rt_io_put_scalar(t, r->train_io, "dropout", c->dropout);
+  (void)e;
+}
+
+static void put_loss_scalars(const RtGraphBin *g, void *io, const RtTrainConfig *c) {
+  rt_io_put_scalar(g, io, "label_smoothing", c->label_smoothing);
+  rt_io_put_scalar(g, io, "focal_gamma", c->focal_gamma);
+  rt_io_put_scalar(g, io, "focal_alpha", c->focal_alpha);
+}
+
+static RtCheckpointInfo checkpoint_info(const Run *r, int epochs_done) {
+  RtCheckpointInfo info = {.epoch = epochs_done, .step = r->step, .seed = r->cfg->seed,
+                           .best_metric = r->cfg->early_metric, .best_value = r->early.best,
+                           .best_epoch = r->early.best_epoch + 1, .schedule = r->schedule, .early = r->early,
+                           .charset = r->cfg->charset, .config_json = r->cfg->config_json};
+  return info;
+}
+
+static bool write_results(Run *r, RtRunStatus status, const char *error, int64_t diverged_at, RtDiags *d) {
+  RtTrainSummary *s = r->summary;
+  RtResults res = {.experiment = r->cfg->experiment, .preset = r->m->preset_name, .status = status,
+                   .error = error, .diverged_at_step = diverged_at, .epochs_configured = r->cfg->epochs,
+                   .best_epoch = r->early.has_best ? r->early.best_epoch + 1 : -1, .best_metric = r->cfg->early_metric,
+                   .history = r->history, .history_count = r->n_history, .params = r->m->params,
+                   .wall_time_s = s->wall_seconds,
+                   .samples_per_s = r->train_seconds > 0 ? (double)r->trained_samples / r->train_seconds : 0,
+                   .best_checkpoint = file_exists(r->path_best) ? r->path_best : NULL,
+                   .last_checkpoint = file_exists(r->path_last) ? r->path_last : NULL,
+                   .config_json = r->cfg->config_json ? r->cfg->config_json : "{}"};
+  if (res.best_epoch > res.history_count) res.best_epoch = res.history_count;
+  return rt_results_write(r->path_results, &res, d);
+}
+
+/* The per-step dropout seed: a function of (run seed, step) only. */
+static int32_t step_seed(uint64_t seed, int64_t step) {
+  return (int32_t)rt_random_words(seed, 0x5eed, (uint64_t)step).v[0];
+}
+
+static void print_epoch(const Run *r, const RtEpochMetrics *e) {
+  if (r->cfg->progress < 1) return;
+  const double *v = e->v;
+  printf("epoch %3d/%d  train_loss %.4f  val_loss %.4f  char_acc %6.2f%%  seq_acc %6.2f%%  cer %.4f  lr %.3g  "
+         "(%.1f s, %.1f samples/s)\n",
+         e->epoch, r->cfg->epochs, v[RT_METRIC_TRAIN_LOSS], v[RT_METRIC_VAL_LOSS], 100 * v[RT_METRIC_VAL_CHAR_ACC],
+         100 * v[RT_METRIC_VAL_SEQ_ACC], v[RT_METRIC_VAL_CER], v[RT_METRIC_LR], v[RT_METRIC_SECONDS],
+         v[RT_METRIC_SAMPLES_PER_S]);
+  fflush(stdout);
+}
+
+/* Resumes from last.safetensors: weights, optimizer moments, schedule, early stopping, history. */
+static bool resume(Run *r, int *start_epoch, RtDiags *d) {
+  RtCheckpointInfo info = {0};
+  if (!rt_checkpoint_load(r->path_last, r->m, r->state, &info, d)) return false;
+  free((void *)info.charset);
+  free((void *)info.config_json);
+  *start_epoch = info.epoch;
+  r->step = info.step;
+  r->schedule.lr = info.schedule.lr;
+  r->schedule.best = info.schedule.best;
+  r->schedule.has_best = info.schedule.has_best;
+  r->schedule.bad_epochs = info.schedule.bad_epochs;
+  r->schedule.reductions = info.schedule.reductions;
+  r->early.best = info.early.best;
+  r->early.has_best = info.early.has_best;
+  r->early.best_epoch = info.early.best_epoch;
+  r->early.bad_epochs = info.early.bad_epochs;
+  RtEpochMetrics *hist = NULL;
+  int32_t n = 0;
+  if (!rt_epoch_log_load(r->path_metrics, &hist, &n, d)) return false;
+  if (n < info.epoch) {
+    rt_diag_error(d, r->path_metrics, 0, 0, "has %d epochs but the checkpoint is at epoch %d", n, info.epoch);
+    free(hist);
+    return false;
+  }
+  memcpy(r->history, hist, (size_t)info.epoch * sizeof *hist);
+  r->n_history = info.epoch;
+  free(hist);
+  if (r->cfg->progress >= 1) printf("resuming %s after epoch %d (step %" PRId64 ")\n", r->cfg->experiment, info.epoch, r->step);
+  return true;
+}
+
+bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
+              RtTrainSummary *summary, RtDiags *d) {
+  double t_start = rt_now_seconds();
+  *summary = (RtTrainSummary){.status = RT_RUN_FAILED, .best_epoch = -1, .diverged_at_step = -1};
+  if (!check_data(m, train, "training", d) | !check_data(m, val, "validation", d)) return false;
+  if (!rt_fs_mkdirs(cfg->out_dir, d)) return false;
+  Run r = {.m = m, .cfg = cfg, .summary = summary};
+  join_path(r.path_last, sizeof r.path_last, cfg->out_dir, RT_FILE_LAST_CKPT);
+  join_path(r.path_best, sizeof r.path_best, cfg->out_dir, RT_FILE_BEST_CKPT);
+  join_path(r.path_metrics, sizeof r.path_metrics, cfg->out_dir, RT_FILE_METRICS);
+  join_path(r.path_results, sizeof r.path_results, cfg->out_dir, RT_FILE_RESULTS);
+  r.state = rt_region_alloc(m->state_bytes);
+  r.train_io = rt_region_alloc(m->train.io_bytes);
+  r.train_scratch = rt_region_alloc(m->train.scratch_bytes);
+  void *eval_io = rt_region_alloc(m->eval.io_bytes);
+  r.history = rt_xcalloc((size_t)cfg->epochs + 1, sizeof *r.history);
+  rt_model_init_state(m, r.state, cfg->seed);
+
+  RtLoaderOptions lo = {.batch_size = m->batch, .label_width = m->max_len, .seed = cfg->seed, .shuffle = true,
+                        .background = cfg->background_loader, .augment = cfg->augment};
+  RtLoader *loader = rt_loader_new(train, &lo);
+  int batches = rt_loader_batches(loader);
+  RtScheduleConfig sc = cfg->schedule;
+  sc.base_lr = cfg->lr;
+  sc.epochs = cfg->epochs;
+  sc.steps_per_epoch = batches;
+  sc.higher_is_better = rt_metric_higher_is_better(cfg->schedule_metric);
+  rt_schedule_init(&r.schedule, &sc);
+  rt_early_stop_init(&r.early, cfg->early_stopping, rt_metric_higher_is_better(cfg->early_metric), cfg->patience,
+                     cfg->min_delta);
+  int start_epoch = 0;
+  bool ok = true;
+  if (cfg->resume && file_exists(r.path_last)) ok = resume(&r, &start_epoch, d);
+  RtEpochLog *log = ok ? rt_epoch_log_open(r.path_metrics, start_epoch, d) : NULL;
+  RtTbWriter *tb = log ? rt_tb_open(cfg->out_dir, d) : NULL;
+  ok = ok && log && tb;
+  put_constant_scalars(&r);
+  put_loss_scalars(&m->train, r.train_io, cfg);
+  put_loss_scalars(&m->eval, eval_io, cfg);
+  free(eval_io);
+
+  RtRunStatus status = RT_RUN_OK;
+  char error[256] = "";
+  int64_t diverged_at = -1;
+  for (int epoch = start_epoch; ok && epoch < cfg->epochs && status == RT_RUN_OK; epoch++) {
+    double t0 = rt_now_seconds();
+    char label[64];
+    snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, cfg->epochs);
+    RtProgress bar;
+    rt_progress_begin(&bar, label, train->count, cfg->progress >= 2);
+    rt_loader_start_epoch(loader, epoch);
+    double loss_sum = 0, lr = 0;
+    long seen = 0;
+    int steps_done = 0;
+    for (const RtBatch *b; (b = rt_loader_next(loader));) {
+      lr = rt_schedule_lr(&r.schedule, epoch, r.step);
+      rt_io_put_batch(m, &m->train, r.train_io, b);
+      rt_io_put_scalar(&m->train, r.train_io, "lr", lr);
+      rt_io_put_scalar(&m->train, r.train_io, "step", (double)(r.step + 1));
+      rt_io_put_scalar(&m->train, r.train_io, "seed", step_seed(cfg->seed, r.step));
+      m->train.step(r.state, r.train_io, r.train_scratch);
+      double loss = rt_io_get_scalar(&m->train, r.train_io, "loss");
+      r.step++;
+      if (!isfinite(loss)) {
+        status = RT_RUN_DIVERGED;
+        diverged_at = r.step;
+        snprintf(error, sizeof error, "loss became %g at step %" PRId64 " (epoch %d)", loss, r.step, epoch + 1);
+        break;
+      }
+      loss_sum += loss;
+      steps_done++;
+      seen += b->size;
+      rt_progress_update(&bar, seen, loss_sum / steps_done);
+      if (cfg->max_steps && r.step >= cfg->max_steps) break;
+    }
+    rt_progress_end(&bar);
+    double t_train = rt_now_seconds() - t0;
+    r.train_seconds += t_train;
+    r.trained_samples += seen;
+    if (status == RT_RUN_DIVERGED) {
+      if (cfg->progress >= 1) printf("epoch %3d/%d  diverged: %s\n", epoch + 1, cfg->epochs, error);
+      break;
+    }
+    RtEpochMetrics e = {.epoch = epoch + 1, .step = r.step};
+    for (int k = 0; k < RT_METRIC_COUNT; k++) e.v[k] = NAN;
+    rt_evaluate(m, r.state, val, &e, d);
+    e.v[RT_METRIC_TRAIN_LOSS] = steps_done ? loss_sum / steps_done : NAN;
+    e.v[RT_METRIC_LR] = lr;
+    e.v[RT_METRIC_SAMPLES_PER_S] = t_train > 0 ? (double)seen / t_train : 0;
+    e.v[RT_METRIC_SECONDS] = rt_now_seconds() - t0;
+    r.history[r.n_history++] = e;
+    print_epoch(&r, &e);
+    ok = rt_epoch_log_append(log, &e, d) && rt_epoch_to_tensorboard(tb, &e, r.step, d);
+    bool improved;
+    bool stop = rt_early_stop_update(&r.early, epoch, e.v[cfg->early_metric], &improved);
+    rt_schedule_epoch_end(&r.schedule, epoch, e.v[cfg->schedule_metric]);
+    RtCheckpointInfo info = checkpoint_info(&r, epoch + 1);
+    if (ok && improved) ok = rt_checkpoint_save(r.path_best, m, r.state, &info, d);
+    if (ok) ok = rt_checkpoint_save(r.path_last, m, r.state, &info, d);
+    summary->wall_seconds = rt_now_seconds() - t_start;
+    if (ok) ok = write_results(&r, RT_RUN_OK, NULL, -1, d);
+    if (stop) {
+      status = RT_RUN_EARLY_STOPPED;
+      if (cfg->progress >= 1)
+        printf("early stopping: no %s improvement for %d epochs (best %.4f at epoch %d)\n",
+               rt_metric_key(cfg->early_metric), cfg->patience, r.early.best, r.early.best_epoch + 1);
+    }
+    if (cfg->max_steps && r.step >= cfg->max_steps) break;
+  }
+  summary->wall_seconds = rt_now_seconds() - t_start;
+  if (!ok && !error[0] && d->count) rt_diag_format(&d->items[d->count - 1], error, sizeof error);
+  if (!ok) status = RT_RUN_FAILED;
+  write_results(&r, status, error[0] ? error : NULL, diverged_at, d);
+  summary->status = status;
+  summary->epochs_run = r.n_history;
+  summary->best_epoch = r.early.has_best ? r.early.best_epoch + 1 : -1;
+  if (summary->best_epoch > 0) summary->best = r.history[summary->best_epoch - 1];
+  if (r.n_history) summary->last = r.history[r.n_history - 1];
+  summary->steps = r.step;
+  summary->diverged_at_step = diverged_at;
+  summary->samples_per_s = r.train_seconds > 0 ? (double)r.trained_samples / r.train_seconds : 0;
+  snprintf(summary->error, sizeof summary->error, "%s", error);
+  rt_loader_free(loader);
+  if (tb) rt_tb_close(tb, d);
+  rt_epoch_log_close(log);
+  free(r.history);
+  free(r.state);
+  free(r.train_io);
+  free(r.train_scratch);
+  return ok;
+}

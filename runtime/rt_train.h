@@ -1,0 +1,66 @@
+/* The training loop of one experiment: epochs of seeded batches through the compiled training
+ * step, validation through the compiled evaluation step every epoch, learning-rate schedule,
+ * early stopping, checkpoints (best by the early-stopping metric, last for resuming), and the
+ * run's logs (metrics.jsonl, TensorBoard events, results.json), all in one output folder.
+ * A run resumed from last.safetensors ends with the same metrics as an uninterrupted one: data
+ * order, augmentation and dropout depend only on (seed, epoch, step). */
+#ifndef SMELT_RT_TRAIN_H
+#define SMELT_RT_TRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "runtime/rt_augment.h"
+#include "runtime/rt_dataset.h"
+#include "runtime/rt_diag.h"
+#include "runtime/rt_model.h"
+#include "runtime/rt_results.h"
+#include "runtime/rt_schedule.h"
+
+typedef struct RtTrainConfig {
+  const char *experiment; /* name, for logs and results */
+  const char *out_dir;    /* this experiment's folder (created) */
+  int epochs;
+  uint64_t seed;          /* initialisation, shuffling, augmentation, dropout */
+  /* optimizer and loss hyperparameters: the runtime scalars of the compiled step */
+  double lr, beta1, beta2, eps, momentum, weight_decay, grad_clip;
+  double dropout, label_smoothing, focal_gamma, focal_alpha;
+  RtScheduleConfig schedule; /* base_lr, epochs and steps_per_epoch are filled in by the loop */
+  RtMetric schedule_metric;  /* what reduce-on-plateau watches (default: val_loss) */
+  bool early_stopping;
+  RtMetric early_metric;     /* also picks the best checkpoint */
+  int patience;
+  double min_delta;
+  RtAugmentSettings augment;
+  bool resume;               /* continue from out_dir/last.safetensors when it exists */
+  bool background_loader;    /* prepare batches in a thread (off: deterministic single thread) */
+  int progress;              /* 0 quiet, 1 one line per epoch, 2 also a live progress bar */
+  const char *config_json;   /* the experiment's settings (stored in checkpoints and results) */
+  const char *charset;       /* UTF-8 symbols in id order (stored in checkpoints) */
+  int64_t max_steps;         /* stop after this many optimizer steps (tests); 0 = no limit */
+} RtTrainConfig;
+
+/* Sensible defaults for everything but the model-specific parts. */
+RtTrainConfig rt_train_config_defaults(void);
+
+typedef struct RtTrainSummary {
+  RtRunStatus status;
+  int epochs_run, best_epoch;
+  RtEpochMetrics best, last;
+  int64_t steps, diverged_at_step;
+  double samples_per_s, wall_seconds;
+  char error[256];
+} RtTrainSummary;
+
+/* Trains m on train, validating on val. Returns true when the run ended normally (ok, early
+ * stopped, or diverged: all recorded in results.json); false when it could not run (bad data for
+ * the model, unwritable folder, corrupt checkpoint: diagnostics in d, and results.json says
+ * failed when it could be written). */
+bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
+              RtTrainSummary *summary, RtDiags *d);
+
+/* Validation metrics of the weights in `state` on ds through m's evaluation step: fills
+ * RT_METRIC_VAL_LOSS, VAL_CHAR_ACC, VAL_SEQ_ACC and VAL_CER of *out. */
+bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, RtEpochMetrics *out, RtDiags *d);
+
+#endif

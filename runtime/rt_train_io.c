@@ -1,0 +1,65 @@
+/* Batches and scalars into io regions, predictions out (rt_train_io.h). */
+#include "runtime/rt_train_io.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "runtime/rt_assert.h"
+
+static void *at(void *io, const RtSlot *s) { return (char *)io + s->offset; }
+
+void rt_io_put_batch(const RtModel *m, const RtGraphBin *g, void *io, const RtBatch *b) {
+  const RtSlot *image = rt_graph_slot(g, "image"), *target = rt_graph_slot(g, "target");
+  const RtSlot *len = rt_graph_slot(g, "target_len");
+  RT_ASSERT(image && b->capacity == m->batch, "batch of %d for a model compiled for %d", b->capacity, m->batch);
+  RT_ASSERT(rt_slot_numel(image) == (int64_t)b->capacity * b->height * b->width, "image size mismatch");
+  memcpy(at(io, image), b->images, (size_t)rt_slot_numel(image) * sizeof(float));
+  if (!target) return;
+  int width = (int)target->dims[1];
+  int32_t *t = at(io, target), *l = at(io, len);
+  for (int r = 0; r < b->capacity; r++) {
+    const int32_t *ids = b->labels + (int64_t)r * b->label_width;
+    int n = r < b->size ? b->lengths[r] : -1;
+    l[r] = n;
+    for (int k = 0; k < width; k++) {
+      if (m->head == RT_HEAD_ATTENTION) t[r * width + k] = k < n ? ids[k] + 2 : RT_END;
+      else t[r * width + k] = k < n ? ids[k] + 1 : RT_BLANK;
+    }
+  }
+}
+
+void rt_io_put_scalar(const RtGraphBin *g, void *io, const char *name, double v) {
+  const RtSlot *s = rt_graph_slot(g, name);
+  if (!s) return;
+  if (s->dtype == RT_F32) *(float *)at(io, s) = (float)v;
+  else *(int32_t *)at(io, s) = (int32_t)v;
+}
+
+double rt_io_get_scalar(const RtGraphBin *g, const void *io, const char *name) {
+  const RtSlot *s = rt_graph_slot(g, name);
+  return s ? (double)*(const float *)((const char *)io + s->offset) : NAN;
+}
+
+void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, const RtBatch *b,
+                       RtSeqMetrics *metrics) {
+  const RtSlot *pred = rt_graph_slot(g, "pred");
+  RT_ASSERT(pred, "the evaluation graph has no pred output");
+  int width = (int)pred->dims[1];
+  const int32_t *p = (const int32_t *)((const char *)io + pred->offset);
+  int32_t decoded[1024];
+  RT_ASSERT(width <= 1024, "prediction width %d", width);
+  for (int r = 0; r < b->size; r++) {
+    int64_t n = m->head == RT_HEAD_ATTENTION ? rt_decode_attention(p + (int64_t)r * width, width, RT_END, decoded)
+                                              : rt_decode_ctc_greedy(p + (int64_t)r * width, width, RT_BLANK, decoded);
+    int32_t shift = m->head == RT_HEAD_ATTENTION ? 2 : 1; /* back to symbol ids */
+    for (int64_t k = 0; k < n; k++) decoded[k] -= shift;
+    rt_seq_metrics_add(metrics, decoded, n, b->labels + (int64_t)r * b->label_width, b->lengths[r]);
+  }
+}
+
+double rt_io_loss_weight(const RtModel *m, const RtBatch *b) {
+  if (m->head == RT_HEAD_CTC) return b->size;
+  double w = 0;
+  for (int r = 0; r < b->size; r++) w += b->lengths[r] + 1;
+  return w;
+}

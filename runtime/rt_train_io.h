@@ -1,0 +1,27 @@
+/* Internal to the training loop (rt_train.c, rt_evaluate.c, rt_checkpoint.c): moving batches and
+ * scalars into a compiled graph's io region and reading its outputs, following the model ABI
+ * (frontend/fe_lower.h): attention targets are symbol ids + 2 followed by end tokens (go 0,
+ * end 1), CTC targets symbol ids + 1 (blank 0); padding rows have target_len -1. */
+#ifndef SMELT_RT_TRAIN_IO_H
+#define SMELT_RT_TRAIN_IO_H
+
+#include "runtime/rt_loader.h"
+#include "runtime/rt_metrics.h"
+#include "runtime/rt_model.h"
+
+enum { RT_GO = 0, RT_END = 1, RT_BLANK = 0 };
+
+/* Copies images, targets and lengths of b into g's io; padding rows get target_len -1. */
+void rt_io_put_batch(const RtModel *m, const RtGraphBin *g, void *io, const RtBatch *b);
+/* Sets a scalar input (f32 or i32 by its slot); absent inputs are skipped. */
+void rt_io_put_scalar(const RtGraphBin *g, void *io, const char *name, double v);
+/* Reads output `name` (f32[]); NaN when absent. */
+double rt_io_get_scalar(const RtGraphBin *g, const void *io, const char *name);
+/* Adds the greedy predictions of g's `pred` output for the real rows of b to metrics. */
+void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, const RtBatch *b,
+                       RtSeqMetrics *metrics);
+/* Weight of a batch's loss in an average over batches: the positions its loss averages over
+ * (attention: symbols + end tokens of the real rows; ctc: real rows). */
+double rt_io_loss_weight(const RtModel *m, const RtBatch *b);
+
+#endif

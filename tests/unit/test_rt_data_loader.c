@@ -1,0 +1,252 @@
+/* Augmentation and the batch loader (runtime/rt_augment.h, rt_loader.h): augmentation is a pure
+ * function of (seed, epoch, sample), changes pixels by a sane amount and stays in [-1, 1]; the
+ * loader visits every sample exactly once per epoch, repeats the order for the same (seed, epoch)
+ * and changes it for another epoch, reports and pads the partial last batch, and its background
+ * thread produces byte-identical batches to the synchronous mode, also across restarted epochs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <math.h>
+#include <time.h>
+
+#include "runtime/rt_augment.h"
+#include "runtime/rt_loader.h"
+#include "test_rt_data_fixture.h"
+
+enum { H = 32, W = 128, P = H * W };
+
+/* ---- augmentation ---- */
+
+static void test_augment(void **state) {
+  RtDataset *ds = fx_dataset(4, H, W);
+  const float *in = rt_dataset_image(ds, 1);
+  float a[P], b[P], c[P];
+  RtAugmentSettings s = rt_augment_defaults();
+  assert_true(s.enabled);
+  rt_augment_apply(&s, 42, 3, 1, H, W, in, a);
+  rt_augment_apply(&s, 42, 3, 1, H, W, in, b);
+  assert_memory_equal(a, b, sizeof a); /* pure function of (seed, epoch, sample) */
+  memcpy(c, in, sizeof c);
+  rt_augment_apply(&s, 42, 3, 1, H, W, c, c); /* in place */
+  assert_memory_equal(a, c, sizeof a);
+  rt_augment_apply(&s, 42, 4, 1, H, W, in, b); /* next epoch: different */
+  assert_true(memcmp(a, b, sizeof a) != 0);
+  rt_augment_apply(&s, 43, 3, 1, H, W, in, b); /* other seed: different */
+  assert_true(memcmp(a, b, sizeof a) != 0);
+  /* changed, but not beyond recognition: mean |difference| in (0.002, 0.3) on a [-1, 1] scale */
+  for (int sample = 0; sample < 4; sample++) {
+    const float *x = rt_dataset_image(ds, sample);
+    double diff = 0;
+    rt_augment_apply(&s, 42, 0, sample, H, W, x, a);
+    for (int i = 0; i < P; i++) {
+      assert_true(a[i] >= -1.0f && a[i] <= 1.0f);
+      diff += fabs(a[i] - x[i]);
+    }
+    diff /= P;
+    assert_true(diff > 0.002 && diff < 0.3);
+  }
+  /* disabled (or NULL): a copy */
+  s.enabled = false;
+  rt_augment_apply(&s, 42, 3, 1, H, W, in, a);
+  assert_memory_equal(a, in, sizeof a);
+  rt_augment_apply(NULL, 42, 3, 1, H, W, in, a);
+  assert_memory_equal(a, in, sizeof a);
+  /* enabled with every strength zero: the identity, up to float rounding */
+  s = (RtAugmentSettings){.enabled = true};
+  rt_augment_apply(&s, 42, 3, 1, H, W, in, a);
+  for (int i = 0; i < P; i++) assert_float_equal(a[i], in[i], 1e-5);
+  /* each effect alone moves the pixels of a checkerboard of 4x4 squares */
+  float checker[P];
+  for (int i = 0; i < P; i++) checker[i] = ((i % W) / 4 + (i / W) / 4) % 2 ? 0.8f : -0.8f;
+  in = checker;
+  const RtAugmentSettings one[] = {{.enabled = true, .rotation = 10}, {.enabled = true, .shear = 20},
+                                   {.enabled = true, .scale = 0.2},   {.enabled = true, .translate = 0.1},
+                                   {.enabled = true, .noise = 0.1},   {.enabled = true, .blur = 3},
+                                   {.enabled = true, .contrast = 0.5}, {.enabled = true, .brightness = 0.2}};
+  for (int k = 0; k < 8; k++) {
+    double diff = 0;
+    rt_augment_apply(&one[k], 42, 3, 1, H, W, in, a);
+    for (int i = 0; i < P; i++) diff += fabs(a[i] - in[i]);
+    if (!(diff / P > 1e-3)) fail_msg("effect %d changed nothing (%g)", k, diff / P);
+  }
+  rt_dataset_free(ds);
+}
+
+/* ---- loader ---- */
+
+/* Which dataset sample a batch row holds: fx_dataset images start at -0.8 + 0.8 i / n. */
+static int sample_of_row(const float *img, int n) { return (int)lrintf((img[0] + 0.8f) * n / 0.8f); }
+
+static void check_epoch(RtLoader *l, const RtDataset *ds, int batch, int64_t epoch, int *order) {
+  rt_loader_start_epoch(l, epoch);
+  int seen[64] = {0}, pos = 0, batches = 0;
+  const RtBatch *b;
+  while ((b = rt_loader_next(l))) {
+    assert_int_equal(b->index, batches);
+    assert_int_equal(b->epoch, epoch);
+    assert_int_equal(b->capacity, batch);
+    bool last = batches == rt_loader_batches(l) - 1;
+    assert_int_equal(b->size, last ? ds->count - batch * batches : batch);
+    for (int j = 0; j < b->capacity; j++) {
+      const float *img = b->images + (size_t)j * P;
+      const int32_t *lab = b->labels + (size_t)j * b->label_width;
+      if (j >= b->size) { /* padding rows */
+        assert_int_equal(b->samples[j], -1);
+        assert_int_equal(b->lengths[j], 0);
+        for (int p = 0; p < P; p++) assert_true(img[p] == 0.0f);
+        for (int k = 0; k < b->label_width; k++) assert_int_equal(lab[k], 0);
+        continue;
+      }
+      int i = b->samples[j];
+      assert_true(i >= 0 && i < ds->count);
+      assert_int_equal(sample_of_row(img, ds->count), i);
+      assert_memory_equal(img, rt_dataset_image(ds, i), P * sizeof(float)); /* no augmentation */
+      assert_int_equal(b->lengths[j], ds->label_len[i]);
+      for (int k = 0; k < b->label_width; k++)
+        assert_int_equal(lab[k], k < ds->label_len[i] ? rt_dataset_label(ds, i)[k] : 0);
+      seen[i]++;
+      order[pos++] = i;
+    }
+    batches++;
+  }
+  assert_int_equal(batches, rt_loader_batches(l));
+  assert_null(rt_loader_next(l)); /* stays at the end */
+  for (int i = 0; i < ds->count; i++) assert_int_equal(seen[i], 1);
+}
+
+static void test_loader_epochs(void **state) {
+  RtDataset *ds = fx_dataset(10, H, W);
+  for (int bg = 0; bg < 2; bg++) {
+    RtLoaderOptions o = {.batch_size = 4, .seed = 9, .shuffle = true, .background = bg, .label_width = 5};
+    RtLoader *l = rt_loader_new(ds, &o);
+    assert_int_equal(rt_loader_batches(l), 3);
+    assert_null(rt_loader_next(l)); /* no epoch started */
+    int e0[10], e0again[10], e1[10];
+    check_epoch(l, ds, 4, 0, e0);
+    check_epoch(l, ds, 4, 1, e1);
+    check_epoch(l, ds, 4, 0, e0again);
+    assert_memory_equal(e0, e0again, sizeof e0);
+    assert_true(memcmp(e0, e1, sizeof e0) != 0);
+    bool identity = true;
+    for (int i = 0; i < 10; i++) identity &= e0[i] == i;
+    assert_false(identity);
+    rt_loader_free(l);
+    /* without shuffling: file order, every epoch */
+    o.shuffle = false;
+    l = rt_loader_new(ds, &o);
+    check_epoch(l, ds, 4, 5, e1);
+    for (int i = 0; i < 10; i++) assert_int_equal(e1[i], i);
+    rt_loader_free(l);
+  }
+  /* a batch larger than the dataset: one partial batch */
+  RtLoaderOptions o = {.batch_size = 16, .seed = 1, .shuffle = true};
+  RtLoader *l = rt_loader_new(ds, &o);
+  int order[10];
+  check_epoch(l, ds, 16, 0, order);
+  rt_loader_free(l);
+  rt_dataset_free(ds);
+}
+
+/* Every batch of `epochs` epochs, concatenated (images, labels, lengths, samples, sizes). */
+typedef struct Trace {
+  unsigned char *bytes;
+  size_t len, cap;
+} Trace;
+
+static void trace_add(Trace *t, const void *p, size_t n) {
+  if (t->len + n > t->cap) {
+    t->cap = 2 * (t->len + n);
+    t->bytes = realloc(t->bytes, t->cap);
+  }
+  memcpy(t->bytes + t->len, p, n);
+  t->len += n;
+}
+
+static void trace_batch(Trace *t, const RtBatch *b) {
+  trace_add(t, &b->size, sizeof b->size);
+  trace_add(t, b->images, (size_t)b->capacity * P * sizeof(float));
+  trace_add(t, b->labels, (size_t)b->capacity * b->label_width * sizeof(int32_t));
+  trace_add(t, b->lengths, (size_t)b->capacity * sizeof(int32_t));
+  trace_add(t, b->samples, (size_t)b->capacity * sizeof(int32_t));
+}
+
+/* Runs epochs 0..2; with `restart`, epoch 1 is first abandoned after one batch and restarted. */
+static Trace run(const RtDataset *ds, bool background, bool restart, int sleep_us, RtLoaderStats *stats) {
+  RtLoaderOptions o = {.batch_size = 3, .seed = 77, .shuffle = true, .background = background,
+                       .augment = rt_augment_defaults()};
+  RtLoader *l = rt_loader_new(ds, &o);
+  Trace t = {0};
+  for (int64_t e = 0; e < 3; e++) {
+    if (restart && e == 1) {
+      rt_loader_start_epoch(l, 1);
+      assert_non_null(rt_loader_next(l));
+    }
+    rt_loader_start_epoch(l, e);
+    const RtBatch *b;
+    while ((b = rt_loader_next(l))) {
+      trace_batch(&t, b);
+      if (sleep_us) nanosleep(&(struct timespec){0, sleep_us * 1000L}, NULL); /* "training" */
+    }
+  }
+  if (stats) *stats = rt_loader_stats(l);
+  rt_loader_free(l);
+  return t;
+}
+
+static void test_loader_background(void **state) {
+  RtDataset *ds = fx_dataset(11, H, W);
+  Trace sync = run(ds, false, false, 0, NULL);
+  Trace bg = run(ds, true, false, 0, NULL);
+  Trace restarted = run(ds, true, true, 0, NULL);
+  Trace sync_restarted = run(ds, false, true, 0, NULL);
+  assert_int_equal(sync.len, bg.len);
+  assert_memory_equal(sync.bytes, bg.bytes, sync.len);
+  assert_int_equal(sync.len, restarted.len);
+  assert_memory_equal(sync.bytes, restarted.bytes, sync.len);
+  assert_memory_equal(sync.bytes, sync_restarted.bytes, sync.len);
+  /* augmentation is on: the batches differ from the stored images */
+  RtLoaderOptions o = {.batch_size = 3, .seed = 77, .augment = rt_augment_defaults()};
+  RtLoader *l = rt_loader_new(ds, &o);
+  rt_loader_start_epoch(l, 0);
+  const RtBatch *b = rt_loader_next(l);
+  for (int j = 0; j < b->size; j++)
+    assert_true(memcmp(b->images + (size_t)j * P, rt_dataset_image(ds, b->samples[j]), P * sizeof(float)) != 0);
+  rt_loader_free(l);
+  /* a consumer slower than the producer hardly ever waits: only for the first batch of each
+   * epoch, which starts being prepared at rt_loader_start_epoch (3 of the 12 batches). Preparation
+   * time p per batch is measured (sanitizer builds are slow); the consumer "trains" 3p + 3 ms per
+   * batch. Counted, not timed, so that a loaded machine's wake-up latency does not matter. */
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  Trace again = run(ds, false, false, 0, NULL);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double p = ((double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec)) / 12;
+  free(again.bytes);
+  RtLoaderStats stats;
+  Trace slow = run(ds, true, false, (int)(1e6 * (3 * p + 0.003)), &stats);
+  assert_memory_equal(sync.bytes, slow.bytes, sync.len);
+  assert_int_equal(stats.batches, 12);
+  if (stats.waits > 5) fail_msg("waited %lld times for batches prepared in %.4f s each", (long long)stats.waits, p);
+  RtLoaderStats sync_stats;
+  free(run(ds, false, false, 0, &sync_stats).bytes);
+  assert_int_equal(sync_stats.waits, 0);
+  assert_int_equal(sync_stats.batches, 12);
+  free(sync.bytes);
+  free(bg.bytes);
+  free(restarted.bytes);
+  free(sync_restarted.bytes);
+  free(slow.bytes);
+  rt_dataset_free(ds);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_augment),
+      cmocka_unit_test(test_loader_epochs),
+      cmocka_unit_test(test_loader_background),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

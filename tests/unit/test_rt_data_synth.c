@@ -1,0 +1,229 @@
+/* The synthetic CAPTCHA generator (runtime/rt_synth.h): the same seed gives identical files
+ * whatever the thread count, other seeds give other files, a continuation (first_index) renders
+ * the same samples, the options are respected (length range, charset, size), bad options and
+ * unwritable folders are errors, `reuse` keeps a matching set, and the output loads cleanly with
+ * the dataset loader. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "runtime/rt_charset.h"
+#include "runtime/rt_dataset.h"
+#include "runtime/rt_pool.h"
+#include "runtime/rt_synth.h"
+#include "test_rt_data_fixture.h"
+
+/* True when dir_a/name and dir_b/name have the same bytes. */
+static bool same_file(const char *dir_a, const char *dir_b, const char *name) {
+  size_t na, nb;
+  unsigned char *a = fx_read(fx_path(dir_a, name), &na);
+  unsigned char *b = fx_read(fx_path(dir_b, name), &nb);
+  assert_non_null(a);
+  assert_non_null(b);
+  bool same = na == nb && memcmp(a, b, na) == 0;
+  free(a);
+  free(b);
+  return same;
+}
+
+static char *generate(int64_t count, uint64_t seed, const RtSynthOptions *o) {
+  char *dir = fx_tmpdir();
+  RtDiags d = {0};
+  bool ok = rt_synth_generate(dir, count, seed, o, &d);
+  if (!ok || d.count) fx_print_diags(&d);
+  assert_true(ok);
+  assert_int_equal(d.count, 0);
+  rt_diags_free(&d);
+  return dir;
+}
+
+static void test_render_determinism(void **state) {
+  RtDiags d = {0};
+  RtSynth *s = rt_synth_new(NULL, &d);
+  assert_non_null(s);
+  const RtSynthOptions *o = rt_synth_options(s);
+  assert_string_equal(o->charset, RT_SYNTH_DEFAULT_CHARSET);
+  assert_int_equal(o->height, 50);
+  assert_int_equal(o->width, 200);
+  size_t n = 50 * 200 * 3;
+  uint8_t *a = malloc(n), *b = malloc(n), *c = malloc(n);
+  char la[64], lb[64], lc[64];
+  rt_synth_render(s, 7, 3, 0, la, a);
+  rt_synth_render(s, 7, 3, 5, lb, b); /* another worker's FreeType faces: same picture */
+  rt_synth_render(s, 7, 4, 0, lc, c);
+  assert_string_equal(la, lb);
+  assert_memory_equal(a, b, n);
+  assert_true(memcmp(a, c, n) != 0);
+  rt_synth_render(s, 8, 3, 0, lc, c); /* another seed */
+  assert_true(memcmp(a, c, n) != 0);
+  /* a picture, not a blank: the pixels take many values */
+  int hist[256] = {0}, distinct = 0;
+  for (size_t i = 0; i < n; i++) hist[a[i]]++;
+  for (int i = 0; i < 256; i++) distinct += hist[i] > 0;
+  assert_true(distinct > 64);
+  free(a);
+  free(b);
+  free(c);
+  rt_synth_free(s);
+}
+
+static void test_generate_determinism(void **state) {
+  rt_pool_set_threads(1);
+  char *a = generate(24, 5, NULL);
+  rt_pool_set_threads(2);
+  char *b = generate(24, 5, NULL); /* same seed, two threads: same bytes */
+  char *c = generate(24, 6, NULL);
+  rt_pool_set_threads(0);
+  assert_true(same_file(a, b, "labels.tsv"));
+  assert_true(same_file(a, b, "synth.json"));
+  assert_false(same_file(a, c, "labels.tsv"));
+  int differing = 0;
+  for (int i = 0; i < 24; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "images/%06d.png", i);
+    assert_true(same_file(a, b, name));
+    differing += !same_file(a, c, name);
+  }
+  assert_int_equal(differing, 24);
+  /* a continuation renders samples 20..23 exactly as the full run did */
+  RtSynthOptions o = {.first_index = 20};
+  char *e = generate(4, 5, &o);
+  for (int i = 20; i < 24; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "images/%06d.png", i);
+    assert_true(same_file(a, e, name));
+  }
+  size_t size;
+  unsigned char *tsv = fx_read(fx_path(e, "labels.tsv"), &size);
+  assert_memory_equal(tsv, "images/000020.png\t", 18);
+  free(tsv);
+  fx_rmdir(a);
+  fx_rmdir(b);
+  fx_rmdir(c);
+  fx_rmdir(e);
+}
+
+static void test_output_loads(void **state) {
+  char *dir = generate(40, 11, NULL);
+  RtDiags d = {0};
+  RtDatasetOptions o = {.charset = RT_SYNTH_DEFAULT_CHARSET, .max_label_len = 8, .policy = RT_DATA_STOP};
+  RtDataset *ds = rt_dataset_load(dir, &o, &d);
+  if (d.count) fx_print_diags(&d);
+  assert_non_null(ds);
+  assert_int_equal(d.count, 0);
+  assert_int_equal(ds->count, 40);
+  int lengths[9] = {0};
+  for (int i = 0; i < ds->count; i++) {
+    assert_true(ds->label_len[i] >= 4 && ds->label_len[i] <= 8);
+    lengths[ds->label_len[i]]++;
+    /* 50 x 200 is 4:1 like the input: fills it, no padding; dark and light pixels both present */
+    const float *img = rt_dataset_image(ds, i);
+    float lo = 1, hi = -1;
+    for (int p = 0; p < RT_INPUT_PIXELS; p++) lo = img[p] < lo ? img[p] : lo, hi = img[p] > hi ? img[p] : hi;
+    assert_true(hi - lo > 0.5f);
+  }
+  for (int len = 4; len <= 8; len++) assert_true(lengths[len] > 0); /* 40 draws hit every length */
+  rt_dataset_free(ds);
+  fx_rmdir(dir);
+}
+
+static void test_options(void **state) {
+  RtSynthOptions o = {.min_len = 3, .max_len = 3, .charset = "AB\xC3\x89", .height = 32, .width = 96};
+  char *dir = generate(30, 1, &o);
+  RtDiags d = {0};
+  RtDataset *ds = rt_dataset_load(dir, NULL, &d);
+  assert_non_null(ds);
+  assert_string_equal(ds->charset.utf8, "AB\xC3\x89"); /* all three symbols drawn, sorted */
+  for (int i = 0; i < ds->count; i++) assert_int_equal(ds->label_len[i], 3);
+  rt_dataset_free(ds);
+  RtImage img;
+  char err[256];
+  assert_true(rt_image_load(fx_path(dir, "images/000000.png"), &img, err, sizeof err));
+  assert_int_equal(img.w, 96);
+  assert_int_equal(img.h, 32);
+  rt_image_free(&img);
+  rt_diags_free(&d);
+  fx_rmdir(dir);
+}
+
+/* The first diagnostic of a failed generation. */
+static const char *failure(const char *dir, int64_t count, const RtSynthOptions *o) {
+  static char buf[1400];
+  RtDiags d = {0};
+  assert_false(rt_synth_generate(dir, count, 1, o, &d));
+  assert_true(d.errors > 0);
+  rt_diag_format(&d.items[0], buf, sizeof buf);
+  rt_diags_free(&d);
+  return buf;
+}
+
+static void test_errors(void **state) {
+  char *dir = fx_tmpdir();
+  RtSynthOptions o = {.min_len = 5, .max_len = 4};
+  assert_string_equal(failure(dir, 10, &o), "error: label length range 5-4 is not within 1-32 with min <= max");
+  o = (RtSynthOptions){.min_len = 1, .max_len = 33};
+  assert_string_equal(failure(dir, 10, &o), "error: label length range 1-33 is not within 1-32 with min <= max");
+  o = (RtSynthOptions){.height = 8, .width = 100};
+  assert_string_equal(failure(dir, 10, &o),
+                      "error: image size 8x100 (height x width) is not within 16-1024 x 16-4096");
+  o = (RtSynthOptions){.charset = "AB C"};
+  assert_string_equal(failure(dir, 10, &o), "error: the charset of synthetic CAPTCHAs cannot contain blanks (U+0020)");
+  o = (RtSynthOptions){.charset = "A\xE4\xB8\xAD"};
+  assert_string_equal(failure(dir, 10, &o), "error: symbol '\xE4\xB8\xAD' (U+4E2D) has no glyph in DejaVuSans.ttf");
+  o = (RtSynthOptions){.charset = "AA"};
+  assert_string_equal(failure(dir, 10, &o), "error: charset repeats the symbol 'A' (U+0041)");
+  o = (RtSynthOptions){.font_dir = "/nonexistent"};
+  assert_string_equal(failure(dir, 10, &o),
+                      "/nonexistent/DejaVuSans.ttf: error: cannot read font (install Debian's fonts-dejavu-core)");
+  assert_string_equal(failure(dir, 0, NULL), "error: sample count 0 is not within 1-100000000");
+  /* a folder that cannot be created: its parent is a file */
+  fx_write_text(dir, "file", "x");
+  char out[1024];
+  snprintf(out, sizeof out, "%s/file/sub", dir);
+  const char *msg = failure(out, 10, NULL);
+  assert_non_null(strstr(msg, "/file: error: exists and is not a directory"));
+  assert_null(fx_read(fx_path(dir, "file/sub/labels.tsv"), &(size_t){0}));
+  fx_rmdir(dir);
+}
+
+static void test_reuse(void **state) {
+  RtSynthOptions o = {.reuse = true};
+  char *dir = generate(6, 3, &o);
+  /* mark an image: a reused set is left alone, a different one is regenerated */
+  fx_write_text(dir, "images/000002.png", "marked");
+  RtDiags d = {0};
+  assert_true(rt_synth_generate(dir, 6, 3, &o, &d));
+  size_t size;
+  unsigned char *p = fx_read(fx_path(dir, "images/000002.png"), &size);
+  assert_string_equal((char *)p, "marked");
+  free(p);
+  assert_true(rt_synth_generate(dir, 7, 3, &o, &d)); /* another count: regenerated */
+  p = fx_read(fx_path(dir, "images/000002.png"), &size);
+  assert_memory_equal(p, "\x89PNG", 4);
+  free(p);
+  fx_write_text(dir, "images/000002.png", "marked");
+  o.reuse = false; /* same parameters, but reuse off: regenerated */
+  assert_true(rt_synth_generate(dir, 7, 3, &o, &d));
+  p = fx_read(fx_path(dir, "images/000002.png"), &size);
+  assert_memory_equal(p, "\x89PNG", 4);
+  free(p);
+  assert_int_equal(d.count, 0);
+  fx_rmdir(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_render_determinism),
+      cmocka_unit_test(test_generate_determinism),
+      cmocka_unit_test(test_output_loads),
+      cmocka_unit_test(test_options),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_reuse),
+  };
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  rt_pool_shutdown();
+  return failed;
+}

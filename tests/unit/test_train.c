@@ -1,0 +1,182 @@
+/* End-to-end training on small presets (tests/train/) and generated CAPTCHAs, through the real
+ * path of `smelt train`: config -> data -> compiled model -> training loop -> outputs. The loss
+ * falls; a run interrupted and resumed ends exactly like an uninterrupted one; a diverging run
+ * is recorded with its step; the outputs parse back. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "runtime/rt_fs.h"
+#include "runtime/rt_safetensors.h"
+#include "tools/experiment.h"
+#include "tools/model_build.h"
+
+static char tmp[] = "/tmp/smelt-train-XXXXXX";
+
+/* A config with one experiment on `preset` (relative to tests/train), extra YAML lines allowed. */
+static FeConfig *config(const char *preset, const char *extra) {
+  char text[2048];
+  snprintf(text, sizeof text,
+           "defaults:\n"
+           "  epochs: 3\n  batch_size: 16\n  learning_rate: 0.01\n  scheduler: constant\n"
+           "  early_stopping: false\n  seed: 7\n"
+           "  data: {synthetic: {train: 96, val: 32, seed: 3, length: [1, 3]}, charset: '0123'}\n"
+           "experiments:\n  run:\n    model: %s/tests/train/%s\n%s",
+           SMELT_SOURCE_DIR, preset, extra ? extra : "");
+  RtDiags d = {0};
+  FeConfig *c = fe_config_parse("test.yaml", text, strlen(text), NULL, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  assert_non_null(c);
+  return c;
+}
+
+typedef struct Trained {
+  RtTrainSummary s;
+  bool ok;
+} Trained;
+
+/* Trains the config's experiment into tmp/<name>, with `epochs` (0: the config's). */
+static Trained train(const FeConfig *c, const char *name, int epochs, bool resume) {
+  FeExperiment e = c->experiments[0];
+  if (epochs) e.epochs = epochs;
+  RtDiags d = {0};
+  RtDataset *tr = NULL, *va = NULL;
+  ExperimentData ed = {0};
+  assert_true(experiment_load_data(&e, &ed, &tr, &va, &d));
+  ModelBuild mb;
+  ModelBuildOptions mo = {0};
+  bool built = model_build(&e, &mo, &mb, &d);
+  rt_diags_print(&d, stderr);
+  assert_true(built);
+  char out[512];
+  snprintf(out, sizeof out, "%s/%s", tmp, name);
+  char *json = experiment_json(&e);
+  RtTrainConfig tc = experiment_train_config(&e, out, json);
+  tc.resume = resume;
+  tc.charset = tr->charset.utf8;
+  tc.progress = 0;
+  Trained t;
+  t.ok = rt_train(&mb.model, &tc, tr, va, &t.s, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  free(json);
+  model_build_free(&mb);
+  rt_dataset_free(tr);
+  rt_dataset_free(va);
+  return t;
+}
+
+/* Trains, then checks results.json: every epoch recorded, and the training loss of the last
+ * epoch below `ratio` times the first's. */
+static void check_loss_falls(const char *preset, const char *extra, const char *name, int epochs, double ratio) {
+  FeConfig *c = config(preset, extra);
+  Trained t = train(c, name, epochs, false);
+  assert_true(t.ok);
+  assert_int_equal(t.s.status, RT_RUN_OK);
+  assert_int_equal(t.s.epochs_run, epochs);
+  RtResults r;
+  RtDiags d = {0};
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s/results.json", tmp, name);
+  assert_true(rt_results_load(path, &r, &d));
+  assert_int_equal(r.history_count, epochs);
+  double first = r.history[0].v[RT_METRIC_TRAIN_LOSS], last = r.history[epochs - 1].v[RT_METRIC_TRAIN_LOSS];
+  printf("%s: train loss %.4f -> %.4f, val char acc %.3f\n", name, first, last,
+         r.history[epochs - 1].v[RT_METRIC_VAL_CHAR_ACC]);
+  assert_true(last < ratio * first);
+  rt_results_free(&r);
+  fe_config_free(c);
+}
+
+static void test_ctc_loss_falls(void **state) {
+  check_loss_falls("mini_ctc.yaml", "    loss: ctc\n", "ctc", 6, 0.8);
+}
+
+static void test_attention_loss_falls_with_dropout(void **state) {
+  check_loss_falls("mini_attention.yaml", "    loss: {type: cross_entropy, label_smoothing: 0.05}\n", "attention",
+                   4, 0.9);
+}
+
+/* The bytes of every tensor of a checkpoint, for exact comparison. */
+static bool same_checkpoints(const char *a, const char *b) {
+  RtDiags d = {0};
+  RtStFile *fa = rt_st_load(a, &d), *fb = rt_st_load(b, &d);
+  bool same = fa && fb && rt_st_count(fa) == rt_st_count(fb);
+  for (int i = 0; same && i < rt_st_count(fa); i++) {
+    const RtStTensor *x = rt_st_tensor(fa, i), *y = rt_st_find(fb, x->name);
+    same = y && x->nbytes == y->nbytes && !memcmp(x->data, y->data, x->nbytes);
+  }
+  rt_st_free(fa);
+  rt_st_free(fb);
+  rt_diags_free(&d);
+  return same;
+}
+
+static void test_resume_matches_uninterrupted(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    dropout: 0.1\n"
+                                        "    augmentation: {enabled: true}\n");
+  Trained whole = train(c, "whole", 3, false);
+  Trained part = train(c, "parts", 1, false); /* "interrupted" after epoch 1 */
+  Trained rest = train(c, "parts", 3, true);  /* resumed */
+  assert_true(whole.ok && part.ok && rest.ok);
+  assert_int_equal(rest.s.epochs_run, 3);
+  for (int k = 0; k < RT_METRIC_COUNT; k++) {
+    if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
+    assert_float_equal(whole.s.last.v[k], rest.s.last.v[k], 0.0);
+  }
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s/whole/last.safetensors", tmp);
+  snprintf(b, sizeof b, "%s/parts/last.safetensors", tmp);
+  assert_true(same_checkpoints(a, b));
+  fe_config_free(c);
+}
+
+static void test_divergence_is_recorded(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    learning_rate: 1.0e+30\n    optimizer: sgd\n");
+  Trained t = train(c, "diverge", 0, false);
+  assert_true(t.ok);
+  assert_int_equal(t.s.status, RT_RUN_DIVERGED);
+  assert_true(t.s.diverged_at_step >= 1);
+  RtResults r;
+  RtDiags d = {0};
+  char path[512];
+  snprintf(path, sizeof path, "%s/diverge/results.json", tmp);
+  assert_true(rt_results_load(path, &r, &d));
+  assert_int_equal(r.status, RT_RUN_DIVERGED);
+  assert_int_equal(r.diverged_at_step, t.s.diverged_at_step);
+  assert_non_null(strstr(r.error, "step"));
+  rt_results_free(&r);
+  fe_config_free(c);
+}
+
+static int setup(void **state) {
+  if (!mkdtemp(tmp)) return -1;
+  char cache[600];
+  snprintf(cache, sizeof cache, "%s/cache", tmp);
+  setenv("SMELT_CACHE_DIR", getenv("SMELT_CACHE_DIR") ? getenv("SMELT_CACHE_DIR") : cache, 1);
+  return 0;
+}
+
+static int teardown(void **state) {
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_ctc_loss_falls),
+      cmocka_unit_test(test_attention_loss_falls_with_dropout),
+      cmocka_unit_test(test_resume_matches_uninterrupted),
+      cmocka_unit_test(test_divergence_is_recorded),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,33 @@
+/* What `smelt train` (and tune, and the standalone trainer) needs of an experiment besides its
+ * model: the training loop's settings, the experiment as JSON (stored in checkpoints and
+ * results), and its data: folders of labels.tsv + images, or the built-in synthetic CAPTCHAs
+ * generated once into the cache. */
+#ifndef SMELT_TOOLS_EXPERIMENT_H
+#define SMELT_TOOLS_EXPERIMENT_H
+
+#include <stdio.h>
+
+#include "frontend/fe_config.h"
+#include "runtime/rt_dataset.h"
+#include "runtime/rt_train.h"
+
+/* The loop's settings; out_dir and config_json are referenced, not copied. */
+RtTrainConfig experiment_train_config(const FeExperiment *e, const char *out_dir, const char *config_json);
+
+/* The experiment's settings as JSON text (caller frees). */
+char *experiment_json(const FeExperiment *e);
+
+typedef struct ExperimentData {
+  const char *train_dir, *val_dir; /* overrides (--data, --val); NULL: the config's */
+  bool skip_bad;                   /* skip bad samples with a count instead of failing */
+  FILE *log;                       /* progress of generation and loading; NULL: quiet */
+} ExperimentData;
+
+/* Loads (generating first when synthetic) the training and validation sets of e. */
+bool experiment_load_data(const FeExperiment *e, const ExperimentData *o, RtDataset **train, RtDataset **val,
+                          RtDiags *d);
+
+/* Where the synthetic set of e is (or will be) generated: <cache>/data/synth-<parameters>. */
+void experiment_synth_dir(const FeExperiment *e, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,41 @@
+/* From an experiment to a compiled model: lower the preset's training graph (with the
+ * experiment's loss), append the optimizer update, simplify, compile with the JIT; lower the
+ * evaluation graph, simplify, compile sharing the training step's state layout; and describe both
+ * as an RtModel for the training loop. Experiments with the same preset, batch size, loss kind,
+ * optimizer and clipping produce the same graphs, so the second one loads from the object cache. */
+#ifndef SMELT_TOOLS_MODEL_BUILD_H
+#define SMELT_TOOLS_MODEL_BUILD_H
+
+#include "codegen/cg_program.h"
+#include "frontend/fe_config.h"
+#include "runtime/rt_model.h"
+
+typedef struct ModelBuild {
+  RtModel model;
+  IrGraph *train_graph, *eval_graph; /* simplified, owned */
+  CgProgram *train, *eval;           /* owned */
+  RtSlot *state, *train_io, *eval_io;
+  double build_seconds;              /* lowering, passes, compilation (or cache loads) */
+  RtArena arena;                     /* names */
+} ModelBuild;
+
+typedef struct ModelBuildOptions {
+  bool serial;        /* no thread pool */
+  FILE *log;          /* one line on what was compiled, or NULL */
+} ModelBuildOptions;
+
+/* Builds the model of experiment e. False with diagnostics on failure (then *b is freed). */
+bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *b, RtDiags *d);
+void model_build_free(ModelBuild *b);
+
+/* The graphs alone (no compilation), for `smelt ir PRESET` and object emission. */
+IrGraph *model_train_graph(const FePreset *p, int batch, const FeLoss *loss, const FeOptimizer *opt,
+                           bool clip, RtDiags *d);
+IrGraph *model_eval_graph(const FePreset *p, int batch, FeLossKind loss, RtDiags *d);
+IrGraph *model_infer_graph(const FePreset *p, int batch, RtDiags *d);
+
+/* RtModel fields of a compiled graph pair (used by the JIT build and the standalone trainer). */
+void model_describe(const FePreset *p, int batch, const IrGraph *train, const PassPlan *train_plan,
+                    const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b);
+
+#endif
