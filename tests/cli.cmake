@@ -34,7 +34,7 @@ smelt_cli_test(describe_json 0 "\"params\":[[:space:]]*9642597" describe ctc_sma
 smelt_cli_test(describe_unknown 1 "did you mean 'ctc_small'" describe ctc)
 smelt_cli_test(describe_bad_batch 2 "--batch expects" describe small --batch 0)
 
-foreach(cmd check describe ir run-ir version)
+foreach(cmd check data describe eval ir predict run-ir train version)
   smelt_cli_test(help_${cmd} 0 "usage: smelt ${cmd}" ${cmd} --help)
 endforeach()
 smelt_cli_test(ir_grad_param_updated 1 "unnamed.ir:3:3: error: training: param %1 already has an update" ir tests/ir/unnamed.ir --grad)
@@ -46,3 +46,15 @@ foreach(program ${example_programs})
   smelt_cli_test(compare_${stem} 0 "compare .*: ok" run-ir ${program} --compare --grad)
 endforeach()
 smelt_cli_test(run_ir_jit 0 "compiled [0-9]+ kernels" run-ir examples/ir/convnet.ir --backend jit)
+
+# Train a mini model once (fixture), then evaluate and predict with its checkpoint.
+set(MINI_OUT ${CMAKE_BINARY_DIR}/test-runs)
+smelt_cli_test(train_mini 0 "mini: ok after 2 epochs" train tests/train/mini.yaml --out ${MINI_OUT} --quiet)
+set_tests_properties(cli_train_mini PROPERTIES FIXTURES_SETUP mini_checkpoint)
+smelt_cli_test(eval_mini 0 "sequence accuracy .*character accuracy .*CER" eval ${MINI_OUT}/mini/best.safetensors
+               --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3/val)
+smelt_cli_test(predict_mini 0 "000096.png\t[0-3]*\n" predict ${MINI_OUT}/mini/best.safetensors
+               ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3/val/images/000096.png)
+smelt_cli_test(predict_missing_image 1 "nope.png: error" predict ${MINI_OUT}/mini/best.safetensors nope.png)
+smelt_cli_test(train_unknown_experiment 1 "no experiment 'nope'" train tests/train/mini.yaml --experiment nope)
+set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image PROPERTIES FIXTURES_REQUIRED mini_checkpoint)

@@ -56,7 +56,7 @@ static RtSlot slot_of(ModelBuild *b, const IrGraph *g, const PassPlan *plan, IrI
 }
 
 /* Named inputs, then the outputs under the ABI's names. */
-static RtSlot *io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, const char *const *outputs,
+RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, const char *const *outputs,
                         int n_outputs, int *n) {
   RtSlot *s = rt_arena_alloc(&b->arena, ((size_t)g->n_nodes + 4) * sizeof *s);
   *n = 0;
@@ -79,8 +79,8 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
   }
   m->state = b->state;
   static const char *const train_out[] = {"loss", "logits"}, *const eval_out[] = {"loss", "pred"};
-  b->train_io = io_slots(b, train, train_plan, train_out, 2, &m->train.n_io);
-  b->eval_io = io_slots(b, eval, eval_plan, eval_out, 2, &m->eval.n_io);
+  b->train_io = model_io_slots(b, train, train_plan, train_out, 2, &m->train.n_io);
+  b->eval_io = model_io_slots(b, eval, eval_plan, eval_out, 2, &m->eval.n_io);
   m->train.io = b->train_io;
   m->eval.io = b->eval_io;
   m->train.io_bytes = train_plan->region_bytes[PASS_REGION_IO];

@@ -34,6 +34,11 @@ IrGraph *model_train_graph(const FePreset *p, int batch, const FeLoss *loss, con
 IrGraph *model_eval_graph(const FePreset *p, int batch, FeLossKind loss, RtDiags *d);
 IrGraph *model_infer_graph(const FePreset *p, int batch, RtDiags *d);
 
+/* The io slots of a compiled graph: its named inputs, then outputs[0..n_outputs) under the given
+ * names (allocated in b's arena). */
+RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, const char *const *outputs,
+                       int n_outputs, int *n);
+
 /* RtModel fields of a compiled graph pair (used by the JIT build and the standalone trainer). */
 void model_describe(const FePreset *p, int batch, const IrGraph *train, const PassPlan *train_plan,
                     const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b);

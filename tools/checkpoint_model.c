@@ -1,0 +1,91 @@
+/* Checkpoint -> compiled model with its weights (checkpoint_model.h). */
+#include "tools/checkpoint_model.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/rt_results.h"
+#include "runtime/rt_safetensors.h"
+#include "tools/model_build.h"
+
+/* The loss kind recorded in the stored experiment settings; the head's default otherwise. */
+static FeLossKind stored_loss(const char *config_json, const FePreset *p) {
+  FeLossKind k = p->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY;
+  cJSON *o = config_json ? cJSON_Parse(config_json) : NULL;
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "loss"), "type");
+  for (int i = 0; cJSON_IsString(type) && i < FE_LOSS_COUNT; i++)
+    if (!strcmp(type->valuestring, FE_LOSS_NAMES[i])) k = (FeLossKind)i;
+  cJSON_Delete(o);
+  return k;
+}
+
+bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, CheckpointModel *m, RtDiags *d) {
+  memset(m, 0, sizeof *m);
+  RtStFile *f = rt_st_load(path, d);
+  if (!f) return false;
+  const char *preset_text = rt_st_meta(f, rt_ckpt_key(RT_CKPT_PRESET));
+  const char *name = rt_st_meta(f, rt_ckpt_key(RT_CKPT_PRESET_NAME));
+  const char *charset = rt_st_meta(f, rt_ckpt_key(RT_CKPT_CHARSET));
+  if (!preset_text || !preset_text[0] || !charset) {
+    rt_diag_error(d, path, 0, 0, "not a smelt checkpoint: no preset or charset in its metadata");
+    rt_st_free(f);
+    return false;
+  }
+  char label[600];
+  snprintf(label, sizeof label, "%s (preset '%s' stored in the checkpoint)", path, name ? name : "?");
+  m->preset = fe_preset_parse(label, preset_text, strlen(preset_text), d);
+  m->charset = strdup(charset);
+  if (m->preset) m->loss = stored_loss(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CONFIG)), m->preset);
+  if (m->preset && name) m->preset->name = rt_arena_strdup(&m->preset->arena, name);
+  m->graph = !m->preset ? NULL
+             : kind == FE_GRAPH_EVAL ? model_eval_graph(m->preset, batch, m->loss, d)
+                                     : model_infer_graph(m->preset, batch, d);
+  CgOptions co = {0};
+  m->program = m->graph ? cg_program_compile(m->graph, &co, d) : NULL;
+  if (!m->program) {
+    rt_st_free(f);
+    checkpoint_model_free(m);
+    return false;
+  }
+  /* the graph's params and state, read from the checkpoint by name */
+  const IrGraph *g = m->graph;
+  const PassPlan *plan = m->program->plan;
+  m->state = rt_region_alloc(plan->region_bytes[PASS_REGION_STATE]);
+  int before = d->errors;
+  for (IrId id = 0; id < g->n_nodes && d->errors == before; id++) {
+    const IrNode *n = g->nodes[id];
+    if (n->kind != IR_NODE_PARAM && n->kind != IR_NODE_STATE) continue;
+    rt_st_read(f, n->name, RT_ST_F32, n->type.shape.rank, n->type.shape.dims,
+               (char *)m->state + plan->slots[id].offset, d);
+  }
+  rt_st_free(f);
+  if (d->errors != before) {
+    checkpoint_model_free(m);
+    return false;
+  }
+  /* an RtModel whose eval graph is this one (rt_evaluate, rt_io_*) */
+  ModelBuild b = {0};
+  model_describe(m->preset, batch, g, plan, g, plan, &b);
+  if (kind == FE_GRAPH_INFER) { /* its only output is the prediction */
+    static const char *const out[] = {"pred"};
+    b.model.eval.io = model_io_slots(&b, g, plan, out, 1, &b.model.eval.n_io);
+    const RtSlot *pred = rt_graph_slot(&b.model.eval, "pred");
+    b.model.time_steps = pred && b.model.head == RT_HEAD_CTC ? (int)pred->dims[1] : 0;
+  }
+  m->model = b.model;
+  m->arena = b.arena;
+  m->model.eval.step = m->program->step;
+  m->model.train = (RtGraphBin){0};
+  return true;
+}
+
+void checkpoint_model_free(CheckpointModel *m) {
+  cg_program_free(m->program);
+  ir_graph_free(m->graph);
+  if (m->preset) fe_preset_free(m->preset);
+  free(m->charset);
+  free(m->state);
+  rt_arena_free(&m->arena);
+  memset(m, 0, sizeof *m);
+}

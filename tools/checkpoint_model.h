@@ -1,0 +1,27 @@
+/* A trained model back from its checkpoint: the preset rebuilt from the YAML text stored in the
+ * metadata, the charset, the loss kind (from the stored config), one graph (EVAL: loss + greedy
+ * predictions; INFER: predictions) compiled for this machine, and the checkpoint's weights in
+ * its state region. Used by `smelt eval` and `smelt predict`. */
+#ifndef SMELT_TOOLS_CHECKPOINT_MODEL_H
+#define SMELT_TOOLS_CHECKPOINT_MODEL_H
+
+#include "codegen/cg_program.h"
+#include "frontend/fe_lower.h"
+#include "runtime/rt_model.h"
+
+typedef struct CheckpointModel {
+  FePreset *preset;
+  char *charset;    /* UTF-8 symbols in id order */
+  FeLossKind loss;
+  IrGraph *graph;   /* simplified, owned */
+  CgProgram *program;
+  RtModel model;    /* model.eval is the compiled graph; model.state its state slots */
+  void *state;      /* the checkpoint's weights, in the graph's state layout */
+  RtSlot *slots;
+  RtArena arena;
+} CheckpointModel;
+
+bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, CheckpointModel *m, RtDiags *d);
+void checkpoint_model_free(CheckpointModel *m);
+
+#endif

@@ -1,0 +1,85 @@
+/* `smelt eval CHECKPOINT --data DIR`: validation metrics of a trained model on a dataset
+ * (sequence and character accuracy, CER, loss), through the compiled evaluation graph. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "runtime/rt_dataset.h"
+#include "runtime/rt_train.h"
+#include "tools/checkpoint_model.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+
+static const char USAGE[] =
+    "usage: smelt eval CHECKPOINT --data DIR [--batch N] [--json] [--skip-bad-samples]\n"
+    "\n"
+    "Evaluates a checkpoint (best.safetensors or last.safetensors of a run) on a dataset folder\n"
+    "(labels.tsv + images): sequence accuracy, character accuracy, CER and loss.\n"
+    "\n"
+    "options:\n"
+    "  --data DIR          the dataset (required)\n"
+    "  --batch N           samples per compiled batch (default 32)\n"
+    "  --json              print one JSON object instead of text\n"
+    "  --skip-bad-samples  leave out bad lines and images (counted) instead of stopping\n"
+    "  -h, --help          show this help\n";
+
+static const RtMetric SHOWN[] = {RT_METRIC_VAL_SEQ_ACC, RT_METRIC_VAL_CHAR_ACC, RT_METRIC_VAL_CER, RT_METRIC_VAL_LOSS};
+
+int cmd_eval(int argc, char **argv) {
+  static const struct option opts[] = {{"data", required_argument, NULL, 'd'}, {"batch", required_argument, NULL, 'b'},
+                                        {"json", no_argument, NULL, 'j'},      {"skip-bad-samples", no_argument, NULL, 's'},
+                                        {"help", no_argument, NULL, 'h'},      {0}};
+  const char *data = NULL;
+  int64_t batch = 32;
+  bool json = false, skip = false;
+  int c;
+  while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
+    switch (c) {
+      case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
+      case 'd': data = optarg; break;
+      case 'j': json = true; break;
+      case 's': skip = true; break;
+      case 'b': if (!cli_parse_int("--batch", optarg, 1, 4096, &batch, USAGE)) return CLI_EXIT_USAGE; break;
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) return cli_usage_error(USAGE, "expected one CHECKPOINT");
+  if (!data) return cli_usage_error(USAGE, "--data DIR is required");
+  RtDiags d = {0};
+  CheckpointModel m;
+  RtDataset *ds = NULL;
+  RtEpochMetrics out = {0};
+  bool ok = checkpoint_model_load(argv[optind], FE_GRAPH_EVAL, (int)batch, &m, &d);
+  if (ok) {
+    RtDatasetOptions o = {.charset = m.charset, .max_label_len = m.model.max_len,
+                          .policy = skip ? RT_DATA_SKIP : RT_DATA_STOP, .height = m.model.height, .width = m.model.width};
+    ds = rt_dataset_load(data, &o, &d);
+    ok = ds && rt_evaluate(&m.model, m.state, ds, &out, &d);
+  }
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  if (ok && json) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "checkpoint", argv[optind]);
+    cJSON_AddStringToObject(o, "data", data);
+    cJSON_AddNumberToObject(o, "samples", ds->count);
+    for (size_t i = 0; i < sizeof SHOWN / sizeof *SHOWN; i++) {
+      double v = out.v[SHOWN[i]];
+      cJSON_AddItemToObject(o, rt_metric_key(SHOWN[i]), isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+    }
+    char *text = cJSON_Print(o);
+    puts(text);
+    free(text);
+    cJSON_Delete(o);
+  } else if (ok) {
+    printf("%s on %s (%d samples):\n", argv[optind], data, ds->count);
+    printf("  sequence accuracy   %6.2f%%\n  character accuracy  %6.2f%%\n  CER                 %.4f\n"
+           "  loss                %.4f\n",
+           100 * out.v[RT_METRIC_VAL_SEQ_ACC], 100 * out.v[RT_METRIC_VAL_CHAR_ACC], out.v[RT_METRIC_VAL_CER],
+           out.v[RT_METRIC_VAL_LOSS]);
+  }
+  rt_dataset_free(ds);
+  if (m.program || m.preset) checkpoint_model_free(&m);
+  return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
