@@ -139,9 +139,10 @@ static bool new_loop(uint32_t seen) {
 }
 
 static void *worker_main(void *arg) {
-  (void)arg;
   in_chunk = true; /* a parallel loop inside a chunk runs inline */
-  uint32_t seen = TICKET_GEN(atomic_load(&pool.ticket));
+  /* the generation before the loop that started the pool: reading the ticket here instead would
+   * skip that loop whenever the thread starts after the caller has published it */
+  uint32_t seen = (uint32_t)(uintptr_t)arg;
   for (;;) {
     int64_t deadline = now_ns() + SPIN_NS;
     for (int spins = 0; !new_loop(seen); spins++) {
@@ -166,8 +167,9 @@ static void pool_start(int threads) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, (size_t)8 << 20); /* kernels may keep large tiles on the stack */
+  void *gen = (void *)(uintptr_t)TICKET_GEN(atomic_load(&pool.ticket));
   for (int i = 0; i < threads - 1; i++) {
-    if (pthread_create(&pool.workers[i], &attr, worker_main, NULL) != 0) break;
+    if (pthread_create(&pool.workers[i], &attr, worker_main, gen) != 0) break;
     pool.n_workers++;
   }
   pthread_attr_destroy(&attr);

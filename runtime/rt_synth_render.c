@@ -39,6 +39,7 @@ struct RtSynth {
   int n_cps;
   uint8_t *font_data[N_FONTS]; /* whole font files, shared read-only by every worker's faces */
   size_t font_size[N_FONTS];
+  float *top, *bottom; /* (N_FONTS, n_cps) glyph extent above / below the baseline, in ems */
   Worker *workers[RT_POOL_MAX_THREADS];
 };
 
@@ -206,6 +207,18 @@ RtSynth *rt_synth_new(const RtSynthOptions *opts, RtDiags *d) {
     rt_synth_free(s);
     return NULL;
   }
+  s->top = rt_xmalloc((size_t)N_FONTS * s->n_cps * sizeof *s->top);
+  s->bottom = rt_xmalloc((size_t)N_FONTS * s->n_cps * sizeof *s->bottom);
+  for (int f = 0; f < N_FONTS; f++) {
+    FT_Face face = s->workers[0]->faces[f];
+    for (int i = 0; i < s->n_cps; i++) {
+      float top = 0, height = 0;
+      if (FT_Load_Glyph(face, FT_Get_Char_Index(face, s->cps[i]), FT_LOAD_NO_SCALE) == 0)
+        top = (float)face->glyph->metrics.horiBearingY, height = (float)face->glyph->metrics.height;
+      s->top[f * s->n_cps + i] = top / face->units_per_EM;
+      s->bottom[f * s->n_cps + i] = (height - top) / face->units_per_EM;
+    }
+  }
   return s;
 }
 
@@ -214,6 +227,8 @@ void rt_synth_free(RtSynth *s) {
   for (int i = 0; i < RT_POOL_MAX_THREADS; i++) worker_free(s->workers[i]);
   for (int f = 0; f < N_FONTS; f++) free(s->font_data[f]);
   free(s->cps);
+  free(s->top);
+  free(s->bottom);
   free(s->charset);
   free(s);
 }
@@ -304,10 +319,19 @@ static void blit(float *ink, int H, int W, const FT_Bitmap *bm, int left, int to
   }
 }
 
-/* The text into wk->ink; the label's code points are cps[0..len). */
-static void draw_text(Rng *r, Worker *wk, int H, int W, const uint32_t *cps, int len) {
+/* The text into wk->ink; the label is the symbols sym[0..len) of the charset. */
+static void draw_text(Rng *r, const RtSynth *s, Worker *wk, int H, int W, const int *sym, int len) {
   memset(wk->ink, 0, (size_t)H * W * sizeof *wk->ink);
-  FT_Face face = wk->faces[rng_int(r, 0, N_FONTS - 1)];
+  int font = rng_int(r, 0, N_FONTS - 1);
+  FT_Face face = wk->faces[font];
+  const float *tops = s->top + font * s->n_cps, *bottoms = s->bottom + font * s->n_cps;
+  uint32_t cps[RT_SYNTH_MAX_LEN];
+  float top = 0, bottom = 0; /* the text's extent around the baseline, in ems */
+  for (int i = 0; i < len; i++) {
+    cps[i] = s->cps[sym[i]];
+    top = tops[sym[i]] > top ? tops[sym[i]] : top;
+    bottom = bottoms[sym[i]] > bottom ? bottoms[sym[i]] : bottom;
+  }
   float px = H * rng_range(r, 0.55, 0.8), shear = rng_range(r, -0.35, 0.35);
   float adv[RT_SYNTH_MAX_LEN], scale[RT_SYNTH_MAX_LEN], rot[RT_SYNTH_MAX_LEN];
   float dy[RT_SYNTH_MAX_LEN], gap[RT_SYNTH_MAX_LEN], alpha[RT_SYNTH_MAX_LEN];
@@ -325,15 +349,18 @@ static void draw_text(Rng *r, Worker *wk, int H, int W, const uint32_t *cps, int
   }
   float margin = rng_range(r, 0.02, 0.07) * W, avail = W - 2 * margin;
   if (total * px > avail) px = avail / total; /* long labels: smaller text */
+  if ((top + bottom) * px > 0.9f * H) px = 0.9f * H / (top + bottom); /* tall symbols: too */
   float x = margin + rng_range(r, 0, avail - total * px);
-  float cap = 0.73f * px; /* DejaVu's cap height is 0.729 em */
-  float baseline = (H + cap) * 0.5f + rng_range(r, -0.1, 0.1) * H;
+  /* the text's box centred vertically, jittered, kept inside the image when it fits */
+  float baseline = 0.5f * (H + (top - bottom) * px) + rng_range(r, -0.1, 0.1) * H;
+  float lowest = top * px + 1, highest = H - bottom * px - 1;
+  if (lowest <= highest) baseline = baseline < lowest ? lowest : baseline > highest ? highest : baseline;
   FT_Set_Char_Size(face, 0, (FT_F26Dot6)lrintf(px * 64), 72, 72); /* 72 dpi: 1 pt = 1 px */
   for (int i = 0; i < len; i++) {
     /* M = scale R(rot) [[1, shear], [0, 1]] in FreeType's y-up space, about the glyph's centre */
     float c = cosf(rot[i]), s = sinf(rot[i]), k = scale[i];
     float m00 = k * c, m01 = k * (c * shear - s), m10 = k * s, m11 = k * (s * shear + c);
-    float cx = adv[i] * px * 0.5f, cy = cap * 0.5f;
+    float cx = adv[i] * px * 0.5f, cy = (tops[sym[i]] - bottoms[sym[i]]) * px * 0.5f;
     float base_y = baseline + dy[i];
     int ix = (int)floorf(x), iy = (int)floorf(base_y);
     FT_Matrix m = {(FT_Fixed)lrintf(m00 * 65536), (FT_Fixed)lrintf(m01 * 65536),
@@ -444,11 +471,11 @@ void rt_synth_render(RtSynth *s, uint64_t seed, int64_t index, int worker, char 
   int H = s->o.height, W = s->o.width;
   Rng r = {.key = seed ^ rt_random_stream_of("synth"), .stream = (uint64_t)index};
   int len = rng_int(&r, s->o.min_len, s->o.max_len);
-  uint32_t cps[RT_SYNTH_MAX_LEN];
+  int sym[RT_SYNTH_MAX_LEN];
   size_t pos = 0;
   for (int i = 0; i < len; i++) {
-    cps[i] = s->cps[rng_int(&r, 0, s->n_cps - 1)];
-    pos += (size_t)rt_utf8_encode(cps[i], label + pos);
+    sym[i] = rng_int(&r, 0, s->n_cps - 1);
+    pos += (size_t)rt_utf8_encode(s->cps[sym[i]], label + pos);
   }
   label[pos] = '\0';
 
@@ -458,7 +485,7 @@ void rt_synth_render(RtSynth *s, uint64_t seed, int64_t index, int worker, char 
   float text_col[3];
   colour_with_luma(&r, text_luma, text_col);
   draw_background(&r, wk, H, W, bg_luma, dark_text);
-  draw_text(&r, wk, H, W, cps, len);
+  draw_text(&r, s, wk, H, W, sym, len);
   warp_ink(&r, wk, H, W);
   paint(wk, H, W, wk->ink, text_col);
   int strokes = rng_int(&r, 0, 99);

@@ -12,6 +12,7 @@ packages=(
   libcmocka-dev                      # unit tests
   libstb-dev libcjson-dev            # images, JSON
   libfreetype-dev fonts-dejavu-core  # synthetic CAPTCHA generator
+  zlib1g-dev                         # PNG compression of generated images
 )
 [[ "${1:-}" == fuzz ]] && packages+=(clang-19 libclang-rt-19-dev)
 

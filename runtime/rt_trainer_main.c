@@ -1,0 +1,216 @@
+/* The standalone trainer's command line (rt_trainer_main.h): options and output lines follow
+ * `smelt train` (tools/cmd_train.c) and data loading follows tools/experiment.c, so that a built
+ * trainer and `smelt train` of the same experiment write the same files with the same metrics. */
+#include "runtime/rt_trainer_main.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/rt_pool.h"
+#include "runtime/rt_synth.h"
+
+static const char OPTIONS[] =
+    "Trains the experiment it was built from, validating every epoch, and writes\n"
+    "OUT/<experiment>/: best.safetensors, last.safetensors, metrics.jsonl, TensorBoard events\n"
+    "and results.json (like `smelt train`).\n"
+    "\n"
+    "options:\n"
+    "  --data DIR         training data (labels.tsv + images) instead of the experiment's\n"
+    "  --val DIR          validation data; default: the experiment's, or a split of --data\n"
+    "  --epochs N         train N epochs instead of the configured number\n"
+    "  --out DIR          output folder (default: runs)\n"
+    "  --resume           continue from OUT/<experiment>/last.safetensors if it exists\n"
+    "  --skip-bad-samples leave out bad lines and images (counted) instead of stopping\n"
+    "  --quiet            no progress bar, only the per-epoch lines\n"
+    "  -h, --help         show this help\n";
+
+static void usage(FILE *out, const char *prog, const RtTrainerSpec *s) {
+  fprintf(out,
+          "usage: %s [--data DIR] [--val DIR] [--epochs N] [--out DIR] [--resume]\n"
+          "       [--skip-bad-samples] [--quiet]\n\n",
+          prog);
+  fprintf(out, "A standalone trainer for experiment '%s'.\n%s\n%s", s->train.experiment, s->built_from, OPTIONS);
+}
+
+static int usage_error(const char *prog, const RtTrainerSpec *s, const char *fmt, const char *arg) {
+  fprintf(stderr, "%s: ", prog);
+  fprintf(stderr, fmt, arg);
+  fputc('\n', stderr);
+  usage(stderr, prog, s);
+  return 2;
+}
+
+typedef struct Args {
+  const char *data, *val, *out;
+  int epochs;
+  bool resume, skip_bad, quiet;
+} Args;
+
+/* 0 to run, -1 after --help, 2 for a usage error */
+static int parse_args(int argc, char **argv, const RtTrainerSpec *s, Args *a) {
+  static const struct option opts[] = {
+      {"data", required_argument, NULL, 'd'},       {"val", required_argument, NULL, 'v'},
+      {"epochs", required_argument, NULL, 'n'},     {"out", required_argument, NULL, 'o'},
+      {"resume", no_argument, NULL, 'r'},           {"skip-bad-samples", no_argument, NULL, 's'},
+      {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
+      {0}};
+  const char *prog = argc > 0 ? argv[0] : "trainer";
+  *a = (Args){.out = "runs"};
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+    switch (c) {
+      case 'h': usage(stdout, prog, s); return -1;
+      case 'd': a->data = optarg; break;
+      case 'v': a->val = optarg; break;
+      case 'o': a->out = optarg; break;
+      case 'r': a->resume = true; break;
+      case 's': a->skip_bad = true; break;
+      case 'q': a->quiet = true; break;
+      case 'n': {
+        char *end;
+        errno = 0;
+        long v = strtol(optarg, &end, 10);
+        if (errno || end == optarg || *end || v < 1 || v > 100000)
+          return usage_error(prog, s, "--epochs expects an integer in [1, 100000], got '%s'", optarg);
+        a->epochs = (int)v;
+        break;
+      }
+      case ':': return usage_error(prog, s, "option '%s' needs a value", argv[optind - 1]);
+      default: return usage_error(prog, s, "unknown option '%s'", argv[optind - 1]);
+    }
+  }
+  if (optind < argc) return usage_error(prog, s, "unexpected argument '%s'", argv[optind]);
+  if (a->val && !a->data) return usage_error(prog, s, "%s", "--val goes with --data");
+  return 0;
+}
+
+/* The same folder `smelt train` generates synthetic data into: the compiler's cache directory
+ * (codegen/cg_cache.c's rule: $SMELT_CACHE_DIR, else $XDG_CACHE_HOME/smelt when absolute, else
+ * $HOME/.cache/smelt, else .smelt-cache) / data / the set's name. */
+static void synth_dir(const RtTrainerData *data, char *buf, size_t size) {
+  const char *env;
+  if ((env = getenv("SMELT_CACHE_DIR")) && *env) snprintf(buf, size, "%s/data/%s", env, data->synth_name);
+  else if ((env = getenv("XDG_CACHE_HOME")) && env[0] == '/') snprintf(buf, size, "%s/smelt/data/%s", env, data->synth_name);
+  else if ((env = getenv("HOME")) && *env) snprintf(buf, size, "%s/.cache/smelt/data/%s", env, data->synth_name);
+  else snprintf(buf, size, ".smelt-cache/data/%s", data->synth_name);
+}
+
+static RtDataset *load(const char *dir, const char *charset, const RtTrainerDataOptions *o, RtDiags *d) {
+  RtDatasetOptions opts = {.charset = charset, .max_label_len = o->max_label_len,
+                           .policy = o->skip_bad ? RT_DATA_SKIP : RT_DATA_STOP, .height = o->height,
+                           .width = o->width};
+  RtDataset *ds = rt_dataset_load(dir, &opts, d);
+  if (ds && o->log)
+    fprintf(o->log, "loaded %d samples from %s%s\n", ds->count, dir, ds->skipped ? " (some skipped)" : "");
+  return ds;
+}
+
+bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions *o, RtDataset **train,
+                          RtDataset **val, RtDiags *d) {
+  *train = *val = NULL;
+  const char *train_dir = o->train_dir, *val_dir = o->val_dir;
+  char synth[4096], synth_train[4200], synth_val[4200];
+  if (!train_dir && data->synthetic) {
+    synth_dir(data, synth, sizeof synth);
+    snprintf(synth_train, sizeof synth_train, "%s/train", synth);
+    snprintf(synth_val, sizeof synth_val, "%s/val", synth);
+    RtSynthOptions so = {.charset = data->charset, .min_len = data->min_len, .max_len = data->max_len,
+                         .reuse = true, .progress = o->log};
+    if (o->log) fprintf(o->log, "synthetic data: %s\n", synth);
+    if (!rt_synth_generate(synth_train, data->train_count, (uint64_t)data->synth_seed, &so, d)) return false;
+    so.first_index = data->train_count; /* validation continues the same set with new samples */
+    if (!rt_synth_generate(synth_val, data->val_count, (uint64_t)data->synth_seed, &so, d)) return false;
+    train_dir = synth_train;
+    val_dir = synth_val;
+  } else if (!train_dir) {
+    train_dir = data->train_dir;
+    val_dir = data->val_dir;
+  }
+  RtDataset *all = load(train_dir, data->charset, o, d);
+  if (!all) return false;
+  if (val_dir) {
+    *train = all;
+    *val = load(val_dir, all->charset.utf8, o, d); /* the training set's symbols, in its order */
+  } else if (!rt_dataset_split(all, data->val_split > 0 ? data->val_split : 0.2, o->split_seed, train, val, d)) {
+    rt_dataset_free(all);
+    return false;
+  } else {
+    rt_dataset_free(all);
+  }
+  if (!*val) {
+    rt_dataset_free(*train);
+    *train = NULL;
+    return false;
+  }
+  return true;
+}
+
+/* The experiment's JSON with another epoch count, as `smelt train --epochs N` records it. */
+static char *with_epochs(const char *json, int epochs) {
+  cJSON *o = cJSON_Parse(json);
+  if (!o) return strdup(json);
+  cJSON_ReplaceItemInObjectCaseSensitive(o, "epochs", cJSON_CreateNumber(epochs));
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return text;
+}
+
+static void print_diags(RtDiags *d) {
+  rt_diags_print(d, stderr);
+  rt_diags_free(d);
+}
+
+int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
+  Args a;
+  int rc = parse_args(argc, argv, spec, &a);
+  if (rc) return rc < 0 ? 0 : rc;
+  const RtModel *m = spec->model;
+  if (rt_pool_threads() > spec->max_threads) rt_pool_set_threads(spec->max_threads); /* workspaces */
+  rt_blas_single_threaded(); /* our pool splits the GEMMs, as in `smelt train` */
+  RtTrainConfig tc = spec->train;
+  char *json = NULL;
+  if (a.epochs) {
+    tc.epochs = a.epochs;
+    json = with_epochs(tc.config_json, a.epochs);
+    tc.config_json = json;
+  }
+  RtDiags d = {0};
+  RtDataset *train = NULL, *val = NULL;
+  RtTrainerDataOptions dopt = {.train_dir = a.data, .val_dir = a.val, .skip_bad = a.skip_bad,
+                               .split_seed = tc.seed, .max_label_len = m->max_len, .height = m->height,
+                               .width = m->width, .log = stdout};
+  bool ok = rt_trainer_load_data(&spec->data, &dopt, &train, &val, &d);
+  print_diags(&d);
+  char out_dir[4096];
+  snprintf(out_dir, sizeof out_dir, "%s/%s", a.out, tc.experiment);
+  if (ok) {
+    printf("charset (%d symbols): %s\n", train->charset.size, train->charset.utf8);
+    printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d train / %d validation samples\n",
+           tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train->count, val->count);
+    tc.out_dir = out_dir;
+    tc.resume = a.resume;
+    tc.charset = train->charset.utf8;
+    tc.progress = a.quiet || !isatty(fileno(stderr)) ? 1 : 2;
+    RtTrainSummary s;
+    ok = rt_train(m, &tc, train, val, &s, &d);
+    print_diags(&d);
+    if (ok) {
+      printf("%s: %s after %d epochs", tc.experiment, rt_run_status_name(s.status), s.epochs_run);
+      if (s.best_epoch > 0)
+        printf("; best epoch %d: char_acc %.2f%%, seq_acc %.2f%%", s.best_epoch,
+               100 * s.best.v[RT_METRIC_VAL_CHAR_ACC], 100 * s.best.v[RT_METRIC_VAL_SEQ_ACC]);
+      printf("; %.1f samples/s\nresults: %s/%s\n", s.samples_per_s, out_dir, RT_FILE_RESULTS);
+      if (s.status == RT_RUN_DIVERGED) ok = false;
+    }
+  }
+  rt_dataset_free(train);
+  rt_dataset_free(val);
+  free(json);
+  rt_pool_shutdown();
+  return ok ? 0 : 1;
+}

@@ -1,0 +1,57 @@
+/* The main program of a standalone trainer (`smelt build`): the generated C file of a trainer
+ * holds only tables (the RtModel, the experiment's RtTrainConfig and data settings, what it was
+ * built from) and a `main` that calls rt_trainer_main, which parses the same data, epochs, output
+ * and resume options as `smelt train`, loads the data the same way and runs rt_train. Runtime
+ * only: a trainer links libsmelt_runtime.a, OpenBLAS, cJSON, FreeType and zlib, never LLVM. */
+#ifndef SMELT_RT_TRAINER_MAIN_H
+#define SMELT_RT_TRAINER_MAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "runtime/rt_dataset.h"
+#include "runtime/rt_diag.h"
+#include "runtime/rt_model.h"
+#include "runtime/rt_train.h"
+
+/* Where an experiment's data comes from (FeData of the config, resolved at build time). */
+typedef struct RtTrainerData {
+  bool synthetic;
+  /* folders (labels.tsv + images): val_dir NULL holds out val_split of train_dir */
+  const char *train_dir, *val_dir;
+  double val_split;
+  /* synthetic: generated once into <cache>/data/<synth_name>/{train,val} (as `smelt train` does) */
+  int train_count, val_count;
+  int64_t synth_seed;
+  int min_len, max_len;
+  const char *synth_name;
+  const char *charset; /* symbols in id order; NULL: from the labels (generator: 0-9A-Z) */
+} RtTrainerData;
+
+typedef struct RtTrainerSpec {
+  const RtModel *model;     /* step functions linked in */
+  RtTrainConfig train;      /* the experiment's settings; out_dir, resume, progress, charset and
+                               (with --epochs) epochs and config_json are set at run time */
+  RtTrainerData data;
+  int max_threads;          /* kernel workspaces were planned for this many threads */
+  const char *built_from;   /* lines for --help: preset, config and settings hash, target CPU */
+} RtTrainerSpec;
+
+/* Runs the trainer's command line; returns the process exit code (0 ok, 1 failure, 2 usage). */
+int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec);
+
+/* Loads (generating first when synthetic) the training and validation sets, exactly like
+ * `smelt train` (tools/experiment.c): train_dir / val_dir override the spec's folders; a folder
+ * without a validation folder is split by val_split (0: 0.2) with `split_seed`. */
+typedef struct RtTrainerDataOptions {
+  const char *train_dir, *val_dir;
+  bool skip_bad;
+  uint64_t split_seed;
+  int max_label_len, height, width; /* of the model */
+  FILE *log;                         /* progress; NULL: quiet */
+} RtTrainerDataOptions;
+bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions *o, RtDataset **train,
+                          RtDataset **val, RtDiags *d);
+
+#endif
