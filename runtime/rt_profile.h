@@ -1,6 +1,7 @@
 /* A per-kernel profile of compiled steps: every call that goes through smelt_rt_parallel_for is
  * timed (wall clock, the whole split loop) and summed per kernel function while profiling is on
- * (rt_profile_enable, or SMELT_PROFILE=1 in the environment). Kernel names come from the table
+ * (rt_profile_enable; `smelt train` turns it on when SMELT_PROFILE is set and prints the report
+ * at the end). Kernel names come from the table
  * the compiled module exports (<step>_kernels). Costs nothing when off. */
 #ifndef SMELT_RT_PROFILE_H
 #define SMELT_RT_PROFILE_H

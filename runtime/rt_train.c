@@ -174,6 +174,10 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   void *eval_io = rt_region_alloc(m->eval.io_bytes);
   r.history = rt_xcalloc((size_t)cfg->epochs + 1, sizeof *r.history);
   rt_model_init_state(m, r.state, cfg->seed);
+  if (getenv("SMELT_PROFILE")) {
+    rt_profile_reset();
+    rt_profile_enable(true);
+  }
 
   RtLoaderOptions lo = {.batch_size = m->batch, .label_width = m->max_len, .seed = cfg->seed, .shuffle = true,
                         .background = cfg->background_loader, .augment = cfg->augment};
@@ -279,6 +283,16 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   summary->diverged_at_step = diverged_at;
   summary->samples_per_s = r.train_seconds > 0 ? (double)r.trained_samples / r.train_seconds : 0;
   snprintf(summary->error, sizeof summary->error, "%s", error);
+  if (rt_profile_on) { /* SMELT_PROFILE: where the time went, kernel by kernel */
+    int n = m->train.n_kernels + m->eval.n_kernels;
+    RtKernelName *names = rt_xmalloc(((size_t)n + 1) * sizeof *names);
+    memcpy(names, m->train.kernels, (size_t)m->train.n_kernels * sizeof *names);
+    memcpy(names + m->train.n_kernels, m->eval.kernels, (size_t)m->eval.n_kernels * sizeof *names);
+    fprintf(stderr, "profile of %s (training and evaluation steps):\n", cfg->experiment);
+    rt_profile_report(stderr, names, n, 30);
+    free(names);
+    rt_profile_enable(false);
+  }
   rt_loader_free(loader);
   if (tb) rt_tb_close(tb, d);
   rt_epoch_log_close(log);
