@@ -188,7 +188,8 @@ const FeExperiment *fe_config_find(const FeConfig *c, const char *name) {
 static bool same_module(const FeExperiment *a, const FeExperiment *b) {
   return strcmp(a->preset->path, b->preset->path) == 0 && a->batch_size == b->batch_size &&
          a->loss.kind == b->loss.kind && a->optimizer.kind == b->optimizer.kind &&
-         (a->optimizer.kind != FE_OPT_SGD || a->optimizer.nesterov == b->optimizer.nesterov);
+         (a->optimizer.kind != FE_OPT_SGD || a->optimizer.nesterov == b->optimizer.nesterov) &&
+         (a->grad_clip > 0) == (b->grad_clip > 0); /* clipping is compiled in when used */
 }
 
 int fe_config_module_groups(const FeConfig *c, int *group_of) {

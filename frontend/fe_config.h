@@ -134,8 +134,9 @@ const FeExperiment *fe_config_find(const FeConfig *c, const char *name);
 /* The built-in defaults (model unset, loss chosen by the head at load time). */
 FeExperiment fe_experiment_builtin(void);
 
-/* Experiments that can share one compiled module: same preset file, batch size, loss kind and
- * optimizer (the update is compiled in; its hyperparameters are runtime scalars). Writes a group
+/* Experiments that can share one compiled module: same preset file, batch size, loss kind,
+ * optimizer and use of gradient clipping (the update is compiled in; its hyperparameters are
+ * runtime scalars). Writes a group
  * index per experiment (groups numbered from 0 in order of first use); returns the group count. */
 int fe_config_module_groups(const FeConfig *c, int *group_of);
 

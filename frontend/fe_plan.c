@@ -86,7 +86,7 @@ void fe_plan_print(const FeConfig *c, FILE *out) {
   }
   int *group = rt_xmalloc((size_t)(c->count ? c->count : 1) * sizeof *group);
   int groups = fe_config_module_groups(c, group);
-  fprintf(out, "\n%d compiled module%s (same preset, batch size, loss and optimizer share one)%s\n", groups,
+  fprintf(out, "\n%d compiled module%s (same preset, batch size, loss, optimizer and clipping share one)%s\n", groups,
           groups == 1 ? "" : "s",
           groups < c->count ? ":" : c->count > 1 ? "; no two experiments share one" : "");
   for (int g = 0; g < groups && groups < c->count; g++) {

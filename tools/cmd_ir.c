@@ -2,10 +2,12 @@
  * graph (autodiff + optimizer), simplified, fused into kernels, or planned into memory regions;
  * `--stats` prints the figures of the compiled form (ops, kernels, memory). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codegen/cg_kernel.h"
 #include "codegen/cg_program.h"
+#include "frontend/fe_lower.h"
 #include "ir/ir_text.h"
 #include "passes/simplify.h"
 #include "passes/train_graph.h"
@@ -14,15 +16,17 @@
 #include "tools/commands.h"
 
 static const char USAGE[] =
-    "usage: smelt ir FILE.ir [--graph train|infer] [--stage STAGE] [--stats] [--explain-fusion]\n"
-    "                        [--optimizer NAME] [--clip]\n"
+    "usage: smelt ir PRESET|FILE.ir [--graph train|eval|infer] [--stage STAGE] [--stats]\n"
+    "                               [--batch N] [--explain-fusion] [--optimizer NAME] [--clip]\n"
     "\n"
-    "Prints an IR program at a stage of the compiler.\n"
+    "Prints a preset's lowered graph, or an IR program, at a stage of the compiler.\n"
     "\n"
     "options:\n"
-    "  --graph KIND      infer: the program as written (default); train: its training step,\n"
-    "                    output 0 (a scalar loss) differentiated w.r.t. every param, then the\n"
-    "                    optimizer update\n"
+    "  --graph KIND      infer (default): a preset's inference graph, or the program as\n"
+    "                    written; train: the training step, output 0 (a scalar loss)\n"
+    "                    differentiated w.r.t. every param, then the optimizer update;\n"
+    "                    eval: a preset's evaluation graph (loss and greedy predictions)\n"
+    "  --batch N         batch size of a preset's graphs (default 32)\n"
     "  --stage STAGE     built (as parsed, default), grad (the training graph, implies\n"
     "                    --graph train), simplified, fused (the kernels) or planned (memory)\n"
     "  --grad            short for --graph train --stage grad\n"
@@ -59,6 +63,21 @@ static void print_stats(const IrGraph *g, const PassPlan *plan, FILE *out) {
   fprintf(out, "arena_bytes: %lld\n", (long long)plan->scratch.arena_bytes);
 }
 
+/* The lowered graph of a preset: training forward pass and loss (the loss the head takes by
+ * default), evaluation, or inference. */
+static IrGraph *preset_graph(const char *ref, bool train, bool eval, int batch, RtDiags *d) {
+  char *dir = fe_presets_default_dir();
+  FePreset *p = fe_preset_resolve(ref, dir, (FeLoc){0}, d);
+  free(dir);
+  if (!p) return NULL;
+  FeLossKind loss = p->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY;
+  FeLowerOptions lo = {.kind = train ? FE_GRAPH_TRAIN : eval ? FE_GRAPH_EVAL : FE_GRAPH_INFER, .batch = batch,
+                       .loss = loss};
+  IrGraph *g = fe_lower(p, &lo, NULL, d);
+  fe_preset_free(p);
+  return g;
+}
+
 int cmd_ir(int argc, char **argv) {
   static const struct option opts[] = {{"grad", no_argument, NULL, 'g'},
                                         {"graph", required_argument, NULL, 'G'},
@@ -67,9 +86,11 @@ int cmd_ir(int argc, char **argv) {
                                         {"explain-fusion", no_argument, NULL, 'e'},
                                         {"optimizer", required_argument, NULL, 'o'},
                                         {"clip", no_argument, NULL, 'c'},
+                                        {"batch", required_argument, NULL, 'b'},
                                         {"help", no_argument, NULL, 'h'},
                                         {0}};
-  bool train = false, stats = false, explain = false;
+  bool train = false, eval = false, stats = false, explain = false;
+  int64_t batch = 32;
   int stage = STAGE_BUILT;
   PassOptimizer opt = {.kind = PASS_OPT_ADAM};
   int c;
@@ -78,9 +99,13 @@ int cmd_ir(int argc, char **argv) {
       case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
       case 'g': train = true, stage = STAGE_GRAD; break;
       case 'G':
-        if (strcmp(optarg, "train") && strcmp(optarg, "infer"))
-          return cli_usage_error(USAGE, "unknown graph '%s' (train or infer)", optarg);
+        if (strcmp(optarg, "train") && strcmp(optarg, "infer") && strcmp(optarg, "eval"))
+          return cli_usage_error(USAGE, "unknown graph '%s' (train, eval or infer)", optarg);
         train = !strcmp(optarg, "train");
+        eval = !strcmp(optarg, "eval");
+        break;
+      case 'b':
+        if (!cli_parse_int("--batch", optarg, 1, 65536, &batch, USAGE)) return CLI_EXIT_USAGE;
         break;
       case 's':
         for (stage = 0; stage < STAGE_COUNT && strcmp(optarg, STAGES[stage]); stage++) {}
@@ -100,10 +125,13 @@ int cmd_ir(int argc, char **argv) {
       default: return CLI_EXIT_USAGE;
     }
   }
-  if (optind != argc - 1) return cli_usage_error(USAGE, "expected one IR file");
+  if (optind != argc - 1) return cli_usage_error(USAGE, "expected a preset or an IR file");
   const char *file = argv[optind];
   RtDiags d = {0};
-  IrGraph *g = ir_parse_file(file, &d);
+  size_t len = strlen(file);
+  bool is_ir = len > 3 && !strcmp(file + len - 3, ".ir");
+  if (!is_ir && eval && stage == STAGE_GRAD) return cli_usage_error(USAGE, "--stage grad needs --graph train");
+  IrGraph *g = is_ir ? ir_parse_file(file, &d) : preset_graph(file, train, eval, (int)batch, &d);
   int rc = CLI_EXIT_OK;
   if (g && train) {
     PassTraining tr;

@@ -11,5 +11,8 @@ int cmd_train(int argc, char **argv);
 int cmd_data(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_build(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
 
 #endif

@@ -8,9 +8,12 @@
 #include "tools/commands.h"
 
 static const CliCommand COMMANDS[] = {
+    {"build", "compile an experiment into a standalone trainer executable (no LLVM needed)", cmd_build},
+    {"bench", "measure a preset's compiled training and inference (vs the PyTorch peer)", cmd_bench},
     {"check", "validate an experiment config and print its plan", cmd_check},
     {"data", "make datasets: `smelt data synth` writes synthetic CAPTCHAs", cmd_data},
     {"describe", "print a preset layer by layer: shapes, parameters, FLOPs", cmd_describe},
+    {"emit", "compile a checkpoint into an object file + C header for inference", cmd_emit},
     {"eval", "evaluate a checkpoint on a dataset: accuracy, CER, loss", cmd_eval},
     {"ir", "print an IR program at a stage of the compiler, or its statistics", cmd_ir},
     {"predict", "read the text of images with a checkpoint", cmd_predict},

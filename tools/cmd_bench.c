@@ -1,0 +1,218 @@
+/* `smelt bench PRESET`: the figures we compare with the PyTorch peer, measured in one process:
+ * compile time (cold and from the cache), training samples/s (Adam; CE with label smoothing or
+ * CTC), greedy inference latency at batch 1 and samples/s at batch B, peak memory while
+ * running; `--peer` runs ../shared/peers/torch_presets.py right after, on the same machine, and
+ * prints the ratios. Timings are medians over --steps runs after a warm-up. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "frontend/fe_lower.h"
+#include "runtime/rt_pool.h"
+#include "runtime/rt_progress.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/model_build.h"
+
+static const char USAGE[] =
+    "usage: smelt bench PRESET [--batch N] [--steps N] [--peer [PATH]] [--profile]\n"
+    "\n"
+    "Measures a preset's compiled training step and inference graph on this machine: compile\n"
+    "time (cold and cached), training samples/s, inference latency at batch 1 and samples/s at\n"
+    "batch N, and peak memory.\n"
+    "\n"
+    "options:\n"
+    "  --batch N     batch size (default 32)\n"
+    "  --steps N     timed runs of each step after a warm-up (default 6)\n"
+    "  --peer [PATH] also run the PyTorch peer (default ../shared/peers/torch_presets.py) with\n"
+    "                /usr/bin/python3, OPENBLAS_NUM_THREADS=1 and our thread count, and print\n"
+    "                the ratios\n"
+    "  --profile     print the time per kernel of the training step\n"
+    "  -h, --help    show this help\n";
+
+typedef struct Figures {
+  double compile_cold, compile_cached, train_sps, infer_ms_b1, infer_sps, peak_mib;
+} Figures;
+
+static double median(double *v, int n) {
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+      double t = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = t;
+    }
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Median seconds of `steps` runs of p after two warm-up runs. */
+static double time_steps(const CgProgram *p, void **r, int steps) {
+  double t[64];
+  for (int i = 0; i < 2; i++) p->step(r[0], r[1], r[2]);
+  for (int i = 0; i < steps; i++) {
+    double t0 = rt_now_seconds();
+    p->step(r[0], r[1], r[2]);
+    t[i] = rt_now_seconds() - t0;
+  }
+  return median(t, steps);
+}
+
+/* Peak resident memory since the last reset (VmHWM), in MiB; -1 if unknown. */
+static double peak_mib(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  double kib = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmHWM:", 6)) kib = atof(line + 6);
+  if (f) fclose(f);
+  return kib < 0 ? -1 : kib / 1024;
+}
+
+static void reset_peak(void) {
+  FILE *f = fopen("/proc/self/clear_refs", "w");
+  if (f) {
+    fputs("5", f);
+    fclose(f);
+  }
+}
+
+static CgProgram *compile(IrGraph *g, bool cache, double *seconds, RtDiags *d) {
+  CgOptions o = {.no_cache = !cache};
+  CgProgram *p = cg_program_compile(g, &o, d);
+  if (p) *seconds = p->compile_seconds;
+  return p;
+}
+
+static void **regions(const CgProgram *p) {
+  void **r = calloc(3, sizeof *r);
+  for (int i = 0; i < 3; i++) r[i] = rt_region_alloc(p->plan->region_bytes[i]);
+  /* weights and inputs that look like real ones: finite, O(1) */
+  for (int i = 0; i < 2; i++) {
+    float *f = r[i];
+    for (int64_t k = 0; k < p->plan->region_bytes[i] / 4; k++) f[k] = 0.01f * (float)((k * 7919) % 201 - 100) / 100.0f;
+  }
+  return r;
+}
+
+static void free_regions(void **r) {
+  for (int i = 0; i < 3; i++) free(r[i]);
+  free(r);
+}
+
+static bool bench(const FePreset *pr, int batch, int steps, bool profile, Figures *f, RtDiags *d) {
+  FeLoss loss = {.kind = pr->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY, .label_smoothing = 0.05};
+  FeOptimizer adam = {.kind = FE_OPT_ADAM, .betas = {0.9, 0.999}, .eps = 1e-8};
+  IrGraph *train = model_train_graph(pr, batch, &loss, &adam, false, d);
+  IrGraph *infer = model_infer_graph(pr, batch, d), *infer1 = model_infer_graph(pr, 1, d);
+  if (!train || !infer || !infer1) return false;
+  double t_train, t_infer, t;
+  CgProgram *p = compile(train, false, &t_train, d), *q = compile(infer, false, &t_infer, d);
+  if (!p || !q) return false;
+  f->compile_cold = t_train + t_infer;
+  cg_program_free(p);
+  cg_program_free(q);
+  /* fill the cache (a cold compile bypasses it), then time loads from it */
+  cg_program_free(compile(train, true, &t, d));
+  cg_program_free(compile(infer, true, &t, d));
+  p = compile(train, true, &t_train, d);
+  q = compile(infer, true, &t_infer, d);
+  CgProgram *q1 = compile(infer1, true, &t, d);
+  if (!p || !q || !q1) return false;
+  f->compile_cached = t_train + t_infer;
+  void **rp = regions(p), **rq = regions(q), **rq1 = regions(q1);
+  reset_peak();
+  f->train_sps = batch / time_steps(p, rp, steps);
+  f->infer_sps = batch / time_steps(q, rq, steps);
+  f->infer_ms_b1 = 1000 * time_steps(q1, rq1, steps * 2 > 64 ? 64 : steps * 2);
+  f->peak_mib = peak_mib();
+  if (profile) {
+    rt_profile_reset();
+    rt_profile_enable(true);
+    p->step(rp[0], rp[1], rp[2]);
+    rt_profile_enable(false);
+    rt_profile_report(stdout, p->kernel_names, p->n_kernel_names, 25);
+  }
+  free_regions(rp);
+  free_regions(rq);
+  free_regions(rq1);
+  cg_program_free(p);
+  cg_program_free(q);
+  cg_program_free(q1);
+  ir_graph_free(train);
+  ir_graph_free(infer);
+  ir_graph_free(infer1);
+  return true;
+}
+
+/* Runs the peer and scans its lines ("train: X samples/s", "infer batch 1: X ms", ...). */
+static bool run_peer(const char *script, const char *preset, int batch, Figures *f) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 /usr/bin/python3 %s --preset %s --threads %d --batch %d 2>&1",
+           script, preset, rt_pool_threads(), batch);
+  printf("peer: %s\n", cmd);
+  fflush(stdout);
+  FILE *p = popen(cmd, "r");
+  if (!p) return false;
+  char line[512];
+  int found = 0;
+  while (fgets(line, sizeof line, p)) {
+    printf("  | %s", line);
+    double v;
+    if (sscanf(line, "train: %lf samples/s", &v) == 1) f->train_sps = v, found++;
+    else if (sscanf(line, "infer batch 1: %lf ms", &v) == 1) f->infer_ms_b1 = v, found++;
+    else if (strncmp(line, "infer batch", 11) == 0 && sscanf(strchr(line, ':') + 1, "%lf samples/s", &v) == 1)
+      f->infer_sps = v, found++;
+    else if (sscanf(line, "peak RSS: %lf MiB", &v) == 1) f->peak_mib = v, found++;
+  }
+  return pclose(p) == 0 && found == 4;
+}
+
+int cmd_bench(int argc, char **argv) {
+  static const struct option opts[] = {{"batch", required_argument, NULL, 'b'}, {"steps", required_argument, NULL, 's'},
+                                        {"peer", optional_argument, NULL, 'p'},  {"profile", no_argument, NULL, 'P'},
+                                        {"help", no_argument, NULL, 'h'},        {0}};
+  int64_t batch = 32, steps = 6;
+  const char *peer = NULL;
+  bool profile = false;
+  int c;
+  while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
+    switch (c) {
+      case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
+      case 'b': if (!cli_parse_int("--batch", optarg, 1, 4096, &batch, USAGE)) return CLI_EXIT_USAGE; break;
+      case 's': if (!cli_parse_int("--steps", optarg, 1, 64, &steps, USAGE)) return CLI_EXIT_USAGE; break;
+      case 'p': peer = optarg ? optarg : "../shared/peers/torch_presets.py"; break;
+      case 'P': profile = true; break;
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) return cli_usage_error(USAGE, "expected one PRESET");
+  RtDiags d = {0};
+  char *dir = fe_presets_default_dir();
+  FePreset *pr = fe_preset_resolve(argv[optind], dir, (FeLoc){0}, &d);
+  free(dir);
+  Figures ours = {0}, theirs = {0};
+  bool ok = pr && bench(pr, (int)batch, (int)steps, profile, &ours, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  if (ok) {
+    printf("smelt %s, batch %lld, %d threads:\n", pr->name, (long long)batch, rt_pool_threads());
+    printf("  compile (training step + inference): cold %.2f s, cached %.3f s\n", ours.compile_cold, ours.compile_cached);
+    printf("  train: %.1f samples/s (%.0f ms/step); 4000-sample epoch %.0f s\n", ours.train_sps,
+           1000 * batch / ours.train_sps, 4000 / ours.train_sps);
+    printf("  infer batch 1: %.2f ms\n  infer batch %lld: %.1f samples/s\n  peak RSS while running: %.0f MiB\n",
+           ours.infer_ms_b1, (long long)batch, ours.infer_sps, ours.peak_mib);
+  }
+  if (ok && peer) {
+    if (run_peer(peer, pr->name, (int)batch, &theirs))
+      printf("ratios (smelt / PyTorch; > 1 is better for smelt): train %.2fx, infer batch 1 %.2fx, infer batch "
+             "%lld %.2fx, memory %.2fx less\n",
+             ours.train_sps / theirs.train_sps, theirs.infer_ms_b1 / ours.infer_ms_b1, (long long)batch,
+             ours.infer_sps / theirs.infer_sps, theirs.peak_mib / ours.peak_mib);
+    else
+      fprintf(stderr, "smelt: the peer did not run or printed something unexpected\n");
+  }
+  if (pr) fe_preset_free(pr);
+  return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
