@@ -1,6 +1,6 @@
 /* Lowering of the built-in presets (fe_lower): every graph kind of every preset verifies, holds
  * exactly the preset's parameters under stable PyTorch-like names, and has the ABI's inputs and
- * outputs with the documented shapes; the INFER graphs of small and ctc_small run in the
+ * outputs with the documented shapes; the INFER graph of every preset runs in the
  * interpreter and predict valid ids; small's training step builds; bad options are diagnosed.
  * Runs from the repository root (ctest's working directory). */
 #include <math.h>
@@ -231,6 +231,12 @@ static void test_ctc_small_infer_runs(void **state) {
   run_infer("ctc_small");
 }
 
+static void test_medium_and_large_infer_run(void **state) {
+  (void)state;
+  run_infer("medium");
+  run_infer("large");
+}
+
 /* The full training step of small builds and verifies; node counts are printed because the
  * backend must handle graphs of that size. */
 static void test_small_training_step_builds(void **state) {
@@ -358,6 +364,7 @@ int main(void) {
       cmocka_unit_test(test_param_names),
       cmocka_unit_test(test_small_infer_runs),
       cmocka_unit_test(test_ctc_small_infer_runs),
+      cmocka_unit_test(test_medium_and_large_infer_run),
       cmocka_unit_test(test_small_training_step_builds),
       cmocka_unit_test(test_bad_options),
       cmocka_unit_test(test_layer_names),
