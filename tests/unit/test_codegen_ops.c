@@ -221,6 +221,45 @@ static void test_softmax_fused(void **state) {
   check(g);
 }
 
+/* Seeded random shapes (rank 1-4, dims 1-40: most not multiples of the vector width), random
+ * broadcasting (dims set to 1, leading dims dropped), elementwise chains and reductions over
+ * random axes, fused and unfused. */
+static uint64_t lcg(uint64_t *s) {
+  *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+  return *s >> 33;
+}
+
+static void test_random_shapes(void **state) {
+  static const IrOp binary[] = {IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_MAX, IR_OP_MIN};
+  static const IrOp unary[] = {IR_OP_TANH, IR_OP_SIGMOID, IR_OP_EXP, IR_OP_RELU, IR_OP_SQUARE, IR_OP_NEG};
+  static const IrOp reduce[] = {IR_OP_REDUCE_SUM, IR_OP_REDUCE_MEAN, IR_OP_REDUCE_MAX};
+  for (uint64_t seed = 1; seed <= 24; seed++) {
+    uint64_t s = seed;
+    IrShape a = {.rank = 1 + (int)(lcg(&s) % 4)};
+    for (int d = 0; d < a.rank; d++) a.dims[d] = 1 + (int64_t)(lcg(&s) % 40);
+    IrShape b = a; /* broadcast partner: some dims 1, maybe fewer leading dims */
+    for (int d = 0; d < b.rank; d++)
+      if (lcg(&s) % 3 == 0) b.dims[d] = 1;
+    int drop = (int)(lcg(&s) % (unsigned)b.rank);
+    b.rank -= drop;
+    for (int d = 0; d < b.rank; d++) b.dims[d] = b.dims[d + drop];
+    char name[32];
+    snprintf(name, sizeof name, "random%d", (int)seed);
+    IrGraph *g = ir_graph_new(name);
+    IrId x = in_f32(g, "x", a), y = in_f32(g, "y", b);
+    IrId z = ir_binary(g, binary[lcg(&s) % 5], x, y);
+    z = ir_unary(g, unary[lcg(&s) % 6], z);
+    int axes[IR_MAX_RANK], n = 0;
+    for (int d = 0; d < a.rank; d++)
+      if (lcg(&s) % 2) axes[n++] = d;
+    if (!n) axes[n++] = a.rank - 1;
+    IrId r = ir_reduce(g, reduce[lcg(&s) % 3], z, n, axes, lcg(&s) % 2);
+    ir_graph_add_output(g, ir_add_scalar(g, r, 0.25));
+    ir_graph_add_output(g, z);
+    check(g);
+  }
+}
+
 static void test_every_op_covered(void **state) {
   for (int op = 0; op < IR_OP_COUNT; op++)
     if (!covered[op]) fail_msg("op %s has no differential test", ir_op_info[op].name);
@@ -234,7 +273,7 @@ int main(void) {
       cmocka_unit_test(test_conv),           cmocka_unit_test(test_pool),
       cmocka_unit_test(test_layout),         cmocka_unit_test(test_indexing),
       cmocka_unit_test(test_ctc),            cmocka_unit_test(test_softmax_fused),
-      cmocka_unit_test(test_every_op_covered),
+      cmocka_unit_test(test_random_shapes),  cmocka_unit_test(test_every_op_covered),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
