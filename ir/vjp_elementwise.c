@@ -56,10 +56,12 @@ void ir_vjp_sigmoid(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad
   grad_in[0] = ir_mul(g, gout, dy);
 }
 
-/* relu'(x) = [x > 0]; at x = 0 the subgradient 0 is taken (as PyTorch does). */
+/* relu'(x) = [x > 0]; at x = 0 the subgradient 0 is taken (as PyTorch does). Read from the
+ * output, [relu(x) > 0] (the same mask, NaN included), so that the input need not be kept for
+ * the backward pass and relu can overwrite it in place. */
 void ir_vjp_relu(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in) {
   IrId zero = ir_scalar(g, 0.0);
-  grad_in[0] = ir_select(g, ir_gt(g, operand(g, id, 0), zero), gout, zero);
+  grad_in[0] = ir_select(g, ir_gt(g, id, zero), gout, zero);
 }
 
 /* abs'(x) = sign(x) = [x > 0] - [x < 0], so 0 at x = 0 (as PyTorch does). */

@@ -6,6 +6,7 @@
 #include "passes/autodiff.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "ir/ir_builder.h"
 #include "ir/ir_ops.h"
@@ -71,14 +72,129 @@ static bool check_differentiable(const IrGraph *g, int n, const bool *active, Rt
   return ok;
 }
 
-/* adj[to] += grad, with exact type agreement (a VJP rule returning the wrong type is a bug) */
-static void accumulate(IrGraph *g, IrId *adj, IrId to, IrId grad, IrId from) {
+/* The gradient contributions of one forward value, summed when the value is reached. */
+typedef struct Contribs {
+  IrId *items;
+  int n, cap;
+} Contribs;
+
+/* Records grad as a contribution to `to`, with exact type agreement (a VJP rule returning the
+ * wrong type is a bug). */
+static void contribute(IrGraph *g, Contribs *c, IrId to, IrId grad, IrId from) {
   char a[96], b[96];
   RT_ASSERT(grad != IR_NONE, "VJP of %s failed: %s", ir_op_info[ir_node(g, from)->op].name, g->error);
   RT_ASSERT(ir_type_eq(ir_type_of(g, grad), ir_type_of(g, to)),
             "VJP of %s gave %s for an operand of type %s", ir_op_info[ir_node(g, from)->op].name,
             ir_type_str(ir_type_of(g, grad), a, sizeof a), ir_type_str(ir_type_of(g, to), b, sizeof b));
-  adj[to] = adj[to] == IR_NONE ? grad : ir_add(g, adj[to], grad);
+  Contribs *l = &c[to];
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 4;
+    l->items = rt_xrealloc(l->items, (size_t)l->cap * sizeof *l->items);
+  }
+  l->items[l->n++] = grad;
+}
+
+/* The axis along which pad node p pads (zero everywhere else), or -1. */
+static int pad_axis(const IrGraph *g, IrId p) {
+  const IrNode *n = ir_node(g, p);
+  if (n->kind != IR_NODE_OP || n->op != IR_OP_PAD) return -1;
+  int axis = -1;
+  for (int d = 0; d < n->type.shape.rank; d++) {
+    if (n->attr[0].v[d] == 0 && n->attr[1].v[d] == 0) continue;
+    if (axis >= 0) return -1;
+    axis = d;
+  }
+  return axis;
+}
+
+static int by_offset_axis; /* qsort context: the common pad axis */
+static const IrGraph *by_offset_graph;
+static int by_offset(const void *a, const void *b) {
+  int64_t x = ir_node(by_offset_graph, *(const IrId *)a)->attr[0].v[by_offset_axis];
+  int64_t y = ir_node(by_offset_graph, *(const IrId *)b)->attr[0].v[by_offset_axis];
+  return x < y ? -1 : x > y;
+}
+
+/* Contributions that are slices' gradients, zero-padded pieces of disjoint ranges along one
+ * axis (an LSTM's per-step slices of its input projection), become one concat of the pieces
+ * (zeros in the gaps) instead of a sum of full-size tensors, which would keep every padded piece
+ * alive until the sum. Returns the concat, or IR_NONE when they are not all such pieces. */
+static IrId concat_pieces(IrGraph *g, const Contribs *l) {
+  if (l->n < 2) return IR_NONE;
+  int axis = pad_axis(g, l->items[0]);
+  if (axis < 0) return IR_NONE;
+  for (int i = 1; i < l->n; i++)
+    if (pad_axis(g, l->items[i]) != axis) return IR_NONE;
+  IrId *sorted = rt_xmalloc((size_t)l->n * sizeof *sorted);
+  memcpy(sorted, l->items, (size_t)l->n * sizeof *sorted);
+  by_offset_axis = axis;
+  by_offset_graph = g;
+  qsort(sorted, (size_t)l->n, sizeof *sorted, by_offset);
+  const IrShape full = ir_type_of(g, sorted[0])->shape;
+  IrId *parts = rt_xmalloc((size_t)(2 * l->n + 1) * sizeof *parts);
+  int np = 0;
+  int64_t at = 0;
+  bool ok = true;
+  for (int i = 0; i < l->n && ok; i++) {
+    const IrNode *p = ir_node(g, sorted[i]);
+    int64_t begin = p->attr[0].v[axis], len = ir_type_of(g, p->in[0])->shape.dims[axis];
+    if (begin < at) ok = false; /* overlapping pieces add up: not a concat */
+    if (begin > at) {
+      IrShape gap = full;
+      gap.dims[axis] = begin - at;
+      parts[np++] = ir_const_fill(g, IR_F32, gap, 0.0);
+    }
+    parts[np++] = p->in[0];
+    at = begin + len;
+  }
+  if (ok && at < full.dims[axis]) {
+    IrShape gap = full;
+    gap.dims[axis] = full.dims[axis] - at;
+    parts[np++] = ir_const_fill(g, IR_F32, gap, 0.0);
+  }
+  IrId r = ok && np <= 48 ? ir_concat(g, np, parts, axis) : IR_NONE;
+  free(parts);
+  free(sorted);
+  return r;
+}
+
+/* Contributions that are all 2-d matmuls with the same transposes, sum_i op(A_i) op(B_i) (the
+ * weight gradient of an unrolled recurrence, one per time step), become one matmul over the
+ * concatenated contraction dimension: [A_1 .. A_n] [B_1; ..; B_n]. One large GEMM instead of n
+ * small ones and n - 1 additions, and no n full-size partial gradients alive at once. */
+static IrId concat_matmuls(IrGraph *g, const Contribs *l) {
+  enum { MAX_PARTS = 48 };
+  if (l->n < 2 || l->n > MAX_PARTS) return IR_NONE;
+  IrId a[MAX_PARTS], b[MAX_PARTS];
+  const IrNode *first = ir_node(g, l->items[0]);
+  for (int i = 0; i < l->n; i++) {
+    const IrNode *m = ir_node(g, l->items[i]);
+    if (m->kind != IR_NODE_OP || m->op != IR_OP_MATMUL || m->type.shape.rank != 2 ||
+        ir_type_of(g, m->in[0])->shape.rank != 2 || ir_type_of(g, m->in[1])->shape.rank != 2 ||
+        m->attr[0].v[0] != first->attr[0].v[0] || m->attr[1].v[0] != first->attr[1].v[0])
+      return IR_NONE;
+    a[i] = m->in[0];
+    b[i] = m->in[1];
+  }
+  bool ta = first->attr[0].v[0], tb = first->attr[1].v[0];
+  /* the contraction axis: A (M, K) or, transposed, (K, M); B (K, N) or (N, K) */
+  IrId ca = ir_concat(g, l->n, a, ta ? 0 : 1), cb = ir_concat(g, l->n, b, tb ? 1 : 0);
+  return ir_matmul(g, ca, cb, ta, tb);
+}
+
+/* The sum of a value's contributions (the adjoint), built when the value is reached: all its
+ * users have been differentiated by then, since they come later in the graph. */
+static IrId adjoint(IrGraph *g, Contribs *l) {
+  if (!l->n) return IR_NONE;
+  IrId sum = concat_pieces(g, l);
+  if (sum == IR_NONE) sum = concat_matmuls(g, l);
+  if (sum == IR_NONE) {
+    sum = l->items[0];
+    for (int i = 1; i < l->n; i++) sum = ir_add(g, sum, l->items[i]);
+  }
+  free(l->items);
+  *l = (Contribs){0};
+  return sum;
 }
 
 bool pass_autodiff(IrGraph *g, IrId loss, int n_wrt, const IrId *wrt, IrId *grads, RtDiags *d) {
@@ -91,12 +207,14 @@ bool pass_autodiff(IrGraph *g, IrId loss, int n_wrt, const IrId *wrt, IrId *grad
     free(active);
     return false;
   }
+  Contribs *contribs = rt_xcalloc((size_t)n, sizeof *contribs); /* per forward node */
   IrId *adj = rt_xmalloc((size_t)n * sizeof *adj); /* adjoint of each forward node */
   for (IrId id = 0; id < n; id++) adj[id] = IR_NONE;
   if (active[loss]) adj[loss] = ir_const_fill(g, IR_F32, IR_SHAPE(), 1.0);
 
   for (IrId id = loss; id >= 0; id--) {
     const IrNode *node = ir_node(g, id);
+    if (id != loss) adj[id] = adjoint(g, &contribs[id]);
     if (node->kind != IR_NODE_OP || adj[id] == IR_NONE) continue;
     bool need[node->n_in];
     IrId grad_in[node->n_in];
@@ -109,13 +227,15 @@ bool pass_autodiff(IrGraph *g, IrId loss, int n_wrt, const IrId *wrt, IrId *grad
     if (!any) continue;
     ir_op_info[node->op].vjp(g, id, adj[id], need, grad_in);
     for (int i = 0; i < node->n_in; i++)
-      if (need[i] && grad_in[i] != IR_NONE) accumulate(g, adj, node->in[i], grad_in[i], id);
+      if (need[i] && grad_in[i] != IR_NONE) contribute(g, contribs, node->in[i], grad_in[i], id);
   }
 
   for (int i = 0; i < n_wrt; i++) {
     IrId a = adj[wrt[i]];
     grads[i] = a != IR_NONE ? a : ir_const_fill(g, IR_F32, ir_type_of(g, wrt[i])->shape, 0.0);
   }
+  for (IrId id = 0; id < n; id++) free(contribs[id].items); /* (values past the loss) */
+  free(contribs);
   free(adj);
   free(active);
   RT_ASSERT(!clean || !g->error[0], "autodiff built an invalid op: %s", g->error);
