@@ -158,27 +158,38 @@ static IrId concat_pieces(IrGraph *g, const Contribs *l) {
   return r;
 }
 
-/* Contributions that are all 2-d matmuls with the same transposes, sum_i op(A_i) op(B_i) (the
- * weight gradient of an unrolled recurrence, one per time step), become one matmul over the
- * concatenated contraction dimension: [A_1 .. A_n] [B_1; ..; B_n]. One large GEMM instead of n
- * small ones and n - 1 additions, and no n full-size partial gradients alive at once. */
+/* Contributions that are all matmuls with the same transposes and batch dims,
+ * sum_i op(A_i) op(B_i) (the weight gradient of an unrolled recurrence, one per time step; an
+ * attention decoder's gradient w.r.t. the encoder, one per decoding step), become one matmul over
+ * the concatenated contraction dimension: [A_1 .. A_n] [B_1; ..; B_n]. One large GEMM instead of
+ * n small ones and n - 1 additions, and no n full-size partial gradients alive at once. */
+static bool same_batch_dims(const IrShape *x, const IrShape *y) {
+  if (x->rank != y->rank) return false;
+  for (int d = 0; d < x->rank - 2; d++)
+    if (x->dims[d] != y->dims[d]) return false;
+  return true;
+}
+
 static IrId concat_matmuls(IrGraph *g, const Contribs *l) {
   enum { MAX_PARTS = 48 };
   if (l->n < 2 || l->n > MAX_PARTS) return IR_NONE;
   IrId a[MAX_PARTS], b[MAX_PARTS];
   const IrNode *first = ir_node(g, l->items[0]);
+  if (first->kind != IR_NODE_OP || first->op != IR_OP_MATMUL) return IR_NONE;
+  const IrShape *a0 = &ir_type_of(g, first->in[0])->shape, *b0 = &ir_type_of(g, first->in[1])->shape;
   for (int i = 0; i < l->n; i++) {
     const IrNode *m = ir_node(g, l->items[i]);
-    if (m->kind != IR_NODE_OP || m->op != IR_OP_MATMUL || m->type.shape.rank != 2 ||
-        ir_type_of(g, m->in[0])->shape.rank != 2 || ir_type_of(g, m->in[1])->shape.rank != 2 ||
-        m->attr[0].v[0] != first->attr[0].v[0] || m->attr[1].v[0] != first->attr[1].v[0])
+    if (m->kind != IR_NODE_OP || m->op != IR_OP_MATMUL || m->attr[0].v[0] != first->attr[0].v[0] ||
+        m->attr[1].v[0] != first->attr[1].v[0] || !same_batch_dims(&ir_type_of(g, m->in[0])->shape, a0) ||
+        !same_batch_dims(&ir_type_of(g, m->in[1])->shape, b0) || a0->rank != m->type.shape.rank)
       return IR_NONE;
     a[i] = m->in[0];
     b[i] = m->in[1];
   }
   bool ta = first->attr[0].v[0], tb = first->attr[1].v[0];
-  /* the contraction axis: A (M, K) or, transposed, (K, M); B (K, N) or (N, K) */
-  IrId ca = ir_concat(g, l->n, a, ta ? 0 : 1), cb = ir_concat(g, l->n, b, tb ? 1 : 0);
+  int r = a0->rank;
+  /* the contraction axis: A (.., M, K) or, transposed, (.., K, M); B (.., K, N) or (.., N, K) */
+  IrId ca = ir_concat(g, l->n, a, ta ? r - 2 : r - 1), cb = ir_concat(g, l->n, b, tb ? r - 1 : r - 2);
   return ir_matmul(g, ca, cb, ta, tb);
 }
 
