@@ -104,8 +104,6 @@ static void loop1(CgContext *c, CgLoopNest *l, LLVMValueRef lo, LLVMValueRef hi,
  * output columns form one range known at compile time, so the inner loop is a plain strided
  * copy (or accumulation for col2im) that vectorises. */
 static void emit_im2col(CgContext *c, const ConvGeom *cv, LLVMValueRef img, LLVMValueRef col, bool to_image) {
-  CgLoop dummy;
-  (void)dummy;
   CgLoopNest lc, lo, lw;
   loop1(c, &lc, cg_i64(c, 0), cg_i64(c, cv->c), to_image ? "col2im.c" : "im2col.c");
   for (int64_t kh = 0; kh < cv->kh; kh++)

@@ -76,39 +76,6 @@ static int value_arg(CgKernelSpec *s, IrId v, PassView *view) {
   return cg_spec_arg(s, view->base, view->offset, false);
 }
 
-/* Composes a layout op over its operand's view (mirrors passes/fuse.c's view rules; the
- * operand of a materialised layout op is always a view-able value). */
-static void layout_view(const IrGraph *g, const IrNode *m, const PassView *in, PassView *out) {
-  const IrShape *is = &ir_type_of(g, m->in[0])->shape, *os = &m->type.shape;
-  *out = *in;
-  switch (m->op) {
-    case IR_OP_RESHAPE: {
-      int64_t nat[IR_MAX_RANK];
-      ir_shape_strides(is, nat);
-      for (int d = 0; d < is->rank; d++)
-        RT_ASSERT(is->dims[d] == 1 || in->strides[d] == nat[d], "reshape of a strided view");
-      ir_shape_strides(os, out->strides);
-      break;
-    }
-    case IR_OP_TRANSPOSE:
-      for (int d = 0; d < os->rank; d++) out->strides[d] = in->strides[m->attr[0].v[d]];
-      break;
-    case IR_OP_SLICE:
-      for (int d = 0; d < is->rank; d++) {
-        out->offset += m->attr[0].v[d] * in->strides[d];
-        out->strides[d] = in->strides[d] * m->attr[2].v[d];
-      }
-      break;
-    case IR_OP_BROADCAST:
-      for (int d = 0; d < os->rank; d++) {
-        int j = d - (os->rank - is->rank);
-        out->strides[d] = (j >= 0 && is->dims[j] != 1) ? in->strides[j] : 0;
-      }
-      break;
-    default: RT_ASSERT(0, "%s is not a view layout op", ir_op_info[m->op].name);
-  }
-}
-
 static int member_index(const CgLoop *l, IrId id) {
   for (int i = 0; i < l->n_members; i++)
     if (l->members[i].id == id) return i;
@@ -148,7 +115,8 @@ void cg_loop_describe(CgKernelSpec *s, CgLoop *l, const IrShape *space, const Ir
     if (is_layout(n->op)) { /* a materialised layout op: one read through the composed view */
       PassView in, v;
       int arg = value_arg(s, n->in[0], &in);
-      layout_view(g, n, &in, &v);
+      bool viewable = pass_view_compose(g, n, &in, &v);
+      RT_ASSERT(viewable, "fusion left a layout op it cannot view");
       int64_t str[IR_MAX_RANK];
       strides_over_space(l, &n->type.shape, v.strides, m->epilogue, str);
       arg = cg_spec_arg(s, v.base, v.offset, false);

@@ -15,6 +15,7 @@
 #include "ir/ir_text.h"
 #include "runtime/rt_assert.h"
 #include "runtime/rt_pool.h"
+#include "runtime/rt_progress.h"
 
 typedef struct Emitted {
   char *key;
@@ -384,12 +385,6 @@ int cg_program_count_unique(const PassPlan *plan) {
 
 /* ---- JIT compilation with the object cache ---- */
 
-static double now_seconds(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* A fingerprint of the compiler itself: a hash of this executable's bytes, so that any rebuild
  * of smelt (a changed pass or emitter, even without a version bump) invalidates cached code. */
 static uint64_t compiler_fingerprint(void) {
@@ -428,7 +423,7 @@ static char *cache_key(const IrGraph *g, const CgOptions *opt, const CgTarget *t
 CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d) {
   CgOptions defaults = {0};
   if (!opt) opt = &defaults;
-  double t0 = now_seconds();
+  double t0 = rt_now_seconds();
   if (!cg_target_init(d)) return NULL;
   CgTarget *target = cg_target_new(opt->cpu, d);
   if (!target) return NULL;
@@ -451,12 +446,12 @@ CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d
   c.vector_bits = target->vector_bits;
   p->n_unique = cg_program_emit_module(&c, p->plan, "smelt_step"); /* counts kernels even on a hit */
   if (!p->from_cache) {
-    double ta = now_seconds();
+    double ta = rt_now_seconds();
     ok = cg_optimize(c.mod, target->tm, d);
-    double tb = now_seconds();
+    double tb = rt_now_seconds();
     if (getenv("SMELT_DUMP_IR")) LLVMPrintModuleToFile(c.mod, getenv("SMELT_DUMP_IR"), NULL);
     ok = ok && cg_emit_object(c.mod, target->tm, &obj, &len, d);
-    if (getenv("SMELT_TIMING")) fprintf(stderr, "emit %.2fs optimise %.2fs codegen %.2fs\n", ta - t0, tb - ta, now_seconds() - tb);
+    if (getenv("SMELT_TIMING")) fprintf(stderr, "emit %.2fs optimise %.2fs codegen %.2fs\n", ta - t0, tb - ta, rt_now_seconds() - tb);
     if (ok && !opt->no_cache) cg_cache_store(key, strlen(key), obj, len, d);
   }
   cg_context_dispose(&c);
@@ -475,7 +470,7 @@ CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d
     cg_program_free(p);
     return NULL;
   }
-  p->compile_seconds = now_seconds() - t0;
+  p->compile_seconds = rt_now_seconds() - t0;
   return p;
 }
 

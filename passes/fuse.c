@@ -82,11 +82,9 @@ static void build_users(Fuser *f) {
 
 /* ---- step 1: views ---- */
 
-static void natural_strides(const IrShape *s, int64_t *strides) { ir_shape_strides(s, strides); }
-
 static bool view_is_contiguous(const PassView *v, const IrShape *s) {
   int64_t nat[IR_MAX_RANK];
-  natural_strides(s, nat);
+  ir_shape_strides(s, nat);
   for (int d = 0; d < s->rank; d++)
     if (s->dims[d] != 1 && v->strides[d] != nat[d]) return false;
   return true;
@@ -94,18 +92,17 @@ static bool view_is_contiguous(const PassView *v, const IrShape *s) {
 
 static PassView identity_view(const IrGraph *g, IrId id) {
   PassView v = {.base = id};
-  natural_strides(&ir_type_of(g, id)->shape, v.strides);
+  ir_shape_strides(&ir_type_of(g, id)->shape, v.strides);
   return v;
 }
 
-/* The view of layout op m over operand view `in`; false when no strided view expresses it. */
-static bool compose_view(const IrGraph *g, const IrNode *m, const PassView *in, PassView *out) {
+bool pass_view_compose(const IrGraph *g, const IrNode *m, const PassView *in, PassView *out) {
   const IrShape *is = &ir_type_of(g, m->in[0])->shape, *os = &m->type.shape;
   *out = (PassView){.base = in->base, .offset = in->offset};
   switch (m->op) {
     case IR_OP_RESHAPE:
       if (!view_is_contiguous(in, is)) return false;
-      natural_strides(os, out->strides);
+      ir_shape_strides(os, out->strides);
       return true;
     case IR_OP_TRANSPOSE:
       for (int d = 0; d < os->rank; d++) out->strides[d] = in->strides[m->attr[0].v[d]];
@@ -159,13 +156,14 @@ static void decide_views(Fuser *f) {
     PassValue *ov = &f->values[o];
     PassView in = ov->kind == PASS_VALUE_VIEW ? ov->view : identity_view(g, o);
     PassView out;
-    if (!compose_view(g, n, &in, &out)) {
+    if (!pass_view_compose(g, n, &in, &out)) {
       /* a reshape of a non-contiguous view: materialise the operand, then view that */
       RT_ASSERT(ov->kind == PASS_VALUE_VIEW, "reshape of a buffer is always a view");
       ov->kind = PASS_VALUE_BUFFER;
       ov->view = identity_view(g, o);
       in = ov->view;
-      RT_ASSERT(compose_view(g, n, &in, &out), "reshape of a contiguous buffer must be a view");
+      bool viewable = pass_view_compose(g, n, &in, &out);
+      RT_ASSERT(viewable, "reshape of a contiguous buffer must be a view");
     }
     /* a sink, or a strided view read by a library call, is materialised by a copy kernel */
     if (f->sink[i] || (f->needs_contiguous[i] && !view_is_contiguous(&out, &n->type.shape))) continue;

@@ -64,6 +64,10 @@ typedef struct PassFuseOptions {
   FILE *explain;     /* when set, one line per producer/consumer pair that was not fused, and why */
 } PassFuseOptions;
 
+/* The view of layout op m (reshape, transpose, slice, broadcast) over its operand read through
+ * `in`; false when no strided view expresses it (a reshape of a non-contiguous view). */
+bool pass_view_compose(const IrGraph *g, const IrNode *m, const PassView *in, PassView *out);
+
 /* Fuses the op nodes of g (which must verify and not change while the result lives). */
 PassFusion *pass_fuse(const IrGraph *g, const PassFuseOptions *opt);
 void pass_fusion_free(PassFusion *f);
