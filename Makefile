@@ -20,7 +20,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
 run: build
-	$(BUILD)/smelt run-ir examples/ir/mlp.ir --train 40
+	$(BUILD)/smelt tune examples/quickstart.yaml --out runs/quickstart
 
 asan:
 	@$(MAKE) --no-print-directory test BUILD=build-asan CMAKE_FLAGS="-DSMELT_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug"

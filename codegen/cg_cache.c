@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "runtime/rt_assert.h"
+#include "runtime/rt_fs.h"
 
 enum { HEADER_SIZE = 48, FORMAT_VERSION = 1 };
 static const char MAGIC[8] = {'S', 'M', 'E', 'L', 'T', 'O', 'B', 'J'};
@@ -82,20 +83,7 @@ uint64_t cg_hash_fnv1a64(const void *data, size_t len) {
 
 /* ---- paths ---- */
 
-bool cg_cache_dir(char *buf, size_t size) {
-  const char *dir = getenv("SMELT_CACHE_DIR");
-  int n;
-  if (dir && *dir) {
-    n = snprintf(buf, size, "%s", dir);
-  } else if ((dir = getenv("XDG_CACHE_HOME")) && dir[0] == '/') { /* XDG: relative is invalid */
-    n = snprintf(buf, size, "%s/smelt", dir);
-  } else if ((dir = getenv("HOME")) && *dir) {
-    n = snprintf(buf, size, "%s/.cache/smelt", dir);
-  } else {
-    return false;
-  }
-  return n > 0 && (size_t)n < size;
-}
+bool cg_cache_dir(char *buf, size_t size) { return rt_cache_dir(buf, size); }
 
 bool cg_cache_path(const char *key, size_t key_len, char *buf, size_t size) {
   char dir[PATH_MAX];

@@ -12,8 +12,7 @@
 
 #include "runtime/rt_diag.h"
 
-/* The cache directory: $SMELT_CACHE_DIR, else $XDG_CACHE_HOME/smelt (if absolute), else
- * $HOME/.cache/smelt. false when none can be formed (or it does not fit in size). */
+/* The cache directory: runtime/rt_fs.h's rt_cache_dir (one rule for objects and data sets). */
 bool cg_cache_dir(char *buf, size_t size);
 /* The file an entry for key lives in (whether or not it exists). */
 bool cg_cache_path(const char *key, size_t key_len, char *buf, size_t size);

@@ -420,6 +420,13 @@ static char *cache_key(const IrGraph *g, const CgOptions *opt, const CgTarget *t
   return key;
 }
 
+PassPlan *cg_program_plan(const IrGraph *g, const CgOptions *opt, int workers) {
+  PassPlanOptions po = {.fuse = {.no_fusion = opt->no_fusion, .explain = opt->explain},
+                        .workers = workers, .workspace_bytes = cg_kernel_workspace_bytes,
+                        .state_like = opt->state_like};
+  return pass_plan(g, &po);
+}
+
 CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d) {
   CgOptions defaults = {0};
   if (!opt) opt = &defaults;
@@ -430,10 +437,7 @@ CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d
   CgProgram *p = rt_xcalloc(1, sizeof *p);
   rt_blas_single_threaded(); /* our pool splits the GEMMs; no second pool on the same cores */
   int workers = opt->serial ? 1 : rt_pool_threads();
-  PassPlanOptions po = {.fuse = {.no_fusion = opt->no_fusion, .explain = opt->explain},
-                        .workers = workers, .workspace_bytes = cg_kernel_workspace_bytes,
-                        .state_like = opt->state_like};
-  p->plan = pass_plan(g, &po);
+  p->plan = cg_program_plan(g, opt, workers);
   p->n_kernels = p->plan->fusion->n_kernels;
   char *key = cache_key(g, opt, target, workers);
   void *obj = NULL;

@@ -39,6 +39,10 @@ typedef struct CgProgram {
  * Returns the number of unique kernel functions. */
 int cg_program_emit_module(CgContext *c, const PassPlan *plan, const char *name);
 
+/* The plan cg_program_compile makes (fusion, schedule, memory, kernel workspaces for `workers`
+ * threads), for callers that emit the module themselves (the AOT paths). */
+PassPlan *cg_program_plan(const IrGraph *g, const CgOptions *opt, int workers);
+
 /* Kernels with distinct code in plan (what cg_program_emit_module would emit), without LLVM. */
 int cg_program_count_unique(const PassPlan *plan);
 

@@ -185,3 +185,18 @@ bool rt_fs_write_atomic(const char *path, const void *data, size_t size, RtDiags
   rt_fs_atomic_write(a, data, size);
   return rt_fs_atomic_commit(a, d);
 }
+
+bool rt_cache_dir(char *buf, size_t size) {
+  const char *dir = getenv("SMELT_CACHE_DIR");
+  int n;
+  if (dir && *dir) {
+    n = snprintf(buf, size, "%s", dir);
+  } else if ((dir = getenv("XDG_CACHE_HOME")) && dir[0] == '/') {
+    n = snprintf(buf, size, "%s/smelt", dir);
+  } else if ((dir = getenv("HOME")) && *dir) {
+    n = snprintf(buf, size, "%s/.cache/smelt", dir);
+  } else {
+    return false;
+  }
+  return n > 0 && (size_t)n < size;
+}

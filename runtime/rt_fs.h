@@ -15,6 +15,11 @@
  * exists afterwards, also when another process created it concurrently. */
 bool rt_fs_mkdirs(const char *path, RtDiags *d);
 
+/* smelt's cache directory (compiled objects, generated data sets): $SMELT_CACHE_DIR, else
+ * $XDG_CACHE_HOME/smelt (when absolute: XDG says relative is invalid), else $HOME/.cache/smelt.
+ * false when none can be formed or it does not fit in size. */
+bool rt_cache_dir(char *buf, size_t size);
+
 /* Reads a whole regular file. *data gets size + 1 bytes with a NUL after the contents (handy for
  * text); the caller frees it. On failure *data is NULL and a diagnostic names the file. */
 bool rt_fs_read_file(const char *path, uint8_t **data, size_t *size, RtDiags *d);

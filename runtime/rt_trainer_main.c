@@ -5,11 +5,13 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/rt_fs.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_synth.h"
 
@@ -89,15 +91,27 @@ static int parse_args(int argc, char **argv, const RtTrainerSpec *s, Args *a) {
   return 0;
 }
 
-/* The same folder `smelt train` generates synthetic data into: the compiler's cache directory
- * (codegen/cg_cache.c's rule: $SMELT_CACHE_DIR, else $XDG_CACHE_HOME/smelt when absolute, else
- * $HOME/.cache/smelt, else .smelt-cache) / data / the set's name. */
-static void synth_dir(const RtTrainerData *data, char *buf, size_t size) {
-  const char *env;
-  if ((env = getenv("SMELT_CACHE_DIR")) && *env) snprintf(buf, size, "%s/data/%s", env, data->synth_name);
-  else if ((env = getenv("XDG_CACHE_HOME")) && env[0] == '/') snprintf(buf, size, "%s/smelt/data/%s", env, data->synth_name);
-  else if ((env = getenv("HOME")) && *env) snprintf(buf, size, "%s/.cache/smelt/data/%s", env, data->synth_name);
-  else snprintf(buf, size, ".smelt-cache/data/%s", data->synth_name);
+void rt_trainer_synth_name(const RtTrainerData *data, char *buf, size_t size) {
+  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a of the charset: sets differing only there differ */
+  for (const unsigned char *p = (const unsigned char *)(data->charset ? data->charset : ""); *p; p++)
+    h = (h ^ *p) * 0x100000001b3u;
+  snprintf(buf, size, "synth-s%" PRId64 "-n%d+%d-len%d-%d-c%08x", data->synth_seed, data->train_count,
+           data->val_count, data->min_len, data->max_len, (unsigned)(h & 0xffffffffu));
+}
+
+void rt_trainer_synth_dir(const RtTrainerData *data, char *buf, size_t size) {
+  char cache[3000], name[200];
+  if (!rt_cache_dir(cache, sizeof cache)) snprintf(cache, sizeof cache, ".smelt-cache");
+  rt_trainer_synth_name(data, name, sizeof name);
+  snprintf(buf, size, "%s/data/%s", cache, name);
+}
+
+void rt_train_print_summary(const char *experiment, const RtTrainSummary *s, const char *out_dir) {
+  printf("%s: %s after %d epochs", experiment, rt_run_status_name(s->status), s->epochs_run);
+  if (s->best_epoch > 0)
+    printf("; best epoch %d: char_acc %.2f%%, seq_acc %.2f%%", s->best_epoch, 100 * s->best.v[RT_METRIC_VAL_CHAR_ACC],
+           100 * s->best.v[RT_METRIC_VAL_SEQ_ACC]);
+  printf("; %.1f samples/s\nresults: %s/%s\n", s->samples_per_s, out_dir, RT_FILE_RESULTS);
 }
 
 static RtDataset *load(const char *dir, const char *charset, const RtTrainerDataOptions *o, RtDiags *d) {
@@ -116,7 +130,7 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
   const char *train_dir = o->train_dir, *val_dir = o->val_dir;
   char synth[4096], synth_train[4200], synth_val[4200];
   if (!train_dir && data->synthetic) {
-    synth_dir(data, synth, sizeof synth);
+    rt_trainer_synth_dir(data, synth, sizeof synth);
     snprintf(synth_train, sizeof synth_train, "%s/train", synth);
     snprintf(synth_val, sizeof synth_val, "%s/val", synth);
     RtSynthOptions so = {.charset = data->charset, .min_len = data->min_len, .max_len = data->max_len,
@@ -200,11 +214,7 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
     ok = rt_train(m, &tc, train, val, &s, &d);
     print_diags(&d);
     if (ok) {
-      printf("%s: %s after %d epochs", tc.experiment, rt_run_status_name(s.status), s.epochs_run);
-      if (s.best_epoch > 0)
-        printf("; best epoch %d: char_acc %.2f%%, seq_acc %.2f%%", s.best_epoch,
-               100 * s.best.v[RT_METRIC_VAL_CHAR_ACC], 100 * s.best.v[RT_METRIC_VAL_SEQ_ACC]);
-      printf("; %.1f samples/s\nresults: %s/%s\n", s.samples_per_s, out_dir, RT_FILE_RESULTS);
+      rt_train_print_summary(tc.experiment, &s, out_dir);
       if (s.status == RT_RUN_DIVERGED) ok = false;
     }
   }

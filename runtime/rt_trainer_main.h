@@ -21,11 +21,10 @@ typedef struct RtTrainerData {
   /* folders (labels.tsv + images): val_dir NULL holds out val_split of train_dir */
   const char *train_dir, *val_dir;
   double val_split;
-  /* synthetic: generated once into <cache>/data/<synth_name>/{train,val} (as `smelt train` does) */
+  /* synthetic: generated once into rt_trainer_synth_dir()/{train,val} (as `smelt train` does) */
   int train_count, val_count;
   int64_t synth_seed;
   int min_len, max_len;
-  const char *synth_name;
   const char *charset; /* symbols in id order; NULL: from the labels (generator: 0-9A-Z) */
 } RtTrainerData;
 
@@ -51,6 +50,13 @@ typedef struct RtTrainerDataOptions {
   int max_label_len, height, width; /* of the model */
   FILE *log;                         /* progress; NULL: quiet */
 } RtTrainerDataOptions;
+/* The name of a synthetic set's folder from its parameters (seed, counts, lengths, a hash of the
+ * charset), and the folder itself: <cache>/data/<name> (rt_cache_dir). */
+void rt_trainer_synth_name(const RtTrainerData *data, char *buf, size_t size);
+void rt_trainer_synth_dir(const RtTrainerData *data, char *buf, size_t size);
+/* The closing lines of a run: status, epochs, best epoch's accuracies, samples/s, results path. */
+void rt_train_print_summary(const char *experiment, const RtTrainSummary *s, const char *out_dir);
+
 bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions *o, RtDataset **train,
                           RtDataset **val, RtDiags *d);
 

@@ -52,9 +52,32 @@ set(MINI_OUT ${CMAKE_BINARY_DIR}/test-runs)
 smelt_cli_test(train_mini 0 "mini: ok after 2 epochs" train tests/train/mini.yaml --out ${MINI_OUT} --quiet)
 set_tests_properties(cli_train_mini PROPERTIES FIXTURES_SETUP mini_checkpoint)
 smelt_cli_test(eval_mini 0 "sequence accuracy .*character accuracy .*CER" eval ${MINI_OUT}/mini/best.safetensors
-               --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3/val)
+               --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
 smelt_cli_test(predict_mini 0 "000096.png\t[0-3]*\n" predict ${MINI_OUT}/mini/best.safetensors
-               ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3/val/images/000096.png)
+               ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val/images/000096.png)
 smelt_cli_test(predict_missing_image 1 "nope.png: error" predict ${MINI_OUT}/mini/best.safetensors nope.png)
 smelt_cli_test(train_unknown_experiment 1 "no experiment 'nope'" train tests/train/mini.yaml --experiment nope)
 set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
+
+# smelt build and smelt emit (end to end in tests/unit/test_aot_build.c and test_aot_emit.c).
+foreach(cmd build emit)
+  smelt_cli_test(help_${cmd} 0 "usage: smelt ${cmd}" ${cmd} --help)
+endforeach()
+smelt_cli_test(build_unknown_experiment 1 "no experiment 'nope'" build tests/train/mini.yaml --experiment nope -o x)
+smelt_cli_test(build_unknown_cpu 1 "unknown CPU 'pentium-v9'" build tests/train/mini.yaml -o x --cpu pentium-v9)
+smelt_cli_test(build_no_output 2 "missing -o PATH" build tests/train/mini.yaml)
+smelt_cli_test(emit_missing_checkpoint 1 "nope.safetensors: error" emit nope.safetensors -o x)
+smelt_cli_test(emit_bad_name 2 "--name must be a C identifier" emit nope.safetensors -o x --name 1x)
+smelt_cli_test(emit_mini 0 "wrote .*/mini_ctc.o .*, .*/mini_ctc.h: batch 1, scratch [0-9]+ bytes" emit
+               ${MINI_OUT}/mini/best.safetensors -o ${CMAKE_BINARY_DIR}/test-emit)
+set_tests_properties(cli_emit_mini PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
+
+# smelt tune (whole sweeps end to end in tests/unit/test_tune.c): every error before anything runs.
+smelt_cli_test(help_tune 0 "usage: smelt tune" tune --help)
+smelt_cli_test(tune_unknown_preset 1 "unknown preset 'ctc'. did you mean 'ctc_small'.*nothing was run" tune
+               tests/frontend/bad/unknown_preset.yaml --out ${CMAKE_BINARY_DIR}/test-tune-unused)
+smelt_cli_test(tune_only_unknown 1 "no experiment 'atention'. did you mean 'attention'. .known: ctc, attention, blowup" tune
+               tests/tune/sweep.yaml --only ctc,atention --out ${CMAKE_BINARY_DIR}/test-tune-unused)
+smelt_cli_test(tune_rank_by_unknown 2 "unknown metric 'val_seq'. did you mean 'val_seq_acc'" tune tests/tune/sweep.yaml
+               --rank-by val_seq)
+smelt_cli_test(tune_bad_jobs 2 "--jobs expects an integer" tune tests/tune/sweep.yaml --jobs 0)

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/cg_kernel.h"
 #include "codegen/cg_program.h"
 #include "frontend/fe_lower.h"
 #include "ir/ir_text.h"
@@ -160,9 +159,8 @@ int cmd_ir(int argc, char **argv) {
     ir_graph_free(simple);
     return rc;
   }
-  PassPlanOptions po = {.fuse = {.explain = explain ? stdout : NULL}, .workers = rt_pool_threads(),
-                        .workspace_bytes = cg_kernel_workspace_bytes};
-  PassPlan *plan = pass_plan(simple, &po);
+  CgOptions co = {.explain = explain ? stdout : NULL};
+  PassPlan *plan = cg_program_plan(simple, &co, rt_pool_threads());
   if (stats) print_stats(simple, plan, stdout);
   else if (stage == STAGE_FUSED) pass_fusion_print(plan->fusion, stdout);
   else pass_plan_print(plan, stdout);

@@ -67,23 +67,6 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
   return CLI_EXIT_OK;
 }
 
-static const FeExperiment *pick(const FeConfig *cfg, const char *name, const char *path) {
-  if (name) {
-    const FeExperiment *e = fe_config_find(cfg, name);
-    if (!e) {
-      fprintf(stderr, "%s: error: no experiment '%s'; the config has:", path, name);
-      for (int i = 0; i < cfg->count; i++) fprintf(stderr, " %s", cfg->experiments[i].name);
-      fputc('\n', stderr);
-    }
-    return e;
-  }
-  if (cfg->count == 1) return &cfg->experiments[0];
-  fprintf(stderr, "%s: error: the config has %d experiments; choose one with --experiment:", path, cfg->count);
-  for (int i = 0; i < cfg->count; i++) fprintf(stderr, " %s", cfg->experiments[i].name);
-  fputc('\n', stderr);
-  return NULL;
-}
-
 int cmd_train(int argc, char **argv) {
   TrainArgs a;
   int rc = parse_args(argc, argv, &a);
@@ -94,7 +77,9 @@ int cmd_train(int argc, char **argv) {
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   if (!cfg) return CLI_EXIT_FAIL;
-  const FeExperiment *found = pick(cfg, a.experiment, a.config);
+  const FeExperiment *found = experiment_pick(cfg, a.experiment, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
   if (!found) {
     fe_config_free(cfg);
     return CLI_EXIT_FAIL;
@@ -127,11 +112,7 @@ int cmd_train(int argc, char **argv) {
     rt_diags_print(&d, stderr);
     rt_diags_free(&d);
     if (ok) {
-      printf("%s: %s after %d epochs", e.name, rt_run_status_name(s.status), s.epochs_run);
-      if (s.best_epoch > 0)
-        printf("; best epoch %d: char_acc %.2f%%, seq_acc %.2f%%", s.best_epoch,
-               100 * s.best.v[RT_METRIC_VAL_CHAR_ACC], 100 * s.best.v[RT_METRIC_VAL_SEQ_ACC]);
-      printf("; %.1f samples/s\nresults: %s/%s\n", s.samples_per_s, out_dir, RT_FILE_RESULTS);
+      rt_train_print_summary(e.name, &s, out_dir);
       if (s.status == RT_RUN_DIVERGED) ok = false;
     }
     free(json);

@@ -3,11 +3,10 @@
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/cg_cache.h"
-#include "runtime/rt_synth.h"
 
 static RtMetric metric_of(FeMetric m) {
   switch (m) {
@@ -120,61 +119,47 @@ char *experiment_json(const FeExperiment *e) {
   return text;
 }
 
-void experiment_synth_dir(const FeExperiment *e, char *buf, size_t size) {
-  char cache[3000];
-  if (!cg_cache_dir(cache, sizeof cache)) snprintf(cache, sizeof cache, ".smelt-cache");
-  snprintf(buf, size, "%s/data/synth-s%" PRId64 "-n%d+%d-len%d-%d", cache, e->data.seed, e->data.train_count,
-           e->data.val_count, e->data.length[0], e->data.length[1]);
+const FeExperiment *experiment_pick(const FeConfig *cfg, const char *name, RtDiags *d) {
+  const FeExperiment *e = name ? fe_config_find(cfg, name) : cfg->count == 1 ? &cfg->experiments[0] : NULL;
+  if (e) return e;
+  char list[1024] = "";
+  for (int i = 0; i < cfg->count; i++)
+    snprintf(list + strlen(list), sizeof list - strlen(list), " %s", cfg->experiments[i].name);
+  if (name) rt_diag_error(d, cfg->path, 0, 0, "no experiment '%s'; the config has:%s", name, list);
+  else rt_diag_error(d, cfg->path, 0, 0, "the config has %d experiments; choose one with --experiment:%s", cfg->count, list);
+  return NULL;
 }
 
-static RtDataset *load(const char *dir, const char *charset, const FeExperiment *e, const ExperimentData *o,
-                       RtDiags *d) {
-  RtDatasetOptions opts = {.charset = charset, .max_label_len = e->preset->head->head.max_length,
-                           .policy = o->skip_bad ? RT_DATA_SKIP : RT_DATA_STOP,
-                           .height = e->preset->height, .width = e->preset->width};
-  RtDataset *ds = rt_dataset_load(dir, &opts, d);
-  if (ds && o->log)
-    fprintf(o->log, "loaded %d samples from %s%s\n", ds->count, dir, ds->skipped ? " (some skipped)" : "");
-  return ds;
+/* An absolute path for a data folder (a standalone trainer may run elsewhere). */
+static const char *absolute(RtArena *arena, const char *path) {
+  if (!path) return NULL;
+  char buf[PATH_MAX];
+  return rt_arena_strdup(arena, realpath(path, buf) ? buf : path);
+}
+
+RtTrainerData experiment_data(const FeExperiment *e, RtArena *arena) {
+  const FeData *f = &e->data;
+  return (RtTrainerData){.synthetic = f->synthetic, .train_dir = absolute(arena, f->train),
+                         .val_dir = absolute(arena, f->val), .val_split = f->val_split,
+                         .train_count = f->train_count, .val_count = f->val_count, .synth_seed = f->seed,
+                         .min_len = f->length[0], .max_len = f->length[1], .charset = f->charset};
+}
+
+void experiment_synth_dir(const FeExperiment *e, char *buf, size_t size) {
+  RtArena arena = {0};
+  RtTrainerData data = experiment_data(e, &arena);
+  rt_trainer_synth_dir(&data, buf, size);
+  rt_arena_free(&arena);
 }
 
 bool experiment_load_data(const FeExperiment *e, const ExperimentData *o, RtDataset **train, RtDataset **val,
                           RtDiags *d) {
-  *train = *val = NULL;
-  const char *train_dir = o->train_dir, *val_dir = o->val_dir;
-  char synth[4096], synth_train[4200], synth_val[4200];
-  const char *charset = e->data.charset;
-  if (!train_dir && e->data.synthetic) {
-    experiment_synth_dir(e, synth, sizeof synth);
-    snprintf(synth_train, sizeof synth_train, "%s/train", synth);
-    snprintf(synth_val, sizeof synth_val, "%s/val", synth);
-    RtSynthOptions so = {.charset = charset, .min_len = e->data.length[0], .max_len = e->data.length[1],
-                         .reuse = true, .progress = o->log};
-    if (o->log) fprintf(o->log, "synthetic data: %s\n", synth);
-    if (!rt_synth_generate(synth_train, e->data.train_count, (uint64_t)e->data.seed, &so, d)) return false;
-    so.first_index = e->data.train_count; /* validation continues the same set with new samples */
-    if (!rt_synth_generate(synth_val, e->data.val_count, (uint64_t)e->data.seed, &so, d)) return false;
-    train_dir = synth_train;
-    val_dir = synth_val;
-  } else if (!train_dir) {
-    train_dir = e->data.train;
-    val_dir = e->data.val;
-  }
-  RtDataset *all = load(train_dir, charset, e, o, d);
-  if (!all) return false;
-  if (val_dir) {
-    *train = all;
-    *val = load(val_dir, all->charset.utf8, e, o, d); /* the training set's symbols, in its order */
-  } else if (!rt_dataset_split(all, e->data.val_split > 0 ? e->data.val_split : 0.2, (uint64_t)e->seed, train, val, d)) {
-    rt_dataset_free(all);
-    return false;
-  } else {
-    rt_dataset_free(all);
-  }
-  if (!*val) {
-    rt_dataset_free(*train);
-    *train = NULL;
-    return false;
-  }
-  return true;
+  RtArena arena = {0};
+  RtTrainerData data = experiment_data(e, &arena);
+  RtTrainerDataOptions to = {.train_dir = o->train_dir, .val_dir = o->val_dir, .skip_bad = o->skip_bad,
+                             .split_seed = (uint64_t)e->seed, .max_label_len = e->preset->head->head.max_length,
+                             .height = e->preset->height, .width = e->preset->width, .log = o->log};
+  bool ok = rt_trainer_load_data(&data, &to, train, val, d);
+  rt_arena_free(&arena);
+  return ok;
 }

@@ -10,6 +10,7 @@
 #include "frontend/fe_config.h"
 #include "runtime/rt_dataset.h"
 #include "runtime/rt_train.h"
+#include "runtime/rt_trainer_main.h"
 
 /* The loop's settings; out_dir and config_json are referenced, not copied. */
 RtTrainConfig experiment_train_config(const FeExperiment *e, const char *out_dir, const char *config_json);
@@ -23,11 +24,18 @@ typedef struct ExperimentData {
   FILE *log;                       /* progress of generation and loading; NULL: quiet */
 } ExperimentData;
 
-/* Loads (generating first when synthetic) the training and validation sets of e. */
+/* The experiment named (or the only one); NULL with a diagnostic listing the config's names. */
+const FeExperiment *experiment_pick(const FeConfig *cfg, const char *name, RtDiags *d);
+
+/* e's data settings for the runtime (folders made absolute, in arena). */
+RtTrainerData experiment_data(const FeExperiment *e, RtArena *arena);
+
+/* Where the synthetic set of e is (or will be) generated (rt_trainer_synth_dir). */
+void experiment_synth_dir(const FeExperiment *e, char *buf, size_t size);
+
+/* Loads (generating first when synthetic) the training and validation sets of e, through the
+ * same runtime code a standalone trainer uses (rt_trainer_load_data). */
 bool experiment_load_data(const FeExperiment *e, const ExperimentData *o, RtDataset **train, RtDataset **val,
                           RtDiags *d);
-
-/* Where the synthetic set of e is (or will be) generated: <cache>/data/synth-<parameters>. */
-void experiment_synth_dir(const FeExperiment *e, char *buf, size_t size);
 
 #endif

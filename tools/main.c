@@ -19,6 +19,7 @@ static const CliCommand COMMANDS[] = {
     {"predict", "read the text of images with a checkpoint", cmd_predict},
     {"run-ir", "run an IR program with the reference interpreter; check or train it", cmd_run_ir},
     {"train", "train one experiment of a config (JIT-compiled), with checkpoints and logs", cmd_train},
+    {"tune", "run every experiment of a config, each in its own process, and rank them", cmd_tune},
     {"version", "print smelt's version, LLVM's, and the host CPU and SIMD features", cmd_version},
 };
 enum { N_COMMANDS = sizeof COMMANDS / sizeof *COMMANDS };

@@ -1,0 +1,143 @@
+/* `smelt build`: a standalone trainer of the mini CTC study (tests/train/mini.yaml) links without
+ * LLVM, says what it was built from, and ends with exactly the metrics and weights of
+ * `smelt train` (one thread for both, so that every sum runs in the same order); its options
+ * (--epochs, --resume, --out, --data) behave like train's; `--cpu x86-64-v3` leaves out AVX-512. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sys/wait.h>
+
+#include "codegen/cg_target.h"
+#include "runtime/rt_results.h"
+#include "test_aot.h"
+
+static char tmp[] = "/tmp/smelt-aot-build-XXXXXX";
+static const char CONFIG[] = SMELT_SOURCE_DIR "/tests/train/mini.yaml";
+
+static char *path(const char *rel) {
+  static char buf[8][600];
+  static int next;
+  char *p = buf[next++ % 8];
+  snprintf(p, 600, "%s/%s", tmp, rel);
+  return p;
+}
+
+static int sh(const char *fmt, const char *arg) {
+  char cmd[1400];
+  snprintf(cmd, sizeof cmd, fmt, arg, arg);
+  int rc = system(cmd);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* Every recorded metric but the timings, epoch by epoch, and the run's outcome. */
+static void assert_same_results(const char *a, const char *b, int epochs) {
+  RtResults ra, rb;
+  RtDiags d = {0};
+  assert_true(rt_results_load(a, &ra, &d));
+  assert_true(rt_results_load(b, &rb, &d));
+  assert_int_equal(ra.history_count, epochs);
+  assert_int_equal(rb.history_count, epochs);
+  assert_int_equal(ra.status, rb.status);
+  assert_int_equal(ra.best_epoch, rb.best_epoch);
+  assert_int_equal(ra.params, rb.params);
+  assert_string_equal(ra.config_json, rb.config_json);
+  for (int e = 0; e < epochs; e++)
+    for (int k = 0; k < RT_METRIC_COUNT; k++) {
+      if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
+      assert_memory_equal(&ra.history[e].v[k], &rb.history[e].v[k], sizeof(double));
+    }
+  rt_results_free(&ra);
+  rt_results_free(&rb);
+}
+
+static void test_trainer_matches_smelt_train(void **state) {
+  const char *build[] = {"build", CONFIG, "-o", path("trainer"), NULL};
+  assert_int_equal(run_cmd(cmd_build, build), 0);
+  assert_int_equal(sh("%s --out %s-aot --quiet", path("trainer")), 0);
+  const char *train[] = {"train", CONFIG, "--out", path("trainer-jit"), "--quiet", NULL};
+  assert_int_equal(run_cmd(cmd_train, train), 0);
+  assert_same_results(path("trainer-aot/mini/results.json"), path("trainer-jit/mini/results.json"), 2);
+  assert_true(same_checkpoints(path("trainer-aot/mini/last.safetensors"), path("trainer-jit/mini/last.safetensors"),
+                               rt_ckpt_key(RT_CKPT_PRESET)));
+  assert_true(same_checkpoints(path("trainer-aot/mini/best.safetensors"), path("trainer-jit/mini/best.safetensors"),
+                               rt_ckpt_key(RT_CKPT_CONFIG)));
+}
+
+static void test_trainer_is_standalone_and_documented(void **state) {
+  assert_int_equal(sh("ldd %s | grep -qi llvm", path("trainer")), 1); /* grep found nothing */
+  assert_int_equal(sh("%s --help > %s.help", path("trainer")), 0);
+  char *help = slurp(path("trainer.help"));
+  assert_non_null(help);
+  assert_non_null(strstr(help, "preset mini_ctc (" SMELT_SOURCE_DIR "/tests/train/mini_ctc.yaml)"));
+  assert_non_null(strstr(help, "config " SMELT_SOURCE_DIR "/tests/train/mini.yaml, experiment mini, settings hash "));
+  assert_non_null(strstr(help, "for CPU "));
+  static const char *const options[] = {"--data DIR", "--val DIR", "--epochs N", "--out DIR", "--resume"};
+  for (int i = 0; i < 5; i++) assert_non_null(strstr(help, options[i]));
+  free(help);
+  assert_int_equal(sh("%s --bogus 2> /dev/null", path("trainer")), 2);
+  assert_int_equal(sh("%s --epochs 0 2> /dev/null", path("trainer")), 2);
+}
+
+/* One epoch, then --resume to the configured two: the weights of the uninterrupted run. */
+static void test_trainer_resumes(void **state) {
+  assert_int_equal(sh("%s --out %s-parts --epochs 1 --quiet > /dev/null", path("trainer")), 0);
+  assert_int_equal(sh("%s --out %s-parts --resume --quiet > /dev/null", path("trainer")), 0);
+  assert_true(same_checkpoints(path("trainer-parts/mini/last.safetensors"), path("trainer-aot/mini/last.safetensors"),
+                               NULL));
+  RtResults r;
+  RtDiags d = {0};
+  assert_true(rt_results_load(path("trainer-parts/mini/results.json"), &r, &d));
+  assert_int_equal(r.history_count, 2);
+  rt_results_free(&r);
+}
+
+/* A folder given with --data (no validation folder: a seeded split) is loaded like train's. */
+static void test_trainer_data_option(void **state) {
+  char data[700], cmd[2000];
+  snprintf(data, sizeof data, "%s/data/synth-s3-n96+32-len1-3-ce67a23d1/train", getenv("SMELT_CACHE_DIR"));
+  snprintf(cmd, sizeof cmd, "%s --data %s --out %s --quiet > /dev/null", path("trainer"), data, path("data-aot"));
+  assert_int_equal(system(cmd), 0);
+  const char *train[] = {"train", CONFIG, "--data", data, "--out", path("data-jit"), "--quiet", NULL};
+  assert_int_equal(run_cmd_to("/dev/null", cmd_train, train), 0);
+  assert_same_results(path("data-aot/mini/results.json"), path("data-jit/mini/results.json"), 2);
+  assert_true(same_checkpoints(path("data-aot/mini/last.safetensors"), path("data-jit/mini/last.safetensors"), NULL));
+}
+
+/* x86-64-v3 code has no AVX-512 registers; the host's has them when the host does. */
+static void test_cpu_option(void **state) {
+  const char *build[] = {"build", CONFIG, "-o", path("trainer-v3"), "--cpu", "x86-64-v3", NULL};
+  assert_int_equal(run_cmd(cmd_build, build), 0);
+  assert_int_equal(sh("objdump -d --no-show-raw-insn %s | grep -q zmm", path("trainer-v3")), 1);
+  RtDiags d = {0};
+  CgTarget *host = cg_target_new(NULL, &d);
+  assert_non_null(host);
+  if (host->vector_bits == 512) assert_int_equal(sh("objdump -d --no-show-raw-insn %s | grep -q zmm", path("trainer")), 0);
+  cg_target_free(host);
+  assert_int_equal(sh("%s --out %s-run --epochs 1 --quiet > /dev/null", path("trainer-v3")), 0);
+  const char *bad[] = {"build", CONFIG, "-o", path("nope"), "--cpu", "pentium-v9", NULL};
+  assert_int_equal(run_cmd(cmd_build, bad), 1);
+  const char *missing[] = {"build", CONFIG, NULL};
+  assert_int_equal(run_cmd(cmd_build, missing), 2);
+}
+
+static int setup(void **state) {
+  if (!mkdtemp(tmp)) return -1;
+  setenv("SMELT_THREADS", "1", 1); /* the same summation order in both trainers */
+  if (!getenv("SMELT_CACHE_DIR")) setenv("SMELT_CACHE_DIR", path("cache"), 1);
+  return 0;
+}
+
+static int teardown(void **state) { return sh("rm -rf %s", tmp) == 0 ? 0 : -1; }
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_trainer_matches_smelt_train),
+      cmocka_unit_test(test_trainer_is_standalone_and_documented),
+      cmocka_unit_test(test_trainer_resumes),
+      cmocka_unit_test(test_trainer_data_option),
+      cmocka_unit_test(test_cpu_option),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}

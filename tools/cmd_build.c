@@ -1,0 +1,183 @@
+/* `smelt build CONFIG -o PATH`: a standalone trainer for one experiment. The training step and
+ * the evaluation graph are planned exactly as `smelt train` plans them, compiled (threaded) into
+ * one object file, and linked with a generated C file of tables (tools/aot_trainer.c) and the
+ * runtime library by the system C compiler. The executable needs no LLVM and, given the same
+ * seed, data and thread count, ends with the same metrics as `smelt train`. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "codegen/cg_cache.h"
+#include "codegen/cg_program.h"
+#include "runtime/rt_fs.h"
+#include "runtime/rt_pool.h"
+#include "runtime/rt_progress.h"
+#include "tools/aot.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/experiment.h"
+#include "tools/model_build.h"
+
+/* Set by CMakeLists.txt: the runtime library a trainer links, and the folder of its headers. */
+#ifndef SMELT_RUNTIME_LIB
+#error "SMELT_RUNTIME_LIB (path of libsmelt_runtime.a) must be defined by the build"
+#endif
+
+static const char USAGE[] =
+    "usage: smelt build CONFIG [--experiment NAME] -o PATH [--cpu NAME] [--threads N]\n"
+    "\n"
+    "Compiles one experiment of CONFIG (the only one, or the one named) into a standalone\n"
+    "trainer executable: its training step and evaluation graph as machine code, linked with\n"
+    "smelt's runtime by the system C compiler ($CC, default cc). The trainer takes the same\n"
+    "data, epochs, output and resume options as `smelt train` and needs no LLVM; run\n"
+    "`PATH --help` to see them and what it was built from.\n"
+    "\n"
+    "options:\n"
+    "  --experiment NAME  the experiment to build (required when CONFIG has several)\n"
+    "  -o, --out PATH     the executable to write\n"
+    "  --cpu NAME         compile for this LLVM CPU (e.g. x86-64-v3) instead of this machine's\n"
+    "  --threads N        most threads the trainer will use (default: this machine's, or\n"
+    "                     $SMELT_THREADS); kernel workspaces are sized for them\n"
+    "  -h, --help         show this help\n";
+
+typedef struct BuildArgs {
+  const char *config, *experiment, *out, *cpu;
+  int64_t threads;
+} BuildArgs;
+
+static int parse_args(int argc, char **argv, BuildArgs *a) {
+  static const struct option opts[] = {{"experiment", required_argument, NULL, 'e'}, {"out", required_argument, NULL, 'o'},
+                                       {"cpu", required_argument, NULL, 'c'},        {"threads", required_argument, NULL, 't'},
+                                       {"help", no_argument, NULL, 'h'},             {0}};
+  *a = (BuildArgs){0};
+  int c;
+  while ((c = cli_getopt(argc, argv, "ho:", opts, USAGE)) != -1) {
+    switch (c) {
+      case 'h': fputs(USAGE, stdout); return -1;
+      case 'e': a->experiment = optarg; break;
+      case 'o': a->out = optarg; break;
+      case 'c': a->cpu = optarg; break;
+      case 't':
+        if (!cli_parse_int("--threads", optarg, 1, RT_POOL_MAX_THREADS, &a->threads, USAGE)) return CLI_EXIT_USAGE;
+        break;
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) return cli_usage_error(USAGE, "expected one CONFIG file");
+  a->config = argv[optind];
+  if (!a->out) return cli_usage_error(USAGE, "missing -o PATH");
+  return CLI_EXIT_OK;
+}
+
+/* The object file: both steps, planned as model_build plans them (cg_program_compile). */
+static bool compile_steps(const FeExperiment *e, int workers, const CgTarget *t,
+                          const char *obj_path, ModelBuild *mb, RtDiags *d) {
+  const FePreset *p = e->preset;
+  mb->train_graph = model_train_graph(p, e->batch_size, &e->loss, &e->optimizer, e->grad_clip > 0, d);
+  mb->eval_graph = mb->train_graph ? model_eval_graph(p, e->batch_size, e->loss.kind, d) : NULL;
+  if (!mb->eval_graph) return false;
+  PassPlan *train = aot_plan(mb->train_graph, workers, NULL);
+  PassPlan *eval = aot_plan(mb->eval_graph, workers, train);
+  model_describe(p, e->batch_size, mb->train_graph, train, mb->eval_graph, eval, mb);
+  uint8_t *text = NULL;
+  size_t len;
+  bool ok = rt_fs_read_file(p->path, &text, &len, d);
+  mb->model.preset_text = (const char *)text;
+  CgContext c;
+  cg_context_init(&c, "trainer", "smelt");
+  c.threaded = true;
+  c.vector_bits = t->vector_bits;
+  int unique = cg_program_emit_module(&c, train, "smelt_train_step");
+  unique += cg_program_emit_module(&c, eval, "smelt_eval_step");
+  long bytes = 0;
+  ok = ok && aot_write_object(&c, t, obj_path, &bytes, d);
+  if (ok)
+    printf("compiled %s (batch %d) for %s: training step %d kernels, evaluation %d kernels, %d unique, %.1f KiB\n",
+           p->name, e->batch_size, t->cpu, train->fusion->n_kernels, eval->fusion->n_kernels, unique, bytes / 1024.0);
+  cg_context_dispose(&c);
+  pass_plan_free(eval);
+  pass_plan_free(train);
+  return ok;
+}
+
+/* The generated C file, compiled and linked with the object and the runtime. */
+static bool link_trainer(const char *dir, const char *obj, const AotTrainer *t, const char *out, RtDiags *d) {
+  char src[4200];
+  snprintf(src, sizeof src, "%s/trainer.c", dir);
+  FILE *f = fopen(src, "w");
+  if (!f) {
+    rt_diag_error(d, src, 0, 0, "cannot write the trainer's C file");
+    return false;
+  }
+  aot_trainer_source(f, t);
+  if (fclose(f) != 0) {
+    rt_diag_error(d, src, 0, 0, "cannot write the trainer's C file");
+    return false;
+  }
+  const char *argv[] = {aot_cc(), "-std=c17", "-O2", "-I", SMELT_RUNTIME_INCLUDE, "-o", out, src, obj,
+                        SMELT_RUNTIME_LIB, "-lopenblas", "-lcjson", "-lfreetype", "-lz", "-lm", "-lpthread",
+#ifdef SMELT_AOT_SANITIZE /* the runtime library was built with the sanitizers */
+                        "-fsanitize=address,undefined",
+#endif
+                        NULL};
+  return aot_run(argv, d);
+}
+
+static bool build(const FeExperiment *e, const BuildArgs *a, const char *config_path, RtDiags *d) {
+  double t0 = rt_now_seconds();
+  int workers = a->threads ? (int)a->threads : rt_pool_threads();
+  CgTarget *t = cg_target_new(a->cpu, d);
+  char dir[4096];
+  if (!t || !aot_temp_dir(dir, sizeof dir, d)) {
+    cg_target_free(t);
+    return false;
+  }
+  char obj[4200];
+  snprintf(obj, sizeof obj, "%s/model.o", dir);
+  ModelBuild mb;
+  memset(&mb, 0, sizeof mb);
+  bool ok = compile_steps(e, workers, t, obj, &mb, d);
+  if (ok) {
+    char *json = experiment_json(e);
+    RtTrainConfig tc = experiment_train_config(e, NULL, json);
+    RtTrainerData data = experiment_data(e, &mb.arena);
+    char built_from[16384];
+    snprintf(built_from, sizeof built_from,
+             "built from: preset %s (%s)\n"
+             "            config %s, experiment %s, settings hash %016llx\n"
+             "            for CPU %s, up to %d threads, by smelt %s\n",
+             e->preset->name, e->preset->path, config_path, e->name,
+             (unsigned long long)cg_hash_xxh64(json, strlen(json), 0), t->description, workers, SMELT_VERSION);
+    AotTrainer at = {.model = &mb.model, .train = &tc, .data = &data, .max_threads = workers,
+                     .built_from = built_from, .train_step = "smelt_train_step", .eval_step = "smelt_eval_step"};
+    ok = link_trainer(dir, obj, &at, a->out, d);
+    free(json);
+  }
+  if (ok) {
+    struct stat st;
+    long size = stat(a->out, &st) == 0 ? (long)st.st_size : 0;
+    printf("built %s (%.1f MiB) in %.1f s: run `%s --help`\n", a->out, size / 1048576.0, rt_now_seconds() - t0, a->out);
+  }
+  aot_remove_dir(dir);
+  model_build_free(&mb);
+  cg_target_free(t);
+  return ok;
+}
+
+int cmd_build(int argc, char **argv) {
+  BuildArgs a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  RtDiags d = {0};
+  FeLoadOptions lo = {.skip_data_check = true}; /* data is read by the trainer, maybe elsewhere */
+  FeConfig *cfg = fe_config_load(a.config, &lo, &d);
+  const FeExperiment *e = cfg ? experiment_pick(cfg, a.experiment, &d) : NULL;
+  char config_path[PATH_MAX];
+  bool ok = e && build(e, &a, realpath(a.config, config_path) ? config_path : a.config, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  fe_config_free(cfg);
+  return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}

@@ -1,0 +1,234 @@
+/* `smelt emit CHECKPOINT -o DIR`: a deployable inference object. Rebuilds the preset from the
+ * checkpoint's metadata, lowers its inference graph at a fixed batch, plans it for one thread
+ * with the checkpoint's weights as the state region, and writes DIR/NAME.o (the compiled graph,
+ * the weights as 64-byte aligned read-only data, the C API of tools/aot_deploy.c) and DIR/NAME.h
+ * (its documentation). The object needs only OpenBLAS and libm. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cg_program.h"
+#include "frontend/fe_preset.h"
+#include "runtime/rt_assert.h"
+#include "runtime/rt_charset.h"
+#include "runtime/rt_fs.h"
+#include "runtime/rt_results.h"
+#include "runtime/rt_safetensors.h"
+#include "tools/aot.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/model_build.h"
+
+static const char USAGE[] =
+    "usage: smelt emit CHECKPOINT -o DIR [--name NAME] [--batch N] [--weights-file] [--cpu NAME]\n"
+    "\n"
+    "Compiles the inference graph of a checkpoint's model into DIR/NAME.o and DIR/NAME.h for\n"
+    "C programs: `cc app.c NAME.o -lopenblas -lm`. The header documents the input layout, the\n"
+    "charset, the scratch size and the functions NAME_run and NAME_decode.\n"
+    "\n"
+    "options:\n"
+    "  -o, --out DIR     output folder (created)\n"
+    "  --name NAME       C prefix of every exported symbol and the file names (default: the\n"
+    "                    preset's name)\n"
+    "  --batch N         images per NAME_run call (default 1)\n"
+    "  --weights-file    write the weights to DIR/NAME.weights instead of embedding them;\n"
+    "                    NAME_run then takes a pointer to them\n"
+    "  --cpu NAME        compile for this LLVM CPU (e.g. x86-64-v3) instead of this machine's\n"
+    "  -h, --help        show this help\n";
+
+typedef struct EmitArgs {
+  const char *checkpoint, *out, *name, *cpu;
+  int64_t batch;
+  bool weights_file;
+} EmitArgs;
+
+static int parse_args(int argc, char **argv, EmitArgs *a) {
+  static const struct option opts[] = {{"out", required_argument, NULL, 'o'},    {"name", required_argument, NULL, 'n'},
+                                       {"batch", required_argument, NULL, 'b'},  {"weights-file", no_argument, NULL, 'w'},
+                                       {"cpu", required_argument, NULL, 'c'},    {"help", no_argument, NULL, 'h'},
+                                       {0}};
+  *a = (EmitArgs){.batch = 1};
+  int c;
+  while ((c = cli_getopt(argc, argv, "ho:", opts, USAGE)) != -1) {
+    switch (c) {
+      case 'h': fputs(USAGE, stdout); return -1;
+      case 'o': a->out = optarg; break;
+      case 'n': a->name = optarg; break;
+      case 'c': a->cpu = optarg; break;
+      case 'w': a->weights_file = true; break;
+      case 'b':
+        if (!cli_parse_int("--batch", optarg, 1, 4096, &a->batch, USAGE)) return CLI_EXIT_USAGE;
+        break;
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) return cli_usage_error(USAGE, "expected one CHECKPOINT file");
+  a->checkpoint = argv[optind];
+  if (!a->out) return cli_usage_error(USAGE, "missing -o DIR");
+  if (a->name && !aot_is_identifier(a->name))
+    return cli_usage_error(USAGE, "--name must be a C identifier (letters, digits, '_'), got '%s'", a->name);
+  return CLI_EXIT_OK;
+}
+
+/* The preset's name as a C identifier. */
+static void default_name(const char *preset, char *buf, size_t size) {
+  size_t k = 0;
+  if (preset[0] >= '0' && preset[0] <= '9') buf[k++] = 'm';
+  for (const char *s = preset; *s && k + 1 < size; s++) buf[k++] = isalnum((unsigned char)*s) ? *s : '_';
+  buf[k] = 0;
+  if (!k) snprintf(buf, size, "model");
+}
+
+/* What the object is made of, from the checkpoint file. */
+typedef struct Source {
+  RtStFile *file;
+  FePreset *preset;
+  const char *charset, *epoch, *step;
+  IrGraph *g;
+  PassPlan *plan;
+  void *weights;
+} Source;
+
+static void source_free(Source *s) {
+  free(s->weights);
+  pass_plan_free(s->plan);
+  ir_graph_free(s->g);
+  fe_preset_free(s->preset);
+  rt_st_free(s->file);
+}
+
+/* The inference graph at `batch`, planned for one thread, with the checkpoint's weights. */
+static bool load_source(const EmitArgs *a, Source *s, RtDiags *d) {
+  memset(s, 0, sizeof *s);
+  const char *path = a->checkpoint;
+  if (!(s->file = rt_st_load(path, d))) return false;
+  const char *text = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_PRESET));
+  const char *name = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_PRESET_NAME));
+  s->charset = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_CHARSET));
+  s->epoch = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_EPOCH));
+  s->step = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_STEP));
+  if (!text || !*text || !name || !s->charset || !*s->charset) {
+    rt_diag_error(d, path, 0, 0, "not a smelt checkpoint: its metadata lacks the preset or the charset");
+    return false;
+  }
+  char label[600];
+  snprintf(label, sizeof label, "%s (preset '%s' stored in the checkpoint)", path, name);
+  if (!(s->preset = fe_preset_parse(label, text, strlen(text), d))) return false;
+  s->preset->name = rt_arena_strdup(&s->preset->arena, name);
+  if (!(s->g = model_infer_graph(s->preset, (int)a->batch, d))) return false;
+  const IrGraph *g = s->g;
+  RT_ASSERT(g->n_updates == 0 && g->n_outputs >= 1, "the inference graph updates state or has no output");
+  s->plan = aot_plan(g, 1, NULL);
+  s->weights = rt_xcalloc(1, (size_t)s->plan->region_bytes[PASS_REGION_STATE] + 1);
+  for (IrId id = 0; id < g->n_nodes; id++) {
+    const IrNode *n = g->nodes[id];
+    if (n->kind != IR_NODE_PARAM && n->kind != IR_NODE_STATE) continue;
+    RT_ASSERT(n->type.dtype == IR_F32, "state %s is not f32", n->name);
+    char *dst = (char *)s->weights + s->plan->slots[id].offset;
+    if (!rt_st_read(s->file, n->name, RT_ST_F32, n->type.shape.rank, n->type.shape.dims, dst, d)) return false;
+  }
+  return true;
+}
+
+/* The io slot of the graph's only input and of its first output, with the ABI's checks. */
+static bool describe_io(const Source *s, AotDeploy *a, RtDiags *d) {
+  const IrGraph *g = s->g;
+  IrId image = IR_NONE;
+  for (IrId id = 0; id < g->n_nodes; id++)
+    if (g->nodes[id]->kind == IR_NODE_INPUT) {
+      RT_ASSERT(image == IR_NONE, "the inference graph has a second input, %s", g->nodes[id]->name);
+      image = id;
+    }
+  IrId pred = g->outputs[0];
+  const IrShape *is = &g->nodes[image]->type.shape, *ps = &g->nodes[pred]->type.shape;
+  RT_ASSERT(is->rank == 4 && ps->rank == 2 && g->nodes[pred]->type.dtype == IR_I32, "unexpected model ABI");
+  a->batch = (int)is->dims[0];
+  a->channels = (int)is->dims[1], a->height = (int)is->dims[2], a->width = (int)is->dims[3];
+  a->tokens = (int)ps->dims[1];
+  a->ctc = s->preset->head->kind == FE_LAYER_CTC;
+  a->image_offset = s->plan->slots[image].offset;
+  a->pred_offset = s->plan->slots[pred].offset;
+  a->io_bytes = s->plan->region_bytes[PASS_REGION_IO];
+  a->scratch_bytes = s->plan->region_bytes[PASS_REGION_SCRATCH];
+  a->weights_bytes = s->plan->region_bytes[PASS_REGION_STATE];
+  a->charset = s->charset;
+  int64_t symbols = rt_utf8_count(s->charset, strlen(s->charset), NULL);
+  if (symbols < 1 || symbols > s->preset->head->head.symbols) {
+    rt_diag_error(d, NULL, 0, 0, "the checkpoint's charset has %lld symbols; the model has room for %d",
+                  (long long)symbols, s->preset->head->head.symbols);
+    return false;
+  }
+  return true;
+}
+
+/* A deployed object may call OpenBLAS and libm only; the runtime's functions are not there. */
+static bool check_externals(CgContext *c, RtDiags *d) {
+  for (LLVMValueRef f = LLVMGetFirstFunction(c->mod); f; f = LLVMGetNextFunction(f)) {
+    const char *name = LLVMGetValueName(f);
+    if (LLVMIsDeclaration(f) && !strncmp(name, "smelt_", 6)) {
+      rt_diag_error(d, NULL, 0, 0, "the inference graph calls %s of smelt's runtime; it cannot be deployed", name);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Text for a C comment: no comment terminator can come through. */
+static void comment_safe(char *s) {
+  for (char *p = s; (p = strstr(p, "*/"));) p[1] = '|';
+}
+
+static bool emit(const EmitArgs *args, Source *s, RtDiags *d) {
+  char name[128], path[4096], about[1024];
+  if (args->name) snprintf(name, sizeof name, "%s", args->name);
+  else default_name(s->preset->name, name, sizeof name);
+  AotDeploy a = {.name = name, .about = about};
+  if (!describe_io(s, &a, d) || !rt_fs_mkdirs(args->out, d)) return false;
+  a.weights = args->weights_file ? NULL : s->weights;
+  CgTarget *t = cg_target_new(args->cpu, d);
+  if (!t) return false;
+  snprintf(about, sizeof about,
+           " * Model: preset '%s' (%lld parameters), from %s (epoch %s, step %s).\n"
+           " * Compiled by smelt %s for CPU %s.\n",
+           s->preset->name, (long long)s->preset->params, args->checkpoint, s->epoch ? s->epoch : "?",
+           s->step ? s->step : "?", SMELT_VERSION, t->description);
+  comment_safe(about);
+  CgContext c;
+  cg_context_init(&c, name, name);
+  c.threaded = false; /* no thread pool: the object must not need smelt's runtime */
+  c.vector_bits = t->vector_bits;
+  char step[160];
+  snprintf(step, sizeof step, "%s_step", name);
+  cg_program_emit_module(&c, s->plan, step);
+  aot_deploy_emit(&c, step, &a);
+  long obj_bytes = 0;
+  snprintf(path, sizeof path, "%s/%s.o", args->out, name);
+  bool ok = check_externals(&c, d) && aot_write_object(&c, t, path, &obj_bytes, d);
+  cg_context_dispose(&c);
+  cg_target_free(t);
+  snprintf(path, sizeof path, "%s/%s.h", args->out, name);
+  ok = ok && aot_deploy_header(path, &a, d);
+  if (ok && args->weights_file) {
+    snprintf(path, sizeof path, "%s/%s.weights", args->out, name);
+    ok = rt_fs_write_atomic(path, s->weights, (size_t)a.weights_bytes, d);
+  }
+  if (ok)
+    printf("wrote %s/%s.o (%.1f KiB, weights %s: %.1f KiB), %s/%s.h: batch %d, scratch %lld bytes\n", args->out,
+           name, obj_bytes / 1024.0, args->weights_file ? "in the .weights file" : "embedded", a.weights_bytes / 1024.0,
+           args->out, name, a.batch, (long long)aot_deploy_scratch_bytes(&a));
+  return ok;
+}
+
+int cmd_emit(int argc, char **argv) {
+  EmitArgs a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  RtDiags d = {0};
+  Source s;
+  bool ok = load_source(&a, &s, &d) && emit(&a, &s, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  source_free(&s);
+  return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}

@@ -1,0 +1,333 @@
+/* `smelt tune CONFIG`: runs a whole study. The config is validated in full (and every data set
+ * prepared) before the first epoch; then each experiment trains in its own child process
+ * (tune_sched.c), up to --jobs at once, and the sweep ends with a ranked report in OUT
+ * (tune_report.c). --resume picks an interrupted sweep up where it stopped. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "frontend/fe_plan.h"
+#include "runtime/rt_fs.h"
+#include "runtime/rt_pool.h"
+#include "runtime/rt_progress.h"
+#include "runtime/rt_suggest.h"
+#include "tools/cli.h"
+#include "tools/commands.h"
+#include "tools/experiment.h"
+#include "tools/tune_outcome.h"
+#include "tools/tune_report.h"
+#include "tools/tune_sched.h"
+#include "tools/tune_status.h"
+
+static const char USAGE[] =
+    "usage: smelt tune CONFIG [--only NAME,...] [--epochs N] [--jobs N] [--out DIR] [--resume]\n"
+    "                         [--rank-by METRIC] [--prune] [--prune-warmup N]\n"
+    "\n"
+    "Runs every experiment of CONFIG (or the ones named), each in its own process so that a crash\n"
+    "or a divergence ends that experiment only, and ranks them. The whole config is checked before\n"
+    "anything runs. Writes OUT/report.md (ranking, failures, best configuration), summary.json,\n"
+    "accuracy.svg, and per experiment OUT/<experiment>/ (checkpoints, metrics, TensorBoard, log).\n"
+    "\n"
+    "options:\n"
+    "  --only NAME,...    run only these experiments\n"
+    "  --epochs N         train every experiment N epochs instead of the configured number\n"
+    "  --jobs N           run N experiments at once, splitting the cores between them (default 1)\n"
+    "  --out DIR          output folder (default: runs)\n"
+    "  --resume           keep the experiments OUT already holds complete, continue the interrupted\n"
+    "                     ones from their last checkpoint\n"
+    "  --rank-by METRIC   val_char_acc (default), val_seq_acc or val_loss; also what pruning compares\n"
+    "  --prune            stop an experiment whose metric at an epoch is worse than the median of the\n"
+    "                     experiments before it at that epoch (median rule)\n"
+    "  --prune-warmup N   epochs never pruned (default 5; implies --prune)\n"
+    "  -h, --help         show this help\n"
+    "\n"
+    "exit status: 0 every experiment ran (ranked, diverged or pruned), 1 an experiment failed or\n"
+    "the config has errors, 2 usage error, 130 interrupted (resume with --resume)\n";
+
+typedef struct TuneArgs {
+  const char *config, *only, *out;
+  int64_t epochs, jobs, warmup;
+  bool resume, prune;
+  RtMetric rank;
+} TuneArgs;
+
+static int parse_args(int argc, char **argv, TuneArgs *a) {
+  static const struct option opts[] = {
+      {"only", required_argument, NULL, 'o'},         {"epochs", required_argument, NULL, 'n'},
+      {"jobs", required_argument, NULL, 'j'},         {"out", required_argument, NULL, 'd'},
+      {"resume", no_argument, NULL, 'r'},             {"rank-by", required_argument, NULL, 'k'},
+      {"prune", no_argument, NULL, 'p'},              {"prune-warmup", required_argument, NULL, 'w'},
+      {"help", no_argument, NULL, 'h'},               {0}};
+  *a = (TuneArgs){.out = "runs", .jobs = 1, .warmup = 5, .rank = RT_METRIC_VAL_CHAR_ACC};
+  static const char *const rankable[] = {"val_char_acc", "val_seq_acc", "val_loss"};
+  int c;
+  while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
+    switch (c) {
+      case 'h': fputs(USAGE, stdout); return -1;
+      case 'o': a->only = optarg; break;
+      case 'd': a->out = optarg; break;
+      case 'r': a->resume = true; break;
+      case 'p': a->prune = true; break;
+      case 'n':
+        if (!cli_parse_int("--epochs", optarg, 1, 100000, &a->epochs, USAGE)) return CLI_EXIT_USAGE;
+        break;
+      case 'j':
+        if (!cli_parse_int("--jobs", optarg, 1, 256, &a->jobs, USAGE)) return CLI_EXIT_USAGE;
+        break;
+      case 'w':
+        if (!cli_parse_int("--prune-warmup", optarg, 0, 100000, &a->warmup, USAGE)) return CLI_EXIT_USAGE;
+        a->prune = true;
+        break;
+      case 'k': {
+        int m = -1;
+        for (int i = 0; i < 3; i++)
+          if (!strcmp(optarg, rankable[i])) m = rt_metric_parse(optarg);
+        if (m < 0) {
+          const char *guess = rt_suggest(optarg, rankable, 3);
+          return cli_usage_error(USAGE, "--rank-by: unknown metric '%s'%s%s%s (known: %s, %s, %s)", optarg,
+                                 guess ? "; did you mean '" : "", guess ? guess : "", guess ? "'?" : "", rankable[0],
+                                 rankable[1], rankable[2]);
+        }
+        a->rank = (RtMetric)m;
+        break;
+      }
+      default: return CLI_EXIT_USAGE;
+    }
+  }
+  if (optind != argc - 1) return cli_usage_error(USAGE, "expected one CONFIG file");
+  a->config = argv[optind];
+  return CLI_EXIT_OK;
+}
+
+/* Marks the experiments named in `only` (all when NULL); false after listing the known names
+ * when one is unknown. */
+static bool select_experiments(const FeConfig *cfg, const char *path, const char *only, bool *chosen) {
+  for (int i = 0; i < cfg->count; i++) chosen[i] = only == NULL;
+  if (!only) return true;
+  bool ok = true;
+  const char **names = malloc((size_t)cfg->count * sizeof *names);
+  for (int i = 0; i < cfg->count; i++) names[i] = cfg->experiments[i].name;
+  char *list = strdup(only);
+  for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
+    const FeExperiment *e = fe_config_find(cfg, name);
+    if (e) {
+      chosen[e - cfg->experiments] = true;
+      continue;
+    }
+    const char *guess = rt_suggest(name, names, cfg->count);
+    fprintf(stderr, "%s: error: --only: no experiment '%s'", path, name);
+    if (guess) fprintf(stderr, "; did you mean '%s'?", guess);
+    fputs(" (known:", stderr);
+    for (int i = 0; i < cfg->count; i++) fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+    fputs(")\n", stderr);
+    ok = false;
+  }
+  free(list);
+  free(names);
+  return ok;
+}
+
+/* One sweep per output folder at a time: a second `smelt tune` on the same OUT would have two
+ * trainers writing one experiment's files. The lock dies with the process. */
+static int lock_out_dir(const char *out) {
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/.tune.lock", out);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    fprintf(stderr, "smelt tune: cannot create %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    fprintf(stderr, "smelt tune: another `smelt tune` is running with --out %s; wait for it or choose another folder\n",
+            out);
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static void print_plan(const TuneSweep *s) {
+  fprintf(s->out, "smelt tune: %d experiment%s of %s, %d at a time (SMELT_THREADS=%d each), output in %s\n", s->n,
+          s->n == 1 ? "" : "s", s->config_path, s->jobs, s->threads, s->out_dir);
+  int w = 10;
+  for (int i = 0; i < s->n; i++)
+    if ((int)strlen(s->runs[i].e.name) > w) w = (int)strlen(s->runs[i].e.name);
+  fprintf(s->out, "\n  %-*s  %-14s  %11s  %6s  %5s  %-9s  %-9s  %-36s  %s\n", w, "experiment", "preset", "params",
+          "epochs", "batch", "lr", "optimizer", "loss", "compiled module");
+  for (int i = 0; i < s->n; i++) {
+    const TuneRun *r = &s->runs[i];
+    char params[32], loss[96], lr[32], module[160];
+    snprintf(lr, sizeof lr, "%g", r->e.learning_rate);
+    bool shared = false;
+    for (int j = i + 1; j < s->n; j++) shared |= s->runs[j].leader == i && j != i;
+    if (r->leader != i) snprintf(module, sizeof module, "shared with %s", s->runs[r->leader].e.name);
+    else snprintf(module, sizeof module, shared ? "compiled once, shared" : "own");
+    fprintf(s->out, "  %-*s  %-14s  %11s  %6d  %5d  %-9s  %-9s  %-36s  %s\n", w, r->e.name, r->e.preset->name,
+            fe_format_count(r->e.preset->params, params, sizeof params), r->e.epochs, r->e.batch_size, lr,
+            FE_OPTIMIZER_NAMES[r->e.optimizer.kind], fe_loss_format(&r->e.loss, loss, sizeof loss), module);
+  }
+  int groups = 0;
+  for (int i = 0; i < s->n; i++) groups += s->runs[i].leader == i;
+  fprintf(s->out, "\n%d compiled module%s for %d experiments", groups, groups == 1 ? "" : "s", s->n);
+  if (s->epochs_override) fprintf(s->out, "; --epochs %d replaces the configured epochs", s->epochs_override);
+  if (s->prune)
+    fprintf(s->out, "; pruning on %s after a warm-up of %d epoch%s", rt_metric_key(s->rank_metric), s->prune_warmup,
+            s->prune_warmup == 1 ? "" : "s");
+  fputs("\n\n", s->out);
+}
+
+/* Generates (synthetic) and loads every data set the runs will use, once each, so that a bad
+ * folder or label stops the sweep before the first epoch, and children never generate the same
+ * set at the same time. */
+static bool prepare_data(const TuneSweep *s, RtDiags *d) {
+  char (*keys)[5120] = calloc((size_t)s->n, sizeof *keys);
+  bool ok = true;
+  for (int i = 0; i < s->n && ok; i++) {
+    const FeExperiment *e = &s->runs[i].e;
+    if (s->runs[i].skip) continue;
+    char where[4096 + 64];
+    if (e->data.synthetic) experiment_synth_dir(e, where, sizeof where);
+    else snprintf(where, sizeof where, "%s|%s|%g", e->data.train, e->data.val ? e->data.val : "", e->data.val_split);
+    /* what loading depends on: the set, the charset, and the preset's image size and label length */
+    snprintf(keys[i], sizeof keys[i], "%s|%s|%dx%d|%d", where, e->data.charset ? e->data.charset : "",
+             e->preset->height, e->preset->width, e->preset->head->head.max_length);
+    bool seen = false;
+    for (int j = 0; j < i && !seen; j++) seen = !strcmp(keys[i], keys[j]);
+    if (seen) continue;
+    RtDataset *train = NULL, *val = NULL;
+    ExperimentData ed = {.log = s->out};
+    ok = experiment_load_data(e, &ed, &train, &val, d);
+    rt_dataset_free(train);
+    rt_dataset_free(val);
+  }
+  free(keys);
+  return ok;
+}
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig) { interrupted = sig; }
+
+static void rewrite_report(TuneSweep *s, TuneRun *r) {
+  (void)r;
+  RtDiags d = {0};
+  if (!tune_report_write(s, false, &d)) rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+}
+
+/* Sets up the runs of the chosen experiments; false on a folder that cannot be prepared. */
+static bool setup_runs(TuneSweep *s, const bool *chosen, RtDiags *d) {
+  int *group_of = malloc((size_t)s->cfg->count * sizeof *group_of);
+  fe_config_module_groups(s->cfg, group_of);
+  for (int i = 0; i < s->cfg->count; i++) {
+    if (!chosen[i]) continue;
+    TuneRun *r = &s->runs[s->n++];
+    r->e = s->cfg->experiments[i];
+    r->config_epochs = r->e.epochs;
+    if (s->epochs_override) r->e.epochs = s->epochs_override;
+    r->group = group_of[i];
+    r->config_json = experiment_json(&r->e);
+    snprintf(r->dir, sizeof r->dir, "%s/%s", s->out_dir, r->e.name);
+  }
+  free(group_of);
+  bool ok = true;
+  for (int i = 0; i < s->n && ok; i++) {
+    char note[600];
+    ok = tune_outcome_prepare(s, &s->runs[i], note, sizeof note, d);
+    if (ok && note[0]) fprintf(s->out, "resume: %s\n", note);
+  }
+  /* the leader of a group is its first run this sweep launches; its siblings wait for its module */
+  for (int i = 0; i < s->n; i++) {
+    TuneRun *r = &s->runs[i];
+    r->leader = i;
+    for (int j = 0; j < i && r->leader == i; j++)
+      if (s->runs[j].group == r->group && !s->runs[j].skip) r->leader = j;
+  }
+  return ok;
+}
+
+static void print_where(const TuneSweep *s) {
+  TuneRow *rows = malloc((size_t)s->n * sizeof *rows);
+  int ranked = tune_report_rank(s, rows);
+  fprintf(s->out, "report:      %s/%s (chart %s/%s, data %s/%s)\n", s->out_dir, TUNE_FILE_REPORT, s->out_dir,
+          TUNE_FILE_CHART, s->out_dir, TUNE_FILE_SUMMARY);
+  if (ranked)
+    fprintf(s->out, "best:        %s: %s/%s/%s\n", s->runs[rows[0].run].e.name, s->out_dir, s->runs[rows[0].run].e.name,
+            RT_FILE_BEST_CKPT);
+  fprintf(s->out, "checkpoints: %s/<experiment>/{%s,%s}\nlogs:        %s/<experiment>/{%s,%s,%s}\n", s->out_dir,
+          RT_FILE_BEST_CKPT, RT_FILE_LAST_CKPT, s->out_dir, TUNE_FILE_LOG, RT_FILE_METRICS, RT_FILE_RESULTS);
+  fprintf(s->out, "tensorboard: tensorboard --logdir %s\n", s->out_dir);
+  free(rows);
+}
+
+int cmd_tune(int argc, char **argv) {
+  TuneArgs a;
+  int rc = parse_args(argc, argv, &a);
+  if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  RtDiags d = {0};
+  FeConfig *cfg = fe_config_load(a.config, NULL, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  if (!cfg) {
+    fprintf(stderr, "%s: nothing was run: fix the config first (`smelt check %s` lists every problem)\n", a.config,
+            a.config);
+    return CLI_EXIT_FAIL;
+  }
+  bool *chosen = calloc((size_t)cfg->count, sizeof *chosen);
+  char exe[PATH_MAX];
+  ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  int lock = -1, status = CLI_EXIT_FAIL;
+  TuneSweep s = {.config_path = a.config, .out_dir = a.out, .exe = exe, .cfg = cfg, .jobs = (int)a.jobs,
+                 .rank_metric = a.rank, .prune = a.prune, .prune_warmup = (int)a.warmup,
+                 .epochs_override = (int)a.epochs, .resume = a.resume, .out = stdout,
+                 .tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO), .started = rt_now_seconds(),
+                 .interrupted = &interrupted};
+  s.runs = calloc((size_t)cfg->count, sizeof *s.runs);
+  s.threads = rt_pool_threads() / s.jobs > 1 ? rt_pool_threads() / s.jobs : 1;
+  if (exe_len <= 0) {
+    fprintf(stderr, "smelt tune: cannot find the smelt executable (/proc/self/exe): %s\n", strerror(errno));
+    goto done;
+  }
+  exe[exe_len] = '\0';
+  if (!select_experiments(cfg, a.config, a.only, chosen)) goto done;
+  if (!rt_fs_mkdirs(a.out, &d) || (lock = lock_out_dir(a.out)) < 0) goto done;
+  if (!setup_runs(&s, chosen, &d)) goto done;
+  print_plan(&s);
+  if (!prepare_data(&s, &d)) {
+    rt_diags_print(&d, stderr);
+    rt_diags_free(&d);
+    fprintf(stderr, "%s: nothing was trained: the data is not usable\n", a.config);
+    goto done;
+  }
+  struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: the poll loop's sleep returns */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  bool finished = tune_sched_run(&s, rewrite_report);
+  if (!tune_report_write(&s, finished, &d)) goto done;
+  tune_report_print(&s, s.out);
+  print_where(&s);
+  if (!finished) {
+    fprintf(stderr, "\ninterrupted: run the same command with --resume to continue (finished experiments are kept)\n");
+    status = 128 + SIGINT;
+    goto done;
+  }
+  status = CLI_EXIT_OK;
+  for (int i = 0; i < s.n; i++)
+    if (s.runs[i].status == TUNE_FAILED) status = CLI_EXIT_FAIL;
+done:
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  for (int i = 0; i < s.n; i++) {
+    free(s.runs[i].config_json);
+    free(s.runs[i].history);
+  }
+  free(s.runs);
+  free(chosen);
+  if (lock >= 0) close(lock);
+  fe_config_free(cfg);
+  return status;
+}
