@@ -192,7 +192,11 @@ static void log_error_line(const TuneRun *r, char *buf, size_t size) {
 
 void tune_outcome_finish(TuneRun *r, int ws) {
   RtResults res;
-  bool loaded = load_results(r, &res) && tune_outcome_same_config(res.config_json, r->config_json);
+  bool loaded = load_results(r, &res);
+  if (loaded && !tune_outcome_same_config(res.config_json, r->config_json)) {
+    rt_results_free(&res); /* another run's */
+    loaded = false;
+  }
   tune_outcome_poll(r);
   if (loaded) {
     /* a killed trainer's metrics.jsonl can be an epoch ahead of its results.json */

@@ -82,19 +82,25 @@ static const char *epochs_cell(const TuneRun *r, const TuneRow *row, char *buf, 
   return buf;
 }
 
-static void write_warnings(const TuneSweep *s, FILE *f, const char *bullet) {
+/* Returns whether it wrote anything. */
+static bool write_warnings(const TuneSweep *s, FILE *f, bool markdown) {
+  const char *bullet = markdown ? "- " : "", *warning = markdown ? "**WARNING**" : "WARNING",
+             *note = markdown ? "**NOTE**" : "NOTE";
+  bool any = s->epochs_override != 0;
   for (int i = 0; i < s->n; i++) {
     const TuneRun *r = &s->runs[i];
     if (r->epochs_mismatch)
-      fprintf(f, "%sWARNING: %s ran %d of %d configured epochs: %s\n", bullet, r->e.name, r->n_history, r->e.epochs,
-              r->reason);
+      fprintf(f, "%s%s: %s ran %d of %d configured epochs: %s\n", bullet, warning, r->e.name, r->n_history,
+              r->e.epochs, r->reason);
+    any |= r->epochs_mismatch;
   }
   if (s->epochs_override) {
-    fprintf(f, "%sNOTE: --epochs %d replaced the configured epochs of every experiment (config:", bullet,
+    fprintf(f, "%s%s: --epochs %d replaced the configured epochs of every experiment (config:", bullet, note,
             s->epochs_override);
     for (int i = 0; i < s->n; i++) fprintf(f, " %s %d", s->runs[i].e.name, s->runs[i].config_epochs);
     fputs(")\n", f);
   }
+  return any;
 }
 
 static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, bool complete, FILE *f) {
@@ -106,8 +112,8 @@ static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, 
   if (s->prune)
     fprintf(f, "Pruning: median rule on `%s` after a warm-up of %d epochs (against the experiments before each "
                "one in the config).\n\n", rt_metric_key(s->rank_metric), s->prune_warmup);
-  write_warnings(s, f, "- **");
-  fputs("\n| rank | experiment | best val char acc | best val seq acc | preset | batch size | learning rate "
+  if (write_warnings(s, f, true)) fputc('\n', f);
+  fputs("| rank | experiment | best val char acc | best val seq acc | preset | batch size | learning rate "
         "| epochs run / configured | best epoch | time |\n"
         "|---:|---|---:|---:|---|---:|---:|---|---:|---:|\n", f);
   for (int i = 0; i < ranked; i++) {
@@ -289,6 +295,6 @@ void tune_report_print(const TuneSweep *s, FILE *out) {
     }
   }
   fputc('\n', out);
-  write_warnings(s, out, "");
+  write_warnings(s, out, false);
   free(rows);
 }
