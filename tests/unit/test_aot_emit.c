@@ -278,7 +278,7 @@ static int setup(void **state) {
   train("ctc", "mini_ctc.yaml", "ctc", "0\303\251\342\202\2543", 48);
   train("attention", "mini_attention.yaml", "cross_entropy", "0123", 40);
   char pattern[800];
-  snprintf(pattern, sizeof pattern, "%s/data/synth-s3-n48+32-len1-3/val/images/*.png", getenv("SMELT_CACHE_DIR"));
+  snprintf(pattern, sizeof pattern, "%s/data/synth-s3-n48+32-len1-3-c*/val/images/*.png", getenv("SMELT_CACHE_DIR"));
   if (glob(pattern, 0, NULL, &found) != 0) return -1;
   glob(SMELT_SOURCE_DIR "/tests/data/images/*", GLOB_APPEND, NULL, &found);
   images = found.gl_pathv;
