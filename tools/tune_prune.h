@@ -1,9 +1,8 @@
-/* Pruning with the median rule (Golovin et al., "Google Vizier", KDD 2017, section 3.2.2; Optuna's
- * MedianPruner): after a warm-up of W epochs, a run whose validation metric at epoch k is worse
- * than the median of the other runs' values at epoch k is stopped and reported as pruned at k.
- * "The other runs" are the runs before it in the sweep's order, so that the decision depends only
- * on the runs' histories (which are deterministic), never on how many ran at once or on timing:
- * --jobs 4 prunes exactly what --jobs 1 prunes, and --resume re-derives the same decisions. */
+/* Pruning with the median rule (Golovin et al., "Google Vizier", KDD 2017, 3.2.2; Optuna's
+ * MedianPruner): after a warm-up of W epochs, a run whose validation metric at epoch k is worse than
+ * the median of the runs before it in the sweep's order at epoch k is stopped, pruned at k. Only the
+ * runs before it count, so decisions depend on the (deterministic) histories alone, never on
+ * timing: --jobs 4 prunes what --jobs 1 prunes, and --resume re-derives the same decisions. */
 #ifndef SMELT_TOOLS_TUNE_PRUNE_H
 #define SMELT_TOOLS_TUNE_PRUNE_H
 

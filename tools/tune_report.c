@@ -82,6 +82,15 @@ static const char *epochs_cell(const TuneRun *r, const TuneRow *row, char *buf, 
   return buf;
 }
 
+/* The reason column: the run's reason, or what became of a run that has none. */
+static const char *reason_of(const TuneRun *r, char *buf, size_t size) {
+  if (r->reason[0]) return r->reason;
+  if (tune_status_ended(r->status)) return "-";
+  if (r->n_history) snprintf(buf, size, "interrupted after epoch %d; --resume continues it", r->n_history);
+  else snprintf(buf, size, "not run yet");
+  return buf;
+}
+
 /* Returns whether it wrote anything. */
 static bool write_warnings(const TuneSweep *s, FILE *f, bool markdown) {
   const char *bullet = markdown ? "- " : "", *warning = markdown ? "**WARNING**" : "WARNING",
@@ -104,7 +113,7 @@ static bool write_warnings(const TuneSweep *s, FILE *f, bool markdown) {
 }
 
 static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, bool complete, FILE *f) {
-  char a[16], b[16], t[16], ep[64];
+  char a[16], b[16], t[16], ep[64], why[96];
   fprintf(f, "# Sweep report: %s\n\n", s->config_path);
   fprintf(f, "%d experiments, ranked by best %s (`%s`): %d ranked, %d not ranked.%s\n\n", s->n,
           metric_title(s->rank_metric), rt_metric_key(s->rank_metric), ranked, s->n - ranked,
@@ -133,7 +142,7 @@ static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, 
     for (int i = ranked; i < s->n; i++) {
       const TuneRun *r = &s->runs[rows[i].run];
       fprintf(f, "| %s | %s | %s | %s |\n", r->e.name, tune_status_name(r->status),
-              epochs_cell(r, &rows[i], ep, sizeof ep), r->reason[0] ? r->reason : "not run yet");
+              epochs_cell(r, &rows[i], ep, sizeof ep), reason_of(r, why, sizeof why));
     }
   }
   if (ranked) {
@@ -271,7 +280,7 @@ void tune_report_print(const TuneSweep *s, FILE *out) {
     if ((int)strlen(s->runs[i].e.name) > w) w = (int)strlen(s->runs[i].e.name);
     if ((int)strlen(s->runs[i].e.preset->name) > pw) pw = (int)strlen(s->runs[i].e.preset->name);
   }
-  char a[16], b[16], t[16], ep[64], lr[32];
+  char a[16], b[16], t[16], ep[64], lr[32], why[96];
   fprintf(out, "\nranked by best %s (%s):\n\n", metric_title(s->rank_metric), rt_metric_key(s->rank_metric));
   fprintf(out, "  rank  %-*s  char acc  seq acc  %-*s  batch  lr        epochs run / configured  best epoch  time\n", w,
           "experiment", pw, "preset");
@@ -291,7 +300,7 @@ void tune_report_print(const TuneSweep *s, FILE *out) {
     for (int i = ranked; i < s->n; i++) {
       const TuneRun *r = &s->runs[rows[i].run];
       fprintf(out, "  %-*s  %-13s  %-23s  %s\n", w, r->e.name, tune_status_name(r->status),
-              epochs_cell(r, &rows[i], ep, sizeof ep), r->reason[0] ? r->reason : "not run yet");
+              epochs_cell(r, &rows[i], ep, sizeof ep), reason_of(r, why, sizeof why));
     }
   }
   fputc('\n', out);

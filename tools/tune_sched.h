@@ -1,9 +1,8 @@
 /* The child processes of a sweep: each run is `smelt train CONFIG --experiment NAME --out OUT
- * --epochs N --quiet [--resume]`, fork+exec'ed from the smelt executable with its output in
- * OUT/<name>/train.log, so that a crash, an out-of-memory kill or a divergence ends that run only.
- * Up to `jobs` run at once and share the cores: each child's environment says SMELT_THREADS =
- * max(1, cores / jobs) and keeps OpenBLAS single-threaded. Children die with the sweep
- * (PR_SET_PDEATHSIG), so a killed sweep leaves no trainer writing behind its back. */
+ * --epochs N --quiet [--resume]`, fork+exec'ed with its output in OUT/<name>/train.log, so a crash,
+ * an out-of-memory kill or a divergence ends that run only. Up to `jobs` run at once with
+ * SMELT_THREADS = max(1, cores / jobs) each and OpenBLAS single-threaded; children die with the
+ * sweep (PR_SET_PDEATHSIG), so a killed sweep leaves no trainer writing behind its back. */
 #ifndef SMELT_TOOLS_TUNE_SCHED_H
 #define SMELT_TOOLS_TUNE_SCHED_H
 

@@ -94,7 +94,14 @@ void tune_status_format(const TuneSweep *s, char *buf, size_t size) {
     n += snprintf(buf + n, size - (size_t)n, " | leader %s %s %s (epoch %d)", s->runs[leader].e.name,
                   rt_metric_key(s->rank_metric), tune_format_metric(s->rank_metric, best, v, sizeof v), leader_epoch);
   if (n >= 0 && (size_t)n < size)
-    snprintf(buf + n, size - (size_t)n, " | %s", tune_format_seconds(rt_now_seconds() - s->started, t, sizeof t));
+    n += snprintf(buf + n, size - (size_t)n, " | %s", tune_format_seconds(rt_now_seconds() - s->started, t, sizeof t));
+  const char *sep = " | running ";
+  for (int i = 0; i < s->n && n >= 0 && (size_t)n < size; i++) {
+    const TuneRun *r = &s->runs[i];
+    if (r->status != TUNE_RUNNING) continue;
+    n += snprintf(buf + n, size - (size_t)n, "%s%s %d/%d", sep, r->e.name, r->n_history, r->e.epochs);
+    sep = ", ";
+  }
 }
 
 void tune_status_draw(TuneSweep *s) {

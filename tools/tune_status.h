@@ -14,7 +14,8 @@ void tune_status_event(TuneSweep *s, const TuneRun *r, const char *fmt, ...) __a
 /* Prints the epochs of r's history not printed yet, one line each. */
 void tune_status_epochs(TuneSweep *s, TuneRun *r);
 
-/* "2/5 done, 2 running, 1 failed | leader ctc_small val_char_acc 43.21% (epoch 3) | 4m12s". */
+/* "2/5 done, 2 running, 1 failed | leader ctc val_char_acc 43.21% (epoch 3) | 4m12s | running a 3/50,
+ * b 1/50" (epochs completed / requested of each running run). */
 void tune_status_format(const TuneSweep *s, char *buf, size_t size);
 
 /* Redraws the live line (terminal only). */

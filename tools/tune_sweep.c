@@ -1,5 +1,6 @@
 /* The small shared vocabulary of a sweep (tune_sweep.h): status names and classes, and the best
- * epoch of a history by one metric, the single definition every report and the status line use. */
+ * epoch of a history by one metric: the single definition that the report, the summary and the
+ * status line all use, so they cannot disagree about which epoch was best. */
 #include "tools/tune_sweep.h"
 
 #include <math.h>

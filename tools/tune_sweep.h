@@ -1,9 +1,8 @@
-/* `smelt tune`: the state of a sweep shared by its parts. A sweep is a list of runs (one per
- * experiment, in config order); each run is trained by a child process (`smelt train`) and
- * judged only from what the trainer wrote (results.json, metrics.jsonl, read through the
- * validating readers of runtime/rt_results.h). tune_outcome.c turns those files and the child's
- * exit into a status, tune_sched.c runs the children, tune_prune.c applies the median rule,
- * tune_report.c and tune_chart.c write the report, tune_status.c keeps the terminal informed. */
+/* `smelt tune`: the state its parts share. A sweep is a list of runs (one per experiment, in
+ * config order), each trained by a child `smelt train` and judged only from what the trainer wrote,
+ * read through the validating readers of runtime/rt_results.h. tune_outcome: files + exit ->
+ * status; tune_sched: the children; tune_prune: the median rule; tune_report, tune_chart: the
+ * report; tune_status: the terminal. */
 #ifndef SMELT_TOOLS_TUNE_SWEEP_H
 #define SMELT_TOOLS_TUNE_SWEEP_H
 

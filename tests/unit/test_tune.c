@@ -1,10 +1,8 @@
-/* `smelt tune` (tools/cmd_tune.c, tools/tune_*.c). Units: the median rule and its independence
- * from reporting order, ranking with the early-zero sequence accuracy trap, a run that reports ok
- * after fewer epochs than requested, a killed child's reason, the chart. End to end, through the
- * smelt executable (argv[1], else ../smelt next to this binary) on the configs in tests/tune: a sweep with
- * a diverging run ranks the other two and loses nothing; --jobs 2 equals --jobs 1; a sweep killed
- * with SIGKILL, or one whose child is killed, resumes to the uninterrupted summary; an unknown
- * preset or --only name stops before anything runs; pruning stops the run that falls behind. */
+/* `smelt tune`. Units: the median rule and its independence from reporting order, ranking (the
+ * early-zero sequence accuracy trap), an ok run with fewer epochs than requested, a killed child,
+ * the chart. End to end through the smelt executable (argv[1], else ../smelt beside this binary)
+ * on tests/tune: a diverging run among three, --jobs 2 = --jobs 1, a SIGKILLed sweep or child
+ * resumed to the uninterrupted summary, unknown preset or --only name, pruning. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
