@@ -180,6 +180,7 @@ static void print_diags(RtDiags *d) {
 }
 
 int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
+  setvbuf(stdout, NULL, _IOLBF, 0); /* progress reaches a log file or pipe as it happens */
   Args a;
   int rc = parse_args(argc, argv, spec, &a);
   if (rc) return rc < 0 ? 0 : rc;

@@ -36,6 +36,8 @@ static void print_usage(FILE *out) {
 }
 
 int main(int argc, char **argv) {
+  /* Line-buffered so that progress lines reach a log file or pipe as they happen. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) {
     print_usage(stderr);
     return CLI_EXIT_USAGE;

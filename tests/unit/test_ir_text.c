@@ -14,6 +14,8 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "ir/ir_builder.h"
 #include "ir/ir_ops.h"
 #include "ir/ir_text.h"
@@ -21,20 +23,6 @@
 #define SRC(rel) SMELT_SOURCE_DIR "/" rel
 
 /* ---- helpers ---- */
-
-static char *read_text(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) fail_msg("cannot open %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-  s[n] = 0;
-  fclose(f);
-  *len = (size_t)n;
-  return s;
-}
 
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
@@ -112,7 +100,7 @@ static int round_trip_dir(const char *dir) {
     char path[512];
     size_t len;
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    char *text = read_text(path, &len);
+    char *text = test_read_text(path, &len);
     IrGraph *g = parse_ok(text, names[i]);
     char *printed = ir_print_to_string(g);
     if (strcmp(printed, text) != 0) fail_msg("%s is not canonical; the printer gives:\n%s", path, printed);
@@ -315,7 +303,7 @@ static void test_bad_corpus(void **state) {
     size_t len, elen;
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     snprintf(expected_path, sizeof expected_path, "%.*s.expected", (int)strlen(path) - 3, path);
-    char *text = read_text(path, &len), *expected = read_text(expected_path, &elen);
+    char *text = test_read_text(path, &len), *expected = test_read_text(expected_path, &elen);
     RtDiags d = {0};
     IrGraph *g = ir_parse(text, len, names[i], &d);
     if (g) fail_msg("%s parses, but it should not", names[i]);
@@ -379,7 +367,7 @@ static void test_parse_never_crashes(void **state) {
   uint64_t rng = 42;
   for (int i = 0; i < 4; i++) {
     size_t len;
-    char *text = read_text(files[i], &len);
+    char *text = test_read_text(files[i], &len);
     mutate_and_parse(text, len, &rng);
     free(text);
   }

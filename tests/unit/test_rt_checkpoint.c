@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "runtime/rt_fs.h"
 #include "runtime/rt_safetensors.h"
 
@@ -27,26 +29,9 @@ static int setup(void **state) {
   return mkdtemp(tmp_dir) ? 0 : -1;
 }
 
-/* Removes tmp_dir and everything in it (one level of subdirectories is all the tests make). */
-static void remove_tree(const char *dir) {
-  DIR *dp = opendir(dir);
-  if (!dp) return;
-  struct dirent *e;
-  while ((e = readdir(dp))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-    struct stat st;
-    if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-    else unlink(p);
-  }
-  closedir(dp);
-  rmdir(dir);
-}
-
 static int teardown(void **state) {
   (void)state;
-  remove_tree(tmp_dir);
+  test_remove_tree(tmp_dir);
   return 0;
 }
 

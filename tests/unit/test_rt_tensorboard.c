@@ -4,7 +4,6 @@
  * verified, the protobuf wire format decoded field by field (Event.wall_time/step/file_version/
  * summary, Summary.value, Value.tag/simple_value), the first record being file_version
  * "brain.Event:2", and scalars readable after a flush while the writer is still open. */
-#include <dirent.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "runtime/rt_crc32c.h"
 #include "runtime/rt_fs.h"
 #include "runtime/rt_tensorboard.h"
@@ -30,25 +31,9 @@ static int setup(void **state) {
   return mkdtemp(tmp_dir) ? 0 : -1;
 }
 
-static void remove_tree(const char *dir) {
-  DIR *dp = opendir(dir);
-  if (!dp) return;
-  struct dirent *e;
-  while ((e = readdir(dp))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-    struct stat st;
-    if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) remove_tree(p);
-    else unlink(p);
-  }
-  closedir(dp);
-  rmdir(dir);
-}
-
 static int teardown(void **state) {
   (void)state;
-  remove_tree(tmp_dir);
+  test_remove_tree(tmp_dir);
   return 0;
 }
 

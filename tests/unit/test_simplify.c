@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "ir/ir_builder.h"
 #include "ir/ir_interp.h"
 #include "ir/ir_ops.h"
@@ -30,19 +32,6 @@
 #define GOLDEN_DIR SRC("tests/passes/simplify")
 
 /* ---- files ---- */
-
-static char *read_text(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) fail_msg("cannot open %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-  s[n] = 0;
-  fclose(f);
-  return s;
-}
 
 static bool ends_with(const char *s, const char *suffix) {
   size_t n = strlen(s), k = strlen(suffix);
@@ -246,7 +235,7 @@ static void run_golden(const char *name, int64_t *coverage, int *passes_seen) {
   snprintf(expected_path, sizeof expected_path, "%s/%.*s.expected.ir", GOLDEN_DIR,
            (int)(strlen(name) - 3), name);
   snprintf(what, sizeof what, "tests/passes/simplify/%s", name);
-  char *text = read_text(path);
+  char *text = test_read_text(path, NULL);
   if (!header_value(text, "pass", pass_name, sizeof pass_name)) fail_msg("%s: no '# pass:' line", what);
   char *trimmed = pass_name + strspn(pass_name, " ");
   PassFn pass = pass_by_name(trimmed);
@@ -260,7 +249,7 @@ static void run_golden(const char *name, int64_t *coverage, int *passes_seen) {
   verify_ok(s, what);
   assert_int_equal(st.nodes_before, g->n_nodes);
   assert_int_equal(st.nodes_after, s->n_nodes);
-  char *got = ir_print_to_string(s), *want = read_text(expected_path);
+  char *got = ir_print_to_string(s), *want = test_read_text(expected_path, NULL);
   expect_same_text(got, want, what);
   check_fired(text, &st, what);
   for (int r = 0; r < PASS_RULE_COUNT; r++) coverage[r] += st.fired[r];
