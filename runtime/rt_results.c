@@ -375,7 +375,12 @@ static bool results_from_json(const char *file, const cJSON *o, RtResults *r, Rt
     }
   }
   if (best_epoch > n) BAD(&top, "'best_epoch' %lld but only %d epochs ran", (long long)best_epoch, n), ok = false;
-  if (n > 0 && best_epoch < 0) BAD(&top, "'best_epoch' is null but %d epochs ran", n), ok = false;
+  if (n > 0 && best_epoch < 0 && hist_ok) {
+    /* null is right only when no epoch has a value of best_metric (all NaN) */
+    bool any = false;
+    for (int i = 0; i < n && r->best_metric < RT_METRIC_COUNT; i++) any |= !isnan(hist[i].v[r->best_metric]);
+    if (any) BAD(&top, "'best_epoch' is null but %d epochs ran", n), ok = false;
+  }
 #undef ITEM
   r->history = hist;
   r->history_count = n;
@@ -488,13 +493,13 @@ static bool log_parse(const char *path, const char *text, size_t size, int32_t m
   return true;
 }
 
-bool rt_epoch_log_load(const char *path, RtEpochMetrics **history, int32_t *count, RtDiags *d) {
+bool rt_epoch_log_load(const char *path, int32_t max_epochs, RtEpochMetrics **history, int32_t *count, RtDiags *d) {
   *history = NULL;
   *count = 0;
   uint8_t *text;
   size_t size, consumed;
   if (!rt_fs_read_file(path, &text, &size, d)) return false;
-  bool ok = log_parse(path, (const char *)text, size, -1, history, count, &consumed, d);
+  bool ok = log_parse(path, (const char *)text, size, max_epochs, history, count, &consumed, d);
   free(text);
   return ok;
 }

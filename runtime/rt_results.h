@@ -116,8 +116,9 @@ bool rt_epoch_log_append(RtEpochLog *log, const RtEpochMetrics *m, RtDiags *d);
 void rt_epoch_log_close(RtEpochLog *log);
 
 /* Reads metrics.jsonl back (validated like results.json's history, with line numbers in errors);
- * *history is malloc'ed (caller frees). */
-bool rt_epoch_log_load(const char *path, RtEpochMetrics **history, int32_t *count, RtDiags *d);
+ * *history is malloc'ed (caller frees). max_epochs >= 0 reads only that many lines, so a resume
+ * ignores what came after its checkpoint, including a line torn by a crash; -1 reads them all. */
+bool rt_epoch_log_load(const char *path, int32_t max_epochs, RtEpochMetrics **history, int32_t *count, RtDiags *d);
 
 /* Writes every metric that has a TensorBoard tag as a scalar at `step`, then flushes. */
 bool rt_epoch_to_tensorboard(RtTbWriter *tb, const RtEpochMetrics *m, int64_t step, RtDiags *d);

@@ -144,7 +144,7 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
   r->early.bad_epochs = info.early.bad_epochs;
   RtEpochMetrics *hist = NULL;
   int32_t n = 0;
-  if (!rt_epoch_log_load(r->path_metrics, &hist, &n, d)) return false;
+  if (!rt_epoch_log_load(r->path_metrics, info.epoch, &hist, &n, d)) return false;
   if (n < info.epoch) {
     rt_diag_error(d, r->path_metrics, 0, 0, "has %d epochs but the checkpoint is at epoch %d", n, info.epoch);
     free(hist);

@@ -123,7 +123,7 @@ static void load_partial_history(TuneRun *r) {
   RtEpochMetrics *h = NULL;
   int32_t n = 0;
   RtDiags d = {0};
-  if (rt_epoch_log_load(path, &h, &n, &d)) set_history(r, h, n);
+  if (rt_epoch_log_load(path, -1, &h, &n, &d)) set_history(r, h, n);
   free(h);
   rt_diags_free(&d);
 }
@@ -240,7 +240,7 @@ bool tune_outcome_poll(TuneRun *r) {
   int32_t n = 0;
   RtDiags d = {0};
   bool grew = false;
-  if (rt_epoch_log_load(path, &h, &n, &d)) {
+  if (rt_epoch_log_load(path, -1, &h, &n, &d)) {
     r->metrics_stamp = stamp;
     grew = n > r->n_history;
     /* a resumed trainer first cuts the log back to its checkpoint: keep the longer view, the

@@ -210,6 +210,20 @@ static void test_results_statuses(void **state) {
   assert_int_equal(back.best_epoch, -1);
   assert_null(back.best_checkpoint);
   rt_results_free(&back);
+  /* Epochs ran but the selection metric never had a value (a NaN validation loss): no best. */
+  fill_results(&r, h, 2);
+  r.status = RT_RUN_OK;
+  r.best_metric = RT_METRIC_VAL_LOSS;
+  h[0].v[RT_METRIC_VAL_LOSS] = h[1].v[RT_METRIC_VAL_LOSS] = NAN;
+  r.best_epoch = -1;
+  assert_true(rt_results_write(results_path, &r, &d));
+  assert_true(rt_results_load(results_path, &back, &d));
+  assert_int_equal(back.best_epoch, -1);
+  rt_results_free(&back);
+  h[1].v[RT_METRIC_VAL_LOSS] = 0.5; /* now epoch 2 has a value: null is inconsistent */
+  assert_false(rt_results_write(results_path, &r, &d));
+  expect_diag(&d, "'best_epoch' is null but 2 epochs ran");
+  rt_diags_free(&d);
   /* Failed, with its message. */
   fill_results(&r, h, 2);
   r.status = RT_RUN_FAILED;
@@ -391,7 +405,7 @@ static void test_epoch_log(void **state) {
 
   RtEpochMetrics *h;
   int32_t n;
-  assert_true(rt_epoch_log_load(log_path, &h, &n, &d));
+  assert_true(rt_epoch_log_load(log_path, -1, &h, &n, &d));
   assert_int_equal(n, 3);
   for (int i = 0; i < 3; i++) assert_epoch_equal(&h[i], &e[i]);
   free(h);
@@ -414,7 +428,7 @@ static void test_epoch_log(void **state) {
   assert_true(rt_epoch_log_append(log, &e[2], &d));
   assert_true(rt_epoch_log_append(log, &e[3], &d));
   rt_epoch_log_close(log);
-  assert_true(rt_epoch_log_load(log_path, &h, &n, &d));
+  assert_true(rt_epoch_log_load(log_path, -1, &h, &n, &d));
   assert_int_equal(n, 4);
   assert_true(h[2].v[RT_METRIC_TRAIN_LOSS] == 0.125);
   free(h);
@@ -429,14 +443,18 @@ static void test_epoch_log(void **state) {
   memcpy(torn, text, keep);
   memcpy(torn + keep, "{\"epoch\":3,\"st", 14);
   assert_true(rt_fs_write_atomic(log_path, torn, keep + 14, &d));
-  assert_false(rt_epoch_log_load(log_path, &h, &n, &d));
+  assert_false(rt_epoch_log_load(log_path, -1, &h, &n, &d));
   expect_diag(&d, "incomplete last line");
   assert_int_equal(d.items[0].line, 3);
   rt_diags_free(&d);
+  assert_true(rt_epoch_log_load(log_path, 2, &h, &n, &d)); /* what a resume after epoch 2 reads */
+  assert_int_equal(n, 2);
+  assert_epoch_equal(&h[1], &e[1]);
+  free(h);
   log = rt_epoch_log_open(log_path, 2, &d);
   assert_non_null(log);
   rt_epoch_log_close(log);
-  assert_true(rt_epoch_log_load(log_path, &h, &n, &d));
+  assert_true(rt_epoch_log_load(log_path, -1, &h, &n, &d));
   assert_int_equal(n, 2);
   free(h);
 
@@ -445,7 +463,7 @@ static void test_epoch_log(void **state) {
   char *key = strstr(strchr(bad, '\n'), "val_char_acc");
   memcpy(key, "val_chxr_acc", 12); /* same length: the rest of the line stays valid */
   assert_true(rt_fs_write_atomic(log_path, bad, strlen(bad), &d));
-  assert_false(rt_epoch_log_load(log_path, &h, &n, &d));
+  assert_false(rt_epoch_log_load(log_path, -1, &h, &n, &d));
   expect_diag(&d, "unknown key 'val_chxr_acc' (did you mean 'val_char_acc'?)");
   assert_int_equal(d.items[0].line, 2);
   assert_string_equal(d.items[0].file, log_path);
@@ -455,7 +473,7 @@ static void test_epoch_log(void **state) {
   /* A fresh run truncates; keep 0 too. */
   log = rt_epoch_log_open(log_path, 0, &d);
   rt_epoch_log_close(log);
-  assert_true(rt_epoch_log_load(log_path, &h, &n, &d));
+  assert_true(rt_epoch_log_load(log_path, -1, &h, &n, &d));
   assert_int_equal(n, 0);
   free(h);
   free(text);
