@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "runtime/rt_assert.h"
+#include "runtime/rt_fpenv.h"
 #include "runtime/rt_profile.h"
 
 /* libopenblas (Debian's pthread build); declared here so the runtime needs no cblas.h */
@@ -139,6 +140,7 @@ static bool new_loop(uint32_t seen) {
 }
 
 static void *worker_main(void *arg) {
+  rt_fpenv_flush_denormals();
   in_chunk = true; /* a parallel loop inside a chunk runs inline */
   /* the generation before the loop that started the pool: reading the ticket here instead would
    * skip that loop whenever the thread starts after the caller has published it */

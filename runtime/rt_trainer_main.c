@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/rt_fpenv.h"
 #include "runtime/rt_fs.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_synth.h"
@@ -181,6 +182,7 @@ static void print_diags(RtDiags *d) {
 
 int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   setvbuf(stdout, NULL, _IOLBF, 0); /* progress reaches a log file or pipe as it happens */
+  rt_fpenv_flush_denormals();
   Args a;
   int rc = parse_args(argc, argv, spec, &a);
   if (rc) return rc < 0 ? 0 : rc;

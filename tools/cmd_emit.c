@@ -12,6 +12,7 @@
 #include "frontend/fe_preset.h"
 #include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
+#include "runtime/rt_fpenv.h"
 #include "runtime/rt_fs.h"
 #include "runtime/rt_results.h"
 #include "runtime/rt_safetensors.h"
@@ -127,6 +128,8 @@ static bool load_source(const EmitArgs *a, Source *s, RtDiags *d) {
     RT_ASSERT(n->type.dtype == IR_F32, "state %s is not f32", n->name);
     char *dst = (char *)s->weights + s->plan->slots[id].offset;
     if (!rt_st_read(s->file, n->name, RT_ST_F32, n->type.shape.rank, n->type.shape.dims, dst, d)) return false;
+    /* subnormal weights would slow every caller that runs without flush-to-zero */
+    rt_flush_subnormals((float *)dst, ir_shape_numel(&n->type.shape));
   }
   return true;
 }

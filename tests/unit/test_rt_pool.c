@@ -2,7 +2,8 @@
  * many (threads, n, grain) combinations, chunks are contiguous, at least `grain` long and
  * numbered below the thread count; nested loops run inline on the calling thread; the workers
  * really take chunks; two threads calling at once both get correct loops; OpenBLAS is made
- * single-threaded. */
+ * single-threaded; kernels run with subnormals flushed to zero on every pool thread. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -14,9 +15,11 @@
 #include <time.h>
 
 #include <cblas.h>
+#include <xmmintrin.h>
 #include <cmocka.h>
 #include <pthread.h>
 
+#include "runtime/rt_fpenv.h"
 #include "runtime/rt_pool.h"
 
 /* What one loop saw; filled by chunk_record from every thread. */
@@ -170,6 +173,53 @@ static void test_blas_single_threaded(void **state) {
   assert_int_equal(openblas_get_num_threads(), 1);
 }
 
+/* Counts the elements whose subnormal input and subnormal product both came out as 0 (FTZ and
+ * DAZ set), separately for the caller and the pool's workers. volatile stops constant folding. */
+typedef struct Flushed {
+  pthread_t caller;
+  _Atomic int caller_flushed, worker_flushed, worker_total;
+} Flushed;
+
+static void chunk_subnormal(void *ctx, int64_t begin, int64_t end, int32_t worker) {
+  (void)worker;
+  Flushed *f = ctx;
+  bool foreign = !pthread_equal(pthread_self(), f->caller);
+  for (int64_t i = begin; i < end; i++) {
+    volatile float tiny = 1e-39f, small = 1e-30f, scale = 1e-10f;
+    bool flushed = tiny * 1.0f == 0.0f && small * scale == 0.0f;
+    if (foreign) atomic_fetch_add(&f->worker_total, 1);
+    if (flushed) atomic_fetch_add(foreign ? &f->worker_flushed : &f->caller_flushed, 1);
+  }
+  struct timespec ts = {0, 20000L}; /* leave the workers time to take chunks */
+  nanosleep(&ts, NULL);
+}
+
+static void test_subnormals_flushed(void **state) {
+  (void)state;
+  unsigned ieee = _mm_getcsr() & ~(1u << 6 | 1u << 15); /* DAZ, FTZ off */
+  _mm_setcsr(ieee);
+  rt_pool_shutdown();
+  rt_pool_set_threads(2); /* workers start from the caller's IEEE mode and set their own */
+  Flushed f = {.caller = pthread_self()};
+  smelt_rt_parallel_for(chunk_subnormal, &f, 2000, 1);
+  assert_true(f.worker_total > 0);
+  assert_int_equal(f.worker_flushed, f.worker_total);
+  assert_int_equal(f.caller_flushed, 0);
+  rt_fpenv_flush_denormals(); /* the caller's own switch */
+  Flushed g = {.caller = pthread_self()};
+  smelt_rt_parallel_for(chunk_subnormal, &g, 2000, 1);
+  assert_int_equal(g.caller_flushed + g.worker_flushed, 2000);
+  _mm_setcsr(ieee);
+}
+
+static void test_flush_subnormal_values(void **state) {
+  (void)state;
+  float x[6] = {1e-39f, -1e-40f, 1.5f, 0.0f, 1.2e-38f, -3e-45f};
+  assert_int_equal(rt_flush_subnormals(x, 6), 3);
+  assert_true(x[0] == 0.0f && x[1] == 0.0f && signbit(x[1]) && x[5] == 0.0f);
+  assert_true(x[2] == 1.5f && x[4] == 1.2e-38f); /* 1.2e-38 is normal (>= FLT_MIN) */
+}
+
 static int shutdown_pool(void **state) {
   (void)state;
   rt_pool_shutdown();
@@ -183,6 +233,8 @@ int main(void) {
       cmocka_unit_test(test_nested_loops_run_inline),
       cmocka_unit_test(test_concurrent_callers),
       cmocka_unit_test(test_blas_single_threaded),
+      cmocka_unit_test(test_subnormals_flushed),
+      cmocka_unit_test(test_flush_subnormal_values),
   };
   return cmocka_run_group_tests(tests, NULL, shutdown_pool);
 }
