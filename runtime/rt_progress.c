@@ -44,8 +44,9 @@ void rt_progress_update(RtProgress *p, long done, double loss) {
     fflush(p->out);
     return;
   }
+  /* in a log: a line per quarter of the epoch, for epochs long enough to wait for */
   int q = (int)(4 * done / p->total);
-  if (q <= p->quarter || q >= 4) return;
+  if (q <= p->quarter || q >= 4 || el < 5.0) return;
   p->quarter = q;
   fprintf(p->out, "%s %ld/%ld  %.1f samples/s  ETA %s  loss %.4f\n", p->label, done, p->total, rate, eta, loss);
 }

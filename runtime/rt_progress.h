@@ -1,5 +1,6 @@
 /* A progress bar for one epoch on stderr: done/total samples, samples/s, ETA and the running
- * loss, redrawn in place on a terminal; on a pipe or log file, a plain line at each quarter. */
+ * loss, redrawn in place on a terminal; on a pipe or log file, a plain line at each quarter of
+ * an epoch once 5 s have passed. */
 #ifndef SMELT_RT_PROGRESS_H
 #define SMELT_RT_PROGRESS_H
 

@@ -27,7 +27,7 @@ static const char USAGE[] =
     "  --out DIR          output folder (default: runs)\n"
     "  --resume           continue from OUT/<experiment>/last.safetensors if it exists\n"
     "  --skip-bad-samples leave out bad lines and images (counted) instead of stopping\n"
-    "  --quiet            no progress bar, only the per-epoch lines\n"
+    "  --quiet            only the per-epoch lines (no progress bar or quarter lines)\n"
     "  -h, --help         show this help\n";
 
 typedef struct TrainArgs {
@@ -106,7 +106,7 @@ int cmd_train(int argc, char **argv) {
     RtTrainConfig tc = experiment_train_config(&e, out_dir, json);
     tc.resume = a.resume;
     tc.charset = train->charset.utf8;
-    tc.progress = a.quiet || !isatty(fileno(stderr)) ? 1 : 2;
+    tc.progress = a.quiet ? 1 : 2; /* a bar on a terminal, a line per quarter epoch in a log */
     RtTrainSummary s;
     ok = rt_train(&mb.model, &tc, train, val, &s, &d);
     rt_diags_print(&d, stderr);
