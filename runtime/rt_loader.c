@@ -48,7 +48,10 @@ static void fill(const RtLoader *l, RtBatch *s, int b, int64_t epoch) {
   for (int j = 0; j < B; j++) {
     float *img = s->images + j * pixels;
     if (j >= size) {
-      memset(img, 0, (size_t)pixels * sizeof *img);
+      /* a padding row: a copy of one of the epoch's first images, so that batch-norm statistics
+       * in training mode see only real images; no label, and the loss and metrics leave it out */
+      int i = l->order[(j - size) % ds->count];
+      rt_augment_apply(&l->o.augment, l->o.seed, epoch, i, ds->height, ds->width, rt_dataset_image(ds, i), img);
       s->lengths[j] = 0;
       s->samples[j] = -1;
       continue;

@@ -18,7 +18,7 @@ typedef struct RtBatch {
   int index;          /* batch number within the epoch, from 0 */
   int64_t epoch;
   int height, width, label_width;
-  float *images;      /* (B, 1, H, W); rows [size, B) are zeros */
+  float *images;      /* (B, 1, H, W); rows [size, B) repeat the epoch's first images */
   int32_t *labels;    /* (B, L) symbol ids; 0 past each label's length and in padding rows */
   int32_t *lengths;   /* (B) label lengths; 0 for padding rows */
   int32_t *samples;   /* (B) dataset index of each row; -1 for padding rows */
