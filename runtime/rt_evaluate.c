@@ -10,9 +10,11 @@
 #include "runtime/rt_train.h"
 #include "runtime/rt_train_io.h"
 
-bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, RtEpochMetrics *out, RtDiags *d) {
+bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLossScalars *loss, RtEpochMetrics *out,
+                 RtDiags *d) {
   const RtGraphBin *g = &m->eval;
   void *io = rt_region_alloc(g->io_bytes), *scratch = rt_region_alloc(g->scratch_bytes);
+  rt_io_put_loss_scalars(g, io, loss);
   RtLoaderOptions lo = {.batch_size = m->batch, .label_width = m->max_len, .seed = 0, .shuffle = false};
   RtLoader *l = rt_loader_new(ds, &lo);
   rt_loader_start_epoch(l, 0);

@@ -69,7 +69,7 @@ static bool check_data(const RtModel *m, const RtDataset *ds, const char *what, 
 /* Scalars that stay fixed for the run. */
 static void put_constant_scalars(const Run *r) {
   const RtTrainConfig *c = r->cfg;
-  const RtGraphBin *t = &r->m->train, *e = &r->m->eval;
+  const RtGraphBin *t = &r->m->train;
   rt_io_put_scalar(t, r->train_io, "beta1", c->beta1);
   rt_io_put_scalar(t, r->train_io, "beta2", c->beta2);
   rt_io_put_scalar(t, r->train_io, "eps", c->eps);
@@ -77,14 +77,8 @@ static void put_constant_scalars(const Run *r) {
   rt_io_put_scalar(t, r->train_io, "weight_decay", c->weight_decay);
   rt_io_put_scalar(t, r->train_io, "clip_norm", c->grad_clip > 0 ? c->grad_clip : INFINITY);
   rt_io_put_scalar(t, r->train_io, "dropout", c->dropout);
-  (void)e;
 }
 
-static void put_loss_scalars(const RtGraphBin *g, void *io, const RtTrainConfig *c) {
-  rt_io_put_scalar(g, io, "label_smoothing", c->label_smoothing);
-  rt_io_put_scalar(g, io, "focal_gamma", c->focal_gamma);
-  rt_io_put_scalar(g, io, "focal_alpha", c->focal_alpha);
-}
 
 static RtCheckpointInfo checkpoint_info(const Run *r, int epochs_done) {
   RtCheckpointInfo info = {.epoch = epochs_done, .step = r->step, .seed = r->cfg->seed,
@@ -171,7 +165,6 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   r.state = rt_region_alloc(m->state_bytes);
   r.train_io = rt_region_alloc(m->train.io_bytes);
   r.train_scratch = rt_region_alloc(m->train.scratch_bytes);
-  void *eval_io = rt_region_alloc(m->eval.io_bytes);
   r.history = rt_xcalloc((size_t)cfg->epochs + 1, sizeof *r.history);
   rt_model_init_state(m, r.state, cfg->seed);
   if (getenv("SMELT_PROFILE")) {
@@ -198,9 +191,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   RtTbWriter *tb = log ? rt_tb_open(cfg->out_dir, d) : NULL;
   ok = ok && log && tb;
   put_constant_scalars(&r);
-  put_loss_scalars(&m->train, r.train_io, cfg);
-  put_loss_scalars(&m->eval, eval_io, cfg);
-  free(eval_io);
+  RtLossScalars loss_scalars = {cfg->label_smoothing, cfg->focal_gamma, cfg->focal_alpha};
+  rt_io_put_loss_scalars(&m->train, r.train_io, &loss_scalars);
 
   RtRunStatus status = RT_RUN_OK;
   char error[256] = "";
@@ -246,7 +238,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     }
     RtEpochMetrics e = {.epoch = epoch + 1, .step = r.step};
     for (int k = 0; k < RT_METRIC_COUNT; k++) e.v[k] = NAN;
-    rt_evaluate(m, r.state, val, &e, d);
+    rt_evaluate(m, r.state, val, &loss_scalars, &e, d);
     e.v[RT_METRIC_TRAIN_LOSS] = steps_done ? loss_sum / steps_done : NAN;
     e.v[RT_METRIC_LR] = lr;
     e.v[RT_METRIC_SAMPLES_PER_S] = t_train > 0 ? (double)seen / t_train : 0;

@@ -16,6 +16,7 @@
 #include "runtime/rt_model.h"
 #include "runtime/rt_results.h"
 #include "runtime/rt_schedule.h"
+#include "runtime/rt_train_io.h"
 
 typedef struct RtTrainConfig {
   const char *experiment; /* name, for logs and results */
@@ -59,8 +60,10 @@ typedef struct RtTrainSummary {
 bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
               RtTrainSummary *summary, RtDiags *d);
 
-/* Validation metrics of the weights in `state` on ds through m's evaluation step: fills
- * RT_METRIC_VAL_LOSS, VAL_CHAR_ACC, VAL_SEQ_ACC and VAL_CER of *out. */
-bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, RtEpochMetrics *out, RtDiags *d);
+/* Validation metrics of the weights in `state` on ds through m's evaluation step, its loss with
+ * the hyperparameters in `loss`: fills RT_METRIC_VAL_LOSS, VAL_CHAR_ACC, VAL_SEQ_ACC and
+ * VAL_CER of *out. */
+bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLossScalars *loss, RtEpochMetrics *out,
+                 RtDiags *d);
 
 #endif

@@ -35,6 +35,12 @@ void rt_io_put_scalar(const RtGraphBin *g, void *io, const char *name, double v)
   else *(int32_t *)at(io, s) = (int32_t)v;
 }
 
+void rt_io_put_loss_scalars(const RtGraphBin *g, void *io, const RtLossScalars *s) {
+  rt_io_put_scalar(g, io, "label_smoothing", s->label_smoothing);
+  rt_io_put_scalar(g, io, "focal_gamma", s->focal_gamma);
+  rt_io_put_scalar(g, io, "focal_alpha", s->focal_alpha);
+}
+
 double rt_io_get_scalar(const RtGraphBin *g, const void *io, const char *name) {
   const RtSlot *s = rt_graph_slot(g, name);
   return s ? (double)*(const float *)((const char *)io + s->offset) : NAN;

@@ -15,6 +15,13 @@ enum { RT_GO = 0, RT_END = 1, RT_BLANK = 0 };
 void rt_io_put_batch(const RtModel *m, const RtGraphBin *g, void *io, const RtBatch *b);
 /* Sets a scalar input (f32 or i32 by its slot); absent inputs are skipped. */
 void rt_io_put_scalar(const RtGraphBin *g, void *io, const char *name, double v);
+
+/* The loss hyperparameters, runtime scalars of both the training and the evaluation step (so
+ * that val_loss is the training loss's formula on validation data). */
+typedef struct RtLossScalars {
+  double label_smoothing, focal_gamma, focal_alpha;
+} RtLossScalars;
+void rt_io_put_loss_scalars(const RtGraphBin *g, void *io, const RtLossScalars *s);
 /* Reads output `name` (f32[]); NaN when absent. */
 double rt_io_get_scalar(const RtGraphBin *g, const void *io, const char *name);
 /* Adds the greedy predictions of g's `pred` output for the real rows of b to metrics. */

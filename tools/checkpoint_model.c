@@ -9,15 +9,23 @@
 #include "runtime/rt_safetensors.h"
 #include "tools/model_build.h"
 
-/* The loss kind recorded in the stored experiment settings; the head's default otherwise. */
-static FeLossKind stored_loss(const char *config_json, const FePreset *p) {
-  FeLossKind k = p->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY;
+static double number_or(const cJSON *o, const char *key, double fallback) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+}
+
+/* The loss kind and hyperparameters recorded in the stored experiment settings (experiment_json);
+ * the head's default loss, no smoothing, gamma 2 and alpha 1 otherwise. */
+static void stored_loss(const char *config_json, const FePreset *p, CheckpointModel *m) {
+  m->loss = p->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY;
   cJSON *o = config_json ? cJSON_Parse(config_json) : NULL;
-  const cJSON *type = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "loss"), "type");
+  const cJSON *loss = cJSON_GetObjectItemCaseSensitive(o, "loss");
+  const cJSON *type = cJSON_GetObjectItemCaseSensitive(loss, "type");
   for (int i = 0; cJSON_IsString(type) && i < FE_LOSS_COUNT; i++)
-    if (!strcmp(type->valuestring, FE_LOSS_NAMES[i])) k = (FeLossKind)i;
+    if (!strcmp(type->valuestring, FE_LOSS_NAMES[i])) m->loss = (FeLossKind)i;
+  m->loss_scalars = (RtLossScalars){number_or(loss, "label_smoothing", 0), number_or(loss, "gamma", 2),
+                                    number_or(loss, "alpha", 1)};
   cJSON_Delete(o);
-  return k;
 }
 
 bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, CheckpointModel *m, RtDiags *d) {
@@ -36,7 +44,7 @@ bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, Checkp
   snprintf(label, sizeof label, "%s (preset '%s' stored in the checkpoint)", path, name ? name : "?");
   m->preset = fe_preset_parse(label, preset_text, strlen(preset_text), d);
   m->charset = strdup(charset);
-  if (m->preset) m->loss = stored_loss(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CONFIG)), m->preset);
+  if (m->preset) stored_loss(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CONFIG)), m->preset, m);
   if (m->preset && name) m->preset->name = rt_arena_strdup(&m->preset->arena, name);
   m->graph = !m->preset ? NULL
              : kind == FE_GRAPH_EVAL ? model_eval_graph(m->preset, batch, m->loss, d)

@@ -1,5 +1,5 @@
 /* A trained model back from its checkpoint: the preset rebuilt from the YAML text stored in the
- * metadata, the charset, the loss kind (from the stored config), one graph (EVAL: loss + greedy
+ * metadata, the charset, the loss kind and its hyperparameters (from the stored config), one graph (EVAL: loss + greedy
  * predictions; INFER: predictions) compiled for this machine, and the checkpoint's weights in
  * its state region. Used by `smelt eval` and `smelt predict`. */
 #ifndef SMELT_TOOLS_CHECKPOINT_MODEL_H
@@ -8,11 +8,13 @@
 #include "codegen/cg_program.h"
 #include "frontend/fe_lower.h"
 #include "runtime/rt_model.h"
+#include "runtime/rt_train_io.h"
 
 typedef struct CheckpointModel {
   FePreset *preset;
   char *charset;    /* UTF-8 symbols in id order */
   FeLossKind loss;
+  RtLossScalars loss_scalars; /* label smoothing, focal gamma and alpha, for the EVAL loss */
   IrGraph *graph;   /* simplified, owned */
   CgProgram *program;
   RtModel model;    /* model.eval is the compiled graph; model.state its state slots */

@@ -55,7 +55,7 @@ int cmd_eval(int argc, char **argv) {
     RtDatasetOptions o = {.charset = m.charset, .max_label_len = m.model.max_len,
                           .policy = skip ? RT_DATA_SKIP : RT_DATA_STOP, .height = m.model.height, .width = m.model.width};
     ds = rt_dataset_load(data, &o, &d);
-    ok = ds && rt_evaluate(&m.model, m.state, ds, &out, &d);
+    ok = ds && rt_evaluate(&m.model, m.state, ds, &m.loss_scalars, &out, &d);
   }
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);

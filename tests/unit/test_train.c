@@ -74,8 +74,9 @@ static Trained train(const FeConfig *c, const char *name, int epochs, bool resum
   return t;
 }
 
-/* Trains, then checks results.json: every epoch recorded, and the training loss of the last
- * epoch below `ratio` times the first's. */
+/* Trains, then checks results.json: every epoch recorded with a positive validation loss (the
+ * evaluation step gets the loss's hyperparameters too), and the training loss of the last epoch
+ * below `ratio` times the first's. */
 static void check_loss_falls(const char *preset, const char *extra, const char *name, int epochs, double ratio) {
   FeConfig *c = config(preset, extra);
   Trained t = train(c, name, epochs, false);
@@ -88,6 +89,10 @@ static void check_loss_falls(const char *preset, const char *extra, const char *
   snprintf(path, sizeof path, "%s/%s/results.json", tmp, name);
   assert_true(rt_results_load(path, &r, &d));
   assert_int_equal(r.history_count, epochs);
+  for (int i = 0; i < epochs; i++) {
+    double v = r.history[i].v[RT_METRIC_VAL_LOSS];
+    if (!(isfinite(v) && v > 0)) fail_msg("%s: val_loss %g at epoch %d", name, v, i + 1);
+  }
   double first = r.history[0].v[RT_METRIC_TRAIN_LOSS], last = r.history[epochs - 1].v[RT_METRIC_TRAIN_LOSS];
   printf("%s: train loss %.4f -> %.4f, val char acc %.3f\n", name, first, last,
          r.history[epochs - 1].v[RT_METRIC_VAL_CHAR_ACC]);
@@ -103,6 +108,10 @@ static void test_ctc_loss_falls(void **state) {
 static void test_attention_loss_falls_with_dropout(void **state) {
   check_loss_falls("mini_attention.yaml", "    loss: {type: cross_entropy, label_smoothing: 0.05}\n", "attention",
                    4, 0.9);
+}
+
+static void test_focal_loss_falls(void **state) {
+  check_loss_falls("mini_attention.yaml", "    loss: {type: focal, gamma: 2.0, alpha: 0.5}\n", "focal", 3, 0.9);
 }
 
 /* The bytes of every tensor of a checkpoint, for exact comparison. */
@@ -175,6 +184,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ctc_loss_falls),
       cmocka_unit_test(test_attention_loss_falls_with_dropout),
+      cmocka_unit_test(test_focal_loss_falls),
       cmocka_unit_test(test_resume_matches_uninterrupted),
       cmocka_unit_test(test_divergence_is_recorded),
   };
