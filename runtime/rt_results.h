@@ -20,6 +20,16 @@
 #define RT_FILE_METRICS "metrics.jsonl"
 #define RT_FILE_RESULTS "results.json"
 
+/* Removes the files a run writes from its folder (the names above and TensorBoard event files,
+ * nothing else), so that a fresh start leaves no earlier checkpoint or curve behind. Missing
+ * files are fine; false with an error naming the file when one cannot be removed. */
+bool rt_run_dir_clear(const char *dir, RtDiags *d);
+
+/* Whether two experiments' settings (config JSON, experiment_json) train the same way, apart
+ * from `epochs`, which a resumed run may extend. When they differ and `key` is not NULL, it gets
+ * the name of the first top-level setting that differs ("" when a text is not JSON). */
+bool rt_config_resumable(const char *stored, const char *current, char *key, size_t key_size);
+
 /* Per-epoch metrics. Add one here and a row in rt_results.c's table (checked at compile time). */
 typedef enum RtMetric {
   RT_METRIC_TRAIN_LOSS,    /* mean training loss over the epoch's batches */

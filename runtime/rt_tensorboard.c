@@ -107,9 +107,9 @@ static char *event_file_name(const char *logdir, int attempt) {
   char *path = rt_xmalloc(cap);
   long now = (long)time(NULL);
   if (attempt == 0)
-    snprintf(path, cap, "%s/events.out.tfevents.%ld.%s", logdir, now, host);
+    snprintf(path, cap, "%s/" RT_TB_FILE_PREFIX "%ld.%s", logdir, now, host);
   else
-    snprintf(path, cap, "%s/events.out.tfevents.%ld.%s.%ld.%d", logdir, now, host, (long)getpid(), attempt);
+    snprintf(path, cap, "%s/" RT_TB_FILE_PREFIX "%ld.%s.%ld.%d", logdir, now, host, (long)getpid(), attempt);
   return path;
 }
 

@@ -13,6 +13,9 @@
 
 typedef struct RtTbWriter RtTbWriter;
 
+/* Event files are named RT_TB_FILE_PREFIX<unix time>.<host>, as TensorBoard expects. */
+#define RT_TB_FILE_PREFIX "events.out.tfevents."
+
 /* Creates logdir if needed (mkdir -p) and a new event file in it; never overwrites an existing
  * one (a second file in the same second gets a `.<pid>.<n>` suffix). NULL with a diagnostic on
  * failure. */

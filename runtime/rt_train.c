@@ -119,12 +119,42 @@ static void print_epoch(const Run *r, const RtEpochMetrics *e) {
   fflush(stdout);
 }
 
+/* Before a fresh start: files of an earlier run in the folder are work that a new run would
+ * overwrite, so they stay unless the caller asked to start over (--overwrite) or to resume a run
+ * that left no checkpoint to resume from. */
+static bool prepare_fresh_start(const Run *r, RtDiags *d) {
+  bool earlier = file_exists(r->path_last) || file_exists(r->path_best) || file_exists(r->path_results);
+  if (!earlier) return rt_run_dir_clear(r->cfg->out_dir, d); /* a stray metrics or event file */
+  if (r->cfg->overwrite || (r->cfg->resume && !file_exists(r->path_last))) return rt_run_dir_clear(r->cfg->out_dir, d);
+  rt_diag_error(d, r->cfg->out_dir, 0, 0,
+                "holds an earlier run of '%s'; --resume continues it, --overwrite starts over (deleting its "
+                "checkpoints and logs), or choose another --out",
+                r->cfg->experiment);
+  return false;
+}
+
 /* Resumes from last.safetensors: weights, optimizer moments, schedule, early stopping, history. */
 static bool resume(Run *r, int *start_epoch, RtDiags *d) {
   RtCheckpointInfo info = {0};
   if (!rt_checkpoint_load(r->path_last, r->m, r->state, &info, d)) return false;
+  char key[64];
+  bool same = rt_config_resumable(info.config_json, r->cfg->config_json, key, sizeof key);
   free((void *)info.charset);
   free((void *)info.config_json);
+  if (!same) {
+    char what[80] = "config";
+    if (key[0]) snprintf(what, sizeof what, "setting '%s'", key);
+    rt_diag_error(d, r->path_last, 0, 0,
+                  "was trained with other settings (its %s differs); resuming would mix two runs: "
+                  "leave out --resume and give --overwrite to start over, or use another --out",
+                  what);
+    return false;
+  }
+  if (info.epoch > r->cfg->epochs) {
+    rt_diag_error(d, r->path_last, 0, 0, "has completed %d epochs, more than the %d asked for", info.epoch,
+                  r->cfg->epochs);
+    return false;
+  }
   *start_epoch = info.epoch;
   r->step = info.step;
   r->schedule.lr = info.schedule.lr;
@@ -185,11 +215,20 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   rt_early_stop_init(&r.early, cfg->early_stopping, rt_metric_higher_is_better(cfg->early_metric), cfg->patience,
                      cfg->min_delta);
   int start_epoch = 0;
-  bool ok = true;
-  if (cfg->resume && file_exists(r.path_last)) ok = resume(&r, &start_epoch, d);
-  RtEpochLog *log = ok ? rt_epoch_log_open(r.path_metrics, start_epoch, d) : NULL;
+  bool resuming = cfg->resume && file_exists(r.path_last);
+  if (!(resuming ? resume(&r, &start_epoch, d) : prepare_fresh_start(&r, d))) {
+    /* nothing written: an earlier run's files stay as they were */
+    if (rt_profile_on) rt_profile_enable(false);
+    rt_loader_free(loader);
+    free(r.history);
+    free(r.state);
+    free(r.train_io);
+    free(r.train_scratch);
+    return false;
+  }
+  RtEpochLog *log = rt_epoch_log_open(r.path_metrics, start_epoch, d);
   RtTbWriter *tb = log ? rt_tb_open(cfg->out_dir, d) : NULL;
-  ok = ok && log && tb;
+  bool ok = log && tb;
   put_constant_scalars(&r);
   RtLossScalars loss_scalars = {cfg->label_smoothing, cfg->focal_gamma, cfg->focal_alpha};
   rt_io_put_loss_scalars(&m->train, r.train_io, &loss_scalars);
@@ -197,6 +236,10 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   RtRunStatus status = RT_RUN_OK;
   char error[256] = "";
   int64_t diverged_at = -1;
+  if (resuming && r.early.enabled && r.early.bad_epochs > r.early.patience) {
+    status = RT_RUN_EARLY_STOPPED; /* it had stopped early before the interruption */
+    if (cfg->progress >= 1) printf("%s had already stopped early; nothing to resume\n", cfg->experiment);
+  }
   for (int epoch = start_epoch; ok && epoch < cfg->epochs && status == RT_RUN_OK; epoch++) {
     double t0 = rt_now_seconds();
     char label[64];

@@ -34,6 +34,7 @@ typedef struct RtTrainConfig {
   double min_delta;
   RtAugmentSettings augment;
   bool resume;               /* continue from out_dir/last.safetensors when it exists */
+  bool overwrite;            /* start afresh even where out_dir holds an earlier run (deleted) */
   bool background_loader;    /* prepare batches in a thread (off: deterministic single thread) */
   int progress;              /* 0 quiet, 1 one line per epoch, 2 also a live progress bar */
   const char *config_json;   /* the experiment's settings (stored in checkpoints and results) */
@@ -54,9 +55,11 @@ typedef struct RtTrainSummary {
 } RtTrainSummary;
 
 /* Trains m on train, validating on val. Returns true when the run ended normally (ok, early
- * stopped, or diverged: all recorded in results.json); false when it could not run (bad data for
- * the model, unwritable folder, corrupt checkpoint: diagnostics in d, and results.json says
- * failed when it could be written). */
+ * stopped, or diverged: all recorded in results.json); false when it could not run, with
+ * diagnostics in d. A run that cannot start (bad data for the model, an earlier run in the
+ * folder without resume or overwrite, a checkpoint that is corrupt or from other settings)
+ * writes nothing; one that fails later (an unwritable file) says failed in results.json when it
+ * can. */
 bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
               RtTrainSummary *summary, RtDiags *d);
 

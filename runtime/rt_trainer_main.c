@@ -27,13 +27,16 @@ static const char OPTIONS[] =
     "  --epochs N         train N epochs instead of the configured number\n"
     "  --out DIR          output folder (default: runs)\n"
     "  --resume           continue from OUT/<experiment>/last.safetensors if it exists\n"
+    "  --overwrite        start over where OUT/<experiment> holds an earlier run (its\n"
+    "                     checkpoints and logs are deleted); without it such a run is kept\n"
+    "                     and training refuses to start\n"
     "  --skip-bad-samples leave out bad lines and images (counted) instead of stopping\n"
     "  --quiet            only the per-epoch lines (no progress bar or quarter lines)\n"
     "  -h, --help         show this help\n";
 
 static void usage(FILE *out, const char *prog, const RtTrainerSpec *s) {
   fprintf(out,
-          "usage: %s [--data DIR] [--val DIR] [--epochs N] [--out DIR] [--resume]\n"
+          "usage: %s [--data DIR] [--val DIR] [--epochs N] [--out DIR] [--resume | --overwrite]\n"
           "       [--skip-bad-samples] [--quiet]\n\n",
           prog);
   fprintf(out, "A standalone trainer for experiment '%s'.\n%s\n%s", s->train.experiment, s->built_from, OPTIONS);
@@ -50,7 +53,7 @@ static int usage_error(const char *prog, const RtTrainerSpec *s, const char *fmt
 typedef struct Args {
   const char *data, *val, *out;
   int epochs;
-  bool resume, skip_bad, quiet;
+  bool resume, overwrite, skip_bad, quiet;
 } Args;
 
 /* 0 to run, -1 after --help, 2 for a usage error */
@@ -60,7 +63,7 @@ static int parse_args(int argc, char **argv, const RtTrainerSpec *s, Args *a) {
       {"epochs", required_argument, NULL, 'n'},     {"out", required_argument, NULL, 'o'},
       {"resume", no_argument, NULL, 'r'},           {"skip-bad-samples", no_argument, NULL, 's'},
       {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
-      {0}};
+      {"overwrite", no_argument, NULL, 'w'},        {0}};
   const char *prog = argc > 0 ? argv[0] : "trainer";
   *a = (Args){.out = "runs"};
   opterr = 0;
@@ -72,6 +75,7 @@ static int parse_args(int argc, char **argv, const RtTrainerSpec *s, Args *a) {
       case 'v': a->val = optarg; break;
       case 'o': a->out = optarg; break;
       case 'r': a->resume = true; break;
+      case 'w': a->overwrite = true; break;
       case 's': a->skip_bad = true; break;
       case 'q': a->quiet = true; break;
       case 'n': {
@@ -89,6 +93,7 @@ static int parse_args(int argc, char **argv, const RtTrainerSpec *s, Args *a) {
   }
   if (optind < argc) return usage_error(prog, s, "unexpected argument '%s'", argv[optind]);
   if (a->val && !a->data) return usage_error(prog, s, "%s", "--val goes with --data");
+  if (a->resume && a->overwrite) return usage_error(prog, s, "%s", "--resume and --overwrite exclude each other");
   return 0;
 }
 
@@ -211,6 +216,7 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
            tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train->count, val->count);
     tc.out_dir = out_dir;
     tc.resume = a.resume;
+    tc.overwrite = a.overwrite;
     tc.charset = train->charset.utf8;
     tc.progress = a.quiet ? 1 : 2; /* a bar on a terminal, a line per quarter epoch in a log */
     RtTrainSummary s;

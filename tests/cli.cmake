@@ -49,7 +49,7 @@ smelt_cli_test(run_ir_jit 0 "compiled [0-9]+ kernels" run-ir examples/ir/convnet
 
 # Train a mini model once (fixture), then evaluate and predict with its checkpoint.
 set(MINI_OUT ${CMAKE_BINARY_DIR}/test-runs)
-smelt_cli_test(train_mini 0 "mini: ok after 2 epochs" train tests/train/mini.yaml --out ${MINI_OUT} --quiet)
+smelt_cli_test(train_mini 0 "mini: ok after 2 epochs" train tests/train/mini.yaml --out ${MINI_OUT} --quiet --overwrite)
 set_tests_properties(cli_train_mini PROPERTIES FIXTURES_SETUP mini_checkpoint)
 smelt_cli_test(eval_mini 0 "sequence accuracy .*character accuracy .*CER" eval ${MINI_OUT}/mini/best.safetensors
                --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
@@ -57,7 +57,13 @@ smelt_cli_test(predict_mini 0 "000096.png\t[0-3]*\n" predict ${MINI_OUT}/mini/be
                ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val/images/000096.png)
 smelt_cli_test(predict_missing_image 1 "nope.png: error" predict ${MINI_OUT}/mini/best.safetensors nope.png)
 smelt_cli_test(train_unknown_experiment 1 "no experiment 'nope'" train tests/train/mini.yaml --experiment nope)
-set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
+# a second run into the same folder keeps the first (nothing written) unless told otherwise
+smelt_cli_test(train_keeps_earlier_run 1 "holds an earlier run of 'mini'. --resume continues it, --overwrite starts over"
+               train tests/train/mini.yaml --out ${MINI_OUT} --quiet)
+smelt_cli_test(train_resume_or_overwrite 2 "--resume and --overwrite exclude each other"
+               train tests/train/mini.yaml --resume --overwrite)
+set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image cli_train_keeps_earlier_run
+                     PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
 
 # smelt build and smelt emit (end to end in tests/unit/test_aot_build.c and test_aot_emit.c).
 foreach(cmd build emit)

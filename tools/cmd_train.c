@@ -13,7 +13,8 @@
 
 static const char USAGE[] =
     "usage: smelt train CONFIG [--experiment NAME] [--data DIR] [--val DIR] [--epochs N]\n"
-    "                          [--out DIR] [--resume] [--skip-bad-samples] [--quiet]\n"
+    "                          [--out DIR] [--resume | --overwrite] [--skip-bad-samples]\n"
+    "                          [--quiet]\n"
     "\n"
     "Trains one experiment of CONFIG (the only one, or the one named) with a training step\n"
     "compiled for this machine, validating every epoch, and writes OUT/<experiment>/:\n"
@@ -26,6 +27,9 @@ static const char USAGE[] =
     "  --epochs N         train N epochs instead of the configured number\n"
     "  --out DIR          output folder (default: runs)\n"
     "  --resume           continue from OUT/<experiment>/last.safetensors if it exists\n"
+    "  --overwrite        start over where OUT/<experiment> holds an earlier run (its\n"
+    "                     checkpoints and logs are deleted); without it such a run is kept\n"
+    "                     and training refuses to start\n"
     "  --skip-bad-samples leave out bad lines and images (counted) instead of stopping\n"
     "  --quiet            only the per-epoch lines (no progress bar or quarter lines)\n"
     "  -h, --help         show this help\n";
@@ -33,7 +37,7 @@ static const char USAGE[] =
 typedef struct TrainArgs {
   const char *config, *experiment, *data, *val, *out;
   int64_t epochs;
-  bool resume, skip_bad, quiet;
+  bool resume, overwrite, skip_bad, quiet;
 } TrainArgs;
 
 static int parse_args(int argc, char **argv, TrainArgs *a) {
@@ -41,6 +45,7 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
       {"experiment", required_argument, NULL, 'e'}, {"data", required_argument, NULL, 'd'},
       {"val", required_argument, NULL, 'v'},        {"epochs", required_argument, NULL, 'n'},
       {"out", required_argument, NULL, 'o'},        {"resume", no_argument, NULL, 'r'},
+      {"overwrite", no_argument, NULL, 'w'},
       {"skip-bad-samples", no_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'},
       {"help", no_argument, NULL, 'h'},             {0}};
   *a = (TrainArgs){.out = "runs"};
@@ -53,6 +58,7 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
       case 'v': a->val = optarg; break;
       case 'o': a->out = optarg; break;
       case 'r': a->resume = true; break;
+      case 'w': a->overwrite = true; break;
       case 's': a->skip_bad = true; break;
       case 'q': a->quiet = true; break;
       case 'n':
@@ -64,6 +70,7 @@ static int parse_args(int argc, char **argv, TrainArgs *a) {
   if (optind != argc - 1) return cli_usage_error(USAGE, "expected one CONFIG file");
   a->config = argv[optind];
   if (a->val && !a->data) return cli_usage_error(USAGE, "--val goes with --data");
+  if (a->resume && a->overwrite) return cli_usage_error(USAGE, "--resume and --overwrite exclude each other");
   return CLI_EXIT_OK;
 }
 
@@ -105,6 +112,7 @@ int cmd_train(int argc, char **argv) {
     char *json = experiment_json(&e);
     RtTrainConfig tc = experiment_train_config(&e, out_dir, json);
     tc.resume = a.resume;
+    tc.overwrite = a.overwrite;
     tc.charset = train->charset.utf8;
     tc.progress = a.quiet ? 1 : 2; /* a bar on a terminal, a line per quarter epoch in a log */
     RtTrainSummary s;

@@ -5,7 +5,6 @@
 #include "tools/tune_outcome.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,25 +87,11 @@ static TuneStatus judge_results(TuneRun *r, const RtResults *res) {
 
 /* Removes what an earlier trainer left in the run's folder (only smelt's own file names). */
 static bool clear_previous(const TuneRun *r, RtDiags *d) {
-  static const char *const files[] = {RT_FILE_RESULTS, RT_FILE_METRICS, RT_FILE_BEST_CKPT, RT_FILE_LAST_CKPT,
-                                      TUNE_FILE_LOG};
   char path[PATH_MAX + 300];
-  bool ok = true;
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-    path_in(r, files[i], path, sizeof path);
-    if (unlink(path) != 0 && errno != ENOENT) {
-      rt_diag_error(d, path, 0, 0, "cannot remove the previous run's file: %s", strerror(errno));
-      ok = false;
-    }
-  }
-  DIR *dir = opendir(r->dir);
-  for (struct dirent *ent; dir && (ent = readdir(dir));) {
-    if (strncmp(ent->d_name, "events.out.tfevents.", 20) != 0) continue; /* TensorBoard would show both */
-    path_in(r, ent->d_name, path, sizeof path);
-    if (unlink(path) != 0 && errno != ENOENT) ok = false;
-  }
-  if (dir) closedir(dir);
-  return ok;
+  path_in(r, TUNE_FILE_LOG, path, sizeof path);
+  bool ok = unlink(path) == 0 || errno == ENOENT;
+  if (!ok) rt_diag_error(d, path, 0, 0, "cannot remove the previous run's file: %s", strerror(errno));
+  return rt_run_dir_clear(r->dir, d) && ok;
 }
 
 static bool file_exists(const TuneRun *r, const char *file) {

@@ -41,10 +41,13 @@ static FeConfig *config(const char *preset, const char *extra) {
 typedef struct Trained {
   RtTrainSummary s;
   bool ok;
+  char error[600]; /* the first error reported, if any */
 } Trained;
 
+enum { FRESH = 0, RESUME = 1, OVERWRITE = 2 }; /* how train() starts */
+
 /* Trains the config's experiment into tmp/<name>, with `epochs` (0: the config's). */
-static Trained train(const FeConfig *c, const char *name, int epochs, bool resume) {
+static Trained train(const FeConfig *c, const char *name, int epochs, int start) {
   FeExperiment e = c->experiments[0];
   if (epochs) e.epochs = epochs;
   RtDiags d = {0};
@@ -60,11 +63,14 @@ static Trained train(const FeConfig *c, const char *name, int epochs, bool resum
   snprintf(out, sizeof out, "%s/%s", tmp, name);
   char *json = experiment_json(&e);
   RtTrainConfig tc = experiment_train_config(&e, out, json);
-  tc.resume = resume;
+  tc.resume = start == RESUME;
+  tc.overwrite = start == OVERWRITE;
   tc.charset = tr->charset.utf8;
   tc.progress = 0;
-  Trained t;
+  Trained t = {0};
   t.ok = rt_train(&mb.model, &tc, tr, va, &t.s, &d);
+  for (int i = 0; i < d.count && !t.error[0]; i++)
+    if (d.items[i].level == RT_DIAG_ERROR) rt_diag_format(&d.items[i], t.error, sizeof t.error);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   free(json);
@@ -129,6 +135,84 @@ static bool same_checkpoints(const char *a, const char *b) {
   return same;
 }
 
+/* Whether a file exists and its bytes, for "left as it was" checks. */
+static char *slurp(const char *name, const char *file) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s/%s", tmp, name, file);
+  uint8_t *data = NULL;
+  size_t size;
+  RtDiags d = {0};
+  rt_fs_read_file(path, &data, &size, &d);
+  rt_diags_free(&d);
+  return (char *)data;
+}
+
+/* An earlier run is never lost by accident: a fresh start into its folder is refused (and
+ * writes nothing), a resume with other settings or fewer epochs is refused, --overwrite starts
+ * over, and a resume of a run that had stopped early trains no further. */
+static void test_earlier_run_protected(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n");
+  Trained first = train(c, "kept", 2, false);
+  assert_true(first.ok);
+  char *results = slurp("kept", "results.json");
+  assert_non_null(results);
+  RtResults r;
+  RtDiags rd = {0};
+  char rpath[600];
+  snprintf(rpath, sizeof rpath, "%s/kept/results.json", tmp);
+  assert_true(rt_results_load(rpath, &r, &rd));
+  double first_epoch_loss = r.history[0].v[RT_METRIC_TRAIN_LOSS];
+  rt_results_free(&r);
+  Trained again = train(c, "kept", 2, false);
+  assert_false(again.ok);
+  assert_non_null(strstr(again.error, "holds an earlier run of 'run'; --resume continues it, --overwrite"));
+  char *after = slurp("kept", "results.json");
+  assert_string_equal(results, after); /* untouched */
+  free(after);
+  Trained fewer = train(c, "kept", 1, true);
+  assert_false(fewer.ok);
+  assert_non_null(strstr(fewer.error, "has completed 2 epochs, more than the 1 asked for"));
+  FeConfig *other = config("mini_ctc.yaml", "    loss: ctc\n    learning_rate: 0.02\n");
+  Trained changed = train(other, "kept", 3, true);
+  assert_false(changed.ok);
+  assert_non_null(strstr(changed.error, "was trained with other settings (its setting 'learning_rate' differs)"));
+  after = slurp("kept", "results.json");
+  assert_string_equal(results, after);
+  free(after);
+  free(results);
+  Trained longer = train(c, "kept", 3, true); /* extending the same run is fine */
+  assert_true(longer.ok);
+  assert_int_equal(longer.s.epochs_run, 3);
+  fe_config_free(other);
+
+  /* early stopping with patience 0 on a metric that cannot improve after epoch 1 */
+  FeConfig *early = config("mini_ctc.yaml", "    loss: ctc\n    early_stopping: {metric: val_loss, patience: 0, "
+                                            "min_delta: 1000}\n");
+  Trained stopped = train(early, "early", 4, false);
+  assert_true(stopped.ok);
+  assert_int_equal(stopped.s.status, RT_RUN_EARLY_STOPPED);
+  assert_int_equal(stopped.s.epochs_run, 2);
+  Trained resumed = train(early, "early", 4, true);
+  assert_true(resumed.ok);
+  assert_int_equal(resumed.s.status, RT_RUN_EARLY_STOPPED);
+  assert_int_equal(resumed.s.epochs_run, 2);
+  fe_config_free(early);
+
+  Trained over = train(c, "kept", 1, OVERWRITE);
+  assert_true(over.ok);
+  assert_int_equal(over.s.epochs_run, 1);
+  char path[600];
+  snprintf(path, sizeof path, "%s/kept/metrics.jsonl", tmp);
+  RtEpochMetrics *h;
+  int32_t n;
+  RtDiags d = {0};
+  assert_true(rt_epoch_log_load(path, -1, &h, &n, &d));
+  assert_int_equal(n, 1); /* the earlier run's lines are gone */
+  assert_true(h[0].v[RT_METRIC_TRAIN_LOSS] == first_epoch_loss); /* a fresh start, not the old weights */
+  free(h);
+  fe_config_free(c);
+}
+
 static void test_resume_matches_uninterrupted(void **state) {
   FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    dropout: 0.1\n"
                                         "    augmentation: {enabled: true}\n");
@@ -186,6 +270,7 @@ int main(void) {
       cmocka_unit_test(test_attention_loss_falls_with_dropout),
       cmocka_unit_test(test_focal_loss_falls),
       cmocka_unit_test(test_resume_matches_uninterrupted),
+      cmocka_unit_test(test_earlier_run_protected),
       cmocka_unit_test(test_divergence_is_recorded),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
