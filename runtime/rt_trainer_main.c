@@ -196,6 +196,11 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   rt_blas_single_threaded(); /* our pool splits the GEMMs, as in `smelt train` */
   RtTrainConfig tc = spec->train;
   char *json = NULL;
+  if (a.epochs && tc.schedule.kind == RT_SCHED_COSINE && tc.schedule.warmup_epochs >= a.epochs) {
+    fprintf(stderr, "%s: error: --epochs %d leaves no room after the cosine schedule's warmup_epochs %d\n", argv[0],
+            a.epochs, tc.schedule.warmup_epochs);
+    return 2;
+  }
   if (a.epochs) {
     tc.epochs = a.epochs;
     json = with_epochs(tc.config_json, a.epochs);

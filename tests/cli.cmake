@@ -60,6 +60,11 @@ smelt_cli_test(train_unknown_experiment 1 "no experiment 'nope'" train tests/tra
 # a second run into the same folder keeps the first (nothing written) unless told otherwise
 smelt_cli_test(train_keeps_earlier_run 1 "holds an earlier run of 'mini'. --resume continues it, --overwrite starts over"
                train tests/train/mini.yaml --out ${MINI_OUT} --quiet)
+# --epochs is checked against what depends on it (a cosine warm-up) before anything runs
+smelt_cli_test(train_epochs_within_warmup 1 "experiment 'mini': --epochs 3 is not above the cosine schedule's warmup_epochs 3"
+               train tests/train/cosine.yaml --epochs 3)
+smelt_cli_test(tune_epochs_within_warmup 1 "--epochs 2 is not above the cosine schedule's warmup_epochs 3"
+               tune tests/train/cosine.yaml --epochs 2 --out ${CMAKE_BINARY_DIR}/test-runs/cosine)
 smelt_cli_test(train_resume_or_overwrite 2 "--resume and --overwrite exclude each other"
                train tests/train/mini.yaml --resume --overwrite)
 set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image cli_train_keeps_earlier_run

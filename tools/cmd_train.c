@@ -92,11 +92,10 @@ int cmd_train(int argc, char **argv) {
     return CLI_EXIT_FAIL;
   }
   FeExperiment e = *found;
-  if (a.epochs) e.epochs = (int)a.epochs;
   RtDataset *train = NULL, *val = NULL;
   ExperimentData ed = {.train_dir = a.data, .val_dir = a.val, .skip_bad = a.skip_bad, .log = stdout};
   ModelBuild mb;
-  bool ok = experiment_load_data(&e, &ed, &train, &val, &d);
+  bool ok = experiment_set_epochs(&e, (int)a.epochs, &d) && experiment_load_data(&e, &ed, &train, &val, &d);
   if (ok) {
     printf("charset (%d symbols): %s\n", train->charset.size, train->charset.utf8);
     printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d train / %d validation samples\n",

@@ -220,6 +220,7 @@ static void rewrite_report(TuneSweep *s, TuneRun *r) {
 
 /* Sets up the runs of the chosen experiments; false on a folder that cannot be prepared. */
 static bool setup_runs(TuneSweep *s, const bool *chosen, RtDiags *d) {
+  bool ok = true;
   int *group_of = malloc((size_t)s->cfg->count * sizeof *group_of);
   fe_config_module_groups(s->cfg, group_of);
   for (int i = 0; i < s->cfg->count; i++) {
@@ -227,13 +228,12 @@ static bool setup_runs(TuneSweep *s, const bool *chosen, RtDiags *d) {
     TuneRun *r = &s->runs[s->n++];
     r->e = s->cfg->experiments[i];
     r->config_epochs = r->e.epochs;
-    if (s->epochs_override) r->e.epochs = s->epochs_override;
+    if (!experiment_set_epochs(&r->e, s->epochs_override, d)) ok = false;
     r->group = group_of[i];
     r->config_json = experiment_json(&r->e);
     snprintf(r->dir, sizeof r->dir, "%s/%s", s->out_dir, r->e.name);
   }
   free(group_of);
-  bool ok = true;
   for (int i = 0; i < s->n && ok; i++) {
     char note[600];
     ok = tune_outcome_prepare(s, &s->runs[i], note, sizeof note, d);

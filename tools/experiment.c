@@ -137,6 +137,17 @@ static const char *absolute(RtArena *arena, const char *path) {
   return rt_arena_strdup(arena, realpath(path, buf) ? buf : path);
 }
 
+bool experiment_set_epochs(FeExperiment *e, int epochs, RtDiags *d) {
+  if (epochs) e->epochs = epochs;
+  if (e->scheduler.kind == FE_SCHED_COSINE && e->scheduler.warmup_epochs >= e->epochs) {
+    rt_diag_error(d, e->loc.file, e->loc.line, e->loc.col,
+                  "experiment '%s': --epochs %d is not above the cosine schedule's warmup_epochs %d", e->name,
+                  e->epochs, e->scheduler.warmup_epochs);
+    return false;
+  }
+  return true;
+}
+
 RtTrainerData experiment_data(const FeExperiment *e, RtArena *arena) {
   const FeData *f = &e->data;
   return (RtTrainerData){.synthetic = f->synthetic, .train_dir = absolute(arena, f->train),

@@ -27,6 +27,10 @@ typedef struct ExperimentData {
 /* The experiment named (or the only one); NULL with a diagnostic listing the config's names. */
 const FeExperiment *experiment_pick(const FeConfig *cfg, const char *name, RtDiags *d);
 
+/* Applies an --epochs override (0: none) and checks what depends on the epoch count again: a
+ * cosine schedule's warm-up must end before the last epoch. False with an error otherwise. */
+bool experiment_set_epochs(FeExperiment *e, int epochs, RtDiags *d);
+
 /* e's data settings for the runtime (folders made absolute, in arena). */
 RtTrainerData experiment_data(const FeExperiment *e, RtArena *arena);
 
