@@ -159,10 +159,17 @@ static void stop_all(TuneSweep *s) {
   for (int i = 0; i < s->n; i++) {
     TuneRun *r = &s->runs[i];
     if (r->pid <= 0) continue;
-    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR) {}
+    int ws = 0;
+    while (waitpid(r->pid, &ws, 0) < 0 && errno == EINTR) {}
     r->pid = 0;
-    r->status = TUNE_PENDING; /* interrupted: --resume continues it */
-    tune_outcome_poll(r);
+    /* our SIGTERM, or the terminal's Ctrl-C, which reaches the children too */
+    bool stopped_here = WIFSIGNALED(ws) && (WTERMSIG(ws) == SIGTERM || WTERMSIG(ws) == SIGINT);
+    if (stopped_here && !r->pruning_kill && r->pruned_at == 0) {
+      r->status = TUNE_PENDING; /* interrupted: --resume continues it */
+      tune_outcome_poll(r);
+    } else {
+      tune_outcome_finish(r, ws); /* it had ended by itself, or was being pruned */
+    }
   }
 }
 
