@@ -68,5 +68,7 @@ bool rt_early_stop_update(RtEarlyStop *e, int epoch, double metric, bool *improv
    * study's trap): such epochs do not use up patience */
   if (e->higher_is_better && (!e->has_best || e->best <= 0)) return false;
   e->bad_epochs++;
-  return e->enabled && e->bad_epochs > e->patience;
+  return rt_early_stop_done(e);
 }
+
+bool rt_early_stop_done(const RtEarlyStop *e) { return e->enabled && e->bad_epochs > e->patience; }

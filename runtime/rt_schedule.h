@@ -54,5 +54,7 @@ void rt_early_stop_init(RtEarlyStop *e, bool enabled, bool higher_is_better, int
  * min_delta). Returns true when training should stop (patience exhausted). Epochs while an
  * accuracy has never risen above 0 do not count against patience. */
 bool rt_early_stop_update(RtEarlyStop *e, int epoch, double metric, bool *improved);
+/* Whether patience is exhausted (what the last update returned; also for a restored state). */
+bool rt_early_stop_done(const RtEarlyStop *e);
 
 #endif

@@ -79,7 +79,6 @@ static void put_constant_scalars(const Run *r) {
   rt_io_put_scalar(t, r->train_io, "dropout", c->dropout);
 }
 
-
 static RtCheckpointInfo checkpoint_info(const Run *r, int epochs_done) {
   RtCheckpointInfo info = {.epoch = epochs_done, .step = r->step, .seed = r->cfg->seed,
                            .best_metric = r->cfg->early_metric, .best_value = r->early.best,
@@ -124,8 +123,8 @@ static void print_epoch(const Run *r, const RtEpochMetrics *e) {
  * that left no checkpoint to resume from. */
 static bool prepare_fresh_start(const Run *r, RtDiags *d) {
   bool earlier = file_exists(r->path_last) || file_exists(r->path_best) || file_exists(r->path_results);
-  if (!earlier) return rt_run_dir_clear(r->cfg->out_dir, d); /* a stray metrics or event file */
-  if (r->cfg->overwrite || (r->cfg->resume && !file_exists(r->path_last))) return rt_run_dir_clear(r->cfg->out_dir, d);
+  if (!earlier || r->cfg->overwrite || r->cfg->resume) /* resume gets here only without a checkpoint */
+    return rt_run_dir_clear(r->cfg->out_dir, d);      /* also a stray metrics.jsonl or event file */
   rt_diag_error(d, r->cfg->out_dir, 0, 0,
                 "holds an earlier run of '%s'; --resume continues it, --overwrite starts over (deleting its "
                 "checkpoints and logs), or choose another --out",
@@ -236,7 +235,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   RtRunStatus status = RT_RUN_OK;
   char error[256] = "";
   int64_t diverged_at = -1;
-  if (resuming && r.early.enabled && r.early.bad_epochs > r.early.patience) {
+  if (resuming && rt_early_stop_done(&r.early)) {
     status = RT_RUN_EARLY_STOPPED; /* it had stopped early before the interruption */
     if (cfg->progress >= 1) printf("%s had already stopped early; nothing to resume\n", cfg->experiment);
   }
