@@ -128,7 +128,7 @@ static FeOptimizer optimizer_builtin(int kind) {
   return (FeOptimizer){.kind = kind, .betas = {0.9, 0.999}, .eps = 1e-8, .momentum = 0.9};
 }
 static FeScheduler scheduler_builtin(int kind) {
-  return (FeScheduler){.kind = kind, .metric = FE_METRIC_VAL_LOSS, .factor = 0.5, .patience = 3,
+  return (FeScheduler){.kind = kind, .metric = FE_METRIC_VAL_LOSS, .factor = 0.5, .patience = 10,
                        .min_lr = kind == FE_SCHED_COSINE ? 0 : 1e-6, .step_size = 10, .gamma = 0.1};
 }
 static FeLoss loss_builtin(int kind) { return (FeLoss){.kind = kind, .gamma = 2.0}; }
@@ -145,7 +145,7 @@ FeExperiment fe_experiment_builtin(void) {
       .scheduler = scheduler_builtin(FE_SCHED_REDUCE_ON_PLATEAU),
       .loss = loss_builtin(FE_LOSS_UNSET),
       .epochs = 50,
-      .early_stopping = {.enabled = true, .metric = FE_METRIC_VAL_SEQ_ACC, .patience = 10},
+      .early_stopping = {.enabled = true, .metric = FE_METRIC_VAL_SEQ_ACC, .patience = 15},
       .grad_clip = 5.0,
       .seed = 42,
       .data = synthetic_builtin(),

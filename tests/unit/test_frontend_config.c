@@ -67,7 +67,7 @@ static void test_phase3_example(void **state) {
     assert_int_equal(e->optimizer.kind, FE_OPT_ADAM);
     assert_true(e->early_stopping.enabled);
     assert_int_equal(e->early_stopping.metric, FE_METRIC_VAL_SEQ_ACC);
-    assert_int_equal(e->early_stopping.patience, 10);
+    assert_int_equal(e->early_stopping.patience, 15);
     assert_int_equal(e->scheduler.kind, FE_SCHED_REDUCE_ON_PLATEAU);
     assert_int_equal(e->scheduler.metric, FE_METRIC_VAL_LOSS);
     assert_true(e->data.synthetic);
