@@ -5,7 +5,6 @@
 #include "runtime/rt_results.h"
 
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -582,46 +581,4 @@ bool rt_epoch_to_tensorboard(RtTbWriter *tb, const RtEpochMetrics *m, int64_t st
   for (int k = 0; k < RT_METRIC_COUNT; k++)
     if (METRICS[k].tb_tag) rt_tb_scalar(tb, METRICS[k].tb_tag, step, m->v[k]);
   return rt_tb_flush(tb, d);
-}
-
-/* ---- run folders ---- */
-
-static bool remove_in(const char *dir, const char *name, RtDiags *d) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  if (unlink(path) == 0 || errno == ENOENT) return true;
-  rt_diag_error(d, path, 0, 0, "cannot remove the earlier run's file: %s", strerror(errno));
-  return false;
-}
-
-bool rt_run_dir_clear(const char *dir, RtDiags *d) {
-  static const char *const files[] = {RT_FILE_RESULTS, RT_FILE_METRICS, RT_FILE_BEST_CKPT, RT_FILE_LAST_CKPT};
-  bool ok = true;
-  for (size_t i = 0; i < sizeof files / sizeof *files; i++) ok &= remove_in(dir, files[i], d);
-  DIR *dp = opendir(dir);
-  for (struct dirent *e; dp && (e = readdir(dp));)
-    if (!strncmp(e->d_name, RT_TB_FILE_PREFIX, strlen(RT_TB_FILE_PREFIX))) ok &= remove_in(dir, e->d_name, d);
-  if (dp) closedir(dp);
-  return ok;
-}
-
-bool rt_config_resumable(const char *stored, const char *current, char *key, size_t key_size) {
-  cJSON *a = stored ? cJSON_Parse(stored) : NULL, *b = current ? cJSON_Parse(current) : NULL;
-  bool same = cJSON_IsObject(a) && cJSON_IsObject(b);
-  if (key && key_size) key[0] = 0;
-  if (same) {
-    cJSON_DeleteItemFromObjectCaseSensitive(a, "epochs");
-    cJSON_DeleteItemFromObjectCaseSensitive(b, "epochs");
-    same = cJSON_Compare(a, b, true);
-    for (const cJSON *x = a->child; !same && key && x; x = x->next)
-      if (!cJSON_Compare(x, cJSON_GetObjectItemCaseSensitive(b, x->string), true)) {
-        snprintf(key, key_size, "%s", x->string);
-        break;
-      }
-    for (const cJSON *y = b->child; !same && key && !key[0] && y; y = y->next)
-      if (!cJSON_GetObjectItemCaseSensitive(a, y->string)) snprintf(key, key_size, "%s", y->string);
-  }
-  cJSON_Delete(a);
-  cJSON_Delete(b);
-  return same;
 }
