@@ -13,6 +13,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "runtime/rt_fs.h"
 #include "runtime/rt_safetensors.h"
 #include "tools/experiment.h"
@@ -135,16 +137,11 @@ static bool same_checkpoints(const char *a, const char *b) {
   return same;
 }
 
-/* Whether a file exists and its bytes, for "left as it was" checks. */
+/* A run folder's file as text, for "left as it was" checks (tests/support). */
 static char *slurp(const char *name, const char *file) {
   char path[600];
   snprintf(path, sizeof path, "%s/%s/%s", tmp, name, file);
-  uint8_t *data = NULL;
-  size_t size;
-  RtDiags d = {0};
-  rt_fs_read_file(path, &data, &size, &d);
-  rt_diags_free(&d);
-  return (char *)data;
+  return test_read_text(path, NULL);
 }
 
 /* An earlier run is never lost by accident: a fresh start into its folder is refused (and
