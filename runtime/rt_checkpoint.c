@@ -10,22 +10,31 @@
 #include <string.h>
 
 #include "runtime/rt_assert.h"
+#include "runtime/rt_json.h"
 #include "runtime/rt_safetensors.h"
 
 #define FORMAT "smelt-checkpoint-1"
 
+static void add_number(cJSON *o, const char *key, double x) { cJSON_AddItemToObject(o, key, rt_json_exact_number(x)); }
+
+/* The schedule and early-stopping state, and the run's totals, with numbers that read back
+ * exactly (a best value one bit low would count the same value as an improvement). */
 static char *trainer_state_json(const RtCheckpointInfo *info) {
   cJSON *o = cJSON_CreateObject(), *s = cJSON_AddObjectToObject(o, "schedule"),
-        *e = cJSON_AddObjectToObject(o, "early_stopping");
-  cJSON_AddNumberToObject(s, "lr", info->schedule.lr);
-  cJSON_AddNumberToObject(s, "best", info->schedule.has_best ? info->schedule.best : 0);
+        *e = cJSON_AddObjectToObject(o, "early_stopping"), *t = cJSON_AddObjectToObject(o, "totals");
+  add_number(s, "epochs", info->schedule.cfg.epochs); /* the run length the schedule was planned for */
+  add_number(s, "lr", info->schedule.lr);
+  add_number(s, "best", info->schedule.has_best ? info->schedule.best : 0);
   cJSON_AddBoolToObject(s, "has_best", info->schedule.has_best);
-  cJSON_AddNumberToObject(s, "bad_epochs", info->schedule.bad_epochs);
-  cJSON_AddNumberToObject(s, "reductions", info->schedule.reductions);
-  cJSON_AddNumberToObject(e, "best", info->early.has_best ? info->early.best : 0);
+  add_number(s, "bad_epochs", info->schedule.bad_epochs);
+  add_number(s, "reductions", info->schedule.reductions);
+  add_number(e, "best", info->early.has_best ? info->early.best : 0);
   cJSON_AddBoolToObject(e, "has_best", info->early.has_best);
-  cJSON_AddNumberToObject(e, "best_epoch", info->early.best_epoch);
-  cJSON_AddNumberToObject(e, "bad_epochs", info->early.bad_epochs);
+  add_number(e, "best_epoch", info->early.best_epoch);
+  add_number(e, "bad_epochs", info->early.bad_epochs);
+  add_number(t, "wall_seconds", info->wall_seconds);
+  add_number(t, "train_seconds", info->train_seconds);
+  add_number(t, "trained_samples", (double)info->trained_samples);
   char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return text;
@@ -37,24 +46,34 @@ static bool number(const cJSON *o, const char *key, double *out) {
     *out = cJSON_IsTrue(v);
     return true;
   }
-  if (!cJSON_IsNumber(v)) return false;
+  if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return false;
   *out = v->valuedouble;
   return true;
+}
+
+/* A count stored as a JSON number: whole and within [lo, hi]. */
+static bool count(const cJSON *o, const char *key, double lo, double hi, double *out) {
+  return number(o, key, out) && *out == floor(*out) && *out >= lo && *out <= hi;
 }
 
 static bool parse_trainer_state(const char *text, RtCheckpointInfo *info) {
   cJSON *o = text ? cJSON_Parse(text) : NULL;
   const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "schedule"),
-              *e = cJSON_GetObjectItemCaseSensitive(o, "early_stopping");
-  double v[9];
-  bool ok = s && e && number(s, "lr", &v[0]) && number(s, "best", &v[1]) && number(s, "has_best", &v[2]) &&
-            number(s, "bad_epochs", &v[3]) && number(s, "reductions", &v[4]) && number(e, "best", &v[5]) &&
-            number(e, "has_best", &v[6]) && number(e, "best_epoch", &v[7]) && number(e, "bad_epochs", &v[8]);
+              *e = cJSON_GetObjectItemCaseSensitive(o, "early_stopping"), *t = cJSON_GetObjectItemCaseSensitive(o, "totals");
+  double v[13];
+  bool ok = s && e && t && count(s, "epochs", 1, INT32_MAX, &v[12]) && number(s, "lr", &v[0]) && number(s, "best", &v[1]) && number(s, "has_best", &v[2]) &&
+            count(s, "bad_epochs", 0, INT32_MAX, &v[3]) && count(s, "reductions", 0, INT32_MAX, &v[4]) &&
+            number(e, "best", &v[5]) && number(e, "has_best", &v[6]) &&
+            count(e, "best_epoch", -1, INT32_MAX, &v[7]) && count(e, "bad_epochs", 0, INT32_MAX, &v[8]) &&
+            number(t, "wall_seconds", &v[9]) && number(t, "train_seconds", &v[10]) &&
+            count(t, "trained_samples", 0, 9007199254740992.0, &v[11]);
   if (ok) {
     info->schedule.lr = v[0], info->schedule.best = v[1], info->schedule.has_best = v[2] != 0;
     info->schedule.bad_epochs = (int)v[3], info->schedule.reductions = (int)v[4];
     info->early.best = v[5], info->early.has_best = v[6] != 0, info->early.best_epoch = (int)v[7];
     info->early.bad_epochs = (int)v[8];
+    info->schedule.cfg.epochs = (int)v[12];
+    info->wall_seconds = v[9], info->train_seconds = v[10], info->trained_samples = (int64_t)v[11];
   }
   cJSON_Delete(o);
   return ok;
@@ -122,7 +141,8 @@ bool rt_checkpoint_load(const char *path, const RtModel *m, void *state, RtCheck
   }
   int64_t epoch = 0, step = 0, best_epoch = -1;
   if (d->errors == before && (!meta_int(f, RT_CKPT_EPOCH, &epoch) || !meta_int(f, RT_CKPT_STEP, &step) ||
-                              !meta_int(f, RT_CKPT_BEST_EPOCH, &best_epoch)))
+                              !meta_int(f, RT_CKPT_BEST_EPOCH, &best_epoch) || epoch < 1 || epoch > INT32_MAX ||
+                              step < 0 || best_epoch < 0 || best_epoch > epoch))
     rt_diag_error(d, path, 0, 0, "checkpoint metadata lacks a valid epoch, step or best_epoch");
   if (d->errors == before && !parse_trainer_state(rt_st_meta(f, rt_ckpt_key(RT_CKPT_TRAINER_STATE)), info))
     rt_diag_error(d, path, 0, 0, "checkpoint metadata has no valid trainer_state");

@@ -21,6 +21,9 @@ typedef struct RtCheckpointInfo {
   int32_t best_epoch;
   RtSchedule schedule;
   RtEarlyStop early;
+  /* run totals so far, so that a resumed run reports its whole wall time and throughput */
+  double wall_seconds, train_seconds;
+  int64_t trained_samples;
   const char *charset, *config_json;
 } RtCheckpointInfo;
 

@@ -16,6 +16,7 @@
 
 #include "runtime/rt_assert.h"
 #include "runtime/rt_fs.h"
+#include "runtime/rt_json.h"
 #include "runtime/rt_suggest.h"
 
 #ifndef SMELT_VERSION
@@ -193,18 +194,6 @@ static bool epoch_from_json(const Where *w, const cJSON *o, RtEpochMetrics *m) {
   return ok;
 }
 
-/* Numbers are emitted as raw text: cJSON prints with 15 digits whenever that comes back within
- * an epsilon, which can lose the last bit; we print the shortest form that reads back exactly. */
-static cJSON *json_num_or_null(double x) {
-  if (!isfinite(x)) return cJSON_CreateNull();
-  char buf[40];
-  for (int digits = 15; digits <= 17; digits++) {
-    snprintf(buf, sizeof buf, "%.*g", digits, x);
-    if (strtod(buf, NULL) == x) break;
-  }
-  return cJSON_CreateRaw(buf);
-}
-
 static cJSON *json_int64(int64_t v) {
   char buf[24];
   snprintf(buf, sizeof buf, "%lld", (long long)v);
@@ -216,7 +205,7 @@ static cJSON *epoch_to_json(const RtEpochMetrics *m) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddItemToObject(o, "epoch", json_int64(m->epoch));
   cJSON_AddItemToObject(o, "step", json_int64(m->step));
-  for (int k = 0; k < RT_METRIC_COUNT; k++) cJSON_AddItemToObject(o, METRICS[k].key, json_num_or_null(m->v[k]));
+  for (int k = 0; k < RT_METRIC_COUNT; k++) cJSON_AddItemToObject(o, METRICS[k].key, rt_json_exact_number(m->v[k]));
   return o;
 }
 
@@ -252,8 +241,8 @@ static cJSON *results_to_json(const RtResults *r, RtDiags *d, const char *path) 
   cJSON *h = cJSON_AddArrayToObject(o, "history");
   for (int i = 0; i < r->history_count; i++) cJSON_AddItemToArray(h, epoch_to_json(&r->history[i]));
   cJSON_AddItemToObject(o, "params", json_int64(r->params));
-  cJSON_AddItemToObject(o, "wall_time_s", json_num_or_null(r->wall_time_s));
-  cJSON_AddItemToObject(o, "samples_per_s", json_num_or_null(r->samples_per_s));
+  cJSON_AddItemToObject(o, "wall_time_s", rt_json_exact_number(r->wall_time_s));
+  cJSON_AddItemToObject(o, "samples_per_s", rt_json_exact_number(r->samples_per_s));
   cJSON *ck = cJSON_AddObjectToObject(o, "checkpoints");
   cJSON_AddItemToObject(ck, "best", json_str_or_null(r->best_checkpoint));
   cJSON_AddItemToObject(ck, "last", json_str_or_null(r->last_checkpoint));

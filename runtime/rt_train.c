@@ -23,8 +23,8 @@
 RtTrainConfig rt_train_config_defaults(void) {
   return (RtTrainConfig){
       .epochs = 10, .seed = 42, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .momentum = 0.9,
-      .schedule = {.kind = RT_SCHED_PLATEAU, .factor = 0.5, .patience = 3, .min_lr = 1e-6},
-      .schedule_metric = RT_METRIC_VAL_LOSS, .early_metric = RT_METRIC_VAL_SEQ_ACC, .patience = 10,
+      .schedule = {.kind = RT_SCHED_PLATEAU, .factor = 0.5, .patience = 10, .min_lr = 1e-6},
+      .schedule_metric = RT_METRIC_VAL_LOSS, .early_metric = RT_METRIC_VAL_SEQ_ACC, .patience = 15,
       .focal_gamma = 2, .focal_alpha = 1, .background_loader = true, .progress = 1};
 }
 
@@ -38,10 +38,15 @@ typedef struct Run {
   RtEpochMetrics *history;
   int n_history;
   int64_t step;
-  double train_seconds;
+  double t_start;        /* when this process started the run */
+  double earlier_wall;   /* wall time of the processes before a resume */
+  double train_seconds;  /* time in training steps, over the whole run */
   int64_t trained_samples;
   RtTrainSummary *summary;
 } Run;
+
+/* Wall time of the whole run so far, across resumes. */
+static double run_wall_seconds(const Run *r) { return r->earlier_wall + rt_now_seconds() - r->t_start; }
 
 static void join_path(char *dst, size_t n, const char *dir, const char *file) { snprintf(dst, n, "%s/%s", dir, file); }
 
@@ -83,17 +88,18 @@ static RtCheckpointInfo checkpoint_info(const Run *r, int epochs_done) {
   RtCheckpointInfo info = {.epoch = epochs_done, .step = r->step, .seed = r->cfg->seed,
                            .best_metric = r->cfg->early_metric, .best_value = r->early.best,
                            .best_epoch = r->early.best_epoch + 1, .schedule = r->schedule, .early = r->early,
-                           .charset = r->cfg->charset, .config_json = r->cfg->config_json};
+                           .wall_seconds = run_wall_seconds(r), .train_seconds = r->train_seconds,
+                           .trained_samples = r->trained_samples, .charset = r->cfg->charset,
+                           .config_json = r->cfg->config_json};
   return info;
 }
 
 static bool write_results(Run *r, RtRunStatus status, const char *error, int64_t diverged_at, RtDiags *d) {
-  RtTrainSummary *s = r->summary;
   RtResults res = {.experiment = r->cfg->experiment, .preset = r->m->preset_name, .status = status,
                    .error = error, .diverged_at_step = diverged_at, .epochs_configured = r->cfg->epochs,
                    .best_epoch = r->early.has_best ? r->early.best_epoch + 1 : -1, .best_metric = r->cfg->early_metric,
                    .history = r->history, .history_count = r->n_history, .params = r->m->params,
-                   .wall_time_s = s->wall_seconds,
+                   .wall_time_s = run_wall_seconds(r),
                    .samples_per_s = r->train_seconds > 0 ? (double)r->trained_samples / r->train_seconds : 0,
                    .best_checkpoint = file_exists(r->path_best) ? r->path_best : NULL,
                    .last_checkpoint = file_exists(r->path_last) ? r->path_last : NULL,
@@ -119,16 +125,22 @@ static void print_epoch(const Run *r, const RtEpochMetrics *e) {
 }
 
 /* Before a fresh start: files of an earlier run in the folder are work that a new run would
- * overwrite, so they stay unless the caller asked to start over (--overwrite) or to resume a run
- * that left no checkpoint to resume from. */
+ * overwrite, so they stay unless the caller asked to start over (--overwrite). --resume gets here
+ * only without last.safetensors: a run killed in its first epoch leaves nothing worth keeping,
+ * but a best checkpoint or a results file without it is kept too. */
 static bool prepare_fresh_start(const Run *r, RtDiags *d) {
   bool earlier = file_exists(r->path_last) || file_exists(r->path_best) || file_exists(r->path_results);
-  if (!earlier || r->cfg->overwrite || r->cfg->resume) /* resume gets here only without a checkpoint */
-    return rt_run_dir_clear(r->cfg->out_dir, d);      /* also a stray metrics.jsonl or event file */
-  rt_diag_error(d, r->cfg->out_dir, 0, 0,
-                "holds an earlier run of '%s'; --resume continues it, --overwrite starts over (deleting its "
-                "checkpoints and logs), or choose another --out",
-                r->cfg->experiment);
+  if (!earlier || r->cfg->overwrite) return rt_run_dir_clear(r->cfg->out_dir, d); /* also a stray log */
+  if (r->cfg->resume)
+    rt_diag_error(d, r->cfg->out_dir, 0, 0,
+                  "holds an earlier run of '%s' but no %s to resume from; --overwrite starts over (deleting "
+                  "its checkpoints and logs), or choose another --out",
+                  r->cfg->experiment, RT_FILE_LAST_CKPT);
+  else
+    rt_diag_error(d, r->cfg->out_dir, 0, 0,
+                  "holds an earlier run of '%s'; --resume continues it, --overwrite starts over (deleting its "
+                  "checkpoints and logs), or choose another --out",
+                  r->cfg->experiment);
   return false;
 }
 
@@ -138,6 +150,11 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
   if (!rt_checkpoint_load(r->path_last, r->m, r->state, &info, d)) return false;
   char key[64];
   bool same = rt_config_resumable(info.config_json, r->cfg->config_json, key, sizeof key);
+  /* the charset maps class ids to symbols: relabelled data would shift them silently */
+  if (same && strcmp(info.charset ? info.charset : "", r->cfg->charset ? r->cfg->charset : "")) {
+    same = false;
+    snprintf(key, sizeof key, "charset");
+  }
   free((void *)info.charset);
   free((void *)info.config_json);
   if (!same) {
@@ -154,6 +171,13 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
                   r->cfg->epochs);
     return false;
   }
+  if (r->cfg->schedule.kind == RT_SCHED_COSINE && info.schedule.cfg.epochs != r->cfg->epochs) {
+    rt_diag_error(d, r->path_last, 0, 0,
+                  "follows a cosine schedule over %d epochs; resuming with %d would bend its curve midway "
+                  "(give --epochs %d, or start over with --overwrite)",
+                  info.schedule.cfg.epochs, r->cfg->epochs, info.schedule.cfg.epochs);
+    return false;
+  }
   *start_epoch = info.epoch;
   r->step = info.step;
   r->schedule.lr = info.schedule.lr;
@@ -165,6 +189,9 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
   r->early.has_best = info.early.has_best;
   r->early.best_epoch = info.early.best_epoch;
   r->early.bad_epochs = info.early.bad_epochs;
+  r->earlier_wall = info.wall_seconds;
+  r->train_seconds = info.train_seconds;
+  r->trained_samples = info.trained_samples;
   RtEpochMetrics *hist = NULL;
   int32_t n = 0;
   if (!rt_epoch_log_load(r->path_metrics, info.epoch, &hist, &n, d)) return false;
@@ -182,11 +209,10 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
 
 bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
               RtTrainSummary *summary, RtDiags *d) {
-  double t_start = rt_now_seconds();
   *summary = (RtTrainSummary){.status = RT_RUN_FAILED, .best_epoch = -1, .diverged_at_step = -1};
   if (!check_data(m, train, "training", d) | !check_data(m, val, "validation", d)) return false;
   if (!rt_fs_mkdirs(cfg->out_dir, d)) return false;
-  Run r = {.m = m, .cfg = cfg, .summary = summary};
+  Run r = {.m = m, .cfg = cfg, .summary = summary, .t_start = rt_now_seconds()};
   join_path(r.path_last, sizeof r.path_last, cfg->out_dir, RT_FILE_LAST_CKPT);
   join_path(r.path_best, sizeof r.path_best, cfg->out_dir, RT_FILE_BEST_CKPT);
   join_path(r.path_metrics, sizeof r.path_metrics, cfg->out_dir, RT_FILE_METRICS);
@@ -294,20 +320,25 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     RtCheckpointInfo info = checkpoint_info(&r, epoch + 1);
     if (ok && improved) ok = rt_checkpoint_save(r.path_best, m, r.state, &info, d);
     if (ok) ok = rt_checkpoint_save(r.path_last, m, r.state, &info, d);
-    summary->wall_seconds = rt_now_seconds() - t_start;
     if (ok) ok = write_results(&r, RT_RUN_OK, NULL, -1, d);
     if (stop) {
       status = RT_RUN_EARLY_STOPPED;
       if (cfg->progress >= 1)
         printf("early stopping: no %s improvement for %d epochs (best %.4f at epoch %d)\n",
-               rt_metric_key(cfg->early_metric), cfg->patience, r.early.best, r.early.best_epoch + 1);
+               rt_metric_key(cfg->early_metric), r.early.bad_epochs, r.early.best, r.early.best_epoch + 1);
     }
     if (cfg->max_steps && r.step >= cfg->max_steps) break;
   }
-  summary->wall_seconds = rt_now_seconds() - t_start;
+  /* the event file is closed before the final results, so that a failure there is reported */
+  if (tb && !rt_tb_close(tb, d)) ok = false;
+  tb = NULL;
   if (!ok && !error[0] && d->count) rt_diag_format(&d->items[d->count - 1], error, sizeof error);
   if (!ok) status = RT_RUN_FAILED;
-  write_results(&r, status, error[0] ? error : NULL, diverged_at, d);
+  if (!write_results(&r, status, error[0] ? error : NULL, diverged_at, d)) {
+    ok = false;
+    status = RT_RUN_FAILED;
+  }
+  summary->wall_seconds = run_wall_seconds(&r);
   summary->status = status;
   summary->epochs_run = r.n_history;
   summary->best_epoch = r.early.has_best ? r.early.best_epoch + 1 : -1;
@@ -328,7 +359,6 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     rt_profile_enable(false);
   }
   rt_loader_free(loader);
-  if (tb) rt_tb_close(tb, d);
   rt_epoch_log_close(log);
   free(r.history);
   free(r.state);

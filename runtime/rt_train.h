@@ -50,7 +50,7 @@ typedef struct RtTrainSummary {
   int epochs_run, best_epoch;
   RtEpochMetrics best, last;
   int64_t steps, diverged_at_step;
-  double samples_per_s, wall_seconds;
+  double samples_per_s, wall_seconds; /* over the whole run, every process of a resumed one */
   char error[256];
 } RtTrainSummary;
 

@@ -2,6 +2,7 @@
 #include "runtime/rt_train_io.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime/rt_assert.h"
@@ -52,8 +53,7 @@ void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, co
   RT_ASSERT(pred, "the evaluation graph has no pred output");
   int width = (int)pred->dims[1];
   const int32_t *p = (const int32_t *)((const char *)io + pred->offset);
-  int32_t decoded[1024];
-  RT_ASSERT(width <= 1024, "prediction width %d", width);
+  int32_t *decoded = rt_xmalloc((size_t)width * sizeof *decoded); /* a row decodes to at most width symbols */
   for (int r = 0; r < b->size; r++) {
     int64_t n = m->head == RT_HEAD_ATTENTION ? rt_decode_attention(p + (int64_t)r * width, width, RT_END, decoded)
                                               : rt_decode_ctc_greedy(p + (int64_t)r * width, width, RT_BLANK, decoded);
@@ -61,6 +61,7 @@ void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, co
     for (int64_t k = 0; k < n; k++) decoded[k] -= shift;
     rt_seq_metrics_add(metrics, decoded, n, b->labels + (int64_t)r * b->label_width, b->lengths[r]);
   }
+  free(decoded);
 }
 
 double rt_io_loss_weight(const RtModel *m, const RtBatch *b) {

@@ -5,8 +5,9 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -130,6 +131,9 @@ static RtDataset *load(const char *dir, const char *charset, const RtTrainerData
   return ds;
 }
 
+/* The share of a training folder held out when there is no validation folder. */
+static double split_of(const RtTrainerData *data) { return data->val_split > 0 ? data->val_split : 0.2; }
+
 bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions *o, RtDataset **train,
                           RtDataset **val, RtDiags *d) {
   *train = *val = NULL;
@@ -156,7 +160,7 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
   if (val_dir) {
     *train = all;
     *val = load(val_dir, all->charset.utf8, o, d); /* the training set's symbols, in its order */
-  } else if (!rt_dataset_split(all, data->val_split > 0 ? data->val_split : 0.2, o->split_seed, train, val, d)) {
+  } else if (!rt_dataset_split(all, split_of(data), o->split_seed, train, val, d)) {
     rt_dataset_free(all);
     return false;
   } else {
@@ -170,11 +174,23 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
   return true;
 }
 
-/* The experiment's JSON with another epoch count, as `smelt train --epochs N` records it. */
-static char *with_epochs(const char *json, int epochs) {
+/* The experiment's JSON as `smelt train` records it with the same options: another epoch count
+ * (0: the built one) and other data folders (NULL: the built data). */
+static char *settings_json(const char *json, int epochs, const char *data_dir, const char *val_dir,
+                           double val_split) {
   cJSON *o = cJSON_Parse(json);
   if (!o) return strdup(json);
-  cJSON_ReplaceItemInObjectCaseSensitive(o, "epochs", cJSON_CreateNumber(epochs));
+  if (epochs) cJSON_ReplaceItemInObjectCaseSensitive(o, "epochs", cJSON_CreateNumber(epochs));
+  if (data_dir) {
+    const cJSON *old = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "data"), "charset");
+    cJSON *data = cJSON_CreateObject();
+    char buf[PATH_MAX];
+    cJSON_AddStringToObject(data, "train", realpath(data_dir, buf) ? buf : data_dir);
+    if (val_dir) cJSON_AddStringToObject(data, "val", realpath(val_dir, buf) ? buf : val_dir);
+    else cJSON_AddNumberToObject(data, "val_split", val_split);
+    if (cJSON_IsString(old)) cJSON_AddStringToObject(data, "charset", old->valuestring);
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "data", data);
+  }
   char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return text;
@@ -201,9 +217,9 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
             a.epochs, tc.schedule.warmup_epochs);
     return 2;
   }
-  if (a.epochs) {
-    tc.epochs = a.epochs;
-    json = with_epochs(tc.config_json, a.epochs);
+  if (a.epochs) tc.epochs = a.epochs;
+  if (a.epochs || a.data) {
+    json = settings_json(tc.config_json, a.epochs, a.data, a.val, split_of(&spec->data));
     tc.config_json = json;
   }
   RtDiags d = {0};

@@ -57,6 +57,7 @@ smelt_cli_test(predict_mini 0 "000096.png\t[0-3]*\n" predict ${MINI_OUT}/mini/be
                ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val/images/000096.png)
 smelt_cli_test(predict_missing_image 1 "nope.png: error" predict ${MINI_OUT}/mini/best.safetensors nope.png)
 smelt_cli_test(train_unknown_experiment 1 "no experiment 'nope'" train tests/train/mini.yaml --experiment nope)
+smelt_cli_test(train_misspelt_experiment 1 "no experiment 'minni'. did you mean 'mini'" train tests/train/mini.yaml --experiment minni)
 # a second run into the same folder keeps the first (nothing written) unless told otherwise
 smelt_cli_test(train_keeps_earlier_run 1 "holds an earlier run of 'mini'. --resume continues it, --overwrite starts over"
                train tests/train/mini.yaml --out ${MINI_OUT} --quiet)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
 #include "runtime/rt_image.h"
 #include "runtime/rt_metrics.h"
@@ -22,9 +23,10 @@ static const char USAGE[] =
     "  --batch N   images per compiled batch (default: 32, or fewer when fewer images)\n"
     "  -h, --help  show this help\n";
 
-/* The text of one row of predicted ids. */
-static void row_text(const CheckpointModel *m, const RtCharset *cs, const int32_t *row, int width, char *out, size_t size) {
-  int32_t ids[1024];
+/* The text of one row of predicted ids; ids has room for width symbols, out for width UTF-8
+ * characters (4 bytes each) and the terminator. */
+static void row_text(const CheckpointModel *m, const RtCharset *cs, const int32_t *row, int width, int32_t *ids,
+                     char *out) {
   int64_t n = m->model.head == RT_HEAD_ATTENTION ? rt_decode_attention(row, width, RT_END, ids)
                                                  : rt_decode_ctc_greedy(row, width, RT_BLANK, ids);
   int shift = m->model.head == RT_HEAD_ATTENTION ? 2 : 1;
@@ -33,7 +35,7 @@ static void row_text(const CheckpointModel *m, const RtCharset *cs, const int32_
     int id = ids[k] - shift;
     char utf8[4];
     int len = id >= 0 && id < cs->size ? rt_utf8_encode(cs->cps[id], utf8) : 0;
-    if (len <= 0 || used + (size_t)len + 1 > size) continue;
+    if (len <= 0) continue;
     memcpy(out + used, utf8, (size_t)len);
     used += (size_t)len;
   }
@@ -75,7 +77,9 @@ int cmd_predict(int argc, char **argv) {
   float *pixels = (float *)((char *)io + in->offset);
   int64_t per = (int64_t)m.model.height * m.model.width * m.model.channels;
   int width = (int)pred->dims[1], failed = 0;
-  bool *loaded = calloc((size_t)batch, sizeof *loaded);
+  bool *loaded = rt_xcalloc((size_t)batch, sizeof *loaded);
+  int32_t *ids = rt_xmalloc((size_t)width * sizeof *ids);
+  char *text = rt_xmalloc((size_t)width * 4 + 1);
   for (int start = 0; start < count; start += (int)batch) {
     int n = count - start < batch ? count - start : (int)batch;
     memset(pixels, 0, (size_t)(per * batch) * sizeof(float));
@@ -94,12 +98,13 @@ int cmd_predict(int argc, char **argv) {
     const int32_t *rows = (const int32_t *)((const char *)io + pred->offset);
     for (int i = 0; i < n; i++) {
       if (!loaded[i]) continue;
-      char text[4096];
-      row_text(&m, &cs, rows + (int64_t)i * width, width, text, sizeof text);
+      row_text(&m, &cs, rows + (int64_t)i * width, width, ids, text);
       printf("%s\t%s\n", images[start + i], text);
     }
   }
   free(loaded);
+  free(ids);
+  free(text);
   free(io);
   free(scratch);
   rt_charset_free(&cs);

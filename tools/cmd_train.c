@@ -92,8 +92,13 @@ int cmd_train(int argc, char **argv) {
     return CLI_EXIT_FAIL;
   }
   FeExperiment e = *found;
+  if (a.data) { /* the folders given replace the config's data, also in the settings recorded */
+    e.data.synthetic = false;
+    e.data.train = a.data;
+    e.data.val = a.val;
+  }
   RtDataset *train = NULL, *val = NULL;
-  ExperimentData ed = {.train_dir = a.data, .val_dir = a.val, .skip_bad = a.skip_bad, .log = stdout};
+  ExperimentData ed = {.skip_bad = a.skip_bad, .log = stdout};
   ModelBuild mb;
   bool ok = experiment_set_epochs(&e, (int)a.epochs, &d) && experiment_load_data(&e, &ed, &train, &val, &d);
   if (ok) {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/rt_assert.h"
+#include "runtime/rt_suggest.h"
 
 static RtMetric metric_of(FeMetric m) {
   switch (m) {
@@ -100,11 +102,14 @@ char *experiment_json(const FeExperiment *e) {
     cJSON_AddNumberToObject(data, "synthetic_train", e->data.train_count);
     cJSON_AddNumberToObject(data, "synthetic_val", e->data.val_count);
     cJSON_AddNumberToObject(data, "seed", (double)e->data.seed);
-  } else {
-    cJSON_AddStringToObject(data, "train", e->data.train);
-    if (e->data.val) cJSON_AddStringToObject(data, "val", e->data.val);
+    cJSON_AddItemToObject(data, "length", cJSON_CreateIntArray(e->data.length, 2));
+  } else { /* folders as absolute paths: the same data whatever folder a resume runs from */
+    char buf[PATH_MAX];
+    cJSON_AddStringToObject(data, "train", realpath(e->data.train, buf) ? buf : e->data.train);
+    if (e->data.val) cJSON_AddStringToObject(data, "val", realpath(e->data.val, buf) ? buf : e->data.val);
     else cJSON_AddNumberToObject(data, "val_split", e->data.val_split);
   }
+  if (e->data.charset) cJSON_AddStringToObject(data, "charset", e->data.charset);
   cJSON *aug = cJSON_AddObjectToObject(o, "augmentation");
   cJSON_AddBoolToObject(aug, "enabled", e->augmentation.enabled);
   cJSON_AddNumberToObject(aug, "rotation", e->augmentation.rotation);
@@ -123,9 +128,15 @@ const FeExperiment *experiment_pick(const FeConfig *cfg, const char *name, RtDia
   const FeExperiment *e = name ? fe_config_find(cfg, name) : cfg->count == 1 ? &cfg->experiments[0] : NULL;
   if (e) return e;
   char list[1024] = "";
-  for (int i = 0; i < cfg->count; i++)
-    snprintf(list + strlen(list), sizeof list - strlen(list), " %s", cfg->experiments[i].name);
-  if (name) rt_diag_error(d, cfg->path, 0, 0, "no experiment '%s'; the config has:%s", name, list);
+  const char **names = rt_xmalloc((size_t)cfg->count * sizeof *names);
+  for (int i = 0; i < cfg->count; i++) {
+    names[i] = cfg->experiments[i].name;
+    snprintf(list + strlen(list), sizeof list - strlen(list), " %s", names[i]);
+  }
+  const char *guess = name ? rt_suggest(name, names, cfg->count) : NULL;
+  free(names);
+  if (guess) rt_diag_error(d, cfg->path, 0, 0, "no experiment '%s'; did you mean '%s'? (the config has:%s)", name, guess, list);
+  else if (name) rt_diag_error(d, cfg->path, 0, 0, "no experiment '%s'; the config has:%s", name, list);
   else rt_diag_error(d, cfg->path, 0, 0, "the config has %d experiments; choose one with --experiment:%s", cfg->count, list);
   return NULL;
 }
@@ -167,7 +178,7 @@ bool experiment_load_data(const FeExperiment *e, const ExperimentData *o, RtData
                           RtDiags *d) {
   RtArena arena = {0};
   RtTrainerData data = experiment_data(e, &arena);
-  RtTrainerDataOptions to = {.train_dir = o->train_dir, .val_dir = o->val_dir, .skip_bad = o->skip_bad,
+  RtTrainerDataOptions to = {.skip_bad = o->skip_bad,
                              .split_seed = (uint64_t)e->seed, .max_label_len = e->preset->head->head.max_length,
                              .height = e->preset->height, .width = e->preset->width, .log = o->log};
   bool ok = rt_trainer_load_data(&data, &to, train, val, d);

@@ -19,9 +19,8 @@ RtTrainConfig experiment_train_config(const FeExperiment *e, const char *out_dir
 char *experiment_json(const FeExperiment *e);
 
 typedef struct ExperimentData {
-  const char *train_dir, *val_dir; /* overrides (--data, --val); NULL: the config's */
-  bool skip_bad;                   /* skip bad samples with a count instead of failing */
-  FILE *log;                       /* progress of generation and loading; NULL: quiet */
+  bool skip_bad; /* skip bad samples with a count instead of failing */
+  FILE *log;     /* progress of generation and loading; NULL: quiet */
 } ExperimentData;
 
 /* The experiment named (or the only one); NULL with a diagnostic listing the config's names. */

@@ -122,7 +122,9 @@ bool tune_outcome_prepare(const TuneSweep *s, TuneRun *r, char *note, size_t not
   if (s->resume) {
     RtResults res;
     if (load_results(r, &res)) {
-      bool same = tune_outcome_same_config(res.config_json, r->config_json);
+      /* other --epochs do not start a run over: the trainer extends it from its checkpoint (or
+       * refuses, keeping it, when it has already run more) */
+      bool same = rt_config_resumable(res.config_json, r->config_json, NULL, 0);
       bool done = same && res.epochs_configured == r->e.epochs &&
                   (res.status == RT_RUN_EARLY_STOPPED || res.status == RT_RUN_DIVERGED ||
                    (res.status == RT_RUN_OK && res.history_count == r->e.epochs));

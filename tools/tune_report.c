@@ -147,9 +147,13 @@ static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, 
   }
   if (ranked) {
     const TuneRun *r = &s->runs[rows[0].run];
-    fprintf(f, "\n## Best configuration: %s\n\nCheckpoint: `%s/best.safetensors` (the epoch with the best `%s`, "
-               "epoch %d); logs and metrics in `%s/`.\n\n```json\n",
-            r->e.name, r->e.name, FE_METRIC_NAMES[r->e.early_stopping.metric], r->checkpoint_epoch, r->e.name);
+    fprintf(f, "\n## Best configuration: %s\n\n", r->e.name);
+    if (r->checkpoint_epoch >= 1)
+      fprintf(f, "Checkpoint: `%s/best.safetensors` (the epoch with the best `%s`, epoch %d); ", r->e.name,
+              FE_METRIC_NAMES[r->e.early_stopping.metric], r->checkpoint_epoch);
+    else
+      fprintf(f, "No best checkpoint (`%s` never had a value); ", FE_METRIC_NAMES[r->e.early_stopping.metric]);
+    fprintf(f, "logs and metrics in `%s/`.\n\n```json\n", r->e.name);
     cJSON *c = cJSON_Parse(r->config_json);
     char *pretty = c ? cJSON_Print(c) : NULL;
     fprintf(f, "%s\n```\n", pretty ? pretty : r->config_json);

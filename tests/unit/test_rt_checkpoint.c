@@ -3,8 +3,11 @@
  * metadata through an atomic file write, and hostile inputs: every truncation of a small file,
  * byte flips in the length and header, and hand-made headers with each kind of inconsistency
  * (bad JSON, missing or unknown keys, wrong sizes, overlaps, gaps, duplicates, overflow, bad
- * UTF-8). Each must end in an error naming the file, never a crash or a wrong tensor. */
+ * UTF-8). Each must end in an error naming the file, never a crash or a wrong tensor. Then the
+ * training metadata on top (runtime/rt_checkpoint.h): the resume state reads back bit for bit,
+ * and impossible epoch counts are refused. */
 #include <dirent.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +22,7 @@
 
 #include "test_support.h"
 
+#include "runtime/rt_checkpoint.h"
 #include "runtime/rt_fs.h"
 #include "runtime/rt_safetensors.h"
 
@@ -501,6 +505,82 @@ static void test_fs_helpers(void **state) {
   assert_int_equal(entries, 2); /* y and file.txt */
 }
 
+/* A one-tensor model: enough for rt_checkpoint's save and load. */
+static const RtSlot one_slot = {.name = "w", .dtype = RT_F32, .rank = 1, .dims = {3}, .trainable = true};
+static const RtModel one_tensor_model = {.state_bytes = 12, .state = &one_slot, .n_state = 1, .channels = 1,
+                                         .height = 8, .width = 12, .preset_name = "tiny", .preset_text = "x: 1\n"};
+
+/* Values a resume must get back exactly: cJSON's own printer rounds 1 + 2^-52 to "1" (it reads
+ * back within its epsilon), which would make an equal accuracy count as an improvement. */
+static void test_trainer_state_exact(void **state) {
+  (void)state;
+  float w[3] = {1, -2, 3.5f}, back[3] = {0};
+  RtCheckpointInfo info = {.epoch = 7, .step = 4321, .seed = 42, .best_metric = RT_METRIC_VAL_SEQ_ACC,
+                           .best_value = nextafter(1.0, 2.0), .best_epoch = 5, .wall_seconds = 1234.5678901234567,
+                           .train_seconds = nextafter(1000.0, 0.0), .trained_samples = INT64_C(123456789),
+                           .charset = "0123", .config_json = "{\"epochs\":9}"};
+  info.schedule.cfg.epochs = 9;
+  info.schedule.lr = nextafter(0.001, 1.0);
+  info.schedule.best = nextafter(3.0, 4.0);
+  info.schedule.has_best = true;
+  info.schedule.bad_epochs = 2;
+  info.schedule.reductions = 1;
+  info.early.best = nextafter(1.0, 2.0);
+  info.early.has_best = true;
+  info.early.best_epoch = 4;
+  info.early.bad_epochs = 2;
+  char path[600];
+  snprintf(path, sizeof path, "%s/state.safetensors", tmp_dir);
+  RtDiags d = {0};
+  assert_true(rt_checkpoint_save(path, &one_tensor_model, w, &info, &d));
+  RtCheckpointInfo got = {0};
+  assert_true(rt_checkpoint_load(path, &one_tensor_model, back, &got, &d));
+  assert_memory_equal(back, w, sizeof w);
+  assert_int_equal(got.epoch, 7);
+  assert_int_equal(got.step, 4321);
+  assert_int_equal(got.best_epoch, 5);
+  assert_true(got.best_value == info.best_value);
+  assert_int_equal(got.schedule.cfg.epochs, 9);
+  assert_true(got.schedule.lr == info.schedule.lr);
+  assert_true(got.schedule.best == info.schedule.best);
+  assert_true(got.schedule.has_best);
+  assert_int_equal(got.schedule.bad_epochs, 2);
+  assert_int_equal(got.schedule.reductions, 1);
+  assert_true(got.early.best == info.early.best);
+  assert_true(got.early.has_best);
+  assert_int_equal(got.early.best_epoch, 4);
+  assert_int_equal(got.early.bad_epochs, 2);
+  assert_true(got.wall_seconds == info.wall_seconds);
+  assert_true(got.train_seconds == info.train_seconds);
+  assert_int_equal(got.trained_samples, info.trained_samples);
+  assert_string_equal(got.charset, "0123");
+  assert_string_equal(got.config_json, "{\"epochs\":9}");
+  free((void *)got.charset);
+  free((void *)got.config_json);
+  assert_int_equal(d.errors, 0);
+}
+
+/* A checkpoint whose epoch or step cannot be (a corrupt or hand-edited file) is an error, not a
+ * negative index into the run's history. */
+static void test_impossible_epochs_refused(void **state) {
+  (void)state;
+  float w[3] = {0};
+  const struct { int32_t epoch; int64_t step; int32_t best_epoch; } bad[] = {{0, 5, 0}, {-3, 5, 0}, {2, -1, 1}, {2, 5, 3}};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    RtCheckpointInfo info = {.epoch = bad[i].epoch, .step = bad[i].step, .best_epoch = bad[i].best_epoch,
+                             .charset = "0", .config_json = "{}"};
+    info.schedule.cfg.epochs = 3;
+    char path[600];
+    snprintf(path, sizeof path, "%s/bad%zu.safetensors", tmp_dir, i);
+    RtDiags d = {0};
+    assert_true(rt_checkpoint_save(path, &one_tensor_model, w, &info, &d));
+    RtCheckpointInfo got = {0};
+    assert_false(rt_checkpoint_load(path, &one_tensor_model, w, &got, &d));
+    assert_true(has_diag(&d, path, "lacks a valid epoch, step or best_epoch"));
+    rt_diags_free(&d);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reference_bytes),
@@ -513,6 +593,8 @@ int main(void) {
       cmocka_unit_test(test_good_unusual_headers),
       cmocka_unit_test(test_file_errors),
       cmocka_unit_test(test_fs_helpers),
+      cmocka_unit_test(test_trainer_state_exact),
+      cmocka_unit_test(test_impossible_epochs_refused),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

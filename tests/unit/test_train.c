@@ -177,10 +177,37 @@ static void test_earlier_run_protected(void **state) {
   assert_string_equal(results, after);
   free(after);
   free(results);
+  FeConfig *relabelled = config("mini_ctc.yaml", "    loss: ctc\n    data: {synthetic: {train: 96, val: 32, seed: 3, "
+                                                 "length: [1, 3]}, charset: '3210'}\n");
+  Trained shifted = train(relabelled, "kept", 3, true); /* other class ids for the same symbols */
+  assert_false(shifted.ok);
+  assert_non_null(strstr(shifted.error, "(its setting 'data' differs)"));
+  fe_config_free(relabelled);
   Trained longer = train(c, "kept", 3, true); /* extending the same run is fine */
   assert_true(longer.ok);
   assert_int_equal(longer.s.epochs_run, 3);
   fe_config_free(other);
+
+  /* --resume with nothing to resume from: a best checkpoint and results are kept, not wiped */
+  char last[600];
+  snprintf(last, sizeof last, "%s/kept/last.safetensors", tmp);
+  results = slurp("kept", "results.json");
+  assert_int_equal(unlink(last), 0);
+  Trained nothing = train(c, "kept", 4, true);
+  assert_false(nothing.ok);
+  assert_non_null(strstr(nothing.error, "no last.safetensors to resume from; --overwrite starts over"));
+  after = slurp("kept", "results.json");
+  assert_string_equal(results, after);
+  free(after);
+  free(results);
+
+  /* a cosine schedule depends on the run's length: extending it would bend the curve */
+  FeConfig *cosine = config("mini_ctc.yaml", "    loss: ctc\n    scheduler: {type: cosine, warmup_epochs: 0}\n");
+  assert_true(train(cosine, "cosine", 2, false).ok);
+  Trained bent = train(cosine, "cosine", 3, true);
+  assert_false(bent.ok);
+  assert_non_null(strstr(bent.error, "follows a cosine schedule over 2 epochs; resuming with 3"));
+  fe_config_free(cosine);
 
   /* early stopping with patience 0 on a metric that cannot improve after epoch 1 */
   FeConfig *early = config("mini_ctc.yaml", "    loss: ctc\n    early_stopping: {metric: val_loss, patience: 0, "
@@ -226,6 +253,14 @@ static void test_resume_matches_uninterrupted(void **state) {
   snprintf(a, sizeof a, "%s/whole/last.safetensors", tmp);
   snprintf(b, sizeof b, "%s/parts/last.safetensors", tmp);
   assert_true(same_checkpoints(a, b));
+  /* the resumed run's totals cover both processes: at least the first one's wall time */
+  RtResults r;
+  RtDiags d = {0};
+  snprintf(a, sizeof a, "%s/parts/results.json", tmp);
+  assert_true(rt_results_load(a, &r, &d));
+  assert_true(r.wall_time_s > part.s.wall_seconds);
+  assert_true(r.wall_time_s <= rest.s.wall_seconds);
+  rt_results_free(&r);
   fe_config_free(c);
 }
 

@@ -517,6 +517,20 @@ static void test_killed_child_is_recorded_and_resumed(void **state) {
   assert_same_summary("whole", "oom");
 }
 
+/* A finished sweep resumed with more --epochs extends its runs from their checkpoints instead of
+ * deleting them, and ends like the sweep that asked for that many from the start. */
+static void test_resume_with_more_epochs_extends(void **state) {
+  ensure_whole();
+  assert_int_equal(tune("sweep.yaml", "extended", NULL, "--epochs", "6", NULL), 0);
+  char *output;
+  assert_int_equal(tune("sweep.yaml", "extended", &output, "--epochs", "12", "--resume", NULL), 0);
+  assert_non_null(strstr(output, "ctc: continues from its checkpoint (6 epochs recorded)"));
+  assert_non_null(strstr(output, "attention: continues from its checkpoint (6 epochs recorded)"));
+  assert_null(strstr(output, "settings changed"));
+  free(output);
+  assert_same_summary("whole", "extended");
+}
+
 static void test_unknown_preset_stops_before_anything_runs(void **state) {
   char cfg[PATH_MAX], log[PATH_MAX], out[PATH_MAX];
   snprintf(cfg, sizeof cfg, "%s/study.yaml", tmp);
@@ -606,6 +620,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_jobs_2_matches_jobs_1),
       cmocka_unit_test(test_killed_sweep_resumes_to_same_summary),
       cmocka_unit_test(test_killed_child_is_recorded_and_resumed),
+      cmocka_unit_test(test_resume_with_more_epochs_extends),
       cmocka_unit_test(test_unknown_preset_stops_before_anything_runs),
       cmocka_unit_test(test_only_unknown_name),
       cmocka_unit_test(test_pruning),
