@@ -145,7 +145,14 @@ bool rt_checkpoint_load(const char *path, const RtModel *m, void *state, RtCheck
                               step < 0 || best_epoch < 0 || best_epoch > epoch))
     rt_diag_error(d, path, 0, 0, "checkpoint metadata lacks a valid epoch, step or best_epoch");
   if (d->errors == before && !parse_trainer_state(rt_st_meta(f, rt_ckpt_key(RT_CKPT_TRAINER_STATE)), info))
-    rt_diag_error(d, path, 0, 0, "checkpoint metadata has no valid trainer_state");
+    rt_diag_error(d, path, 0, 0,
+                  "checkpoint metadata has no valid trainer_state (damaged, or written by an older smelt): "
+                  "it can be evaluated and deployed, not resumed");
+  /* the early-stopping state indexes the run's history: it must agree with the epoch counts */
+  if (d->errors == before &&
+      (info->early.best_epoch >= epoch || info->early.best_epoch + 1 != best_epoch || info->wall_seconds < 0 ||
+       info->train_seconds < 0))
+    rt_diag_error(d, path, 0, 0, "checkpoint trainer_state disagrees with its epoch and best_epoch");
   const char *best = rt_st_meta(f, rt_ckpt_key(RT_CKPT_BEST_VALUE));
   const char *metric = rt_st_meta(f, rt_ckpt_key(RT_CKPT_BEST_METRIC));
   if (d->errors == before) {

@@ -151,15 +151,13 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
   char key[64];
   bool same = rt_config_resumable(info.config_json, r->cfg->config_json, key, sizeof key);
   /* the charset maps class ids to symbols: relabelled data would shift them silently */
-  if (same && strcmp(info.charset ? info.charset : "", r->cfg->charset ? r->cfg->charset : "")) {
-    same = false;
-    snprintf(key, sizeof key, "charset");
-  }
+  bool same_charset = !strcmp(info.charset ? info.charset : "", r->cfg->charset ? r->cfg->charset : "");
   free((void *)info.charset);
   free((void *)info.config_json);
-  if (!same) {
+  if (!same || !same_charset) {
     char what[80] = "config";
-    if (key[0]) snprintf(what, sizeof what, "setting '%s'", key);
+    if (!same && key[0]) snprintf(what, sizeof what, "setting '%s'", key);
+    else if (!same_charset) snprintf(what, sizeof what, "charset, the symbols of the data's labels,");
     rt_diag_error(d, r->path_last, 0, 0,
                   "was trained with other settings (its %s differs); resuming would mix two runs: "
                   "leave out --resume and give --overwrite to start over, or use another --out",

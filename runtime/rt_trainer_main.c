@@ -174,6 +174,17 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
   return true;
 }
 
+cJSON *rt_trainer_folder_data_json(const char *train_dir, const char *val_dir, double val_split,
+                                   const char *charset) {
+  cJSON *data = cJSON_CreateObject();
+  char buf[PATH_MAX];
+  cJSON_AddStringToObject(data, "train", realpath(train_dir, buf) ? buf : train_dir);
+  if (val_dir) cJSON_AddStringToObject(data, "val", realpath(val_dir, buf) ? buf : val_dir);
+  else cJSON_AddNumberToObject(data, "val_split", val_split);
+  if (charset) cJSON_AddStringToObject(data, "charset", charset);
+  return data;
+}
+
 /* The experiment's JSON as `smelt train` records it with the same options: another epoch count
  * (0: the built one) and other data folders (NULL: the built data). */
 static char *settings_json(const char *json, int epochs, const char *data_dir, const char *val_dir,
@@ -183,12 +194,7 @@ static char *settings_json(const char *json, int epochs, const char *data_dir, c
   if (epochs) cJSON_ReplaceItemInObjectCaseSensitive(o, "epochs", cJSON_CreateNumber(epochs));
   if (data_dir) {
     const cJSON *old = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "data"), "charset");
-    cJSON *data = cJSON_CreateObject();
-    char buf[PATH_MAX];
-    cJSON_AddStringToObject(data, "train", realpath(data_dir, buf) ? buf : data_dir);
-    if (val_dir) cJSON_AddStringToObject(data, "val", realpath(val_dir, buf) ? buf : val_dir);
-    else cJSON_AddNumberToObject(data, "val_split", val_split);
-    if (cJSON_IsString(old)) cJSON_AddStringToObject(data, "charset", old->valuestring);
+    cJSON *data = rt_trainer_folder_data_json(data_dir, val_dir, val_split, cJSON_GetStringValue(old));
     cJSON_ReplaceItemInObjectCaseSensitive(o, "data", data);
   }
   char *text = cJSON_PrintUnformatted(o);

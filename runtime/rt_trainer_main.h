@@ -54,6 +54,11 @@ typedef struct RtTrainerDataOptions {
  * charset), and the folder itself: <cache>/data/<name> (rt_cache_dir). */
 void rt_trainer_synth_name(const RtTrainerData *data, char *buf, size_t size);
 void rt_trainer_synth_dir(const RtTrainerData *data, char *buf, size_t size);
+/* The `data` object of an experiment's settings (the config JSON stored in checkpoints and
+ * results) for folder data: absolute paths, so that a resume from another folder compares the
+ * same data; val_dir NULL records val_split instead; charset NULL is left out. Caller owns it. */
+struct cJSON *rt_trainer_folder_data_json(const char *train_dir, const char *val_dir, double val_split,
+                                          const char *charset);
 /* The closing lines of a run: status, epochs, best epoch's accuracies, samples/s, results path. */
 void rt_train_print_summary(const char *experiment, const RtTrainSummary *s, const char *out_dir);
 

@@ -97,19 +97,17 @@ char *experiment_json(const FeExperiment *e) {
   cJSON_AddNumberToObject(es, "min_delta", e->early_stopping.min_delta);
   cJSON_AddNumberToObject(o, "grad_clip", e->grad_clip);
   cJSON_AddNumberToObject(o, "seed", (double)e->seed);
-  cJSON *data = cJSON_AddObjectToObject(o, "data");
   if (e->data.synthetic) {
+    cJSON *data = cJSON_AddObjectToObject(o, "data");
     cJSON_AddNumberToObject(data, "synthetic_train", e->data.train_count);
     cJSON_AddNumberToObject(data, "synthetic_val", e->data.val_count);
     cJSON_AddNumberToObject(data, "seed", (double)e->data.seed);
     cJSON_AddItemToObject(data, "length", cJSON_CreateIntArray(e->data.length, 2));
-  } else { /* folders as absolute paths: the same data whatever folder a resume runs from */
-    char buf[PATH_MAX];
-    cJSON_AddStringToObject(data, "train", realpath(e->data.train, buf) ? buf : e->data.train);
-    if (e->data.val) cJSON_AddStringToObject(data, "val", realpath(e->data.val, buf) ? buf : e->data.val);
-    else cJSON_AddNumberToObject(data, "val_split", e->data.val_split);
+    if (e->data.charset) cJSON_AddStringToObject(data, "charset", e->data.charset);
+  } else {
+    cJSON_AddItemToObject(o, "data", rt_trainer_folder_data_json(e->data.train, e->data.val, e->data.val_split,
+                                                                 e->data.charset));
   }
-  if (e->data.charset) cJSON_AddStringToObject(data, "charset", e->data.charset);
   cJSON *aug = cJSON_AddObjectToObject(o, "augmentation");
   cJSON_AddBoolToObject(aug, "enabled", e->augmentation.enabled);
   cJSON_AddNumberToObject(aug, "rotation", e->augmentation.rotation);

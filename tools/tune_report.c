@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runtime/rt_fs.h"
+#include "runtime/rt_json.h"
 #include "runtime/rt_progress.h"
 #include "tools/tune_chart.h"
 #include "tools/tune_status.h"
@@ -165,8 +166,6 @@ static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, 
           TUNE_FILE_SUMMARY, s->out_dir);
 }
 
-static cJSON *number_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
-
 static cJSON *run_json(const TuneSweep *s, const TuneRow *w) {
   const TuneRun *r = &s->runs[w->run];
   cJSON *o = cJSON_CreateObject();
@@ -183,7 +182,7 @@ static cJSON *run_json(const TuneSweep *s, const TuneRow *w) {
   cJSON_AddItemToObject(o, "best_epoch", w->best_epoch ? cJSON_CreateNumber(w->best_epoch) : cJSON_CreateNull());
   cJSON *best = cJSON_AddObjectToObject(o, "best");
   for (int k = 0; k < N_ROW_METRICS; k++)
-    cJSON_AddItemToObject(best, rt_metric_key(ROW_METRICS[k]), number_or_null(w->best[ROW_METRICS[k]]));
+    cJSON_AddItemToObject(best, rt_metric_key(ROW_METRICS[k]), rt_json_exact_number(w->best[ROW_METRICS[k]]));
   bool diverged = r->status == TUNE_DIVERGED;
   cJSON_AddItemToObject(o, "diverged_at_step",
                         diverged ? cJSON_CreateNumber((double)r->diverged_at_step) : cJSON_CreateNull());
@@ -191,7 +190,7 @@ static cJSON *run_json(const TuneSweep *s, const TuneRow *w) {
   cJSON_AddItemToObject(o, "checkpoint_epoch",
                         r->checkpoint_epoch > 0 ? cJSON_CreateNumber(r->checkpoint_epoch) : cJSON_CreateNull());
   cJSON_AddNumberToObject(o, "params", (double)r->params);
-  cJSON_AddItemToObject(o, "time_s", number_or_null(w->seconds));
+  cJSON_AddItemToObject(o, "time_s", rt_json_exact_number(w->seconds));
   cJSON *hist = cJSON_AddArrayToObject(o, "history");
   static const RtMetric kept[] = {RT_METRIC_TRAIN_LOSS, RT_METRIC_VAL_LOSS, RT_METRIC_VAL_CHAR_ACC,
                                   RT_METRIC_VAL_SEQ_ACC, RT_METRIC_VAL_CER, RT_METRIC_LR};
@@ -199,7 +198,7 @@ static cJSON *run_json(const TuneSweep *s, const TuneRow *w) {
     cJSON *h = cJSON_CreateObject();
     cJSON_AddNumberToObject(h, "epoch", r->history[e].epoch);
     for (size_t k = 0; k < sizeof kept / sizeof *kept; k++)
-      cJSON_AddItemToObject(h, rt_metric_key(kept[k]), number_or_null(r->history[e].v[kept[k]]));
+      cJSON_AddItemToObject(h, rt_metric_key(kept[k]), rt_json_exact_number(r->history[e].v[kept[k]]));
     cJSON_AddItemToArray(hist, h);
   }
   cJSON *cfg = cJSON_Parse(r->config_json);
@@ -243,7 +242,7 @@ char *tune_report_summary_json(const TuneSweep *s, bool complete) {
   cJSON_AddNumberToObject(sweep, "jobs", s->jobs);
   cJSON_AddNumberToObject(sweep, "threads_per_job", s->threads);
   cJSON_AddBoolToObject(sweep, "resumed", s->resume);
-  cJSON_AddItemToObject(sweep, "wall_time_s", number_or_null(rt_now_seconds() - s->started));
+  cJSON_AddItemToObject(sweep, "wall_time_s", rt_json_exact_number(rt_now_seconds() - s->started));
   char *text = cJSON_Print(o);
   cJSON_Delete(o);
   free(rows);

@@ -579,6 +579,18 @@ static void test_impossible_epochs_refused(void **state) {
     assert_true(has_diag(&d, path, "lacks a valid epoch, step or best_epoch"));
     rt_diags_free(&d);
   }
+  /* an early-stopping best after the last completed epoch would index past the history */
+  RtCheckpointInfo info = {.epoch = 2, .step = 5, .best_epoch = 2, .charset = "0", .config_json = "{}"};
+  info.schedule.cfg.epochs = 3;
+  info.early.best_epoch = 2; /* 0-based: a third epoch */
+  char path[600];
+  snprintf(path, sizeof path, "%s/bad_early.safetensors", tmp_dir);
+  RtDiags d = {0};
+  assert_true(rt_checkpoint_save(path, &one_tensor_model, w, &info, &d));
+  RtCheckpointInfo got = {0};
+  assert_false(rt_checkpoint_load(path, &one_tensor_model, w, &got, &d));
+  assert_true(has_diag(&d, path, "trainer_state disagrees with its epoch and best_epoch"));
+  rt_diags_free(&d);
 }
 
 int main(void) {

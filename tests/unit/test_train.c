@@ -190,6 +190,22 @@ static void test_earlier_run_protected(void **state) {
   assert_int_equal(unlink(last), 0);
   expect_refused(c, "kept", 4, RESUME, "no last.safetensors to resume from; --overwrite starts over");
 
+  /* a folder whose labels changed in place: its symbols, hence the class ids, are others now */
+  char folder[600], cmd[2000], synth[600];
+  experiment_synth_dir(&c->experiments[0], synth, sizeof synth);
+  snprintf(folder, sizeof folder, "%s/folder", tmp);
+  snprintf(cmd, sizeof cmd, "rm -rf %s && cp -r %s %s", folder, synth, folder);
+  assert_int_equal(system(cmd), 0);
+  char extra[1600];
+  snprintf(extra, sizeof extra, "    loss: ctc\n    data: {train: %s/train, val: %s/val}\n", folder, folder);
+  FeConfig *folders = config("mini_ctc.yaml", extra);
+  assert_null(folders->experiments[0].data.charset); /* from the labels */
+  assert_true(train(folders, "folders", 1, FRESH).ok);
+  snprintf(cmd, sizeof cmd, "cd %s && sed -i 's/3/2/g' train/labels.tsv val/labels.tsv", folder);
+  assert_int_equal(system(cmd), 0); /* no '3' left: the charset is 012 */
+  expect_refused(folders, "folders", 2, RESUME, "(its charset, the symbols of the data's labels, differs)");
+  fe_config_free(folders);
+
   /* a cosine schedule depends on the run's length: extending it would bend the curve */
   FeConfig *cosine = config("mini_ctc.yaml", "    loss: ctc\n    scheduler: {type: cosine, warmup_epochs: 0}\n");
   assert_true(train(cosine, "cosine", 2, FRESH).ok);
