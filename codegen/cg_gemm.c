@@ -7,7 +7,10 @@
  *   conv2d_grad_input:  col = W^T @ g[n]; dx[n] = col2im(col)
  *   conv2d_grad_filter: dW[o0:o1] = sum_n g[n][o0:o1] @ col(x[n])^T, split over output rows
  * Parallel work: matmul splits batch x (rows or columns), conv2d and its input gradient split
- * images, the filter gradient splits output channels (no partial sums to combine). */
+ * images, the filter gradient splits output channels (no partial sums to combine).
+ * Splits depend on shapes only, never on the thread count: OpenBLAS rounds a block of rows
+ * differently from the same rows inside a larger block, so a split by threads would make results
+ * depend on SMELT_THREADS (and a sweep's on --jobs). Threads only choose which chunks they run. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +67,20 @@ int64_t cg_kernel_workspace_bytes(const IrGraph *g, const PassKernel *k, int wor
   if (n->op == IR_OP_MATMUL) return 0;
   ConvGeom cv = conv_geom(g, n);
   return col_elems(&cv) * 4 * workers;
+}
+
+/* Ways an output dimension is split into, at most (fewer when chunks would fall below their
+ * minimum size). Four matmul chunks keep two threads balanced; two filter-gradient chunks, each
+ * repeating the im2col of every image, are what two threads need. */
+enum { MATMUL_SPLIT_WAYS = 4, GRAD_FILTER_SPLIT_WAYS = 2 };
+
+/* Rows or columns per chunk when `dim` is cut into at most `ways` near-equal chunks of at least
+ * `min` (or all of dim), rounded up to a multiple of `align`. */
+static int64_t split_chunk(int64_t dim, int64_t ways, int64_t min, int64_t align) {
+  int64_t chunk = (dim + ways - 1) / ways;
+  if (chunk < min) chunk = min;
+  chunk = (chunk + align - 1) / align * align;
+  return chunk < dim ? chunk : dim;
 }
 
 /* ---- the GEMM interface ---- */
@@ -179,14 +196,10 @@ static void describe_matmul(CgKernelSpec *s, Gemm *gm, const IrNode *n) {
     gm->a_batch_str[d] = as_str[d] * gm->m * gm->k;
     gm->b_batch_str[d] = bs_str[d] * gm->k * gm->nn;
   }
-  /* split the larger output dim into chunks of at least 64 rows / columns */
+  /* split the larger output dim into chunks of at least 64 rows / columns (16-aligned columns) */
   gm->split_rows = gm->m >= gm->nn;
   int64_t dim = gm->split_rows ? gm->m : gm->nn;
-  int64_t want = 2 * (s->plan->workers > 0 ? s->plan->workers : 1);
-  gm->chunk = (dim + want - 1) / want;
-  if (gm->chunk < 64) gm->chunk = 64;
-  if (!gm->split_rows) gm->chunk = (gm->chunk + 15) / 16 * 16;
-  if (gm->chunk > dim) gm->chunk = dim;
+  gm->chunk = split_chunk(dim, MATMUL_SPLIT_WAYS, 64, gm->split_rows ? 1 : 16);
   gm->chunks = (dim + gm->chunk - 1) / gm->chunk;
   s->parallel_items = ir_shape_numel(&batch) * gm->chunks;
   cg_spec_key(s, "matmul ta%d tb%d m%lld n%lld k%lld chunk%lld%c batch", gm->ta, gm->tb, (long long)gm->m,
@@ -223,8 +236,7 @@ void cg_describe_gemm(CgKernelSpec *s) {
                 (long long)cv->kh, (long long)cv->kw, (long long)cv->oh, (long long)cv->ow, (long long)cv->sh,
                 (long long)cv->sw, (long long)cv->pt, (long long)cv->pl, (long long)cv->dh, (long long)cv->dw);
     if (n->op == IR_OP_CONV2D_GRAD_FILTER) {
-      int64_t want = s->plan->workers > 1 ? s->plan->workers : 1;
-      gm->chunk = (cv->o + want - 1) / want;
+      gm->chunk = split_chunk(cv->o, GRAD_FILTER_SPLIT_WAYS, 1, 1);
       gm->chunks = (cv->o + gm->chunk - 1) / gm->chunk;
       s->parallel_items = gm->chunks;
       cg_spec_key(s, " ochunk%lld", (long long)gm->chunk);

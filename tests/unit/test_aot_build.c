@@ -124,7 +124,6 @@ static void test_cpu_option(void **state) {
 
 static int setup(void **state) {
   if (!mkdtemp(tmp)) return -1;
-  setenv("SMELT_THREADS", "1", 1); /* the same summation order in both trainers */
   if (!getenv("SMELT_CACHE_DIR")) setenv("SMELT_CACHE_DIR", path("cache"), 1);
   return 0;
 }

@@ -2,24 +2,32 @@
  * (cg_compare): the whole training step (forward, backward, Adam, batch-norm running
  * statistics, dropout) and the inference and validation graphs (greedy decoding, stop mask,
  * CTC argmax). The unrolled LSTM and decoder steps must deduplicate into far fewer unique
- * kernels than kernel calls. */
+ * kernels than kernel calls. A training step compiled for 1 and for 3 threads must give the same
+ * bits: the thread count may change who computes a block, never how it is computed. */
 #include <setjmp.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
 #include "codegen/cg_compare.h"
 #include "frontend/fe_lower.h"
+#include "ir/ir_interp.h"
 #include "ir/ir_verify.h"
 #include "passes/train_graph.h"
+#include "runtime/rt_pool.h"
 
+/* A preset by its path under the source tree, or a bare name under tests/frontend/presets. */
 static FePreset *load(const char *name) {
   RtDiags d = {0};
   char path[512];
-  snprintf(path, sizeof path, "%s/tests/frontend/presets/%s.yaml", SMELT_SOURCE_DIR, name);
+  if (strchr(name, '/')) snprintf(path, sizeof path, "%s/%s", SMELT_SOURCE_DIR, name);
+  else snprintf(path, sizeof path, "%s/tests/frontend/presets/%s.yaml", SMELT_SOURCE_DIR, name);
   FePreset *p = fe_preset_load(path, &d);
   rt_diags_print(&d, stderr);
   assert_non_null(p);
@@ -80,12 +88,71 @@ static void test_ctc_train_step_and_infer(void **state) {
   compare("tiny_ctc_mix", FE_GRAPH_INFER, FE_LOSS_CTC, false, 1);
 }
 
+/* The state region after `steps` compiled training steps on `threads` threads, from the
+ * interpreter's seeded leaves (caller frees). */
+static float *state_after(const IrGraph *g, int threads, int steps, int64_t *bytes) {
+  rt_pool_set_threads(threads);
+  RtDiags d = {0};
+  CgProgram *p = cg_program_compile(g, &(CgOptions){.no_cache = true}, &d);
+  rt_diags_print(&d, stderr);
+  assert_non_null(p);
+  void *regions[PASS_REGION_COUNT];
+  for (int i = 0; i < PASS_REGION_COUNT; i++) regions[i] = test_calloc(1, (size_t)p->plan->region_bytes[i] + 64);
+  IrInterp *it = ir_interp_new(g);
+  ir_interp_init_leaves(it, 11);
+  for (IrId id = 0; id < g->n_nodes; id++) {
+    IrNodeKind k = g->nodes[id]->kind;
+    if (k != IR_NODE_INPUT && k != IR_NODE_PARAM && k != IR_NODE_STATE) continue;
+    const IrTensor *t = ir_interp_value(it, id);
+    void *dst = cg_program_slot(p, id, regions[0], regions[1], regions[2]);
+    for (int64_t i = 0; i < ir_shape_numel(&t->type.shape); i++) {
+      if (t->type.dtype == IR_F32) ((float *)dst)[i] = (float)t->data[i];
+      else ((int32_t *)dst)[i] = (int32_t)t->data[i];
+    }
+  }
+  ir_interp_free(it);
+  for (int s = 0; s < steps; s++) p->step(regions[0], regions[1], regions[2]);
+  *bytes = p->plan->region_bytes[PASS_REGION_STATE];
+  for (int i = 1; i < PASS_REGION_COUNT; i++) test_free(regions[i]);
+  cg_program_free(p);
+  rt_pool_set_threads(0);
+  return regions[0];
+}
+
+static void test_thread_count_does_not_change_results(void **state) {
+  (void)state;
+  FePreset *p = load("tests/train/mini_ctc.yaml");
+  RtDiags d = {0};
+  FeModelIO io;
+  IrGraph *g = fe_lower(p, &(FeLowerOptions){FE_GRAPH_TRAIN, 16, FE_LOSS_CTC}, &io, &d);
+  assert_non_null(g);
+  PassTraining tr;
+  assert_true(pass_build_training(g, io.loss, &(PassOptimizer){.kind = PASS_OPT_ADAM}, &tr, &d));
+  ir_node(g, tr.lr)->value = 0.01;
+  int64_t bytes1, bytes3;
+  float *one = state_after(g, 1, 3, &bytes1), *three = state_after(g, 3, 3, &bytes3);
+  assert_int_equal(bytes1, bytes3);
+  int64_t differ = 0, nonfinite = 0;
+  for (int64_t i = 0; i < bytes1 / 4; i++) {
+    differ += memcmp(&one[i], &three[i], 4) != 0;
+    nonfinite += !isfinite(one[i]);
+  }
+  assert_int_equal(nonfinite, 0); /* a NaN state would compare equal and prove nothing */
+  if (differ) fail_msg("%lld of %lld state values differ between 1 and 3 threads", (long long)differ,
+                       (long long)(bytes1 / 4));
+  test_free(one);
+  test_free(three);
+  ir_graph_free(g);
+  fe_preset_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_attention_train_step),
       cmocka_unit_test(test_attention_focal_train_step),
       cmocka_unit_test(test_attention_infer_eval),
       cmocka_unit_test(test_ctc_train_step_and_infer),
+      cmocka_unit_test(test_thread_count_does_not_change_results),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
