@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ir/ir_interp.h"
 #include "runtime/rt_assert.h"
 
 static void *region_alloc(int64_t bytes) {
@@ -21,6 +20,15 @@ static void to_native(const IrTensor *t, void *dst) {
   for (int64_t i = 0; i < n; i++) {
     if (t->type.dtype == IR_F32) ((float *)dst)[i] = (float)t->data[i];
     else ((int32_t *)dst)[i] = (int32_t)t->data[i];
+  }
+}
+
+void cg_compare_load_leaves(const CgProgram *p, IrInterp *it, void *state, void *io, void *scratch) {
+  const IrGraph *g = p->plan->g;
+  for (IrId id = 0; id < g->n_nodes; id++) {
+    IrNodeKind k = g->nodes[id]->kind;
+    if (k == IR_NODE_INPUT || k == IR_NODE_PARAM || k == IR_NODE_STATE)
+      to_native(ir_interp_value(it, id), cg_program_slot(p, id, state, io, scratch));
   }
 }
 
@@ -76,11 +84,7 @@ bool cg_compare(const IrGraph *g, uint64_t seed, const CgCompareOptions *o, CgCo
   for (int i = 0; i < PASS_REGION_COUNT; i++) regions[i] = region_alloc(plan->region_bytes[i]);
   IrInterp *it = ir_interp_new(g);
   ir_interp_init_leaves(it, seed);
-  for (IrId id = 0; id < g->n_nodes; id++) {
-    IrNodeKind k = g->nodes[id]->kind;
-    if (k == IR_NODE_INPUT || k == IR_NODE_PARAM || k == IR_NODE_STATE)
-      to_native(ir_interp_value(it, id), cg_program_slot(p, id, regions[0], regions[1], regions[2]));
-  }
+  cg_compare_load_leaves(p, it, regions[0], regions[1], regions[2]);
   int steps = o->steps > 0 ? o->steps : 1;
   for (int s = 0; s < steps; s++) {
     ir_interp_run(it, NULL);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "codegen/cg_program.h"
+#include "ir/ir_interp.h"
 
 typedef struct CgCompareOptions {
   CgOptions compile;
@@ -25,5 +26,10 @@ typedef struct CgCompareResult {
  * diagnostics) or any element outside the tolerance. */
 bool cg_compare(const IrGraph *g, uint64_t seed, const CgCompareOptions *o, CgCompareResult *r,
                 FILE *report, RtDiags *d);
+
+/* Copies the interpreter's input, param and state values into their slots of p's regions,
+ * rounded to the native types (f32, i32): how the comparison and the tests start a compiled
+ * program from the same seeded leaves as the interpreter. */
+void cg_compare_load_leaves(const CgProgram *p, IrInterp *it, void *state, void *io, void *scratch);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "codegen/cg_compare.h"
 #include "codegen/cg_program.h"
 #include "codegen/cg_target.h"
 #include "ir/ir_builder.h"
@@ -74,16 +75,7 @@ static void test_object_links_and_matches_jit(void **state) {
   void *regions[3] = {zalloc(nb[0]), zalloc(nb[1]), zalloc(nb[2])};
   IrInterp *it = ir_interp_new(g);
   ir_interp_init_leaves(it, 5);
-  for (IrId id = 0; id < g->n_nodes; id++) {
-    IrNodeKind k = g->nodes[id]->kind;
-    if (k != IR_NODE_INPUT && k != IR_NODE_PARAM && k != IR_NODE_STATE) continue;
-    const IrTensor *t = ir_interp_value(it, id);
-    char *dst = cg_program_slot(p, id, regions[0], regions[1], regions[2]);
-    for (int64_t i = 0; i < ir_shape_numel(&t->type.shape); i++) {
-      if (t->type.dtype == IR_F32) ((float *)dst)[i] = (float)t->data[i];
-      else ((int32_t *)dst)[i] = (int32_t)t->data[i];
-    }
-  }
+  cg_compare_load_leaves(p, it, regions[0], regions[1], regions[2]);
   ir_interp_free(it);
   char dir[] = "/tmp/smelt-object-XXXXXX";
   assert_non_null(mkdtemp(dir));

@@ -17,7 +17,6 @@
 
 #include "codegen/cg_compare.h"
 #include "frontend/fe_lower.h"
-#include "ir/ir_interp.h"
 #include "ir/ir_verify.h"
 #include "passes/train_graph.h"
 #include "runtime/rt_pool.h"
@@ -100,16 +99,7 @@ static float *state_after(const IrGraph *g, int threads, int steps, int64_t *byt
   for (int i = 0; i < PASS_REGION_COUNT; i++) regions[i] = test_calloc(1, (size_t)p->plan->region_bytes[i] + 64);
   IrInterp *it = ir_interp_new(g);
   ir_interp_init_leaves(it, 11);
-  for (IrId id = 0; id < g->n_nodes; id++) {
-    IrNodeKind k = g->nodes[id]->kind;
-    if (k != IR_NODE_INPUT && k != IR_NODE_PARAM && k != IR_NODE_STATE) continue;
-    const IrTensor *t = ir_interp_value(it, id);
-    void *dst = cg_program_slot(p, id, regions[0], regions[1], regions[2]);
-    for (int64_t i = 0; i < ir_shape_numel(&t->type.shape); i++) {
-      if (t->type.dtype == IR_F32) ((float *)dst)[i] = (float)t->data[i];
-      else ((int32_t *)dst)[i] = (int32_t)t->data[i];
-    }
-  }
+  cg_compare_load_leaves(p, it, regions[0], regions[1], regions[2]);
   ir_interp_free(it);
   for (int s = 0; s < steps; s++) p->step(regions[0], regions[1], regions[2]);
   *bytes = p->plan->region_bytes[PASS_REGION_STATE];

@@ -560,37 +560,39 @@ static void test_trainer_state_exact(void **state) {
   assert_int_equal(d.errors, 0);
 }
 
+/* Saves a checkpoint of `info` (a 3-epoch run's) and checks that loading it fails with `message`. */
+static void expect_load_refused(RtCheckpointInfo *info, const char *message) {
+  static int saved;
+  float w[3] = {0};
+  info->charset = "0";
+  info->config_json = "{}";
+  info->schedule.cfg.epochs = 3;
+  char path[600];
+  snprintf(path, sizeof path, "%s/refused%d.safetensors", tmp_dir, saved++);
+  RtDiags d = {0};
+  assert_true(rt_checkpoint_save(path, &one_tensor_model, w, info, &d));
+  RtCheckpointInfo got = {0};
+  assert_false(rt_checkpoint_load(path, &one_tensor_model, w, &got, &d));
+  if (!has_diag(&d, path, message)) {
+    rt_diags_print(&d, stderr);
+    fail_msg("loading %s did not say '%s'", path, message);
+  }
+  rt_diags_free(&d);
+}
+
 /* A checkpoint whose epoch or step cannot be (a corrupt or hand-edited file) is an error, not a
  * negative index into the run's history. */
 static void test_impossible_epochs_refused(void **state) {
   (void)state;
-  float w[3] = {0};
   const struct { int32_t epoch; int64_t step; int32_t best_epoch; } bad[] = {{0, 5, 0}, {-3, 5, 0}, {2, -1, 1}, {2, 5, 3}};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-    RtCheckpointInfo info = {.epoch = bad[i].epoch, .step = bad[i].step, .best_epoch = bad[i].best_epoch,
-                             .charset = "0", .config_json = "{}"};
-    info.schedule.cfg.epochs = 3;
-    char path[600];
-    snprintf(path, sizeof path, "%s/bad%zu.safetensors", tmp_dir, i);
-    RtDiags d = {0};
-    assert_true(rt_checkpoint_save(path, &one_tensor_model, w, &info, &d));
-    RtCheckpointInfo got = {0};
-    assert_false(rt_checkpoint_load(path, &one_tensor_model, w, &got, &d));
-    assert_true(has_diag(&d, path, "lacks a valid epoch, step or best_epoch"));
-    rt_diags_free(&d);
+    RtCheckpointInfo info = {.epoch = bad[i].epoch, .step = bad[i].step, .best_epoch = bad[i].best_epoch};
+    expect_load_refused(&info, "lacks a valid epoch, step or best_epoch");
   }
   /* an early-stopping best after the last completed epoch would index past the history */
-  RtCheckpointInfo info = {.epoch = 2, .step = 5, .best_epoch = 2, .charset = "0", .config_json = "{}"};
-  info.schedule.cfg.epochs = 3;
+  RtCheckpointInfo info = {.epoch = 2, .step = 5, .best_epoch = 2};
   info.early.best_epoch = 2; /* 0-based: a third epoch */
-  char path[600];
-  snprintf(path, sizeof path, "%s/bad_early.safetensors", tmp_dir);
-  RtDiags d = {0};
-  assert_true(rt_checkpoint_save(path, &one_tensor_model, w, &info, &d));
-  RtCheckpointInfo got = {0};
-  assert_false(rt_checkpoint_load(path, &one_tensor_model, w, &got, &d));
-  assert_true(has_diag(&d, path, "trainer_state disagrees with its epoch and best_epoch"));
-  rt_diags_free(&d);
+  expect_load_refused(&info, "trainer_state disagrees with its epoch and best_epoch");
 }
 
 int main(void) {
