@@ -128,6 +128,12 @@ static bool select_experiments(const FeConfig *cfg, const char *path, const char
   }
   free(list);
   free(names);
+  bool any = false;
+  for (int i = 0; i < cfg->count; i++) any |= chosen[i];
+  if (ok && !any) {
+    fprintf(stderr, "%s: error: --only '%s' names no experiment\n", path, only);
+    ok = false;
+  }
   return ok;
 }
 
@@ -218,7 +224,8 @@ static void rewrite_report(TuneSweep *s, TuneRun *r) {
   rt_diags_free(&d);
 }
 
-/* Sets up the runs of the chosen experiments; false on a folder that cannot be prepared. */
+/* Sets up the runs of the chosen experiments and decides how each starts (tune_outcome_prepare);
+ * deletes nothing. False on a folder that cannot be created. */
 static bool setup_runs(TuneSweep *s, const bool *chosen, RtDiags *d) {
   bool ok = true;
   int *group_of = malloc((size_t)s->cfg->count * sizeof *group_of);
@@ -231,6 +238,7 @@ static bool setup_runs(TuneSweep *s, const bool *chosen, RtDiags *d) {
     if (!experiment_set_epochs(&r->e, s->epochs_override, d)) ok = false;
     r->group = group_of[i];
     r->config_json = experiment_json(&r->e);
+    r->params = r->e.preset->params; /* known before anything runs: never reported as 0 */
     snprintf(r->dir, sizeof r->dir, "%s/%s", s->out_dir, r->e.name);
   }
   free(group_of);
@@ -287,6 +295,9 @@ int cmd_tune(int argc, char **argv) {
                  .interrupted = &interrupted};
   s.runs = calloc((size_t)cfg->count, sizeof *s.runs);
   s.threads = rt_pool_threads() / s.jobs > 1 ? rt_pool_threads() / s.jobs : 1;
+  if (s.jobs > rt_pool_threads())
+    fprintf(stderr, "smelt tune: warning: --jobs %d on %d cores: the experiments share cores and each runs slower\n",
+            s.jobs, rt_pool_threads());
   if (exe_len <= 0) {
     fprintf(stderr, "smelt tune: cannot find the smelt executable (/proc/self/exe): %s\n", strerror(errno));
     goto done;
@@ -299,9 +310,13 @@ int cmd_tune(int argc, char **argv) {
   if (!prepare_data(&s, &d)) {
     rt_diags_print(&d, stderr);
     rt_diags_free(&d);
-    fprintf(stderr, "%s: nothing was trained: the data is not usable\n", a.config);
+    fprintf(stderr, "%s: nothing was trained and no earlier run's files were touched: the data is not usable\n",
+            a.config);
     goto done;
   }
+  /* only now, with the config and data checked, do runs that start over lose an earlier run's files */
+  for (int i = 0; i < s.n; i++)
+    if (!tune_outcome_clear(&s.runs[i], &d)) goto done;
   struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: the poll loop's sleep returns */
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);

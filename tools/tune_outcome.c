@@ -26,12 +26,17 @@ bool tune_outcome_same_config(const char *a, const char *b) {
   return same;
 }
 
-/* Loads results.json; false (quietly) when it is missing or does not validate. */
-static bool load_results(const TuneRun *r, RtResults *res) {
+/* Loads results.json; false when it is missing or does not validate, then `why` (when not NULL)
+ * gets the reader's first error, or "" for a missing file. */
+static bool load_results(const TuneRun *r, RtResults *res, char *why, size_t why_size) {
   char path[PATH_MAX + 32];
   path_in(r, RT_FILE_RESULTS, path, sizeof path);
   RtDiags d = {0};
   bool ok = access(path, F_OK) == 0 && rt_results_load(path, res, &d);
+  if (why) {
+    why[0] = '\0';
+    if (!ok && d.count) rt_diag_format(&d.items[0], why, why_size);
+  }
   rt_diags_free(&d);
   return ok;
 }
@@ -119,34 +124,50 @@ bool tune_outcome_prepare(const TuneSweep *s, TuneRun *r, char *note, size_t not
   r->diverged_at_step = -1;
   r->checkpoint_epoch = -1;
   if (!rt_fs_mkdirs(r->dir, d)) return false;
-  if (s->resume) {
-    RtResults res;
-    if (load_results(r, &res)) {
-      /* other --epochs do not start a run over: the trainer extends it from its checkpoint (or
-       * refuses, keeping it, when it has already run more) */
-      bool same = rt_config_resumable(res.config_json, r->config_json, NULL, 0);
-      bool done = same && res.epochs_configured == r->e.epochs &&
-                  (res.status == RT_RUN_EARLY_STOPPED || res.status == RT_RUN_DIVERGED ||
-                   (res.status == RT_RUN_OK && res.history_count == r->e.epochs));
-      if (done) {
-        take_results(r, &res);
-        r->status = judge_results(r, &res);
-        r->skip = true;
-        snprintf(note, note_size, "%s: complete (%s, %d/%d epochs), not rerun", r->e.name,
-                 rt_run_status_name(res.status), res.history_count, r->e.epochs);
-      } else if (same && file_exists(r, RT_FILE_LAST_CKPT)) {
-        r->resume = true;
-        load_partial_history(r);
-        snprintf(note, note_size, "%s: continues from its checkpoint (%d epochs recorded)", r->e.name, r->n_history);
-      } else if (!same) {
-        snprintf(note, note_size, "%s: its settings changed since the last run, starting over", r->e.name);
-      }
-      rt_results_free(&res);
-      if (r->skip || r->resume) return true;
+  if (!s->resume) return true;
+  RtResults res;
+  char why[300];
+  bool checkpoint = file_exists(r, RT_FILE_LAST_CKPT);
+  if (!load_results(r, &res, why, sizeof why)) {
+    /* a checkpoint without usable results (killed between the two writes, or a damaged file):
+     * the trainer checks the checkpoint's settings itself and refuses, keeping the files, when
+     * they are another experiment's */
+    if (checkpoint) {
+      r->resume = true;
+      load_partial_history(r);
+      snprintf(note, note_size, "%s: continues from its checkpoint (%d epochs recorded)%s%s", r->e.name,
+               r->n_history, why[0] ? "; results.json was not usable: " : "", why);
+    } else if (why[0]) {
+      snprintf(note, note_size, "%s: starting over: results.json was not usable (%s) and there is no checkpoint",
+               r->e.name, why);
     }
+    return true;
   }
-  return clear_previous(r, d);
+  /* other --epochs do not start a run over: the trainer extends it from its checkpoint (or
+   * refuses, keeping it, when it has already run more) */
+  bool same = rt_config_resumable(res.config_json, r->config_json, NULL, 0);
+  bool done = same && res.epochs_configured == r->e.epochs &&
+              (res.status == RT_RUN_EARLY_STOPPED || res.status == RT_RUN_DIVERGED ||
+               (res.status == RT_RUN_OK && res.history_count == r->e.epochs));
+  if (done) {
+    take_results(r, &res);
+    r->status = judge_results(r, &res);
+    r->skip = true;
+    snprintf(note, note_size, "%s: complete (%s, %d/%d epochs), not rerun", r->e.name,
+             rt_run_status_name(res.status), res.history_count, r->e.epochs);
+  } else if (same && checkpoint) {
+    r->resume = true;
+    r->checkpoint_epoch = res.best_epoch; /* until the trainer writes its next results */
+    load_partial_history(r);
+    snprintf(note, note_size, "%s: continues from its checkpoint (%d epochs recorded)", r->e.name, r->n_history);
+  } else if (!same) {
+    snprintf(note, note_size, "%s: its settings changed since the last run, starting over", r->e.name);
+  }
+  rt_results_free(&res);
+  return true;
 }
+
+bool tune_outcome_clear(const TuneRun *r, RtDiags *d) { return r->skip || r->resume || clear_previous(r, d); }
 
 /* The last line of the run's log that reports an error, else its last line. */
 static void log_error_line(const TuneRun *r, char *buf, size_t size) {
@@ -179,7 +200,7 @@ static void log_error_line(const TuneRun *r, char *buf, size_t size) {
 
 void tune_outcome_finish(TuneRun *r, int ws) {
   RtResults res;
-  bool loaded = load_results(r, &res);
+  bool loaded = load_results(r, &res, NULL, 0);
   if (loaded && !tune_outcome_same_config(res.config_json, r->config_json)) {
     rt_results_free(&res); /* another run's */
     loaded = false;

@@ -10,13 +10,18 @@
 /* The log a run's child writes its output to, inside the run's folder. */
 #define TUNE_FILE_LOG "train.log"
 
-/* Decides how r starts. With s->resume: a run whose results.json records the same settings and
- * ended as ok (all requested epochs), early_stopped or diverged is complete (r->skip, status and
- * history filled in); one with a checkpoint of the same settings continues from it (r->resume,
- * history so far filled in). Otherwise the trainer's files of an earlier run are removed, so a
- * stale results.json can never stand in for this run's. `note` gets a line for the terminal
- * ("" when there is nothing to say). False with diagnostics when the folder cannot be prepared. */
+/* Decides how r starts, deleting nothing. With s->resume: a run whose results.json records the
+ * same settings and ended as ok (all requested epochs), early_stopped or diverged is complete
+ * (r->skip, status and history filled in); one with a checkpoint continues from it (r->resume,
+ * history so far filled in) unless its results.json records other settings; the rest start over.
+ * `note` gets a line for the terminal ("" when there is nothing to say), including why a
+ * results.json could not be used. False with diagnostics when the folder cannot be created. */
 bool tune_outcome_prepare(const TuneSweep *s, TuneRun *r, char *note, size_t note_size, RtDiags *d);
+
+/* For a run that starts over (neither complete nor resumed): removes the trainer's files of an
+ * earlier run, so a stale results.json can never stand in for this run's. Called once the sweep
+ * knows it can start (config and data checked). False with diagnostics when a file stays. */
+bool tune_outcome_clear(const TuneRun *r, RtDiags *d);
 
 /* Classifies r after its child ended with wait status ws (waitpid): pruned when the sweep killed
  * it for the median rule; failed with "killed by signal N (NAME)" for any other signal; else from

@@ -131,10 +131,9 @@ static void stop_pruned(TuneSweep *s, const int *was_pruned_at) {
   for (int i = 0; i < s->n; i++) {
     TuneRun *r = &s->runs[i];
     if (r->pruned_at == 0 || was_pruned_at[i]) continue;
-    if (r->pid > 0) {
+    if (r->pid > 0) { /* its end, once reaped, says it was pruned */
       r->pruning_kill = true;
       kill(r->pid, SIGKILL); /* its checkpoints and logs are written atomically: nothing is torn */
-      tune_status_event(s, r, "pruned: %s", r->reason);
     } else if (r->announced) { /* else its end, about to be announced, says it */
       tune_status_event(s, r, "pruned after it ended (once the runs before it reached epoch %d): %s", r->pruned_at,
                         r->reason);

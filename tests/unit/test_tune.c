@@ -555,6 +555,9 @@ static void test_only_unknown_name(void **state) {
       strstr(output, "no experiment 'atention'; did you mean 'attention'? (known: ctc, attention, blowup)"));
   free(output);
   assert_false(exists("only", "ctc")); /* nothing ran */
+  assert_int_equal(tune("sweep.yaml", "only", &output, "--only", ",", NULL), 1);
+  assert_non_null(strstr(output, "--only ',' names no experiment"));
+  free(output);
   assert_int_equal(tune("sweep.yaml", "only", NULL, "--only", "blowup,ctc", NULL), 0);
   cJSON *s = summary("only");
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "experiments")), 2);
@@ -577,6 +580,52 @@ static void test_pruning(void **state) {
   cJSON_Delete(s);
   assert_int_equal(tune("prune.yaml", "prune2", NULL, "--prune-warmup", "1", "--jobs", "2", NULL), 0);
   assert_same_summary("prune", "prune2");
+  /* resumed, the finished sweep is the same sweep: the pruned run keeps its params and checkpoint */
+  assert_int_equal(tune("prune.yaml", "prune2", NULL, "--prune-warmup", "1", "--resume", NULL), 0);
+  assert_same_summary("prune", "prune2");
+}
+
+/* Runs `sh -c CMD` with tmp as the working directory; its exit status. */
+static int sh_in_tmp(const char *cmd) {
+  char line[4 * PATH_MAX];
+  snprintf(line, sizeof line, "cd %s && %s", tmp, cmd);
+  return system(line);
+}
+
+/* A damaged results.json on --resume: the run continues from its checkpoint, saying why, and is
+ * never wiped in silence. */
+static void test_resume_with_damaged_results(void **state) {
+  ensure_whole();
+  assert_int_equal(sh_in_tmp("cp -r whole damaged && sed -i 's/val_char_acc/val_chr_acc/' damaged/ctc/results.json"), 0);
+  char *output;
+  assert_int_equal(tune("sweep.yaml", "damaged", &output, "--epochs", "12", "--resume", NULL), 0);
+  assert_non_null(strstr(output, "ctc: continues from its checkpoint (12 epochs recorded); results.json was not usable: "));
+  free(output);
+  assert_same_summary("whole", "damaged");
+}
+
+/* A sweep that cannot start for its data leaves an earlier sweep's files as they were. */
+static void test_bad_data_keeps_earlier_run(void **state) {
+  char cmd[3 * PATH_MAX];
+  snprintf(cmd, sizeof cmd,
+           "mkdir -p set/images && printf 'images/gone.png\t12\n' > set/labels.tsv && "
+           "sed 's|data: .*|data: {train: %s/set, val_split: 0.5}|; s|model: \\.\\./|model: %s/tests/|' "
+           "%s/tests/tune/sweep.yaml > broken.yaml",
+           tmp, SMELT_SOURCE_DIR, SMELT_SOURCE_DIR);
+  assert_int_equal(sh_in_tmp(cmd), 0);
+  assert_int_equal(tune("sweep.yaml", "kept", NULL, "--only", "ctc", NULL), 0);
+  char cfg[PATH_MAX], dir[PATH_MAX], log[PATH_MAX];
+  snprintf(cfg, sizeof cfg, "%s/broken.yaml", tmp);
+  snprintf(dir, sizeof dir, "%s/kept", tmp);
+  snprintf(log, sizeof log, "%s/kept.log", tmp);
+  const char *args[] = {"tune", cfg, "--out", dir, "--only", "ctc", NULL};
+  assert_int_equal(finish(start(log, args)), 1);
+  char *text = slurp(log);
+  assert_non_null(strstr(text, "gone.png"));
+  assert_non_null(strstr(text, "no earlier run's files were touched"));
+  free(text);
+  assert_true(exists("kept", "ctc/results.json"));
+  assert_true(exists("kept", "ctc/best.safetensors"));
 }
 
 static int setup(void **state) {
@@ -624,6 +673,8 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_unknown_preset_stops_before_anything_runs),
       cmocka_unit_test(test_only_unknown_name),
       cmocka_unit_test(test_pruning),
+      cmocka_unit_test(test_resume_with_damaged_results),
+      cmocka_unit_test(test_bad_data_keeps_earlier_run),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
