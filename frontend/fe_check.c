@@ -1,6 +1,6 @@
 /* Checks of a merged experiment against itself and its preset: the combinations no single key
- * can be wrong about (a CTC loss on an attention head, labels longer than the decoder emits, a
- * learning-rate floor above the rate). Each problem is reported at the value the experiment
+ * can be wrong about (a CTC loss on an attention head, labels longer than the decoder emits or the
+ * CTC steps hold, a colour model for grayscale data, a learning-rate floor above the rate). Each problem is reported at the value the experiment
  * wrote itself when it wrote one, else at the default it inherited, prefixed with the
  * experiment's name because the defaults serve every experiment. */
 #include <stdarg.h>
@@ -105,6 +105,17 @@ void fe_experiment_check(FeCtx *c, FeExperiment *e, const FeNode *exp, const FeN
           e->data.length[1], p->name, head->head.max_length,
           at.node ? "" : "; set data: {synthetic: {length: [min, max]}}");
   }
+  int steps = ctc_head ? (int)head->in.dims[0] : 0, worst = 2 * e->data.length[1] - 1;
+  if (e->data.synthetic && ctc_head && worst > steps) {
+    Origin at = {fe_node_get(synth, "length"), data.from_defaults};
+    ERROR(pick(at.node ? at : data, model),
+          "generated labels of up to %d symbols can need %d CTC time steps (a blank between repeated symbols), "
+          "but preset '%s' has %d",
+          e->data.length[1], worst, p->name, steps);
+  }
+  if (p->channels != 1)
+    ERROR(model, "preset '%s' takes %d-channel images, but training data are grayscale (1 channel): "
+          "set its input to {channels: 1}", p->name, p->channels);
   if (e->data.charset_size > head->head.symbols)
     ERROR(pick((Origin){fe_node_get(data.node, "charset"), data.from_defaults}, model),
           "charset has %d symbols, but preset '%s' has room for %d", e->data.charset_size, p->name,

@@ -97,8 +97,21 @@ static void decode_range(void *ctx, int64_t begin, int64_t end, int32_t worker) 
   }
 }
 
-/* Checks one label: its symbols against an explicit charset, its length against the limit. */
-static bool check_label(const RtLabelLine *l, const RtCharset *given, int max_len, Problems *p,
+/* CTC time steps a label needs: one per symbol, plus a blank between two equal neighbours
+ * (a path of fewer steps would merge them into one). */
+static int64_t ctc_steps_needed(const char *text) {
+  size_t n = strlen(text), off = 0;
+  uint32_t prev = 0, cp;
+  int64_t steps = 0;
+  for (int len; off < n && (len = rt_utf8_decode(text + off, n - off, &cp)) > 0; off += (size_t)len) {
+    steps += 1 + (steps > 0 && cp == prev);
+    prev = cp;
+  }
+  return steps;
+}
+
+/* Checks one label: its symbols against an explicit charset, its length against the limits. */
+static bool check_label(const RtLabelLine *l, const RtCharset *given, int max_len, int ctc_steps, Problems *p,
                         Candidate *c) {
   size_t n = strlen(l->text);
   int64_t count = rt_utf8_count(l->text, n, NULL);
@@ -121,6 +134,15 @@ static bool check_label(const RtLabelLine *l, const RtCharset *given, int max_le
   if (max_len > 0 && count > max_len) {
     char msg[128];
     snprintf(msg, sizeof msg, "label has %lld symbols; the maximum is %d", (long long)count, max_len);
+    problem_add(p, l->line, (int)strlen(l->path) + 2, true, KIND_LONG, msg);
+    return false;
+  }
+  int64_t steps = ctc_steps > 0 ? ctc_steps_needed(l->text) : 0;
+  if (steps > ctc_steps) {
+    char msg[160];
+    snprintf(msg, sizeof msg,
+             "label needs %lld CTC time steps (a blank must separate repeated symbols); the model has %d",
+             (long long)steps, ctc_steps);
     problem_add(p, l->line, (int)strlen(l->path) + 2, true, KIND_LONG, msg);
     return false;
   }
@@ -226,7 +248,7 @@ RtDataset *rt_dataset_load(const char *dir, const RtDatasetOptions *opts, RtDiag
   int n = 0;
   for (int i = 0; i < labels.count; i++) {
     Candidate c = {.line = &labels.lines[i]};
-    if (check_label(c.line, o.charset ? &given : NULL, o.max_label_len, &problems, &c)) {
+    if (check_label(c.line, o.charset ? &given : NULL, o.max_label_len, o.ctc_steps, &problems, &c)) {
       cands[n++] = c;
     } else {
       kinds[problems.items[problems.count - 1].kind]++;

@@ -25,6 +25,8 @@ typedef struct RtDatasetOptions {
   const char *charset; /* symbols in id order (UTF-8); NULL = the sorted distinct symbols of the
                           labels that are kept */
   int max_label_len;   /* in symbols; 0 = no limit */
+  int ctc_steps;       /* a CTC model's time steps T: a label needs one per symbol and a blank
+                          between equal neighbours, so longer ones are refused; 0 = no check */
   RtDataPolicy policy;
   int height, width;   /* model input; 0 = RT_INPUT_H / RT_INPUT_W */
 } RtDatasetOptions;
@@ -49,7 +51,7 @@ typedef struct RtDataset {
 /* Loads DIR/labels.tsv and its images (decoded in parallel on the runtime pool). Returns NULL
  * when an error was added to d: a missing labels.tsv, an invalid charset, no usable sample, or
  * under RT_DATA_STOP any problem: a bad line, a missing or undecodable image, a label longer than
- * max_label_len, a symbol outside an explicit charset. Under RT_DATA_SKIP those are warnings and
+ * max_label_len or than ctc_steps allow, a symbol outside an explicit charset. Under RT_DATA_SKIP those are warnings and
  * a summary warning says how many samples were skipped and why. opts may be NULL (stop, no
  * limit, charset from the labels). Caller frees with rt_dataset_free. */
 RtDataset *rt_dataset_load(const char *dir, const RtDatasetOptions *opts, RtDiags *d);

@@ -59,6 +59,9 @@ static bool file_exists(const char *path) {
 static bool check_data(const RtModel *m, const RtDataset *ds, const char *what, RtDiags *d) {
   int before = d->errors;
   if (ds->count < 1) rt_diag_error(d, ds->labels_file, 0, 0, "the %s set is empty", what);
+  if (m->channels != 1)
+    rt_diag_error(d, ds->labels_file, 0, 0, "the model takes %d-channel images; training data are grayscale",
+                  m->channels);
   if (ds->height != m->height || ds->width != m->width)
     rt_diag_error(d, ds->labels_file, 0, 0, "%s images are %dx%d but the model takes %dx%d", what, ds->height,
                   ds->width, m->height, m->width);

@@ -122,7 +122,7 @@ void rt_train_print_summary(const char *experiment, const RtTrainSummary *s, con
 }
 
 static RtDataset *load(const char *dir, const char *charset, const RtTrainerDataOptions *o, RtDiags *d) {
-  RtDatasetOptions opts = {.charset = charset, .max_label_len = o->max_label_len,
+  RtDatasetOptions opts = {.charset = charset, .max_label_len = o->max_label_len, .ctc_steps = o->ctc_steps,
                            .policy = o->skip_bad ? RT_DATA_SKIP : RT_DATA_STOP, .height = o->height,
                            .width = o->width};
   RtDataset *ds = rt_dataset_load(dir, &opts, d);
@@ -231,7 +231,7 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   RtDiags d = {0};
   RtDataset *train = NULL, *val = NULL;
   RtTrainerDataOptions dopt = {.train_dir = a.data, .val_dir = a.val, .skip_bad = a.skip_bad,
-                               .split_seed = tc.seed, .max_label_len = m->max_len, .height = m->height,
+                               .split_seed = tc.seed, .max_label_len = m->max_len, .ctc_steps = m->time_steps, .height = m->height,
                                .width = m->width, .log = stdout};
   bool ok = rt_trainer_load_data(&spec->data, &dopt, &train, &val, &d);
   print_diags(&d);

@@ -48,6 +48,7 @@ typedef struct RtTrainerDataOptions {
   bool skip_bad;
   uint64_t split_seed;
   int max_label_len, height, width; /* of the model */
+  int ctc_steps;                     /* a CTC model's time steps, else 0 (RtDatasetOptions) */
   FILE *log;                         /* progress; NULL: quiet */
 } RtTrainerDataOptions;
 /* The name of a synthetic set's folder from its parameters (seed, counts, lengths, a hash of the

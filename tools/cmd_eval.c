@@ -52,7 +52,7 @@ int cmd_eval(int argc, char **argv) {
   RtEpochMetrics out = {0};
   bool ok = checkpoint_model_load(argv[optind], FE_GRAPH_EVAL, (int)batch, &m, &d);
   if (ok) {
-    RtDatasetOptions o = {.charset = m.charset, .max_label_len = m.model.max_len,
+    RtDatasetOptions o = {.charset = m.charset, .max_label_len = m.model.max_len, .ctc_steps = m.model.time_steps,
                           .policy = skip ? RT_DATA_SKIP : RT_DATA_STOP, .height = m.model.height, .width = m.model.width};
     ds = rt_dataset_load(data, &o, &d);
     ok = ds && rt_evaluate(&m.model, m.state, ds, &m.loss_scalars, &out, &d);

@@ -294,6 +294,26 @@ static void test_dataset_charset(void **state) {
   fx_rmdir(dir);
 }
 
+/* A CTC model of T steps reads a label only if T covers its symbols plus a blank between each
+ * pair of equal neighbours: with T = 4, ABAB (4 steps) and ABB (4) fit; AAA and ABBA need 5. */
+static void test_dataset_ctc_steps(void **state) {
+  char *dir = make_folder("good.png\tABAB\ngood.png\tABB\ngood.png\tAAA\ngood.png\tABBA\n");
+  RtDiags d = {0};
+  RtDatasetOptions o = {.policy = RT_DATA_SKIP, .max_label_len = 4, .ctc_steps = 4};
+  RtDataset *ds = rt_dataset_load(dir, &o, &d);
+  assert_non_null(ds);
+  assert_int_equal(ds->count, 2);
+  assert_string_equal(fx_diag(&d, 0, dir),
+                      "labels.tsv:3:10: warning: label needs 5 CTC time steps (a blank must separate repeated "
+                      "symbols); the model has 4");
+  assert_string_equal(fx_diag(&d, 1, dir),
+                      "labels.tsv:4:10: warning: label needs 5 CTC time steps (a blank must separate repeated "
+                      "symbols); the model has 4");
+  rt_dataset_free(ds);
+  rt_diags_free(&d);
+  fx_rmdir(dir);
+}
+
 static void test_dataset_folder_errors(void **state) {
   char *dir = fx_tmpdir();
   RtDiags d = {0};
@@ -399,6 +419,7 @@ int main(void) {
       cmocka_unit_test(test_dataset_stop),
       cmocka_unit_test(test_dataset_skip),
       cmocka_unit_test(test_dataset_charset),
+      cmocka_unit_test(test_dataset_ctc_steps),
       cmocka_unit_test(test_dataset_folder_errors),
       cmocka_unit_test(test_dataset_report_cap),
       cmocka_unit_test(test_split),
