@@ -58,7 +58,9 @@ bool rt_fs_mkdirs(const char *path, RtDiags *d) {
 bool rt_fs_read_file(const char *path, uint8_t **data, size_t *size, RtDiags *d) {
   *data = NULL;
   *size = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* non-blocking: opening a FIFO (or a device) would otherwise wait for a writer forever; for a
+   * regular file the flag changes nothing */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     rt_diag_error(d, path, 0, 0, "cannot open: %s", strerror(errno));
     return false;

@@ -314,6 +314,19 @@ static void test_dataset_ctc_steps(void **state) {
   fx_rmdir(dir);
 }
 
+/* An image path that is a FIFO is an error, not a read that waits for a writer forever. */
+static void test_dataset_fifo_image(void **state) {
+  char *dir = make_folder("pipe.png\tAB\n");
+  char path[600];
+  snprintf(path, sizeof path, "%s/pipe.png", dir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  RtDiags d = {0};
+  assert_null(rt_dataset_load(dir, NULL, &d));
+  assert_string_equal(fx_diag(&d, 0, dir), "labels.tsv:1: error: image 'pipe.png': not a regular file");
+  rt_diags_free(&d);
+  fx_rmdir(dir);
+}
+
 static void test_dataset_folder_errors(void **state) {
   char *dir = fx_tmpdir();
   RtDiags d = {0};
@@ -420,6 +433,7 @@ int main(void) {
       cmocka_unit_test(test_dataset_skip),
       cmocka_unit_test(test_dataset_charset),
       cmocka_unit_test(test_dataset_ctc_steps),
+      cmocka_unit_test(test_dataset_fifo_image),
       cmocka_unit_test(test_dataset_folder_errors),
       cmocka_unit_test(test_dataset_report_cap),
       cmocka_unit_test(test_split),
