@@ -111,6 +111,10 @@ typedef struct FeParamInfo {
 } FeParamInfo;
 enum { FE_LSTM_MAX_LAYERS = 8, FE_LAYER_MAX_PARAMS = 3 * 2 * FE_LSTM_MAX_LAYERS };
 
+/* The network as canonical JSON: input (C, H, W) and every layer's resolved settings in order
+ * (fe_preset_json.c). Caller owns it. */
+struct cJSON *fe_preset_json(const FePreset *p);
+
 /* Loads and checks a preset file. Returns NULL after adding diagnostics to d; else a preset the
  * caller frees with fe_preset_free. */
 FePreset *fe_preset_load(const char *path, RtDiags *d);

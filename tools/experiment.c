@@ -65,6 +65,7 @@ char *experiment_json(const FeExperiment *e) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "name", e->name);
   cJSON_AddStringToObject(o, "model", e->model ? e->model : e->preset->name);
+  cJSON_AddItemToObject(o, "network", fe_preset_json(e->preset)); /* an edited preset is other settings */
   cJSON_AddNumberToObject(o, "batch_size", e->batch_size);
   cJSON_AddNumberToObject(o, "learning_rate", e->learning_rate);
   cJSON *opt = cJSON_AddObjectToObject(o, "optimizer");

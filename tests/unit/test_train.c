@@ -23,6 +23,7 @@
 static char tmp[] = "/tmp/smelt-train-XXXXXX";
 
 /* A config with one experiment on `preset` (relative to tests/train), extra YAML lines allowed. */
+/* A config of one experiment `run` on `preset` (a file of tests/train, or an absolute path). */
 static FeConfig *config(const char *preset, const char *extra) {
   char text[2048];
   snprintf(text, sizeof text,
@@ -30,8 +31,8 @@ static FeConfig *config(const char *preset, const char *extra) {
            "  epochs: 3\n  batch_size: 16\n  learning_rate: 0.01\n  scheduler: constant\n"
            "  early_stopping: false\n  seed: 7\n"
            "  data: {synthetic: {train: 96, val: 32, seed: 3, length: [1, 3]}, charset: '0123'}\n"
-           "experiments:\n  run:\n    model: %s/tests/train/%s\n%s",
-           SMELT_SOURCE_DIR, preset, extra ? extra : "");
+           "experiments:\n  run:\n    model: %s%s\n%s",
+           preset[0] == '/' ? "" : SMELT_SOURCE_DIR "/tests/train/", preset, extra ? extra : "");
   RtDiags d = {0};
   FeConfig *c = fe_config_parse("test.yaml", text, strlen(text), NULL, &d);
   rt_diags_print(&d, stderr);
@@ -205,6 +206,26 @@ static void test_earlier_run_protected(void **state) {
   assert_int_equal(system(cmd), 0); /* no '3' left: the charset is 012 */
   expect_refused(folders, "folders", 2, RESUME, "(its charset, the symbols of the data's labels, differs)");
   fe_config_free(folders);
+
+  /* an edited preset is another network, even where every tensor keeps its shape; comments and
+   * layout are not */
+  char preset[600];
+  snprintf(preset, sizeof preset, "%s/edited.yaml", tmp);
+  snprintf(cmd, sizeof cmd, "cp %s/tests/train/mini_ctc.yaml %s", SMELT_SOURCE_DIR, preset);
+  assert_int_equal(system(cmd), 0);
+  FeConfig *edited = config(preset, "    loss: ctc\n");
+  assert_true(train(edited, "edited", 1, FRESH).ok);
+  fe_config_free(edited);
+  snprintf(cmd, sizeof cmd, "sed -i 's/^# /#  /; s/{kind: dropout}/{kind: dropout,   }/' %s", preset);
+  assert_int_equal(system(cmd), 0);
+  edited = config(preset, "    loss: ctc\n");
+  assert_true(train(edited, "edited", 2, RESUME).ok);
+  fe_config_free(edited);
+  snprintf(cmd, sizeof cmd, "sed -i 's/{kind: dropout,   }/{kind: dropout, rate: 0.9}/' %s", preset);
+  assert_int_equal(system(cmd), 0);
+  edited = config(preset, "    loss: ctc\n");
+  expect_refused(edited, "edited", 3, RESUME, "(its setting 'network' differs)");
+  fe_config_free(edited);
 
   /* a cosine schedule depends on the run's length: extending it would bend the curve */
   FeConfig *cosine = config("mini_ctc.yaml", "    loss: ctc\n    scheduler: {type: cosine, warmup_epochs: 0}\n");
