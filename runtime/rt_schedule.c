@@ -52,7 +52,7 @@ void rt_early_stop_init(RtEarlyStop *e, bool enabled, bool higher_is_better, int
                      .min_delta = min_delta, .best_epoch = -1};
 }
 
-bool rt_early_stop_update(RtEarlyStop *e, int epoch, double metric, bool *improved) {
+bool rt_early_stop_update(RtEarlyStop *e, int epoch, double metric, bool wins_tie, bool *improved) {
   bool better = !isnan(metric) &&
                 (!e->has_best || (e->higher_is_better ? metric > e->best + e->min_delta
                                                       : metric < e->best - e->min_delta));
@@ -63,6 +63,10 @@ bool rt_early_stop_update(RtEarlyStop *e, int epoch, double metric, bool *improv
     e->best_epoch = epoch;
     e->bad_epochs = 0;
     return false;
+  }
+  if (e->has_best && metric == e->best && wins_tie) {
+    *improved = true;
+    e->best_epoch = epoch;
   }
   /* an accuracy still at 0 means the model has not started to read whole sequences yet (the
    * study's trap): such epochs do not use up patience */

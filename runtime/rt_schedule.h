@@ -50,10 +50,13 @@ typedef struct RtEarlyStop {
 } RtEarlyStop;
 
 void rt_early_stop_init(RtEarlyStop *e, bool enabled, bool higher_is_better, int patience, double min_delta);
-/* Records an epoch's metric; *improved says whether it is the new best (by more than
- * min_delta). Returns true when training should stop (patience exhausted). Epochs while an
- * accuracy has never risen above 0 do not count against patience. */
-bool rt_early_stop_update(RtEarlyStop *e, int epoch, double metric, bool *improved);
+/* Records an epoch's metric; *improved says whether it is the new best epoch: better by more
+ * than min_delta, or equal to the best and `wins_tie` (the caller's second metric is better than
+ * at the best epoch; sequence accuracy sits at exactly 0 for many early epochs, and the best
+ * checkpoint should not stay at epoch 1 meanwhile). A tie won does not reset patience. Returns
+ * true when training should stop (patience exhausted). Epochs while an accuracy has never risen
+ * above 0 do not count against patience. */
+bool rt_early_stop_update(RtEarlyStop *e, int epoch, double metric, bool wins_tie, bool *improved);
 /* Whether patience is exhausted (what the last update returned; also for a restored state). */
 bool rt_early_stop_done(const RtEarlyStop *e);
 

@@ -74,6 +74,14 @@ static bool check_data(const RtModel *m, const RtDataset *ds, const char *what, 
   return d->errors == before;
 }
 
+/* Whether epoch metrics e beat the best epoch so far on the metric that settles a tie of the
+ * early-stopping metric: character accuracy, or sequence accuracy when character accuracy is the
+ * early-stopping metric. Read from the history, so a resumed run decides as an uninterrupted one. */
+static bool wins_tie(const Run *r, const RtEpochMetrics *e) {
+  RtMetric m = r->cfg->early_metric == RT_METRIC_VAL_CHAR_ACC ? RT_METRIC_VAL_SEQ_ACC : RT_METRIC_VAL_CHAR_ACC;
+  return r->early.has_best && e->v[m] > r->history[r->early.best_epoch].v[m];
+}
+
 /* Scalars that stay fixed for the run. */
 static void put_constant_scalars(const Run *r) {
   const RtTrainConfig *c = r->cfg;
@@ -316,7 +324,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     print_epoch(&r, &e);
     ok = rt_epoch_log_append(log, &e, d) && rt_epoch_to_tensorboard(tb, &e, r.step, d);
     bool improved;
-    bool stop = rt_early_stop_update(&r.early, epoch, e.v[cfg->early_metric], &improved);
+    bool stop = rt_early_stop_update(&r.early, epoch, e.v[cfg->early_metric], wins_tie(&r, &e), &improved);
     rt_schedule_epoch_end(&r.schedule, epoch, e.v[cfg->schedule_metric]);
     RtCheckpointInfo info = checkpoint_info(&r, epoch + 1);
     if (ok && improved) ok = rt_checkpoint_save(r.path_best, m, r.state, &info, d);

@@ -57,30 +57,53 @@ static void test_early_stop_patient_at_zero(void **state) {
   RtEarlyStop e;
   bool improved;
   rt_early_stop_init(&e, true, true, 2, 0.0);
-  for (int i = 0; i < 20; i++) assert_false(rt_early_stop_update(&e, i, 0.0, &improved)); /* zeros: no count */
-  assert_false(rt_early_stop_update(&e, 20, 0.1, &improved));
+  for (int i = 0; i < 20; i++) assert_false(rt_early_stop_update(&e, i, 0.0, false, &improved)); /* zeros: no count */
+  assert_false(rt_early_stop_update(&e, 20, 0.1, false, &improved));
   assert_true(improved);
-  assert_false(rt_early_stop_update(&e, 21, 0.1, &improved));
-  assert_false(rt_early_stop_update(&e, 22, 0.05, &improved));
-  assert_true(rt_early_stop_update(&e, 23, 0.1, &improved)); /* third epoch without improvement */
+  assert_false(rt_early_stop_update(&e, 21, 0.1, false, &improved));
+  assert_false(rt_early_stop_update(&e, 22, 0.05, false, &improved));
+  assert_true(rt_early_stop_update(&e, 23, 0.1, false, &improved)); /* third epoch without improvement */
   assert_int_equal(e.best_epoch, 20);
+}
+
+/* A tie on the metric goes to the epoch that wins on the caller's second metric: it becomes the
+ * best epoch without resetting patience. */
+static void test_early_stop_tie_break(void **state) {
+  RtEarlyStop e;
+  bool improved;
+  rt_early_stop_init(&e, true, true, 1, 0.0);
+  rt_early_stop_update(&e, 0, 0.0, false, &improved);
+  assert_true(improved);
+  rt_early_stop_update(&e, 1, 0.0, true, &improved); /* still 0, better second metric */
+  assert_true(improved);
+  assert_int_equal(e.best_epoch, 1);
+  rt_early_stop_update(&e, 2, 0.0, false, &improved);
+  assert_false(improved);
+  assert_int_equal(e.best_epoch, 1);
+  assert_false(rt_early_stop_update(&e, 3, 0.5, false, &improved));
+  assert_false(rt_early_stop_update(&e, 4, 0.5, true, &improved)); /* a won tie: patience goes on */
+  assert_true(improved);
+  assert_int_equal(e.best_epoch, 4);
+  assert_true(rt_early_stop_update(&e, 5, 0.5, true, &improved));
+  assert_int_equal(e.best_epoch, 5);
 }
 
 static void test_early_stop_min_delta_on_loss(void **state) {
   RtEarlyStop e;
   bool improved;
   rt_early_stop_init(&e, true, false, 1, 0.01);
-  rt_early_stop_update(&e, 0, 1.0, &improved);
-  assert_false(rt_early_stop_update(&e, 1, 0.995, &improved)); /* within min_delta: not better */
+  rt_early_stop_update(&e, 0, 1.0, false, &improved);
+  assert_false(rt_early_stop_update(&e, 1, 0.995, false, &improved)); /* within min_delta: not better */
   assert_false(improved);
-  assert_true(rt_early_stop_update(&e, 2, 0.999, &improved));
+  assert_true(rt_early_stop_update(&e, 2, 0.999, false, &improved));
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plateau_on_loss), cmocka_unit_test(test_plateau_on_accuracy),
       cmocka_unit_test(test_cosine_with_warmup), cmocka_unit_test(test_step_decay),
-      cmocka_unit_test(test_early_stop_patient_at_zero), cmocka_unit_test(test_early_stop_min_delta_on_loss),
+      cmocka_unit_test(test_early_stop_patient_at_zero),
+      cmocka_unit_test(test_early_stop_tie_break), cmocka_unit_test(test_early_stop_min_delta_on_loss),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
