@@ -160,7 +160,7 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
   if (val_dir) {
     *train = all;
     *val = load(val_dir, all->charset.utf8, o, d); /* the training set's symbols, in its order */
-  } else if (!rt_dataset_split(all, split_of(data), o->split_seed, train, val, d)) {
+  } else if (!rt_dataset_split(all, split_of(data), RT_SPLIT_SEED, train, val, d)) {
     rt_dataset_free(all);
     return false;
   } else {
@@ -231,7 +231,7 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   RtDiags d = {0};
   RtDataset *train = NULL, *val = NULL;
   RtTrainerDataOptions dopt = {.train_dir = a.data, .val_dir = a.val, .skip_bad = a.skip_bad,
-                               .split_seed = tc.seed, .max_label_len = m->max_len, .ctc_steps = m->time_steps, .height = m->height,
+                               .max_label_len = m->max_len, .ctc_steps = m->time_steps, .height = m->height,
                                .width = m->width, .log = stdout};
   bool ok = rt_trainer_load_data(&spec->data, &dopt, &train, &val, &d);
   print_diags(&d);

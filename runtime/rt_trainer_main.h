@@ -42,11 +42,12 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec);
 
 /* Loads (generating first when synthetic) the training and validation sets, exactly like
  * `smelt train` (tools/experiment.c): train_dir / val_dir override the spec's folders; a folder
- * without a validation folder is split by val_split (0: 0.2) with `split_seed`. */
+ * without a validation folder is split by val_split (0: 0.2) with RT_SPLIT_SEED, the same for
+ * every experiment and training seed, so that experiments are validated on the same samples. */
+enum { RT_SPLIT_SEED = 0x5e1f };
 typedef struct RtTrainerDataOptions {
   const char *train_dir, *val_dir;
   bool skip_bad;
-  uint64_t split_seed;
   int max_label_len, height, width; /* of the model */
   int ctc_steps;                     /* a CTC model's time steps, else 0 (RtDatasetOptions) */
   FILE *log;                         /* progress; NULL: quiet */

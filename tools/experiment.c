@@ -179,7 +179,7 @@ bool experiment_load_data(const FeExperiment *e, const ExperimentData *o, RtData
   RtTrainerData data = experiment_data(e, &arena);
   const FeLayer *head = e->preset->head;
   RtTrainerDataOptions to = {.skip_bad = o->skip_bad,
-                             .split_seed = (uint64_t)e->seed, .max_label_len = head->head.max_length,
+                             .max_label_len = head->head.max_length,
                              .ctc_steps = head->kind == FE_LAYER_CTC ? (int)head->in.dims[0] : 0,
                              .height = e->preset->height, .width = e->preset->width, .log = o->log};
   bool ok = rt_trainer_load_data(&data, &to, train, val, d);

@@ -290,6 +290,37 @@ static void test_resume_matches_uninterrupted(void **state) {
   fe_config_free(c);
 }
 
+/* A folder without a validation folder is split the same way for every experiment, whatever its
+ * seed: experiments of a sweep over seeds are validated on the same samples. */
+static void test_split_ignores_seed(void **state) {
+  FeConfig *synth = config("mini_ctc.yaml", "    loss: ctc\n");
+  char dir[600], extra[1000];
+  experiment_synth_dir(&synth->experiments[0], dir, sizeof dir);
+  RtDataset *train = NULL, *val = NULL;
+  RtDiags d = {0};
+  assert_true(experiment_load_data(&synth->experiments[0], &(ExperimentData){0}, &train, &val, &d)); /* generated */
+  rt_dataset_free(train);
+  rt_dataset_free(val);
+  fe_config_free(synth);
+  const char *first = NULL;
+  for (int seed = 1; seed <= 2; seed++) {
+    snprintf(extra, sizeof extra, "    loss: ctc\n    seed: %d\n    data: {train: %s/train, val_split: 0.25}\n", seed,
+             dir);
+    FeConfig *c = config("mini_ctc.yaml", extra);
+    assert_true(experiment_load_data(&c->experiments[0], &(ExperimentData){0}, &train, &val, &d));
+    char *paths = calloc((size_t)val->count + 1, 64); /* "images/000012.png " each */
+    for (int i = 0; i < val->count; i++) strcat(strcat(paths, val->paths[i]), " ");
+    if (!first) first = paths;
+    else assert_string_equal(first, paths);
+    if (first != paths) free(paths);
+    rt_dataset_free(train);
+    rt_dataset_free(val);
+    fe_config_free(c);
+  }
+  free((void *)first);
+  rt_diags_free(&d);
+}
+
 static void test_divergence_is_recorded(void **state) {
   FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    learning_rate: 1.0e+30\n    optimizer: sgd\n");
   Trained t = train(c, "diverge", 0, false);
@@ -329,6 +360,7 @@ int main(void) {
       cmocka_unit_test(test_focal_loss_falls),
       cmocka_unit_test(test_resume_matches_uninterrupted),
       cmocka_unit_test(test_earlier_run_protected),
+      cmocka_unit_test(test_split_ignores_seed),
       cmocka_unit_test(test_divergence_is_recorded),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
