@@ -68,9 +68,6 @@ static bool check_data(const RtModel *m, const RtDataset *ds, const char *what, 
   if (ds->max_label_len > m->max_len)
     rt_diag_error(d, ds->labels_file, 0, 0, "the %s set has labels of %d symbols; the preset reads at most %d",
                   what, ds->max_label_len, m->max_len);
-  if (ds->charset.size > m->symbols)
-    rt_diag_error(d, ds->labels_file, 0, 0, "the charset has %d symbols; the preset has %d classes for symbols",
-                  ds->charset.size, m->symbols);
   return d->errors == before;
 }
 
@@ -219,7 +216,13 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
 bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
               RtTrainSummary *summary, RtDiags *d) {
   *summary = (RtTrainSummary){.status = RT_RUN_FAILED, .best_epoch = -1, .diverged_at_step = -1};
-  if (!check_data(m, train, "training", d) | !check_data(m, val, "validation", d)) return false;
+  bool fits = check_data(m, train, "training", d) & check_data(m, val, "validation", d);
+  if (train->charset.size > m->symbols) { /* one charset for both sets */
+    rt_diag_error(d, train->labels_file, 0, 0, "the charset has %d symbols; the preset has %d classes for symbols",
+                  train->charset.size, m->symbols);
+    fits = false;
+  }
+  if (!fits) return false;
   if (!rt_fs_mkdirs(cfg->out_dir, d)) return false;
   Run r = {.m = m, .cfg = cfg, .summary = summary, .t_start = rt_now_seconds()};
   join_path(r.path_last, sizeof r.path_last, cfg->out_dir, RT_FILE_LAST_CKPT);

@@ -156,16 +156,20 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
     train_dir = data->train_dir;
     val_dir = data->val_dir;
   }
+  bool generated = train_dir == synth_train;
   RtDataset *all = load(train_dir, data->charset, o, d);
-  if (!all) return false;
-  if (val_dir) {
+  if (all && val_dir) {
     *train = all;
     *val = load(val_dir, all->charset.utf8, o, d); /* the training set's symbols, in its order */
-  } else if (!rt_dataset_split(all, split_of(data), RT_SPLIT_SEED, train, val, d)) {
-    rt_dataset_free(all);
-    return false;
-  } else {
-    rt_dataset_free(all);
+  }
+  if (generated && (!all || !*val)) /* synth.json said complete, yet a file is missing or damaged */
+    rt_diag_add(d, RT_DIAG_NOTE, synth, 0, 0,
+                "a generated set in smelt's cache; delete this folder to have it generated again");
+  if (!all) return false;
+  if (!val_dir) {
+    bool split = rt_dataset_split(all, split_of(data), RT_SPLIT_SEED, train, val, d);
+    rt_dataset_free(all); /* the split made copies */
+    if (!split) return false;
   }
   if (!*val) {
     rt_dataset_free(*train);
