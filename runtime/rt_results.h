@@ -25,6 +25,11 @@
  * files are fine; false with an error naming the file when one cannot be removed. */
 bool rt_run_dir_clear(const char *dir, RtDiags *d);
 
+/* Takes the run folder for this process: an exclusive lock on DIR/.train.lock, released when
+ * the returned descriptor is closed (or the process ends, even killed). -1 with an error when
+ * another trainer holds it: two runs writing one folder would interleave their files. */
+int rt_run_dir_lock(const char *dir, RtDiags *d);
+
 /* Whether two experiments' settings (config JSON, experiment_json) train the same way, apart
  * from `epochs`, which a resumed run may extend. When they differ and `key` is not NULL, it gets
  * the name of the first top-level setting that differs ("" when a text is not JSON). */

@@ -1,13 +1,31 @@
-/* An experiment's output folder (rt_results.h): clearing an earlier run's files, and whether a
- * checkpoint's stored settings allow resuming it. */
+/* An experiment's output folder (rt_results.h): one trainer at a time, clearing an earlier run's
+ * files, and whether a checkpoint's stored settings allow resuming it. */
 #include "runtime/rt_results.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+int rt_run_dir_lock(const char *dir, RtDiags *d) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/.train.lock", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    rt_diag_error(d, path, 0, 0, "cannot create: %s", strerror(errno));
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    rt_diag_error(d, dir, 0, 0, "another trainer is writing to this folder; wait for it to end, or use another --out");
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
 
 static bool remove_in(const char *dir, const char *name, RtDiags *d) {
   char path[4096];

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "runtime/rt_assert.h"
 #include "runtime/rt_checkpoint.h"
@@ -224,6 +225,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   }
   if (!fits) return false;
   if (!rt_fs_mkdirs(cfg->out_dir, d)) return false;
+  int lock = rt_run_dir_lock(cfg->out_dir, d);
+  if (lock < 0) return false;
   Run r = {.m = m, .cfg = cfg, .summary = summary, .t_start = rt_now_seconds()};
   join_path(r.path_last, sizeof r.path_last, cfg->out_dir, RT_FILE_LAST_CKPT);
   join_path(r.path_best, sizeof r.path_best, cfg->out_dir, RT_FILE_BEST_CKPT);
@@ -261,6 +264,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     free(r.state);
     free(r.train_io);
     free(r.train_scratch);
+    close(lock);
     return false;
   }
   RtEpochLog *log = rt_epoch_log_open(r.path_metrics, start_epoch, d);
@@ -376,5 +380,6 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   free(r.state);
   free(r.train_io);
   free(r.train_scratch);
+  close(lock);
   return ok;
 }

@@ -207,6 +207,16 @@ static void test_earlier_run_protected(void **state) {
   expect_refused(folders, "folders", 2, RESUME, "(its charset, the symbols of the data's labels, differs)");
   fe_config_free(folders);
 
+  /* two trainers never write one folder: while one holds it, another is refused */
+  char held[600];
+  snprintf(held, sizeof held, "%s/kept", tmp);
+  RtDiags ld = {0};
+  int lock = rt_run_dir_lock(held, &ld);
+  assert_true(lock >= 0);
+  expect_refused(c, "kept", 4, OVERWRITE, "another trainer is writing to this folder");
+  close(lock);
+  rt_diags_free(&ld);
+
   /* an edited preset is another network, even where every tensor keeps its shape; comments and
    * layout are not */
   char preset[600];
