@@ -200,7 +200,8 @@ static void log_error_line(const TuneRun *r, char *buf, size_t size) {
 
 void tune_outcome_finish(TuneRun *r, int ws) {
   RtResults res;
-  bool loaded = load_results(r, &res, NULL, 0);
+  char why[300];
+  bool loaded = load_results(r, &res, why, sizeof why);
   if (loaded && !tune_outcome_same_config(res.config_json, r->config_json)) {
     rt_results_free(&res); /* another run's */
     loaded = false;
@@ -226,6 +227,10 @@ void tune_outcome_finish(TuneRun *r, int ws) {
     r->status = TUNE_FAILED;
   } else if (loaded && (res.status == RT_RUN_DIVERGED || res.status == RT_RUN_FAILED || WEXITSTATUS(ws) == 0)) {
     r->status = judge_results(r, &res);
+  } else if (why[0]) { /* the trainer ended, but what it wrote cannot be trusted */
+    snprintf(r->reason, sizeof r->reason, "exit status %d; results.json is not usable: %s",
+             WIFEXITED(ws) ? WEXITSTATUS(ws) : -1, why);
+    r->status = TUNE_FAILED;
   } else {
     char line[400];
     log_error_line(r, line, sizeof line);

@@ -201,6 +201,15 @@ static void test_short_ok_run_is_flagged(void **state) {
   write_results(r->dir, RT_RUN_OK, 5, 5, "{\"learning_rate\": 1}");
   tune_outcome_finish(r, exit_status(0));
   assert_int_equal(r->status, TUNE_FAILED);
+  /* results that do not validate: the reason is the reader's, not a guess from the log */
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/results.json", r->dir);
+  FILE *f2 = fopen(path, "w");
+  fputs("{\"status\": \"ok\"}\n", f2);
+  fclose(f2);
+  tune_outcome_finish(r, exit_status(0));
+  assert_int_equal(r->status, TUNE_FAILED);
+  assert_non_null(strstr(r->reason, "exit status 0; results.json is not usable: "));
   free_sweep(&s);
 }
 
