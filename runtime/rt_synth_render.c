@@ -199,7 +199,9 @@ RtSynth *rt_synth_new(const RtSynthOptions *opts, RtDiags *d) {
       if (FT_Get_Char_Index(s->workers[0]->faces[f], s->cps[i]) == 0) {
         char sym[5] = {0};
         rt_utf8_encode(s->cps[i], sym);
-        rt_diag_error(d, "", 0, 0, "symbol '%s' (U+%04X) has no glyph in %s", sym, s->cps[i], FONT_FILES[f]);
+        rt_diag_error(d, "charset", 0, 0,
+                      "symbol '%s' (U+%04X) has no glyph in %s, a font the generator draws with: leave it out",
+                      sym, s->cps[i], FONT_FILES[f]);
         ok = false;
         break;
       }

@@ -172,7 +172,7 @@ static void test_errors(void **state) {
   o = (RtSynthOptions){.charset = "AB C"};
   assert_string_equal(failure(dir, 10, &o), "error: the charset of synthetic CAPTCHAs cannot contain blanks (U+0020)");
   o = (RtSynthOptions){.charset = "A\xE4\xB8\xAD"};
-  assert_string_equal(failure(dir, 10, &o), "error: symbol '\xE4\xB8\xAD' (U+4E2D) has no glyph in DejaVuSans.ttf");
+  assert_string_equal(failure(dir, 10, &o), "charset: error: symbol '\xE4\xB8\xAD' (U+4E2D) has no glyph in DejaVuSans.ttf, a font the generator draws with: leave it out");
   o = (RtSynthOptions){.charset = "AA"};
   assert_string_equal(failure(dir, 10, &o), "error: charset repeats the symbol 'A' (U+0041)");
   o = (RtSynthOptions){.font_dir = "/nonexistent"};
