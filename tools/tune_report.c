@@ -155,7 +155,14 @@ static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, 
     else
       fprintf(f, "No best checkpoint (`%s` never had a value); ", FE_METRIC_NAMES[r->e.early_stopping.metric]);
     fprintf(f, "logs and metrics in `%s/`.\n\n```json\n", r->e.name);
+    /* the network, layer by layer, is in summary.json; here the preset names it */
     cJSON *c = cJSON_Parse(r->config_json);
+    if (cJSON_GetObjectItemCaseSensitive(c, "network")) {
+      char net[160];
+      snprintf(net, sizeof net, "preset %s, %lld parameters (every layer: summary.json)", r->e.preset->name,
+               (long long)r->e.preset->params);
+      cJSON_ReplaceItemInObjectCaseSensitive(c, "network", cJSON_CreateString(net));
+    }
     char *pretty = c ? cJSON_Print(c) : NULL;
     fprintf(f, "%s\n```\n", pretty ? pretty : r->config_json);
     free(pretty);
