@@ -30,7 +30,7 @@ static const char USAGE[] =
     "  --peer [PATH] also run the PyTorch peer (default ../shared/peers/torch_presets.py) with\n"
     "                /usr/bin/python3, OPENBLAS_NUM_THREADS=1 and our thread count, and print\n"
     "                the ratios\n"
-    "  --profile     print the time per kernel of the training step\n"
+    "  --profile     print the time per kernel of the training step and of batch-N inference\n"
     "  -h, --help    show this help\n";
 
 typedef struct Figures {
@@ -101,6 +101,15 @@ static void free_regions(void **r) {
   free(r);
 }
 
+/* Runs one step of P with the per-kernel profiler on and prints its report. */
+static void profile_step(CgProgram *p, void **r) {
+  rt_profile_reset();
+  rt_profile_enable(true);
+  p->step(r[0], r[1], r[2]);
+  rt_profile_enable(false);
+  rt_profile_report(stdout, p->kernel_names, p->n_kernel_names, 25);
+}
+
 static bool bench(const FePreset *pr, int batch, int steps, bool profile, Figures *f, RtDiags *d) {
   FeLoss loss = {.kind = pr->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY, .label_smoothing = 0.05};
   FeOptimizer adam = {.kind = FE_OPT_ADAM, .betas = {0.9, 0.999}, .eps = 1e-8};
@@ -128,11 +137,10 @@ static bool bench(const FePreset *pr, int batch, int steps, bool profile, Figure
   f->infer_ms_b1 = 1000 * time_steps(q1, rq1, steps * 2 > 64 ? 64 : steps * 2);
   f->peak_mib = peak_mib();
   if (profile) {
-    rt_profile_reset();
-    rt_profile_enable(true);
-    p->step(rp[0], rp[1], rp[2]);
-    rt_profile_enable(false);
-    rt_profile_report(stdout, p->kernel_names, p->n_kernel_names, 25);
+    printf("profile of one training step (batch %d):\n", batch);
+    profile_step(p, rp);
+    printf("profile of one inference run (batch %d):\n", batch);
+    profile_step(q, rq);
   }
   free_regions(rp);
   free_regions(rq);
