@@ -16,7 +16,7 @@
 
 static const char USAGE[] =
     "usage: smelt ir PRESET|FILE.ir [--graph train|eval|infer] [--stage STAGE] [--stats]\n"
-    "                               [--batch N] [--explain-fusion] [--optimizer NAME] [--clip]\n"
+    "                               [--batch N] [--explain-fusion] [--optimizer NAME] [--clip] [--grad]\n"
     "\n"
     "Prints a preset's lowered graph, or an IR program, at a stage of the compiler.\n"
     "\n"
