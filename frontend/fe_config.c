@@ -4,11 +4,13 @@
  * returned only when it has none, so nothing downstream ever sees a half-valid experiment. */
 #include "frontend/fe_config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "frontend/fe_path.h"
 #include "frontend/fe_settings.h"
+#include "frontend/fe_strmap.h"
 #include "runtime/rt_assert.h"
 
 typedef struct Top {
@@ -24,7 +26,7 @@ static const FeSchema TOP_SCHEMA = {"a config", TOP_FIELDS, 3};
 /* Presets already resolved in this config, by resolved reference; failures are cached too so a
  * bad preset shared by seven experiments is reported once. */
 typedef struct PresetCache {
-  const char **refs;
+  FeStrMap index; /* reference -> position in presets */
   FePreset **presets;
   int count;
 } PresetCache;
@@ -49,8 +51,8 @@ static bool experiment_name_ok(const FeNode *k) {
 static const FePreset *preset_get(Loader *L, const char *model, FeLoc at) {
   bool is_path = strchr(model, '/') || fe_str_ends_with(model, ".yaml") || fe_str_ends_with(model, ".yml");
   const char *ref = is_path ? fe_path_join(&L->cfg->arena, L->base_dir, model) : model;
-  for (int i = 0; i < L->cache.count; i++)
-    if (strcmp(L->cache.refs[i], ref) == 0) return L->cache.presets[i];
+  int cached = fe_strmap_get(&L->cache.index, ref, strlen(ref));
+  if (cached >= 0) return L->cache.presets[cached];
   RtDiags *d = L->ctx.diags;
   int before = d->count;
   FePreset *p = fe_preset_resolve(ref, L->cfg->presets_dir, at, d);
@@ -61,10 +63,9 @@ static const FePreset *preset_get(Loader *L, const char *model, FeLoc at) {
       break;
     }
   int n = L->cache.count++;
-  L->cache.refs = rt_xrealloc(L->cache.refs, (size_t)L->cache.count * sizeof *L->cache.refs);
   L->cache.presets = rt_xrealloc(L->cache.presets, (size_t)L->cache.count * sizeof *L->cache.presets);
-  L->cache.refs[n] = ref;
   L->cache.presets[n] = p;
+  fe_strmap_put(&L->cache.index, ref, strlen(ref), n); /* ref lives in the config's arena or is a static name */
   return p;
 }
 
@@ -137,7 +138,7 @@ static FeConfig *config_decode(const FeDoc *doc, const FeLoadOptions *opts, RtDi
   cfg->presets = rt_arena_alloc(&cfg->arena, (size_t)(L.cache.count + 1) * sizeof *cfg->presets);
   for (int i = 0; i < L.cache.count; i++)
     if (L.cache.presets[i]) cfg->presets[cfg->preset_count++] = L.cache.presets[i];
-  free(L.cache.refs);
+  fe_strmap_free(&L.cache.index);
   free(L.cache.presets);
   if (d->errors != errors) {
     fe_config_free(cfg);
@@ -185,20 +186,29 @@ const FeExperiment *fe_config_find(const FeConfig *c, const char *name) {
   return NULL;
 }
 
-static bool same_module(const FeExperiment *a, const FeExperiment *b) {
-  return strcmp(a->preset->path, b->preset->path) == 0 && a->batch_size == b->batch_size &&
-         a->loss.kind == b->loss.kind && a->optimizer.kind == b->optimizer.kind &&
-         (a->optimizer.kind != FE_OPT_SGD || a->optimizer.nesterov == b->optimizer.nesterov) &&
-         (a->grad_clip > 0) == (b->grad_clip > 0); /* clipping is compiled in when used */
+/* What decides an experiment's compiled module, as text: two experiments share a module exactly
+ * when their keys are equal. The text lives in a; its length goes to *len. */
+static char *module_key(RtArena *a, const FeExperiment *e, size_t *len) {
+  int nesterov = e->optimizer.kind == FE_OPT_SGD && e->optimizer.nesterov;
+  int clip = e->grad_clip > 0; /* clipping is compiled in when used */
+  size_t size = strlen(e->preset->path) + 64;
+  char *buf = rt_arena_alloc(a, size);
+  *len = (size_t)snprintf(buf, size, "%d %d %d %d %d %s", e->batch_size, (int)e->loss.kind,
+                          (int)e->optimizer.kind, nesterov, clip, e->preset->path);
+  return buf;
 }
 
 int fe_config_module_groups(const FeConfig *c, int *group_of) {
-  int groups = 0;
+  RtArena keys = {0};
+  FeStrMap groups = {0};
   for (int i = 0; i < c->count; i++) {
-    group_of[i] = -1;
-    for (int j = 0; j < i && group_of[i] < 0; j++)
-      if (same_module(&c->experiments[i], &c->experiments[j])) group_of[i] = group_of[j];
-    if (group_of[i] < 0) group_of[i] = groups++;
+    size_t len;
+    const char *key = module_key(&keys, &c->experiments[i], &len);
+    int g = fe_strmap_put(&groups, key, len, (int)groups.count);
+    group_of[i] = g >= 0 ? g : (int)groups.count - 1;
   }
-  return groups;
+  int n = (int)groups.count;
+  fe_strmap_free(&groups);
+  rt_arena_free(&keys);
+  return n;
 }

@@ -89,18 +89,27 @@ void fe_plan_print(const FeConfig *c, FILE *out) {
   fprintf(out, "\n%d compiled module%s (same preset, batch size, loss, optimizer and clipping share one)%s\n", groups,
           groups == 1 ? "" : "s",
           groups < c->count ? ":" : c->count > 1 ? "; no two experiments share one" : "");
+  /* Each group's experiments in order, as chains through next[], so the listing is one pass. */
+  int *first = rt_xmalloc((size_t)(groups ? groups : 1) * sizeof *first);
+  int *last = rt_xmalloc((size_t)(groups ? groups : 1) * sizeof *last);
+  int *next = rt_xmalloc((size_t)(c->count ? c->count : 1) * sizeof *next);
+  for (int g = 0; g < groups; g++) first[g] = last[g] = -1;
+  for (int i = 0; i < c->count; i++) {
+    int g = group[i];
+    next[i] = -1;
+    if (first[g] < 0) first[g] = i;
+    else next[last[g]] = i;
+    last[g] = i;
+  }
   for (int g = 0; g < groups && groups < c->count; g++) {
-    const FeExperiment *first = NULL;
-    for (int i = 0; i < c->count; i++) {
-      if (group[i] != g) continue;
-      if (!first) {
-        first = &c->experiments[i];
-        fprintf(out, "  %s, batch %d, %s, %s:", first->preset->name, first->batch_size,
-                FE_LOSS_NAMES[first->loss.kind], FE_OPTIMIZER_NAMES[first->optimizer.kind]);
-      }
-      fprintf(out, " %s", c->experiments[i].name);
-    }
+    const FeExperiment *head = &c->experiments[first[g]];
+    fprintf(out, "  %s, batch %d, %s, %s:", head->preset->name, head->batch_size, FE_LOSS_NAMES[head->loss.kind],
+            FE_OPTIMIZER_NAMES[head->optimizer.kind]);
+    for (int i = first[g]; i >= 0; i = next[i]) fprintf(out, " %s", c->experiments[i].name);
     fprintf(out, "\n");
   }
+  free(first);
+  free(last);
+  free(next);
   free(group);
 }

@@ -10,14 +10,18 @@
 #include <yaml.h>
 
 #include "frontend/fe_path.h"
+#include "frontend/fe_strmap.h"
 #include "runtime/rt_assert.h"
 
-enum { YAML_MAX_DEPTH = 64 };
+/* A mapping with more keys than this indexes them, so that finding duplicates among a config's
+ * hundred thousand experiments is not a scan of all earlier keys per key. */
+enum { YAML_MAX_DEPTH = 64, YAML_SCAN_KEYS = 8 };
 
 typedef struct Frame {
   FeNode *node;
   FeNode **kids; /* maps: key, value, key, value...; a NULL key drops its pair */
   int n, cap;
+  FeStrMap index; /* maps past YAML_SCAN_KEYS keys: key text -> its position in kids */
 } Frame;
 
 typedef struct Builder {
@@ -51,6 +55,21 @@ static void frame_push_kid(Frame *f, FeNode *kid) {
   f->kids[f->n++] = kid;
 }
 
+/* An earlier key of the mapping with the same text as n, or NULL. */
+static const FeNode *earlier_key(Frame *f, const FeNode *n) {
+  if (f->n / 2 <= YAML_SCAN_KEYS) {
+    for (int i = 0; i < f->n; i += 2) {
+      FeNode *k = f->kids[i];
+      if (k && k->len == n->len && memcmp(k->text, n->text, n->len) == 0) return k;
+    }
+    if (f->n / 2 < YAML_SCAN_KEYS) return NULL;
+    for (int i = 0; i < f->n; i += 2) /* the scan ends here: index the keys so far */
+      if (f->kids[i]) fe_strmap_put(&f->index, f->kids[i]->text, f->kids[i]->len, i);
+  }
+  int at = fe_strmap_put(&f->index, n->text, n->len, f->n);
+  return at >= 0 ? f->kids[at] : NULL;
+}
+
 /* Hands a finished node to its parent (or makes it the root). Keys are checked here: they must
  * be scalars and unique within their mapping. */
 static void attach(Builder *b, FeNode *n) {
@@ -66,17 +85,13 @@ static void attach(Builder *b, FeNode *n) {
                                       : "mapping keys must be plain names, not lists");
       n = NULL;
     } else {
-      for (int i = 0; i < f->n; i += 2) {
-        FeNode *k = f->kids[i];
-        if (k && k->len == n->len && memcmp(k->text, n->text, n->len) == 0) {
-          char buf[96];
-          rt_diag_error(b->diags, b->doc->file, n->line, n->col,
-                        "duplicate key %s (first defined at line %d)",
-                        fe_node_describe(n, buf, sizeof buf), k->line);
-          b->ok = false;
-          n = NULL;
-          break;
-        }
+      const FeNode *k = earlier_key(f, n);
+      if (k) {
+        char buf[96];
+        rt_diag_error(b->diags, b->doc->file, n->line, n->col, "duplicate key %s (first defined at line %d)",
+                      fe_node_describe(n, buf, sizeof buf), k->line);
+        b->ok = false;
+        n = NULL;
       }
     }
   }
@@ -112,6 +127,7 @@ static void close_container(Builder *b) {
     }
   }
   free(f->kids);
+  fe_strmap_free(&f->index);
   attach(b, n);
 }
 
@@ -198,7 +214,10 @@ bool fe_yaml_parse(FeDoc *doc, const char *file, const char *text, size_t len, R
     yaml_event_delete(&ev);
   }
   yaml_parser_delete(&p);
-  while (b.depth > 0) free(b.stack[--b.depth].kids); /* unfinished containers after an error */
+  while (b.depth > 0) { /* unfinished containers after an error */
+    free(b.stack[--b.depth].kids);
+    fe_strmap_free(&b.stack[b.depth].index);
+  }
   /* A partial tree would produce follow-on errors that are not the user's; after duplicate keys
    * or aliases the tree is whole and the schema checks can still find the other problems. */
   if (b.broken) doc->root = NULL;
