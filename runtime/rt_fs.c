@@ -181,6 +181,47 @@ bool rt_fs_atomic_commit(RtFsAtomic *a, RtDiags *d) {
   return err == 0;
 }
 
+/* Write errors, fsync and close of one member of a set; false with a diagnostic. */
+static bool atomic_finish(RtFsAtomic *a, RtDiags *d) {
+  const char *what = "write";
+  int err = a->error;
+  if (!err && fsync(a->fd) != 0) err = errno, what = "fsync";
+  if (close(a->fd) != 0 && !err) err = errno, what = "close";
+  a->fd = -1;
+  if (err) rt_diag_error(d, a->path, 0, 0, "cannot write (%s failed): %s", what, strerror(err));
+  return !err;
+}
+
+bool rt_fs_atomic_commit_all(RtFsAtomic **files, int n, RtDiags *d) {
+  bool ok = true;
+  for (int i = 0; i < n && ok; i++) ok = atomic_finish(files[i], d);
+  for (int i = 0; i < n && ok; i++) {
+    struct stat st;
+    if (stat(files[i]->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+      rt_diag_error(d, files[i]->path, 0, 0, "cannot write: a folder has this name");
+      ok = false;
+    }
+  }
+  int renamed = 0;
+  for (; ok && renamed < n; renamed++)
+    if (rename(files[renamed]->tmp, files[renamed]->path) != 0) {
+      rt_diag_error(d, files[renamed]->path, 0, 0, "cannot write (rename failed): %s", strerror(errno));
+      ok = false;
+      break;
+    }
+  for (int i = 0; i < n; i++) {
+    if (i < renamed) {
+      int err = fsync_dir_of(files[i]->path);
+      if (err && ok) rt_diag_error(d, files[i]->path, 0, 0, "written, but syncing its directory failed: %s", strerror(err));
+      ok = ok && !err;
+      atomic_free(files[i]);
+    } else {
+      rt_fs_atomic_abort(files[i]);
+    }
+  }
+  return ok;
+}
+
 bool rt_fs_write_atomic(const char *path, const void *data, size_t size, RtDiags *d) {
   RtFsAtomic *a = rt_fs_atomic_begin(path, d);
   if (!a) return false;

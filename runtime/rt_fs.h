@@ -38,6 +38,13 @@ bool rt_fs_atomic_commit(RtFsAtomic *a, RtDiags *d);
 /* Gives up: removes the temporary file and frees a. NULL is allowed. */
 void rt_fs_atomic_abort(RtFsAtomic *a);
 
+/* Commits n replacements as one set, for outputs that are only valid together: every file is
+ * written, fsync'ed and closed before any target is renamed, and a target that is a directory
+ * is refused then too, so a full disk or a bad target leaves all n targets as they were (only a
+ * rename failing after others succeeded could mix old and new, and same-directory renames do not
+ * fail that way). Frees every a; on failure removes every temporary file. */
+bool rt_fs_atomic_commit_all(RtFsAtomic **files, int n, RtDiags *d);
+
 /* begin + write + commit for contents already in memory. */
 bool rt_fs_write_atomic(const char *path, const void *data, size_t size, RtDiags *d);
 

@@ -22,11 +22,16 @@ PassPlan *aot_plan(const IrGraph *g, int workers, const PassPlan *state_like) {
   return cg_program_plan(g, &o, workers);
 }
 
+bool aot_object(CgContext *c, const CgTarget *t, void **obj, size_t *len, RtDiags *d) {
+  *obj = NULL;
+  *len = 0;
+  return cg_optimize(c->mod, t->tm, d) && cg_emit_object(c->mod, t->tm, obj, len, d);
+}
+
 bool aot_write_object(CgContext *c, const CgTarget *t, const char *path, long *bytes, RtDiags *d) {
   void *obj = NULL;
   size_t len = 0;
-  bool ok = cg_optimize(c->mod, t->tm, d) && cg_emit_object(c->mod, t->tm, &obj, &len, d) &&
-            rt_fs_write_atomic(path, obj, len, d);
+  bool ok = aot_object(c, t, &obj, &len, d) && rt_fs_write_atomic(path, obj, len, d);
   free(obj);
   if (bytes) *bytes = (long)len;
   return ok;

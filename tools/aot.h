@@ -18,7 +18,9 @@
 
 /* The plan cg_program_compile makes of g for `workers` threads (workspaces sized for them). */
 PassPlan *aot_plan(const IrGraph *g, int workers, const PassPlan *state_like);
-/* Optimises c's module for t and writes it as an ELF object at path; *bytes gets its size. */
+/* Optimises c's module for t and returns it as an ELF object in *obj (caller frees), *len bytes. */
+bool aot_object(CgContext *c, const CgTarget *t, void **obj, size_t *len, RtDiags *d);
+/* aot_object written to path (atomically replaced); *bytes gets its size. */
 bool aot_write_object(CgContext *c, const CgTarget *t, const char *path, long *bytes, RtDiags *d);
 /* Runs argv[0] (searched in PATH) with argv and waits; false with a diagnostic quoting the
  * command when it cannot start or does not exit with 0. */
@@ -72,7 +74,7 @@ int64_t aot_deploy_scratch_bytes(const AotDeploy *a);
 /* Adds NAME_run, NAME_decode and NAME_charset (and the embedded weights) around `step`, the
  * plan's step function in c's module, which becomes internal. */
 void aot_deploy_emit(CgContext *c, const char *step, const AotDeploy *a);
-/* Writes NAME.h, the API's documentation and declarations. */
-bool aot_deploy_header(const char *path, const AotDeploy *a, RtDiags *d);
+/* The text of NAME.h, the API's documentation and declarations; *size gets its length. Caller frees. */
+char *aot_deploy_header(const AotDeploy *a, size_t *size);
 
 #endif

@@ -10,7 +10,6 @@
 
 #include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
-#include "runtime/rt_fs.h"
 #include "tools/aot.h"
 
 enum { ALIGN = 64, CTC_BLANK = 0, ATT_END = 1 };
@@ -205,10 +204,10 @@ void aot_deploy_emit(CgContext *c, const char *step_name, const AotDeploy *a) {
 
 /* ---- the header ---- */
 
-bool aot_deploy_header(const char *path, const AotDeploy *a, RtDiags *d) {
+char *aot_deploy_header(const AotDeploy *a, size_t *size) {
   char *text = NULL;
-  size_t size = 0;
-  FILE *f = open_memstream(&text, &size);
+  FILE *f = open_memstream(&text, size);
+  RT_ASSERT(f, "open_memstream failed");
   const char *N = a->name;
   char up[256];
   size_t k = 0;
@@ -279,7 +278,5 @@ bool aot_deploy_header(const char *path, const AotDeploy *a, RtDiags *d) {
           "#ifdef __cplusplus\n}\n#endif\n\n#endif\n",
           up, up, N);
   fclose(f);
-  bool ok = rt_fs_write_atomic(path, text, size, d);
-  free(text);
-  return ok;
+  return text;
 }

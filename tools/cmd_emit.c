@@ -182,8 +182,33 @@ static void comment_safe(char *s) {
   for (char *p = s; (p = strstr(p, "*/"));) p[1] = '|';
 }
 
+/* NAME.o, NAME.h and (when weights is not NULL) NAME.weights belong together: the object's
+ * layout is the weights file's. All are written in full before any replaces its predecessor, so a
+ * failure (a full disk) leaves the previous emit's set whole. */
+static bool write_outputs(const char *dir, const char *name, const void *obj, size_t obj_bytes, const AotDeploy *a,
+                          const void *weights, RtDiags *d) {
+  size_t header_bytes = 0;
+  char *header = aot_deploy_header(a, &header_bytes);
+  const char *ext[3] = {"o", "h", "weights"};
+  const void *data[3] = {obj, header, weights};
+  size_t size[3] = {obj_bytes, header_bytes, (size_t)a->weights_bytes};
+  int n = weights ? 3 : 2;
+  RtFsAtomic *files[3] = {NULL};
+  bool ok = true;
+  for (int i = 0; i < n && ok; i++) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext[i]);
+    ok = (files[i] = rt_fs_atomic_begin(path, d)) != NULL;
+    if (ok) rt_fs_atomic_write(files[i], data[i], size[i]);
+  }
+  free(header);
+  if (ok) return rt_fs_atomic_commit_all(files, n, d);
+  for (int i = 0; i < n; i++) rt_fs_atomic_abort(files[i]);
+  return false;
+}
+
 static bool emit(const EmitArgs *args, Source *s, RtDiags *d) {
-  char name[128], path[4096], about[1024];
+  char name[128], about[1024];
   if (args->name) snprintf(name, sizeof name, "%s", args->name);
   else default_name(s->preset->name, name, sizeof name);
   AotDeploy a = {.name = name, .about = about};
@@ -205,17 +230,13 @@ static bool emit(const EmitArgs *args, Source *s, RtDiags *d) {
   snprintf(step, sizeof step, "%s_step", name);
   cg_program_emit_module(&c, s->plan, step);
   aot_deploy_emit(&c, step, &a);
-  long obj_bytes = 0;
-  snprintf(path, sizeof path, "%s/%s.o", args->out, name);
-  bool ok = check_externals(&c, d) && aot_write_object(&c, t, path, &obj_bytes, d);
+  void *obj = NULL;
+  size_t obj_bytes = 0;
+  bool ok = check_externals(&c, d) && aot_object(&c, t, &obj, &obj_bytes, d);
   cg_context_dispose(&c);
   cg_target_free(t);
-  snprintf(path, sizeof path, "%s/%s.h", args->out, name);
-  ok = ok && aot_deploy_header(path, &a, d);
-  if (ok && args->weights_file) {
-    snprintf(path, sizeof path, "%s/%s.weights", args->out, name);
-    ok = rt_fs_write_atomic(path, s->weights, (size_t)a.weights_bytes, d);
-  }
+  ok = ok && write_outputs(args->out, name, obj, obj_bytes, &a, args->weights_file ? s->weights : NULL, d);
+  free(obj);
   if (ok)
     printf("wrote %s/%s.o (%.1f KiB, weights %s: %.1f KiB), %s/%s.h: batch %d, scratch %lld bytes\n", args->out,
            name, obj_bytes / 1024.0, args->weights_file ? "in the .weights file" : "embedded", a.weights_bytes / 1024.0,

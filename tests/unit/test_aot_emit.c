@@ -271,6 +271,32 @@ static void test_emit_errors(void **state) {
   assert_int_equal(run_cmd(cmd_emit, no_out), 2);
 }
 
+/* A failed emit leaves the folder as it was: here the weights file cannot be written (a folder
+ * has its name), and the object and header of the previous emit must not be replaced by ones
+ * that expect other weights. No temporary file stays behind. */
+static void test_failed_emit_replaces_nothing(void **state) {
+  char dir[700], cmd[2400];
+  snprintf(dir, sizeof dir, "%s", path("partial"));
+  snprintf(cmd, sizeof cmd, "mkdir -p %s/model.weights && printf 'old object' > %s/model.o && printf 'old header' > %s/model.h",
+           dir, dir, dir);
+  assert_int_equal(sh(cmd), 0);
+  const char *emit[] = {"emit", path("ctc/best.safetensors"), "-o", dir, "--name", "model", "--weights-file", NULL};
+  assert_int_equal(run_cmd(cmd_emit, emit), 1);
+  char file[800];
+  snprintf(file, sizeof file, "%s/model.o", dir);
+  char *object = slurp(file);
+  snprintf(file, sizeof file, "%s/model.h", dir);
+  char *header = slurp(file);
+  assert_non_null(object);
+  assert_non_null(header);
+  assert_string_equal(object, "old object");
+  assert_string_equal(header, "old header");
+  free(object);
+  free(header);
+  snprintf(cmd, sizeof cmd, "test \"$(ls -A %s | tr '\\n' ' ')\" = 'model.h model.o model.weights '", dir);
+  assert_int_equal(sh(cmd), 0);
+}
+
 static int setup(void **state) {
   if (!mkdtemp(tmp)) return -1;
   if (!getenv("SMELT_CACHE_DIR")) setenv("SMELT_CACHE_DIR", path("cache"), 1);
@@ -302,6 +328,7 @@ int main(void) {
       cmocka_unit_test(test_ctc_object_matches_jit),
       cmocka_unit_test(test_attention_object_matches_jit),
       cmocka_unit_test(test_emit_errors),
+      cmocka_unit_test(test_failed_emit_replaces_nothing),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
