@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runtime/rt_assert.h"
+#include "runtime/rt_charset.h"
 #include "runtime/rt_json.h"
 #include "runtime/rt_safetensors.h"
 
@@ -128,13 +129,47 @@ static bool meta_int(const RtStFile *f, RtCkptKey k, int64_t *out) {
   return true;
 }
 
+bool rt_checkpoint_check_meta(const RtStFile *f, const char *path, RtDiags *d) {
+  const char *format = rt_st_meta(f, rt_ckpt_key(RT_CKPT_FORMAT));
+  if (!format || strcmp(format, FORMAT)) { /* what else the file holds may mean something else */
+    rt_diag_error(d, path, 0, 0, "not a smelt checkpoint (format '%s', expected '%s')", format ? format : "none", FORMAT);
+    return false;
+  }
+  bool ok = true;
+  const char *preset = rt_st_meta(f, rt_ckpt_key(RT_CKPT_PRESET));
+  if (!preset || !*preset) {
+    rt_diag_error(d, path, 0, 0, "the checkpoint's metadata holds no preset: its model cannot be rebuilt");
+    ok = false;
+  }
+  const char *charset = rt_st_meta(f, rt_ckpt_key(RT_CKPT_CHARSET));
+  RtCharset cs;
+  char err[200];
+  if (!charset) {
+    rt_diag_error(d, path, 0, 0, "the checkpoint's metadata holds no charset: its class ids have no symbols");
+    ok = false;
+  } else if (!rt_charset_init(&cs, charset, err, sizeof err)) {
+    rt_diag_error(d, path, 0, 0, "the checkpoint's %s", err);
+    ok = false;
+  } else {
+    rt_charset_free(&cs);
+  }
+  return ok;
+}
+
+bool rt_checkpoint_check_symbols(const RtStFile *f, const char *path, int symbols, RtDiags *d) {
+  const char *charset = rt_st_meta(f, rt_ckpt_key(RT_CKPT_CHARSET));
+  int64_t count = charset ? rt_utf8_count(charset, strlen(charset), NULL) : 0;
+  if (count <= symbols) return true;
+  rt_diag_error(d, path, 0, 0, "the checkpoint's charset has %lld symbols, but its model has room for %d",
+                (long long)count, symbols);
+  return false;
+}
+
 bool rt_checkpoint_load(const char *path, const RtModel *m, void *state, RtCheckpointInfo *info, RtDiags *d) {
   RtStFile *f = rt_st_load(path, d);
   if (!f) return false;
   int before = d->errors;
-  const char *format = rt_st_meta(f, rt_ckpt_key(RT_CKPT_FORMAT));
-  if (!format || strcmp(format, FORMAT))
-    rt_diag_error(d, path, 0, 0, "not a smelt checkpoint (format '%s', expected '%s')", format ? format : "none", FORMAT);
+  if (rt_checkpoint_check_meta(f, path, d)) rt_checkpoint_check_symbols(f, path, m->symbols, d);
   for (int i = 0; i < m->n_state && d->errors == before; i++) {
     const RtSlot *s = &m->state[i];
     rt_st_read(f, s->name, RT_ST_F32, s->rank, s->dims, (char *)state + s->offset, d);

@@ -10,6 +10,7 @@
 #include "runtime/rt_diag.h"
 #include "runtime/rt_model.h"
 #include "runtime/rt_results.h"
+#include "runtime/rt_safetensors.h"
 #include "runtime/rt_schedule.h"
 
 typedef struct RtCheckpointInfo {
@@ -29,8 +30,16 @@ typedef struct RtCheckpointInfo {
 
 bool rt_checkpoint_save(const char *path, const RtModel *m, const void *state, const RtCheckpointInfo *info,
                         RtDiags *d);
-/* Reads every state tensor of m (by name, dtype and shape) into state and the resume metadata
- * into *info (charset and config_json point into memory the caller frees with free()). */
+/* The metadata that every command reading a checkpoint relies on, judged one way for all of them
+ * (smelt eval, predict, emit, train --resume, a built trainer's --resume): the format this smelt
+ * writes, a stored preset, and a charset of distinct, printable UTF-8 symbols. Each problem is an
+ * error naming path; false when there was one. */
+bool rt_checkpoint_check_meta(const RtStFile *f, const char *path, RtDiags *d);
+/* The stored charset (already checked above) fits a model with room for `symbols` symbols. */
+bool rt_checkpoint_check_symbols(const RtStFile *f, const char *path, int symbols, RtDiags *d);
+
+/* Checks the metadata as rt_checkpoint_check_meta and _symbols (m->symbols) do, reads every
+ * state tensor of m (by name, dtype and shape) into state and the resume metadata into *info (charset and config_json point into memory the caller frees with free()). */
 bool rt_checkpoint_load(const char *path, const RtModel *m, void *state, RtCheckpointInfo *info, RtDiags *d);
 
 #endif

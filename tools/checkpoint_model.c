@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/rt_checkpoint.h"
 #include "runtime/rt_results.h"
 #include "runtime/rt_safetensors.h"
 #include "tools/model_build.h"
@@ -28,27 +29,38 @@ static void stored_loss(const char *config_json, const FePreset *p, CheckpointMo
   cJSON_Delete(o);
 }
 
-bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, CheckpointModel *m, RtDiags *d) {
-  memset(m, 0, sizeof *m);
+bool checkpoint_open(const char *path, RtStFile **file, FePreset **preset, RtDiags *d) {
+  *file = NULL;
+  *preset = NULL;
   RtStFile *f = rt_st_load(path, d);
-  if (!f) return false;
-  const char *preset_text = rt_st_meta(f, rt_ckpt_key(RT_CKPT_PRESET));
-  const char *name = rt_st_meta(f, rt_ckpt_key(RT_CKPT_PRESET_NAME));
-  const char *charset = rt_st_meta(f, rt_ckpt_key(RT_CKPT_CHARSET));
-  if (!preset_text || !preset_text[0] || !charset) {
-    rt_diag_error(d, path, 0, 0, "not a smelt checkpoint: no preset or charset in its metadata");
+  if (!f || !rt_checkpoint_check_meta(f, path, d)) {
     rt_st_free(f);
     return false;
   }
+  const char *text = rt_st_meta(f, rt_ckpt_key(RT_CKPT_PRESET));
+  const char *name = rt_st_meta(f, rt_ckpt_key(RT_CKPT_PRESET_NAME));
   char label[600];
   snprintf(label, sizeof label, "%s (preset '%s' stored in the checkpoint)", path, name ? name : "?");
-  m->preset = fe_preset_parse(label, preset_text, strlen(preset_text), d);
-  m->charset = strdup(charset);
-  if (m->preset) stored_loss(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CONFIG)), m->preset, m);
-  if (m->preset && name) m->preset->name = rt_arena_strdup(&m->preset->arena, name);
-  m->graph = !m->preset ? NULL
-             : kind == FE_GRAPH_EVAL ? model_eval_graph(m->preset, batch, m->loss, d)
-                                     : model_infer_graph(m->preset, batch, d);
+  FePreset *p = fe_preset_parse(label, text, strlen(text), d);
+  if (!p || !rt_checkpoint_check_symbols(f, path, p->head->head.symbols, d)) {
+    if (p) fe_preset_free(p);
+    rt_st_free(f);
+    return false;
+  }
+  if (name) p->name = rt_arena_strdup(&p->arena, name);
+  *file = f;
+  *preset = p;
+  return true;
+}
+
+bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, CheckpointModel *m, RtDiags *d) {
+  memset(m, 0, sizeof *m);
+  RtStFile *f;
+  if (!checkpoint_open(path, &f, &m->preset, d)) return false;
+  m->charset = strdup(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CHARSET)));
+  stored_loss(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CONFIG)), m->preset, m);
+  m->graph = kind == FE_GRAPH_EVAL ? model_eval_graph(m->preset, batch, m->loss, d)
+                                   : model_infer_graph(m->preset, batch, d);
   CgOptions co = {0};
   m->program = m->graph ? cg_program_compile(m->graph, &co, d) : NULL;
   if (!m->program) {

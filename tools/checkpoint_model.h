@@ -8,6 +8,7 @@
 #include "codegen/cg_program.h"
 #include "frontend/fe_lower.h"
 #include "runtime/rt_model.h"
+#include "runtime/rt_safetensors.h"
 #include "runtime/rt_train_io.h"
 
 typedef struct CheckpointModel {
@@ -22,6 +23,12 @@ typedef struct CheckpointModel {
   RtSlot *slots;
   RtArena arena;
 } CheckpointModel;
+
+/* Opens a checkpoint for a command that rebuilds its model (eval, predict, emit): the metadata
+ * checked as every command checks it (rt_checkpoint_check_meta), the stored preset parsed (named
+ * as stored), the charset checked against the preset's symbols. On success the caller owns *file
+ * and *preset (rt_st_free, fe_preset_free); on failure both are NULL and d says why, naming path. */
+bool checkpoint_open(const char *path, RtStFile **file, FePreset **preset, RtDiags *d);
 
 bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, CheckpointModel *m, RtDiags *d);
 void checkpoint_model_free(CheckpointModel *m);

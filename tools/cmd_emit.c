@@ -18,6 +18,7 @@
 #include "runtime/rt_safetensors.h"
 #include "tools/aot.h"
 #include "tools/cli.h"
+#include "tools/checkpoint_model.h"
 #include "tools/commands.h"
 #include "tools/model_build.h"
 
@@ -103,20 +104,10 @@ static void source_free(Source *s) {
 static bool load_source(const EmitArgs *a, Source *s, RtDiags *d) {
   memset(s, 0, sizeof *s);
   const char *path = a->checkpoint;
-  if (!(s->file = rt_st_load(path, d))) return false;
-  const char *text = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_PRESET));
-  const char *name = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_PRESET_NAME));
+  if (!checkpoint_open(path, &s->file, &s->preset, d)) return false;
   s->charset = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_CHARSET));
   s->epoch = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_EPOCH));
   s->step = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_STEP));
-  if (!text || !*text || !name || !s->charset || !*s->charset) {
-    rt_diag_error(d, path, 0, 0, "not a smelt checkpoint: its metadata lacks the preset or the charset");
-    return false;
-  }
-  char label[600];
-  snprintf(label, sizeof label, "%s (preset '%s' stored in the checkpoint)", path, name);
-  if (!(s->preset = fe_preset_parse(label, text, strlen(text), d))) return false;
-  s->preset->name = rt_arena_strdup(&s->preset->arena, name);
   if (!(s->g = model_infer_graph(s->preset, (int)a->batch, d))) return false;
   const IrGraph *g = s->g;
   RT_ASSERT(g->n_updates == 0 && g->n_outputs >= 1, "the inference graph updates state or has no output");
@@ -135,7 +126,7 @@ static bool load_source(const EmitArgs *a, Source *s, RtDiags *d) {
 }
 
 /* The io slot of the graph's only input and of its first output, with the ABI's checks. */
-static bool describe_io(const Source *s, AotDeploy *a, RtDiags *d) {
+static void describe_io(const Source *s, AotDeploy *a) {
   const IrGraph *g = s->g;
   IrId image = IR_NONE;
   for (IrId id = 0; id < g->n_nodes; id++)
@@ -155,14 +146,7 @@ static bool describe_io(const Source *s, AotDeploy *a, RtDiags *d) {
   a->io_bytes = s->plan->region_bytes[PASS_REGION_IO];
   a->scratch_bytes = s->plan->region_bytes[PASS_REGION_SCRATCH];
   a->weights_bytes = s->plan->region_bytes[PASS_REGION_STATE];
-  a->charset = s->charset;
-  int64_t symbols = rt_utf8_count(s->charset, strlen(s->charset), NULL);
-  if (symbols < 1 || symbols > s->preset->head->head.symbols) {
-    rt_diag_error(d, NULL, 0, 0, "the checkpoint's charset has %lld symbols; the model has room for %d",
-                  (long long)symbols, s->preset->head->head.symbols);
-    return false;
-  }
-  return true;
+  a->charset = s->charset; /* checked by checkpoint_open */
 }
 
 /* A deployed object may call OpenBLAS and libm only; the runtime's functions are not there. */
@@ -212,7 +196,8 @@ static bool emit(const EmitArgs *args, Source *s, RtDiags *d) {
   if (args->name) snprintf(name, sizeof name, "%s", args->name);
   else default_name(s->preset->name, name, sizeof name);
   AotDeploy a = {.name = name, .about = about};
-  if (!describe_io(s, &a, d) || !rt_fs_mkdirs(args->out, d)) return false;
+  describe_io(s, &a);
+  if (!rt_fs_mkdirs(args->out, d)) return false;
   a.weights = args->weights_file ? NULL : s->weights;
   CgTarget *t = cg_target_new(args->cpu, d);
   if (!t) return false;

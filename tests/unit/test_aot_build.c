@@ -93,6 +93,93 @@ static void test_trainer_resumes(void **state) {
   rt_results_free(&r);
 }
 
+/* A copy of checkpoint src at dst with metadata key set to value. */
+static void rewrite_meta(const char *src, const char *dst, const char *key, const char *value) {
+  RtDiags d = {0};
+  RtStFile *f = rt_st_load(src, &d);
+  assert_non_null(f);
+  RtStWriter *w = rt_st_writer_new();
+  for (int i = 0; i < rt_st_count(f); i++) {
+    const RtStTensor *t = rt_st_tensor(f, i);
+    rt_st_writer_add(w, t->name, t->dtype, t->rank, t->shape, t->data);
+  }
+  for (int i = 0; i < rt_st_meta_count(f); i++) {
+    const char *k, *v;
+    rt_st_meta_at(f, i, &k, &v);
+    rt_st_writer_set_meta(w, k, strcmp(k, key) ? v : value);
+  }
+  assert_true(rt_st_writer_write(w, dst, &d));
+  rt_st_writer_free(w);
+  rt_st_free(f);
+}
+
+/* Runs cmd in this process with standard error sent to a file; exit code 1 and the output holds
+ * `message`. */
+static void expect_refused(int (*cmd)(int, char **), const char *const *args, const char *message) {
+  fflush(stderr);
+  int saved = dup(2);
+  FILE *f = fopen(path("stderr.txt"), "w");
+  assert_non_null(f);
+  dup2(fileno(f), 2);
+  int rc = run_cmd_to("/dev/null", cmd, args);
+  fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  fclose(f);
+  char *err = slurp(path("stderr.txt"));
+  if (rc != 1 || !strstr(err, message))
+    fail_msg("smelt %s exited with %d, and its output\n%s\ndoes not hold\n%s", args[0], rc, err, message);
+  free(err);
+}
+
+/* Every command that reads a checkpoint judges its metadata the same way (one validator), and
+ * says which file is wrong: a charset with a repeated symbol, a charset larger than the model's
+ * symbols (mini_ctc has room for 4), a format this smelt does not know. train --resume and the
+ * built trainer's --resume find the bad file as OUT/mini/last.safetensors of an earlier run. */
+static void test_checkpoint_metadata_checked_everywhere(void **state) {
+  static const struct {
+    const char *key, *value, *message;
+  } bad[] = {
+      {"charset", "0120", "error: the checkpoint's charset repeats the symbol '0' (U+0030)"},
+      {"charset", "01234", "error: the checkpoint's charset has 5 symbols, but its model has room for 4"},
+      {"format", "smelt-checkpoint-99", "error: not a smelt checkpoint (format 'smelt-checkpoint-99', expected 'smelt-checkpoint-1')"},
+  };
+  char data[700], image[800], message[1400];
+  snprintf(data, sizeof data, "%s/data/synth-s3-n96+32-len1-3-ce67a23d1/val", getenv("SMELT_CACHE_DIR"));
+  snprintf(image, sizeof image, "%s/images/000096.png", data);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    /* an earlier run's folder of each kind, its last checkpoint replaced by the bad one */
+    assert_int_equal(sh("rm -rf %s-bad-jit %s-bad-aot", path("trainer")), 0);
+    assert_int_equal(sh("cp -r %s-jit %s-bad-jit", path("trainer")), 0);
+    assert_int_equal(sh("cp -r %s-aot %s-bad-aot", path("trainer")), 0);
+    char ckpt[700];
+    snprintf(ckpt, sizeof ckpt, "%s", path("trainer-bad-jit/mini/last.safetensors"));
+    rewrite_meta(path("trainer-jit/mini/last.safetensors"), ckpt, bad[i].key, bad[i].value);
+    assert_int_equal(sh("cp %s-bad-jit/mini/last.safetensors %s-bad-aot/mini/last.safetensors", path("trainer")), 0);
+    snprintf(message, sizeof message, "%s: %s", ckpt, bad[i].message);
+    const char *eval[] = {"eval", ckpt, "--data", data, NULL};
+    expect_refused(cmd_eval, eval, message);
+    const char *predict[] = {"predict", ckpt, image, NULL};
+    expect_refused(cmd_predict, predict, message);
+    char out[700];
+    snprintf(out, sizeof out, "%s", path("emitted"));
+    const char *emit[] = {"emit", ckpt, "-o", out, NULL};
+    expect_refused(cmd_emit, emit, message);
+    snprintf(out, sizeof out, "%s", path("trainer-bad-jit"));
+    const char *train[] = {"train", CONFIG, "--out", out, "--epochs", "3", "--resume", NULL};
+    expect_refused(cmd_train, train, message);
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "%s --out %s --epochs 3 --resume --quiet > %s 2>&1", path("trainer"), path("trainer-bad-aot"),
+             path("trainer.txt"));
+    int rc = system(cmd);
+    char *printed = slurp(path("trainer.txt"));
+    snprintf(message, sizeof message, "%s: %s", path("trainer-bad-aot/mini/last.safetensors"), bad[i].message);
+    if (!WIFEXITED(rc) || WEXITSTATUS(rc) != 1 || !strstr(printed, message))
+      fail_msg("the built trainer's --resume printed\n%s\nnot\n%s", printed, message);
+    free(printed);
+  }
+}
+
 /* A folder given with --data (no validation folder: a seeded split) is loaded like train's. */
 static void test_trainer_data_option(void **state) {
   char data[700], cmd[2000];
@@ -135,6 +222,7 @@ int main(void) {
       cmocka_unit_test(test_trainer_matches_smelt_train),
       cmocka_unit_test(test_trainer_is_standalone_and_documented),
       cmocka_unit_test(test_trainer_resumes),
+      cmocka_unit_test(test_checkpoint_metadata_checked_everywhere),
       cmocka_unit_test(test_trainer_data_option),
       cmocka_unit_test(test_cpu_option),
   };

@@ -508,7 +508,7 @@ static void test_fs_helpers(void **state) {
 /* A one-tensor model: enough for rt_checkpoint's save and load. */
 static const RtSlot one_slot = {.name = "w", .dtype = RT_F32, .rank = 1, .dims = {3}, .trainable = true};
 static const RtModel one_tensor_model = {.state_bytes = 12, .state = &one_slot, .n_state = 1, .channels = 1,
-                                         .height = 8, .width = 12, .preset_name = "tiny", .preset_text = "x: 1\n"};
+                                         .height = 8, .width = 12, .symbols = 10, .preset_name = "tiny", .preset_text = "x: 1\n"};
 
 /* Values a resume must get back exactly: cJSON's own printer rounds 1 + 2^-52 to "1" (it reads
  * back within its epsilon), which would make an equal accuracy count as an improvement. */
