@@ -89,12 +89,53 @@ static void decode_range(void *ctx, int64_t begin, int64_t end, int32_t worker) 
                         job->images + i * (int64_t)job->height * job->width);
       rt_image_free(&img);
     } else {
-      char msg[512];
-      snprintf(msg, sizeof msg, "image '%s': %s", c->line->path, err);
+      char msg[512], path_text[200];
+      snprintf(msg, sizeof msg, "image '%s': %s", rt_diag_shorten(c->line->path, path_text, sizeof path_text), err);
       c->error = rt_xstrdup(msg);
     }
     free(path);
   }
+}
+
+/* Whether an image path leaves the folder it is relative to: an absolute path, or one with more
+ * '..' components than folders before them. Symbolic links are not followed: a link inside the
+ * folder is the user's way of sharing images on purpose. */
+static bool path_outside(const char *p) {
+  if (p[0] == '/') return true;
+  int depth = 0;
+  while (*p) {
+    size_t n = strcspn(p, "/");
+    if (n == 2 && p[0] == '.' && p[1] == '.') {
+      if (--depth < 0) return true;
+    } else if (n > 0 && !(n == 1 && p[0] == '.')) {
+      depth++;
+    }
+    p += n;
+    while (*p == '/') p++;
+  }
+  return false;
+}
+
+/* One warning for the lines whose images are outside the folder: allowed (a shared image pool),
+ * but such a folder is not self-contained, which the user may not know. */
+static void warn_outside(const RtLabels *labels, const char *file, RtDiags *d) {
+  int first = -1, count = 0;
+  for (int i = 0; i < labels->count; i++)
+    if (path_outside(labels->lines[i].path)) {
+      if (first < 0) first = i;
+      count++;
+    }
+  if (first < 0) return;
+  char path[200];
+  rt_diag_shorten(labels->lines[first].path, path, sizeof path);
+  if (count == 1)
+    rt_diag_add(d, RT_DIAG_WARNING, file, labels->lines[first].line, 1,
+                "image path '%s' is outside the data folder: the folder is not self-contained (moved or copied "
+                "alone, it loses it)", path);
+  else
+    rt_diag_add(d, RT_DIAG_WARNING, file, labels->lines[first].line, 1,
+                "image path '%s' is outside the data folder, and so are the images of %d more line%s: the folder "
+                "is not self-contained (moved or copied alone, it loses them)", path, count - 1, count == 2 ? "" : "s");
 }
 
 /* CTC time steps a label needs: one per symbol, plus a blank between two equal neighbours
@@ -234,6 +275,7 @@ RtDataset *rt_dataset_load(const char *dir, const RtDatasetOptions *opts, RtDiag
   rt_labels_parse((const char *)text, size > MAX_LABELS_BYTES ? 0 : size, &labels);
   if (size > MAX_LABELS_BYTES) rt_diag_error(d, file, 0, 0, "larger than %d bytes", MAX_LABELS_BYTES);
   free(text);
+  warn_outside(&labels, file, d);
 
   Problems problems = {0};
   int kinds[KIND_COUNT] = {0};

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime/rt_assert.h"
 
@@ -58,4 +59,21 @@ void rt_diags_free(RtDiags *d) {
   }
   free(d->items);
   *d = (RtDiags){0};
+}
+
+const char *rt_diag_shorten(const char *s, char *buf, size_t size) {
+  RT_ASSERT(size >= 16, "buffer too small");
+  size_t n = strlen(s);
+  if (n < size) {
+    memcpy(buf, s, n + 1);
+    return buf;
+  }
+  size_t head = (size - 4) / 2, tail = size - 4 - head;
+  while (head > 0 && ((unsigned char)s[head] & 0xC0) == 0x80) head--; /* s[head] starts a character */
+  size_t from = n - tail;
+  while (from < n && ((unsigned char)s[from] & 0xC0) == 0x80) from++;
+  memcpy(buf, s, head);
+  memcpy(buf + head, "...", 3);
+  memcpy(buf + head + 3, s + from, n - from + 1);
+  return buf;
 }

@@ -34,4 +34,9 @@ void rt_diags_print(const RtDiags *d, FILE *out); /* one line each, in the order
 void rt_diags_set_file(RtDiags *d, int from, const char *file);
 void rt_diags_free(RtDiags *d);
 
+/* s for a message, whole when it fits in size bytes (NUL included), else its start and its end
+ * with "..." between (cut between UTF-8 characters), so that a huge path quoted in a message
+ * leaves room for what went wrong. Writes buf (size >= 16) and returns it. */
+const char *rt_diag_shorten(const char *s, char *buf, size_t size);
+
 #endif

@@ -97,6 +97,48 @@ static bool jpeg_has_bad_dht(const uint8_t *p, size_t n) {
   }
 }
 
+typedef enum Format { FORMAT_OTHER, FORMAT_PNG, FORMAT_JPEG } Format;
+
+static Format format_of(const uint8_t *p, size_t n) {
+  static const uint8_t png[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'};
+  if (n >= 8 && memcmp(p, png, 8) == 0) return FORMAT_PNG;
+  if (n >= 2 && p[0] == 0xFF && (p[1] == 0xD8 || p[1] == 0xFF)) return FORMAT_JPEG; /* SOI, maybe after fill */
+  return FORMAT_OTHER;
+}
+
+static uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+/* A PNG's size from its IHDR chunk, read here because stb_image refuses the header of an image
+ * it could not allocate (about 2^28 pixels) with no word about the size. False: no IHDR. */
+static bool png_size(const uint8_t *p, size_t n, uint32_t *w, uint32_t *h) {
+  if (n < 24 || memcmp(p + 12, "IHDR", 4) != 0) return false;
+  *w = be32(p + 16);
+  *h = be32(p + 20);
+  return true;
+}
+
+/* Why stb_image could not decode a file of a known format. stb probes PNG before JPEG and does
+ * not always set a reason when a JPEG's data run out, so the reason it leaves can be the probe's
+ * "Not a PNG"; a file cut short is recognised by its missing end instead (a PNG ends with an IEND
+ * chunk, a JPEG with the EOI marker). */
+static void decode_failure(Format f, const uint8_t *p, size_t n, char *err, size_t err_size) {
+  const char *why = stbi_failure_reason();
+  bool png = f == FORMAT_PNG;
+  bool ended = png ? n >= 12 && memcmp(p + n - 8, "IEND", 4) == 0 : n >= 2 && p[n - 2] == 0xFF && p[n - 1] == 0xD9;
+  if (!ended)
+    snprintf(err, err_size, "cannot decode image (truncated %s: the file ends before its %s)", png ? "PNG" : "JPEG",
+             png ? "IEND chunk" : "end-of-image marker");
+  else if (!why || !strcmp(why, "Not a PNG") || !strcmp(why, "Not a JPEG"))
+    snprintf(err, err_size, "cannot decode image (corrupt %s)", png ? "PNG" : "JPEG");
+  else
+    snprintf(err, err_size, "cannot decode image (%s)", why);
+}
+
+static void too_large(int64_t w, int64_t h, char *err, size_t err_size) {
+  snprintf(err, err_size, "image is %lld x %lld pixels; at most %d pixels are supported", (long long)w, (long long)h,
+           RT_IMAGE_MAX_PIXELS);
+}
+
 bool rt_image_decode(const void *data, size_t size, RtImage *out, char *err, size_t err_size) {
   *out = (RtImage){0};
   if (size == 0) {
@@ -111,19 +153,24 @@ bool rt_image_decode(const void *data, size_t size, RtImage *out, char *err, siz
     snprintf(err, err_size, "cannot decode image (Corrupt JPEG: bad Huffman table)");
     return false;
   }
+  Format format = format_of(data, size);
+  uint32_t pw, ph;
+  if (format == FORMAT_PNG && png_size(data, size, &pw, &ph) && (uint64_t)pw * ph > RT_IMAGE_MAX_PIXELS) {
+    too_large(pw, ph, err, err_size);
+    return false;
+  }
   int w, h, comp;
   if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
     snprintf(err, err_size, "cannot read a PNG or JPEG header (%s)", stbi_failure_reason());
     return false;
   }
   if (w <= 0 || h <= 0 || (int64_t)w * h > RT_IMAGE_MAX_PIXELS) {
-    snprintf(err, err_size, "image is %d x %d pixels; at most %d pixels are supported", w, h,
-             RT_IMAGE_MAX_PIXELS);
+    too_large(w, h, err, err_size);
     return false;
   }
   unsigned char *px = stbi_load_from_memory(data, (int)size, &w, &h, &comp, 0);
   if (!px) {
-    snprintf(err, err_size, "cannot decode image (%s)", stbi_failure_reason());
+    decode_failure(format, data, size, err, err_size);
     return false;
   }
   RT_ASSERT(comp >= 1 && comp <= 4 && w > 0 && h > 0, "stb_image returned %dx%dx%d", w, h, comp);

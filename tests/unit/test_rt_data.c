@@ -346,6 +346,64 @@ static void test_dataset_folder_errors(void **state) {
   fx_rmdir(dir);
 }
 
+/* A huge image path is shortened in the middle, so the reason at the end of the message stays. */
+static void test_dataset_long_path(void **state) {
+  char *dir = fx_tmpdir();
+  size_t n = 10 << 20;
+  char *text = malloc(n + 16);
+  for (size_t i = 0; i < n; i += 2) memcpy(text + i, "a/", 2);
+  strcpy(text + n, "x.png\tAB\n");
+  fx_write_text(dir, "labels.tsv", text);
+  free(text);
+  RtDiags d = {0};
+  assert_null(rt_dataset_load(dir, NULL, &d));
+  assert_int_equal(d.count, 1);
+  const char *msg = fx_diag(&d, 0, dir);
+  if (strlen(msg) >= 600 || !strstr(msg, "a/a/...")) fail_msg("%.2000s", msg);
+  assert_memory_equal(msg, "labels.tsv:1: error: image 'a/a/a/", 34);
+  assert_non_null(strstr(msg, "a/a/.../a/a/"));
+  const char *end = "a/a/x.png': cannot open: File name too long";
+  assert_string_equal(msg + strlen(msg) - strlen(end), end);
+  rt_diags_free(&d);
+  fx_rmdir(dir);
+}
+
+/* Image paths that leave the data folder (absolute, or more '..' than folders) still load, with
+ * one warning at the first such line that counts them all; '..' that stays inside is fine. */
+static void test_dataset_paths_outside(void **state) {
+  char *dir = make_folder("");
+  char text[2000], set[700];
+  snprintf(set, sizeof set, "%s/set", dir);
+  assert_int_equal(mkdir(set, 0777), 0);
+  assert_int_equal(mkdir(fx_path(set, "images"), 0777), 0);
+  fx_write_png(set, "images/in.png", 32, 8, 1, px_white_block);
+  snprintf(text, sizeof text, "images/../images/in.png\tA\n./images/in.png\tB\n../good.png\tAB\n%s/good.png\tBA\n"
+           "images/../../good.png\tA\n", dir);
+  fx_write_text(set, "labels.tsv", text);
+  RtDiags d = {0};
+  RtDataset *ds = rt_dataset_load(set, NULL, &d);
+  assert_non_null(ds);
+  assert_int_equal(ds->count, 5);
+  assert_int_equal(d.count, 1);
+  assert_int_equal(d.errors, 0);
+  assert_string_equal(fx_diag(&d, 0, set),
+                      "labels.tsv:3:1: warning: image path '../good.png' is outside the data folder, and so are "
+                      "the images of 2 more lines: the folder is not self-contained (moved or copied alone, "
+                      "it loses them)");
+  rt_diags_free(&d);
+  rt_dataset_free(ds);
+  /* one such line: no count */
+  fx_write_text(set, "labels.tsv", "images/in.png\tA\n../good.png\tAB\n");
+  ds = rt_dataset_load(set, NULL, &d);
+  assert_non_null(ds);
+  assert_string_equal(fx_diag(&d, 0, set),
+                      "labels.tsv:2:1: warning: image path '../good.png' is outside the data folder: the folder "
+                      "is not self-contained (moved or copied alone, it loses it)");
+  rt_diags_free(&d);
+  rt_dataset_free(ds);
+  fx_rmdir(dir);
+}
+
 static void test_dataset_report_cap(void **state) {
   char *dir = fx_tmpdir();
   char text[4096] = "";
@@ -435,6 +493,8 @@ int main(void) {
       cmocka_unit_test(test_dataset_ctc_steps),
       cmocka_unit_test(test_dataset_fifo_image),
       cmocka_unit_test(test_dataset_folder_errors),
+      cmocka_unit_test(test_dataset_long_path),
+      cmocka_unit_test(test_dataset_paths_outside),
       cmocka_unit_test(test_dataset_report_cap),
       cmocka_unit_test(test_split),
   };
