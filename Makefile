@@ -1,11 +1,15 @@
 # smelt's front door. `make run` does the main job, `make test` builds and runs every test.
 # Both install missing Debian packages first (scripts/deps.sh). Other targets: `make asan`
-# (the suite under AddressSanitizer + UndefinedBehaviorSanitizer), `make debug`, `make fuzz`.
+# (the suite under AddressSanitizer + UndefinedBehaviorSanitizer), `make debug`, `make fuzz`,
+# `make fuzz-smoke` (every fuzz target for a few seconds on its seed corpus; not in `make test`).
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test asan debug fuzz clean
+FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SECONDS ?= 10
+
+.PHONY: all deps build run test asan debug fuzz fuzz-configure fuzz-smoke clean
 
 all: build
 
@@ -28,12 +32,19 @@ asan:
 debug:
 	@$(MAKE) --no-print-directory build BUILD=build-debug CMAKE_FLAGS="-DCMAKE_BUILD_TYPE=Debug"
 
-fuzz:
+fuzz: fuzz-configure
+	@cmake --build build-fuzz -j$(JOBS)
+	@echo "fuzz targets are in build-fuzz/tests/ (run one with -max_total_time=60 CORPUS_DIR)"
+
+fuzz-configure:
 	@scripts/deps.sh fuzz
 	@CC=clang-19 cmake -S . -B build-fuzz -DSMELT_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_C_FLAGS="-fsanitize=fuzzer-no-link,address,undefined" >/dev/null
-	@cmake --build build-fuzz -j$(JOBS)
-	@echo "fuzz targets are in build-fuzz/tests/ (run one with -max_total_time=60 CORPUS_DIR)"
+
+# Builds only the fuzz targets (they need no LLVM), then runs each for FUZZ_SECONDS.
+fuzz-smoke: fuzz-configure
+	@cmake --build build-fuzz -j$(JOBS) --target $(FUZZ_TARGETS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz_smoke.sh build-fuzz
 
 clean:
 	rm -rf build build-asan build-debug build-fuzz

@@ -1,7 +1,8 @@
 /* libFuzzer target for the frontend loaders: each input is parsed from memory as an experiment
  * config (which may pull presets from the presets folder or paths it names) and as a preset.
  * Whatever the bytes, loading must end in a config/preset or in diagnostics: no crash, no leak,
- * no sanitizer report. Built only with -DSMELT_FUZZ=ON and clang. */
+ * no sanitizer report. Built only with -DSMELT_FUZZ=ON and clang; seed corpus: presets examples
+ * tests/train tests/frontend/bad (run from the repository root, so that preset names resolve). */
 #include <stddef.h>
 #include <stdint.h>
 

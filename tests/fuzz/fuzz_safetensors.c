@@ -1,7 +1,8 @@
 /* libFuzzer target for the safetensors reader (runtime/rt_safetensors.h): any bytes must end in
  * a validated file or in diagnostics, with no crash, leak or sanitizer report. An accepted file
  * must also be self-consistent (tensors tile the data section, lookups find every name) and
- * survive a round trip through the writer unchanged. Built only with -DSMELT_FUZZ=ON and clang. */
+ * survive a round trip through the writer unchanged. Built only with -DSMELT_FUZZ=ON and clang;
+ * seed corpus: tests/fuzz/corpus/safetensors (scripts/fuzz_corpus.py). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -444,6 +444,44 @@ static void test_good_unusual_headers(void **state) {
   assert_int_equal(rt_st_dtype_size(RT_ST_F64), 8);
 }
 
+/* The fuzz target's seed corpus (tests/fuzz/corpus/safetensors, scripts/fuzz_corpus.py) is what
+ * it claims: these files are valid, every other one is refused with a diagnostic, and the
+ * checkpoint-shaped one passes the checkpoint metadata check. */
+static void test_fuzz_seed_corpus(void **state) {
+  (void)state;
+  static const char *const valid[] = {"all_dtypes", "checkpoint",     "empty",           "metadata_only",
+                                      "one_f32",    "rank6_unicode", "scalar_and_empty", "unpadded"};
+  const char *dir = SMELT_SOURCE_DIR "/tests/fuzz/corpus/safetensors";
+  DIR *dp = opendir(dir);
+  assert_non_null(dp);
+  int files = 0, accepted = 0;
+  for (struct dirent *e; (e = readdir(dp));) {
+    if (e->d_name[0] == '.') continue;
+    files++;
+    bool want = false;
+    for (size_t i = 0; i < sizeof valid / sizeof *valid; i++) {
+      size_t n = strlen(valid[i]);
+      want |= strncmp(e->d_name, valid[i], n) == 0 && strcmp(e->d_name + n, ".safetensors") == 0;
+    }
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    RtDiags d = {0};
+    RtStFile *f = rt_st_load(path, &d);
+    if ((f != NULL) != want || (f == NULL) != (d.errors > 0))
+      fail_msg("%s: %s (%s)", e->d_name, f ? "accepted" : "refused", d.count ? d.items[0].msg : "no diagnostic");
+    accepted += f != NULL;
+    if (f && strcmp(e->d_name, "checkpoint.safetensors") == 0) {
+      assert_true(rt_checkpoint_check_meta(f, path, &d));
+      assert_true(rt_checkpoint_check_symbols(f, path, 4, &d));
+    }
+    rt_st_free(f);
+    rt_diags_free(&d);
+  }
+  closedir(dp);
+  assert_int_equal(accepted, (int)(sizeof valid / sizeof *valid));
+  assert_true(files > accepted + 8); /* and near-valid ones */
+}
+
 static void test_file_errors(void **state) {
   (void)state;
   RtDiags d = {0};
@@ -605,6 +643,7 @@ int main(void) {
       cmocka_unit_test(test_bad_entries),
       cmocka_unit_test(test_bad_layout_and_names),
       cmocka_unit_test(test_good_unusual_headers),
+      cmocka_unit_test(test_fuzz_seed_corpus),
       cmocka_unit_test(test_file_errors),
       cmocka_unit_test(test_fs_helpers),
       cmocka_unit_test(test_trainer_state_exact),
