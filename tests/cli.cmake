@@ -93,3 +93,10 @@ smelt_cli_test(tune_only_unknown 1 "no experiment 'atention'. did you mean 'atte
 smelt_cli_test(tune_rank_by_unknown 2 "unknown metric 'val_seq'. did you mean 'val_seq_acc'" tune tests/tune/sweep.yaml
                --rank-by val_seq)
 smelt_cli_test(tune_bad_jobs 2 "--jobs expects an integer" tune tests/tune/sweep.yaml --jobs 0)
+
+# Updates are one simultaneous assignment and outputs are the values the step read (docs/ir.md):
+# swaps, rotations, delay lines, an updated state output, a const output and a param output of
+# a training step, compiled, agree with the interpreter.
+smelt_cli_test(compare_update_cycles 0 "compare .*: ok" run-ir tests/ir/update_cycles.ir --compare)
+smelt_cli_test(compare_update_delay 0 "compare .*: ok" run-ir tests/ir/update_delay.ir --compare)
+smelt_cli_test(compare_param_output 0 "compare .*: ok" run-ir tests/ir/param_output.ir --compare --grad)

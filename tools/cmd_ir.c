@@ -68,7 +68,7 @@ static void print_stats(const IrGraph *g, const PassPlan *plan, FILE *out) {
   }
   fprintf(out, "updates: %d\n", g->n_updates);
   fprintf(out, "updates_in_place: %d\n", in_place);
-  fprintf(out, "update_copies: %d\n", g->n_updates - in_place);
+  fprintf(out, "update_copies: %d\n", plan->n_copies);
 }
 
 /* The lowered graph of a preset: training forward pass and loss (the loss the head takes by
