@@ -100,3 +100,6 @@ smelt_cli_test(tune_bad_jobs 2 "--jobs expects an integer" tune tests/tune/sweep
 smelt_cli_test(compare_update_cycles 0 "compare .*: ok" run-ir tests/ir/update_cycles.ir --compare)
 smelt_cli_test(compare_update_delay 0 "compare .*: ok" run-ir tests/ir/update_delay.ir --compare)
 smelt_cli_test(compare_param_output 0 "compare .*: ok" run-ir tests/ir/param_output.ir --compare --grad)
+# pow with a constant base of 2, 0.5 or 4 becomes a call to exp2f or ldexpf (LLVM's doing): the
+# JIT links them from the table of codegen/cg_symbols.c.
+smelt_cli_test(compare_pow_const_base 0 "compare .*: ok" run-ir tests/ir/pow_const_base.ir --compare)
