@@ -105,6 +105,7 @@ void pass_plan_schedule_copies(PassPlan *p) {
   }
   for (int u = 0; u < nu; u++) {
     IrId t = g->updates[u].target, v = g->updates[u].value;
+    RT_ASSERT(p->fusion->values[v].kind != PASS_VALUE_VIEW, "update value %d is a view (fusion materialises sinks)", v);
     m.pending[u] = !slot_eq(p->slots[t], p->slots[v]); /* else computed in place, or t <- t */
     if (m.pending[u]) mover[t] = u;
     else in_place[t] = v != t;
