@@ -94,7 +94,7 @@ bool cg_compare(const IrGraph *g, uint64_t seed, const CgCompareOptions *o, CgCo
   bool ok = true;
   for (int i = 0; i < g->n_outputs; i++) {
     IrId id = g->outputs[i];
-    ok &= compare_tensor(g, id, "output", cg_program_slot(p, id, regions[0], regions[1], regions[2]),
+    ok &= compare_tensor(g, id, "output", cg_program_output(p, i, regions[0], regions[1], regions[2]),
                          ir_interp_value(it, id), o, r, report);
   }
   for (int u = 0; u < g->n_updates; u++) {

@@ -156,22 +156,25 @@ static LLVMTypeRef copy_type(CgContext *c) {
   return LLVMStructTypeInContext(c->ctx, f, 3, 0);
 }
 
-static LLVMValueRef arg_record(ProgramEmit *pe, IrId id, int64_t elem_offset) {
+/* The record of a slot; region NONE is the const node id's global. */
+static LLVMValueRef slot_record(ProgramEmit *pe, PassSlot slot, IrId id, int64_t byte_offset) {
   CgContext *c = pe->c;
-  const PassSlot *slot = id == IR_NONE ? NULL : &pe->plan->slots[id];
-  int region;
+  int region = slot.region;
   LLVMValueRef global = LLVMConstNull(c->ptr);
-  int64_t off = elem_offset * 4;
-  if (slot && slot->region == PASS_REGION_NONE) {
-    RT_ASSERT(pe->plan->g->nodes[id]->kind == IR_NODE_CONST, "value %d has no memory", id);
+  int64_t off = byte_offset;
+  if (region == PASS_REGION_NONE) {
+    RT_ASSERT(id != IR_NONE && pe->plan->g->nodes[id]->kind == IR_NODE_CONST, "value %d has no memory", id);
     region = REGION_CONST;
     global = const_global(pe, id);
   } else {
-    region = slot->region;
-    off += slot->offset;
+    off += slot.offset;
   }
   LLVMValueRef f[3] = {cg_i32(c, region), global, cg_i64(c, off)};
   return LLVMConstNamedStruct(arg_type(c), f, 3);
+}
+
+static LLVMValueRef arg_record(ProgramEmit *pe, IrId id, int64_t elem_offset) {
+  return slot_record(pe, pe->plan->slots[id], id, elem_offset * 4);
 }
 
 static void table_call(ProgramEmit *pe, TableBuild *t, const CgKernelSpec *s, const Emitted *e) {
@@ -194,22 +197,13 @@ static void table_call(ProgramEmit *pe, TableBuild *t, const CgKernelSpec *s, co
   push(&t->calls, &t->n_calls, &t->cap_calls, LLVMConstNamedStruct(call_type(c), f, 5));
 }
 
-/* After the kernels: each update's value is copied into its target, unless already there. */
+/* After the kernels: the plan's update phase (output snapshots, update values into targets). */
 static void table_updates(ProgramEmit *pe, TableBuild *t) {
   CgContext *c = pe->c;
-  const IrGraph *g = pe->plan->g;
-  const PassFusion *f = pe->plan->fusion;
-  for (int u = 0; u < g->n_updates; u++) {
-    IrId tg = g->updates[u].target, v = g->updates[u].value;
-    IrId src = v;
-    int64_t off = 0;
-    if (f->values[v].kind == PASS_VALUE_VIEW) { /* (fusion materialises sinks; kept for safety) */
-      src = f->values[v].view.base;
-      off = f->values[v].view.offset;
-    }
-    const PassSlot *a = &pe->plan->slots[tg], *b = &pe->plan->slots[src];
-    if (a->region == b->region && a->offset == b->offset && off == 0) continue;
-    LLVMValueRef fields[3] = {arg_record(pe, tg, 0), arg_record(pe, src, off), cg_i64(c, pass_value_bytes(g, tg))};
+  for (int i = 0; i < pe->plan->n_copies; i++) {
+    const PassCopy *cp = &pe->plan->copies[i];
+    LLVMValueRef fields[3] = {slot_record(pe, cp->dst, IR_NONE, 0), slot_record(pe, cp->src, cp->src_node, 0),
+                              cg_i64(c, cp->bytes)};
     push(&t->copies, &t->n_copies, &t->cap_copies, LLVMConstNamedStruct(copy_type(c), fields, 3));
   }
 }
@@ -485,9 +479,16 @@ void cg_program_free(CgProgram *p) {
   free(p);
 }
 
-void *cg_program_slot(const CgProgram *p, IrId id, void *state, void *io, void *scratch) {
-  const PassSlot *s = &p->plan->slots[id];
+static void *slot_pointer(PassSlot s, void *state, void *io, void *scratch) {
   void *base[PASS_REGION_COUNT] = {state, io, scratch};
-  if (s->region == PASS_REGION_NONE) return NULL;
-  return (char *)base[s->region] + s->offset;
+  if (s.region == PASS_REGION_NONE) return NULL;
+  return (char *)base[s.region] + s.offset;
+}
+
+void *cg_program_slot(const CgProgram *p, IrId id, void *state, void *io, void *scratch) {
+  return slot_pointer(p->plan->slots[id], state, io, scratch);
+}
+
+void *cg_program_output(const CgProgram *p, int i, void *state, void *io, void *scratch) {
+  return slot_pointer(p->plan->output_slots[i], state, io, scratch);
 }

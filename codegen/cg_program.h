@@ -54,5 +54,8 @@ void cg_program_free(CgProgram *p);
 /* Convenience for callers: the address of a value's slot in the given regions, or NULL for a
  * value without one (consts, locals, views). */
 void *cg_program_slot(const CgProgram *p, IrId id, void *state, void *io, void *scratch);
+/* The address of output i after a step: its own slot, or the io copy the step made of a leaf
+ * the updates overwrote (outputs are the values the step read) or of a const. */
+void *cg_program_output(const CgProgram *p, int i, void *state, void *io, void *scratch);
 
 #endif

@@ -33,6 +33,14 @@ static const CgExternSymbol SYMBOLS[] = {
     {"sqrtf", FN(sqrtf), "f(f)"},
     {"fmaxf", FN(fmaxf), "f(ff)"},
     {"fminf", FN(fminf), "f(ff)"},
+    /* libm calls LLVM introduces by itself (tests/unit/test_codegen_ops.c shows each one):
+     * InstCombine turns pow(2^n, x) into exp2(n x), and exp2 of an integer into ldexp(1, k);
+     * llvm.floor (in our exp) is a call without SSE4.1 (--cpu x86-64); pow(10, x) becomes
+     * exp10 where LLVM trusts the C library's exp10f (a GNU extension; not LLVM 19 on Linux) */
+    {"exp2f", FN(exp2f), "f(f)"},
+    {"ldexpf", FN(ldexpf), "f(fi)"},
+    {"floorf", FN(floorf), "f(f)"},
+    {"exp10f", FN(exp10f), "f(f)"},
     /* the runtime (runtime/rt_pool.h): fn, ctx, n, grain */
     {"smelt_rt_parallel_for", FN(smelt_rt_parallel_for), "v(ppll)"},
     {"smelt_rt_ctc_loss", FN(smelt_rt_ctc_loss), "v(ppplllllp)"},

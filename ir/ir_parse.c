@@ -559,6 +559,10 @@ IrGraph *ir_parse(const char *text, size_t len, const char *file, RtDiags *d) {
     }
     if (!parse_statement(&p)) skip_line(&p);
   }
+  /* the verifier needs a whole graph; say that its checks are still to come */
+  if (p.errors > 0)
+    rt_diag_add(d, RT_DIAG_NOTE, p.file, 0, 0,
+                "the verifier did not run (types, shapes, updates): fix the errors above first");
   bool ok = p.errors == 0 && !p.stop && ir_verify_at(p.g, p.file, p.out_pos, p.upd_pos, d);
   free(p.syms);
   free(p.out_pos);

@@ -114,8 +114,12 @@ static bool is_wrt(const IrNode *n, bool inputs) {
 bool pass_grad_check(const IrGraph *g, uint64_t seed, const PassGradCheckOptions *o, FILE *report) {
   Tolerance tol = tolerance_of(o);
   bool inputs = o && o->check_inputs;
+  const char *file = o && o->file ? o->file : "";
   if (g->n_outputs < 1) {
-    if (report) fprintf(report, "grad check: the program has no output (output 0 must be the loss)\n");
+    RtDiags d = {0};
+    rt_diag_error(&d, file, 0, 0, "no output to differentiate (output 0 must be a scalar loss)");
+    if (report) rt_diags_print(&d, report);
+    rt_diags_free(&d);
     return false;
   }
   IrId loss = g->outputs[0];
@@ -131,6 +135,7 @@ bool pass_grad_check(const IrGraph *g, uint64_t seed, const PassGradCheckOptions
   bool ok = ir_verify(g, NULL, &d) && pass_autodiff(c, loss, n_wrt, wrt, grads, &d) &&
             ir_verify(c, NULL, &d);
   if (!ok) {
+    rt_diags_set_file(&d, 0, file);
     if (report) rt_diags_print(&d, report);
   } else {
     IrInterp *full = ir_interp_new(c), *fwd = ir_interp_new(g);

@@ -16,6 +16,7 @@ typedef struct PassGradCheckOptions {
   double step;       /* finite-difference step h, relative: h = step * max(1, |x|)  [1e-6] */
   double atol;       /* an element passes when |a - n| <= atol + rtol * max(|a|, |n|) [1e-6] */
   double rtol;       /* [1e-4] */
+  const char *file;  /* names the program in diagnostics [none] */
 } PassGradCheckOptions;
 
 /* g: a program whose output 0 is a scalar f32 loss (not modified; updates are ignored). Copies
@@ -23,8 +24,9 @@ typedef struct PassGradCheckOptions {
  * from their IrInit with `seed`, and compares each gradient element (or sample) with
  * (f(x + h) - f(x - h)) / 2h. Prints one line per tensor to `report` (may be NULL):
  *   %name  f32[2,3]  checked 6/6  max_abs_err 1.2e-11  max_rel_err 3.4e-10  ok
- * and returns false when any element is outside the tolerance, or when the graph does not
- * verify or cannot be differentiated (the diagnostics are printed to `report`). o may be NULL
+ * and returns false when any element is outside the tolerance, or when the graph has no output,
+ * does not verify or cannot be differentiated (the diagnostics, naming o->file, are printed to
+ * `report`). o may be NULL
  * (all defaults). */
 bool pass_grad_check(const IrGraph *g, uint64_t seed, const PassGradCheckOptions *o, FILE *report);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ir/ir_ops.h"
+#include "passes/plan_updates.h"
 #include "runtime/rt_assert.h"
 
 static int64_t align_up(int64_t v) {
@@ -67,14 +68,19 @@ static bool kernel_reads(const PassPlan *p, const PassKernel *k, IrId v) {
 /* Updates written straight into their target: when the kernel computing the new value of a
  * param/state is the last to read the old one, and reads it only at its own index (Adam's
  * elementwise update), it can overwrite it in place; this saves a buffer and the copy after
- * the step (for the small model, three passes over 50 MB per step). */
+ * the step (for the small model, three passes over 50 MB per step). Not when the update phase
+ * still reads the old value: as another update's value (a delay line h2 <- h1) or as an
+ * output (outputs are the values the step read). */
 static void place_updates_in_place(PassPlan *p) {
   const IrGraph *g = p->g;
   const PassFusion *f = p->fusion;
+  bool *read_after = rt_xcalloc((size_t)g->n_nodes + 1, sizeof *read_after);
+  for (int i = 0; i < g->n_outputs; i++) read_after[g->outputs[i]] = true;
+  for (int u = 0; u < g->n_updates; u++) read_after[g->updates[u].value] = true;
   for (int u = 0; u < g->n_updates; u++) {
     IrId t = g->updates[u].target, v = g->updates[u].value;
     if (g->nodes[v]->kind != IR_NODE_OP || f->values[v].kind != PASS_VALUE_BUFFER ||
-        p->slots[v].region != PASS_REGION_NONE)
+        p->slots[v].region != PASS_REGION_NONE || read_after[t])
       continue;
     int kv = f->values[v].kernel;
     const PassKernel *own = &f->kernels[kv];
@@ -85,6 +91,7 @@ static void place_updates_in_place(PassPlan *p) {
     p->slots[v] = p->slots[t];
     p->in_place_of[v] = t;
   }
+  free(read_after);
 }
 
 static void plan_scratch(PassPlan *p, const PassPlanOptions *opt) {
@@ -201,8 +208,10 @@ PassPlan *pass_plan(const IrGraph *g, const PassPlanOptions *opt) {
     IrId o = g->outputs[i];
     if (g->nodes[o]->kind == IR_NODE_OP) place(p, o, PASS_REGION_IO);
   }
+  pass_plan_place_outputs(p);
   place_updates_in_place(p);
   plan_scratch(p, opt);
+  pass_plan_schedule_copies(p);
   return p;
 }
 
@@ -211,6 +220,8 @@ void pass_plan_free(PassPlan *p) {
   pass_fusion_free(p->fusion);
   free(p->slots);
   free(p->in_place_of);
+  free(p->output_slots);
+  free(p->copies);
   free(p->workspace);
   free(p->workspace_size);
   free(p);
@@ -235,4 +246,18 @@ void pass_plan_print(const PassPlan *p, FILE *out) {
     if (p->workspace[k] >= 0)
       fprintf(out, "  workspace of kernel %d: scratch %lld, %lld bytes\n", k, (long long)p->workspace[k],
               (long long)p->workspace_size[k]);
+  char lab[64];
+  for (int i = 0; i < g->n_outputs; i++) {
+    PassSlot s = p->output_slots[i], own = p->slots[g->outputs[i]];
+    if (s.region != own.region || s.offset != own.offset)
+      fprintf(out, "  output %d (%s) %s %lld\n", i, ir_node_label(g, g->outputs[i], lab, sizeof lab), regions[s.region],
+              (long long)s.offset);
+  }
+  for (int c = 0; c < p->n_copies; c++) {
+    const PassCopy *cp = &p->copies[c];
+    fprintf(out, "  copy %s %lld <- ", regions[cp->dst.region], (long long)cp->dst.offset);
+    if (cp->src.region == PASS_REGION_NONE) fputs("const", out);
+    else fprintf(out, "%s %lld", regions[cp->src.region], (long long)cp->src.offset);
+    fprintf(out, ", %lld bytes (%s)\n", (long long)cp->bytes, ir_node_label(g, cp->src_node, lab, sizeof lab));
+  }
 }

@@ -3,8 +3,9 @@
  *   state    params and state nodes, in graph order: the checkpoint layout;
  *   io       inputs, then outputs (per call);
  *   scratch  every intermediate buffer and kernel workspace, placed by the memory planner.
- * Const nodes live in the compiled code. Kernels run in fusion order; after the last one, each
- * update value is copied into its target (unless it was computed in place there). */
+ * Const nodes live in the compiled code. Kernels run in fusion order; after the last one, the
+ * copies of the update phase run (PassCopy): updates are one simultaneous assignment that reads
+ * the values from before the step, and outputs are the values the step read. */
 #ifndef SMELT_PASS_PLAN_H
 #define SMELT_PASS_PLAN_H
 
@@ -19,6 +20,16 @@ typedef struct PassSlot {
   PassRegion region;
   int64_t offset;
 } PassSlot;
+
+/* One copy of the update phase, in order: `bytes` from src to dst. It snapshots an output the
+ * updates overwrite (or a const output) into io, saves an update target that a cycle of updates
+ * (a swap) reads into a scratch temporary, or moves an update value into its target. A src of
+ * region NONE is the data of the const node src_node. */
+typedef struct PassCopy {
+  PassSlot dst, src;
+  IrId src_node; /* the value copied (a node; for a temporary, the target it saves) */
+  int64_t bytes;
+} PassCopy;
 
 typedef struct PassPlan PassPlan;
 
@@ -38,7 +49,12 @@ struct PassPlan {
   const IrGraph *g; /* not owned */
   PassFusion *fusion;
   PassSlot *slots;         /* (g->n_nodes) every non-const leaf and BUFFER value; NONE otherwise */
-  IrId *in_place_of;       /* (g->n_nodes) BUFFER written over this dying input, else IR_NONE */
+  IrId *in_place_of;       /* (g->n_nodes) BUFFER written over this dying input, else IR_NONE;
+                            * for an update written in place, its value over its target */
+  PassSlot *output_slots;  /* (g->n_outputs) where output i is after the step: the node's own
+                            * slot, or an io slot of its own for an updated leaf or a const */
+  PassCopy *copies;        /* (n_copies) the update phase, in the order it runs */
+  int n_copies;
   int64_t *workspace;      /* (n_kernels) scratch offset of the kernel's workspace, -1: none */
   int64_t *workspace_size; /* (n_kernels) bytes */
   int64_t region_bytes[PASS_REGION_COUNT];

@@ -93,3 +93,28 @@ smelt_cli_test(tune_only_unknown 1 "no experiment 'atention'. did you mean 'atte
 smelt_cli_test(tune_rank_by_unknown 2 "unknown metric 'val_seq'. did you mean 'val_seq_acc'" tune tests/tune/sweep.yaml
                --rank-by val_seq)
 smelt_cli_test(tune_bad_jobs 2 "--jobs expects an integer" tune tests/tune/sweep.yaml --jobs 0)
+
+# Updates are one simultaneous assignment and outputs are the values the step read (docs/ir.md):
+# swaps, rotations, delay lines, an updated state output, a const output and a param output of
+# a training step, compiled, agree with the interpreter.
+smelt_cli_test(compare_update_cycles 0 "compare .*: ok" run-ir tests/ir/update_cycles.ir --compare)
+smelt_cli_test(compare_update_delay 0 "compare .*: ok" run-ir tests/ir/update_delay.ir --compare)
+smelt_cli_test(compare_param_output 0 "compare .*: ok" run-ir tests/ir/param_output.ir --compare --grad)
+# pow with a constant base of 2, 0.5 or 4 becomes a call to exp2f or ldexpf (LLVM's doing): the
+# JIT links them from the table of codegen/cg_symbols.c.
+smelt_cli_test(compare_pow_const_base 0 "compare .*: ok" run-ir tests/ir/pow_const_base.ir --compare)
+
+# run-ir diagnostics name the file: a loss that is not a scalar, a program without outputs (for
+# each mode that differentiates output 0), and the note that the verifier waits for a file
+# without syntax errors.
+smelt_cli_test(grad_check_vector_loss 1 "^tests/ir/vector_output\\.ir:4:3: error: autodiff: the loss %b must be a scalar"
+               run-ir tests/ir/vector_output.ir --grad-check)
+smelt_cli_test(grad_check_no_output 1 "^tests/ir/no_outputs\\.ir: error: no output to differentiate \\(output 0 must be a scalar loss\\)"
+               run-ir tests/ir/no_outputs.ir --grad-check)
+smelt_cli_test(compare_grad_no_output 1 "^tests/ir/no_outputs\\.ir: error: no output to differentiate \\(output 0 must be a scalar loss\\)"
+               run-ir tests/ir/no_outputs.ir --compare --grad)
+smelt_cli_test(train_ir_no_output 1 "^tests/ir/no_outputs\\.ir: error: no output to differentiate \\(output 0 must be a scalar loss\\)"
+               run-ir tests/ir/no_outputs.ir --train 2)
+smelt_cli_test(run_ir_syntax_error_note 1
+               "syntax_missing_colon\\.ir:3:17: error: expected ':' before the type, found 'f32'.tests/ir/bad/syntax_missing_colon\\.ir: note: the verifier did not run \\(types, shapes, updates\\): fix the errors above first"
+               run-ir tests/ir/bad/syntax_missing_colon.ir)

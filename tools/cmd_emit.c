@@ -142,7 +142,7 @@ static void describe_io(const Source *s, AotDeploy *a) {
   a->tokens = (int)ps->dims[1];
   a->ctc = s->preset->head->kind == FE_LAYER_CTC;
   a->image_offset = s->plan->slots[image].offset;
-  a->pred_offset = s->plan->slots[pred].offset;
+  a->pred_offset = s->plan->output_slots[0].offset;
   a->io_bytes = s->plan->region_bytes[PASS_REGION_IO];
   a->scratch_bytes = s->plan->region_bytes[PASS_REGION_SCRATCH];
   a->weights_bytes = s->plan->region_bytes[PASS_REGION_STATE];

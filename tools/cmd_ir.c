@@ -30,7 +30,8 @@ static const char USAGE[] =
     "                    --graph train), simplified, fused (the kernels) or planned (memory)\n"
     "  --grad            short for --graph train --stage grad\n"
     "  --stats           print instead: ops, kernels, unique_kernels, naive_bytes,\n"
-    "                    lower_bound_bytes and arena_bytes of the compiled form\n"
+    "                    lower_bound_bytes, arena_bytes, updates, updates_in_place and\n"
+    "                    update_copies (memory copies after the kernels) of the compiled form\n"
     "  --explain-fusion  say why each producer that was not fused into its consumer was not\n"
     "  --optimizer NAME  adam (default), adamw or sgd, for the training graph\n"
     "  --clip            include global-norm gradient clipping in the training graph\n"
@@ -60,6 +61,14 @@ static void print_stats(const IrGraph *g, const PassPlan *plan, FILE *out) {
   fprintf(out, "naive_bytes: %lld\n", (long long)naive_bytes(g));
   fprintf(out, "lower_bound_bytes: %lld\n", (long long)plan->scratch.lower_bound_bytes);
   fprintf(out, "arena_bytes: %lld\n", (long long)plan->scratch.arena_bytes);
+  int in_place = 0;
+  for (int u = 0; u < g->n_updates; u++) {
+    PassSlot t = plan->slots[g->updates[u].target], v = plan->slots[g->updates[u].value];
+    in_place += t.region == v.region && t.offset == v.offset;
+  }
+  fprintf(out, "updates: %d\n", g->n_updates);
+  fprintf(out, "updates_in_place: %d\n", in_place);
+  fprintf(out, "update_copies: %d\n", plan->n_copies);
 }
 
 /* The lowered graph of a preset: training forward pass and loss (the loss the head takes by

@@ -68,6 +68,13 @@ static int run_once(IrGraph *g, uint64_t seed) {
   return CLI_EXIT_OK;
 }
 
+/* Modes that differentiate output 0 need one; an error in d otherwise. */
+static bool has_loss(const IrGraph *g, const char *file, RtDiags *d) {
+  if (g->n_outputs > 0) return true;
+  rt_diag_error(d, file, 0, 0, "no output to differentiate (output 0 must be a scalar loss)");
+  return false;
+}
+
 /* The training step of g (Adam), for comparing whole steps; eps is raised to 1e-3 so that
  * Adam's m / sqrt(v) is well-conditioned where a gradient is ~0 (there f32 and double could
  * disagree in sign, which says nothing about the backend). */
@@ -80,7 +87,7 @@ static bool make_training_step(IrGraph *g, const char *file) {
   RtDiags d = {0};
   PassOptimizer opt = {.kind = PASS_OPT_ADAM};
   PassTraining tr;
-  bool ok = g->n_outputs > 0 && pass_build_training(g, g->outputs[0], &opt, &tr, &d);
+  bool ok = has_loss(g, file, &d) && pass_build_training(g, g->outputs[0], &opt, &tr, &d);
   rt_diags_set_file(&d, 0, file);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
@@ -129,13 +136,9 @@ static void set_scalar(IrInterp *it, IrId id, double v) {
 
 static int train(IrGraph *g, const char *file, uint64_t seed, int64_t steps, double lr,
                  const PassOptimizer *opt) {
-  if (g->n_outputs < 1) {
-    fprintf(stderr, "smelt: %s has no output to train on (output 0 must be a scalar loss)\n", g->name);
-    return CLI_EXIT_FAIL;
-  }
   RtDiags d = {0};
   PassTraining tr;
-  bool ok = pass_build_training(g, g->outputs[0], opt, &tr, &d);
+  bool ok = has_loss(g, file, &d) && pass_build_training(g, g->outputs[0], opt, &tr, &d);
   rt_diags_set_file(&d, 0, file);
   if (!ok) {
     rt_diags_print(&d, stderr);
@@ -215,7 +218,8 @@ int cmd_run_ir(int argc, char **argv) {
   if (!g) return CLI_EXIT_FAIL;
   int rc;
   if (grad_check) {
-    rc = pass_grad_check(g, (uint64_t)seed, NULL, stdout) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+    PassGradCheckOptions gco = {.file = argv[optind]};
+    rc = pass_grad_check(g, (uint64_t)seed, &gco, stdout) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
     printf("grad-check %s: %s\n", argv[optind], rc == CLI_EXIT_OK ? "ok" : "FAILED");
   } else if (cmp) {
     rc = grad && !make_training_step(g, argv[optind]) ? CLI_EXIT_FAIL : compare(g, argv[optind], (uint64_t)seed);

@@ -45,10 +45,10 @@ IrGraph *model_infer_graph(const FePreset *p, int batch, RtDiags *d) {
   return simplified(fe_lower(p, &lo, NULL, d));
 }
 
-static RtSlot slot_of(ModelBuild *b, const IrGraph *g, const PassPlan *plan, IrId id, const char *name) {
+static RtSlot slot_of(ModelBuild *b, const IrGraph *g, PassSlot where, IrId id, const char *name) {
   const IrNode *n = g->nodes[id];
   RtSlot s = {.name = rt_arena_strdup(&b->arena, name ? name : n->name), .dtype = n->type.dtype == IR_F32 ? RT_F32 : RT_I32,
-              .rank = n->type.shape.rank, .offset = plan->slots[id].offset,
+              .rank = n->type.shape.rank, .offset = where.offset,
               .init = n->init < IR_INIT_DATA ? (RtInitKind)n->init : RT_INIT_ZEROS, .init_value = n->value,
               .trainable = n->kind == IR_NODE_PARAM};
   for (int k = 0; k < s.rank; k++) s.dims[k] = n->type.shape.dims[k];
@@ -61,8 +61,9 @@ RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, co
   RtSlot *s = rt_arena_alloc(&b->arena, ((size_t)g->n_nodes + 4) * sizeof *s);
   *n = 0;
   for (IrId id = 0; id < g->n_nodes; id++)
-    if (g->nodes[id]->kind == IR_NODE_INPUT) s[(*n)++] = slot_of(b, g, plan, id, NULL);
-  for (int i = 0; i < n_outputs && i < g->n_outputs; i++) s[(*n)++] = slot_of(b, g, plan, g->outputs[i], outputs[i]);
+    if (g->nodes[id]->kind == IR_NODE_INPUT) s[(*n)++] = slot_of(b, g, plan->slots[id], id, NULL);
+  for (int i = 0; i < n_outputs && i < g->n_outputs; i++)
+    s[(*n)++] = slot_of(b, g, plan->output_slots[i], g->outputs[i], outputs[i]);
   return s;
 }
 
@@ -74,7 +75,7 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
   for (IrId id = 0; id < train->n_nodes; id++) {
     IrNodeKind k = train->nodes[id]->kind;
     if (k != IR_NODE_PARAM && k != IR_NODE_STATE) continue;
-    b->state[m->n_state++] = slot_of(b, train, train_plan, id, NULL);
+    b->state[m->n_state++] = slot_of(b, train, train_plan->slots[id], id, NULL);
     if (k == IR_NODE_PARAM) m->params += ir_shape_numel(&train->nodes[id]->type.shape);
   }
   m->state = b->state;

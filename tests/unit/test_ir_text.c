@@ -309,7 +309,9 @@ static void test_bad_corpus(void **state) {
     if (g) fail_msg("%s parses, but it should not", names[i]);
     char *got = diags_text(&d);
     if (strcmp(got, expected) != 0) fail_msg("%s:\n-- expected --\n%s-- got --\n%s", names[i], expected, got);
-    assert_int_equal(d.errors, d.count);
+    /* errors, then after parse errors one note that the verifier did not run */
+    int notes = d.count - d.errors;
+    assert_true(notes == 0 || (notes == 1 && d.items[d.count - 1].level == RT_DIAG_NOTE));
     free(got);
     free(text);
     free(expected);
