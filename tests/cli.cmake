@@ -93,3 +93,28 @@ smelt_cli_test(tune_only_unknown 1 "no experiment 'atention'. did you mean 'atte
 smelt_cli_test(tune_rank_by_unknown 2 "unknown metric 'val_seq'. did you mean 'val_seq_acc'" tune tests/tune/sweep.yaml
                --rank-by val_seq)
 smelt_cli_test(tune_bad_jobs 2 "--jobs expects an integer" tune tests/tune/sweep.yaml --jobs 0)
+
+# Out of memory is the user's condition: under an address-space limit too low for the run
+# (OpenBLAS alone maps 128 MiB per thread), train, eval and predict refuse before running with
+# one message naming the limit, and exit 1. Before the memory check, train spun forever inside
+# OpenBLAS (hence the timeout) and the others aborted.
+set(LOW_MEMORY_KB 307200)
+function(smelt_cli_low_memory_test name regex)
+  add_test(NAME cli_${name} COMMAND ${EXPECT} 1 ${regex} bash -c "ulimit -v ${LOW_MEMORY_KB} && exec \"$@\"" smelt
+           $<TARGET_FILE:smelt> ${ARGN} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(cli_${name} PROPERTIES TIMEOUT 120)
+endfunction()
+smelt_cli_low_memory_test(train_low_memory
+  "not enough memory for training mini: it needs [0-9.]+ MiB \\(weights and state .*OpenBLAS buffers .*\\) but the address-space limit \\(ulimit -v\\) leaves [0-9.]+ [KM]iB"
+  train tests/train/mini.yaml --out ${MINI_OUT}/low-memory --quiet --overwrite)
+smelt_cli_low_memory_test(eval_low_memory
+  "not enough memory for evaluating .*best.safetensors: it needs .* but the address-space limit \\(ulimit -v\\) leaves"
+  eval ${MINI_OUT}/mini/best.safetensors --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
+smelt_cli_low_memory_test(predict_low_memory
+  "not enough memory for predicting with .*best.safetensors: it needs .* but the address-space limit \\(ulimit -v\\) leaves"
+  predict ${MINI_OUT}/mini/best.safetensors
+  ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val/images/000096.png)
+set_tests_properties(cli_eval_low_memory cli_predict_low_memory PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
+# the estimate is part of a run's start-up output
+smelt_cli_test(train_memory_estimate 0 "memory for training mini: about [0-9.]+ MiB \\(weights and state [0-9.]+ KiB, training step .*headroom: "
+               train tests/train/mini.yaml --out ${MINI_OUT}/estimate --quiet --overwrite)
