@@ -1,6 +1,7 @@
 /* Implementation of RT_ASSERT's failure path and the allocation helpers that never return NULL. */
 #include "runtime/rt_assert.h"
 
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,14 +20,29 @@ void rt_assert_fail(const char *file, int line, const char *cond, const char *fm
 }
 
 void rt_out_of_memory(const char *what, size_t bytes) {
-  double mib = (double)bytes / (1 << 20);
+  char size[64] = "";
+  if (bytes) snprintf(size, sizeof size, " (%zu bytes, %.1f MiB)", bytes, (double)bytes / (1 << 20));
   fflush(stdout);
   fprintf(stderr,
-          "error: out of memory: cannot allocate %s (%zu bytes, %.1f MiB); free some memory or raise the "
-          "limit (ulimit -v, the container's memory limit)\n",
-          what, bytes, mib);
+          "error: out of memory: cannot allocate %s%s; free some memory or raise the limit (ulimit -v, "
+          "the container's memory limit)\n",
+          what, size);
   /* _exit: other threads may still be running kernels; exit() would run destructors under them */
   _exit(1);
+}
+
+static const char *cxx_what;
+
+static void cxx_out_of_memory(void) { rt_out_of_memory(cxx_what, 0); }
+
+/* std::set_new_handler, looked up by its Itanium-ABI name in the loaded C++ runtime: smelt is C,
+ * and LLVM-C offers no hook for allocation failures. */
+void rt_catch_cxx_out_of_memory(const char *what) {
+  typedef void (*NewHandler)(void);
+  NewHandler (*set_handler)(NewHandler) =
+      (NewHandler(*)(NewHandler))dlsym(RTLD_DEFAULT, "_ZSt15set_new_handlerPFvvE");
+  cxx_what = what;
+  if (set_handler) set_handler(cxx_out_of_memory);
 }
 
 void *rt_xmalloc(size_t size) {

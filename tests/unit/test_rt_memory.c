@@ -1,9 +1,11 @@
-/* Running out of memory (runtime/rt_memory.h, rt_assert.h): an allocation that fails ends the
- * process with status 1 and a message naming what and how much, never an abort; the memory check
+/* Running out of memory (runtime/rt_memory.h, rt_assert.h): an allocation that fails (ours, or
+ * C++'s operator new as LLVM uses it) ends the process with status 1 and a message naming what
+ * and how much, never an abort; the memory check
  * reads an address-space limit, refuses a need above it with a message naming the limit, and
  * passes one below it; OpenBLAS's buffer is no larger than the size the check assumes; the batch
  * loader works without its thread when the thread cannot start. Each case that sets a limit runs
  * in a child process. */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,11 +64,21 @@ static void huge_malloc(void) { rt_xmalloc((size_t)1 << 62); }
 static void huge_calloc(void) { rt_xcalloc((size_t)1 << 40, (size_t)1 << 22); }
 static void huge_region(void) { rt_region_alloc_named((int64_t)1 << 62, "the training step's scratch memory"); }
 
+/* C++'s operator new(size_t), as LLVM calls it */
+static void huge_cxx_new(void) {
+  if (!dlopen("libstdc++.so.6", RTLD_NOW | RTLD_GLOBAL)) _exit(8); /* smelt gets it with LLVM */
+  rt_catch_cxx_out_of_memory("memory for LLVM");
+  void *(*op_new)(size_t) = (void *(*)(size_t))dlsym(RTLD_DEFAULT, "_Znwm");
+  if (!op_new) _exit(7);
+  op_new((size_t)1 << 62);
+}
+
 static void test_allocation_failure_exits_1(void **state) {
   (void)state;
   expect_exit_1(huge_malloc, "error: out of memory: cannot allocate a buffer (4611686018427387904 bytes");
   expect_exit_1(huge_calloc, "error: out of memory: cannot allocate an array (4611686018427387904 bytes");
   expect_exit_1(huge_region, "error: out of memory: cannot allocate the training step's scratch memory (");
+  expect_exit_1(huge_cxx_new, "error: out of memory: cannot allocate memory for LLVM; free some memory");
 }
 
 /* the process's address space in use, from /proc/self/status */
