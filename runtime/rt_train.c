@@ -272,7 +272,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   /* the lock is ours: no writer is mid-write, so temporary files here are a crashed one's */
   if (!(resuming ? resume(&r, &start_epoch, d) : prepare_fresh_start(&r, d)) ||
       !rt_run_dir_remove_tmp(cfg->out_dir, d)) {
-    /* nothing written: an earlier run's files stay as they were */
+    /* refused: an earlier run's checkpoints and logs stay as they were (unless --overwrite) */
     if (rt_profile_on) rt_profile_enable(false);
     rt_loader_free(loader);
     free(r.history);
