@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "runtime/rt_assert.h"
 #include "runtime/rt_pool.h"
 
 /* libopenblas's buffer pool (driver/others/memory.c), exported by its shared library. A buffer
@@ -39,7 +40,8 @@ void rt_mem_format(int64_t bytes, char *buf, size_t size) {
 }
 
 void rt_mem_need_add(RtMemNeed *n, const char *what, int64_t bytes) {
-  if (n->n_items < (int)(sizeof n->items / sizeof *n->items)) n->items[n->n_items++] = (RtMemItem){what, bytes};
+  RT_ASSERT(n->n_items < (int)(sizeof n->items / sizeof *n->items), "more than %d memory items", n->n_items);
+  n->items[n->n_items++] = (RtMemItem){what, bytes};
 }
 
 void rt_mem_need_model(RtMemNeed *n, const RtModel *m, bool train) {
