@@ -298,7 +298,9 @@ RtDataset *rt_dataset_load(const char *dir, const RtDatasetOptions *opts, RtDiag
     }
   }
   size_t pixels = (size_t)o.height * (size_t)o.width;
-  float *images = rt_xmalloc((n ? (size_t)n : 1) * pixels * sizeof *images);
+  char what[4200]; /* an out-of-memory message names the folder */
+  snprintf(what, sizeof what, "the %d decoded images of %s", n, dir);
+  float *images = rt_xmalloc_named((n ? (size_t)n : 1) * pixels * sizeof *images, what);
   DecodeJob job = {.dir = dir, .cands = cands, .images = images, .height = o.height, .width = o.width};
   smelt_rt_parallel_for(decode_range, &job, n, 4);
   int keep = 0;
@@ -377,7 +379,7 @@ RtDataset *rt_dataset_subset(const RtDataset *ds, const int *indices, int n) {
   s->count = n;
   s->height = ds->height;
   s->width = ds->width;
-  s->images = rt_xmalloc(slots * (size_t)pixels * sizeof *s->images);
+  s->images = rt_xmalloc_named(slots * (size_t)pixels * sizeof *s->images, "the images of a split data set");
   s->ids = rt_xmalloc((size_t)(total_ids ? total_ids : 1) * sizeof *s->ids);
   s->label_start = rt_xmalloc(slots * sizeof *s->label_start);
   s->label_len = rt_xmalloc(slots * sizeof *s->label_len);

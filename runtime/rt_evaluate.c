@@ -13,7 +13,8 @@
 bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLossScalars *loss, RtEpochMetrics *out,
                  RtDiags *d) {
   const RtGraphBin *g = &m->eval;
-  void *io = rt_region_alloc(g->io_bytes), *scratch = rt_region_alloc(g->scratch_bytes);
+  void *io = rt_region_alloc_named(g->io_bytes, "the evaluation step's inputs and outputs");
+  void *scratch = rt_region_alloc_named(g->scratch_bytes, "the evaluation step's scratch memory");
   rt_io_put_loss_scalars(g, io, loss);
   RtLoaderOptions lo = {.batch_size = m->batch, .label_width = m->max_len, .seed = 0, .shuffle = false};
   RtLoader *l = rt_loader_new(ds, &lo);

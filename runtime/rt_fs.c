@@ -222,6 +222,22 @@ bool rt_fs_atomic_commit_all(RtFsAtomic **files, int n, RtDiags *d) {
   return ok;
 }
 
+/* Skips one or more decimal digits; NULL when there are none. */
+static const char *skip_digits(const char *s) {
+  const char *p = s;
+  while (*p >= '0' && *p <= '9') p++;
+  return p > s ? p : NULL;
+}
+
+bool rt_fs_is_atomic_tmp(const char *name, const char *target) {
+  size_t n = strlen(target);
+  if (strncmp(name, target, n) || strncmp(name + n, ".tmp.", 5)) return false;
+  const char *p = skip_digits(name + n + 5); /* the pid */
+  if (!p || *p != '.') return false;
+  p = skip_digits(p + 1); /* the counter */
+  return p && !*p;
+}
+
 bool rt_fs_write_atomic(const char *path, const void *data, size_t size, RtDiags *d) {
   RtFsAtomic *a = rt_fs_atomic_begin(path, d);
   if (!a) return false;

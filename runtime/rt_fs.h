@@ -45,6 +45,11 @@ void rt_fs_atomic_abort(RtFsAtomic *a);
  * fail that way). Frees every a; on failure removes every temporary file. */
 bool rt_fs_atomic_commit_all(RtFsAtomic **files, int n, RtDiags *d);
 
+/* Whether `name` (a file name, no directory) is a temporary file of an atomic replacement of
+ * `target` (also a bare name): "<target>.tmp.<pid>.<n>". A crash between begin and commit leaves
+ * one behind; whoever owns the folder may delete it. */
+bool rt_fs_is_atomic_tmp(const char *name, const char *target);
+
 /* begin + write + commit for contents already in memory. */
 bool rt_fs_write_atomic(const char *path, const void *data, size_t size, RtDiags *d);
 

@@ -29,7 +29,8 @@ typedef struct RtLoaderOptions {
   int label_width;          /* L; 0 = the dataset's longest label. Must be >= that. */
   uint64_t seed;            /* shuffling and augmentation */
   bool shuffle;             /* false: file order every epoch (validation) */
-  bool background;          /* prepare batches in a background thread */
+  bool background;          /* prepare batches in a background thread (synchronous, with a
+                             * warning, when the thread cannot start) */
   RtAugmentSettings augment; /* applied when augment.enabled (training only) */
 } RtLoaderOptions;
 

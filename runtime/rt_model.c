@@ -6,14 +6,16 @@
 
 #include "runtime/rt_assert.h"
 
-void *rt_region_alloc(int64_t bytes) {
+void *rt_region_alloc_named(int64_t bytes, const char *what) {
   void *p = NULL;
   size_t n = (size_t)(bytes > 0 ? bytes : 64);
   n = (n + 63) / 64 * 64; /* kernels may touch whole vectors up to the rounded end */
-  RT_ASSERT(posix_memalign(&p, 64, n) == 0, "out of memory allocating %zu bytes", n);
+  if (posix_memalign(&p, 64, n) != 0) rt_out_of_memory(what, n);
   memset(p, 0, n);
   return p;
 }
+
+void *rt_region_alloc(int64_t bytes) { return rt_region_alloc_named(bytes, "a tensor region"); }
 
 const RtSlot *rt_graph_slot(const RtGraphBin *g, const char *name) {
   for (int i = 0; i < g->n_io; i++)

@@ -60,7 +60,10 @@ typedef struct RtModel {
 /* The io slot `name` of g, or NULL. */
 const RtSlot *rt_graph_slot(const RtGraphBin *g, const char *name);
 int64_t rt_slot_numel(const RtSlot *s);
-/* A zeroed region of `bytes` (rounded up to 64), 64-byte aligned; free() it. */
+/* A zeroed region of `bytes` (rounded up to 64), 64-byte aligned; free() it. Out of memory ends
+ * the process with a message naming `what` (rt_out_of_memory). */
+void *rt_region_alloc_named(int64_t bytes, const char *what);
+/* The same, named "a tensor region". */
 void *rt_region_alloc(int64_t bytes);
 /* Fills every state slot of m from its init with `seed` (rt_init.h): the model's first weights. */
 void rt_model_init_state(const RtModel *m, void *state, uint64_t seed);

@@ -205,6 +205,16 @@ void rt_pool_set_threads(int n) {
   atomic_flag_clear(&pool.busy);
 }
 
+int rt_pool_start_workers(void) {
+  int threads = rt_pool_threads();
+  if (threads <= 1) return 1;
+  pool_acquire();
+  if (!pool.n_workers) pool_start(threads);
+  int running = pool.n_workers + 1;
+  atomic_flag_clear(&pool.busy);
+  return running;
+}
+
 void rt_pool_shutdown(void) {
   pool_acquire();
   pool_stop();

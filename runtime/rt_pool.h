@@ -30,6 +30,11 @@ int rt_pool_threads(void);
  * loop runs. */
 void rt_pool_set_threads(int n);
 
+/* Starts the workers now instead of at the first parallel loop, so that their stacks are mapped
+ * before a memory check (rt_memory.h). Returns the threads a loop will use, counting the caller
+ * (fewer than rt_pool_threads() when some could not be created). */
+int rt_pool_start_workers(void);
+
 /* Stops and joins the workers (the pool restarts lazily if used again). For clean exits and tests. */
 void rt_pool_shutdown(void);
 

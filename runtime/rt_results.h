@@ -25,6 +25,12 @@
  * files are fine; false with an error naming the file when one cannot be removed. */
 bool rt_run_dir_clear(const char *dir, RtDiags *d);
 
+/* Removes the temporary files that atomic writes of the files above left behind when a trainer
+ * was killed mid-write (`best.safetensors.tmp.<pid>.<n>`: up to a checkpoint's size each), and
+ * nothing else. Only for the holder of the folder's lock, so that no writer is mid-write. False
+ * with an error naming the file when one cannot be removed. */
+bool rt_run_dir_remove_tmp(const char *dir, RtDiags *d);
+
 /* Takes the run folder for this process: an exclusive lock on DIR/.train.lock, released when
  * the returned descriptor is closed (or the process ends, even killed). -1 with an error when
  * another trainer holds it: two runs writing one folder would interleave their files. */

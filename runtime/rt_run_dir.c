@@ -1,5 +1,6 @@
 /* An experiment's output folder (rt_results.h): one trainer at a time, clearing an earlier run's
- * files, and whether a checkpoint's stored settings allow resuming it. */
+ * files and a crashed trainer's temporary files, and whether a checkpoint's stored settings allow
+ * resuming it. */
 #include "runtime/rt_results.h"
 
 #include <cjson/cJSON.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
+
+#include "runtime/rt_fs.h"
 
 int rt_run_dir_lock(const char *dir, RtDiags *d) {
   char path[4096];
@@ -42,6 +45,24 @@ bool rt_run_dir_clear(const char *dir, RtDiags *d) {
   DIR *dp = opendir(dir);
   for (struct dirent *e; dp && (e = readdir(dp));)
     if (!strncmp(e->d_name, RT_TB_FILE_PREFIX, strlen(RT_TB_FILE_PREFIX))) ok &= remove_in(dir, e->d_name, d);
+  if (dp) closedir(dp);
+  return ok;
+}
+
+bool rt_run_dir_remove_tmp(const char *dir, RtDiags *d) {
+  static const char *const files[] = {RT_FILE_RESULTS, RT_FILE_METRICS, RT_FILE_BEST_CKPT, RT_FILE_LAST_CKPT};
+  bool ok = true;
+  DIR *dp = opendir(dir);
+  for (struct dirent *e; dp && (e = readdir(dp));)
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+      if (rt_fs_is_atomic_tmp(e->d_name, files[i])) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) != 0 && errno != ENOENT) {
+          rt_diag_error(d, path, 0, 0, "cannot remove a crashed trainer's temporary file: %s", strerror(errno));
+          ok = false;
+        }
+      }
   if (dp) closedir(dp);
   return ok;
 }

@@ -16,6 +16,7 @@
 #include "runtime/rt_checkpoint.h"
 #include "runtime/rt_fs.h"
 #include "runtime/rt_loader.h"
+#include "runtime/rt_memory.h"
 #include "runtime/rt_progress.h"
 #include "runtime/rt_random.h"
 #include "runtime/rt_tensorboard.h"
@@ -70,6 +71,18 @@ static bool check_data(const RtModel *m, const RtDataset *ds, const char *what, 
     rt_diag_error(d, ds->labels_file, 0, 0, "the %s set has labels of %d symbols; the preset reads at most %d",
                   what, ds->max_label_len, m->max_len);
   return d->errors == before;
+}
+
+/* Before anything is written: the run's memory against the limits, its estimate printed with the
+ * start-up lines (rt_memory.h). */
+static bool check_memory(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
+                         RtDiags *d) {
+  char task[300];
+  snprintf(task, sizeof task, "training %s", cfg->experiment ? cfg->experiment : "the model");
+  RtMemNeed need = {.task = task, .loader_thread = cfg->background_loader};
+  rt_mem_need_model(&need, m, true);
+  need.loaded = ((int64_t)train->count + val->count) * train->height * train->width * (int64_t)sizeof(float);
+  return rt_mem_prepare(&need, cfg->progress >= 1 ? stdout : NULL, d);
 }
 
 /* Whether epoch metrics e beat the best epoch so far on the metric that settles a tie of the
@@ -223,7 +236,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
                   train->charset.size, m->symbols);
     fits = false;
   }
-  if (!fits) return false;
+  if (!fits || !check_memory(m, cfg, train, val, d)) return false;
   if (!rt_fs_mkdirs(cfg->out_dir, d)) return false;
   int lock = rt_run_dir_lock(cfg->out_dir, d);
   if (lock < 0) return false;
@@ -232,9 +245,9 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   join_path(r.path_best, sizeof r.path_best, cfg->out_dir, RT_FILE_BEST_CKPT);
   join_path(r.path_metrics, sizeof r.path_metrics, cfg->out_dir, RT_FILE_METRICS);
   join_path(r.path_results, sizeof r.path_results, cfg->out_dir, RT_FILE_RESULTS);
-  r.state = rt_region_alloc(m->state_bytes);
-  r.train_io = rt_region_alloc(m->train.io_bytes);
-  r.train_scratch = rt_region_alloc(m->train.scratch_bytes);
+  r.state = rt_region_alloc_named(m->state_bytes, "the weights and optimizer state");
+  r.train_io = rt_region_alloc_named(m->train.io_bytes, "the training step's inputs and outputs");
+  r.train_scratch = rt_region_alloc_named(m->train.scratch_bytes, "the training step's scratch memory");
   r.history = rt_xcalloc((size_t)cfg->epochs + 1, sizeof *r.history);
   rt_model_init_state(m, r.state, cfg->seed);
   if (getenv("SMELT_PROFILE")) {
@@ -256,8 +269,10 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
                      cfg->min_delta);
   int start_epoch = 0;
   bool resuming = cfg->resume && file_exists(r.path_last);
-  if (!(resuming ? resume(&r, &start_epoch, d) : prepare_fresh_start(&r, d))) {
-    /* nothing written: an earlier run's files stay as they were */
+  /* the lock is ours: no writer is mid-write, so temporary files here are a crashed one's */
+  if (!(resuming ? resume(&r, &start_epoch, d) : prepare_fresh_start(&r, d)) ||
+      !rt_run_dir_remove_tmp(cfg->out_dir, d)) {
+    /* refused: an earlier run's checkpoints and logs stay as they were (unless --overwrite) */
     if (rt_profile_on) rt_profile_enable(false);
     rt_loader_free(loader);
     free(r.history);

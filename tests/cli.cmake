@@ -118,3 +118,44 @@ smelt_cli_test(train_ir_no_output 1 "^tests/ir/no_outputs\\.ir: error: no output
 smelt_cli_test(run_ir_syntax_error_note 1
                "syntax_missing_colon\\.ir:3:17: error: expected ':' before the type, found 'f32'.tests/ir/bad/syntax_missing_colon\\.ir: note: the verifier did not run \\(types, shapes, updates\\): fix the errors above first"
                run-ir tests/ir/bad/syntax_missing_colon.ir)
+
+# Out of memory is the user's condition: under an address-space limit too low for the run
+# (OpenBLAS alone maps 128 MiB per GEMM thread), train, eval and predict refuse before running
+# with one message naming the limit, and exit 1; under one that fits they run. Before the memory
+# check, train aborted or spun forever inside OpenBLAS (hence the timeout), eval and predict hung.
+# Pinned to one CPU (taskset), so that the need does not depend on the machine's core count and
+# OpenBLAS starts no thread of its own racing the command for the memory left: the process
+# reaches the check with ~234 MiB of address space in use, and the mini model's runs need
+# 144-155 MiB more.
+# AddressSanitizer reserves terabytes of address space for its shadow: no limit of this kind lets
+# a sanitized smelt start, so these tests exist only in plain builds.
+function(smelt_cli_memory_test name code limit_kb regex)
+  if(SMELT_SANITIZE)
+    return()
+  endif()
+  add_test(NAME cli_${name} COMMAND ${EXPECT} ${code} ${regex} taskset -c 0 bash -c "ulimit -v ${limit_kb} && exec \"$@\""
+           smelt $<TARGET_FILE:smelt> ${ARGN} WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+  set_tests_properties(cli_${name} PROPERTIES TIMEOUT 120)
+endfunction()
+set(MINI_VAL ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
+smelt_cli_memory_test(train_low_memory 1 307200
+  "not enough memory for training mini: it needs [0-9.]+ MiB \\(weights and state .*OpenBLAS buffers 1 x 128.0 MiB, loader thread stack 8.0 MiB\\) but the address-space limit \\(ulimit -v\\) leaves [0-9.]+ [KM]iB"
+  train tests/train/mini.yaml --out ${MINI_OUT}/low-memory --quiet --overwrite)
+smelt_cli_memory_test(eval_low_memory 1 307200
+  "not enough memory for evaluating .*best.safetensors: it needs .* but the address-space limit \\(ulimit -v\\) leaves"
+  eval ${MINI_OUT}/mini/best.safetensors --data ${MINI_VAL})
+smelt_cli_memory_test(predict_low_memory 1 307200
+  "not enough memory for predicting with .*best.safetensors: it needs .* but the address-space limit \\(ulimit -v\\) leaves"
+  predict ${MINI_OUT}/mini/best.safetensors ${MINI_VAL}/images/000096.png)
+smelt_cli_memory_test(train_enough_memory 0 460800 "headroom: [0-9.]+ MiB address space \\(ulimit -v\\).*mini: ok after 2 epochs"
+  train tests/train/mini.yaml --out ${MINI_OUT}/enough-memory --quiet --overwrite)
+smelt_cli_memory_test(eval_enough_memory 0 460800 "sequence accuracy" eval ${MINI_OUT}/mini/best.safetensors --data ${MINI_VAL})
+smelt_cli_memory_test(predict_enough_memory 0 460800 "000096.png\t[0-3]*\n"
+  predict ${MINI_OUT}/mini/best.safetensors ${MINI_VAL}/images/000096.png)
+if(NOT SMELT_SANITIZE)
+  set_tests_properties(cli_eval_low_memory cli_predict_low_memory cli_eval_enough_memory cli_predict_enough_memory
+                       PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
+endif()
+# the estimate is part of a run's start-up output
+smelt_cli_test(train_memory_estimate 0 "memory for training mini: about [0-9.]+ MiB \\(weights and state [0-9.]+ KiB, training step .*headroom: "
+               train tests/train/mini.yaml --out ${MINI_OUT}/estimate --quiet --overwrite)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "runtime/rt_dataset.h"
+#include "runtime/rt_memory.h"
 #include "runtime/rt_train.h"
 #include "tools/checkpoint_model.h"
 #include "tools/cli.h"
@@ -25,6 +26,16 @@ static const char USAGE[] =
     "  -h, --help          show this help\n";
 
 static const RtMetric SHOWN[] = {RT_METRIC_VAL_SEQ_ACC, RT_METRIC_VAL_CHAR_ACC, RT_METRIC_VAL_CER, RT_METRIC_VAL_LOSS};
+
+/* The evaluation's memory against the limits before it runs (rt_memory.h); stdout is for the
+ * results, so the estimate is not printed. */
+static bool check_memory(const RtModel *m, const char *checkpoint, const RtDataset *ds, RtDiags *d) {
+  char task[600];
+  snprintf(task, sizeof task, "evaluating %s", checkpoint);
+  RtMemNeed need = {.task = task, .loaded = (int64_t)ds->count * ds->height * ds->width * (int64_t)sizeof(float)};
+  rt_mem_need_model(&need, m, false);
+  return rt_mem_prepare(&need, NULL, d);
+}
 
 int cmd_eval(int argc, char **argv) {
   static const struct option opts[] = {{"data", required_argument, NULL, 'd'}, {"batch", required_argument, NULL, 'b'},
@@ -55,7 +66,8 @@ int cmd_eval(int argc, char **argv) {
     RtDatasetOptions o = {.charset = m.charset, .max_label_len = m.model.max_len, .ctc_steps = m.model.time_steps,
                           .policy = skip ? RT_DATA_SKIP : RT_DATA_STOP, .height = m.model.height, .width = m.model.width};
     ds = rt_dataset_load(data, &o, &d);
-    ok = ds && rt_evaluate(&m.model, m.state, ds, &m.loss_scalars, &out, &d);
+    ok = ds && check_memory(&m.model, argv[optind], ds, &d) &&
+         rt_evaluate(&m.model, m.state, ds, &m.loss_scalars, &out, &d);
   }
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);

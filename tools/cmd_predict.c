@@ -7,6 +7,7 @@
 #include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
 #include "runtime/rt_image.h"
+#include "runtime/rt_memory.h"
 #include "runtime/rt_metrics.h"
 #include "runtime/rt_train_io.h"
 #include "tools/checkpoint_model.h"
@@ -68,6 +69,16 @@ int cmd_predict(int argc, char **argv) {
   char err[256];
   if (!rt_charset_init(&cs, m.charset, err, sizeof err)) {
     fprintf(stderr, "%s: error: bad charset in the checkpoint: %s\n", ckpt, err);
+    checkpoint_model_free(&m);
+    return CLI_EXIT_FAIL;
+  }
+  char task[600]; /* the memory check (rt_memory.h); stdout is for the texts, so no estimate */
+  snprintf(task, sizeof task, "predicting with %s", ckpt);
+  RtMemNeed need = {.task = task};
+  rt_mem_need_add(&need, "inference step", m.model.eval.io_bytes + m.model.eval.scratch_bytes);
+  if (!rt_mem_prepare(&need, NULL, &d)) {
+    rt_diags_print(&d, stderr);
+    rt_diags_free(&d);
     checkpoint_model_free(&m);
     return CLI_EXIT_FAIL;
   }

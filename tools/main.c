@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "runtime/rt_assert.h"
 #include "runtime/rt_fpenv.h"
 #include "runtime/rt_suggest.h"
 #include "tools/cli.h"
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
   /* Line-buffered so that progress lines reach a log file or pipe as they happen. */
   setvbuf(stdout, NULL, _IOLBF, 0);
   rt_fpenv_flush_denormals(); /* before any thread starts, so that all inherit it */
+  rt_catch_cxx_out_of_memory("memory for LLVM (compiling the model)"); /* LLVM allocates with new */
   if (argc < 2) {
     print_usage(stderr);
     return CLI_EXIT_USAGE;

@@ -271,6 +271,45 @@ static void test_earlier_run_protected(void **state) {
   fe_config_free(c);
 }
 
+/* Writes a file of `bytes` zeros into tmp/<run>/<file>. */
+static void plant(const char *run, const char *file, size_t bytes) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s/%s", tmp, run, file);
+  void *zeros = calloc(1, bytes + 1);
+  RtDiags d = {0};
+  assert_true(rt_fs_write_atomic(path, zeros, bytes, &d));
+  free(zeros);
+}
+
+static bool exists(const char *run, const char *file) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s/%s", tmp, run, file);
+  return access(path, F_OK) == 0;
+}
+
+/* A trainer killed while writing a checkpoint or results.json leaves its temporary file; the
+ * next run of the folder (resumed or started over) removes those, and only those. */
+static void test_crash_leftovers_removed(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n");
+  assert_true(train(c, "crashed", 1, FRESH).ok);
+  static const char *const leftovers[] = {"best.safetensors.tmp.4242.0", "last.safetensors.tmp.4242.1",
+                                          "results.json.tmp.17.3", "metrics.jsonl.tmp.99999.12"};
+  static const char *const others[] = {"notes.tmp.1.2", "best.safetensors.tmp.1", "last.safetensors.tmp.1.2.bak",
+                                       "best.safetensors.tmp.x.1", "other.safetensors.tmp.1.2", "best.safetensors.bak"};
+  for (int round = 0; round < 2; round++) {
+    for (size_t i = 0; i < sizeof leftovers / sizeof *leftovers; i++) plant("crashed", leftovers[i], 70000);
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) plant("crashed", others[i], 10);
+    /* first a resume, then a fresh start over the run */
+    Trained t = round == 0 ? train(c, "crashed", 2, RESUME) : train(c, "crashed", 1, OVERWRITE);
+    assert_true(t.ok);
+    for (size_t i = 0; i < sizeof leftovers / sizeof *leftovers; i++)
+      if (exists("crashed", leftovers[i])) fail_msg("round %d: %s is still there", round, leftovers[i]);
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+      if (!exists("crashed", others[i])) fail_msg("round %d: %s was removed", round, others[i]);
+  }
+  fe_config_free(c);
+}
+
 static void test_resume_matches_uninterrupted(void **state) {
   FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    dropout: 0.1\n"
                                         "    augmentation: {enabled: true}\n");
@@ -370,6 +409,7 @@ int main(void) {
       cmocka_unit_test(test_focal_loss_falls),
       cmocka_unit_test(test_resume_matches_uninterrupted),
       cmocka_unit_test(test_earlier_run_protected),
+      cmocka_unit_test(test_crash_leftovers_removed),
       cmocka_unit_test(test_split_ignores_seed),
       cmocka_unit_test(test_divergence_is_recorded),
   };
