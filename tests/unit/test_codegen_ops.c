@@ -110,6 +110,47 @@ static void test_reductions(void **state) {
       }
 }
 
+/* Reductions longer than a summation block (cg_loop.c): partial blocks, an outer reduced loop
+ * around the blocked one, a strided inner loop, an epilogue, sums beside a max. */
+static void test_long_reductions(void **state) {
+  static const int axes[][2] = {{1}, {0, 2}, {0}};
+  static const int n_axes[] = {1, 2, 1};
+  const IrShape shapes[] = {IR_SHAPE(3, 5000), IR_SHAPE(4, 3, 4099), IR_SHAPE(6001, 3)};
+  for (int i = 0; i < 3; i++) {
+    IrGraph *g = ir_graph_new("long_reduction");
+    IrId x = in_f32(g, "x", shapes[i]);
+    IrId s = ir_reduce(g, IR_OP_REDUCE_SUM, x, n_axes[i], axes[i], false);
+    IrId m = ir_reduce(g, IR_OP_REDUCE_MEAN, ir_square(g, x), n_axes[i], axes[i], false);
+    IrId mx = ir_reduce(g, IR_OP_REDUCE_MAX, x, n_axes[i], axes[i], false);
+    ir_graph_add_output(g, ir_add(g, ir_add(g, s, m), mx));
+    check(g);
+  }
+}
+
+/* One f32 running sum per lane made the mean of 2M copies of 0.1 0.1% off (every addition
+ * rounds the same way); summed in blocks the result is good to a few f32 roundings, whatever the
+ * length, for a contiguous (vectorised) and a strided inner loop. */
+static void test_long_reductions_accurate(void **state) {
+  const IrShape shapes[] = {IR_SHAPE(2000000), IR_SHAPE(2, 1000003), IR_SHAPE(1000003, 2)};
+  const int axis[] = {0, 1, 0};
+  for (int i = 0; i < 3; i++)
+    for (int fused = 0; fused < 2; fused++) {
+      IrGraph *g = ir_graph_new("accurate_mean");
+      IrId x = in_f32(g, "x", shapes[i]);
+      ir_node(g, x)->init = IR_INIT_FILL;
+      ir_node(g, x)->value = 0.1;
+      ir_graph_add_output(g, ir_reduce(g, IR_OP_REDUCE_MEAN, ir_mul_scalar(g, x, 3.0), 1, &axis[i], false));
+      CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = 0, .rtol = 1e-5, .steps = 1};
+      CgCompareResult r;
+      RtDiags d = {0};
+      bool ok = cg_compare(g, 7, &o, &r, stdout, &d);
+      rt_diags_print(&d, stderr);
+      rt_diags_free(&d);
+      if (!ok) fail_msg("the mean over %d of shape %d (%s) is off by %.3g relative", axis[i], i, fused ? "fused" : "unfused", r.max_rel);
+      ir_graph_free(g);
+    }
+}
+
 static void test_matmul(void **state) {
   for (int ta = 0; ta < 2; ta++)
     for (int tb = 0; tb < 2; tb++) {
@@ -269,7 +310,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unary),          cmocka_unit_test(test_math_ranges),
       cmocka_unit_test(test_casts_compare_select), cmocka_unit_test(test_binary_broadcast),
-      cmocka_unit_test(test_reductions),     cmocka_unit_test(test_matmul),
+      cmocka_unit_test(test_reductions),     cmocka_unit_test(test_long_reductions),
+      cmocka_unit_test(test_long_reductions_accurate), cmocka_unit_test(test_matmul),
       cmocka_unit_test(test_conv),           cmocka_unit_test(test_pool),
       cmocka_unit_test(test_layout),         cmocka_unit_test(test_indexing),
       cmocka_unit_test(test_ctc),            cmocka_unit_test(test_softmax_fused),
