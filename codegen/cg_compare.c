@@ -40,18 +40,21 @@ static double native_at(const IrType *t, const void *p, int64_t i) {
 static bool compare_tensor(const IrGraph *g, IrId id, const char *what, const void *native,
                            const IrTensor *ref, const CgCompareOptions *o, CgCompareResult *r, FILE *report) {
   int64_t n = ir_shape_numel(&ref->type.shape);
-  double max_abs = 0, max_rel = 0;
+  double max_abs = 0, max_rel = 0, scale = 0;
   int64_t bad = -1;
+  for (int64_t i = 0; i < n; i++)
+    if (isfinite(ref->data[i]) && fabs(ref->data[i]) > scale) scale = fabs(ref->data[i]);
   for (int64_t i = 0; i < n; i++) {
     double a = native_at(&ref->type, native, i), b = ref->data[i];
     if (ref->type.dtype == IR_F32) b = (float)b; /* the exact result as an f32 can hold it */
     if (isnan(a) && isnan(b)) continue;
     if (isinf(b) && a == b) continue;
-    double err = fabs(a - b), rel = err / (fabs(b) > 1e-30 ? fabs(b) : 1e-30);
+    double size = fmax(fabs(b), CG_COMPARE_FLOOR * scale);
+    double err = fabs(a - b), rel = err / (size > 1e-30 ? size : 1e-30);
     if (isnan(err)) err = rel = INFINITY;
     if (err > max_abs) max_abs = err;
     if (rel > max_rel && err > o->atol) max_rel = rel;
-    if (!(err <= o->atol + o->rtol * fabs(b)) && bad < 0) bad = i;
+    if (!(err <= o->atol + o->rtol * size) && bad < 0) bad = i;
   }
   r->tensors++;
   if (max_abs > r->max_abs) r->max_abs = max_abs;
@@ -72,7 +75,7 @@ static bool compare_tensor(const IrGraph *g, IrId id, const char *what, const vo
 
 bool cg_compare(const IrGraph *g, uint64_t seed, const CgCompareOptions *o, CgCompareResult *r,
                 FILE *report, RtDiags *d) {
-  CgCompareOptions defaults = {.atol = 1e-4, .rtol = 1e-3, .steps = 1};
+  CgCompareOptions defaults = {.atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
   if (!o) o = &defaults;
   *r = (CgCompareResult){0};
   CgProgram *p = cg_program_compile(g, &o->compile, d);

@@ -20,7 +20,7 @@ static void check(IrGraph *g) {
   for (IrId i = 0; i < g->n_nodes; i++)
     if (g->nodes[i]->kind == IR_NODE_OP) covered[g->nodes[i]->op] = true;
   for (int fused = 0; fused < 2; fused++) {
-    CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = 2e-5, .rtol = 2e-4, .steps = 1};
+    CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
     CgCompareResult r;
     RtDiags d = {0};
     bool ok = cg_compare(g, 7, &o, &r, stdout, &d);
@@ -149,6 +149,24 @@ static void test_long_reductions_accurate(void **state) {
       if (!ok) fail_msg("the mean over %d of shape %d (%s) is off by %.3g relative", axis[i], i, fused ? "fused" : "unfused", r.max_rel);
       ir_graph_free(g);
     }
+}
+
+/* The comparison judges values far from zero by their relative error: (a + 3000) - 3000 in f32
+ * loses up to 1.2e-4 of a in [1, 2) (the ulp at 3000 is 2.4e-4), which an absolute tolerance
+ * of 1e-4 plus 1e-3 relative let through. */
+static void test_compare_judges_relative_error(void **state) {
+  IrGraph *g = ir_graph_new("cancellation");
+  IrId a = ir_add_scalar(g, ir_abs(g, in_f32(g, "x", IR_SHAPE(1000))), 1.0);
+  ir_graph_add_output(g, ir_add_scalar(g, ir_add_scalar(g, a, 3000.0), -3000.0));
+  CgCompareResult r;
+  RtDiags d = {0};
+  bool ok = cg_compare(g, 7, NULL, &r, stdout, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  assert_false(ok);
+  assert_int_equal(r.failed, 1);
+  assert_true(r.max_rel > 1e-4 && r.max_rel < 1.3e-4);
+  ir_graph_free(g);
 }
 
 static void test_matmul(void **state) {
@@ -311,7 +329,8 @@ int main(void) {
       cmocka_unit_test(test_unary),          cmocka_unit_test(test_math_ranges),
       cmocka_unit_test(test_casts_compare_select), cmocka_unit_test(test_binary_broadcast),
       cmocka_unit_test(test_reductions),     cmocka_unit_test(test_long_reductions),
-      cmocka_unit_test(test_long_reductions_accurate), cmocka_unit_test(test_matmul),
+      cmocka_unit_test(test_long_reductions_accurate), cmocka_unit_test(test_compare_judges_relative_error),
+      cmocka_unit_test(test_matmul),
       cmocka_unit_test(test_conv),           cmocka_unit_test(test_pool),
       cmocka_unit_test(test_layout),         cmocka_unit_test(test_indexing),
       cmocka_unit_test(test_ctc),            cmocka_unit_test(test_softmax_fused),
