@@ -26,13 +26,16 @@ typedef struct CgCompareOptions {
 
 typedef struct CgCompareResult {
   int tensors, failed;
+  int ftz; /* tensors outside the tolerance that agree with the interpreter run the way compiled
+            * kernels compute (f32, subnormals flushed: runtime/rt_fpenv.h); not failures */
   double max_abs, max_rel; /* worst over all tensors; rel = |jit - ref| / max(|ref|, floor * scale) */
   int n_kernels, n_unique;
 } CgCompareResult;
 
 /* Compiles g, runs it and the interpreter (in double) on leaves initialised from `seed`, and
- * compares. One line per tensor goes to report (may be NULL). False on compile failure (with
- * diagnostics) or any element outside the tolerance. */
+ * compares. One line per tensor goes to report (may be NULL): ok, FAIL, or FTZ when the
+ * difference is flush-to-zero's (with the first op that produced subnormal values). False on
+ * compile failure (with diagnostics) or any element outside the tolerance not explained so. */
 bool cg_compare(const IrGraph *g, uint64_t seed, const CgCompareOptions *o, CgCompareResult *r,
                 FILE *report, RtDiags *d);
 

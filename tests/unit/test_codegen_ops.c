@@ -1,16 +1,22 @@
 /* Differential tests of the LLVM backend: every op, alone (fusion off) and fused with neighbours,
  * on shapes that are not multiples of the vector width, with broadcasting and size-1 dims,
  * against the reference interpreter (cg_compare). */
+#include <fenv.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include "codegen/cg_compare.h"
 #include "ir/ir_builder.h"
 #include "ir/ir_ops.h"
+#include "passes/autodiff.h"
+#include "passes/simplify.h"
+#include "runtime/rt_fpenv.h"
 
 static bool covered[IR_OP_COUNT];
 
@@ -166,6 +172,66 @@ static void test_compare_judges_relative_error(void **state) {
   assert_false(ok);
   assert_int_equal(r.failed, 1);
   assert_true(r.max_rel > 1e-4 && r.max_rel < 1.3e-4);
+  ir_graph_free(g);
+}
+
+/* ((w * 1e-30) * 1e-9) * 1e30 * 1e9 is w in IEEE f32 but 0 under flush-to-zero (w * 1e-39 is
+ * subnormal): the comparison must say so (FTZ, naming the op that went subnormal) rather than
+ * report a backend failure, and must still fail a difference that is f32 rounding's. Kernels
+ * run with FTZ/DAZ as in smelt. */
+static void test_compare_reports_flush_to_zero(void **state) {
+  fenv_t saved;
+  fegetenv(&saved);
+  rt_fpenv_flush_denormals();
+  IrGraph *g = ir_graph_new("ftz");
+  IrId w = in_f32(g, "w", IR_SHAPE(4));
+  IrId tiny = ir_mul_scalar(g, ir_mul_scalar(g, w, 1e-30), 1e-9);
+  ir_graph_add_output(g, ir_mul_scalar(g, ir_mul_scalar(g, tiny, 1e30), 1e9));
+  ir_graph_add_output(g, ir_mul_scalar(g, w, 2.0));
+  CgCompareResult r;
+  RtDiags d = {0};
+  bool ok = cg_compare(g, 7, NULL, &r, stdout, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  fesetenv(&saved);
+  assert_true(ok);
+  assert_int_equal(r.ftz, 1);
+  assert_int_equal(r.failed, 0);
+  assert_true(r.max_abs > 0.01); /* the difference is reported, not hidden */
+  ir_graph_free(g);
+}
+
+/* The gradient of sum((w * 1e38) / 1e38) is 1: the backward pass forms 1 / 1e38 (subnormal) and
+ * multiplies it by 1e38; simplified and compiled as the trainer does, under FTZ, it must stay 1
+ * (constant folding used to flush the subnormal, giving 0). */
+static void test_gradient_through_subnormal_scale(void **state) {
+  fenv_t saved;
+  fegetenv(&saved);
+  rt_fpenv_flush_denormals();
+  IrGraph *g = ir_graph_new("ftz_grad");
+  IrId w = ir_param(g, "w", IR_SHAPE(4), IR_INIT_ZEROS, 0.0); /* zeroed regions hold it */
+  IrId big = ir_scalar(g, 1e38);
+  IrId loss = ir_sum_all(g, ir_div(g, ir_mul(g, w, big), big));
+  ir_graph_add_output(g, loss);
+  RtDiags d = {0};
+  IrId grad;
+  assert_true(pass_autodiff(g, loss, 1, &w, &grad, &d));
+  ir_graph_add_output(g, ir_sub(g, w, grad)); /* an SGD step, lr 1: a folded gradient has no slot */
+  IrGraph *s = pass_simplify(g, NULL);
+  CgProgram *p = cg_program_compile(s, &(CgOptions){.no_cache = true}, &d);
+  rt_diags_print(&d, stderr);
+  assert_non_null(p);
+  void *regions[PASS_REGION_COUNT];
+  for (int i = 0; i < PASS_REGION_COUNT; i++) regions[i] = calloc(1, (size_t)p->plan->region_bytes[i] + 64);
+  p->step(regions[0], regions[1], regions[2]);
+  const float *gw = cg_program_slot(p, s->outputs[1], regions[0], regions[1], regions[2]);
+  fesetenv(&saved);
+  for (int i = 0; i < 4; i++)
+    if (!(fabs(gw[i] + 1.0) < 1e-6)) fail_msg("step element %d is %.9g, expected -1 (0 - gradient 1)", i, gw[i]);
+  for (int i = 0; i < PASS_REGION_COUNT; i++) free(regions[i]);
+  cg_program_free(p);
+  rt_diags_free(&d);
+  ir_graph_free(s);
   ir_graph_free(g);
 }
 
@@ -330,6 +396,7 @@ int main(void) {
       cmocka_unit_test(test_casts_compare_select), cmocka_unit_test(test_binary_broadcast),
       cmocka_unit_test(test_reductions),     cmocka_unit_test(test_long_reductions),
       cmocka_unit_test(test_long_reductions_accurate), cmocka_unit_test(test_compare_judges_relative_error),
+      cmocka_unit_test(test_compare_reports_flush_to_zero), cmocka_unit_test(test_gradient_through_subnormal_scale),
       cmocka_unit_test(test_matmul),
       cmocka_unit_test(test_conv),           cmocka_unit_test(test_pool),
       cmocka_unit_test(test_layout),         cmocka_unit_test(test_indexing),
