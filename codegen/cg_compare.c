@@ -71,9 +71,10 @@ typedef struct FtzCheck {
   const IrGraph *g;
   uint64_t seed;
   int steps;
-  IrInterp *f32, *flushed; /* NULL until needed */
+  bool scanned;
   IrId first;              /* the first op whose IEEE value has f32-subnormal elements */
   double example;          /* one of them */
+  IrInterp *f32, *flushed; /* run only when there is such an op */
 } FtzCheck;
 
 static IrInterp *rerun(const FtzCheck *f, bool flush) {
@@ -87,9 +88,8 @@ static IrInterp *rerun(const FtzCheck *f, bool flush) {
 }
 
 static void ftz_prepare(FtzCheck *f, IrInterp *ieee) {
-  if (f->f32) return;
-  f->f32 = rerun(f, false);
-  f->flushed = rerun(f, true);
+  if (f->scanned) return;
+  f->scanned = true;
   f->first = IR_NONE;
   for (IrId id = 0; id < f->g->n_nodes && f->first == IR_NONE; id++) {
     const IrTensor *t = ir_interp_value(ieee, id);
@@ -101,6 +101,9 @@ static void ftz_prepare(FtzCheck *f, IrInterp *ieee) {
         break;
       }
   }
+  if (f->first == IR_NONE) return;
+  f->f32 = rerun(f, false);
+  f->flushed = rerun(f, true);
 }
 
 static bool explained_by_ftz(FtzCheck *f, IrInterp *ieee, IrId ref_id, const void *native,
