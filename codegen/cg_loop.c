@@ -1,6 +1,6 @@
 /* LOOP kernels: one loop nest over the kernel's iteration space S computing its elementwise
- * members in registers, accumulating its reductions in their result buffers, then an epilogue
- * over the reduced space. Every memory access is a set of strides over the dims of S (0 where
+ * members in registers, accumulating its reductions in their result buffers (a long innermost
+ * sum in blocks, see "blocked summation"), then an epilogue over the reduced space. Every memory access is a set of strides over the dims of S (0 where
  * broadcast or reduced), so a read through a transpose/slice/broadcast view, a reduction's
  * accumulator and a store are all the same thing. Loop order: the first kept dim first (it is
  * the parallel dim: threads own disjoint accumulators), the rest in memory order; adjacent dims
@@ -241,8 +241,9 @@ static LLVMValueRef load(CgContext *c, const CgLoop *l, const CgFn *f, const CgL
 
 static double reduce_init(IrOp op) { return op == IR_OP_REDUCE_MAX ? -__builtin_inf() : 0.0; }
 
-/* Opens the loops; reduced loops get extent 1 in the init/epilogue passes (accumulator
- * strides are 0 there); the parallel loop takes [begin, end), or bounds[] when given. */
+/* Opens the first `rank` loops; reduced loops get extent 1 in the init/epilogue passes
+ * (accumulator strides are 0 there); the parallel loop takes [begin, end), or bounds[] when
+ * given. */
 static void open_outer_loops(CgContext *c, const CgLoop *l, const CgFn *f, CgLoopNest *nest, int rank,
                              bool kept_only, const char *name, LLVMValueRef const *lo, LLVMValueRef const *hi) {
   nest->rank = rank;
