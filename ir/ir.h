@@ -135,6 +135,13 @@ void ir_shape_strides(const IrShape *s, int64_t *strides);
  * out, 0 where `in` is broadcast (missing leading dim or size 1) */
 void ir_shape_broadcast_strides(const IrShape *in, const IrShape *out, int64_t *strides);
 const char *ir_dtype_name(IrDType t);
+/* v rounded to the nearest f32 (ties to even), subnormals included, whatever the thread's
+ * floating-point mode: smelt runs with flush-to-zero (runtime/rt_fpenv.h), under which
+ * (float)v gives 0 for a subnormal result, but the interpreter and constant folding define
+ * IEEE results. */
+double ir_f32_round(double v);
+/* True when v lies in the f32 subnormal range, 0 < |v| < 2^-126 (FLT_MIN, 1.18e-38). */
+bool ir_f32_is_subnormal(double v);
 /* "f32[2,3]" into buf; returns buf */
 char *ir_type_str(const IrType *t, char *buf, size_t size);
 const char *ir_node_kind_name(IrNodeKind k);

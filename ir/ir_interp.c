@@ -83,7 +83,7 @@ void ir_interp_init_leaf(IrInterp *it, IrId id, uint64_t seed) {
   int64_t count = ir_shape_numel(&t->type.shape);
   for (int64_t i = 0; i < count; i++) {
     double v = leaf_element(n, seed, stream, i);
-    t->data[i] = t->type.dtype == IR_I32 ? nearbyint(v) : (double)(float)v;
+    t->data[i] = t->type.dtype == IR_I32 ? nearbyint(v) : ir_f32_round(v);
   }
 }
 
@@ -92,9 +92,22 @@ void ir_interp_init_leaves(IrInterp *it, uint64_t seed) {
     if (ir_node(it->g, id)->kind != IR_NODE_OP) ir_interp_init_leaf(it, id, seed);
 }
 
+/* Rounds an f32 value to float, and flushes it to a zero of its sign when asked to. */
+static void round_values(IrTensor *t, bool flush) {
+  int64_t count = ir_shape_numel(&t->type.shape);
+  for (int64_t i = 0; i < count; i++) {
+    double v = ir_f32_round(t->data[i]);
+    t->data[i] = flush && ir_f32_is_subnormal(v) ? copysign(0.0, v) : v;
+  }
+}
+
 void ir_interp_run(IrInterp *it, const IrInterpOptions *opt) {
-  bool round_f32 = opt && opt->round_f32;
+  bool round_f32 = opt && opt->round_f32, flush = round_f32 && opt->flush_subnormals;
   RT_ASSERT(it->g->n_nodes == it->n_nodes, "the graph grew after ir_interp_new");
+  if (flush) /* what denormals-are-zero makes of the leaves */
+    for (IrId id = 0; id < it->g->n_nodes; id++)
+      if (ir_node(it->g, id)->kind != IR_NODE_OP && it->values[id].type.dtype == IR_F32)
+        round_values(&it->values[id], true);
   for (IrId id = 0; id < it->g->n_nodes; id++) {
     const IrNode *n = ir_node(it->g, id);
     if (n->kind != IR_NODE_OP) continue;
@@ -103,8 +116,7 @@ void ir_interp_run(IrInterp *it, const IrInterpOptions *opt) {
     int64_t count = ir_shape_numel(&out->type.shape);
     memset(out->data, 0, (size_t)count * sizeof *out->data); /* eval functions accumulate */
     ir_op_info[n->op].eval(n, it->in, out);
-    if (round_f32 && out->type.dtype == IR_F32)
-      for (int64_t i = 0; i < count; i++) out->data[i] = (double)(float)out->data[i];
+    if (round_f32 && out->type.dtype == IR_F32) round_values(out, flush);
   }
 }
 

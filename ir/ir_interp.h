@@ -35,7 +35,10 @@ void ir_interp_init_leaf(IrInterp *it, IrId id, uint64_t seed);
 void ir_interp_init_leaves(IrInterp *it, uint64_t seed);
 
 typedef struct IrInterpOptions {
-  bool round_f32; /* round every f32 op result to float, to mimic an f32 backend */
+  bool round_f32;        /* round every f32 op result to float, to mimic an f32 backend */
+  bool flush_subnormals; /* with round_f32: f32 values below 2^-126 in magnitude become zero,
+                          * as compiled kernels treat them (flush-to-zero, denormals-are-zero:
+                          * runtime/rt_fpenv.h); f32 leaves are flushed in place first */
 } IrInterpOptions;
 
 /* Evaluates every op node in graph order from the current leaf values. opt may be NULL

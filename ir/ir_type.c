@@ -1,4 +1,5 @@
 /* Shapes, dtypes and numpy-style broadcasting. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,3 +72,13 @@ const char *ir_init_name(IrInit init) {
                                                    "data"};
   return init < IR_INIT_COUNT ? names[init] : "?";
 }
+
+/* Below 2^-126 an f32 is a multiple of 2^-149; scaling by 2^149 is exact in double, so rounding
+ * to an integer there is IEEE rounding to the subnormal grid, with no float conversion that a
+ * flush-to-zero mode could flush. */
+double ir_f32_round(double v) {
+  if (!(fabs(v) < 0x1p-126)) return (double)(float)v;
+  return copysign(nearbyint(v * 0x1p149) * 0x1p-149, v);
+}
+
+bool ir_f32_is_subnormal(double v) { return v != 0 && fabs(v) < 0x1p-126; }

@@ -25,7 +25,10 @@ typedef struct Folder {
   double **store;      /* (max operands) materialised operands of one eval call */
 } Folder;
 
-static double round_to(IrDType t, double v) { return t == IR_F32 ? (double)(float)v : v; }
+/* IEEE rounding, subnormals kept: the fold must not depend on the compiler's own FTZ mode (under
+ * it, (float) flushed 1 / 1e38 to 0, so the folded gradient of (w * 1e38) / 1e38 was 0). A
+ * subnormal const still reads as zero in compiled code; folded further it gives the IEEE value. */
+static double round_to(IrDType t, double v) { return t == IR_F32 ? ir_f32_round(v) : v; }
 
 /* Element values are taken as the program sees them: an f32 const holds floats (the interpreter
  * and every backend load it that way), so a fill(0.1) is (float)0.1. */

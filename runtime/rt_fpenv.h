@@ -2,8 +2,17 @@
  * optimizer moments into the subnormal range (dead ReLU channels under weight decay, Adam's
  * second moments), and every multiply that touches a subnormal costs a microcode assist on x86:
  * a small model's epoch grew from 24 to 36 s over 17 epochs. Like TensorFlow and oneDNN, smelt
- * runs with flush-to-zero and denormals-are-zero set; results differ from IEEE only below
- * 1.2e-38. The reference interpreter (double) is unaffected. */
+ * runs with flush-to-zero and denormals-are-zero set.
+ *
+ * The contract: compiled code computes IEEE f32, except that every value below 2^-126
+ * (1.18e-38) in magnitude, an operation's result or an operand read from memory, is a zero of
+ * its sign. So a result is off by more than rounding only where a value on its path went below
+ * 2^-126 and later factors scaled it back up: ((w * 1e-30) * 1e-9) * 1e30 * 1e9 gives 0, not w,
+ * and the gradient of (w * s) / s for a runtime s = 1e38 is 0 (g / s is subnormal). Constant
+ * folding is IEEE whatever this mode (ir_f32_round), so with a constant 1e38 that gradient folds
+ * to 1. The reference interpreter (double) is unaffected; `smelt run-ir --compare` re-runs it
+ * with subnormals flushed and labels a difference that flushing alone explains FTZ, naming the
+ * first op whose IEEE value went subnormal (codegen/cg_compare.h). */
 #ifndef SMELT_RT_FPENV_H
 #define SMELT_RT_FPENV_H
 

@@ -109,7 +109,7 @@ static int run_jit(IrGraph *g, uint64_t seed) {
 
 static int compare(IrGraph *g, const char *file, uint64_t seed) {
   RtDiags d = {0};
-  CgCompareOptions o = {.atol = 1e-4, .rtol = 1e-3, .steps = 1};
+  CgCompareOptions o = {.atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
   CgCompareResult r;
   bool ok = cg_compare(g, seed, &o, &r, stdout, &d);
   rt_diags_set_file(&d, 0, file);

@@ -150,8 +150,54 @@ static void test_kernels_use_full_vector_width(void **state) {
   cg_target_free(t);
 }
 
+/* Does some line of the assembly hold both needles? */
+static bool asm_line_has(const char *text, const char *a, const char *b) {
+  for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    char buf[256];
+    if (len >= sizeof buf) continue;
+    memcpy(buf, line, len);
+    buf[len] = 0;
+    if (strstr(buf, a) && strstr(buf, b)) return true;
+  }
+  return false;
+}
+
+/* A long reduction is summed in blocks (cg_loop.c): the block sums still run on full-width
+ * vectors. */
+static void test_blocked_sum_uses_full_vector_width(void **state) {
+  RtDiags d = {0};
+  assert_true(cg_target_init(&d));
+  CgTarget *t = cg_target_new(NULL, &d);
+  assert_non_null(t);
+  if (t->vector_bits < 512) {
+    printf("host has %d-bit vectors: skipping the zmm check\n", t->vector_bits);
+    cg_target_free(t);
+    return;
+  }
+  IrGraph *g = ir_graph_new("blocked_sum");
+  IrId x = ir_input(g, "x", IR_F32, IR_SHAPE(8, 100000));
+  ir_graph_add_output(g, ir_reduce(g, IR_OP_REDUCE_SUM, x, 1, (int[]){1}, false));
+  PassPlanOptions po = {.workers = 1};
+  PassPlan *plan = pass_plan(g, &po);
+  CgContext c;
+  cg_context_init(&c, "bs", "bs");
+  cg_program_emit_module(&c, plan, "bs_step");
+  assert_true(cg_optimize(c.mod, t->tm, &d));
+  char *asm_text = cg_emit_assembly(c.mod, t->tm, &d);
+  assert_non_null(asm_text);
+  assert_true(asm_line_has(asm_text, "vaddps", "zmm"));
+  free(asm_text);
+  cg_context_dispose(&c);
+  pass_plan_free(plan);
+  ir_graph_free(g);
+  cg_target_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_object_links_and_matches_jit),
-                                     cmocka_unit_test(test_kernels_use_full_vector_width)};
+                                     cmocka_unit_test(test_kernels_use_full_vector_width),
+                                     cmocka_unit_test(test_blocked_sum_uses_full_vector_width)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,20 +2,24 @@
  * on shapes that are not multiples of the vector width, with broadcasting and size-1 dims,
  * against the reference interpreter (cg_compare); and a program for every libm call LLVM
  * introduces by itself, which the JIT must link. */
+#include <fenv.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <cmocka.h>
-
 #include <stdlib.h>
 #include <string.h>
+#include <cmocka.h>
 
 #include "codegen/cg_compare.h"
 #include "codegen/cg_target.h"
 #include "ir/ir_builder.h"
 #include "ir/ir_ops.h"
+#include "passes/autodiff.h"
+#include "passes/simplify.h"
+#include "runtime/rt_fpenv.h"
 
 static bool covered[IR_OP_COUNT];
 
@@ -25,7 +29,7 @@ static void check(IrGraph *g) {
   for (IrId i = 0; i < g->n_nodes; i++)
     if (g->nodes[i]->kind == IR_NODE_OP) covered[g->nodes[i]->op] = true;
   for (int fused = 0; fused < 2; fused++) {
-    CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = 2e-5, .rtol = 2e-4, .steps = 1};
+    CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
     CgCompareResult r;
     RtDiags d = {0};
     bool ok = cg_compare(g, 7, &o, &r, stdout, &d);
@@ -113,6 +117,125 @@ static void test_reductions(void **state) {
         ir_graph_add_output(g, ir_add_scalar(g, r, 1.0)); /* an epilogue */
         check(g);
       }
+}
+
+/* Reductions longer than a summation block (cg_loop.c): partial blocks, an outer reduced loop
+ * around the blocked one, a strided inner loop, an epilogue, sums beside a max. */
+static void test_long_reductions(void **state) {
+  static const int axes[][2] = {{1}, {0, 2}, {0}};
+  static const int n_axes[] = {1, 2, 1};
+  const IrShape shapes[] = {IR_SHAPE(3, 5000), IR_SHAPE(4, 3, 4099), IR_SHAPE(6001, 3)};
+  for (int i = 0; i < 3; i++) {
+    IrGraph *g = ir_graph_new("long_reduction");
+    IrId x = in_f32(g, "x", shapes[i]);
+    IrId s = ir_reduce(g, IR_OP_REDUCE_SUM, x, n_axes[i], axes[i], false);
+    IrId m = ir_reduce(g, IR_OP_REDUCE_MEAN, ir_square(g, x), n_axes[i], axes[i], false);
+    IrId mx = ir_reduce(g, IR_OP_REDUCE_MAX, x, n_axes[i], axes[i], false);
+    ir_graph_add_output(g, ir_add(g, ir_add(g, s, m), mx));
+    check(g);
+  }
+}
+
+/* One f32 running sum per lane made the mean of 2M copies of 0.1 0.1% off (every addition
+ * rounds the same way); summed in blocks the result is good to a few f32 roundings, whatever the
+ * length, for a contiguous (vectorised) and a strided inner loop. */
+static void test_long_reductions_accurate(void **state) {
+  const IrShape shapes[] = {IR_SHAPE(2000000), IR_SHAPE(2, 1000003), IR_SHAPE(1000003, 2)};
+  const int axis[] = {0, 1, 0};
+  for (int i = 0; i < 3; i++)
+    for (int fused = 0; fused < 2; fused++) {
+      IrGraph *g = ir_graph_new("accurate_mean");
+      IrId x = in_f32(g, "x", shapes[i]);
+      ir_node(g, x)->init = IR_INIT_FILL;
+      ir_node(g, x)->value = 0.1;
+      ir_graph_add_output(g, ir_reduce(g, IR_OP_REDUCE_MEAN, ir_mul_scalar(g, x, 3.0), 1, &axis[i], false));
+      CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = 0, .rtol = 1e-5, .steps = 1};
+      CgCompareResult r;
+      RtDiags d = {0};
+      bool ok = cg_compare(g, 7, &o, &r, stdout, &d);
+      rt_diags_print(&d, stderr);
+      rt_diags_free(&d);
+      if (!ok) fail_msg("the mean over %d of shape %d (%s) is off by %.3g relative", axis[i], i, fused ? "fused" : "unfused", r.max_rel);
+      ir_graph_free(g);
+    }
+}
+
+/* The comparison judges values far from zero by their relative error: (a + 3000) - 3000 in f32
+ * loses up to 1.2e-4 of a in [1, 2) (the ulp at 3000 is 2.4e-4), which an absolute tolerance
+ * of 1e-4 plus 1e-3 relative let through. */
+static void test_compare_judges_relative_error(void **state) {
+  IrGraph *g = ir_graph_new("cancellation");
+  IrId a = ir_add_scalar(g, ir_abs(g, in_f32(g, "x", IR_SHAPE(1000))), 1.0);
+  ir_graph_add_output(g, ir_add_scalar(g, ir_add_scalar(g, a, 3000.0), -3000.0));
+  CgCompareResult r;
+  RtDiags d = {0};
+  bool ok = cg_compare(g, 7, NULL, &r, stdout, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  assert_false(ok);
+  assert_int_equal(r.failed, 1);
+  assert_true(r.max_rel > 1e-4 && r.max_rel < 1.3e-4);
+  ir_graph_free(g);
+}
+
+/* ((w * 1e-30) * 1e-9) * 1e30 * 1e9 is w in IEEE f32 but 0 under flush-to-zero (w * 1e-39 is
+ * subnormal): the comparison must say so (FTZ, naming the op that went subnormal) rather than
+ * report a backend failure, and must still fail a difference that is f32 rounding's. Kernels
+ * run with FTZ/DAZ as in smelt. */
+static void test_compare_reports_flush_to_zero(void **state) {
+  fenv_t saved;
+  fegetenv(&saved);
+  rt_fpenv_flush_denormals();
+  IrGraph *g = ir_graph_new("ftz");
+  IrId w = in_f32(g, "w", IR_SHAPE(4));
+  IrId tiny = ir_mul_scalar(g, ir_mul_scalar(g, w, 1e-30), 1e-9);
+  ir_graph_add_output(g, ir_mul_scalar(g, ir_mul_scalar(g, tiny, 1e30), 1e9));
+  ir_graph_add_output(g, ir_mul_scalar(g, w, 2.0));
+  CgCompareResult r;
+  RtDiags d = {0};
+  bool ok = cg_compare(g, 7, NULL, &r, stdout, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  fesetenv(&saved);
+  assert_true(ok);
+  assert_int_equal(r.ftz, 1);
+  assert_int_equal(r.failed, 0);
+  assert_true(r.max_abs > 0.01); /* the difference is reported, not hidden */
+  ir_graph_free(g);
+}
+
+/* The gradient of sum((w * 1e38) / 1e38) is 1: the backward pass forms 1 / 1e38 (subnormal) and
+ * multiplies it by 1e38; simplified and compiled as the trainer does, under FTZ, it must stay 1
+ * (constant folding used to flush the subnormal, giving 0). */
+static void test_gradient_through_subnormal_scale(void **state) {
+  fenv_t saved;
+  fegetenv(&saved);
+  rt_fpenv_flush_denormals();
+  IrGraph *g = ir_graph_new("ftz_grad");
+  IrId w = ir_param(g, "w", IR_SHAPE(4), IR_INIT_ZEROS, 0.0); /* zeroed regions hold it */
+  IrId big = ir_scalar(g, 1e38);
+  IrId loss = ir_sum_all(g, ir_div(g, ir_mul(g, w, big), big));
+  ir_graph_add_output(g, loss);
+  RtDiags d = {0};
+  IrId grad;
+  assert_true(pass_autodiff(g, loss, 1, &w, &grad, &d));
+  ir_graph_add_output(g, ir_sub(g, w, grad)); /* an SGD step, lr 1: a folded gradient has no slot */
+  IrGraph *s = pass_simplify(g, NULL);
+  CgProgram *p = cg_program_compile(s, &(CgOptions){.no_cache = true}, &d);
+  rt_diags_print(&d, stderr);
+  assert_non_null(p);
+  void *regions[PASS_REGION_COUNT];
+  for (int i = 0; i < PASS_REGION_COUNT; i++) regions[i] = calloc(1, (size_t)p->plan->region_bytes[i] + 64);
+  p->step(regions[0], regions[1], regions[2]);
+  const float *gw = cg_program_slot(p, s->outputs[1], regions[0], regions[1], regions[2]);
+  fesetenv(&saved);
+  for (int i = 0; i < 4; i++)
+    if (!(fabs(gw[i] + 1.0) < 1e-6)) fail_msg("step element %d is %.9g, expected -1 (0 - gradient 1)", i, gw[i]);
+  for (int i = 0; i < PASS_REGION_COUNT; i++) free(regions[i]);
+  cg_program_free(p);
+  rt_diags_free(&d);
+  ir_graph_free(s);
+  ir_graph_free(g);
 }
 
 static void test_matmul(void **state) {
@@ -352,7 +475,10 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unary),          cmocka_unit_test(test_math_ranges),
       cmocka_unit_test(test_casts_compare_select), cmocka_unit_test(test_binary_broadcast),
-      cmocka_unit_test(test_reductions),     cmocka_unit_test(test_matmul),
+      cmocka_unit_test(test_reductions),     cmocka_unit_test(test_long_reductions),
+      cmocka_unit_test(test_long_reductions_accurate), cmocka_unit_test(test_compare_judges_relative_error),
+      cmocka_unit_test(test_compare_reports_flush_to_zero), cmocka_unit_test(test_gradient_through_subnormal_scale),
+      cmocka_unit_test(test_matmul),
       cmocka_unit_test(test_conv),           cmocka_unit_test(test_pool),
       cmocka_unit_test(test_layout),         cmocka_unit_test(test_indexing),
       cmocka_unit_test(test_ctc),            cmocka_unit_test(test_softmax_fused),

@@ -52,7 +52,7 @@ static void compare(const char *name, FeGraphKind kind, FeLossKind loss, bool ad
     ir_node(g, tr.eps)->value = 1e-3;
   }
   assert_true(ir_verify(g, NULL, &d));
-  CgCompareOptions o = {.compile = {.no_cache = true}, .atol = 1e-4, .rtol = 1e-3, .steps = steps};
+  CgCompareOptions o = {.compile = {.no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = steps};
   CgCompareResult r;
   bool ok = cg_compare(g, 5, &o, &r, stdout, &d);
   rt_diags_print(&d, stderr);

@@ -163,6 +163,28 @@ static void test_round_f32(void **state) {
   ir_graph_free(g);
 }
 
+/* round_f32 keeps subnormal results (IEEE); with flush_subnormals they, and subnormal leaves,
+ * become zeros of their sign, as compiled kernels under FTZ/DAZ see them. */
+static void test_round_f32_subnormals(void **state) {
+  IrGraph *g = ir_graph_new("subnormal");
+  IrId x = cf(g, IR_SHAPE(3), VALS(1e-30, -1e-30, 0x1p-140));
+  IrId y = ir_mul(g, x, ir_scalar(g, 1e-9));  /* 1e-39: subnormal */
+  IrId z = ir_mul(g, x, ir_scalar(g, 1e20)); /* reads the subnormal leaf 0x1p-140 */
+  IrInterp *it = ir_interp_new(g);
+  ir_interp_run(it, &(IrInterpOptions){.round_f32 = true});
+  const double *yv = ir_interp_value(it, y)->data, *zv = ir_interp_value(it, z)->data;
+  assert_true(ir_f32_is_subnormal(yv[0]) && yv[0] == ir_f32_round(yv[0]) && yv[1] == -yv[0]);
+  assert_true(zv[2] == ir_f32_round(0x1p-140 * (double)1e20f));
+  ir_interp_run(it, &(IrInterpOptions){.round_f32 = true, .flush_subnormals = true});
+  yv = ir_interp_value(it, y)->data;
+  zv = ir_interp_value(it, z)->data;
+  assert_true(yv[0] == 0 && !signbit(yv[0]) && yv[1] == 0 && signbit(yv[1]));
+  assert_true(zv[2] == 0);
+  assert_true(ir_interp_value(it, x)->data[2] == 0); /* the leaf itself, flushed in place */
+  ir_interp_free(it);
+  ir_graph_free(g);
+}
+
 /* ---- elementwise ---- */
 
 static void check_unary(IrOp op, int count, const double *x, const double *want) {
@@ -320,6 +342,7 @@ int main(void) {
       cmocka_unit_test(test_run_repeatedly_with_updates),
       cmocka_unit_test(test_updates_read_before_write),
       cmocka_unit_test(test_round_f32),
+      cmocka_unit_test(test_round_f32_subnormals),
       cmocka_unit_test(test_unary),
       cmocka_unit_test(test_casts),
       cmocka_unit_test(test_binary),

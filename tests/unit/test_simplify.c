@@ -5,6 +5,7 @@
  * keeps the interface (inputs, params, states in order), and is a fixed point. Also the size
  * caps of constant folding and a 140k-node graph whose simplify time is printed. */
 #include <dirent.h>
+#include <fenv.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,7 @@
 #include "passes/rewrite.h"
 #include "passes/simplify.h"
 #include "passes/train_graph.h"
+#include "runtime/rt_fpenv.h"
 
 #define SRC(rel) SMELT_SOURCE_DIR "/" rel
 #define GOLDEN_DIR SRC("tests/passes/simplify")
@@ -391,6 +393,30 @@ static void test_fold_big_fill_stays_fill(void **state) {
   ir_graph_free(g);
 }
 
+/* Folding computes IEEE values whatever the compiler's floating-point mode: smelt runs with
+ * flush-to-zero, under which (1 / 1e38) * 1e38 (the folded gradient of (w * 1e38) / 1e38)
+ * came out 0. Subnormal constants are kept exactly, rounded to the f32 grid (ties to even). */
+static void test_fold_ignores_flush_to_zero(void **state) {
+  fenv_t saved;
+  fegetenv(&saved);
+  rt_fpenv_flush_denormals(); /* as smelt runs */
+  IrGraph *g = ir_graph_new("ftz");
+  IrId big = ir_scalar(g, 1e38);
+  IrId tiny = ir_div(g, ir_broadcast(g, ir_scalar(g, 1.0), IR_SHAPE(4)), big);
+  ir_graph_add_output(g, ir_mul(g, tiny, big));
+  ir_graph_add_output(g, tiny);
+  ir_graph_add_output(g, ir_mul(g, ir_scalar(g, 0x1p-149), ir_scalar(g, 1.5))); /* tie: to even */
+  IrGraph *s = pass_simplify(g, NULL);
+  fesetenv(&saved);
+  verify_ok(s, "ftz");
+  for (int i = 0; i < 3; i++) assert_int_equal(output_node(s, i)->kind, IR_NODE_CONST);
+  assert_true(fabs(output_node(s, 0)->value - 1.0) < 1e-6);
+  assert_true(output_node(s, 1)->value == 7136239 * 0x1p-149); /* 1 / (float)1e38 on the subnormal grid */
+  assert_true(output_node(s, 2)->value == 0x1p-148);
+  ir_graph_free(s);
+  ir_graph_free(g);
+}
+
 /* data(...) results are materialised only up to a modest size */
 static void test_fold_data_cap(void **state) {
   IrGraph *g = ir_graph_new("cap");
@@ -520,6 +546,7 @@ int main(void) {
       cmocka_unit_test(test_examples_training_graphs),
       cmocka_unit_test(test_fold_big_fill_stays_fill),
       cmocka_unit_test(test_fold_data_cap),
+      cmocka_unit_test(test_fold_ignores_flush_to_zero),
       cmocka_unit_test(test_scale_linear),
       cmocka_unit_test(test_rewrite_utility),
       cmocka_unit_test(test_stats_and_names),
