@@ -61,8 +61,10 @@ static void build_users(Fuser *f) {
     const IrNode *node = g->nodes[i];
     for (int k = 0; k < node->n_in; k++) {
       IrId o = node->in[k];
-      bool seen = false; /* a node using one operand twice counts as one user */
-      for (int j = f->user_start[o]; j < f->user_start[o] + fill[o]; j++) seen |= f->users[j] == i;
+      /* a node using one operand twice counts as one user: look among its own earlier operands,
+       * not among o's users so far (o may have thousands: a constant, a shared weight) */
+      bool seen = false;
+      for (int j = 0; j < k; j++) seen |= node->in[j] == o;
       if (!seen) f->users[f->user_start[o] + fill[o]++] = i;
     }
   }
