@@ -227,6 +227,7 @@ static const char *join_refusal(const Fuser *f, IrId id, int k, int users_phase,
   IrFusionClass c = ir_op_info[n->op].fusion;
   const IrShape *s = &n->type.shape;
   if (users_phase < 0) return "its users are in both phases of the kernel";
+  if (kb->n_members >= PASS_FUSE_MAX_OPS) return "the kernel is full (PASS_FUSE_MAX_OPS)";
   for (int j = f->user_start[id]; j < f->user_start[id + 1]; j++)
     if (ir_op_info[f->g->nodes[f->users[j]]->op].fusion == IR_FUSE_LAYOUT)
       return "a layout op reads it at other indices";
