@@ -111,6 +111,19 @@ static void test_validate_rejects_illegal_in_place(void **state) {
   validate_says(b, 3, 512, "buffers 0 and 2 overlap");
 }
 
+/* 500k buffers all live at once (a training step's saved activations, many times over): a
+ * validator enumerating pairs of intersecting lifetimes would check 1.25e11 pairs; the sweep
+ * meets each buffer's neighbours only. Not timed: a quadratic validator times the suite out. */
+static void test_validate_many_live_together(void **state) {
+  enum { N = 500000 };
+  PassBuffer *b = malloc((size_t)N * sizeof *b);
+  for (int i = 0; i < N; i++) b[i] = at(A, i % 7, N, (int64_t)i * A);
+  assert_true(validate_says(b, N, (int64_t)N * A, NULL));
+  b[N - 1].offset = (N / 2) * (int64_t)A; /* one collision in the middle of the crowd */
+  validate_says(b, N, (int64_t)N * A, "buffers 250000 and 499999 overlap");
+  free(b);
+}
+
 /* ---- golden plans ---- */
 
 /* a -> b -> c ...: each dies as the next is written, so two slots alternate */
@@ -479,6 +492,7 @@ int main(void) {
       cmocka_unit_test(test_validate_rejects_misalignment),
       cmocka_unit_test(test_validate_rejects_out_of_arena),
       cmocka_unit_test(test_validate_rejects_illegal_in_place),
+      cmocka_unit_test(test_validate_many_live_together),
       cmocka_unit_test(test_golden_chain_two_slots),
       cmocka_unit_test(test_golden_size_beats_first_use),
       cmocka_unit_test(test_golden_first_use_beats_size),
