@@ -12,7 +12,9 @@
 
 /* Placed blocks, sorted by offset (ties in any order), in chunks that are themselves in offset
  * order (a B+-tree's leaf level): an insertion moves at most CHUNK_CAP entries, and a chunk
- * whose summary shows no entry live in the queried lifetime is skipped whole. */
+ * whose summary shows no entry live in the queried lifetime is skipped whole, as is one whose
+ * entries are all live and leave no gap between them that the block fits (the saved
+ * activations of a training step: thousands of blocks live together, stacked without gaps). */
 enum { CHUNK_CAP = 256 };
 _Static_assert(CHUNK_CAP % 8 == 0, "find_offset reads the live bytes eight at a time");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "find_offset reads bytes as words");
@@ -20,6 +22,10 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "find_offset reads byt
 typedef struct Chunk {
   int n;
   int min_first, max_last;               /* over the n entries */
+  int max_first, min_last;               /* over the n entries: all are live in [max_first, min_last] */
+  int64_t max_end;                       /* over the n entries */
+  int64_t max_gap; /* largest gap between entries when all are live (as find_offset walks them,
+                    * below the highest end so far); -1: none */
   int first[CHUNK_CAP], last[CHUNK_CAP]; /* entries n.. are INT32_MAX, INT32_MIN: never live */
   int64_t off[CHUNK_CAP], end[CHUNK_CAP]; /* [off, end) */
 } Chunk;
@@ -29,16 +35,25 @@ typedef struct Placed {
   Chunk **chunks; /* (cap) n in use, none empty */
 } Placed;
 
-static Chunk *chunk_new(void) {
-  Chunk *c = rt_xcalloc(1, sizeof *c);
-  c->min_first = INT32_MAX, c->max_last = INT32_MIN;
-  for (int j = 0; j < CHUNK_CAP; j++) c->first[j] = INT32_MAX, c->last[j] = INT32_MIN;
-  return c;
+/* Recomputes the summary after the entries changed (as cheap as the insertion's move). */
+static void chunk_summarize(Chunk *c) {
+  c->min_first = c->min_last = INT32_MAX, c->max_first = c->max_last = INT32_MIN;
+  c->max_end = INT64_MIN, c->max_gap = -1;
+  for (int j = 0; j < c->n; j++) {
+    if (c->first[j] < c->min_first) c->min_first = c->first[j];
+    if (c->first[j] > c->max_first) c->max_first = c->first[j];
+    if (c->last[j] < c->min_last) c->min_last = c->last[j];
+    if (c->last[j] > c->max_last) c->max_last = c->last[j];
+    if (j > 0 && c->off[j] - c->max_end > c->max_gap) c->max_gap = c->off[j] - c->max_end;
+    if (c->end[j] > c->max_end) c->max_end = c->end[j];
+  }
 }
 
-static void chunk_note(Chunk *c, int j) {
-  if (c->first[j] < c->min_first) c->min_first = c->first[j];
-  if (c->last[j] > c->max_last) c->max_last = c->last[j];
+static Chunk *chunk_new(void) {
+  Chunk *c = rt_xcalloc(1, sizeof *c);
+  for (int j = 0; j < CHUNK_CAP; j++) c->first[j] = INT32_MAX, c->last[j] = INT32_MIN;
+  chunk_summarize(c);
+  return c;
 }
 
 /* Best fit among the placed blocks live during [first, last]: walking them by offset, `top` is
@@ -54,6 +69,17 @@ static int64_t find_offset(const Placed *p, int first, int last, int64_t size) {
   for (int ci = 0; ci < p->n; ci++) {
     const Chunk *c = p->chunks[ci];
     if (c->min_first > last || c->max_last < first) continue;
+    if (c->max_first <= last && c->min_last >= first && c->max_gap < size && top <= c->off[0]) {
+      /* all live, nothing fits between them: the walk below would only see the gap under the
+       * first entry and end at the highest end */
+      int64_t gap = c->off[0] - top;
+      if (gap >= size && gap < best_gap) {
+        if (gap == size) return top;
+        best_gap = gap, best = top;
+      }
+      top = c->max_end;
+      continue;
+    }
     for (int j = 0; j < CHUNK_CAP; j++) live[j] = (c->first[j] <= last) & (c->last[j] >= first);
     for (int w = 0; w < c->n; w += 8) {
       uint64_t bits; /* byte j of the word is live[w + j] */
@@ -89,9 +115,8 @@ static void placed_split(Placed *p, int ci) {
   memcpy(hi->end, &lo->end[half], (size_t)hi->n * sizeof *hi->end);
   for (int j = half; j < lo->n; j++) lo->first[j] = INT32_MAX, lo->last[j] = INT32_MIN;
   lo->n = half;
-  lo->min_first = INT32_MAX, lo->max_last = INT32_MIN;
-  for (int j = 0; j < lo->n; j++) chunk_note(lo, j);
-  for (int j = 0; j < hi->n; j++) chunk_note(hi, j);
+  chunk_summarize(lo);
+  chunk_summarize(hi);
 }
 
 /* Inserts [off, end) x [first, last] after every entry with an offset <= off. */
@@ -120,7 +145,7 @@ static void placed_insert(Placed *p, int64_t off, int64_t end, int first, int la
   memmove(&c->end[j + 1], &c->end[j], tail * sizeof *c->end);
   c->first[j] = first, c->last[j] = last, c->off[j] = off, c->end[j] = end;
   c->n++;
-  chunk_note(c, j);
+  chunk_summarize(c);
 }
 
 int64_t pass_memplan_place(const PassMemBlocks *b, const int *order, int64_t *offset) {
