@@ -460,6 +460,21 @@ static void test_sweep_matches_general_engine(void **state) {
 
 /* ---- speed ---- */
 
+/* The saved activations of a 100k-layer training step: activation i lives [i, 2N - i], all of
+ * them together at position N, so every placement meets every block placed before it. The
+ * summary tree passes those stacks whole; a walk over every placed block is quadratic (5e9
+ * steps per ordering here). Not timed: a quadratic planner shows in the suite's run time. */
+static void test_saved_activations_100k(void **state) {
+  enum { N = 100000 };
+  PassBuffer *b = malloc(N * sizeof *b);
+  for (int i = 0; i < N; i++) b[i] = buf(SLOT, i, 2 * N - i);
+  PassMemPlanStats s;
+  plan_and_validate(b, N, PASS_MEMPLAN_ALL_ORDERS, &s);
+  assert_int_equal(s.lower_bound_bytes, (int64_t)N * SLOT);
+  assert_int_equal(s.arena_bytes, (int64_t)N * SLOT);
+  free(b);
+}
+
 static void test_perf_10k(void **state) {
   enum { N = 10000 };
   PassBuffer *b = malloc(N * sizeof *b);
@@ -502,6 +517,7 @@ int main(void) {
       cmocka_unit_test(test_random_uniform),
       cmocka_unit_test(test_random_training),
       cmocka_unit_test(test_sweep_matches_general_engine),
+      cmocka_unit_test(test_saved_activations_100k),
       cmocka_unit_test(test_perf_10k),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
