@@ -7,20 +7,23 @@
 # CPU time to the previous size's: about 2 per doubling is linear, 4 quadratic. A benchmark, not
 # a test.
 # Usage: bench/compile_scaling.sh [--smelt PATH] [--ir "N..."] [--compare "N..."] [--grad "N..."]
-# (run from the repository root after `make`; keep the machine otherwise idle).
+#   [--unary OP] (the chain's unary op, tanh by default; neg gives a backward pass that saves no
+#   activations). Run from the repository root after `make`; keep the machine otherwise idle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 smelt=build/smelt
 ir_sizes="5000 10000 20000 100000"
 compare_sizes="500 1000 2000 5000"
 grad_sizes="500 1000 2000 5000"
+unary=tanh
 while [[ $# -gt 0 ]]; do
   case $1 in
     --smelt) smelt=$2; shift 2 ;;
     --ir) ir_sizes=$2; shift 2 ;;
     --compare) compare_sizes=$2; shift 2 ;;
     --grad) grad_sizes=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --unary) unary=$2; shift 2 ;;
+    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compile_scaling.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -38,7 +41,7 @@ chain() {
   echo "  %h0 = mul(%x, %w) : f32[4,16]"
   for ((i = 1; i < n; i++)); do
     case $((i % 3)) in
-      0) echo "  %h$i = tanh(%h$((i - 1))) : f32[4,16]" ;;
+      0) echo "  %h$i = $unary(%h$((i - 1))) : f32[4,16]" ;;
       1) echo "  %h$i = mul(%h$((i - 1)), %c) : f32[4,16]" ;;
       2) echo "  %h$i = add(%h$((i - 1)), %c) : f32[4,16]" ;;
     esac
@@ -58,14 +61,15 @@ run() {
     [[ -f $tmp/c$n.ir ]] || chain "$n" > "$tmp/c$n.ir"
     args=("${@/#@/$tmp/c$n.ir}")
     rm -rf "$tmp/cache"
-    if ! t=$( { time SMELT_CACHE_DIR=$tmp/cache "$smelt" "${args[@]}" > "$tmp/out" 2>&1; } 2>&1 ); then
-      echo "  $n: failed:"; tail -3 "$tmp/out" | sed 's/^/    /'; prev=""; continue
-    fi
+    local status=0
+    t=$( { time SMELT_CACHE_DIR=$tmp/cache "$smelt" "${args[@]}" > "$tmp/out" 2>&1; } 2>&1 ) || status=$?
+    t=$(tail -1 <<< "$t") # bash's time line (after any message of a crashed command)
     read -r wall user sys <<< "$t"
     cpu=$(awk "BEGIN { print $user + $sys }")
     printf '%-26s %8d %8.2f %8.2f %7s\n' "" "$n" "$wall" "$cpu" \
       "${prev:+$(awk "BEGIN { printf \"%.1f\", $cpu / $prev }")}"
     prev=$cpu
+    if ((status)); then echo "  failed (exit $status) after that time:"; tail -1 "$tmp/out" | sed 's/^/    /'; fi
   done
 }
 

@@ -86,8 +86,10 @@ static void tree_rebuild(Placed *p) {
     p->leaves = leaves;
     p->tree = rt_xrealloc(p->tree, 2 * (size_t)leaves * sizeof *p->tree);
   }
-  for (int i = 0; i < leaves; i++) p->tree[leaves + i] = i < p->n ? p->chunks[i]->sum : (Summary){0};
-  for (int k = leaves - 1; k >= 1; k--) p->tree[k] = summary_join(&p->tree[2 * k], &p->tree[2 * k + 1]);
+  for (int i = 0; i < leaves; i++)
+    p->tree[leaves + i] = i < p->n ? p->chunks[i]->sum : (Summary){0};
+  for (int k = leaves - 1; k >= 1; k--)
+    p->tree[k] = summary_join(&p->tree[2 * k], &p->tree[2 * k + 1]);
 }
 
 static void tree_update(Placed *p, int ci) {
@@ -137,7 +139,8 @@ static bool fit_chunk(Fit *f, const Chunk *c) {
 static bool fit_node(Fit *f, const Placed *p, int k) {
   const Summary *s = &p->tree[k];
   if (s->n == 0 || s->min_first > f->last || s->max_last < f->first) return false;
-  if (s->max_first <= f->last && s->min_last >= f->first && s->max_gap < f->size && f->top <= s->off0) {
+  bool all_live = s->max_first <= f->last && s->min_last >= f->first;
+  if (all_live && s->max_gap < f->size && f->top <= s->off0) {
     if (fit_gap(f, s->off0)) return true;
     f->top = s->max_end;
     return false;

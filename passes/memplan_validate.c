@@ -115,8 +115,10 @@ static int rank_of(const LiveSet *s, int64_t off) {
 /* End of the bytes a group owns: its largest member's. */
 static int64_t group_end(const LiveSet *s, const PassBuffer *bufs, int r, int64_t alignment) {
   int64_t end = s->offs[r];
-  for (int x = s->head[r]; x >= 0; x = s->next[x])
-    if (bufs[x].offset + extent(&bufs[x], alignment) > end) end = bufs[x].offset + extent(&bufs[x], alignment);
+  for (int x = s->head[r]; x >= 0; x = s->next[x]) {
+    int64_t e = bufs[x].offset + extent(&bufs[x], alignment);
+    if (e > end) end = e;
+  }
   return end;
 }
 
@@ -127,7 +129,8 @@ static void group_remove(LiveSet *s, int r, int i) {
   if (s->head[r] < 0) tree_add(s, r, -1);
 }
 
-static bool overlap_fail(const PassBuffer *bufs, int i, int j, int64_t alignment, char *err, size_t errlen) {
+static bool overlap_fail(const PassBuffer *bufs, int i, int j, int64_t alignment, char *err,
+                         size_t errlen) {
   int lo = i < j ? i : j, hi = i < j ? j : i;
   const PassBuffer *x = &bufs[lo], *y = &bufs[hi];
   return fail(err, errlen,
@@ -139,7 +142,8 @@ static bool overlap_fail(const PassBuffer *bufs, int i, int j, int64_t alignment
 
 /* Buffer i arrives: every live group its bytes meet must consist of its in-place partners (then
  * it joins that group: a partner has the same offset), else two buffers overlap. */
-static bool live_insert(LiveSet *s, const PassBuffer *bufs, int i, int64_t alignment, char *err, size_t errlen) {
+static bool live_insert(LiveSet *s, const PassBuffer *bufs, int i, int64_t alignment, char *err,
+                        size_t errlen) {
   int64_t off = bufs[i].offset, end = off + extent(&bufs[i], alignment);
   int r = rank_of(s, off);
   int below = tree_prefix(s, r), live = tree_prefix(s, s->m);
@@ -159,18 +163,24 @@ static bool live_insert(LiveSet *s, const PassBuffer *bufs, int i, int64_t align
 
 /* The sweep: at each first use, the buffers dead before it leave, then the arrivals enter in
  * index order. */
-static bool check_overlaps(const PassBuffer *bufs, int n, int64_t alignment, char *err, size_t errlen) {
-  FirstKey *arrive = rt_xmalloc((size_t)n * sizeof *arrive + 1), *leave = rt_xmalloc((size_t)n * sizeof *leave + 1);
-  for (int i = 0; i < n; i++) arrive[i] = (FirstKey){bufs[i].first, i}, leave[i] = (FirstKey){bufs[i].last, i};
+static bool check_overlaps(const PassBuffer *bufs, int n, int64_t alignment, char *err,
+                           size_t errlen) {
+  size_t cap = (size_t)n + 1;
+  FirstKey *arrive = rt_xmalloc(cap * sizeof *arrive);
+  FirstKey *leave = rt_xmalloc(cap * sizeof *leave); /* keyed by last use */
+  for (int i = 0; i < n; i++) {
+    arrive[i] = (FirstKey){bufs[i].first, i};
+    leave[i] = (FirstKey){bufs[i].last, i};
+  }
   qsort(arrive, (size_t)n, sizeof *arrive, first_key_cmp);
   qsort(leave, (size_t)n, sizeof *leave, first_key_cmp);
-  LiveSet s = {.offs = rt_xmalloc((size_t)n * sizeof *s.offs + 1), .next = rt_xmalloc((size_t)n * sizeof *s.next + 1)};
+  LiveSet s = {.offs = rt_xmalloc(cap * sizeof *s.offs), .next = rt_xmalloc(cap * sizeof *s.next)};
   for (int i = 0; i < n; i++) s.offs[i] = bufs[i].offset;
   qsort(s.offs, (size_t)n, sizeof *s.offs, cmp_int64);
   for (int i = 0; i < n; i++)
     if (s.m == 0 || s.offs[s.m - 1] != s.offs[i]) s.offs[s.m++] = s.offs[i];
   s.tree = rt_xcalloc((size_t)s.m + 1, sizeof *s.tree);
-  s.head = rt_xmalloc((size_t)s.m * sizeof *s.head + 1);
+  s.head = rt_xmalloc(cap * sizeof *s.head);
   for (int r = 0; r < s.m; r++) s.head[r] = -1;
   bool ok = true;
   for (int a = 0, l = 0; a < n && ok; a++) {
