@@ -1,6 +1,7 @@
 /* Fusion (passes/fuse.h) at scale: a long elementwise chain is cut into kernels of at most
  * PASS_FUSE_MAX_OPS ops that cover every op once; the training step of a 600-op chain compiles
- * and matches the interpreter; a 100,000-op chain is fused, planned and described for codegen.
+ * and matches the interpreter; a sum of 256 values is cut into kernels of bounded arguments;
+ * a 100,000-op chain is fused, planned and described for codegen.
  * Nothing is timed: a quadratic pass shows in the suite's run time (minutes), not as a failure. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -87,6 +88,52 @@ static void test_chain_training_step_compiles(void **state) {
   ir_graph_free(g);
 }
 
+/* The gradient of a weight shared by 256 time steps is a sum of 256 GEMM outputs: as one loop
+ * kernel it needed 257 pointer arguments (an internal abort). The sum is cut into kernels that
+ * read at most PASS_FUSE_MAX_ARGS values, and still matches the interpreter. */
+static void test_wide_sum_bounded_arguments(void **state) {
+  enum { T = 256 };
+  IrGraph *g = ir_graph_new("wide_sum");
+  IrId w = ir_param(g, "w", IR_SHAPE(8, 8), IR_INIT_UNIFORM, 0.5);
+  IrId sum = IR_NONE;
+  for (int t = 0; t < T; t++) {
+    char name[16];
+    snprintf(name, sizeof name, "x%d", t);
+    IrId x = ir_input(g, name, IR_F32, IR_SHAPE(4, 8));
+    ir_node(g, x)->init = IR_INIT_UNIFORM;
+    ir_node(g, x)->value = 1;
+    IrId y = ir_matmul(g, x, w, false, false);
+    sum = sum == IR_NONE ? y : ir_add(g, sum, y);
+  }
+  ir_graph_add_output(g, sum);
+  assert_string_equal(g->error, "");
+  PassFusion *f = pass_fuse(g, NULL);
+  check_kernels(g, f);
+  for (int k = 0; k < f->n_kernels; k++) {
+    const PassKernel *pk = &f->kernels[k];
+    int reads = 0; /* distinct values read from outside the kernel */
+    for (IrId v = 0; v < g->n_nodes; v++) {
+      bool read = false;
+      for (int i = 0; i < pk->n_ops && !read; i++) {
+        const IrNode *n = g->nodes[pk->ops[i]];
+        for (int j = 0; j < n->n_in; j++) read |= n->in[j] == v && f->values[v].kernel != k;
+      }
+      reads += read;
+    }
+    if (reads + pk->n_outputs > PASS_FUSE_MAX_ARGS)
+      fail_msg("kernel %d reads %d values and writes %d", k, reads, pk->n_outputs);
+  }
+  pass_fusion_free(f);
+  CgCompareOptions o = {.compile = {.no_cache = true}, .atol = 1e-4, .rtol = 1e-4, .steps = 1};
+  CgCompareResult r;
+  RtDiags d = {0};
+  bool ok = cg_compare(g, 5, &o, &r, NULL, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  assert_true(ok);
+  ir_graph_free(g);
+}
+
 static void test_chain_100k_ops(void **state) {
   enum { N = 100000 };
   IrGraph *g = ir_graph_new("chain_100k");
@@ -107,6 +154,7 @@ static void test_chain_100k_ops(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_long_chain_cut_into_kernels),
                                      cmocka_unit_test(test_chain_training_step_compiles),
+                                     cmocka_unit_test(test_wide_sum_bounded_arguments),
                                      cmocka_unit_test(test_chain_100k_ops)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
