@@ -1,6 +1,7 @@
 /* Fusion (passes/fuse.h) at scale: a long elementwise chain is cut into kernels of at most
  * PASS_FUSE_MAX_OPS ops that cover every op once; the training step of a 600-op chain compiles
- * and matches the interpreter; a sum of 256 values is cut into kernels of bounded arguments;
+ * and matches the interpreter; a sum of 256 values is cut into kernels of bounded arguments, a
+ * concat of 256 steps into nested concats;
  * a 100,000-op chain is fused, planned and described for codegen.
  * Nothing is timed: a quadratic pass shows in the suite's run time (minutes), not as a failure. */
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include "codegen/cg_compare.h"
 #include "codegen/cg_program.h"
 #include "ir/ir_builder.h"
+#include "ir/ir_interp.h"
 #include "passes/plan.h"
 #include "passes/simplify.h"
 #include "passes/train_graph.h"
@@ -134,6 +136,43 @@ static void test_wide_sum_bounded_arguments(void **state) {
   ir_graph_free(g);
 }
 
+/* An LSTM over a 256-column line concatenates 256 time steps: one concat node of 256 operands
+ * was one opaque kernel of 257 pointer arguments (an internal abort). The builder nests concats
+ * of at most 32 operands; the result still matches the interpreter, row t being step t. */
+static void test_concat_of_256_steps(void **state) {
+  enum { T = 256 };
+  IrGraph *g = ir_graph_new("steps");
+  IrId hs[T];
+  for (int t = 0; t < T; t++) {
+    char name[16];
+    snprintf(name, sizeof name, "h%d", t);
+    hs[t] = ir_input(g, name, IR_F32, IR_SHAPE(1, 4));
+    ir_node(g, hs[t])->init = IR_INIT_UNIFORM;
+    ir_node(g, hs[t])->value = 1;
+  }
+  IrId out = ir_concat(g, T, hs, 0);
+  ir_graph_add_output(g, out);
+  assert_string_equal(g->error, "");
+  assert_int_equal(ir_type_of(g, out)->shape.dims[0], T);
+  for (IrId i = 0; i < g->n_nodes; i++)
+    if (g->nodes[i]->kind == IR_NODE_OP) assert_in_range(g->nodes[i]->n_in, 1, 32);
+  IrInterp *it = ir_interp_new(g);
+  ir_interp_init_leaves(it, 9);
+  ir_interp_run(it, NULL);
+  const IrTensor *y = ir_interp_value(it, out);
+  for (int t = 0; t < T; t++)
+    for (int j = 0; j < 4; j++) assert_true(y->data[4 * t + j] == ir_interp_value(it, hs[t])->data[j]);
+  ir_interp_free(it);
+  CgCompareOptions o = {.compile = {.no_cache = true}, .atol = 0, .rtol = 0, .steps = 1};
+  CgCompareResult r;
+  RtDiags d = {0};
+  bool ok = cg_compare(g, 9, &o, &r, NULL, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  assert_true(ok);
+  ir_graph_free(g);
+}
+
 static void test_chain_100k_ops(void **state) {
   enum { N = 100000 };
   IrGraph *g = ir_graph_new("chain_100k");
@@ -155,6 +194,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_long_chain_cut_into_kernels),
                                      cmocka_unit_test(test_chain_training_step_compiles),
                                      cmocka_unit_test(test_wide_sum_bounded_arguments),
+                                     cmocka_unit_test(test_concat_of_256_steps),
                                      cmocka_unit_test(test_chain_100k_ops)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
