@@ -59,7 +59,7 @@ static Summary summary_join(const Summary *a, const Summary *b) {
   return s;
 }
 
-/* Recomputes a chunk's summary after its entries changed (as cheap as the insertion's move). */
+/* Recomputes a chunk's summary exactly (after a split). */
 static void chunk_summarize(Chunk *c) {
   Summary s = {c->n, INT32_MAX, INT32_MIN, INT32_MIN, INT32_MAX, c->off[0], INT64_MIN, -1};
   for (int j = 0; j < c->n; j++) {
@@ -71,6 +71,29 @@ static void chunk_summarize(Chunk *c) {
     if (c->end[j] > s.max_end) s.max_end = c->end[j];
   }
   c->sum = s;
+}
+
+/* Updates the summary for the entry just inserted at j, in O(1): max_gap stays an upper bound,
+ * as the gaps after j only narrow and the new ones are at most the distance to a neighbour's
+ * end. */
+static void chunk_note(Chunk *c, int j) {
+  Summary *s = &c->sum;
+  int f = c->first[j], l = c->last[j];
+  if (c->n == 1) {
+    *s = (Summary){1, f, l, f, l, c->off[0], c->end[0], -1};
+    return;
+  }
+  s->n = c->n;
+  if (f < s->min_first) s->min_first = f;
+  if (f > s->max_first) s->max_first = f;
+  if (l < s->min_last) s->min_last = l;
+  if (l > s->max_last) s->max_last = l;
+  s->off0 = c->off[0];
+  if (c->end[j] > s->max_end) s->max_end = c->end[j];
+  int64_t below = j > 0 ? c->off[j] - c->end[j - 1] : -1;
+  int64_t above = j + 1 < c->n ? c->off[j + 1] - c->end[j] : -1;
+  if (below > s->max_gap) s->max_gap = below;
+  if (above > s->max_gap) s->max_gap = above;
 }
 
 static Chunk *chunk_new(void) {
@@ -204,7 +227,7 @@ static void placed_insert(Placed *p, int64_t off, int64_t end, int first, int la
   memmove(&c->end[j + 1], &c->end[j], tail * sizeof *c->end);
   c->first[j] = first, c->last[j] = last, c->off[j] = off, c->end[j] = end;
   c->n++;
-  chunk_summarize(c);
+  chunk_note(c, j);
   if (p->n > p->leaves) tree_rebuild(p);
   else tree_update(p, ci);
 }
