@@ -14,6 +14,8 @@
 #include "passes/plan.h"
 
 enum { CG_MAX_ARGS = 64 };
+/* fusion bounds what a kernel reads and writes; a GEMM kernel adds its workspace */
+_Static_assert(PASS_FUSE_MAX_ARGS + 8 <= CG_MAX_ARGS, "fusion's argument bound exceeds codegen's");
 
 /* One pointer argument: where its memory is at the call site, and how it is used. */
 typedef struct CgArg {

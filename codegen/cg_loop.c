@@ -76,9 +76,15 @@ static int value_arg(CgKernelSpec *s, IrId v, PassView *view) {
   return cg_spec_arg(s, view->base, view->offset, false);
 }
 
+/* Members are described in graph order (ascending ids, checked as they are added), so a binary
+ * search finds one: a kernel can hold thousands of members (a long elementwise chain). */
 static int member_index(const CgLoop *l, IrId id) {
-  for (int i = 0; i < l->n_members; i++)
-    if (l->members[i].id == id) return i;
+  for (int lo = 0, hi = l->n_members; lo < hi;) {
+    int mid = lo + (hi - lo) / 2;
+    if (l->members[mid].id == id) return mid;
+    if (l->members[mid].id < id) lo = mid + 1;
+    else hi = mid;
+  }
   return -1;
 }
 
@@ -106,6 +112,7 @@ void cg_loop_describe(CgKernelSpec *s, CgLoop *l, const IrShape *space, const Ir
   for (int i = 0; i < n_ops; i++) {
     IrId id = ops[i];
     const IrNode *n = g->nodes[id];
+    RT_ASSERT(i == 0 || ops[i - 1] < id, "kernel members out of graph order at %d", i);
     CgMember *m = &l->members[l->n_members++];
     m->id = id;
     m->epilogue = epilogue && epilogue[i];

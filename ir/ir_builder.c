@@ -1,6 +1,7 @@
 /* Builder API (ir_builder.h): argument packing for ir_graph_add_op plus a few composites. */
 #include "ir/ir_builder.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "ir/ir_ops.h"
@@ -243,10 +244,25 @@ IrId ir_slice_axis(IrGraph *g, IrId x, int axis, int64_t start, int64_t end) {
   return ir_slice(g, x, b, e, NULL);
 }
 
+/* Most operands of one concat node the builder makes. Compiled, a concat is one kernel taking
+ * each operand as a pointer argument (codegen takes at most 64), and a layer concatenates one
+ * operand per time step: an LSTM over a 256-column line has 256. Longer lists become a concat
+ * of concats, each at most this wide; the presets' widest concat has 32 operands. */
+enum { CONCAT_FAN_IN = 32 };
+
 IrId ir_concat(IrGraph *g, int n, const IrId *xs, int axis) {
   if (n < 1 || xs[0] == IR_NONE) return IR_NONE;
   IrAttr a = attr_int(norm_axis(g, xs[0], axis));
-  return ir_graph_add_op(g, IR_OP_CONCAT, n, xs, &a);
+  if (n <= CONCAT_FAN_IN) return ir_graph_add_op(g, IR_OP_CONCAT, n, xs, &a);
+  int groups = (n + CONCAT_FAN_IN - 1) / CONCAT_FAN_IN;
+  IrId *parts = rt_xmalloc((size_t)groups * sizeof *parts);
+  for (int i = 0; i < groups; i++) {
+    int first = i * CONCAT_FAN_IN, count = n - first < CONCAT_FAN_IN ? n - first : CONCAT_FAN_IN;
+    parts[i] = ir_graph_add_op(g, IR_OP_CONCAT, count, xs + first, &a);
+  }
+  IrId out = ir_concat(g, groups, parts, (int)a.v[0]);
+  free(parts);
+  return out;
 }
 
 IrId ir_pad(IrGraph *g, IrId x, const int64_t *before, const int64_t *after) {

@@ -25,6 +25,9 @@ typedef struct KernelBuild {
   int n_reductions;
   IrId *members; /* appended in reverse graph order */
   int n_members, cap_members;
+  PassView *reads; /* (n_reads) distinct memory it reads from outside: base and offset */
+  int n_reads, cap_reads;
+  int n_writes;    /* members it surely writes to memory: root, reductions, sinks, the GEMM */
 } KernelBuild;
 
 typedef struct Fuser {
@@ -61,8 +64,10 @@ static void build_users(Fuser *f) {
     const IrNode *node = g->nodes[i];
     for (int k = 0; k < node->n_in; k++) {
       IrId o = node->in[k];
-      bool seen = false; /* a node using one operand twice counts as one user */
-      for (int j = f->user_start[o]; j < f->user_start[o] + fill[o]; j++) seen |= f->users[j] == i;
+      /* a node using one operand twice counts as one user: look among its own earlier operands,
+       * not among o's users so far (o may have thousands: a constant, a shared weight) */
+      bool seen = false;
+      for (int j = 0; j < k; j++) seen |= node->in[j] == o;
       if (!seen) f->users[f->user_start[o] + fill[o]++] = i;
     }
   }
@@ -183,8 +188,69 @@ static int kernel_new(Fuser *f, PassKernelKind kind, IrShape space) {
   return f->n_kernels++;
 }
 
+/* ---- memory arguments ---- */
+
+/* The memory behind operand o as the kernel's code addresses it (its base and offset), false
+ * for a fill constant, which codegen emits as an immediate (codegen/cg_loop.c). */
+static bool read_of(const Fuser *f, IrId o, PassView *r) {
+  const IrNode *n = f->g->nodes[o];
+  if (n->kind == IR_NODE_CONST && n->init != IR_INIT_DATA) return false;
+  const PassValue *v = &f->values[o];
+  *r = (PassView){.base = o};
+  if (v->kind == PASS_VALUE_VIEW) r->base = v->view.base, r->offset = v->view.offset;
+  return true;
+}
+
+static int find_read(const KernelBuild *kb, const PassView *r) {
+  for (int i = 0; i < kb->n_reads; i++)
+    if (kb->reads[i].base == r->base && kb->reads[i].offset == r->offset) return i;
+  return -1;
+}
+
+static bool writes_memory(const Fuser *f, IrId id, bool root) {
+  const IrNode *n = f->g->nodes[id];
+  return root || f->sink[id] || is_reduce(n->op) || ir_op_info[n->op].fusion == IR_FUSE_GEMM;
+}
+
+/* Pointer arguments kernel kb needs once id joins it: what it reads from outside (id's operands
+ * added, id itself no longer outside) and what it writes. An upper bound: an output written in
+ * place of an input shares that input's argument. */
+static int args_with(const Fuser *f, const KernelBuild *kb, IrId id) {
+  const IrNode *n = f->g->nodes[id];
+  PassView self = {.base = id};
+  int args = kb->n_reads - (find_read(kb, &self) >= 0) + kb->n_writes + writes_memory(f, id, false);
+  for (int k = 0; k < n->n_in; k++) {
+    PassView r, q;
+    if (!read_of(f, n->in[k], &r) || find_read(kb, &r) >= 0) continue;
+    bool again = false; /* the same memory as an earlier operand */
+    for (int j = 0; j < k; j++)
+      again |= read_of(f, n->in[j], &q) && q.base == r.base && q.offset == r.offset;
+    args += !again;
+  }
+  return args;
+}
+
+/* Records id's reads and writes in kb (id itself is no longer read from outside). */
+static void note_args(const Fuser *f, KernelBuild *kb, IrId id, bool root) {
+  PassView self = {.base = id};
+  int i = find_read(kb, &self);
+  if (i >= 0) kb->reads[i] = kb->reads[--kb->n_reads];
+  kb->n_writes += writes_memory(f, id, root);
+  const IrNode *n = f->g->nodes[id];
+  for (int k = 0; k < n->n_in; k++) {
+    PassView r;
+    if (!read_of(f, n->in[k], &r) || find_read(kb, &r) >= 0) continue;
+    if (kb->n_reads == kb->cap_reads) {
+      kb->cap_reads = kb->cap_reads ? 2 * kb->cap_reads : 8;
+      kb->reads = rt_xrealloc(kb->reads, (size_t)kb->cap_reads * sizeof *kb->reads);
+    }
+    kb->reads[kb->n_reads++] = r;
+  }
+}
+
 static void kernel_add(Fuser *f, int k, IrId id, Phase phase) {
   KernelBuild *kb = &f->kernels[k];
+  note_args(f, kb, id, kb->n_members == 0);
   if (kb->n_members == kb->cap_members) {
     kb->cap_members = kb->cap_members ? 2 * kb->cap_members : 8;
     kb->members = rt_xrealloc(kb->members, (size_t)kb->cap_members * sizeof *kb->members);
@@ -225,6 +291,9 @@ static const char *join_refusal(const Fuser *f, IrId id, int k, int users_phase,
   IrFusionClass c = ir_op_info[n->op].fusion;
   const IrShape *s = &n->type.shape;
   if (users_phase < 0) return "its users are in both phases of the kernel";
+  if (kb->n_members >= PASS_FUSE_MAX_OPS) return "the kernel is full (PASS_FUSE_MAX_OPS)";
+  if (args_with(f, kb, id) > PASS_FUSE_MAX_ARGS)
+    return "the kernel would read or write more than PASS_FUSE_MAX_ARGS values";
   for (int j = f->user_start[id]; j < f->user_start[id + 1]; j++)
     if (ir_op_info[f->g->nodes[f->users[j]]->op].fusion == IR_FUSE_LAYOUT)
       return "a layout op reads it at other indices";
@@ -382,6 +451,7 @@ static PassFusion *finish(Fuser *f) {
       if (memory) pk->outputs[pk->n_outputs++] = id;
     }
     free(kb->members);
+    free(kb->reads);
   }
   return out;
 }

@@ -14,6 +14,18 @@
 
 #include "ir/ir.h"
 
+/* Most ops one kernel holds. LLVM's loop vectoriser takes time quadratic in the size of a loop
+ * body (a chain of 5,000 elementwise ops as one kernel: 33 s of CPU through `smelt run-ir
+ * --compare`; cut into kernels of 64: 0.5 s), while fusing beyond a few dozen ops saves almost
+ * no memory traffic. A longer chain is cut into kernels of this many ops, whose code is mostly
+ * identical and emitted once. The presets' largest kernels hold 23 ops. */
+#define PASS_FUSE_MAX_OPS 64
+/* Most values one kernel reads from memory or writes there: each is a pointer argument of its
+ * function, and codegen takes at most CG_MAX_ARGS (64) of them, a few kept for GEMM operands and
+ * workspaces (checked there). A sum of many values (the gradient of a weight shared by 256 time
+ * steps) is cut into kernels reading at most this many. */
+#define PASS_FUSE_MAX_ARGS 56
+
 typedef enum PassKernelKind { PASS_KERNEL_LOOP, PASS_KERNEL_GEMM, PASS_KERNEL_OPAQUE } PassKernelKind;
 
 /* How a node's value exists at run time. */

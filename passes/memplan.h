@@ -74,7 +74,7 @@ void pass_memplan_orders(PassBuffer *bufs, int n, int64_t alignment, unsigned or
  * input.last == this.first, input.size >= this.size, same offset), and that no two buffers whose
  * lifetimes intersect overlap in memory, except a taken in-place pair (b.placed_in_place and
  * b.in_place_of == a). Returns true if the layout is valid; otherwise false with a message naming
- * the buffer(s) in err (may be NULL). O(n log n + pairs of intersecting lifetimes). */
+ * the buffer(s) in err (may be NULL). O(n log n): a sweep over schedule positions. */
 bool pass_memplan_validate(const PassBuffer *bufs, int n, int64_t arena_bytes, int64_t alignment,
                            char *err, size_t errlen);
 

@@ -11,15 +11,28 @@
 #include "runtime/rt_assert.h"
 
 /* Placed blocks, sorted by offset (ties in any order), in chunks that are themselves in offset
- * order (a B+-tree's leaf level): an insertion moves at most CHUNK_CAP entries, and a chunk
- * whose summary shows no entry live in the queried lifetime is skipped whole. */
+ * order (a B+-tree's leaf level): an insertion moves at most CHUNK_CAP entries. A summary tree
+ * over the chunks lets find_offset pass a whole run of entries at once when none of them is live
+ * in the queried lifetime, or when all are and they leave no gap the block fits between them
+ * (the saved activations of a training step: thousands of blocks live together, stacked without
+ * gaps, which a walk over every chunk made quadratic). */
 enum { CHUNK_CAP = 256 };
 _Static_assert(CHUNK_CAP % 8 == 0, "find_offset reads the live bytes eight at a time");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "find_offset reads bytes as words");
 
+/* What find_offset needs of a run of consecutive entries (n > 0) without walking them. */
+typedef struct Summary {
+  int n;
+  int min_first, max_last; /* none is live in a lifetime ending before / starting after these */
+  int max_first, min_last; /* all are live in a lifetime that meets [max_first, min_last] */
+  int64_t off0, max_end;   /* the first entry's offset, the highest end */
+  int64_t max_gap;         /* >= every gap the walk meets after the first entry when all are
+                            * live (off - highest end before it); -1: none */
+} Summary;
+
 typedef struct Chunk {
   int n;
-  int min_first, max_last;               /* over the n entries */
+  Summary sum;
   int first[CHUNK_CAP], last[CHUNK_CAP]; /* entries n.. are INT32_MAX, INT32_MIN: never live */
   int64_t off[CHUNK_CAP], end[CHUNK_CAP]; /* [off, end) */
 } Chunk;
@@ -27,49 +40,143 @@ typedef struct Chunk {
 typedef struct Placed {
   int n, cap;
   Chunk **chunks; /* (cap) n in use, none empty */
+  int leaves;     /* a power of two >= n */
+  Summary *tree;  /* (2 * leaves) node k sums 2k and 2k + 1; leaf leaves + i is chunk i */
 } Placed;
+
+/* The summary of run a followed by run b (higher offsets). */
+static Summary summary_join(const Summary *a, const Summary *b) {
+  if (a->n == 0) return *b;
+  if (b->n == 0) return *a;
+  Summary s = {.n = a->n + b->n, .off0 = a->off0};
+  s.min_first = a->min_first < b->min_first ? a->min_first : b->min_first;
+  s.max_last = a->max_last > b->max_last ? a->max_last : b->max_last;
+  s.max_first = a->max_first > b->max_first ? a->max_first : b->max_first;
+  s.min_last = a->min_last < b->min_last ? a->min_last : b->min_last;
+  s.max_end = a->max_end > b->max_end ? a->max_end : b->max_end;
+  s.max_gap = a->max_gap > b->max_gap ? a->max_gap : b->max_gap;
+  if (b->off0 - a->max_end > s.max_gap) s.max_gap = b->off0 - a->max_end;
+  return s;
+}
+
+/* Recomputes a chunk's summary exactly (after a split). */
+static void chunk_summarize(Chunk *c) {
+  Summary s = {c->n, INT32_MAX, INT32_MIN, INT32_MIN, INT32_MAX, c->off[0], INT64_MIN, -1};
+  for (int j = 0; j < c->n; j++) {
+    if (c->first[j] < s.min_first) s.min_first = c->first[j];
+    if (c->first[j] > s.max_first) s.max_first = c->first[j];
+    if (c->last[j] < s.min_last) s.min_last = c->last[j];
+    if (c->last[j] > s.max_last) s.max_last = c->last[j];
+    if (j > 0 && c->off[j] - s.max_end > s.max_gap) s.max_gap = c->off[j] - s.max_end;
+    if (c->end[j] > s.max_end) s.max_end = c->end[j];
+  }
+  c->sum = s;
+}
+
+/* Updates the summary for the entry just inserted at j, in O(1): max_gap stays an upper bound,
+ * as the gaps after j only narrow and the new ones are at most the distance to a neighbour's
+ * end. */
+static void chunk_note(Chunk *c, int j) {
+  Summary *s = &c->sum;
+  int f = c->first[j], l = c->last[j];
+  if (c->n == 1) {
+    *s = (Summary){1, f, l, f, l, c->off[0], c->end[0], -1};
+    return;
+  }
+  s->n = c->n;
+  if (f < s->min_first) s->min_first = f;
+  if (f > s->max_first) s->max_first = f;
+  if (l < s->min_last) s->min_last = l;
+  if (l > s->max_last) s->max_last = l;
+  s->off0 = c->off[0];
+  if (c->end[j] > s->max_end) s->max_end = c->end[j];
+  int64_t below = j > 0 ? c->off[j] - c->end[j - 1] : -1;
+  int64_t above = j + 1 < c->n ? c->off[j + 1] - c->end[j] : -1;
+  if (below > s->max_gap) s->max_gap = below;
+  if (above > s->max_gap) s->max_gap = above;
+}
 
 static Chunk *chunk_new(void) {
   Chunk *c = rt_xcalloc(1, sizeof *c);
-  c->min_first = INT32_MAX, c->max_last = INT32_MIN;
   for (int j = 0; j < CHUNK_CAP; j++) c->first[j] = INT32_MAX, c->last[j] = INT32_MIN;
   return c;
 }
 
-static void chunk_note(Chunk *c, int j) {
-  if (c->first[j] < c->min_first) c->min_first = c->first[j];
-  if (c->last[j] > c->max_last) c->max_last = c->last[j];
+static void tree_rebuild(Placed *p) {
+  int leaves = 1;
+  while (leaves < p->n) leaves *= 2;
+  if (leaves != p->leaves) {
+    p->leaves = leaves;
+    p->tree = rt_xrealloc(p->tree, 2 * (size_t)leaves * sizeof *p->tree);
+  }
+  for (int i = 0; i < leaves; i++)
+    p->tree[leaves + i] = i < p->n ? p->chunks[i]->sum : (Summary){0};
+  for (int k = leaves - 1; k >= 1; k--)
+    p->tree[k] = summary_join(&p->tree[2 * k], &p->tree[2 * k + 1]);
+}
+
+static void tree_update(Placed *p, int ci) {
+  int k = p->leaves + ci;
+  p->tree[k] = p->chunks[ci]->sum;
+  for (k /= 2; k >= 1; k /= 2) p->tree[k] = summary_join(&p->tree[2 * k], &p->tree[2 * k + 1]);
 }
 
 /* Best fit among the placed blocks live during [first, last]: walking them by offset, `top` is
  * the highest end seen so far, so a block starting above it leaves a free gap [top, off). The
  * smallest gap that holds `size` wins (the lowest among equal gaps, so an exact fit ends the
- * search); without one, the block goes at the final top, just above all it conflicts with.
- * The live test is unpredictable, so each chunk is first filtered into bytes by a branch-free
- * loop over the whole chunk (which the compiler vectorises; unused entries never test live),
- * then only the live entries are walked, found eight bytes at a time. */
-static int64_t find_offset(const Placed *p, int first, int last, int64_t size) {
-  int64_t top = 0, best = -1, best_gap = INT64_MAX;
+ * search); without one, the block goes at the final top, just above all it conflicts with. */
+typedef struct Fit {
+  int first, last;
+  int64_t size, top, best, best_gap;
+} Fit;
+
+/* Offers the gap below off; true on an exact fit (the search is over). */
+static bool fit_gap(Fit *f, int64_t off) {
+  int64_t gap = off - f->top;
+  if (gap < f->size || gap >= f->best_gap) return false;
+  f->best_gap = gap, f->best = f->top;
+  return gap == f->size;
+}
+
+/* The live test is unpredictable, so the chunk is first filtered into bytes by a branch-free
+ * loop over all of it (which the compiler vectorises; unused entries never test live), then
+ * only the live entries are walked, found eight bytes at a time. */
+static bool fit_chunk(Fit *f, const Chunk *c) {
   uint8_t live[CHUNK_CAP];
-  for (int ci = 0; ci < p->n; ci++) {
-    const Chunk *c = p->chunks[ci];
-    if (c->min_first > last || c->max_last < first) continue;
-    for (int j = 0; j < CHUNK_CAP; j++) live[j] = (c->first[j] <= last) & (c->last[j] >= first);
-    for (int w = 0; w < c->n; w += 8) {
-      uint64_t bits; /* byte j of the word is live[w + j] */
-      memcpy(&bits, &live[w], sizeof bits);
-      for (; bits; bits &= bits - 1) {
-        int j = w + __builtin_ctzll(bits) / 8;
-        int64_t gap = c->off[j] - top;
-        if (gap >= size && gap < best_gap) {
-          if (gap == size) return top;
-          best_gap = gap, best = top;
-        }
-        if (c->end[j] > top) top = c->end[j];
-      }
+  for (int j = 0; j < CHUNK_CAP; j++) live[j] = (c->first[j] <= f->last) & (c->last[j] >= f->first);
+  for (int w = 0; w < c->n; w += 8) {
+    uint64_t bits; /* byte j of the word is live[w + j] */
+    memcpy(&bits, &live[w], sizeof bits);
+    for (; bits; bits &= bits - 1) {
+      int j = w + __builtin_ctzll(bits) / 8;
+      if (fit_gap(f, c->off[j])) return true;
+      if (c->end[j] > f->top) f->top = c->end[j];
     }
   }
-  return best >= 0 ? best : top;
+  return false;
+}
+
+/* Walks tree node k (its run of entries, in offset order); true on an exact fit. A run with
+ * every entry live and no inner gap that fits offers only the gap below its first entry, then
+ * the top is its highest end (which is above the old top: that one was at most off0). */
+static bool fit_node(Fit *f, const Placed *p, int k) {
+  const Summary *s = &p->tree[k];
+  if (s->n == 0 || s->min_first > f->last || s->max_last < f->first) return false;
+  bool all_live = s->max_first <= f->last && s->min_last >= f->first;
+  if (all_live && s->max_gap < f->size && f->top <= s->off0) {
+    if (fit_gap(f, s->off0)) return true;
+    f->top = s->max_end;
+    return false;
+  }
+  if (k >= p->leaves) return fit_chunk(f, p->chunks[k - p->leaves]);
+  return fit_node(f, p, 2 * k) || fit_node(f, p, 2 * k + 1);
+}
+
+static int64_t find_offset(const Placed *p, int first, int last, int64_t size) {
+  if (p->n == 0) return 0;
+  Fit f = {first, last, size, 0, -1, INT64_MAX};
+  if (fit_node(&f, p, 1)) return f.best;
+  return f.best >= 0 ? f.best : f.top;
 }
 
 /* Moves the upper half of the full chunk ci into a new chunk ci + 1. */
@@ -89,9 +196,9 @@ static void placed_split(Placed *p, int ci) {
   memcpy(hi->end, &lo->end[half], (size_t)hi->n * sizeof *hi->end);
   for (int j = half; j < lo->n; j++) lo->first[j] = INT32_MAX, lo->last[j] = INT32_MIN;
   lo->n = half;
-  lo->min_first = INT32_MAX, lo->max_last = INT32_MIN;
-  for (int j = 0; j < lo->n; j++) chunk_note(lo, j);
-  for (int j = 0; j < hi->n; j++) chunk_note(hi, j);
+  chunk_summarize(lo);
+  chunk_summarize(hi);
+  tree_rebuild(p); /* chunk indices moved; splits are rare (one per CHUNK_CAP / 2 insertions) */
 }
 
 /* Inserts [off, end) x [first, last] after every entry with an offset <= off. */
@@ -121,6 +228,8 @@ static void placed_insert(Placed *p, int64_t off, int64_t end, int first, int la
   c->first[j] = first, c->last[j] = last, c->off[j] = off, c->end[j] = end;
   c->n++;
   chunk_note(c, j);
+  if (p->n > p->leaves) tree_rebuild(p);
+  else tree_update(p, ci);
 }
 
 int64_t pass_memplan_place(const PassMemBlocks *b, const int *order, int64_t *offset) {
@@ -135,6 +244,7 @@ int64_t pass_memplan_place(const PassMemBlocks *b, const int *order, int64_t *of
   }
   for (int ci = 0; ci < p.n; ci++) free(p.chunks[ci]);
   free(p.chunks);
+  free(p.tree);
   return arena;
 }
 

@@ -1,7 +1,9 @@
 /* Independent checker of a scratch-arena layout (see pass_memplan_validate in memplan.h). It
  * shares no code with the planner on purpose: it knows nothing of blocks or orderings, only the
- * contract. Pairs of buffers with intersecting lifetimes are enumerated by sorting on first use:
- * after i, only the buffers starting no later than i's last use can intersect it. */
+ * contract. A sweep over schedule positions keeps the live buffers by offset; in a valid layout
+ * they are disjoint but for in-place pairs, so each arriving buffer meets at most its partner
+ * and the check is O(n log n), where enumerating every pair of intersecting lifetimes was
+ * quadratic in a training step (its saved activations are all live together). */
 #include "passes/memplan.h"
 
 #include <inttypes.h>
@@ -60,6 +62,139 @@ static bool check_in_place(const PassBuffer *bufs, int n, int i, char *err, size
   return true;
 }
 
+/* Is (a, b) a taken in-place pair, in either direction? */
+static bool in_place_pair(const PassBuffer *bufs, int a, int b) {
+  return (bufs[b].placed_in_place && bufs[b].in_place_of == a) ||
+         (bufs[a].placed_in_place && bufs[a].in_place_of == b);
+}
+
+static int cmp_int64(const void *pa, const void *pb) {
+  int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+  return (a > b) - (a < b);
+}
+
+/* Live set of the sweep: groups of live buffers at one offset (a buffer and the buffers written
+ * in place over it, at most a few), indexed by the rank of that offset among all offsets; a
+ * Fenwick tree over the ranks counts the occupied ones, to find the neighbours of an offset. */
+typedef struct LiveSet {
+  int m;           /* distinct offsets */
+  int64_t *offs;   /* (m) sorted */
+  int *tree;       /* (m + 1) Fenwick tree of occupied ranks */
+  int *head;       /* (m) first member of the group at each rank, -1: none */
+  int *next;       /* (n) next member of the same group, -1: end */
+} LiveSet;
+
+static void tree_add(LiveSet *s, int r, int delta) {
+  for (r++; r <= s->m; r += r & -r) s->tree[r] += delta;
+}
+
+static int tree_prefix(const LiveSet *s, int r) { /* occupied ranks < r */
+  int c = 0;
+  for (; r > 0; r -= r & -r) c += s->tree[r];
+  return c;
+}
+
+static int tree_kth(const LiveSet *s, int k) { /* rank of the k-th occupied (1-based), else m */
+  int pos = 0, step = 1;
+  while (step * 2 <= s->m) step *= 2;
+  for (; step; step /= 2)
+    if (pos + step <= s->m && s->tree[pos + step] < k) pos += step, k -= s->tree[pos];
+  return pos;
+}
+
+static int rank_of(const LiveSet *s, int64_t off) {
+  int lo = 0, hi = s->m;
+  while (lo < hi) {
+    int mid = lo + (hi - lo) / 2;
+    if (s->offs[mid] < off) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/* End of the bytes a group owns: its largest member's. */
+static int64_t group_end(const LiveSet *s, const PassBuffer *bufs, int r, int64_t alignment) {
+  int64_t end = s->offs[r];
+  for (int x = s->head[r]; x >= 0; x = s->next[x]) {
+    int64_t e = bufs[x].offset + extent(&bufs[x], alignment);
+    if (e > end) end = e;
+  }
+  return end;
+}
+
+static void group_remove(LiveSet *s, int r, int i) {
+  int *p = &s->head[r];
+  while (*p != i) p = &s->next[*p];
+  *p = s->next[i];
+  if (s->head[r] < 0) tree_add(s, r, -1);
+}
+
+static bool overlap_fail(const PassBuffer *bufs, int i, int j, int64_t alignment, char *err,
+                         size_t errlen) {
+  int lo = i < j ? i : j, hi = i < j ? j : i;
+  const PassBuffer *x = &bufs[lo], *y = &bufs[hi];
+  return fail(err, errlen,
+              "buffers %d and %d overlap while both live: %d at [%" PRId64 ", %" PRId64
+              ") live [%d, %d], %d at [%" PRId64 ", %" PRId64 ") live [%d, %d]",
+              lo, hi, lo, x->offset, x->offset + extent(x, alignment), x->first, x->last, hi,
+              y->offset, y->offset + extent(y, alignment), y->first, y->last);
+}
+
+/* Buffer i arrives: every live group its bytes meet must consist of its in-place partners (then
+ * it joins that group: a partner has the same offset), else two buffers overlap. */
+static bool live_insert(LiveSet *s, const PassBuffer *bufs, int i, int64_t alignment, char *err,
+                        size_t errlen) {
+  int64_t off = bufs[i].offset, end = off + extent(&bufs[i], alignment);
+  int r = rank_of(s, off);
+  int below = tree_prefix(s, r), live = tree_prefix(s, s->m);
+  /* groups are disjoint: only the nearest one below off can reach over it */
+  int k = below > 0 && group_end(s, bufs, tree_kth(s, below), alignment) > off ? below : below + 1;
+  for (; k <= live; k++) {
+    int g = tree_kth(s, k);
+    if (s->offs[g] >= end) break;
+    for (int x = s->head[g]; x >= 0; x = s->next[x])
+      if (!in_place_pair(bufs, i, x)) return overlap_fail(bufs, i, x, alignment, err, errlen);
+  }
+  if (s->head[r] < 0) tree_add(s, r, 1);
+  s->next[i] = s->head[r];
+  s->head[r] = i;
+  return true;
+}
+
+/* The sweep: at each first use, the buffers dead before it leave, then the arrivals enter in
+ * index order. */
+static bool check_overlaps(const PassBuffer *bufs, int n, int64_t alignment, char *err,
+                           size_t errlen) {
+  size_t cap = (size_t)n + 1;
+  FirstKey *arrive = rt_xmalloc(cap * sizeof *arrive);
+  FirstKey *leave = rt_xmalloc(cap * sizeof *leave); /* keyed by last use */
+  for (int i = 0; i < n; i++) {
+    arrive[i] = (FirstKey){bufs[i].first, i};
+    leave[i] = (FirstKey){bufs[i].last, i};
+  }
+  qsort(arrive, (size_t)n, sizeof *arrive, first_key_cmp);
+  qsort(leave, (size_t)n, sizeof *leave, first_key_cmp);
+  LiveSet s = {.offs = rt_xmalloc(cap * sizeof *s.offs), .next = rt_xmalloc(cap * sizeof *s.next)};
+  for (int i = 0; i < n; i++) s.offs[i] = bufs[i].offset;
+  qsort(s.offs, (size_t)n, sizeof *s.offs, cmp_int64);
+  for (int i = 0; i < n; i++)
+    if (s.m == 0 || s.offs[s.m - 1] != s.offs[i]) s.offs[s.m++] = s.offs[i];
+  s.tree = rt_xcalloc((size_t)s.m + 1, sizeof *s.tree);
+  s.head = rt_xmalloc(cap * sizeof *s.head);
+  for (int r = 0; r < s.m; r++) s.head[r] = -1;
+  bool ok = true;
+  for (int a = 0, l = 0; a < n && ok; a++) {
+    int i = arrive[a].idx;
+    for (; l < n && leave[l].first < bufs[i].first; l++) {
+      int x = leave[l].idx;
+      group_remove(&s, rank_of(&s, bufs[x].offset), x);
+    }
+    ok = live_insert(&s, bufs, i, alignment, err, errlen);
+  }
+  free(arrive), free(leave), free(s.offs), free(s.next), free(s.tree), free(s.head);
+  return ok;
+}
+
 bool pass_memplan_validate(const PassBuffer *bufs, int n, int64_t arena_bytes, int64_t alignment,
                            char *err, size_t errlen) {
   if (alignment <= 0 || arena_bytes < 0 || n < 0)
@@ -81,31 +216,5 @@ bool pass_memplan_validate(const PassBuffer *bufs, int n, int64_t arena_bytes, i
                   i, b->offset, b->offset + extent(b, alignment), arena_bytes);
     if (b->placed_in_place && !check_in_place(bufs, n, i, err, errlen)) return false;
   }
-  FirstKey *keys = rt_xmalloc((size_t)n * sizeof *keys);
-  for (int i = 0; i < n; i++) keys[i] = (FirstKey){bufs[i].first, i};
-  qsort(keys, (size_t)n, sizeof *keys, first_key_cmp);
-  bool ok = true;
-  for (int s = 0; s < n && ok; s++) {
-    int i = keys[s].idx;
-    const PassBuffer *a = &bufs[i];
-    for (int t = s + 1; t < n && keys[t].first <= a->last; t++) {
-      int j = keys[t].idx;
-      const PassBuffer *b = &bufs[j];
-      bool disjoint = a->offset + extent(a, alignment) <= b->offset ||
-                      b->offset + extent(b, alignment) <= a->offset;
-      bool in_place = (b->placed_in_place && b->in_place_of == i) ||
-                      (a->placed_in_place && a->in_place_of == j);
-      if (disjoint || in_place) continue;
-      int lo = i < j ? i : j, hi = i < j ? j : i;
-      const PassBuffer *x = &bufs[lo], *y = &bufs[hi];
-      ok = fail(err, errlen,
-                "buffers %d and %d overlap while both live: %d at [%" PRId64 ", %" PRId64
-                ") live [%d, %d], %d at [%" PRId64 ", %" PRId64 ") live [%d, %d]",
-                lo, hi, lo, x->offset, x->offset + extent(x, alignment), x->first, x->last, hi,
-                y->offset, y->offset + extent(y, alignment), y->first, y->last);
-      break;
-    }
-  }
-  free(keys);
-  return ok;
+  return check_overlaps(bufs, n, alignment, err, errlen);
 }

@@ -111,6 +111,20 @@ static void test_validate_rejects_illegal_in_place(void **state) {
   validate_says(b, 3, 512, "buffers 0 and 2 overlap");
 }
 
+/* 200k buffers all live at once (a training step's saved activations, many times over): a
+ * validator enumerating pairs of intersecting lifetimes would check 2e10 pairs (minutes); the
+ * sweep meets each buffer's neighbours only. Not timed: a quadratic validator shows in the
+ * suite's run time. */
+static void test_validate_many_live_together(void **state) {
+  enum { N = 200000 };
+  PassBuffer *b = malloc((size_t)N * sizeof *b);
+  for (int i = 0; i < N; i++) b[i] = at(A, i % 7, N, (int64_t)i * A);
+  assert_true(validate_says(b, N, (int64_t)N * A, NULL));
+  b[N - 1].offset = (N / 2) * (int64_t)A; /* one collision in the middle of the crowd */
+  validate_says(b, N, (int64_t)N * A, "buffers 100000 and 199999 overlap");
+  free(b);
+}
+
 /* ---- golden plans ---- */
 
 /* a -> b -> c ...: each dies as the next is written, so two slots alternate */
@@ -447,6 +461,21 @@ static void test_sweep_matches_general_engine(void **state) {
 
 /* ---- speed ---- */
 
+/* The saved activations of a 100k-layer training step: activation i lives [i, 2N - i], all of
+ * them together at position N, so every placement meets every block placed before it. The
+ * summary tree passes those stacks whole; a walk over every placed block is quadratic (5e9
+ * steps per ordering here). Not timed: a quadratic planner shows in the suite's run time. */
+static void test_saved_activations_100k(void **state) {
+  enum { N = 100000 };
+  PassBuffer *b = malloc(N * sizeof *b);
+  for (int i = 0; i < N; i++) b[i] = buf(SLOT, i, 2 * N - i);
+  PassMemPlanStats s;
+  plan_and_validate(b, N, PASS_MEMPLAN_ALL_ORDERS, &s);
+  assert_int_equal(s.lower_bound_bytes, (int64_t)N * SLOT);
+  assert_int_equal(s.arena_bytes, (int64_t)N * SLOT);
+  free(b);
+}
+
 static void test_perf_10k(void **state) {
   enum { N = 10000 };
   PassBuffer *b = malloc(N * sizeof *b);
@@ -479,6 +508,7 @@ int main(void) {
       cmocka_unit_test(test_validate_rejects_misalignment),
       cmocka_unit_test(test_validate_rejects_out_of_arena),
       cmocka_unit_test(test_validate_rejects_illegal_in_place),
+      cmocka_unit_test(test_validate_many_live_together),
       cmocka_unit_test(test_golden_chain_two_slots),
       cmocka_unit_test(test_golden_size_beats_first_use),
       cmocka_unit_test(test_golden_first_use_beats_size),
@@ -488,6 +518,7 @@ int main(void) {
       cmocka_unit_test(test_random_uniform),
       cmocka_unit_test(test_random_training),
       cmocka_unit_test(test_sweep_matches_general_engine),
+      cmocka_unit_test(test_saved_activations_100k),
       cmocka_unit_test(test_perf_10k),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
