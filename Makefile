@@ -1,15 +1,17 @@
 # smelt's front door. `make run` does the main job, `make test` builds and runs every test.
 # Both install missing Debian packages first (scripts/deps.sh). Other targets: `make asan`
 # (the suite under AddressSanitizer + UndefinedBehaviorSanitizer), `make debug`, `make fuzz`,
-# `make fuzz-smoke` (every fuzz target for a few seconds on its seed corpus; not in `make test`).
+# `make fuzz-smoke` (every fuzz target for a few seconds on its seed corpus; not in `make test`),
+# `make install PREFIX=DIR` (default /usr/local; docs/deploy.md), `make package` (a Debian package).
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
 FUZZ_TARGETS := $(basename $(notdir $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 10
+PREFIX ?= /usr/local
 
-.PHONY: all deps build run test asan debug fuzz fuzz-configure fuzz-smoke clean
+.PHONY: all deps build run test install package asan debug fuzz fuzz-configure fuzz-smoke clean
 
 all: build
 
@@ -22,6 +24,12 @@ build: deps
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+package: build
+	cd $(BUILD) && cpack -G DEB
 
 run: build
 	$(BUILD)/smelt tune examples/quickstart.yaml --out runs/quickstart

@@ -131,9 +131,10 @@ const char *fe_shape_format(FeShape s, int batch, char *buf, size_t size);
  * name looked up as DIR/NAME.yaml in search_dir. Unknown names are reported at `at` listing the
  * known ones and the closest: "unknown preset 'ctc'; did you mean 'ctc_small'? (known: ...)". */
 FePreset *fe_preset_resolve(const char *ref, const char *search_dir, FeLoc at, RtDiags *d);
-/* Where names are looked up when nothing else is said: $SMELT_PRESETS, else the first `presets`
- * folder holding small.yaml found walking up from the executable (build/tests/x -> repo/presets),
- * else "presets". Returns a malloc'd string (caller frees). */
+/* Where names are looked up when nothing else is said: $SMELT_PRESETS, else an installed smelt's
+ * PREFIX/share/smelt/presets (runtime/rt_install.h), else the first `presets` folder holding
+ * small.yaml found walking up from the executable (build/tests/x -> repo/presets), else
+ * "presets". Returns a malloc'd string (caller frees). */
 char *fe_presets_default_dir(void);
 /* The preset names in dir (stems of *.yaml), sorted; returns the count and a malloc'd array of
  * malloc'd strings in *names (free with fe_names_free). */

@@ -12,6 +12,7 @@
 #include "frontend/fe_preset.h"
 #include "frontend/fe_schema.h"
 #include "runtime/rt_assert.h"
+#include "runtime/rt_install.h"
 
 static bool looks_like_path(const char *ref) {
   return strchr(ref, '/') || fe_str_ends_with(ref, ".yaml") || fe_str_ends_with(ref, ".yml");
@@ -52,21 +53,19 @@ char *fe_presets_default_dir(void) {
   const char *env = getenv("SMELT_PRESETS");
   if (env && env[0]) return rt_xstrdup(env);
   char exe[PATH_MAX];
+  if (rt_install_path(RT_INSTALL_PRESETS, exe, sizeof exe)) return rt_xstrdup(exe); /* PREFIX/bin/smelt */
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n > 0) {
     exe[n] = 0;
     char *slash;
-    /* build/smelt, build/tests/test_x and PREFIX/bin/smelt all find their presets this way. */
+    /* build/smelt and build/tests/test_x find the source tree's presets this way. */
     for (int up = 0; up < 4 && (slash = strrchr(exe, '/')) && slash != exe; up++) {
       *slash = 0;
-      static const char *const subdirs[] = {"presets", "share/smelt/presets"};
-      for (int i = 0; i < 2; i++) {
-        char probe[PATH_MAX + 64];
-        snprintf(probe, sizeof probe, "%s/%s/small.yaml", exe, subdirs[i]);
-        if (fe_path_is_file(probe)) {
-          probe[strlen(probe) - strlen("/small.yaml")] = 0;
-          return rt_xstrdup(probe);
-        }
+      char probe[PATH_MAX + 64];
+      snprintf(probe, sizeof probe, "%s/presets/small.yaml", exe);
+      if (fe_path_is_file(probe)) {
+        probe[strlen(probe) - strlen("/small.yaml")] = 0;
+        return rt_xstrdup(probe);
       }
     }
   }

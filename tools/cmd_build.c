@@ -12,6 +12,7 @@
 #include "codegen/cg_cache.h"
 #include "codegen/cg_program.h"
 #include "runtime/rt_fs.h"
+#include "runtime/rt_install.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
 #include "tools/aot.h"
@@ -20,7 +21,8 @@
 #include "tools/experiment.h"
 #include "tools/model_build.h"
 
-/* Set by CMakeLists.txt: the runtime library a trainer links, and the folder of its headers. */
+/* Set by CMakeLists.txt: the runtime library a trainer links, and the folder of its headers, in
+ * the build and source trees (an installed smelt links its installed ones: runtime/rt_install.h). */
 #ifndef SMELT_RUNTIME_LIB
 #error "SMELT_RUNTIME_LIB (path of libsmelt_runtime.a) must be defined by the build"
 #endif
@@ -102,6 +104,15 @@ static bool compile_steps(const FeExperiment *e, int workers, const CgTarget *t,
   return ok;
 }
 
+/* The runtime a trainer links and the folder of its headers: those installed beside this smelt
+ * (PREFIX/lib/smelt, PREFIX/include/smelt), else the build and source trees it was built in. */
+static void runtime_paths(char *lib, size_t lib_size, char *include, size_t include_size) {
+  if (rt_install_path(RT_INSTALL_RUNTIME_LIB, lib, lib_size) && rt_install_path(RT_INSTALL_INCLUDE, include, include_size))
+    return;
+  snprintf(lib, lib_size, "%s", SMELT_RUNTIME_LIB);
+  snprintf(include, include_size, "%s", SMELT_RUNTIME_INCLUDE);
+}
+
 /* The generated C file, compiled and linked with the object and the runtime. */
 static bool link_trainer(const char *dir, const char *obj, const AotTrainer *t, const char *out, RtDiags *d) {
   char src[4200];
@@ -116,8 +127,10 @@ static bool link_trainer(const char *dir, const char *obj, const AotTrainer *t, 
     rt_diag_error(d, src, 0, 0, "cannot write the trainer's C file");
     return false;
   }
-  const char *argv[] = {aot_cc(), "-std=c17", "-O2", "-I", SMELT_RUNTIME_INCLUDE, "-o", out, src, obj,
-                        SMELT_RUNTIME_LIB, "-lopenblas", "-lcjson", "-lfreetype", "-lz", "-lm", "-lpthread",
+  char lib[PATH_MAX], include[PATH_MAX];
+  runtime_paths(lib, sizeof lib, include, sizeof include);
+  const char *argv[] = {aot_cc(), "-std=c17", "-O2", "-I", include, "-o", out, src, obj,
+                        lib, "-lopenblas", "-lcjson", "-lfreetype", "-lz", "-lm", "-lpthread",
 #ifdef SMELT_AOT_SANITIZE /* the runtime library was built with the sanitizers */
                         "-fsanitize=address,undefined",
 #endif
