@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "frontend/fe_layer.h"
 #include "frontend/fe_settings.h"
 
 typedef struct Origin {
@@ -55,17 +56,13 @@ __attribute__((format(printf, 6, 7))) static void report(FeCtx *c, RtDiagLevel l
     rt_diag_add(c->diags, level, c->file, n->line, n->col, "%s", msg);
 }
 
-static bool has_config_dropout(const FePreset *p) {
-  for (int i = 0; i < p->layer_count; i++)
-    if (p->layers[i].kind == FE_LAYER_DROPOUT && p->layers[i].dropout.from_config) return true;
-  return false;
-}
+static bool has_config_dropout(const FePreset *p) { return fe_preset_train_inputs(p).dropout; }
 
 void fe_experiment_check(FeCtx *c, FeExperiment *e, const FeNode *exp, const FeNode *defs,
                          const FeNode *name_key) {
   const FePreset *p = e->preset;
   const FeLayer *head = p->head;
-  bool ctc_head = head->kind == FE_LAYER_CTC;
+  bool ctc_head = fe_layer_class(head->kind)->ctc;
   Origin model = origin(exp, defs, "model", NULL);
 #define ERROR(at, ...) report(c, RT_DIAG_ERROR, e, at, name_key, __VA_ARGS__)
 #define WARN(at, ...) report(c, RT_DIAG_WARNING, e, at, name_key, __VA_ARGS__)

@@ -1,25 +1,18 @@
 /* Lowering driver (fe_lower.h): checks the options against the preset, creates the inputs, walks
- * the encoder layers in order, then the head, the loss and the outputs. Also the helpers the
- * layer emitters share: PyTorch-like param names and affine maps. Every layer's IR shape is
- * checked against the shape fe_shape.c inferred, so the two can never drift apart silently. */
-#include "frontend/fe_lower_impl.h"
+ * the encoder layers in order (creating each one's params with PyTorch-like names, then its
+ * row's lower), then the head, the loss and the outputs. It reaches every layer through the
+ * layer table (fe_layer.h) and knows no layer kind. Every layer's IR shape is checked
+ * against the shape fe_shape.c inferred, so the two can never drift apart silently. */
+#include "frontend/fe_lower.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "frontend/fe_layer.h"
 #include "runtime/rt_assert.h"
 
 const char *const FE_GRAPH_KIND_NAMES[FE_GRAPH_KIND_COUNT] = {"train", "eval", "infer"};
-
-void fe_lower_layer_prefix(const FeLayer *l, char *buf, size_t size) {
-  /* Layer names are letters, digits, '_' and '-' (fe_preset.c); IR names may not start with a
-   * digit nor hold '-'. */
-  bool digit = l->name[0] >= '0' && l->name[0] <= '9';
-  snprintf(buf, size, "%s%s", digit ? "_" : "", l->name);
-  for (char *s = buf; *s; s++)
-    if (*s == '-') *s = '_';
-}
 
 /* fe_layer_params' relative names -> PyTorch's: "l1.reverse.w_ih" -> "l1_reverse.weight_ih",
  * "l0.forward.b" -> "l0.bias", "cell.w_hh" -> "cell.weight_hh", "embedding" -> "embedding.weight". */
@@ -52,19 +45,15 @@ static IrInit ir_init_of(FeInit init) {
   RT_ASSERT(false, "bad init %d", (int)init);
 }
 
-static void param_full_name(const FeLayer *l, const char *suffix, char *buf, size_t size) {
-  char prefix[64];
-  fe_lower_layer_prefix(l, prefix, sizeof prefix);
-  snprintf(buf, size, "%s.%s", prefix, suffix);
-}
-
-bool fe_lower_params(FeLowerCtx *c, const FeLayer *l) {
+/* Creates every param of l (fe_layer_params' shapes and inits, PyTorch names) as graph params
+ * named "<layer>.<name>"; false after a diagnostic when a name is taken. */
+static bool create_params(FeLowerCtx *c, const FeLayer *l) {
   FeParamInfo info[FE_LAYER_MAX_PARAMS];
   int n = fe_layer_params(l, info);
   for (int i = 0; i < n; i++) {
     char rel[64], full[128];
     torch_name(info[i].name, rel, sizeof rel);
-    param_full_name(l, rel, full, sizeof full);
+    fe_lower_param_name(l, rel, full, sizeof full);
     if (ir_graph_find(c->g, full) != IR_NONE) {
       rt_diag_error(c->d, l->loc.file, l->loc.line, l->loc.col,
                     "layer '%s': its parameter name '%s' is already taken by another layer "
@@ -79,19 +68,6 @@ bool fe_lower_params(FeLowerCtx *c, const FeLayer *l) {
   return true;
 }
 
-IrId fe_lower_param(FeLowerCtx *c, const FeLayer *l, const char *suffix) {
-  char full[128];
-  param_full_name(l, suffix, full, sizeof full);
-  IrId id = ir_graph_find(c->g, full);
-  RT_ASSERT(id != IR_NONE && ir_node(c->g, id)->kind == IR_NODE_PARAM, "no param '%s'", full);
-  return id;
-}
-
-IrId fe_lower_affine(IrGraph *g, IrId x, IrId w, IrId b) {
-  IrId y = ir_matmul(g, x, w, false, true);
-  return b == IR_NONE ? y : ir_add(g, y, b);
-}
-
 /* The IR shape a layer's output must have: (B, C, H, W) or time-major (T*B, F). */
 static bool shape_matches(const IrGraph *g, IrId x, FeShape s, int batch) {
   const IrShape *is = &ir_type_of(g, x)->shape;
@@ -99,20 +75,6 @@ static bool shape_matches(const IrGraph *g, IrId x, FeShape s, int batch) {
     return is->rank == 4 && is->dims[0] == batch && is->dims[1] == s.dims[0] && is->dims[2] == s.dims[1] &&
            is->dims[3] == s.dims[2];
   return is->rank == 2 && is->dims[0] == (int64_t)s.dims[0] * batch && is->dims[1] == s.dims[1];
-}
-
-static IrId lower_encoder_layer(FeLowerCtx *c, const FeLayer *l, IrId x) {
-  switch (l->kind) {
-  case FE_LAYER_CONV2D: return fe_lower_conv2d(c, l, x);
-  case FE_LAYER_BATCHNORM: return fe_lower_batchnorm(c, l, x);
-  case FE_LAYER_RELU: return ir_relu(c->g, x);
-  case FE_LAYER_MAXPOOL: return fe_lower_maxpool(c, l, x);
-  case FE_LAYER_DROPOUT: return fe_lower_dropout(c, l, x);
-  case FE_LAYER_COLLAPSE_HEIGHT: return fe_lower_collapse(c, l, x);
-  case FE_LAYER_LSTM: return fe_lower_lstm(c, l, x);
-  case FE_LAYER_LINEAR: return fe_lower_linear(c, l, x);
-  default: RT_ASSERT(false, "layer %s of kind %d in the encoder", l->name, (int)l->kind);
-  }
 }
 
 static IrId scalar_input(IrGraph *g, const char *name, IrDType dtype, double fill) {
@@ -130,17 +92,6 @@ static IrId label_input(IrGraph *g, const char *name, IrShape s, int bound) {
   return id;
 }
 
-/* Whether the TRAIN graph draws dropout masks (and so needs a seed), and reads the rate input. */
-static void dropout_needs(const FePreset *p, bool *seed, bool *rate) {
-  *seed = *rate = false;
-  for (int i = 0; i < p->layer_count; i++) {
-    const FeLayer *l = &p->layers[i];
-    if (l->kind != FE_LAYER_DROPOUT) continue;
-    *rate |= l->dropout.from_config;
-    *seed |= l->dropout.from_config || l->dropout.rate > 0;
-  }
-}
-
 static void create_inputs(FeLowerCtx *c, const FeLowerOptions *o) {
   const FePreset *p = c->p;
   const FeLayer *head = p->head;
@@ -149,15 +100,14 @@ static void create_inputs(FeLowerCtx *c, const FeLowerOptions *o) {
   int B = c->batch, L = head->head.max_length, K = head->head.classes;
   io->image = ir_input(g, "image", IR_F32, IR_SHAPE(B, p->channels, p->height, p->width));
   if (c->kind != FE_GRAPH_INFER) {
-    bool attention = head->kind == FE_LAYER_ATTENTION;
-    io->target = label_input(g, "target", attention ? IR_SHAPE(B, L + 1) : IR_SHAPE(B, L), K);
+    int steps = L + fe_layer_class(head->kind)->end_tokens;
+    io->target = label_input(g, "target", IR_SHAPE(B, steps), K);
     io->target_len = label_input(g, "target_len", IR_SHAPE(B), L + 1);
   }
   if (c->train) {
-    bool seed, rate;
-    dropout_needs(p, &seed, &rate);
-    if (rate) io->dropout = scalar_input(g, "dropout", IR_F32, 0.0);
-    if (seed) io->seed = scalar_input(g, "seed", IR_I32, 0.0);
+    FeTrainInputs need = fe_preset_train_inputs(p);
+    if (need.dropout) io->dropout = scalar_input(g, "dropout", IR_F32, 0.0);
+    if (need.seed) io->seed = scalar_input(g, "seed", IR_I32, 0.0);
   }
   if (c->kind == FE_GRAPH_INFER) return;
   if (o->loss == FE_LOSS_CROSS_ENTROPY) io->label_smoothing = scalar_input(g, "label_smoothing", IR_F32, 0.0);
@@ -170,13 +120,12 @@ static void create_inputs(FeLowerCtx *c, const FeLowerOptions *o) {
 /* Problems with the options, reported at the head (the part of the preset they concern). */
 static bool options_check(const FePreset *p, const FeLowerOptions *o, RtDiags *d) {
   const FeLayer *head = p->head;
-  RT_ASSERT(head && (head->kind == FE_LAYER_ATTENTION || head->kind == FE_LAYER_CTC),
-            "preset %s has no head", p->name);
+  RT_ASSERT(head && fe_layer_class(head->kind)->head, "preset %s has no head", p->name);
   RT_ASSERT(o->kind >= 0 && o->kind < FE_GRAPH_KIND_COUNT, "bad graph kind %d", (int)o->kind);
   int errors = d->errors;
   if (o->batch < 1) rt_diag_error(d, p->path, 0, 0, "batch size must be >= 1, got %d", o->batch);
   if (o->kind != FE_GRAPH_INFER) {
-    bool ctc_loss = o->loss == FE_LOSS_CTC, ctc_head = head->kind == FE_LAYER_CTC;
+    bool ctc_loss = o->loss == FE_LOSS_CTC, ctc_head = fe_layer_class(head->kind)->ctc;
     if (o->loss < 0 || o->loss >= FE_LOSS_COUNT)
       rt_diag_error(d, p->path, 0, 0, "no loss chosen for the %s graph", FE_GRAPH_KIND_NAMES[o->kind]);
     else if (ctc_loss != ctc_head)
@@ -191,17 +140,15 @@ static bool options_check(const FePreset *p, const FeLowerOptions *o, RtDiags *d
 static void finish(FeLowerCtx *c, FeLossKind loss_kind, IrId logits) {
   IrGraph *g = c->g;
   FeModelIO *io = c->io;
-  bool ctc = c->p->head->kind == FE_LAYER_CTC;
+  const FeLayerClass *head = fe_layer_class(c->p->head->kind);
   if (c->kind != FE_GRAPH_INFER) {
-    io->loss = ctc ? fe_lower_loss_ctc(c, logits) : fe_lower_loss_attention(c, loss_kind, logits);
+    io->loss = head->loss(c, loss_kind, logits);
     if (io->loss == IR_NONE) return;
     ir_graph_set_name(g, io->loss, "loss");
     ir_graph_add_output(g, io->loss);
   }
   if (c->kind == FE_GRAPH_TRAIN) { /* for debugging: (B, S, K) or (B, T, C), batch-major */
-    int S = c->p->head->head.max_length + 1, K = c->p->head->head.classes;
-    IrId bm = ctc ? logits
-                  : ir_transpose(g, ir_reshape(g, logits, IR_SHAPE(S, c->batch, K)), 3, (int[]){1, 0, 2});
+    IrId bm = head->batch_major ? head->batch_major(c, logits) : logits;
     if (bm == IR_NONE) return;
     ir_graph_set_name(g, bm, "logits");
     ir_graph_add_output(g, bm);
@@ -236,15 +183,15 @@ IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io_out,
   for (int i = 0; ok && i < p->layer_count; i++) {
     const FeLayer *l = &p->layers[i];
     c.layer = i;
-    ok = fe_lower_params(&c, l);
+    ok = create_params(&c, l);
     if (!ok || l == head) break;
-    x = lower_encoder_layer(&c, l, x);
+    x = fe_layer_class(l->kind)->lower(&c, l, x);
     if (x == IR_NONE) break;
     RT_ASSERT(shape_matches(c.g, x, l->out, c.batch), "layer %s: IR shape differs from its FeShape", l->name);
   }
   IrId logits = IR_NONE;
   if (ok && x != IR_NONE)
-    logits = head->kind == FE_LAYER_CTC ? fe_lower_ctc_head(&c, head, x) : fe_lower_attention(&c, head, x);
+    logits = fe_layer_class(head->kind)->lower(&c, head, x);
   if (ok && (logits != IR_NONE || c.kind == FE_GRAPH_INFER)) finish(&c, o->loss, logits);
   if (ok && c.g->error[0]) { /* a builder error is a bug here, not a problem of the preset */
     rt_diag_error(d, p->path, 0, 0, "internal error lowering preset '%s': %s", p->name, c.g->error);

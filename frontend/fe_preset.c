@@ -1,85 +1,23 @@
 /* Preset schema: decodes a preset document (description, input, width_multiplier, encoder list,
- * head) into FeLayer records, one field table per layer kind, then hands the list to shape
- * inference (fe_shape.c). Option defaults follow PyTorch's constructors so that a preset reads
- * like the nn.Sequential it mirrors; head defaults are the peer's sizes. */
+ * head) into FeLayer records, each layer through its kind's row of the layer table (fe_layer.h:
+ * field table, defaults, finishing), then hands the list to shape inference (fe_shape.c). Option
+ * defaults follow PyTorch's constructors so that a preset reads like the nn.Sequential it
+ * mirrors; head defaults are the peer's sizes. */
 #include "frontend/fe_preset.h"
 
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "frontend/fe_layer.h"
 #include "frontend/fe_path.h"
 #include "frontend/fe_schema.h"
 #include "frontend/fe_shape.h"
 #include "frontend/fe_yaml.h"
 #include "runtime/rt_assert.h"
 
-const char *const FE_LAYER_KIND_NAMES[FE_LAYER_KIND_COUNT] = {
-    "conv2d", "batchnorm", "relu", "maxpool", "dropout", "collapse_height", "lstm", "linear",
-    "attention", "ctc"};
-enum { ENCODER_KIND_COUNT = FE_LAYER_ATTENTION, MAX_LAYERS = 256 };
-
-#define L(member) offsetof(FeLayer, member)
-#define KIND_NAME {"kind", FE_FIELD_SKIP, 0, 0, 0, FE_REQUIRED, NULL, 0}, {"name", FE_FIELD_SKIP, 0, 0, 0, 0, NULL, 0}
-#define INT_F(key, member, lo, hi, fl) {key, FE_FIELD_INT, L(member), lo, hi, fl, NULL, 0}
-#define PAIR_F(key, member, lo, hi, fl) {key, FE_FIELD_INT_PAIR, L(member), lo, hi, fl, NULL, 0}
-#define BOOL_F(key, member) {key, FE_FIELD_BOOL, L(member), 0, 0, 0, NULL, 0}
-#define NUM_F(key, member, lo, hi, fl) {key, FE_FIELD_NUMBER, L(member), lo, hi, fl, NULL, 0}
-
-static const FeField CONV_FIELDS[] = {
-    KIND_NAME,
-    INT_F("channels", conv.channels, 1, 65536, FE_REQUIRED),
-    PAIR_F("kernel", conv.kernel, 1, 64, 0),
-    PAIR_F("stride", conv.stride, 1, 64, 0),
-    PAIR_F("padding", conv.padding, 0, 64, 0),
-    BOOL_F("bias", conv.bias),
-    BOOL_F("scaled", conv.scaled),
-};
-static const FeField BN_FIELDS[] = {
-    KIND_NAME,
-    NUM_F("eps", bn.eps, 0, 1, FE_OPEN_MIN | FE_OPEN_MAX),
-    NUM_F("momentum", bn.momentum, 0, 1, 0),
-};
-static const FeField PLAIN_FIELDS[] = {KIND_NAME};
-static const FeField POOL_FIELDS[] = {
-    KIND_NAME,
-    PAIR_F("kernel", pool.kernel, 1, 64, FE_REQUIRED),
-    PAIR_F("stride", pool.stride, 1, 64, 0),
-    PAIR_F("padding", pool.padding, 0, 32, 0),
-};
-static const FeField DROPOUT_FIELDS[] = {KIND_NAME, NUM_F("rate", dropout.rate, 0, 1, FE_OPEN_MAX)};
-static const FeField LSTM_FIELDS[] = {
-    KIND_NAME,
-    INT_F("hidden", lstm.hidden, 1, 16384, FE_REQUIRED),
-    INT_F("layers", lstm.layers, 1, FE_LSTM_MAX_LAYERS, 0),
-    BOOL_F("bidirectional", lstm.bidirectional),
-};
-static const FeField LINEAR_FIELDS[] = {
-    KIND_NAME,
-    INT_F("features", linear.features, 1, 1 << 20, FE_REQUIRED),
-    BOOL_F("bias", linear.bias),
-};
-#define HEAD_COMMON \
-  {"kind", FE_FIELD_SKIP, 0, 0, 0, FE_REQUIRED, NULL, 0}, \
-  INT_F("symbols", head.symbols, 1, 100000, 0), INT_F("max_length", head.max_length, 1, 1024, 0)
-static const FeField ATTENTION_FIELDS[] = {
-    HEAD_COMMON,
-    INT_F("embedding", head.embedding, 1, 16384, 0),
-    INT_F("attention", head.attention, 1, 16384, 0),
-    INT_F("hidden", head.hidden, 1, 16384, 0),
-};
-static const FeField CTC_FIELDS[] = {HEAD_COMMON};
-
-#define SCHEMA(what, fields) {what, fields, (int)(sizeof fields / sizeof fields[0])}
-static const FeSchema LAYER_SCHEMAS[FE_LAYER_KIND_COUNT] = {
-    SCHEMA("conv2d layer", CONV_FIELDS),       SCHEMA("batchnorm layer", BN_FIELDS),
-    SCHEMA("relu layer", PLAIN_FIELDS),        SCHEMA("maxpool layer", POOL_FIELDS),
-    SCHEMA("dropout layer", DROPOUT_FIELDS),   SCHEMA("collapse_height layer", PLAIN_FIELDS),
-    SCHEMA("lstm layer", LSTM_FIELDS),         SCHEMA("linear layer", LINEAR_FIELDS),
-    SCHEMA("attention head", ATTENTION_FIELDS), SCHEMA("ctc head", CTC_FIELDS),
-};
+enum { MAX_LAYERS = 256 };
 
 typedef struct Input {
   int channels, height, width;
@@ -89,7 +27,7 @@ static const FeField INPUT_FIELDS[] = {
     {"height", FE_FIELD_INT, offsetof(Input, height), 1, 4096, FE_REQUIRED, NULL, 0},
     {"width", FE_FIELD_INT, offsetof(Input, width), 1, 4096, FE_REQUIRED, NULL, 0},
 };
-static const FeSchema INPUT_SCHEMA = SCHEMA("input", INPUT_FIELDS);
+static const FeSchema INPUT_SCHEMA = FE_SCHEMA("input", INPUT_FIELDS);
 
 typedef struct Top {
   const char *description;
@@ -102,94 +40,58 @@ static const FeField TOP_FIELDS[] = {
     {"encoder", FE_FIELD_SKIP, 0, 0, 0, FE_REQUIRED, NULL, 0},
     {"head", FE_FIELD_SKIP, 0, 0, 0, FE_REQUIRED, NULL, 0},
 };
-static const FeSchema TOP_SCHEMA = SCHEMA("a preset", TOP_FIELDS);
+static const FeSchema TOP_SCHEMA = FE_SCHEMA("a preset", TOP_FIELDS);
 
-static void layer_defaults(FeLayer *l) {
-  switch (l->kind) {
-  case FE_LAYER_CONV2D:
-    l->conv.kernel[0] = l->conv.kernel[1] = 3;
-    l->conv.stride[0] = l->conv.stride[1] = 1;
-    l->conv.bias = l->conv.scaled = true;
-    break;
-  case FE_LAYER_BATCHNORM:
-    l->bn.eps = 1e-5;
-    l->bn.momentum = 0.1;
-    break;
-  case FE_LAYER_MAXPOOL:
-    l->pool.stride[0] = -1; /* defaults to the kernel, as in PyTorch */
-    break;
-  case FE_LAYER_DROPOUT:
-    l->dropout.rate = -1;
-    break;
-  case FE_LAYER_LSTM:
-    l->lstm.layers = 1;
-    break;
-  case FE_LAYER_LINEAR:
-    l->linear.bias = true;
-    break;
-  case FE_LAYER_ATTENTION:
-    l->head.embedding = 128;
-    l->head.attention = 256;
-    l->head.hidden = 512;
-    /* fallthrough */
-  case FE_LAYER_CTC:
-    l->head.symbols = 36;
-    l->head.max_length = 8;
-    break;
-  default:
-    break;
+/* The kinds allowed in one place (the encoder or the head), in table order: their names and
+ * schemas (the siblings of an unknown key), and which kind each is. */
+typedef struct Kinds {
+  int count;
+  const char *names[FE_LAYER_KIND_COUNT];
+  FeSchema schemas[FE_LAYER_KIND_COUNT];
+  FeLayerKind kinds[FE_LAYER_KIND_COUNT];
+} Kinds;
+
+static void kinds_where(Kinds *k, bool head) {
+  k->count = 0;
+  for (int i = 0; i < FE_LAYER_KIND_COUNT; i++) {
+    const FeLayerClass *row = fe_layer_class((FeLayerKind)i);
+    if (row->head != head) continue;
+    k->names[k->count] = FE_LAYER_KIND_NAMES[i];
+    k->schemas[k->count] = row->schema;
+    k->kinds[k->count++] = (FeLayerKind)i;
   }
 }
 
-/* Settles the options that depend on others once the mapping is decoded. */
-static void layer_finish(FeCtx *c, FeLayer *l, const FeNode *map) {
-  if (l->kind == FE_LAYER_MAXPOOL) {
-    if (l->pool.stride[0] < 0) memcpy(l->pool.stride, l->pool.kernel, sizeof l->pool.stride);
-    for (int i = 0; i < 2; i++)
-      if (2 * l->pool.padding[i] > l->pool.kernel[i]) {
-        fe_error(c, fe_node_get(map, "padding"), "maxpool padding %d must be at most half the kernel (%d)",
-                 l->pool.padding[i], l->pool.kernel[i]);
-        break;
-      }
-  } else if (l->kind == FE_LAYER_DROPOUT) {
-    l->dropout.from_config = l->dropout.rate < 0;
-    if (l->dropout.from_config) l->dropout.rate = 0;
-  } else if (l->kind == FE_LAYER_ATTENTION || l->kind == FE_LAYER_CTC) {
-    l->head.classes = l->head.symbols + (l->kind == FE_LAYER_ATTENTION ? 2 : 1);
+/* Decodes the kind of a layer mapping into *at (an index into k); false after a diagnostic. */
+static bool kind_decode(FeCtx *c, const FeNode *map, const Kinds *k, bool is_head, int *at) {
+  const FeNode *kind = fe_node_get(map, "kind");
+  if (!kind) {
+    char known[256];
+    fe_error(c, map, "%s needs 'kind' (one of: %s)", is_head ? "the head" : "a layer",
+             fe_names_join(k->names, k->count, known, sizeof known));
+    return false;
   }
+  if (!is_head && kind->kind == FE_NODE_SCALAR)
+    for (int i = 0; i < FE_LAYER_KIND_COUNT; i++)
+      if (fe_layer_class((FeLayerKind)i)->head && strcmp(kind->text, FE_LAYER_KIND_NAMES[i]) == 0) {
+        fe_error(c, kind, "'%s' is a head; put it under 'head:' after the encoder", kind->text);
+        return false;
+      }
+  return fe_enum_decode(c, kind, is_head ? "head kind" : "layer kind", k->names, k->count, at);
 }
 
 /* Decodes one layer mapping; false when its kind is unknown (its options cannot be checked). */
 static bool layer_decode(FeCtx *c, const FeNode *map, FeLayer *l, bool is_head) {
-  static const char *const head_kinds[] = {"attention", "ctc"};
-  const FeNode *kind = fe_node_get(map, "kind");
+  Kinds k;
+  int at;
+  kinds_where(&k, is_head);
   l->loc = (FeLoc){c->file, map->line, map->col};
-  if (!kind) {
-    char known[256];
-    fe_error(c, map, "%s needs 'kind' (one of: %s)", is_head ? "the head" : "a layer",
-             is_head ? "attention, ctc"
-                     : fe_names_join(FE_LAYER_KIND_NAMES, ENCODER_KIND_COUNT, known, sizeof known));
-    return false;
-  }
-  int k;
-  if (is_head) {
-    if (!fe_enum_decode(c, kind, "head kind", head_kinds, 2, &k)) return false;
-    l->kind = k == 0 ? FE_LAYER_ATTENTION : FE_LAYER_CTC;
-  } else {
-    if (kind->kind == FE_NODE_SCALAR &&
-        (strcmp(kind->text, "attention") == 0 || strcmp(kind->text, "ctc") == 0)) {
-      fe_error(c, kind, "'%s' is a head; put it under 'head:' after the encoder", kind->text);
-      return false;
-    }
-    if (!fe_enum_decode(c, kind, "layer kind", FE_LAYER_KIND_NAMES, ENCODER_KIND_COUNT, &k))
-      return false;
-    l->kind = (FeLayerKind)k;
-  }
-  layer_defaults(l);
-  const FeSchema *siblings = is_head ? &LAYER_SCHEMAS[FE_LAYER_ATTENTION] : LAYER_SCHEMAS;
-  fe_schema_decode(c, map, &LAYER_SCHEMAS[l->kind], l, siblings,
-                   is_head ? 2 : ENCODER_KIND_COUNT);
-  layer_finish(c, l, map);
+  if (!kind_decode(c, map, &k, is_head, &at)) return false;
+  l->kind = k.kinds[at];
+  const FeLayerClass *row = fe_layer_class(l->kind);
+  if (row->defaults) row->defaults(l);
+  fe_schema_decode(c, map, &k.schemas[at], l, k.schemas, k.count);
+  if (row->finish) row->finish(c, l, map);
   return true;
 }
 

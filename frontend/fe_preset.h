@@ -12,21 +12,29 @@
 #include "runtime/rt_arena.h"
 #include "runtime/rt_diag.h"
 
-typedef enum FeLayerKind {
-  FE_LAYER_CONV2D,
-  FE_LAYER_BATCHNORM,
-  FE_LAYER_RELU,
-  FE_LAYER_MAXPOOL,
-  FE_LAYER_DROPOUT,
-  FE_LAYER_COLLAPSE_HEIGHT, /* (C,1,W) map -> (T=W, F=C) sequence: PyTorch's squeeze(2).transpose(1,2) */
-  FE_LAYER_LSTM,
-  FE_LAYER_LINEAR,
-  FE_LAYER_ATTENTION, /* head: the peer's decoder (only as the last layer), per step:
-                       * a = softmax_T(att_v(tanh(att_e(enc) + att_h(h)))), ctx = sum_T a * enc,
-                       * (h, c) = cell([embedding(y), ctx], (h, c)), logits = out([h, ctx]) */
-  FE_LAYER_CTC,       /* head: linear projection to blank + symbols (only as the last layer) */
-  FE_LAYER_KIND_COUNT
-} FeLayerKind;
+/* Every layer kind, in the order `smelt describe` and diagnostics list them: encoder layers, then
+ * the heads. X(ID, yaml_name) makes FE_LAYER_<ID> and its name; each kind has a row in the layer
+ * table (frontend/fe_layer.c) saying how it is parsed, shaped, lowered and written as JSON. */
+#define FE_LAYER_KINDS(X)                                                                          \
+  X(CONV2D, "conv2d")                                                                              \
+  X(BATCHNORM, "batchnorm")                                                                        \
+  X(RELU, "relu")                                                                                  \
+  X(MAXPOOL, "maxpool")                                                                            \
+  X(DROPOUT, "dropout")                                                                            \
+  /* (C,1,W) map -> (T=W, F=C) sequence: PyTorch's squeeze(2).transpose(1,2) */                    \
+  X(COLLAPSE_HEIGHT, "collapse_height")                                                            \
+  X(LSTM, "lstm")                                                                                  \
+  X(LINEAR, "linear")                                                                              \
+  /* head: the peer's decoder (only as the last layer), per step:                                  \
+   * a = softmax_T(att_v(tanh(att_e(enc) + att_h(h)))), ctx = sum_T a * enc,                       \
+   * (h, c) = cell([embedding(y), ctx], (h, c)), logits = out([h, ctx]) */                         \
+  X(ATTENTION, "attention")                                                                        \
+  /* head: linear projection to blank + symbols (only as the last layer) */                        \
+  X(CTC, "ctc")
+
+#define FE_LAYER_KIND_ENUM_(id, name) FE_LAYER_##id,
+typedef enum FeLayerKind { FE_LAYER_KINDS(FE_LAYER_KIND_ENUM_) FE_LAYER_KIND_COUNT } FeLayerKind;
+#undef FE_LAYER_KIND_ENUM_
 
 extern const char *const FE_LAYER_KIND_NAMES[FE_LAYER_KIND_COUNT]; /* "conv2d", ... as in YAML */
 

@@ -1,7 +1,8 @@
 /* Shape inference for presets (internal to the frontend): walks the decoded layer list from the
  * input image to the head, applying the width multiplier, computing every layer's input and
- * output shape, its parameters (from fe_layer_params, the single source of truth) and its forward
- * FLOPs, and reporting layers that do not fit their input at the layer's position. */
+ * output shape (each kind's infer in the layer table, fe_layer.h), its parameters (from
+ * fe_layer_params, the single source of truth) and its forward FLOPs, and reporting layers that
+ * do not fit their input at the layer's position. */
 #ifndef SMELT_FE_SHAPE_H
 #define SMELT_FE_SHAPE_H
 
