@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen/cg_compare.h"
+#include "driver/drv_compare.h"
 #include "ir/ir_interp.h"
 #include "ir/ir_text.h"
 #include "passes/grad_check.h"
@@ -97,9 +97,9 @@ static bool make_training_step(IrGraph *g, const char *file) {
 
 static int run_jit(IrGraph *g, uint64_t seed) {
   RtDiags d = {0};
-  CgCompareOptions o = {.atol = INFINITY, .rtol = 0, .steps = 1};
+  DrvCompareOptions o = {.atol = INFINITY, .rtol = 0, .steps = 1};
   CgCompareResult r;
-  bool ok = cg_compare(g, seed, &o, &r, NULL, &d);
+  bool ok = drv_compare(g, seed, &o, &r, NULL, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   if (!ok) return CLI_EXIT_FAIL;
@@ -109,9 +109,9 @@ static int run_jit(IrGraph *g, uint64_t seed) {
 
 static int compare(IrGraph *g, const char *file, uint64_t seed) {
   RtDiags d = {0};
-  CgCompareOptions o = {.atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
+  DrvCompareOptions o = {.atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
   CgCompareResult r;
-  bool ok = cg_compare(g, seed, &o, &r, stdout, &d);
+  bool ok = drv_compare(g, seed, &o, &r, stdout, &d);
   rt_diags_set_file(&d, 0, file);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
