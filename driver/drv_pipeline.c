@@ -31,6 +31,7 @@ static bool build_unit(DrvUnit *u, RtDiags *d) {
   } else {
     u->graph = ir_parse_file(u->in.ir_path, d);
   }
+  u->owns_graph = true;
   return u->graph != NULL;
 }
 
@@ -49,9 +50,9 @@ static bool grad_unit(DrvUnit *u, const PassOptimizer *opt, RtDiags *d) {
 static void simplify_unit(DrvUnit *u) {
   if (unit_skips(u, DRV_STAGE_SIMPLIFIED)) return;
   IrGraph *s = pass_simplify(u->graph, NULL);
-  if (!u->in.graph) ir_graph_free(u->graph);
-  u->in.graph = NULL; /* from here on the program owns its graph */
+  if (u->owns_graph) ir_graph_free(u->graph);
   u->graph = s;
+  u->owns_graph = true;
 }
 
 static void plan_unit(DrvProgram *p, int i) {
@@ -262,7 +263,7 @@ void drv_program_free(DrvProgram *p) {
     DrvUnit *u = &p->units[i];
     cg_program_free(u->program);
     pass_plan_free(u->plan);
-    if (!u->in.graph) ir_graph_free(u->graph);
+    if (u->owns_graph) ir_graph_free(u->graph);
   }
   if (p->has_module) cg_context_dispose(&p->module);
   free(p->object);

@@ -76,7 +76,8 @@ typedef struct DrvOptions {
 
 typedef struct DrvUnit {
   DrvInput in;
-  IrGraph *graph;     /* the unit's graph at the program's stage (owned unless in.graph) */
+  IrGraph *graph;     /* the unit's graph at the program's stage */
+  bool owns_graph;    /* false while graph is the caller's in.graph */
   PassPlan *plan;     /* owned, from PLANNED */
   int n_kernels, n_unique; /* from PLANNED / EMITTED (or the plan, on a cache hit) */
   CgProgram *program; /* owned, from LOADED: the step function over this unit's plan */
