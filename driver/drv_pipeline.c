@@ -43,8 +43,7 @@ static bool grad_unit(DrvUnit *u, const PassOptimizer *opt, RtDiags *d) {
     return false;
   }
   int before = d->errors;
-  PassTraining tr;
-  return pass_build_training(g, g->outputs[0], opt, &tr, d) && d->errors == before;
+  return pass_build_training(g, g->outputs[0], opt, &u->training, d) && d->errors == before;
 }
 
 static void simplify_unit(DrvUnit *u) {
@@ -217,7 +216,6 @@ DrvProgram *drv_program_new(const DrvInput *in, int n_units, const DrvOptions *o
     DrvUnit *u = &p->units[i];
     u->in = in[i];
     RT_ASSERT(!!u->in.preset + !!u->in.ir_path + !!u->in.graph == 1, "unit %d needs exactly one source", i);
-    RT_ASSERT(!u->in.graph || !u->in.train, "a borrowed graph is not changed in place by GRAD");
     u->graph = (IrGraph *)u->in.graph;
   }
   p->workers = p->opt.workers > 0 ? p->opt.workers : p->opt.serial ? 1 : rt_pool_threads();

@@ -43,8 +43,9 @@ typedef enum DrvStage {
 typedef struct DrvProgram DrvProgram;
 
 /* Where one unit's graph comes from: a preset (lowered at kind/batch/loss), an IR text file, or
- * a graph the caller keeps (borrowed; it must outlive the program and is compiled as given from
- * stage `done` on, so it must not need the GRAD or SIMPLIFIED stage to change it). */
+ * a graph the caller keeps (borrowed; it must outlive the program). A given graph goes through
+ * the stages after `done`: GRAD (with `train`) changes it in place, SIMPLIFIED makes the
+ * program's own copy; done = SIMPLIFIED compiles it exactly as given. */
 typedef struct DrvInput {
   const FePreset *preset;
   FeGraphKind kind; /* preset: which graph (TRAIN also runs GRAD) */
@@ -53,7 +54,7 @@ typedef struct DrvInput {
   const char *ir_path;
   const IrGraph *graph;
   DrvStage done;    /* graph: the last stage it has been through (e.g. SIMPLIFIED: compile it as is) */
-  bool train;       /* IR text: run GRAD (output 0 must be a scalar loss) */
+  bool train;       /* IR text or graph: run GRAD (output 0 must be a scalar loss) */
   const char *step; /* the unit's exported step function; NULL: "smelt_step" */
 } DrvInput;
 
@@ -78,6 +79,7 @@ typedef struct DrvUnit {
   DrvInput in;
   IrGraph *graph;     /* the unit's graph at the program's stage */
   bool owns_graph;    /* false while graph is the caller's in.graph */
+  PassTraining training; /* from GRAD (training graphs): the update's scalar inputs, params */
   PassPlan *plan;     /* owned, from PLANNED */
   int n_kernels, n_unique; /* from PLANNED / EMITTED (or the plan, on a cache hit) */
   CgProgram *program; /* owned, from LOADED: the step function over this unit's plan */
