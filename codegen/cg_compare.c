@@ -144,13 +144,12 @@ static bool compare_tensor(const IrGraph *g, IrId id, IrId ref_id, const char *w
   return false;
 }
 
-bool cg_compare(const IrGraph *g, uint64_t seed, const CgCompareOptions *o, CgCompareResult *r,
-                FILE *report, RtDiags *d) {
+bool cg_compare_program(const CgProgram *p, uint64_t seed, const CgCompareOptions *o, CgCompareResult *r,
+                        FILE *report) {
   CgCompareOptions defaults = {.atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
   if (!o) o = &defaults;
   *r = (CgCompareResult){0};
-  CgProgram *p = cg_program_compile(g, &o->compile, d);
-  if (!p) return false;
+  const IrGraph *g = p->plan->g;
   r->n_kernels = p->n_kernels;
   r->n_unique = p->n_unique;
   const PassPlan *plan = p->plan;
@@ -186,6 +185,5 @@ bool cg_compare(const IrGraph *g, uint64_t seed, const CgCompareOptions *o, CgCo
   }
   ir_interp_free(it);
   for (int i = 0; i < PASS_REGION_COUNT; i++) free(regions[i]);
-  cg_program_free(p);
   return ok;
 }

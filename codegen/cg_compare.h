@@ -1,6 +1,7 @@
 /* Differential testing of the compiled backend against the reference interpreter: the same
  * graph, the same seeded leaves, one run each, every output and every updated param/state
- * compared element by element. Used by `smelt run-ir --compare` and the backend tests. */
+ * compared element by element. Used by `smelt run-ir --compare` and the backend tests through
+ * driver/drv_compare.h, which compiles the graph first. */
 #ifndef SMELT_CG_COMPARE_H
 #define SMELT_CG_COMPARE_H
 
@@ -19,7 +20,6 @@
 #define CG_COMPARE_FLOOR 1e-2
 
 typedef struct CgCompareOptions {
-  CgOptions compile;
   double atol, rtol; /* see above [CG_COMPARE_ATOL, CG_COMPARE_RTOL] */
   int steps;         /* runs of the step, updates applied in between [1] */
 } CgCompareOptions;
@@ -32,12 +32,12 @@ typedef struct CgCompareResult {
   int n_kernels, n_unique;
 } CgCompareResult;
 
-/* Compiles g, runs it and the interpreter (in double) on leaves initialised from `seed`, and
- * compares. One line per tensor goes to report (may be NULL): ok, FAIL, or FTZ when the
- * difference is flush-to-zero's (with the first op that produced subnormal values). False on
- * compile failure (with diagnostics) or any element outside the tolerance not explained so. */
-bool cg_compare(const IrGraph *g, uint64_t seed, const CgCompareOptions *o, CgCompareResult *r,
-                FILE *report, RtDiags *d);
+/* Runs p (compiled from p->plan->g, e.g. by driver/drv_compare.h) and the interpreter (in
+ * double) on leaves initialised from `seed`, and compares. One line per tensor goes to report
+ * (may be NULL): ok, FAIL, or FTZ when the difference is flush-to-zero's (with the first op that
+ * produced subnormal values). False on any element outside the tolerance not explained so. */
+bool cg_compare_program(const CgProgram *p, uint64_t seed, const CgCompareOptions *o, CgCompareResult *r,
+                        FILE *report);
 
 /* Copies the interpreter's input, param and state values into their slots of p's regions,
  * rounded to the native types (f32, i32): how the comparison and the tests start a compiled

@@ -1,21 +1,17 @@
 /* Program emission (cg_program.h): kernels are described in schedule order, identical code keys
  * share one function, and the step function calls each kernel (through the thread pool when it
- * has parallel work) with pointers into the three regions, then applies the updates. */
+ * has parallel work) with pointers into the three regions, then applies the updates; and the
+ * loading of a compiled object into the JIT. Planning and the pipeline are the driver's. */
 #include "codegen/cg_program.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "codegen/cg_cache.h"
 #include "codegen/cg_kernel.h"
 #include "codegen/cg_symbols.h"
-#include "codegen/cg_target.h"
 #include "ir/ir_ops.h"
-#include "ir/ir_text.h"
 #include "runtime/rt_assert.h"
-#include "runtime/rt_pool.h"
-#include "runtime/rt_progress.h"
 
 typedef struct Emitted {
   char *key;
@@ -377,105 +373,33 @@ int cg_program_count_unique(const PassPlan *plan) {
   return unique;
 }
 
-/* ---- JIT compilation with the object cache ---- */
+/* ---- loading an object into the JIT ---- */
 
-/* A fingerprint of the compiler itself: a hash of this executable's bytes, so that any rebuild
- * of smelt (a changed pass or emitter, even without a version bump) invalidates cached code. */
-static uint64_t compiler_fingerprint(void) {
-  static uint64_t cached;
-  if (cached) return cached;
-  FILE *f = fopen("/proc/self/exe", "rb");
-  uint64_t h = 1;
-  if (f) {
-    char *buf = rt_xmalloc(1 << 20);
-    size_t n;
-    while ((n = fread(buf, 1, 1 << 20, f)) > 0) h = cg_hash_xxh64(buf, n, h);
-    free(buf);
-    fclose(f);
-  }
-  return cached = h;
-}
-
-/* The cache key: our optimised IR (the graph, printed), the plan's options, the target, smelt's
- * version and the compiler's fingerprint. */
-static char *cache_key(const IrGraph *g, const CgOptions *opt, const CgTarget *t, int workers) {
-  char *ir = ir_print_to_string(g);
-  size_t n = strlen(ir) + strlen(t->features) + 512;
-  char *key = rt_xmalloc(n);
-  /* a shared state layout changes offsets baked into the code */
-  uint64_t like = 0;
-  if (opt->state_like)
-    for (IrId i = 0; i < opt->state_like->g->n_nodes; i++)
-      like = like * 31 + (uint64_t)opt->state_like->slots[i].offset + (uint64_t)opt->state_like->slots[i].region;
-  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d like %llx\n%s",
-           SMELT_VERSION, (unsigned long long)compiler_fingerprint(), t->cpu, t->features, workers,
-           opt->serial, !opt->no_fusion, (unsigned long long)like, ir);
-  free(ir);
-  return key;
-}
-
-PassPlan *cg_program_plan(const IrGraph *g, const CgOptions *opt, int workers) {
-  PassPlanOptions po = {.fuse = {.no_fusion = opt->no_fusion, .explain = opt->explain},
-                        .workers = workers, .workspace_bytes = cg_kernel_workspace_bytes,
-                        .state_like = opt->state_like};
-  return pass_plan(g, &po);
-}
-
-CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d) {
-  CgOptions defaults = {0};
-  if (!opt) opt = &defaults;
-  double t0 = rt_now_seconds();
-  if (!cg_target_init(d)) return NULL;
-  CgTarget *target = cg_target_new(opt->cpu, d);
-  if (!target) return NULL;
+CgProgram *cg_program_load(const PassPlan *plan, const char *step, const void *obj, size_t len, RtDiags *d) {
   CgProgram *p = rt_xcalloc(1, sizeof *p);
-  rt_blas_single_threaded(); /* our pool splits the GEMMs; no second pool on the same cores */
-  int workers = opt->serial ? 1 : rt_pool_threads();
-  p->plan = cg_program_plan(g, opt, workers);
-  p->n_kernels = p->plan->fusion->n_kernels;
-  char *key = cache_key(g, opt, target, workers);
-  void *obj = NULL;
-  size_t len = 0;
-  bool ok = true;
-  p->from_cache = !opt->no_cache && cg_cache_load(key, strlen(key), &obj, &len);
-  CgContext c;
-  cg_context_init(&c, "smelt", "smelt");
-  c.threaded = !opt->serial;
-  c.vector_bits = target->vector_bits;
-  p->n_unique = cg_program_emit_module(&c, p->plan, "smelt_step"); /* counts kernels even on a hit */
-  if (!p->from_cache) {
-    double ta = rt_now_seconds();
-    ok = cg_optimize(c.mod, target->tm, d);
-    double tb = rt_now_seconds();
-    if (getenv("SMELT_DUMP_IR")) LLVMPrintModuleToFile(c.mod, getenv("SMELT_DUMP_IR"), NULL);
-    ok = ok && cg_emit_object(c.mod, target->tm, &obj, &len, d);
-    if (getenv("SMELT_TIMING")) fprintf(stderr, "emit %.2fs optimise %.2fs codegen %.2fs\n", ta - t0, tb - ta, rt_now_seconds() - tb);
-    if (ok && !opt->no_cache) cg_cache_store(key, strlen(key), obj, len, d);
-  }
-  cg_context_dispose(&c);
-  free(key);
-  cg_target_free(target);
-  if (ok) p->jit = cg_jit_new(d);
-  ok = ok && p->jit && cg_jit_add_object(p->jit, obj, len, d);
-  free(obj);
-  if (ok) p->step = (CgStepFn)cg_jit_lookup(p->jit, "smelt_step", d);
+  p->plan = plan;
+  p->n_kernels = plan->fusion->n_kernels;
+  p->jit = cg_jit_new(d);
+  bool ok = p->jit && cg_jit_add_object(p->jit, obj, len, d);
+  if (ok) p->step = (CgStepFn)cg_jit_lookup(p->jit, step, d);
   if (ok && p->step) {
-    p->kernel_names = cg_jit_lookup(p->jit, "smelt_step_kernels", d);
-    const int32_t *count = cg_jit_lookup(p->jit, "smelt_step_kernel_count", d);
+    char name[160];
+    snprintf(name, sizeof name, "%s_kernels", step);
+    p->kernel_names = cg_jit_lookup(p->jit, name, d);
+    snprintf(name, sizeof name, "%s_kernel_count", step);
+    const int32_t *count = cg_jit_lookup(p->jit, name, d);
     p->n_kernel_names = count ? *count : 0;
   }
   if (!ok || !p->step) {
     cg_program_free(p);
     return NULL;
   }
-  p->compile_seconds = rt_now_seconds() - t0;
   return p;
 }
 
 void cg_program_free(CgProgram *p) {
   if (!p) return;
   cg_jit_free(p->jit);
-  pass_plan_free(p->plan);
   free(p);
 }
 

@@ -1,8 +1,9 @@
-/* A whole graph compiled to native code: plan (fusion, schedule, memory), one LLVM function per
- * unique kernel, and the step function that runs them over caller-owned regions:
+/* Emission of a planned graph: one LLVM function per unique kernel, and the step function that
+ * runs them over caller-owned regions:
  *     void <name>(void *state, void *io, void *scratch)
- * (plan.h says what lives where). JIT use: cg_program_compile; AOT use: cg_program_emit_module
- * into a module of one's own, then cg_emit_object. */
+ * (plan.h says what lives where); and a compiled object loaded into the JIT as a CgProgram. The
+ * pipeline around them (planning, the object cache, optimisation, object files) is the driver's
+ * (driver/drv_pipeline.h). */
 #ifndef SMELT_CG_PROGRAM_H
 #define SMELT_CG_PROGRAM_H
 
@@ -13,42 +14,29 @@
 #include "passes/plan.h"
 #include "runtime/rt_profile.h"
 
-typedef struct CgOptions {
-  const char *cpu;  /* NULL: the host */
-  bool serial;      /* no thread pool (deployable objects); else kernels split over workers */
-  bool no_fusion;   /* one kernel per op (differential tests of single ops) */
-  bool no_cache;    /* always compile; do not read or write the object cache */
-  FILE *explain;    /* fusion decisions, when set */
-  const PassPlan *state_like; /* share this plan's state layout (see PassPlanOptions) */
-} CgOptions;
-
 typedef void (*CgStepFn)(void *state, void *io, void *scratch);
 
 typedef struct CgProgram {
-  PassPlan *plan; /* owned; plan->g is the caller's graph, which must outlive the program */
+  const PassPlan *plan; /* not owned; it and plan->g must outlive the program */
   CgJit *jit;
   CgStepFn step;
   int n_kernels, n_unique;
   const RtKernelName *kernel_names; /* (n_kernel_names) for rt_profile_report */
   int n_kernel_names;
-  bool from_cache;
-  double compile_seconds; /* emit + optimise + codegen + load (or cache load) */
+  bool from_cache;        /* set by the driver */
+  double compile_seconds; /* plan + emit + optimise + codegen + load (or cache load); the driver's */
 } CgProgram;
 
 /* Emits the program of plan into c's module; the step function is named `name` and exported.
  * Returns the number of unique kernel functions. */
 int cg_program_emit_module(CgContext *c, const PassPlan *plan, const char *name);
 
-/* The plan cg_program_compile makes (fusion, schedule, memory, kernel workspaces for `workers`
- * threads), for callers that emit the module themselves (the AOT paths). */
-PassPlan *cg_program_plan(const IrGraph *g, const CgOptions *opt, int workers);
-
 /* Kernels with distinct code in plan (what cg_program_emit_module would emit), without LLVM. */
 int cg_program_count_unique(const PassPlan *plan);
 
-/* Plans, emits, optimises, compiles (or loads from the cache) and links g for this machine.
- * NULL with diagnostics on failure. */
-CgProgram *cg_program_compile(const IrGraph *g, const CgOptions *opt, RtDiags *d);
+/* Links obj (an ELF object holding the step function `step` of plan and its kernel table
+ * `<step>_kernels`) into a new JIT; obj is copied. NULL with diagnostics on failure. */
+CgProgram *cg_program_load(const PassPlan *plan, const char *step, const void *obj, size_t len, RtDiags *d);
 void cg_program_free(CgProgram *p);
 
 /* Convenience for callers: the address of a value's slot in the given regions, or NULL for a

@@ -1,5 +1,5 @@
-/* Shared AOT plumbing (aot.h): plans made like the JIT's, object files, child processes (the
- * system C compiler), temporary folders and C source text. */
+/* Shared AOT plumbing (aot.h): child processes (the system C compiler), temporary folders and C
+ * source text. */
 #include "tools/aot.h"
 
 #include <dirent.h>
@@ -11,31 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "codegen/cg_program.h"
-#include "runtime/rt_fs.h"
 
 extern char **environ;
-
-PassPlan *aot_plan(const IrGraph *g, int workers, const PassPlan *state_like) {
-  /* the plan cg_program_compile makes, so that AOT code is the code `smelt train` runs */
-  CgOptions o = {.state_like = state_like};
-  return cg_program_plan(g, &o, workers);
-}
-
-bool aot_object(CgContext *c, const CgTarget *t, void **obj, size_t *len, RtDiags *d) {
-  *obj = NULL;
-  *len = 0;
-  return cg_optimize(c->mod, t->tm, d) && cg_emit_object(c->mod, t->tm, obj, len, d);
-}
-
-bool aot_write_object(CgContext *c, const CgTarget *t, const char *path, long *bytes, RtDiags *d) {
-  void *obj = NULL;
-  size_t len = 0;
-  bool ok = aot_object(c, t, &obj, &len, d) && rt_fs_write_atomic(path, obj, len, d);
-  free(obj);
-  if (bytes) *bytes = (long)len;
-  return ok;
-}
 
 static void quote_command(const char *const *argv, char *buf, size_t size) {
   size_t n = 0;

@@ -1,7 +1,7 @@
 /* Ahead-of-time compilation, shared by `smelt build` (a standalone trainer) and `smelt emit` (a
- * deployable inference object): planning a graph as the JIT does, writing an LLVM module as an
- * object file, running the system C compiler, writing C source text; plus the two generators,
- * the trainer's C tables (aot_trainer.c) and the deploy API and header (aot_deploy.c). */
+ * deployable inference object), around the object files the driver makes (driver/drv_pipeline.h):
+ * running the system C compiler, writing C source text; plus the two generators, the trainer's
+ * C tables (aot_trainer.c) and the deploy API and header (aot_deploy.c). */
 #ifndef SMELT_TOOLS_AOT_H
 #define SMELT_TOOLS_AOT_H
 
@@ -16,12 +16,6 @@
 
 /* ---- aot.c ---- */
 
-/* The plan cg_program_compile makes of g for `workers` threads (workspaces sized for them). */
-PassPlan *aot_plan(const IrGraph *g, int workers, const PassPlan *state_like);
-/* Optimises c's module for t and returns it as an ELF object in *obj (caller frees), *len bytes. */
-bool aot_object(CgContext *c, const CgTarget *t, void **obj, size_t *len, RtDiags *d);
-/* aot_object written to path (atomically replaced); *bytes gets its size. */
-bool aot_write_object(CgContext *c, const CgTarget *t, const char *path, long *bytes, RtDiags *d);
 /* Runs argv[0] (searched in PATH) with argv and waits; false with a diagnostic quoting the
  * command when it cannot start or does not exit with 0. */
 bool aot_run(const char *const *argv, RtDiags *d);

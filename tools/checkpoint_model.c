@@ -59,10 +59,13 @@ bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, Checkp
   if (!checkpoint_open(path, &f, &m->preset, d)) return false;
   m->charset = strdup(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CHARSET)));
   stored_loss(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CONFIG)), m->preset, m);
-  m->graph = kind == FE_GRAPH_EVAL ? model_eval_graph(m->preset, batch, m->loss, d)
-                                   : model_infer_graph(m->preset, batch, d);
-  CgOptions co = {0};
-  m->program = m->graph ? cg_program_compile(m->graph, &co, d) : NULL;
+  DrvInput in = {.preset = m->preset, .kind = kind, .batch = batch,
+                 .loss = kind == FE_GRAPH_EVAL ? m->loss : FE_LOSS_CROSS_ENTROPY};
+  m->compiled = drv_compile(&in, NULL, DRV_STAGE_LOADED, d);
+  if (m->compiled) {
+    m->graph = m->compiled->units[0].graph;
+    m->program = m->compiled->units[0].program;
+  }
   if (!m->program) {
     rt_st_free(f);
     checkpoint_model_free(m);
@@ -101,8 +104,7 @@ bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, Checkp
 }
 
 void checkpoint_model_free(CheckpointModel *m) {
-  cg_program_free(m->program);
-  ir_graph_free(m->graph);
+  drv_program_free(m->compiled);
   if (m->preset) fe_preset_free(m->preset);
   free(m->charset);
   free(m->state);

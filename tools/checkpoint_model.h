@@ -5,7 +5,7 @@
 #ifndef SMELT_TOOLS_CHECKPOINT_MODEL_H
 #define SMELT_TOOLS_CHECKPOINT_MODEL_H
 
-#include "codegen/cg_program.h"
+#include "driver/drv_pipeline.h"
 #include "frontend/fe_lower.h"
 #include "runtime/rt_model.h"
 #include "runtime/rt_safetensors.h"
@@ -16,8 +16,9 @@ typedef struct CheckpointModel {
   char *charset;    /* UTF-8 symbols in id order */
   FeLossKind loss;
   RtLossScalars loss_scalars; /* label smoothing, focal gamma and alpha, for the EVAL loss */
-  IrGraph *graph;   /* simplified, owned */
-  CgProgram *program;
+  DrvProgram *compiled; /* owned: the graph through the driver, to the JIT */
+  const IrGraph *graph; /* simplified, compiled's */
+  const CgProgram *program; /* compiled's */
   RtModel model;    /* model.eval is the compiled graph; model.state its state slots */
   void *state;      /* the checkpoint's weights, in the graph's state layout */
   RtSlot *slots;

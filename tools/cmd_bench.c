@@ -10,12 +10,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "driver/drv_pipeline.h"
 #include "frontend/fe_lower.h"
+#include "runtime/rt_model.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-#include "tools/model_build.h"
 
 static const char USAGE[] =
     "usage: smelt bench PRESET [--batch N] [--steps N] [--peer [PATH]] [--profile]\n"
@@ -78,12 +79,26 @@ static void reset_peak(void) {
   }
 }
 
-static CgProgram *compile(IrGraph *g, bool cache, double *seconds, RtDiags *d) {
-  CgOptions o = {.no_cache = !cache};
-  CgProgram *p = cg_program_compile(g, &o, d);
-  if (p) *seconds = p->compile_seconds;
+/* g (simplified, borrowed) through the rest of the pipeline to the JIT; *seconds gets the
+ * compile time (planning to loading, or the cache load). */
+static DrvProgram *compile(const IrGraph *g, bool cache, double *seconds, RtDiags *d) {
+  DrvInput in = {.graph = g, .done = DRV_STAGE_SIMPLIFIED};
+  DrvOptions o = {.no_cache = !cache};
+  DrvProgram *p = drv_compile(&in, &o, DRV_STAGE_LOADED, d);
+  if (p) *seconds = p->units[0].program->compile_seconds;
   return p;
 }
+
+/* A preset's graph, lowered (and trained) and simplified. */
+static DrvProgram *graph(const FePreset *pr, FeGraphKind kind, int batch, const FeLoss *loss, const FeOptimizer *opt,
+                         RtDiags *d) {
+  DrvInput in = {.preset = pr, .kind = kind, .batch = batch, .loss = loss ? loss->kind : FE_LOSS_CROSS_ENTROPY};
+  DrvOptions o = {.optimizer = opt ? drv_optimizer(opt, false) : (PassOptimizer){0}};
+  return drv_compile(&in, &o, DRV_STAGE_SIMPLIFIED, d);
+}
+
+static const CgProgram *jit(const DrvProgram *p) { return p->units[0].program; }
+static const IrGraph *graph_of(const DrvProgram *p) { return p->units[0].graph; }
 
 static void **regions(const CgProgram *p) {
   void **r = calloc(3, sizeof *r);
@@ -102,7 +117,7 @@ static void free_regions(void **r) {
 }
 
 /* Runs one step of P with the per-kernel profiler on and prints its report. */
-static void profile_step(CgProgram *p, void **r) {
+static void profile_step(const CgProgram *p, void **r) {
   rt_profile_reset();
   rt_profile_enable(true);
   p->step(r[0], r[1], r[2]);
@@ -113,44 +128,44 @@ static void profile_step(CgProgram *p, void **r) {
 static bool bench(const FePreset *pr, int batch, int steps, bool profile, Figures *f, RtDiags *d) {
   FeLoss loss = {.kind = pr->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY, .label_smoothing = 0.05};
   FeOptimizer adam = {.kind = FE_OPT_ADAM, .betas = {0.9, 0.999}, .eps = 1e-8};
-  IrGraph *train = model_train_graph(pr, batch, &loss, &adam, false, d);
-  IrGraph *infer = model_infer_graph(pr, batch, d), *infer1 = model_infer_graph(pr, 1, d);
+  DrvProgram *train = graph(pr, FE_GRAPH_TRAIN, batch, &loss, &adam, d);
+  DrvProgram *infer = graph(pr, FE_GRAPH_INFER, batch, NULL, NULL, d), *infer1 = graph(pr, FE_GRAPH_INFER, 1, NULL, NULL, d);
   if (!train || !infer || !infer1) return false;
   double t_train, t_infer, t;
-  CgProgram *p = compile(train, false, &t_train, d), *q = compile(infer, false, &t_infer, d);
+  DrvProgram *p = compile(graph_of(train), false, &t_train, d), *q = compile(graph_of(infer), false, &t_infer, d);
   if (!p || !q) return false;
   f->compile_cold = t_train + t_infer;
-  cg_program_free(p);
-  cg_program_free(q);
+  drv_program_free(p);
+  drv_program_free(q);
   /* fill the cache (a cold compile bypasses it), then time loads from it */
-  cg_program_free(compile(train, true, &t, d));
-  cg_program_free(compile(infer, true, &t, d));
-  p = compile(train, true, &t_train, d);
-  q = compile(infer, true, &t_infer, d);
-  CgProgram *q1 = compile(infer1, true, &t, d);
+  drv_program_free(compile(graph_of(train), true, &t, d));
+  drv_program_free(compile(graph_of(infer), true, &t, d));
+  p = compile(graph_of(train), true, &t_train, d);
+  q = compile(graph_of(infer), true, &t_infer, d);
+  DrvProgram *q1 = compile(graph_of(infer1), true, &t, d);
   if (!p || !q || !q1) return false;
   f->compile_cached = t_train + t_infer;
-  void **rp = regions(p), **rq = regions(q), **rq1 = regions(q1);
+  void **rp = regions(jit(p)), **rq = regions(jit(q)), **rq1 = regions(jit(q1));
   reset_peak();
-  f->train_sps = batch / time_steps(p, rp, steps);
-  f->infer_sps = batch / time_steps(q, rq, steps);
-  f->infer_ms_b1 = 1000 * time_steps(q1, rq1, steps * 2 > 64 ? 64 : steps * 2);
+  f->train_sps = batch / time_steps(jit(p), rp, steps);
+  f->infer_sps = batch / time_steps(jit(q), rq, steps);
+  f->infer_ms_b1 = 1000 * time_steps(jit(q1), rq1, steps * 2 > 64 ? 64 : steps * 2);
   f->peak_mib = peak_mib();
   if (profile) {
     printf("profile of one training step (batch %d):\n", batch);
-    profile_step(p, rp);
+    profile_step(jit(p), rp);
     printf("profile of one inference run (batch %d):\n", batch);
-    profile_step(q, rq);
+    profile_step(jit(q), rq);
   }
   free_regions(rp);
   free_regions(rq);
   free_regions(rq1);
-  cg_program_free(p);
-  cg_program_free(q);
-  cg_program_free(q1);
-  ir_graph_free(train);
-  ir_graph_free(infer);
-  ir_graph_free(infer1);
+  drv_program_free(p);
+  drv_program_free(q);
+  drv_program_free(q1);
+  drv_program_free(train);
+  drv_program_free(infer);
+  drv_program_free(infer1);
   return true;
 }
 

@@ -1,7 +1,7 @@
 /* `smelt build CONFIG -o PATH`: a standalone trainer for one experiment. The training step and
- * the evaluation graph are planned exactly as `smelt train` plans them, compiled (threaded) into
- * one object file, and linked with a generated C file of tables (tools/aot_trainer.c) and the
- * runtime library by the system C compiler. The executable needs no LLVM and, given the same
+ * the evaluation graph go through the driver as `smelt train`'s do, into one object file,
+ * linked with a generated C file of tables (tools/aot_trainer.c) and the runtime library by the
+ * system C compiler. The executable needs no LLVM and, given the same
  * seed, data and thread count, ends with the same metrics as `smelt train`. */
 #include <limits.h>
 #include <stdio.h>
@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 
 #include "codegen/cg_cache.h"
-#include "codegen/cg_program.h"
 #include "runtime/rt_fs.h"
 #include "runtime/rt_install.h"
 #include "runtime/rt_pool.h"
@@ -73,35 +72,30 @@ static int parse_args(int argc, char **argv, BuildArgs *a) {
   return CLI_EXIT_OK;
 }
 
-/* The object file: both steps, planned as model_build plans them (cg_program_compile). */
-static bool compile_steps(const FeExperiment *e, int workers, const CgTarget *t,
-                          const char *obj_path, ModelBuild *mb, RtDiags *d) {
+/* The object file: both steps in one program of the driver, planned as model_build plans them
+ * (the eval step shares the training step's state layout), compiled for threads. */
+static DrvProgram *compile_steps(const FeExperiment *e, const BuildArgs *a, int workers, const char *obj_path,
+                                 ModelBuild *mb, RtDiags *d) {
   const FePreset *p = e->preset;
-  mb->train_graph = model_train_graph(p, e->batch_size, &e->loss, &e->optimizer, e->grad_clip > 0, d);
-  mb->eval_graph = mb->train_graph ? model_eval_graph(p, e->batch_size, e->loss.kind, d) : NULL;
-  if (!mb->eval_graph) return false;
-  PassPlan *train = aot_plan(mb->train_graph, workers, NULL);
-  PassPlan *eval = aot_plan(mb->eval_graph, workers, train);
-  model_describe(p, e->batch_size, mb->train_graph, train, mb->eval_graph, eval, mb);
+  DrvInput in[2] = {model_input(e, FE_GRAPH_TRAIN, "smelt_train_step"), model_input(e, FE_GRAPH_EVAL, "smelt_eval_step")};
+  DrvOptions opt = {.optimizer = drv_optimizer(&e->optimizer, e->grad_clip > 0), .workers = workers, .cpu = a->cpu,
+                    .no_cache = true, .module = "trainer"};
+  DrvProgram *prog = drv_program_new(in, 2, &opt);
+  bool ok = drv_run(prog, DRV_STAGE_PLANNED, d);
+  const DrvUnit *train = &prog->units[0], *eval = &prog->units[1];
+  if (ok) model_describe(p, e->batch_size, train->graph, train->plan, eval->graph, eval->plan, mb);
   uint8_t *text = NULL;
   size_t len;
-  bool ok = rt_fs_read_file(p->path, &text, &len, d);
+  ok = ok && rt_fs_read_file(p->path, &text, &len, d);
   mb->model.preset_text = (const char *)text;
-  CgContext c;
-  cg_context_init(&c, "trainer", "smelt");
-  c.threaded = true;
-  c.vector_bits = t->vector_bits;
-  int unique = cg_program_emit_module(&c, train, "smelt_train_step");
-  unique += cg_program_emit_module(&c, eval, "smelt_eval_step");
-  long bytes = 0;
-  ok = ok && aot_write_object(&c, t, obj_path, &bytes, d);
+  ok = ok && drv_run(prog, DRV_STAGE_OBJECT, d) && rt_fs_write_atomic(obj_path, prog->object, prog->object_len, d);
   if (ok)
     printf("compiled %s (batch %d) for %s: training step %d kernels, evaluation %d kernels, %d unique, %.1f KiB\n",
-           p->name, e->batch_size, t->cpu, train->fusion->n_kernels, eval->fusion->n_kernels, unique, bytes / 1024.0);
-  cg_context_dispose(&c);
-  pass_plan_free(eval);
-  pass_plan_free(train);
-  return ok;
+           p->name, e->batch_size, prog->target->cpu, train->n_kernels, eval->n_kernels,
+           train->n_unique + eval->n_unique, prog->object_len / 1024.0);
+  if (ok) return prog;
+  drv_program_free(prog);
+  return NULL;
 }
 
 /* The runtime a trainer links and the folder of its headers: those installed beside this smelt
@@ -141,18 +135,16 @@ static bool link_trainer(const char *dir, const char *obj, const AotTrainer *t, 
 static bool build(const FeExperiment *e, const BuildArgs *a, const char *config_path, RtDiags *d) {
   double t0 = rt_now_seconds();
   int workers = a->threads ? (int)a->threads : rt_pool_threads();
-  CgTarget *t = cg_target_new(a->cpu, d);
   char dir[4096];
-  if (!t || !aot_temp_dir(dir, sizeof dir, d)) {
-    cg_target_free(t);
-    return false;
-  }
+  if (!aot_temp_dir(dir, sizeof dir, d)) return false;
   char obj[4200];
   snprintf(obj, sizeof obj, "%s/model.o", dir);
   ModelBuild mb;
   memset(&mb, 0, sizeof mb);
-  bool ok = compile_steps(e, workers, t, obj, &mb, d);
+  DrvProgram *prog = compile_steps(e, a, workers, obj, &mb, d);
+  bool ok = prog != NULL;
   if (ok) {
+    const CgTarget *t = prog->target;
     char *json = experiment_json(e);
     RtTrainConfig tc = experiment_train_config(e, NULL, json);
     RtTrainerData data = experiment_data(e, &mb.arena);
@@ -175,7 +167,7 @@ static bool build(const FeExperiment *e, const BuildArgs *a, const char *config_
   }
   aot_remove_dir(dir);
   model_build_free(&mb);
-  cg_target_free(t);
+  drv_program_free(prog);
   return ok;
 }
 

@@ -1,14 +1,14 @@
 /* `smelt emit CHECKPOINT -o DIR`: a deployable inference object. Rebuilds the preset from the
- * checkpoint's metadata, lowers its inference graph at a fixed batch, plans it for one thread
- * with the checkpoint's weights as the state region, and writes DIR/NAME.o (the compiled graph,
- * the weights as 64-byte aligned read-only data, the C API of tools/aot_deploy.c) and DIR/NAME.h
- * (its documentation). The object needs only OpenBLAS and libm. */
+ * checkpoint's metadata, has the driver lower and plan its inference graph at a fixed batch for
+ * one thread with the checkpoint's weights as the state region, and writes DIR/NAME.o (the
+ * compiled graph, the weights as 64-byte aligned read-only data, the C API of
+ * tools/aot_deploy.c) and DIR/NAME.h (its documentation). The object needs only OpenBLAS and libm. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/cg_program.h"
+#include "driver/drv_pipeline.h"
 #include "frontend/fe_preset.h"
 #include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
@@ -20,7 +20,6 @@
 #include "tools/cli.h"
 #include "tools/checkpoint_model.h"
 #include "tools/commands.h"
-#include "tools/model_build.h"
 
 static const char USAGE[] =
     "usage: smelt emit CHECKPOINT -o DIR [--name NAME] [--batch N] [--weights-file] [--cpu NAME]\n"
@@ -82,42 +81,55 @@ static void default_name(const char *preset, char *buf, size_t size) {
   if (!k) snprintf(buf, size, "model");
 }
 
-/* What the object is made of, from the checkpoint file. */
+/* What the object is made of, from the checkpoint file, and what goes around its step function. */
 typedef struct Source {
+  const EmitArgs *args;
   RtStFile *file;
   FePreset *preset;
   const char *charset, *epoch, *step;
-  IrGraph *g;
-  PassPlan *plan;
+  char name[128], step_fn[160];
+  DrvProgram *prog; /* the inference graph, planned, then compiled */
   void *weights;
+  AotDeploy deploy;
+  char about[1024];
 } Source;
 
 static void source_free(Source *s) {
   free(s->weights);
-  pass_plan_free(s->plan);
-  ir_graph_free(s->g);
+  drv_program_free(s->prog);
   fe_preset_free(s->preset);
   rt_st_free(s->file);
 }
 
+static bool deploy_emitted(CgContext *c, const DrvProgram *p, void *user, RtDiags *d);
+
 /* The inference graph at `batch`, planned for one thread, with the checkpoint's weights. */
 static bool load_source(const EmitArgs *a, Source *s, RtDiags *d) {
   memset(s, 0, sizeof *s);
+  s->args = a;
   const char *path = a->checkpoint;
   if (!checkpoint_open(path, &s->file, &s->preset, d)) return false;
   s->charset = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_CHARSET));
   s->epoch = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_EPOCH));
   s->step = rt_st_meta(s->file, rt_ckpt_key(RT_CKPT_STEP));
-  if (!(s->g = model_infer_graph(s->preset, (int)a->batch, d))) return false;
-  const IrGraph *g = s->g;
+  if (a->name) snprintf(s->name, sizeof s->name, "%s", a->name);
+  else default_name(s->preset->name, s->name, sizeof s->name);
+  snprintf(s->step_fn, sizeof s->step_fn, "%s_step", s->name);
+  DrvInput in = {.preset = s->preset, .kind = FE_GRAPH_INFER, .batch = (int)a->batch, .step = s->step_fn};
+  /* no thread pool: the object must not need smelt's runtime */
+  DrvOptions o = {.serial = true, .cpu = a->cpu, .no_cache = true, .module = s->name, .prefix = s->name,
+                  .on_emitted = deploy_emitted, .user = s};
+  s->prog = drv_program_new(&in, 1, &o);
+  if (!drv_run(s->prog, DRV_STAGE_PLANNED, d)) return false;
+  const IrGraph *g = s->prog->units[0].graph;
+  const PassPlan *plan = s->prog->units[0].plan;
   RT_ASSERT(g->n_updates == 0 && g->n_outputs >= 1, "the inference graph updates state or has no output");
-  s->plan = aot_plan(g, 1, NULL);
-  s->weights = rt_xcalloc(1, (size_t)s->plan->region_bytes[PASS_REGION_STATE] + 1);
+  s->weights = rt_xcalloc(1, (size_t)plan->region_bytes[PASS_REGION_STATE] + 1);
   for (IrId id = 0; id < g->n_nodes; id++) {
     const IrNode *n = g->nodes[id];
     if (n->kind != IR_NODE_PARAM && n->kind != IR_NODE_STATE) continue;
     RT_ASSERT(n->type.dtype == IR_F32, "state %s is not f32", n->name);
-    char *dst = (char *)s->weights + s->plan->slots[id].offset;
+    char *dst = (char *)s->weights + plan->slots[id].offset;
     if (!rt_st_read(s->file, n->name, RT_ST_F32, n->type.shape.rank, n->type.shape.dims, dst, d)) return false;
     /* subnormal weights would slow every caller that runs without flush-to-zero */
     rt_flush_subnormals((float *)dst, ir_shape_numel(&n->type.shape));
@@ -127,7 +139,8 @@ static bool load_source(const EmitArgs *a, Source *s, RtDiags *d) {
 
 /* The io slot of the graph's only input and of its first output, with the ABI's checks. */
 static void describe_io(const Source *s, AotDeploy *a) {
-  const IrGraph *g = s->g;
+  const IrGraph *g = s->prog->units[0].graph;
+  const PassPlan *plan = s->prog->units[0].plan;
   IrId image = IR_NONE;
   for (IrId id = 0; id < g->n_nodes; id++)
     if (g->nodes[id]->kind == IR_NODE_INPUT) {
@@ -141,11 +154,11 @@ static void describe_io(const Source *s, AotDeploy *a) {
   a->channels = (int)is->dims[1], a->height = (int)is->dims[2], a->width = (int)is->dims[3];
   a->tokens = (int)ps->dims[1];
   a->ctc = s->preset->head->kind == FE_LAYER_CTC;
-  a->image_offset = s->plan->slots[image].offset;
-  a->pred_offset = s->plan->output_slots[0].offset;
-  a->io_bytes = s->plan->region_bytes[PASS_REGION_IO];
-  a->scratch_bytes = s->plan->region_bytes[PASS_REGION_SCRATCH];
-  a->weights_bytes = s->plan->region_bytes[PASS_REGION_STATE];
+  a->image_offset = plan->slots[image].offset;
+  a->pred_offset = plan->output_slots[0].offset;
+  a->io_bytes = plan->region_bytes[PASS_REGION_IO];
+  a->scratch_bytes = plan->region_bytes[PASS_REGION_SCRATCH];
+  a->weights_bytes = plan->region_bytes[PASS_REGION_STATE];
   a->charset = s->charset; /* checked by checkpoint_open */
 }
 
@@ -191,41 +204,33 @@ static bool write_outputs(const char *dir, const char *name, const void *obj, si
   return false;
 }
 
-static bool emit(const EmitArgs *args, Source *s, RtDiags *d) {
-  char name[128], about[1024];
-  if (args->name) snprintf(name, sizeof name, "%s", args->name);
-  else default_name(s->preset->name, name, sizeof name);
-  AotDeploy a = {.name = name, .about = about};
-  describe_io(s, &a);
-  if (!rt_fs_mkdirs(args->out, d)) return false;
-  a.weights = args->weights_file ? NULL : s->weights;
-  CgTarget *t = cg_target_new(args->cpu, d);
-  if (!t) return false;
-  snprintf(about, sizeof about,
+/* The driver's EMITTED hook: the deploy API around the step function, then the check that
+ * nothing of smelt's runtime is called. */
+static bool deploy_emitted(CgContext *c, const DrvProgram *p, void *user, RtDiags *d) {
+  Source *s = user;
+  snprintf(s->about, sizeof s->about,
            " * Model: preset '%s' (%lld parameters), from %s (epoch %s, step %s).\n"
            " * Compiled by smelt %s for CPU %s.\n",
-           s->preset->name, (long long)s->preset->params, args->checkpoint, s->epoch ? s->epoch : "?",
-           s->step ? s->step : "?", SMELT_VERSION, t->description);
-  comment_safe(about);
-  CgContext c;
-  cg_context_init(&c, name, name);
-  c.threaded = false; /* no thread pool: the object must not need smelt's runtime */
-  c.vector_bits = t->vector_bits;
-  char step[160];
-  snprintf(step, sizeof step, "%s_step", name);
-  cg_program_emit_module(&c, s->plan, step);
-  aot_deploy_emit(&c, step, &a);
-  void *obj = NULL;
-  size_t obj_bytes = 0;
-  bool ok = check_externals(&c, d) && aot_object(&c, t, &obj, &obj_bytes, d);
-  cg_context_dispose(&c);
-  cg_target_free(t);
-  ok = ok && write_outputs(args->out, name, obj, obj_bytes, &a, args->weights_file ? s->weights : NULL, d);
-  free(obj);
+           s->preset->name, (long long)s->preset->params, s->args->checkpoint, s->epoch ? s->epoch : "?",
+           s->step ? s->step : "?", SMELT_VERSION, p->target->description);
+  comment_safe(s->about);
+  aot_deploy_emit(c, s->step_fn, &s->deploy);
+  return check_externals(c, d);
+}
+
+static bool emit(const EmitArgs *args, Source *s, RtDiags *d) {
+  AotDeploy *a = &s->deploy;
+  *a = (AotDeploy){.name = s->name, .about = s->about};
+  describe_io(s, a);
+  if (!rt_fs_mkdirs(args->out, d)) return false;
+  a->weights = args->weights_file ? NULL : s->weights;
+  DrvProgram *p = s->prog;
+  bool ok = drv_run(p, DRV_STAGE_OBJECT, d) &&
+            write_outputs(args->out, s->name, p->object, p->object_len, a, args->weights_file ? s->weights : NULL, d);
   if (ok)
     printf("wrote %s/%s.o (%.1f KiB, weights %s: %.1f KiB), %s/%s.h: batch %d, scratch %lld bytes\n", args->out,
-           name, obj_bytes / 1024.0, args->weights_file ? "in the .weights file" : "embedded", a.weights_bytes / 1024.0,
-           args->out, name, a.batch, (long long)aot_deploy_scratch_bytes(&a));
+           s->name, p->object_len / 1024.0, args->weights_file ? "in the .weights file" : "embedded",
+           a->weights_bytes / 1024.0, args->out, s->name, a->batch, (long long)aot_deploy_scratch_bytes(a));
   return ok;
 }
 

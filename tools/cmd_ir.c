@@ -1,16 +1,13 @@
-/* `smelt ir FILE.ir`: a program at any stage of the compiler: as built (parsed), its training
- * graph (autodiff + optimizer), simplified, fused into kernels, or planned into memory regions;
- * `--stats` prints the figures of the compiled form (ops, kernels, memory). */
+/* `smelt ir FILE.ir`: a program at a stage of the compiler driver (driver/drv_pipeline.h): as
+ * built (parsed), its training graph (autodiff + optimizer), simplified, fused into kernels, or
+ * planned into memory regions; `--stats` prints the figures of the compiled form (ops, kernels,
+ * memory). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/cg_program.h"
-#include "frontend/fe_lower.h"
+#include "driver/drv_pipeline.h"
 #include "ir/ir_text.h"
-#include "passes/simplify.h"
-#include "passes/train_graph.h"
-#include "runtime/rt_pool.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -37,8 +34,14 @@ static const char USAGE[] =
     "  --clip            include global-norm gradient clipping in the training graph\n"
     "  -h, --help        show this help\n";
 
-enum Stage { STAGE_BUILT, STAGE_GRAD, STAGE_SIMPLIFIED, STAGE_FUSED, STAGE_PLANNED, STAGE_COUNT };
-static const char *const STAGES[STAGE_COUNT] = {"built", "grad", "simplified", "fused", "planned"};
+/* The driver's stages up to PLANNED, and "fused": the planned program's kernels alone. */
+#define STAGE_FUSED DRV_STAGE_COUNT
+
+static int parse_stage(const char *name) {
+  if (!strcmp(name, "fused")) return STAGE_FUSED;
+  DrvStage s = drv_stage_parse(name);
+  return s <= DRV_STAGE_PLANNED ? (int)s : DRV_STAGE_NONE;
+}
 
 static int64_t count_ops(const IrGraph *g) {
   int64_t n = 0;
@@ -71,19 +74,30 @@ static void print_stats(const IrGraph *g, const PassPlan *plan, FILE *out) {
   fprintf(out, "update_copies: %d\n", plan->n_copies);
 }
 
-/* The lowered graph of a preset: training forward pass and loss (the loss the head takes by
- * default), evaluation, or inference. */
-static IrGraph *preset_graph(const char *ref, bool train, bool eval, int batch, RtDiags *d) {
+/* The driver's input: a preset's graph at `batch` (training forward pass and loss with the loss
+ * the head takes by default, evaluation, or inference), or an IR file (trained when `train`).
+ * False with a diagnostic for an unknown preset. */
+static bool ir_input(const char *ref, bool is_ir, bool train, bool eval, int batch, DrvInput *in, RtDiags *d) {
+  if (is_ir) {
+    *in = (DrvInput){.ir_path = ref, .train = train};
+    return true;
+  }
   char *dir = fe_presets_default_dir();
   FePreset *p = fe_preset_resolve(ref, dir, (FeLoc){0}, d);
   free(dir);
-  if (!p) return NULL;
+  if (!p) return false;
   FeLossKind loss = p->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY;
-  FeLowerOptions lo = {.kind = train ? FE_GRAPH_TRAIN : eval ? FE_GRAPH_EVAL : FE_GRAPH_INFER, .batch = batch,
-                       .loss = loss};
-  IrGraph *g = fe_lower(p, &lo, NULL, d);
-  fe_preset_free(p);
-  return g;
+  *in = (DrvInput){.preset = p, .kind = train ? FE_GRAPH_TRAIN : eval ? FE_GRAPH_EVAL : FE_GRAPH_INFER,
+                   .batch = batch, .loss = loss};
+  return true;
+}
+
+static void print_stage(const DrvProgram *p, int stage, bool stats) {
+  const DrvUnit *u = &p->units[0];
+  if (stats) print_stats(u->graph, u->plan, stdout);
+  else if (stage <= DRV_STAGE_SIMPLIFIED) ir_print(u->graph, stdout);
+  else if (stage == STAGE_FUSED) pass_fusion_print(u->plan->fusion, stdout);
+  else pass_plan_print(u->plan, stdout);
 }
 
 int cmd_ir(int argc, char **argv) {
@@ -99,13 +113,13 @@ int cmd_ir(int argc, char **argv) {
                                         {0}};
   bool train = false, eval = false, stats = false, explain = false;
   int64_t batch = 32;
-  int stage = STAGE_BUILT;
+  int stage = DRV_STAGE_BUILT;
   PassOptimizer opt = {.kind = PASS_OPT_ADAM};
   int c;
   while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
     switch (c) {
       case 'h': fputs(USAGE, stdout); return CLI_EXIT_OK;
-      case 'g': train = true, stage = STAGE_GRAD; break;
+      case 'g': train = true, stage = DRV_STAGE_GRAD; break;
       case 'G':
         if (strcmp(optarg, "train") && strcmp(optarg, "infer") && strcmp(optarg, "eval"))
           return cli_usage_error(USAGE, "unknown graph '%s' (train, eval or infer)", optarg);
@@ -116,10 +130,9 @@ int cmd_ir(int argc, char **argv) {
         if (!cli_parse_int("--batch", optarg, 1, 65536, &batch, USAGE)) return CLI_EXIT_USAGE;
         break;
       case 's':
-        for (stage = 0; stage < STAGE_COUNT && strcmp(optarg, STAGES[stage]); stage++) {}
-        if (stage == STAGE_COUNT)
+        if ((stage = parse_stage(optarg)) == DRV_STAGE_NONE)
           return cli_usage_error(USAGE, "unknown stage '%s' (built, grad, simplified, fused, planned)", optarg);
-        if (stage == STAGE_GRAD) train = true;
+        if (stage == DRV_STAGE_GRAD) train = true;
         break;
       case 'S': stats = true; break;
       case 'e': explain = true; break;
@@ -138,42 +151,24 @@ int cmd_ir(int argc, char **argv) {
   RtDiags d = {0};
   size_t len = strlen(file);
   bool is_ir = len > 3 && !strcmp(file + len - 3, ".ir");
-  if (!is_ir && eval && stage == STAGE_GRAD) return cli_usage_error(USAGE, "--stage grad needs --graph train");
-  IrGraph *g = is_ir ? ir_parse_file(file, &d) : preset_graph(file, train, eval, (int)batch, &d);
-  int rc = CLI_EXIT_OK;
-  if (g && train) {
-    PassTraining tr;
-    if (g->n_outputs < 1)
-      rt_diag_error(&d, file, 0, 0, "no output to differentiate (output 0 must be a scalar loss)");
-    else
-      pass_build_training(g, g->outputs[0], &opt, &tr, &d);
+  if (!is_ir && eval && stage == DRV_STAGE_GRAD) return cli_usage_error(USAGE, "--stage grad needs --graph train");
+  DrvInput in = {0};
+  DrvProgram *p = NULL;
+  DrvOptions o = {.optimizer = opt, .explain = explain ? stdout : NULL};
+  /* a training graph is always shown with its gradients; --stats describes the planned form */
+  DrvStage stop = stats ? DRV_STAGE_PLANNED : stage == STAGE_FUSED ? DRV_STAGE_PLANNED : (DrvStage)stage;
+  if (train && stop < DRV_STAGE_GRAD) stop = DRV_STAGE_GRAD;
+  bool ok = ir_input(file, is_ir, train, eval, (int)batch, &in, &d);
+  if (ok) {
+    p = drv_program_new(&in, 1, &o);
+    ok = drv_run(p, stop < DRV_STAGE_GRAD ? stop : DRV_STAGE_GRAD, &d);
   }
   rt_diags_set_file(&d, 0, file);
   rt_diags_print(&d, stderr);
-  if (!g || d.errors) {
-    rt_diags_free(&d);
-    ir_graph_free(g);
-    return CLI_EXIT_FAIL;
-  }
+  ok = ok && !d.errors && drv_run(p, stop, &d);
   rt_diags_free(&d);
-  if (stage <= STAGE_GRAD && !stats) {
-    ir_print(g, stdout);
-    ir_graph_free(g);
-    return rc;
-  }
-  IrGraph *simple = pass_simplify(g, NULL);
-  ir_graph_free(g);
-  if (stage == STAGE_SIMPLIFIED && !stats) {
-    ir_print(simple, stdout);
-    ir_graph_free(simple);
-    return rc;
-  }
-  CgOptions co = {.explain = explain ? stdout : NULL};
-  PassPlan *plan = cg_program_plan(simple, &co, rt_pool_threads());
-  if (stats) print_stats(simple, plan, stdout);
-  else if (stage == STAGE_FUSED) pass_fusion_print(plan->fusion, stdout);
-  else pass_plan_print(plan, stdout);
-  pass_plan_free(plan);
-  ir_graph_free(simple);
-  return rc;
+  if (ok) print_stage(p, stage, stats);
+  drv_program_free(p);
+  if (in.preset) fe_preset_free((FePreset *)in.preset);
+  return ok ? CLI_EXIT_OK : CLI_EXIT_FAIL;
 }

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen/cg_compare.h"
+#include "driver/drv_compare.h"
 #include "ir/ir_interp.h"
 #include "ir/ir_text.h"
 #include "passes/grad_check.h"
@@ -68,11 +68,15 @@ static int run_once(IrGraph *g, uint64_t seed) {
   return CLI_EXIT_OK;
 }
 
-/* Modes that differentiate output 0 need one; an error in d otherwise. */
-static bool has_loss(const IrGraph *g, const char *file, RtDiags *d) {
-  if (g->n_outputs > 0) return true;
-  rt_diag_error(d, file, 0, 0, "no output to differentiate (output 0 must be a scalar loss)");
-  return false;
+/* g made the training step with optimizer opt, in place, by the driver's GRAD stage (which
+ * says when output 0 is missing); *tr gets the step's scalar inputs. */
+static bool training_graph(IrGraph *g, const PassOptimizer *opt, PassTraining *tr, RtDiags *d) {
+  DrvInput in = {.graph = g, .done = DRV_STAGE_BUILT, .train = true};
+  DrvProgram *p = drv_program_new(&in, 1, &(DrvOptions){.optimizer = *opt});
+  bool ok = drv_run(p, DRV_STAGE_GRAD, d);
+  *tr = p->units[0].training;
+  drv_program_free(p);
+  return ok;
 }
 
 /* The training step of g (Adam), for comparing whole steps; eps is raised to 1e-3 so that
@@ -87,7 +91,7 @@ static bool make_training_step(IrGraph *g, const char *file) {
   RtDiags d = {0};
   PassOptimizer opt = {.kind = PASS_OPT_ADAM};
   PassTraining tr;
-  bool ok = has_loss(g, file, &d) && pass_build_training(g, g->outputs[0], &opt, &tr, &d);
+  bool ok = training_graph(g, &opt, &tr, &d);
   rt_diags_set_file(&d, 0, file);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
@@ -97,9 +101,9 @@ static bool make_training_step(IrGraph *g, const char *file) {
 
 static int run_jit(IrGraph *g, uint64_t seed) {
   RtDiags d = {0};
-  CgCompareOptions o = {.atol = INFINITY, .rtol = 0, .steps = 1};
+  DrvCompareOptions o = {.atol = INFINITY, .rtol = 0, .steps = 1};
   CgCompareResult r;
-  bool ok = cg_compare(g, seed, &o, &r, NULL, &d);
+  bool ok = drv_compare(g, seed, &o, &r, NULL, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   if (!ok) return CLI_EXIT_FAIL;
@@ -109,9 +113,9 @@ static int run_jit(IrGraph *g, uint64_t seed) {
 
 static int compare(IrGraph *g, const char *file, uint64_t seed) {
   RtDiags d = {0};
-  CgCompareOptions o = {.atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
+  DrvCompareOptions o = {.atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
   CgCompareResult r;
-  bool ok = cg_compare(g, seed, &o, &r, stdout, &d);
+  bool ok = drv_compare(g, seed, &o, &r, stdout, &d);
   rt_diags_set_file(&d, 0, file);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
@@ -138,7 +142,7 @@ static int train(IrGraph *g, const char *file, uint64_t seed, int64_t steps, dou
                  const PassOptimizer *opt) {
   RtDiags d = {0};
   PassTraining tr;
-  bool ok = has_loss(g, file, &d) && pass_build_training(g, g->outputs[0], opt, &tr, &d);
+  bool ok = training_graph(g, opt, &tr, &d);
   rt_diags_set_file(&d, 0, file);
   if (!ok) {
     rt_diags_print(&d, stderr);

@@ -4,45 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend/fe_lower.h"
 #include "ir/ir_ops.h"
-#include "passes/simplify.h"
-#include "passes/train_graph.h"
 #include "runtime/rt_assert.h"
 #include "runtime/rt_progress.h"
 
-static IrGraph *simplified(IrGraph *g) {
-  if (!g) return NULL;
-  IrGraph *s = pass_simplify(g, NULL);
-  ir_graph_free(g);
-  return s;
-}
-
-IrGraph *model_train_graph(const FePreset *p, int batch, const FeLoss *loss, const FeOptimizer *opt,
-                           bool clip, RtDiags *d) {
-  FeLowerOptions lo = {.kind = FE_GRAPH_TRAIN, .batch = batch, .loss = loss->kind};
-  IrGraph *g = fe_lower(p, &lo, NULL, d);
-  if (!g) return NULL;
-  static const PassOptimizerKind kinds[FE_OPT_COUNT] = {[FE_OPT_ADAM] = PASS_OPT_ADAM,
-                                                        [FE_OPT_ADAMW] = PASS_OPT_ADAMW,
-                                                        [FE_OPT_SGD] = PASS_OPT_SGD};
-  PassOptimizer po = {.kind = kinds[opt->kind], .nesterov = opt->nesterov, .clip_grad_norm = clip};
-  PassTraining tr;
-  if (!pass_build_training(g, g->outputs[0], &po, &tr, d)) {
-    ir_graph_free(g);
-    return NULL;
-  }
-  return simplified(g);
-}
-
-IrGraph *model_eval_graph(const FePreset *p, int batch, FeLossKind loss, RtDiags *d) {
-  FeLowerOptions lo = {.kind = FE_GRAPH_EVAL, .batch = batch, .loss = loss};
-  return simplified(fe_lower(p, &lo, NULL, d));
-}
-
-IrGraph *model_infer_graph(const FePreset *p, int batch, RtDiags *d) {
-  FeLowerOptions lo = {.kind = FE_GRAPH_INFER, .batch = batch};
-  return simplified(fe_lower(p, &lo, NULL, d));
+DrvInput model_input(const FeExperiment *e, FeGraphKind kind, const char *step) {
+  return (DrvInput){.preset = e->preset, .kind = kind, .batch = e->batch_size, .loss = e->loss.kind, .step = step};
 }
 
 static RtSlot slot_of(ModelBuild *b, const IrGraph *g, PassSlot where, IrId id, const char *name) {
@@ -101,10 +68,8 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
 }
 
 void model_build_free(ModelBuild *b) {
-  cg_program_free(b->train);
-  cg_program_free(b->eval);
-  ir_graph_free(b->train_graph);
-  ir_graph_free(b->eval_graph);
+  drv_program_free(b->train);
+  drv_program_free(b->eval);
   free((void *)b->model.preset_text);
   rt_arena_free(&b->arena);
   memset(b, 0, sizeof *b);
@@ -127,32 +92,28 @@ bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *
   double t0 = rt_now_seconds();
   memset(b, 0, sizeof *b);
   const FePreset *p = e->preset;
-  b->train_graph = model_train_graph(p, e->batch_size, &e->loss, &e->optimizer, e->grad_clip > 0, d);
-  b->eval_graph = b->train_graph ? model_eval_graph(p, e->batch_size, e->loss.kind, d) : NULL;
-  if (!b->eval_graph) {
-    model_build_free(b);
-    return false;
-  }
-  CgOptions co = {.serial = o && o->serial};
-  b->train = cg_program_compile(b->train_graph, &co, d);
-  co.state_like = b->train ? b->train->plan : NULL;
-  b->eval = b->train ? cg_program_compile(b->eval_graph, &co, d) : NULL;
+  DrvOptions opt = {.optimizer = drv_optimizer(&e->optimizer, e->grad_clip > 0), .serial = o && o->serial};
+  DrvInput train = model_input(e, FE_GRAPH_TRAIN, NULL), eval = model_input(e, FE_GRAPH_EVAL, NULL);
+  b->train = drv_compile(&train, &opt, DRV_STAGE_LOADED, d);
+  opt.state_like = b->train ? b->train->units[0].plan : NULL;
+  b->eval = b->train ? drv_compile(&eval, &opt, DRV_STAGE_LOADED, d) : NULL;
   if (!b->eval) {
     model_build_free(b);
     return false;
   }
-  model_describe(p, e->batch_size, b->train_graph, b->train->plan, b->eval_graph, b->eval->plan, b);
-  b->model.train.step = b->train->step;
-  b->model.eval.step = b->eval->step;
-  b->model.train.kernels = b->train->kernel_names;
-  b->model.train.n_kernels = b->train->n_kernel_names;
-  b->model.eval.kernels = b->eval->kernel_names;
-  b->model.eval.n_kernels = b->eval->n_kernel_names;
+  const DrvUnit *tu = &b->train->units[0], *eu = &b->eval->units[0];
+  model_describe(p, e->batch_size, tu->graph, tu->plan, eu->graph, eu->plan, b);
+  b->model.train.step = tu->program->step;
+  b->model.eval.step = eu->program->step;
+  b->model.train.kernels = tu->program->kernel_names;
+  b->model.train.n_kernels = tu->program->n_kernel_names;
+  b->model.eval.kernels = eu->program->kernel_names;
+  b->model.eval.n_kernels = eu->program->n_kernel_names;
   b->model.preset_text = read_text(p->path);
   b->build_seconds = rt_now_seconds() - t0;
   if (o && o->log)
     fprintf(o->log, "compiled %s (batch %d): training step %d kernels (%d unique)%s, evaluation %d kernels%s, %.1f s\n",
-            p->name, e->batch_size, b->train->n_kernels, b->train->n_unique, b->train->from_cache ? " from cache" : "",
-            b->eval->n_kernels, b->eval->from_cache ? " from cache" : "", b->build_seconds);
+            p->name, e->batch_size, tu->n_kernels, tu->n_unique, b->train->from_cache ? " from cache" : "",
+            eu->n_kernels, b->eval->from_cache ? " from cache" : "", b->build_seconds);
   return true;
 }

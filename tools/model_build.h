@@ -1,19 +1,18 @@
-/* From an experiment to a compiled model: lower the preset's training graph (with the
- * experiment's loss), append the optimizer update, simplify, compile with the JIT; lower the
- * evaluation graph, simplify, compile sharing the training step's state layout; and describe both
- * as an RtModel for the training loop. Experiments with the same preset, batch size, loss kind,
- * optimizer and clipping produce the same graphs, so the second one loads from the object cache. */
+/* From an experiment to a compiled model: the driver compiles the preset's training step (with
+ * the experiment's loss and optimizer) and its evaluation graph (sharing the training step's
+ * state layout) for the JIT, and this file describes both as an RtModel for the training loop.
+ * Experiments with the same preset, batch size, loss kind, optimizer and clipping produce the
+ * same graphs, so the second one loads from the object cache. */
 #ifndef SMELT_TOOLS_MODEL_BUILD_H
 #define SMELT_TOOLS_MODEL_BUILD_H
 
-#include "codegen/cg_program.h"
+#include "driver/drv_pipeline.h"
 #include "frontend/fe_config.h"
 #include "runtime/rt_model.h"
 
 typedef struct ModelBuild {
   RtModel model;
-  IrGraph *train_graph, *eval_graph; /* simplified, owned */
-  CgProgram *train, *eval;           /* owned */
+  DrvProgram *train, *eval;          /* owned: simplified graphs, plans, compiled steps */
   RtSlot *state, *train_io, *eval_io;
   double build_seconds;              /* lowering, passes, compilation (or cache loads) */
   RtArena arena;                     /* names */
@@ -28,11 +27,9 @@ typedef struct ModelBuildOptions {
 bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *b, RtDiags *d);
 void model_build_free(ModelBuild *b);
 
-/* The graphs alone (no compilation), for `smelt ir PRESET` and object emission. */
-IrGraph *model_train_graph(const FePreset *p, int batch, const FeLoss *loss, const FeOptimizer *opt,
-                           bool clip, RtDiags *d);
-IrGraph *model_eval_graph(const FePreset *p, int batch, FeLossKind loss, RtDiags *d);
-IrGraph *model_infer_graph(const FePreset *p, int batch, RtDiags *d);
+/* The driver's input for graph `kind` of experiment e's preset at its batch size and loss, with
+ * step function `step` (NULL: the driver's default). */
+DrvInput model_input(const FeExperiment *e, FeGraphKind kind, const char *step);
 
 /* The io slots of a compiled graph: its named inputs, then outputs[0..n_outputs) under the given
  * names (allocated in b's arena). */

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "codegen/cg_compare.h"
+#include "driver/drv_pipeline.h"
 #include "codegen/cg_program.h"
 #include "codegen/cg_target.h"
 #include "ir/ir_builder.h"
@@ -66,10 +67,12 @@ static void test_object_links_and_matches_jit(void **state) {
   PassTraining tr;
   assert_true(pass_build_training(g, g->outputs[0], &opt, &tr, &d));
   /* JIT, serial (deployable objects do not use the thread pool) */
-  CgOptions co = {.serial = true, .no_cache = true};
-  CgProgram *p = cg_program_compile(g, &co, &d);
+  DrvInput in = {.graph = g, .done = DRV_STAGE_SIMPLIFIED, .step = "test_step"};
+  DrvOptions co = {.serial = true, .no_cache = true, .module = "test", .prefix = "test"};
+  DrvProgram *dp = drv_compile(&in, &co, DRV_STAGE_LOADED, &d);
   rt_diags_print(&d, stderr);
-  assert_non_null(p);
+  assert_non_null(dp);
+  const CgProgram *p = dp->units[0].program;
   int64_t nb[3];
   for (int r = 0; r < 3; r++) nb[r] = p->plan->region_bytes[r];
   void *regions[3] = {zalloc(nb[0]), zalloc(nb[1]), zalloc(nb[2])};
@@ -84,22 +87,8 @@ static void test_object_links_and_matches_jit(void **state) {
   write_file("io.bin", regions[1], (size_t)nb[1]);
   write_file("prog.c", PROGRAM, strlen(PROGRAM));
   p->step(regions[0], regions[1], regions[2]);
-  /* the same program as an object file */
-  assert_true(cg_target_init(&d));
-  CgTarget *t = cg_target_new(NULL, &d);
-  assert_non_null(t);
-  CgContext c;
-  cg_context_init(&c, "test", "test");
-  c.threaded = false;
-  cg_program_emit_module(&c, p->plan, "test_step");
-  void *obj;
-  size_t len;
-  assert_true(cg_optimize(c.mod, t->tm, &d));
-  assert_true(cg_emit_object(c.mod, t->tm, &obj, &len, &d));
-  write_file("step.o", obj, len);
-  free(obj);
-  cg_context_dispose(&c);
-  cg_target_free(t);
+  /* the same program as an object file: the object the JIT loaded */
+  write_file("step.o", dp->object, dp->object_len);
   assert_int_equal(system("cc -O1 -o prog prog.c step.o -lopenblas -lm"), 0);
   char cmd[256];
   snprintf(cmd, sizeof cmd, "./prog %lld %lld %lld", (long long)nb[0], (long long)nb[1], (long long)nb[2]);
@@ -113,7 +102,7 @@ static void test_object_links_and_matches_jit(void **state) {
   free(state_out);
   free(io_out);
   for (int r = 0; r < 3; r++) free(regions[r]);
-  cg_program_free(p);
+  drv_program_free(dp);
   ir_graph_free(g);
   rt_diags_free(&d);
   snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "codegen/cg_compare.h"
+#include "driver/drv_compare.h"
 #include "codegen/cg_target.h"
 #include "ir/ir_builder.h"
 #include "ir/ir_ops.h"
@@ -29,10 +29,10 @@ static void check(IrGraph *g) {
   for (IrId i = 0; i < g->n_nodes; i++)
     if (g->nodes[i]->kind == IR_NODE_OP) covered[g->nodes[i]->op] = true;
   for (int fused = 0; fused < 2; fused++) {
-    CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
+    DrvCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = 1};
     CgCompareResult r;
     RtDiags d = {0};
-    bool ok = cg_compare(g, 7, &o, &r, stdout, &d);
+    bool ok = drv_compare(g, 7, &o, &r, stdout, &d);
     rt_diags_print(&d, stderr);
     rt_diags_free(&d);
     if (!ok) fail_msg("graph '%s' (%s) differs from the interpreter", g->name, fused ? "fused" : "unfused");
@@ -149,10 +149,10 @@ static void test_long_reductions_accurate(void **state) {
       ir_node(g, x)->init = IR_INIT_FILL;
       ir_node(g, x)->value = 0.1;
       ir_graph_add_output(g, ir_reduce(g, IR_OP_REDUCE_MEAN, ir_mul_scalar(g, x, 3.0), 1, &axis[i], false));
-      CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = 0, .rtol = 1e-5, .steps = 1};
+      DrvCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = 0, .rtol = 1e-5, .steps = 1};
       CgCompareResult r;
       RtDiags d = {0};
-      bool ok = cg_compare(g, 7, &o, &r, stdout, &d);
+      bool ok = drv_compare(g, 7, &o, &r, stdout, &d);
       rt_diags_print(&d, stderr);
       rt_diags_free(&d);
       if (!ok) fail_msg("the mean over %d of shape %d (%s) is off by %.3g relative", axis[i], i, fused ? "fused" : "unfused", r.max_rel);
@@ -169,7 +169,7 @@ static void test_compare_judges_relative_error(void **state) {
   ir_graph_add_output(g, ir_add_scalar(g, ir_add_scalar(g, a, 3000.0), -3000.0));
   CgCompareResult r;
   RtDiags d = {0};
-  bool ok = cg_compare(g, 7, NULL, &r, stdout, &d);
+  bool ok = drv_compare(g, 7, NULL, &r, stdout, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   assert_false(ok);
@@ -193,7 +193,7 @@ static void test_compare_reports_flush_to_zero(void **state) {
   ir_graph_add_output(g, ir_mul_scalar(g, w, 2.0));
   CgCompareResult r;
   RtDiags d = {0};
-  bool ok = cg_compare(g, 7, NULL, &r, stdout, &d);
+  bool ok = drv_compare(g, 7, NULL, &r, stdout, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   fesetenv(&saved);
@@ -221,9 +221,11 @@ static void test_gradient_through_subnormal_scale(void **state) {
   assert_true(pass_autodiff(g, loss, 1, &w, &grad, &d));
   ir_graph_add_output(g, ir_sub(g, w, grad)); /* an SGD step, lr 1: a folded gradient has no slot */
   IrGraph *s = pass_simplify(g, NULL);
-  CgProgram *p = cg_program_compile(s, &(CgOptions){.no_cache = true}, &d);
+  DrvProgram *dp = drv_compile(&(DrvInput){.graph = s, .done = DRV_STAGE_SIMPLIFIED}, &(DrvOptions){.no_cache = true},
+                               DRV_STAGE_LOADED, &d);
   rt_diags_print(&d, stderr);
-  assert_non_null(p);
+  assert_non_null(dp);
+  const CgProgram *p = dp->units[0].program;
   void *regions[PASS_REGION_COUNT];
   for (int i = 0; i < PASS_REGION_COUNT; i++) regions[i] = calloc(1, (size_t)p->plan->region_bytes[i] + 64);
   p->step(regions[0], regions[1], regions[2]);
@@ -232,7 +234,7 @@ static void test_gradient_through_subnormal_scale(void **state) {
   for (int i = 0; i < 4; i++)
     if (!(fabs(gw[i] + 1.0) < 1e-6)) fail_msg("step element %d is %.9g, expected -1 (0 - gradient 1)", i, gw[i]);
   for (int i = 0; i < PASS_REGION_COUNT; i++) free(regions[i]);
-  cg_program_free(p);
+  drv_program_free(dp);
   rt_diags_free(&d);
   ir_graph_free(s);
   ir_graph_free(g);
@@ -392,26 +394,15 @@ static void test_random_shapes(void **state) {
  * "\0symbol\0".) */
 static bool object_calls(const IrGraph *g, const char *cpu, const char *symbol) {
   RtDiags d = {0};
-  assert_true(cg_target_init(&d));
-  CgTarget *t = cg_target_new(cpu, &d);
-  assert_non_null(t);
-  CgOptions co = {.serial = true};
-  PassPlan *plan = cg_program_plan(g, &co, 1);
-  CgContext c;
-  cg_context_init(&c, "libcall", "libcall");
-  c.threaded = false;
-  c.vector_bits = t->vector_bits;
-  cg_program_emit_module(&c, plan, "libcall_step");
-  void *obj;
-  size_t len;
-  assert_true(cg_optimize(c.mod, t->tm, &d) && cg_emit_object(c.mod, t->tm, &obj, &len, &d));
+  DrvInput in = {.graph = g, .done = DRV_STAGE_SIMPLIFIED, .step = "libcall_step"};
+  DrvOptions o = {.serial = true, .cpu = cpu, .no_cache = true, .module = "libcall", .prefix = "libcall"};
+  DrvProgram *p = drv_compile(&in, &o, DRV_STAGE_OBJECT, &d);
+  rt_diags_print(&d, stderr);
+  assert_non_null(p);
   char needle[64];
   int n = snprintf(needle, sizeof needle, "%c%s%c", 0, symbol, 0);
-  bool found = memmem(obj, len, needle, (size_t)n) != NULL;
-  free(obj);
-  cg_context_dispose(&c);
-  pass_plan_free(plan);
-  cg_target_free(t);
+  bool found = memmem(p->object, p->object_len, needle, (size_t)n) != NULL;
+  drv_program_free(p);
   rt_diags_free(&d);
   return found;
 }
@@ -423,11 +414,11 @@ static void check_libcall(IrGraph *g, const char *cpu, const char *symbol) {
   if (g->error[0]) fail_msg("builder error: %s", g->error);
   if (!object_calls(g, cpu, symbol)) fail_msg("'%s' for CPU %s does not call %s", g->name, cpu ? cpu : "host", symbol);
   for (int fused = 0; fused < 2; fused++) {
-    CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true, .cpu = cpu}, .atol = 2e-5, .rtol = 2e-4,
+    DrvCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true, .cpu = cpu}, .atol = 2e-5, .rtol = 2e-4,
                           .steps = 1};
     CgCompareResult r;
     RtDiags d = {0};
-    bool ok = cg_compare(g, 7, &o, &r, stdout, &d);
+    bool ok = drv_compare(g, 7, &o, &r, stdout, &d);
     rt_diags_print(&d, stderr);
     rt_diags_free(&d);
     if (!ok) fail_msg("'%s' calling %s differs from the interpreter or does not link", g->name, symbol);

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "codegen/cg_compare.h"
+#include "driver/drv_compare.h"
 #include "frontend/fe_lower.h"
 #include "ir/ir_verify.h"
 #include "passes/train_graph.h"
@@ -52,9 +52,9 @@ static void compare(const char *name, FeGraphKind kind, FeLossKind loss, bool ad
     ir_node(g, tr.eps)->value = 1e-3;
   }
   assert_true(ir_verify(g, NULL, &d));
-  CgCompareOptions o = {.compile = {.no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = steps};
+  DrvCompareOptions o = {.compile = {.no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = steps};
   CgCompareResult r;
-  bool ok = cg_compare(g, 5, &o, &r, stdout, &d);
+  bool ok = drv_compare(g, 5, &o, &r, stdout, &d);
   rt_diags_print(&d, stderr);
   printf("%s: %d nodes, %d kernels (%d unique), max abs err %.3g\n", g->name, g->n_nodes, r.n_kernels,
          r.n_unique, r.max_abs);
@@ -92,9 +92,11 @@ static void test_ctc_train_step_and_infer(void **state) {
 static float *state_after(const IrGraph *g, int threads, int steps, int64_t *bytes) {
   rt_pool_set_threads(threads);
   RtDiags d = {0};
-  CgProgram *p = cg_program_compile(g, &(CgOptions){.no_cache = true}, &d);
+  DrvProgram *dp = drv_compile(&(DrvInput){.graph = g, .done = DRV_STAGE_SIMPLIFIED}, &(DrvOptions){.no_cache = true},
+                               DRV_STAGE_LOADED, &d);
   rt_diags_print(&d, stderr);
-  assert_non_null(p);
+  assert_non_null(dp);
+  const CgProgram *p = dp->units[0].program;
   void *regions[PASS_REGION_COUNT];
   for (int i = 0; i < PASS_REGION_COUNT; i++) regions[i] = test_calloc(1, (size_t)p->plan->region_bytes[i] + 64);
   IrInterp *it = ir_interp_new(g);
@@ -104,7 +106,7 @@ static float *state_after(const IrGraph *g, int threads, int steps, int64_t *byt
   for (int s = 0; s < steps; s++) p->step(regions[0], regions[1], regions[2]);
   *bytes = p->plan->region_bytes[PASS_REGION_STATE];
   for (int i = 1; i < PASS_REGION_COUNT; i++) test_free(regions[i]);
-  cg_program_free(p);
+  drv_program_free(dp);
   rt_pool_set_threads(0);
   return regions[0];
 }

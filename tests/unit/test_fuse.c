@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "codegen/cg_compare.h"
+#include "driver/drv_compare.h"
 #include "codegen/cg_program.h"
 #include "ir/ir_builder.h"
 #include "ir/ir_interp.h"
@@ -79,9 +79,9 @@ static void test_chain_training_step_compiles(void **state) {
   RtDiags d = {0};
   assert_true(pass_build_training(g, loss, &opt, &tr, &d));
   IrGraph *s = pass_simplify(g, NULL);
-  CgCompareOptions o = {.compile = {.no_cache = true}, .atol = 1e-5, .rtol = 1e-4, .steps = 1};
+  DrvCompareOptions o = {.compile = {.no_cache = true}, .atol = 1e-5, .rtol = 1e-4, .steps = 1};
   CgCompareResult r;
-  bool ok = cg_compare(s, 3, &o, &r, NULL, &d);
+  bool ok = drv_compare(s, 3, &o, &r, NULL, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   assert_true(ok);
@@ -126,10 +126,10 @@ static void test_wide_sum_bounded_arguments(void **state) {
       fail_msg("kernel %d reads %d values and writes %d", k, reads, pk->n_outputs);
   }
   pass_fusion_free(f);
-  CgCompareOptions o = {.compile = {.no_cache = true}, .atol = 1e-4, .rtol = 1e-4, .steps = 1};
+  DrvCompareOptions o = {.compile = {.no_cache = true}, .atol = 1e-4, .rtol = 1e-4, .steps = 1};
   CgCompareResult r;
   RtDiags d = {0};
-  bool ok = cg_compare(g, 5, &o, &r, NULL, &d);
+  bool ok = drv_compare(g, 5, &o, &r, NULL, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   assert_true(ok);
@@ -163,10 +163,10 @@ static void test_concat_of_256_steps(void **state) {
   for (int t = 0; t < T; t++)
     for (int j = 0; j < 4; j++) assert_true(y->data[4 * t + j] == ir_interp_value(it, hs[t])->data[j]);
   ir_interp_free(it);
-  CgCompareOptions o = {.compile = {.no_cache = true}, .atol = 0, .rtol = 0, .steps = 1};
+  DrvCompareOptions o = {.compile = {.no_cache = true}, .atol = 0, .rtol = 0, .steps = 1};
   CgCompareResult r;
   RtDiags d = {0};
-  bool ok = cg_compare(g, 9, &o, &r, NULL, &d);
+  bool ok = drv_compare(g, 9, &o, &r, NULL, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   assert_true(ok);

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <cmocka.h>
 
-#include "codegen/cg_compare.h"
+#include "driver/drv_compare.h"
 #include "ir/ir_text.h"
 #include "passes/train_graph.h"
 
@@ -28,11 +28,11 @@ static IrGraph *load(const char *rel) {
 /* Several steps compiled (fused and not) against the interpreter, updates applied in between. */
 static void compare_steps(IrGraph *g, int steps) {
   for (int fused = 0; fused < 2; fused++) {
-    CgCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = 1e-5, .rtol = 1e-4,
+    DrvCompareOptions o = {.compile = {.no_fusion = !fused, .no_cache = true}, .atol = 1e-5, .rtol = 1e-4,
                           .steps = steps};
     CgCompareResult r;
     RtDiags d = {0};
-    bool ok = cg_compare(g, 3, &o, &r, stdout, &d);
+    bool ok = drv_compare(g, 3, &o, &r, stdout, &d);
     rt_diags_print(&d, stderr);
     rt_diags_free(&d);
     if (!ok) fail_msg("'%s' (%s) differs from the interpreter", g->name, fused ? "fused" : "unfused");

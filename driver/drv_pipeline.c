@@ -1,0 +1,271 @@
+/* The pipeline (drv_pipeline.h): one function per stage, a table of them in DRV_STAGES order,
+ * and drv_run walking the table. Nothing else in smelt calls the passes, the emitter or the
+ * object writer in sequence. */
+#include "driver/drv_pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cg_cache.h"
+#include "codegen/cg_kernel.h"
+#include "ir/ir_text.h"
+#include "passes/simplify.h"
+#include "runtime/rt_assert.h"
+#include "runtime/rt_pool.h"
+#include "runtime/rt_progress.h"
+
+typedef bool (*DrvStageFn)(DrvProgram *p, RtDiags *d);
+
+/* ---- per-unit stages ---- */
+
+/* A given graph skips the stages it has been through. */
+static bool unit_skips(const DrvUnit *u, DrvStage s) { return u->in.graph && u->in.done >= s; }
+
+static bool unit_trains(const DrvUnit *u) { return u->in.preset ? u->in.kind == FE_GRAPH_TRAIN : u->in.train; }
+
+static bool build_unit(DrvUnit *u, RtDiags *d) {
+  if (u->in.graph) return true; /* borrowed: u->graph already points at it */
+  if (u->in.preset) {
+    FeLowerOptions lo = {.kind = u->in.kind, .batch = u->in.batch, .loss = u->in.loss};
+    u->graph = fe_lower(u->in.preset, &lo, NULL, d);
+  } else {
+    u->graph = ir_parse_file(u->in.ir_path, d);
+  }
+  u->owns_graph = true;
+  return u->graph != NULL;
+}
+
+static bool grad_unit(DrvUnit *u, const PassOptimizer *opt, RtDiags *d) {
+  if (unit_skips(u, DRV_STAGE_GRAD) || !unit_trains(u)) return true;
+  IrGraph *g = u->graph;
+  if (g->n_outputs < 1) {
+    rt_diag_error(d, u->in.ir_path, 0, 0, "no output to differentiate (output 0 must be a scalar loss)");
+    return false;
+  }
+  int before = d->errors;
+  return pass_build_training(g, g->outputs[0], opt, &u->training, d) && d->errors == before;
+}
+
+static void simplify_unit(DrvUnit *u) {
+  if (unit_skips(u, DRV_STAGE_SIMPLIFIED)) return;
+  IrGraph *s = pass_simplify(u->graph, NULL);
+  if (u->owns_graph) ir_graph_free(u->graph);
+  u->graph = s;
+  u->owns_graph = true;
+}
+
+static void plan_unit(DrvProgram *p, int i) {
+  DrvUnit *u = &p->units[i];
+  PassPlanOptions po = {.fuse = {.no_fusion = p->opt.no_fusion, .explain = p->opt.explain},
+                        .workers = p->workers, .workspace_bytes = cg_kernel_workspace_bytes,
+                        .state_like = i == 0 ? p->opt.state_like : p->units[0].plan};
+  u->plan = pass_plan(u->graph, &po);
+  u->n_kernels = u->plan->fusion->n_kernels;
+}
+
+static const char *step_name(const DrvUnit *u) { return u->in.step ? u->in.step : "smelt_step"; }
+
+/* ---- the stages ---- */
+
+static bool stage_built(DrvProgram *p, RtDiags *d) {
+  for (int i = 0; i < p->n_units; i++)
+    if (!build_unit(&p->units[i], d)) return false;
+  return true;
+}
+
+static bool stage_grad(DrvProgram *p, RtDiags *d) {
+  for (int i = 0; i < p->n_units; i++)
+    if (!grad_unit(&p->units[i], &p->opt.optimizer, d)) return false;
+  return true;
+}
+
+static bool stage_simplified(DrvProgram *p, RtDiags *d) {
+  for (int i = 0; i < p->n_units; i++) simplify_unit(&p->units[i]);
+  return true;
+}
+
+static bool stage_planned(DrvProgram *p, RtDiags *d) {
+  for (int i = 0; i < p->n_units; i++) plan_unit(p, i);
+  return true;
+}
+
+static bool need_target(DrvProgram *p, RtDiags *d) {
+  if (p->target) return true;
+  if (!cg_target_init(d)) return false;
+  p->target = cg_target_new(p->opt.cpu, d);
+  return p->target != NULL;
+}
+
+/* A fingerprint of the compiler itself: a hash of this executable's bytes, so that any rebuild
+ * of smelt (a changed pass or emitter, even without a version bump) invalidates cached code. */
+static uint64_t compiler_fingerprint(void) {
+  static uint64_t cached;
+  if (cached) return cached;
+  FILE *f = fopen("/proc/self/exe", "rb");
+  uint64_t h = 1;
+  if (f) {
+    char *buf = rt_xmalloc(1 << 20);
+    size_t n;
+    while ((n = fread(buf, 1, 1 << 20, f)) > 0) h = cg_hash_xxh64(buf, n, h);
+    free(buf);
+    fclose(f);
+  }
+  return cached = h;
+}
+
+/* The cache key: our optimised IR (the graph, printed), the plan's options, the target, smelt's
+ * version and the compiler's fingerprint. */
+static char *cache_key(const DrvProgram *p) {
+  const DrvOptions *opt = &p->opt;
+  const CgTarget *t = p->target;
+  char *ir = ir_print_to_string(p->units[0].graph);
+  size_t n = strlen(ir) + strlen(t->features) + 512;
+  char *key = rt_xmalloc(n);
+  /* a shared state layout changes offsets baked into the code */
+  uint64_t like = 0;
+  if (opt->state_like)
+    for (IrId i = 0; i < opt->state_like->g->n_nodes; i++)
+      like = like * 31 + (uint64_t)opt->state_like->slots[i].offset + (uint64_t)opt->state_like->slots[i].region;
+  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d like %llx\n%s",
+           SMELT_VERSION, (unsigned long long)compiler_fingerprint(), t->cpu, t->features, p->workers,
+           opt->serial, !opt->no_fusion, (unsigned long long)like, ir);
+  free(ir);
+  return key;
+}
+
+/* On a hit the object is the cached one and no LLVM module is built: kernel counts come from
+ * the plan. Only single-unit programs are cached (the JIT's). */
+static bool stage_cached(DrvProgram *p, RtDiags *d) {
+  if (p->opt.no_cache) return true;
+  RT_ASSERT(p->n_units == 1, "the object cache holds single-graph programs");
+  if (!need_target(p, d)) return false;
+  p->cache_key = cache_key(p);
+  p->from_cache = cg_cache_load(p->cache_key, strlen(p->cache_key), &p->object, &p->object_len);
+  if (p->from_cache) p->units[0].n_unique = cg_program_count_unique(p->units[0].plan);
+  return true;
+}
+
+static bool stage_emitted(DrvProgram *p, RtDiags *d) {
+  if (p->from_cache) return true;
+  if (!need_target(p, d)) return false;
+  CgContext *c = &p->module;
+  cg_context_init(c, p->opt.module ? p->opt.module : "smelt", p->opt.prefix ? p->opt.prefix : "smelt");
+  p->has_module = p->built_module = true;
+  c->threaded = !p->opt.serial;
+  c->vector_bits = p->target->vector_bits;
+  for (int i = 0; i < p->n_units; i++)
+    p->units[i].n_unique = cg_program_emit_module(c, p->units[i].plan, step_name(&p->units[i]));
+  return !p->opt.on_emitted || p->opt.on_emitted(c, p, p->opt.user, d);
+}
+
+/* The one place a module becomes an object, for the JIT and for every AOT output. */
+static bool stage_object(DrvProgram *p, RtDiags *d) {
+  if (p->from_cache) return true;
+  double ta = rt_now_seconds();
+  LLVMModuleRef m = p->module.mod;
+  bool ok = cg_optimize(m, p->target->tm, d);
+  double tb = rt_now_seconds();
+  if (getenv("SMELT_DUMP_IR")) LLVMPrintModuleToFile(m, getenv("SMELT_DUMP_IR"), NULL);
+  ok = ok && cg_emit_object(m, p->target->tm, &p->object, &p->object_len, d);
+  if (getenv("SMELT_TIMING"))
+    fprintf(stderr, "emit %.2fs optimise %.2fs codegen %.2fs\n", p->seconds[DRV_STAGE_EMITTED], tb - ta,
+            rt_now_seconds() - tb);
+  if (ok && p->cache_key) cg_cache_store(p->cache_key, strlen(p->cache_key), p->object, p->object_len, d);
+  cg_context_dispose(&p->module);
+  p->has_module = false;
+  return ok;
+}
+
+static bool stage_loaded(DrvProgram *p, RtDiags *d) {
+  RT_ASSERT(p->n_units == 1, "the JIT loads single-graph programs");
+  rt_blas_single_threaded(); /* our pool splits the GEMMs; no second pool on the same cores */
+  DrvUnit *u = &p->units[0];
+  u->program = cg_program_load(u->plan, step_name(u), p->object, p->object_len, d);
+  if (!u->program) return false;
+  u->program->n_unique = u->n_unique;
+  u->program->from_cache = p->from_cache;
+  return true;
+}
+
+/* The pipeline, in DRV_STAGES order: the one place the sequence is written. */
+static const struct {
+  const char *name, *doc;
+  DrvStageFn run;
+} STAGES[DRV_STAGE_COUNT] = {
+#define DRV_STAGE_ROW(id, nm, dc) [DRV_STAGE_##id] = {#nm, dc, stage_##nm},
+    DRV_STAGES(DRV_STAGE_ROW)
+#undef DRV_STAGE_ROW
+};
+
+const char *drv_stage_name(DrvStage s) { return s >= 0 && s < DRV_STAGE_COUNT ? STAGES[s].name : NULL; }
+const char *drv_stage_doc(DrvStage s) { return s >= 0 && s < DRV_STAGE_COUNT ? STAGES[s].doc : NULL; }
+
+DrvStage drv_stage_parse(const char *name) {
+  for (int s = 0; s < DRV_STAGE_COUNT; s++)
+    if (!strcmp(name, STAGES[s].name)) return (DrvStage)s;
+  return DRV_STAGE_NONE;
+}
+
+DrvProgram *drv_program_new(const DrvInput *in, int n_units, const DrvOptions *opt) {
+  RT_ASSERT(n_units >= 1 && n_units <= DRV_MAX_UNITS, "a program has 1..%d graphs, not %d", DRV_MAX_UNITS, n_units);
+  DrvProgram *p = rt_xcalloc(1, sizeof *p);
+  if (opt) p->opt = *opt;
+  p->n_units = n_units;
+  p->reached = DRV_STAGE_NONE;
+  for (int i = 0; i < n_units; i++) {
+    DrvUnit *u = &p->units[i];
+    u->in = in[i];
+    RT_ASSERT(!!u->in.preset + !!u->in.ir_path + !!u->in.graph == 1, "unit %d needs exactly one source", i);
+    u->graph = (IrGraph *)u->in.graph;
+  }
+  p->workers = p->opt.workers > 0 ? p->opt.workers : p->opt.serial ? 1 : rt_pool_threads();
+  return p;
+}
+
+bool drv_run(DrvProgram *p, DrvStage stop, RtDiags *d) {
+  RT_ASSERT(stop < DRV_STAGE_COUNT, "no stage %d", stop);
+  for (int s = p->reached + 1; s <= stop; s++) {
+    double t0 = rt_now_seconds();
+    bool ok = STAGES[s].run(p, d);
+    p->seconds[s] += rt_now_seconds() - t0;
+    if (!ok) return false;
+    p->reached = (DrvStage)s;
+  }
+  if (p->reached >= DRV_STAGE_LOADED && p->units[0].program)
+    p->units[0].program->compile_seconds = drv_seconds(p, DRV_STAGE_PLANNED, DRV_STAGE_LOADED);
+  return true;
+}
+
+DrvProgram *drv_compile(const DrvInput *in, const DrvOptions *opt, DrvStage stop, RtDiags *d) {
+  DrvProgram *p = drv_program_new(in, 1, opt);
+  if (drv_run(p, stop, d)) return p;
+  drv_program_free(p);
+  return NULL;
+}
+
+PassOptimizer drv_optimizer(const FeOptimizer *o, bool clip) {
+  static const PassOptimizerKind kinds[FE_OPT_COUNT] = {[FE_OPT_ADAM] = PASS_OPT_ADAM, [FE_OPT_ADAMW] = PASS_OPT_ADAMW,
+                                                        [FE_OPT_SGD] = PASS_OPT_SGD};
+  return (PassOptimizer){.kind = kinds[o->kind], .nesterov = o->nesterov, .clip_grad_norm = clip};
+}
+
+double drv_seconds(const DrvProgram *p, DrvStage from, DrvStage to) {
+  double s = 0;
+  for (int i = from; i <= to; i++) s += p->seconds[i];
+  return s;
+}
+
+void drv_program_free(DrvProgram *p) {
+  if (!p) return;
+  for (int i = 0; i < p->n_units; i++) {
+    DrvUnit *u = &p->units[i];
+    cg_program_free(u->program);
+    pass_plan_free(u->plan);
+    if (u->owns_graph) ir_graph_free(u->graph);
+  }
+  if (p->has_module) cg_context_dispose(&p->module);
+  free(p->object);
+  free(p->cache_key);
+  cg_target_free(p->target);
+  free(p);
+}
