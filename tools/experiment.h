@@ -8,12 +8,17 @@
 #include <stdio.h>
 
 #include "frontend/fe_config.h"
+#include "passes/train_graph.h"
 #include "runtime/rt_dataset.h"
 #include "runtime/rt_train.h"
 #include "runtime/rt_trainer_main.h"
 
 /* The loop's settings; out_dir and config_json are referenced, not copied. */
 RtTrainConfig experiment_train_config(const FeExperiment *e, const char *out_dir, const char *config_json);
+
+/* The training graph's optimizer for an optimizer of the settings (RtOptimizerKind, whose names
+ * RT_OPTIMIZER_NAMES every command reads). */
+PassOptimizerKind experiment_pass_optimizer(int kind);
 
 /* The experiment's settings as JSON text (caller frees). */
 char *experiment_json(const FeExperiment *e);

@@ -10,6 +10,7 @@
 #include "passes/train_graph.h"
 #include "runtime/rt_assert.h"
 #include "runtime/rt_progress.h"
+#include "tools/experiment.h"
 
 static IrGraph *simplified(IrGraph *g) {
   if (!g) return NULL;
@@ -23,10 +24,7 @@ IrGraph *model_train_graph(const FePreset *p, int batch, const FeLoss *loss, con
   FeLowerOptions lo = {.kind = FE_GRAPH_TRAIN, .batch = batch, .loss = loss->kind};
   IrGraph *g = fe_lower(p, &lo, NULL, d);
   if (!g) return NULL;
-  static const PassOptimizerKind kinds[FE_OPT_COUNT] = {[FE_OPT_ADAM] = PASS_OPT_ADAM,
-                                                        [FE_OPT_ADAMW] = PASS_OPT_ADAMW,
-                                                        [FE_OPT_SGD] = PASS_OPT_SGD};
-  PassOptimizer po = {.kind = kinds[opt->kind], .nesterov = opt->nesterov, .clip_grad_norm = clip};
+  PassOptimizer po = {.kind = experiment_pass_optimizer(opt->kind), .nesterov = opt->nesterov, .clip_grad_norm = clip};
   PassTraining tr;
   if (!pass_build_training(g, g->outputs[0], &po, &tr, d)) {
     ir_graph_free(g);
