@@ -12,6 +12,7 @@
 #include "frontend/fe_path.h"
 #include "frontend/fe_settings.h"
 #include "runtime/rt_assert.h"
+#include "runtime/rt_trainer_main.h"
 
 bool fe_metric_higher_is_better(FeMetric m) { return m != FE_METRIC_VAL_LOSS; }
 
@@ -150,7 +151,7 @@ static const FeField SYNTHETIC[] = {
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
 
 static FeData synthetic_builtin(void) {
-  return (FeData){.synthetic = true, .val_split = 0.1, .train_count = 4000, .val_count = 1000,
+  return (FeData){.synthetic = true, .val_split = RT_DEFAULT_VAL_SPLIT, .train_count = 4000, .val_count = 1000,
                   .seed = 1, .length = {4, 8}};
 }
 

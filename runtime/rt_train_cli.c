@@ -92,3 +92,18 @@ int rt_train_args_parse(const RtTrainCli *cli, int argc, char **argv, RtTrainArg
   if (a->resume && a->overwrite) return usage_error(cli, "--resume and --overwrite exclude each other");
   return 0;
 }
+
+void rt_train_args_apply(const RtTrainArgs *a, const char *experiment, char *out_dir, size_t size, RtTrainConfig *tc) {
+  snprintf(out_dir, size, "%s/%s", a->out, experiment);
+  tc->out_dir = out_dir;
+  tc->resume = a->resume;
+  tc->overwrite = a->overwrite;
+  tc->progress = a->quiet ? 1 : 2; /* a bar on a terminal, a line per quarter epoch in a log */
+}
+
+void rt_train_print_start(const char *experiment, const char *preset, long long params, int batch, int epochs,
+                          const RtDataset *train, const RtDataset *val) {
+  printf("charset (%d symbols): %s\n", train->charset.size, train->charset.utf8);
+  printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d train / %d validation samples\n", experiment,
+         preset, params, batch, epochs, train->count, val->count);
+}

@@ -8,6 +8,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "runtime/rt_dataset.h"
+#include "runtime/rt_train.h"
+
 typedef struct RtTrainArgs {
   const char *config, *experiment; /* smelt train only */
   const char *data, *val, *out;    /* out: "runs" unless given */
@@ -28,5 +31,13 @@ int rt_train_args_parse(const RtTrainCli *cli, int argc, char **argv, RtTrainArg
 /* The "options:" list of the help, in either tool's words: `source` is whose data and val_split
  * --data replaces ("config's", "experiment's"). Returns buf. */
 const char *rt_train_options_help(bool with_config, const char *source, char *buf, size_t size);
+
+/* What the command line says about a run of `experiment`: its folder OUT/<experiment> (written
+ * into out_dir, which tc then references), --resume, --overwrite and the progress display. */
+void rt_train_args_apply(const RtTrainArgs *a, const char *experiment, char *out_dir, size_t size, RtTrainConfig *tc);
+
+/* The lines both tools print before training: the charset and what is trained on what. */
+void rt_train_print_start(const char *experiment, const char *preset, long long params, int batch, int epochs,
+                          const RtDataset *train, const RtDataset *val);
 
 #endif

@@ -257,16 +257,10 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   bool ok = rt_trainer_load_data(&e.data, &dopt, &train, &val, &d);
   print_diags(&d);
   char out_dir[4096];
-  snprintf(out_dir, sizeof out_dir, "%s/%s", a.out, tc.experiment);
+  rt_train_args_apply(&a, tc.experiment, out_dir, sizeof out_dir, &tc);
   if (ok) {
-    printf("charset (%d symbols): %s\n", train->charset.size, train->charset.utf8);
-    printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d train / %d validation samples\n",
-           tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train->count, val->count);
-    tc.out_dir = out_dir;
-    tc.resume = a.resume;
-    tc.overwrite = a.overwrite;
+    rt_train_print_start(tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train, val);
     tc.charset = train->charset.utf8;
-    tc.progress = a.quiet ? 1 : 2; /* a bar on a terminal, a line per quarter epoch in a log */
     RtTrainSummary s;
     ok = rt_train(m, &tc, train, val, &s, &d);
     print_diags(&d);

@@ -58,9 +58,7 @@ int cmd_train(int argc, char **argv) {
   ModelBuild mb;
   bool ok = experiment_set_epochs(&e, a.epochs, &d) && experiment_load_data(&e, &ed, &train, &val, &d);
   if (ok) {
-    printf("charset (%d symbols): %s\n", train->charset.size, train->charset.utf8);
-    printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d train / %d validation samples\n",
-           e.name, e.preset->name, (long long)e.preset->params, e.batch_size, e.epochs, train->count, val->count);
+    rt_train_print_start(e.name, e.preset->name, (long long)e.preset->params, e.batch_size, e.epochs, train, val);
     ModelBuildOptions mo = {.log = stdout};
     ok = model_build(&e, &mo, &mb, &d);
   }
@@ -68,13 +66,10 @@ int cmd_train(int argc, char **argv) {
   rt_diags_free(&d);
   if (ok) {
     char out_dir[4096];
-    snprintf(out_dir, sizeof out_dir, "%s/%s", a.out, e.name);
     char *json = experiment_json(&e);
-    RtTrainConfig tc = experiment_train_config(&e, out_dir, json);
-    tc.resume = a.resume;
-    tc.overwrite = a.overwrite;
+    RtTrainConfig tc = experiment_train_config(&e, NULL, json);
+    rt_train_args_apply(&a, e.name, out_dir, sizeof out_dir, &tc);
     tc.charset = train->charset.utf8;
-    tc.progress = a.quiet ? 1 : 2; /* a bar on a terminal, a line per quarter epoch in a log */
     RtTrainSummary s;
     ok = rt_train(&mb.model, &tc, train, val, &s, &d);
     rt_diags_print(&d, stderr);
