@@ -83,7 +83,7 @@ void fe_experiment_check(FeCtx *c, FeExperiment *e, const FeNode *exp, const FeN
   if ((s->kind == FE_SCHED_REDUCE_ON_PLATEAU || s->kind == FE_SCHED_COSINE) && s->min_lr >= e->learning_rate)
     ERROR(pick(origin(exp, defs, "scheduler", "min_lr"), lr), "min_lr %g must be below learning_rate %g",
           s->min_lr, e->learning_rate);
-  if (s->kind == FE_SCHED_COSINE && s->warmup_epochs >= e->epochs)
+  if (!rt_schedule_warmup_fits((RtScheduleKind)s->kind, s->warmup_epochs, e->epochs))
     ERROR(pick(origin(exp, defs, "scheduler", "warmup_epochs"), epochs),
           "warmup_epochs %d must be below epochs %d", s->warmup_epochs, e->epochs);
   if (s->kind == FE_SCHED_STEP && s->step_size >= e->epochs)

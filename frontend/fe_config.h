@@ -12,19 +12,30 @@
 #include "frontend/fe_preset.h"
 #include "runtime/rt_arena.h"
 #include "runtime/rt_diag.h"
+#include "runtime/rt_settings.h"
 
-typedef enum FeMetric { FE_METRIC_VAL_SEQ_ACC, FE_METRIC_VAL_CHAR_ACC, FE_METRIC_VAL_LOSS, FE_METRIC_COUNT } FeMetric;
-typedef enum FeOptimizerKind { FE_OPT_ADAM, FE_OPT_ADAMW, FE_OPT_SGD, FE_OPT_COUNT } FeOptimizerKind;
+/* The enumerations of rt_settings.h under the frontend's names (one list of spellings). */
+typedef enum FeMetric {
+  FE_METRIC_VAL_SEQ_ACC = RT_SET_METRIC_VAL_SEQ_ACC, FE_METRIC_VAL_CHAR_ACC = RT_SET_METRIC_VAL_CHAR_ACC,
+  FE_METRIC_VAL_LOSS = RT_SET_METRIC_VAL_LOSS, FE_METRIC_COUNT = RT_SET_METRIC_COUNT
+} FeMetric;
+typedef enum FeOptimizerKind {
+  FE_OPT_ADAM = RT_OPT_ADAM, FE_OPT_ADAMW = RT_OPT_ADAMW, FE_OPT_SGD = RT_OPT_SGD, FE_OPT_COUNT = RT_OPT_COUNT
+} FeOptimizerKind;
 typedef enum FeSchedulerKind {
-  FE_SCHED_REDUCE_ON_PLATEAU, FE_SCHED_COSINE, FE_SCHED_STEP, FE_SCHED_CONSTANT, FE_SCHED_COUNT
+  FE_SCHED_REDUCE_ON_PLATEAU = RT_SCHED_PLATEAU, FE_SCHED_COSINE = RT_SCHED_COSINE, FE_SCHED_STEP = RT_SCHED_STEP,
+  FE_SCHED_CONSTANT = RT_SCHED_CONSTANT, FE_SCHED_COUNT = RT_SCHED_COUNT
 } FeSchedulerKind;
-typedef enum FeLossKind { FE_LOSS_CROSS_ENTROPY, FE_LOSS_FOCAL, FE_LOSS_CTC, FE_LOSS_COUNT } FeLossKind;
+typedef enum FeLossKind {
+  FE_LOSS_CROSS_ENTROPY = RT_LOSS_CROSS_ENTROPY, FE_LOSS_FOCAL = RT_LOSS_FOCAL, FE_LOSS_CTC = RT_LOSS_CTC,
+  FE_LOSS_COUNT = RT_LOSS_COUNT
+} FeLossKind;
 
 /* The spellings used in config files, indexed by the enums above. */
-extern const char *const FE_METRIC_NAMES[FE_METRIC_COUNT];       /* val_seq_acc, val_char_acc, val_loss */
-extern const char *const FE_OPTIMIZER_NAMES[FE_OPT_COUNT];       /* adam, adamw, sgd */
-extern const char *const FE_SCHEDULER_NAMES[FE_SCHED_COUNT];     /* reduce_on_plateau, cosine, step, constant */
-extern const char *const FE_LOSS_NAMES[FE_LOSS_COUNT];           /* cross_entropy, focal, ctc */
+#define FE_METRIC_NAMES RT_SET_METRIC_NAMES     /* val_seq_acc, val_char_acc, val_loss */
+#define FE_OPTIMIZER_NAMES RT_OPTIMIZER_NAMES   /* adam, adamw, sgd */
+#define FE_SCHEDULER_NAMES RT_SCHEDULER_NAMES   /* reduce_on_plateau, cosine, step, constant */
+#define FE_LOSS_NAMES RT_LOSS_NAMES             /* cross_entropy, focal, ctc */
 
 /* Accuracies improve upwards, the loss downwards. */
 bool fe_metric_higher_is_better(FeMetric m);
@@ -52,7 +63,7 @@ typedef struct FeLoss {
   FeLossKind kind;
   double label_smoothing; /* cross_entropy */
   double gamma;           /* focal: (1 - p)^gamma */
-  double alpha;           /* focal: weight of the loss, when has_alpha */
+  double alpha;           /* focal: weight of the loss, when has_alpha (NaN otherwise) */
   bool has_alpha;
 } FeLoss;
 
@@ -133,6 +144,9 @@ const FeExperiment *fe_config_find(const FeConfig *c, const char *name);
 
 /* The built-in defaults (model unset, loss chosen by the head at load time). */
 FeExperiment fe_experiment_builtin(void);
+
+/* The training settings of e (rt_settings.def), for the runtime and for JSON. */
+RtSettings fe_experiment_settings(const FeExperiment *e);
 
 /* Experiments that can share one compiled module: same preset file, batch size, loss kind,
  * optimizer and use of gradient clipping (the update is compiled in; its hyperparameters are

@@ -1,111 +1,137 @@
-/* Decoding experiment settings: the field tables of every setting, the built-in defaults, and
- * the three shapes a setting can take (a number or name, a bare type name such as `adam`, or a
- * mapping with `type:` and options). docs/config.md is the user-facing copy of these tables;
- * keep the two in step. */
+/* Decoding experiment settings: the YAML field tables, built from the one list of training
+ * settings (runtime/rt_settings.def, whose `fe` column names the FeExperiment field), the
+ * built-in defaults from the same list, and the three shapes a setting can take (a number or
+ * name, a bare type name such as `adam`, or a mapping with `type:` and options). Data settings
+ * (folders or synthetic) have forms of their own and their tables here. docs/config.md is the
+ * user-facing copy; tests/unit/test_settings.c checks it against the list. */
 #include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "frontend/fe_path.h"
 #include "frontend/fe_settings.h"
-
-const char *const FE_METRIC_NAMES[FE_METRIC_COUNT] = {"val_seq_acc", "val_char_acc", "val_loss"};
-const char *const FE_OPTIMIZER_NAMES[FE_OPT_COUNT] = {"adam", "adamw", "sgd"};
-const char *const FE_SCHEDULER_NAMES[FE_SCHED_COUNT] = {"reduce_on_plateau", "cosine", "step", "constant"};
-const char *const FE_LOSS_NAMES[FE_LOSS_COUNT] = {"cross_entropy", "focal", "ctc"};
+#include "runtime/rt_assert.h"
+#include "runtime/rt_trainer_main.h"
 
 bool fe_metric_higher_is_better(FeMetric m) { return m != FE_METRIC_VAL_LOSS; }
 
 #define F(T, key, type, member, lo, hi, fl) {key, type, offsetof(T, member), lo, hi, fl, NULL, 0}
 #define SKIP(key) {key, FE_FIELD_SKIP, 0, 0, 0, 0, NULL, 0}
-#define METRIC(T, member) {"metric", FE_FIELD_ENUM, offsetof(T, member), 0, 0, 0, FE_METRIC_NAMES, FE_METRIC_COUNT}
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define SCHEMA(what, fields) {what, fields, COUNT(fields)}
-#define INF INFINITY
 
-static const FeField SETTINGS[] = {
-    F(FeExperiment, "model", FE_FIELD_STRING, model, 0, 0, 0),
-    F(FeExperiment, "batch_size", FE_FIELD_INT, batch_size, 1, 65536, 0),
-    F(FeExperiment, "learning_rate", FE_FIELD_NUMBER, learning_rate, 0, INF, FE_OPEN_MIN),
-    SKIP("optimizer"),
-    F(FeExperiment, "weight_decay", FE_FIELD_NUMBER, weight_decay, 0, 1, FE_OPEN_MAX),
-    SKIP("scheduler"),
-    SKIP("loss"),
-    F(FeExperiment, "dropout", FE_FIELD_NUMBER, dropout, 0, 1, FE_OPEN_MAX),
-    F(FeExperiment, "epochs", FE_FIELD_INT, epochs, 1, 100000, 0),
-    SKIP("early_stopping"),
-    F(FeExperiment, "grad_clip", FE_FIELD_NUMBER, grad_clip, 0, INF, 0),
-    F(FeExperiment, "seed", FE_FIELD_INT64, seed, 0, 9.2e18, 0),
-    SKIP("data"),
-    SKIP("augmentation"),
+/* Where each row of rt_settings.def lives in FeExperiment, checked to be of the row's size. */
+#define RT_SETTING(member, group, key, type, fe, ...)                                               \
+  _Static_assert(sizeof(((FeExperiment *)0)->fe) == sizeof(RT_SETTING_CTYPE_##type),                \
+                 "FeExperiment." #fe " does not hold an rt_settings.def " #type);
+#include "runtime/rt_settings.def"
+static const size_t FE_OFFSET[] = {
+#define RT_SETTING(member, group, key, type, fe, ...) offsetof(FeExperiment, fe),
+#include "runtime/rt_settings.def"
 };
-static const FeSchema SETTINGS_SCHEMA = SCHEMA("experiment settings", SETTINGS);
 
-static const FeField ADAM[] = {
-    SKIP("type"),
-    F(FeOptimizer, "betas", FE_FIELD_NUMBER_PAIR, betas, 0, 1, FE_OPEN_MAX),
-    F(FeOptimizer, "eps", FE_FIELD_NUMBER, eps, 0, 1, FE_OPEN_MIN | FE_OPEN_MAX),
-};
-static const FeField SGD[] = {
-    SKIP("type"),
-    F(FeOptimizer, "momentum", FE_FIELD_NUMBER, momentum, 0, 1, FE_OPEN_MAX),
-    F(FeOptimizer, "nesterov", FE_FIELD_BOOL, nesterov, 0, 0, 0),
-};
-static const FeSchema OPTIMIZERS[FE_OPT_COUNT] = {
-    SCHEMA("optimizer adam", ADAM), SCHEMA("optimizer adamw", ADAM), SCHEMA("optimizer sgd", SGD)};
+/* The frontend -> runtime handover and back (the built-in defaults), one line per type. */
+#define TO_PAIR(dst, src) dst = RT_PAIR((src)[0], (src)[1])
+#define FROM_PAIR(dst, src) ((dst)[0] = (src).v[0], (dst)[1] = (src).v[1])
+#define TO_INT(dst, src) dst = (src)
+#define TO_INT64 TO_INT
+#define TO_NUMBER TO_INT
+#define TO_BOOL TO_INT
+#define TO_METRIC TO_INT
+#define TO_OPTIMIZER TO_INT
+#define TO_SCHEDULER TO_INT
+#define TO_LOSS TO_INT
+#define FROM_INT TO_INT
+#define FROM_INT64 TO_INT
+#define FROM_NUMBER TO_INT
+#define FROM_BOOL TO_INT
+#define FROM_METRIC TO_INT
+#define FROM_OPTIMIZER TO_INT
+#define FROM_SCHEDULER TO_INT
+#define FROM_LOSS TO_INT
 
-static const FeField PLATEAU[] = {
-    SKIP("type"),
-    METRIC(FeScheduler, metric),
-    F(FeScheduler, "factor", FE_FIELD_NUMBER, factor, 0, 1, FE_OPEN_MIN | FE_OPEN_MAX),
-    F(FeScheduler, "patience", FE_FIELD_INT, patience, 0, 100000, 0),
-    F(FeScheduler, "min_lr", FE_FIELD_NUMBER, min_lr, 0, INF, 0),
-};
-static const FeField COSINE[] = {
-    SKIP("type"),
-    F(FeScheduler, "warmup_epochs", FE_FIELD_INT, warmup_epochs, 0, 100000, 0),
-    F(FeScheduler, "min_lr", FE_FIELD_NUMBER, min_lr, 0, INF, 0),
-};
-static const FeField STEP[] = {
-    SKIP("type"),
-    F(FeScheduler, "step_size", FE_FIELD_INT, step_size, 1, 100000, 0),
-    F(FeScheduler, "gamma", FE_FIELD_NUMBER, gamma, 0, 1, FE_OPEN_MIN),
-};
-static const FeField CONSTANT[] = {SKIP("type")};
-static const FeSchema SCHEDULERS[FE_SCHED_COUNT] = {
-    SCHEMA("scheduler reduce_on_plateau", PLATEAU), SCHEMA("scheduler cosine", COSINE),
-    SCHEMA("scheduler step", STEP), SCHEMA("scheduler constant", CONSTANT)};
+RtSettings fe_experiment_settings(const FeExperiment *e) {
+  RtSettings s;
+#define RT_SETTING(member, group, key, type, fe, ...) TO_##type(s.member, e->fe);
+#include "runtime/rt_settings.def"
+  if (!e->loss.has_alpha) s.loss_alpha = NAN;
+  return s;
+}
 
-static const FeField CROSS_ENTROPY[] = {
-    SKIP("type"), F(FeLoss, "label_smoothing", FE_FIELD_NUMBER, label_smoothing, 0, 1, FE_OPEN_MAX)};
-static const FeField FOCAL[] = {
-    SKIP("type"),
-    F(FeLoss, "gamma", FE_FIELD_NUMBER, gamma, 0, 10, 0),
-    F(FeLoss, "alpha", FE_FIELD_NUMBER, alpha, 0, 1, FE_OPEN_MIN),
-};
-static const FeField CTC[] = {SKIP("type")};
-static const FeSchema LOSSES[FE_LOSS_COUNT] = {
-    SCHEMA("loss cross_entropy", CROSS_ENTROPY), SCHEMA("loss focal", FOCAL), SCHEMA("loss ctc", CTC)};
+/* Copies the rows of group (NULL: all) from s into e. */
+static void settings_apply(FeExperiment *e, const RtSettings *s, const char *group) {
+#define RT_SETTING(member, g, key, type, fe, ...) \
+  if (!group || strcmp(group, g) == 0) FROM_##type(e->fe, s->member);
+#include "runtime/rt_settings.def"
+}
 
-static const FeField EARLY[] = {
-    F(FeEarlyStopping, "enabled", FE_FIELD_BOOL, enabled, 0, 0, 0),
-    METRIC(FeEarlyStopping, metric),
-    F(FeEarlyStopping, "patience", FE_FIELD_INT, patience, 0, 100000, 0),
-    F(FeEarlyStopping, "min_delta", FE_FIELD_NUMBER, min_delta, 0, INF, 0),
-};
-static const FeSchema EARLY_SCHEMA = SCHEMA("early_stopping", EARLY);
+static FeFieldType field_type(RtSettingType t) {
+  switch (t) {
+    case RT_SET_INT: return FE_FIELD_INT;
+    case RT_SET_INT64: return FE_FIELD_INT64;
+    case RT_SET_NUMBER: return FE_FIELD_NUMBER;
+    case RT_SET_BOOL: return FE_FIELD_BOOL;
+    case RT_SET_PAIR: return FE_FIELD_NUMBER_PAIR;
+    case RT_SET_METRIC: return FE_FIELD_ENUM;
+    default: return FE_FIELD_SKIP; /* a typed group's `type`, decoded by typed_decode */
+  }
+}
 
-static const FeField AUGMENT[] = {
-    F(FeAugment, "enabled", FE_FIELD_BOOL, enabled, 0, 0, 0),
-    F(FeAugment, "rotation", FE_FIELD_NUMBER, rotation, 0, 45, 0),
-    F(FeAugment, "shear", FE_FIELD_NUMBER, shear, 0, 45, 0),
-    F(FeAugment, "scale", FE_FIELD_NUMBER, scale, 0, 0.5, 0),
-    F(FeAugment, "translate", FE_FIELD_NUMBER, translate, 0, 0.5, 0),
-    F(FeAugment, "noise", FE_FIELD_NUMBER, noise, 0, 1, 0),
-    F(FeAugment, "blur", FE_FIELD_NUMBER, blur, 0, 5, 0),
-    F(FeAugment, "contrast", FE_FIELD_NUMBER, contrast, 0, 1, 0),
-};
-static const FeSchema AUGMENT_SCHEMA = SCHEMA("augmentation", AUGMENT);
+static FeField field_of(int row) {
+  const RtSettingInfo *f = &RT_SETTING_INFO[row];
+  return (FeField){f->key, field_type(f->type), FE_OFFSET[row], f->min, f->max,
+                   f->flags & (FE_OPEN_MIN | FE_OPEN_MAX), f->names, f->name_count};
+}
+
+enum { GROUP_KINDS = 4, GROUP_FIELDS = 16 };
+
+/* The schemas of one group of rt_settings.def, one per type of a typed group (`type` first, then
+ * the options that type takes), offsets into FeExperiment. */
+typedef struct GroupSchemas {
+  FeField fields[GROUP_KINDS][GROUP_FIELDS];
+  char what[GROUP_KINDS][64];
+  FeSchema s[GROUP_KINDS];
+  int count;
+} GroupSchemas;
+
+static void group_schemas(GroupSchemas *g, const char *group, const char *const *names, int kinds) {
+  g->count = kinds;
+  for (int k = 0; k < kinds; k++) {
+    int n = 0;
+    FeField *out = g->fields[k];
+    for (int i = 0; i < RT_SETTING_COUNT; i++) {
+      const RtSettingInfo *f = &RT_SETTING_INFO[i];
+      if (strcmp(f->group, group) != 0 || !rt_setting_applies(f, names ? k : -1)) continue;
+      RT_ASSERT(n < GROUP_FIELDS, "group %s has more than %d settings", group, GROUP_FIELDS);
+      out[n++] = field_of(i);
+    }
+    snprintf(g->what[k], sizeof g->what[k], "%s%s%s", group, names ? " " : "", names ? names[k] : "");
+    g->s[k] = (FeSchema){g->what[k], out, n};
+  }
+}
+
+/* The experiment's own keys: `model`, its plain settings, and the groups and `data` by name. */
+typedef struct RootSchema {
+  FeField fields[64];
+  FeSchema s;
+} RootSchema;
+
+static void root_schema(RootSchema *r) {
+  FeField *out = r->fields;
+  int n = 0;
+  out[n++] = (FeField)F(FeExperiment, "model", FE_FIELD_STRING, model, 0, 0, 0);
+  const char *group = "";
+  int row = 0;
+#define RT_SETTINGS_DATA out[n++] = (FeField)SKIP("data");
+#define RT_SETTING(...)                                                      \
+  if (!*RT_SETTING_INFO[row].group) out[n++] = field_of(row);                \
+  else if (strcmp(group, RT_SETTING_INFO[row].group) != 0)                   \
+    out[n++] = (FeField)SKIP(RT_SETTING_INFO[row].group);                    \
+  group = RT_SETTING_INFO[row++].group;
+#include "runtime/rt_settings.def"
+  r->s = (FeSchema){"experiment settings", out, n};
+}
 
 static const FeField DATA_FOLDERS[] = {
     F(FeData, "train", FE_FIELD_STRING, train, 0, 0, 0),
@@ -124,68 +150,62 @@ static const FeField SYNTHETIC[] = {
 };
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
 
-static FeOptimizer optimizer_builtin(int kind) {
-  return (FeOptimizer){.kind = kind, .betas = {0.9, 0.999}, .eps = 1e-8, .momentum = 0.9};
-}
-static FeScheduler scheduler_builtin(int kind) {
-  return (FeScheduler){.kind = kind, .metric = FE_METRIC_VAL_LOSS, .factor = 0.5, .patience = 10,
-                       .min_lr = kind == FE_SCHED_COSINE ? 0 : 1e-6, .step_size = 10, .gamma = 0.1};
-}
-static FeLoss loss_builtin(int kind) { return (FeLoss){.kind = kind, .gamma = 2.0}; }
 static FeData synthetic_builtin(void) {
-  return (FeData){.synthetic = true, .val_split = 0.1, .train_count = 4000, .val_count = 1000,
+  return (FeData){.synthetic = true, .val_split = RT_DEFAULT_VAL_SPLIT, .train_count = 4000, .val_count = 1000,
                   .seed = 1, .length = {4, 8}};
 }
 
 FeExperiment fe_experiment_builtin(void) {
-  return (FeExperiment){
-      .batch_size = 32,
-      .learning_rate = 1e-3,
-      .optimizer = optimizer_builtin(FE_OPT_ADAM),
-      .scheduler = scheduler_builtin(FE_SCHED_REDUCE_ON_PLATEAU),
-      .loss = loss_builtin(FE_LOSS_UNSET),
-      .epochs = 50,
-      .early_stopping = {.enabled = true, .metric = FE_METRIC_VAL_SEQ_ACC, .patience = 15},
-      .grad_clip = 5.0,
-      .seed = 42,
-      .data = synthetic_builtin(),
-      .augmentation = {.enabled = true, .rotation = 3, .shear = 8, .scale = 0.05, .translate = 0.03,
-                       .noise = 0.02, .blur = 0.6, .contrast = 0.2},
-  };
+  FeExperiment e = {.data = synthetic_builtin()};
+  RtSettings s = rt_settings_defaults();
+  settings_apply(&e, &s, NULL);
+  return e;
 }
 
-/* A typed setting: a bare name or a mapping whose `type` (or the inherited type) picks the
- * schema. Changing the type starts from that type's built-in options. Returns the type. */
-static int typed_decode(FeCtx *c, const FeNode *n, const char *noun, const char *const *names,
-                        int count, const FeSchema *schemas, int type, void (*reset)(void *, int), void *dst) {
+/* A typed group switched to type t starts from that type's built-in options. */
+static void group_reset(FeExperiment *e, const char *group, int t) {
+  RtSettings s = rt_settings_defaults();
+  rt_settings_reset_group(&s, group, t);
+  settings_apply(e, &s, group);
+  if (strcmp(group, "loss") == 0) e->loss.has_alpha = false;
+}
+
+/* A typed setting (optimizer, scheduler, loss): a bare name or a mapping whose `type` (or the
+ * inherited type) picks the schema. Changing the type starts from that type's built-in options.
+ * Returns the type. */
+static int typed_decode(FeCtx *c, const FeNode *n, const char *group, const char *const *names, int count,
+                        int type, FeExperiment *e) {
   const FeNode *tn = n;
   if (n->kind == FE_NODE_MAP) {
     tn = fe_node_get(n, "type");
   } else if (n->kind != FE_NODE_SCALAR || fe_node_is_null(n)) {
     char got[96], known[256];
-    fe_error(c, n, "%s must be a name (%s) or a mapping with 'type', got %s", noun,
+    fe_error(c, n, "%s must be a name (%s) or a mapping with 'type', got %s", group,
              fe_names_join(names, count, known, sizeof known), fe_node_describe(n, got, sizeof got));
     return type;
   }
   int t = type < 0 ? 0 : type;
-  if (tn && !fe_enum_decode(c, tn, noun, names, count, &t)) return type;
-  if (t != type) reset(dst, t);
-  if (n->kind == FE_NODE_MAP) fe_schema_decode(c, n, &schemas[t], dst, schemas, count);
+  if (tn && !fe_enum_decode(c, tn, group, names, count, &t)) return type;
+  if (t != type) group_reset(e, group, t);
+  if (n->kind == FE_NODE_MAP) {
+    GroupSchemas g;
+    group_schemas(&g, group, names, count);
+    fe_schema_decode(c, n, &g.s[t], e, g.s, count);
+  }
   return t;
 }
 
-static void reset_optimizer(void *p, int t) { *(FeOptimizer *)p = optimizer_builtin(t); }
-static void reset_scheduler(void *p, int t) { *(FeScheduler *)p = scheduler_builtin(t); }
-static void reset_loss(void *p, int t) { *(FeLoss *)p = loss_builtin(t); }
-
-/* `true`, `false`, or a mapping of options that switches the setting on unless it says otherwise. */
-static void switch_decode(FeCtx *c, const FeNode *n, const FeSchema *s, bool *enabled, void *dst) {
+/* `true`, `false`, or a mapping of options that switches the setting on unless it says otherwise
+ * (early_stopping, augmentation). */
+static void switch_decode(FeCtx *c, const FeNode *n, const char *group, bool *enabled, FeExperiment *e) {
+  GroupSchemas g;
+  group_schemas(&g, group, NULL, 1);
   if (n->kind == FE_NODE_MAP) {
     *enabled = true;
-    fe_schema_decode(c, n, s, dst, NULL, 0);
+    fe_schema_decode(c, n, &g.s[0], e, NULL, 0);
   } else if (!fe_scalar_bool(n, enabled)) {
     char got[96];
-    fe_error(c, n, "%s must be true, false or a mapping of options, got %s", s->what,
+    fe_error(c, n, "%s must be true, false or a mapping of options, got %s", group,
              fe_node_describe(n, got, sizeof got));
   }
 }
@@ -287,19 +307,17 @@ static void setting_decode(FeCtx *c, const FeNode *key, const FeNode *n, void *u
   FeExperiment *e = t->e;
   const char *k = key->text;
   if (strcmp(k, "optimizer") == 0) {
-    typed_decode(c, n, "optimizer", FE_OPTIMIZER_NAMES, FE_OPT_COUNT, OPTIMIZERS, (int)e->optimizer.kind,
-                 reset_optimizer, &e->optimizer);
+    typed_decode(c, n, k, FE_OPTIMIZER_NAMES, FE_OPT_COUNT, (int)e->optimizer.kind, e);
   } else if (strcmp(k, "scheduler") == 0) {
-    typed_decode(c, n, "scheduler", FE_SCHEDULER_NAMES, FE_SCHED_COUNT, SCHEDULERS, (int)e->scheduler.kind,
-                 reset_scheduler, &e->scheduler);
+    typed_decode(c, n, k, FE_SCHEDULER_NAMES, FE_SCHED_COUNT, (int)e->scheduler.kind, e);
   } else if (strcmp(k, "loss") == 0) {
     bool had_alpha = fe_node_get(n, "alpha") != NULL;
-    typed_decode(c, n, "loss", FE_LOSS_NAMES, FE_LOSS_COUNT, LOSSES, (int)e->loss.kind, reset_loss, &e->loss);
+    typed_decode(c, n, k, FE_LOSS_NAMES, FE_LOSS_COUNT, (int)e->loss.kind, e);
     e->loss.has_alpha |= had_alpha && e->loss.kind == FE_LOSS_FOCAL;
   } else if (strcmp(k, "early_stopping") == 0) {
-    switch_decode(c, n, &EARLY_SCHEMA, &e->early_stopping.enabled, &e->early_stopping);
+    switch_decode(c, n, k, &e->early_stopping.enabled, e);
   } else if (strcmp(k, "augmentation") == 0) {
-    switch_decode(c, n, &AUGMENT_SCHEMA, &e->augmentation.enabled, &e->augmentation);
+    switch_decode(c, n, k, &e->augmentation.enabled, e);
   } else if (strcmp(k, "data") == 0) {
     data_decode(c, n, &e->data, t->base_dir, t->skip_data_check);
   }
@@ -308,5 +326,7 @@ static void setting_decode(FeCtx *c, const FeNode *key, const FeNode *n, void *u
 void fe_settings_decode(FeCtx *c, const FeNode *map, FeExperiment *e, const char *base_dir,
                         bool skip_data_check) {
   Target t = {e, base_dir, skip_data_check};
-  fe_schema_decode_custom(c, map, &SETTINGS_SCHEMA, e, NULL, 0, setting_decode, &t);
+  RootSchema r;
+  root_schema(&r);
+  fe_schema_decode_custom(c, map, &r.s, e, NULL, 0, setting_decode, &t);
 }

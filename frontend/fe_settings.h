@@ -10,7 +10,7 @@
 #include "frontend/fe_schema.h"
 #include "frontend/fe_yaml.h"
 
-enum { FE_LOSS_UNSET = -1 }; /* FeLoss.kind until the preset's head chooses it */
+enum { FE_LOSS_UNSET = RT_LOSS_UNSET }; /* FeLoss.kind until the preset's head chooses it */
 
 /* Decodes the keys of map over e (keys absent keep e's values). Typed settings given the same
  * type merge their options; another type starts from that type's built-in options. Relative data

@@ -7,6 +7,10 @@ void rt_schedule_init(RtSchedule *s, const RtScheduleConfig *cfg) {
   *s = (RtSchedule){.cfg = *cfg, .lr = cfg->base_lr};
 }
 
+bool rt_schedule_warmup_fits(RtScheduleKind kind, int warmup_epochs, int epochs) {
+  return kind != RT_SCHED_COSINE || warmup_epochs < epochs;
+}
+
 double rt_schedule_lr(const RtSchedule *s, int epoch, long step) {
   const RtScheduleConfig *c = &s->cfg;
   if (c->kind != RT_SCHED_COSINE) return s->lr;

@@ -8,7 +8,9 @@
 
 #include <stdbool.h>
 
-typedef enum RtScheduleKind { RT_SCHED_PLATEAU, RT_SCHED_COSINE, RT_SCHED_STEP, RT_SCHED_CONSTANT } RtScheduleKind;
+typedef enum RtScheduleKind {
+  RT_SCHED_PLATEAU, RT_SCHED_COSINE, RT_SCHED_STEP, RT_SCHED_CONSTANT, RT_SCHED_COUNT
+} RtScheduleKind;
 
 typedef struct RtScheduleConfig {
   RtScheduleKind kind;
@@ -39,6 +41,9 @@ double rt_schedule_lr(const RtSchedule *s, int epoch, long step);
 /* After an epoch (0-based) with its validation metric: plateau counts and cuts, step decays.
  * Returns true when the rate changed. */
 bool rt_schedule_epoch_end(RtSchedule *s, int epoch, double metric);
+/* Whether a run of `epochs` leaves room for the schedule: a cosine warm-up must end before the
+ * last epoch (the one check of it; the config, `smelt train --epochs` and built trainers ask). */
+bool rt_schedule_warmup_fits(RtScheduleKind kind, int warmup_epochs, int epochs);
 
 typedef struct RtEarlyStop {
   bool enabled, higher_is_better;

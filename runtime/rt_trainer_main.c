@@ -1,6 +1,7 @@
-/* The standalone trainer's command line (rt_trainer_main.h): options and output lines follow
- * `smelt train` (tools/cmd_train.c) and data loading follows tools/experiment.c, so that a built
- * trainer and `smelt train` of the same experiment write the same files with the same metrics. */
+/* The standalone trainer's main program (rt_trainer_main.h): `smelt train`'s command line
+ * (rt_train_cli.h), the embedded settings read as stored settings are (rt_settings.h), and data
+ * loading shared with tools/experiment.c, so that a built trainer and `smelt train` of the same
+ * experiment write the same files with the same metrics. */
 #include "runtime/rt_trainer_main.h"
 
 #include <cjson/cJSON.h>
@@ -15,88 +16,23 @@
 #include "runtime/rt_fpenv.h"
 #include "runtime/rt_fs.h"
 #include "runtime/rt_pool.h"
+#include "runtime/rt_settings.h"
 #include "runtime/rt_synth.h"
+#include "runtime/rt_train_cli.h"
 
-static const char OPTIONS[] =
-    "Trains the experiment it was built from, validating every epoch, and writes\n"
-    "OUT/<experiment>/: best.safetensors, last.safetensors, metrics.jsonl, TensorBoard events\n"
-    "and results.json (like `smelt train`).\n"
-    "\n"
-    "options:\n"
-    "  --data DIR         training data (labels.tsv + images) instead of the experiment's data\n"
-    "  --val DIR          with --data: its validation folder; without --val, the experiment's\n"
-    "                     val_split of --data is held out\n"
-    "  --epochs N         train N epochs instead of the configured number\n"
-    "  --out DIR          output folder (default: runs)\n"
-    "  --resume           continue from OUT/<experiment>/last.safetensors if it exists\n"
-    "  --overwrite        start over where OUT/<experiment> holds an earlier run (its\n"
-    "                     checkpoints and logs are deleted); without it such a run is kept\n"
-    "                     and training refuses to start\n"
-    "  --skip-bad-samples leave out bad lines and images (counted) instead of stopping\n"
-    "  --quiet            only the per-epoch lines (no progress bar or quarter lines)\n"
-    "  -h, --help         show this help\n";
-
-static void usage(FILE *out, const char *prog, const RtTrainerSpec *s) {
-  fprintf(out,
-          "usage: %s [--data DIR] [--val DIR] [--epochs N] [--out DIR] [--resume | --overwrite]\n"
-          "       [--skip-bad-samples] [--quiet]\n\n",
-          prog);
-  fprintf(out, "A standalone trainer for experiment '%s'.\n%s\n%s", s->train.experiment, s->built_from, OPTIONS);
-}
-
-static int usage_error(const char *prog, const RtTrainerSpec *s, const char *fmt, const char *arg) {
-  fprintf(stderr, "%s: ", prog);
-  fprintf(stderr, fmt, arg);
-  fputc('\n', stderr);
-  usage(stderr, prog, s);
-  return 2;
-}
-
-typedef struct Args {
-  const char *data, *val, *out;
-  int epochs;
-  bool resume, overwrite, skip_bad, quiet;
-} Args;
-
-/* 0 to run, -1 after --help, 2 for a usage error */
-static int parse_args(int argc, char **argv, const RtTrainerSpec *s, Args *a) {
-  static const struct option opts[] = {
-      {"data", required_argument, NULL, 'd'},       {"val", required_argument, NULL, 'v'},
-      {"epochs", required_argument, NULL, 'n'},     {"out", required_argument, NULL, 'o'},
-      {"resume", no_argument, NULL, 'r'},           {"skip-bad-samples", no_argument, NULL, 's'},
-      {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
-      {"overwrite", no_argument, NULL, 'w'},        {0}};
-  const char *prog = argc > 0 ? argv[0] : "trainer";
-  *a = (Args){.out = "runs"};
-  opterr = 0;
-  int c;
-  while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-    switch (c) {
-      case 'h': usage(stdout, prog, s); return -1;
-      case 'd': a->data = optarg; break;
-      case 'v': a->val = optarg; break;
-      case 'o': a->out = optarg; break;
-      case 'r': a->resume = true; break;
-      case 'w': a->overwrite = true; break;
-      case 's': a->skip_bad = true; break;
-      case 'q': a->quiet = true; break;
-      case 'n': {
-        char *end;
-        errno = 0;
-        long v = strtol(optarg, &end, 10);
-        if (errno || end == optarg || *end || v < 1 || v > 100000)
-          return usage_error(prog, s, "--epochs expects an integer in [1, 100000], got '%s'", optarg);
-        a->epochs = (int)v;
-        break;
-      }
-      case ':': return usage_error(prog, s, "option '%s' needs a value", argv[optind - 1]);
-      default: return usage_error(prog, s, "unknown option '%s'", argv[optind - 1]);
-    }
-  }
-  if (optind < argc) return usage_error(prog, s, "unexpected argument '%s'", argv[optind]);
-  if (a->val && !a->data) return usage_error(prog, s, "%s", "--val goes with --data");
-  if (a->resume && a->overwrite) return usage_error(prog, s, "%s", "--resume and --overwrite exclude each other");
-  return 0;
+/* The help: what the trainer is, and `smelt train`'s options (rt_train_cli.h). Returns buf. */
+static const char *usage(const char *prog, const char *experiment, const RtTrainerSpec *s, char *buf, size_t size) {
+  char options[2048];
+  snprintf(buf, size,
+           "usage: %s [--data DIR] [--val DIR] [--epochs N] [--out DIR] [--resume | --overwrite]\n"
+           "       [--skip-bad-samples] [--quiet]\n\n"
+           "A standalone trainer for experiment '%s'.\n%s\n"
+           "Trains the experiment it was built from, validating every epoch, and writes\n"
+           "OUT/<experiment>/: best.safetensors, last.safetensors, metrics.jsonl, TensorBoard events\n"
+           "and results.json (like `smelt train`).\n"
+           "\n%s",
+           prog, experiment, s->built_from, rt_train_options_help(false, "experiment's", options, sizeof options));
+  return buf;
 }
 
 void rt_trainer_synth_name(const RtTrainerData *data, char *buf, size_t size) {
@@ -190,21 +126,47 @@ cJSON *rt_trainer_folder_data_json(const char *train_dir, const char *val_dir, d
   return data;
 }
 
-/* The experiment's JSON as `smelt train` records it with the same options: another epoch count
- * (0: the built one) and other data folders (NULL: the built data). */
-static char *settings_json(const char *json, int epochs, const char *data_dir, const char *val_dir,
-                           double val_split) {
-  cJSON *o = cJSON_Parse(json);
-  if (!o) return strdup(json);
-  if (epochs) cJSON_ReplaceItemInObjectCaseSensitive(o, "epochs", cJSON_CreateNumber(epochs));
-  if (data_dir) {
-    const cJSON *old = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "data"), "charset");
-    cJSON *data = rt_trainer_folder_data_json(data_dir, val_dir, val_split, cJSON_GetStringValue(old));
-    cJSON_ReplaceItemInObjectCaseSensitive(o, "data", data);
+cJSON *rt_trainer_data_json(const RtTrainerData *d) {
+  if (!d->synthetic) return rt_trainer_folder_data_json(d->train_dir, d->val_dir, d->val_split, d->charset);
+  cJSON *data = cJSON_CreateObject();
+  cJSON_AddNumberToObject(data, "synthetic_train", d->train_count);
+  cJSON_AddNumberToObject(data, "synthetic_val", d->val_count);
+  cJSON_AddNumberToObject(data, "seed", (double)d->synth_seed);
+  cJSON_AddItemToObject(data, "length", cJSON_CreateIntArray((const int[]){d->min_len, d->max_len}, 2));
+  if (d->charset) cJSON_AddStringToObject(data, "charset", d->charset);
+  return data;
+}
+
+static int int_of(const cJSON *o, const char *key, bool *ok) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  *ok &= cJSON_IsNumber(v);
+  return cJSON_IsNumber(v) ? v->valueint : 0;
+}
+
+bool rt_trainer_data_from_json(const cJSON *o, RtTrainerData *d, const char *what, RtDiags *diags) {
+  const cJSON *length = cJSON_GetObjectItemCaseSensitive(o, "length");
+  const cJSON *split = cJSON_GetObjectItemCaseSensitive(o, "val_split");
+  bool ok = cJSON_IsObject(o);
+  *d = (RtTrainerData){.synthetic = cJSON_GetObjectItemCaseSensitive(o, "synthetic_train") != NULL,
+                       .train_dir = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "train")),
+                       .val_dir = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "val")),
+                       .val_split = cJSON_IsNumber(split) ? split->valuedouble : RT_DEFAULT_VAL_SPLIT,
+                       .charset = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "charset"))};
+  if (ok && d->synthetic) {
+    d->train_count = int_of(o, "synthetic_train", &ok);
+    d->val_count = int_of(o, "synthetic_val", &ok);
+    const cJSON *seed = cJSON_GetObjectItemCaseSensitive(o, "seed");
+    ok &= cJSON_IsNumber(seed) && cJSON_GetArraySize(length) == 2;
+    if (ok) {
+      d->synth_seed = (int64_t)seed->valuedouble;
+      d->min_len = length->child->valueint;
+      d->max_len = length->child->next->valueint;
+    }
+  } else {
+    ok &= d->train_dir != NULL;
   }
-  char *text = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  return text;
+  if (!ok) rt_diag_error(diags, what, 0, 0, "the experiment's `data` is neither synthetic parameters nor folders");
+  return ok;
 }
 
 static void print_diags(RtDiags *d) {
@@ -212,25 +174,79 @@ static void print_diags(RtDiags *d) {
   rt_diags_free(d);
 }
 
+/* The embedded experiment: its name, settings and data, read as any stored settings are. */
+typedef struct Embedded {
+  cJSON *json;
+  const char *name;
+  RtSettings settings;
+  RtTrainerData data;
+} Embedded;
+
+static bool embedded_read(const RtTrainerSpec *spec, const char *prog, Embedded *e, RtDiags *d) {
+  e->json = cJSON_Parse(spec->config_json);
+  e->name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e->json, "name"));
+  e->settings = rt_settings_defaults();
+  if (!e->name) {
+    rt_diag_error(d, prog, 0, 0, "the embedded experiment settings have no name");
+    return false;
+  }
+  return rt_settings_from_json(e->json, &e->settings, prog, d) &&
+         rt_trainer_data_from_json(cJSON_GetObjectItemCaseSensitive(e->json, "data"), &e->data, prog, d);
+}
+
+/* The experiment's JSON as `smelt train` records it with the same options (--epochs, --data),
+ * written by the same code: its name, model and network, then rt_settings_to_json. */
+static char *settings_json(const Embedded *e, const RtTrainArgs *a) {
+  cJSON *o = cJSON_CreateObject();
+  static const char *const keys[] = {"name", "model", "network"};
+  for (int i = 0; i < 3; i++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->json, keys[i]);
+    if (v) cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(v, true));
+  }
+  cJSON *data = a->data ? rt_trainer_folder_data_json(a->data, a->val, split_of(&e->data), e->data.charset)
+                        : rt_trainer_data_json(&e->data);
+  rt_settings_to_json(o, &e->settings, data);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return text;
+}
+
+/* Reads the embedded experiment and the command line; 0 to train, else the exit code. */
+static int trainer_start(int argc, char **argv, const RtTrainerSpec *spec, Embedded *e, RtTrainArgs *a) {
+  const char *prog = argc > 0 ? argv[0] : "trainer";
+  RtDiags d = {0};
+  bool ok = embedded_read(spec, prog, e, &d);
+  print_diags(&d);
+  if (!ok) return 1;
+  char help[8192];
+  RtTrainCli cli = {.prog = prog, .usage = usage(prog, e->name, spec, help, sizeof help)};
+  int rc = rt_train_args_parse(&cli, argc, argv, a);
+  if (rc) return rc < 0 ? -1 : rc;
+  if (a->epochs) e->settings.epochs = a->epochs;
+  if (a->epochs && !rt_settings_check_epochs(&e->settings, e->name, prog, 0, 0, &d)) rc = 2;
+  print_diags(&d);
+  return rc;
+}
+
 int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   setvbuf(stdout, NULL, _IOLBF, 0); /* progress reaches a log file or pipe as it happens */
   rt_fpenv_flush_denormals();
-  Args a;
-  int rc = parse_args(argc, argv, spec, &a);
-  if (rc) return rc < 0 ? 0 : rc;
+  RtTrainArgs a;
+  Embedded e = {0};
+  int rc = trainer_start(argc, argv, spec, &e, &a);
+  if (rc) {
+    cJSON_Delete(e.json);
+    return rc < 0 ? 0 : rc;
+  }
   const RtModel *m = spec->model;
   if (rt_pool_threads() > spec->max_threads) rt_pool_set_threads(spec->max_threads); /* workspaces */
   rt_blas_single_threaded(); /* our pool splits the GEMMs, as in `smelt train` */
-  RtTrainConfig tc = spec->train;
+  RtTrainConfig tc = rt_settings_train_config(&e.settings);
+  tc.experiment = e.name;
+  tc.config_json = spec->config_json;
   char *json = NULL;
-  if (a.epochs && tc.schedule.kind == RT_SCHED_COSINE && tc.schedule.warmup_epochs >= a.epochs) {
-    fprintf(stderr, "%s: error: --epochs %d leaves no room after the cosine schedule's warmup_epochs %d\n", argv[0],
-            a.epochs, tc.schedule.warmup_epochs);
-    return 2;
-  }
-  if (a.epochs) tc.epochs = a.epochs;
   if (a.epochs || a.data) {
-    json = settings_json(tc.config_json, a.epochs, a.data, a.val, split_of(&spec->data));
+    json = settings_json(&e, &a);
     tc.config_json = json;
   }
   RtDiags d = {0};
@@ -238,19 +254,13 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   RtTrainerDataOptions dopt = {.train_dir = a.data, .val_dir = a.val, .skip_bad = a.skip_bad,
                                .max_label_len = m->max_len, .ctc_steps = m->time_steps, .height = m->height,
                                .width = m->width, .log = stdout};
-  bool ok = rt_trainer_load_data(&spec->data, &dopt, &train, &val, &d);
+  bool ok = rt_trainer_load_data(&e.data, &dopt, &train, &val, &d);
   print_diags(&d);
   char out_dir[4096];
-  snprintf(out_dir, sizeof out_dir, "%s/%s", a.out, tc.experiment);
+  rt_train_args_apply(&a, tc.experiment, out_dir, sizeof out_dir, &tc);
   if (ok) {
-    printf("charset (%d symbols): %s\n", train->charset.size, train->charset.utf8);
-    printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d train / %d validation samples\n",
-           tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train->count, val->count);
-    tc.out_dir = out_dir;
-    tc.resume = a.resume;
-    tc.overwrite = a.overwrite;
+    rt_train_print_start(tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train, val);
     tc.charset = train->charset.utf8;
-    tc.progress = a.quiet ? 1 : 2; /* a bar on a terminal, a line per quarter epoch in a log */
     RtTrainSummary s;
     ok = rt_train(m, &tc, train, val, &s, &d);
     print_diags(&d);
@@ -262,6 +272,7 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   rt_dataset_free(train);
   rt_dataset_free(val);
   free(json);
+  cJSON_Delete(e.json);
   rt_pool_shutdown();
   return ok ? 0 : 1;
 }

@@ -1,8 +1,9 @@
 /* The main program of a standalone trainer (`smelt build`): the generated C file of a trainer
- * holds only tables (the RtModel, the experiment's RtTrainConfig and data settings, what it was
- * built from) and a `main` that calls rt_trainer_main, which parses the same data, epochs, output
- * and resume options as `smelt train`, loads the data the same way and runs rt_train. Runtime
- * only: a trainer links libsmelt_runtime.a, OpenBLAS, cJSON, FreeType and zlib, never LLVM. */
+ * holds only the RtModel's tables, the experiment's settings as the JSON text `smelt train`
+ * records (read back here with rt_settings_from_json), what it was built from, and a `main` that
+ * calls rt_trainer_main, which parses `smelt train`'s command line (rt_train_cli.h), loads the
+ * data the same way and runs rt_train. Runtime only: a trainer links libsmelt_runtime.a,
+ * OpenBLAS, cJSON, FreeType and zlib, never LLVM. */
 #ifndef SMELT_RT_TRAINER_MAIN_H
 #define SMELT_RT_TRAINER_MAIN_H
 
@@ -14,6 +15,9 @@
 #include "runtime/rt_diag.h"
 #include "runtime/rt_model.h"
 #include "runtime/rt_train.h"
+
+/* The share of a training folder held out for validation when a config says nothing (FeData). */
+#define RT_DEFAULT_VAL_SPLIT 0.1
 
 /* Where an experiment's data comes from (FeData of the config, resolved at build time). */
 typedef struct RtTrainerData {
@@ -30,9 +34,7 @@ typedef struct RtTrainerData {
 
 typedef struct RtTrainerSpec {
   const RtModel *model;     /* step functions linked in */
-  RtTrainConfig train;      /* the experiment's settings; out_dir, resume, progress, charset and
-                               (with --epochs) epochs and config_json are set at run time */
-  RtTrainerData data;
+  const char *config_json;  /* the experiment as `smelt train` records it: name, settings, data */
   int max_threads;          /* kernel workspaces were planned for this many threads */
   const char *built_from;   /* lines for --help: preset, config and settings hash, target CPU */
 } RtTrainerSpec;
@@ -61,6 +63,10 @@ void rt_trainer_synth_dir(const RtTrainerData *data, char *buf, size_t size);
  * same data; val_dir NULL records val_split instead; charset NULL is left out. Caller owns it. */
 struct cJSON *rt_trainer_folder_data_json(const char *train_dir, const char *val_dir, double val_split,
                                           const char *charset);
+/* The same for either form: synthetic parameters or folders. Caller owns it. */
+struct cJSON *rt_trainer_data_json(const RtTrainerData *data);
+/* Reads a `data` object back (strings point into it); false with an error naming `what`. */
+bool rt_trainer_data_from_json(const struct cJSON *o, RtTrainerData *data, const char *what, RtDiags *d);
 /* The closing lines of a run: status, epochs, best epoch's accuracies, samples/s, results path. */
 void rt_train_print_summary(const char *experiment, const RtTrainSummary *s, const char *out_dir);
 

@@ -37,8 +37,7 @@ bool aot_is_identifier(const char *s);
 
 typedef struct AotTrainer {
   const RtModel *model;      /* slots, sizes and facts (steps and kernel tables are linked in) */
-  const RtTrainConfig *train; /* the experiment's settings (out_dir etc. are set at run time) */
-  const RtTrainerData *data;
+  const char *config_json;    /* the experiment (experiment_json): name, settings, data */
   int max_threads;
   const char *built_from;     /* --help lines */
   const char *train_step, *eval_step; /* symbols of the object's step functions */

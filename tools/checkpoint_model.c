@@ -8,24 +8,21 @@
 #include "runtime/rt_checkpoint.h"
 #include "runtime/rt_results.h"
 #include "runtime/rt_safetensors.h"
+#include "runtime/rt_settings.h"
 #include "tools/model_build.h"
 
-static double number_or(const cJSON *o, const char *key, double fallback) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(v) ? v->valuedouble : fallback;
-}
-
-/* The loss kind and hyperparameters recorded in the stored experiment settings (experiment_json);
- * the head's default loss, no smoothing, gamma 2 and alpha 1 otherwise. */
+/* The loss kind and hyperparameters recorded in the stored experiment settings (experiment_json),
+ * read by the settings reader; the head's default loss and the built-in options where absent. */
 static void stored_loss(const char *config_json, const FePreset *p, CheckpointModel *m) {
-  m->loss = p->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY;
+  RtSettings s = rt_settings_defaults();
+  s.loss_kind = p->head->kind == FE_LAYER_CTC ? RT_LOSS_CTC : RT_LOSS_CROSS_ENTROPY;
   cJSON *o = config_json ? cJSON_Parse(config_json) : NULL;
-  const cJSON *loss = cJSON_GetObjectItemCaseSensitive(o, "loss");
-  const cJSON *type = cJSON_GetObjectItemCaseSensitive(loss, "type");
-  for (int i = 0; cJSON_IsString(type) && i < FE_LOSS_COUNT; i++)
-    if (!strcmp(type->valuestring, FE_LOSS_NAMES[i])) m->loss = (FeLossKind)i;
-  m->loss_scalars = (RtLossScalars){number_or(loss, "label_smoothing", 0), number_or(loss, "gamma", 2),
-                                    number_or(loss, "alpha", 1)};
+  RtDiags ignored = {0}; /* a damaged entry keeps the defaults, as a missing one does */
+  if (o) rt_settings_from_json(o, &s, "checkpoint", &ignored);
+  rt_diags_free(&ignored);
+  m->loss = (FeLossKind)s.loss_kind;
+  RtTrainConfig c = rt_settings_train_config(&s);
+  m->loss_scalars = (RtLossScalars){c.label_smoothing, c.focal_gamma, c.focal_alpha};
   cJSON_Delete(o);
 }
 

@@ -146,8 +146,6 @@ static bool build(const FeExperiment *e, const BuildArgs *a, const char *config_
   if (ok) {
     const CgTarget *t = prog->target;
     char *json = experiment_json(e);
-    RtTrainConfig tc = experiment_train_config(e, NULL, json);
-    RtTrainerData data = experiment_data(e, &mb.arena);
     char built_from[16384];
     snprintf(built_from, sizeof built_from,
              "built from: preset %s (%s)\n"
@@ -155,7 +153,7 @@ static bool build(const FeExperiment *e, const BuildArgs *a, const char *config_
              "            for CPU %s, up to %d threads, by smelt %s\n",
              e->preset->name, e->preset->path, config_path, e->name,
              (unsigned long long)cg_hash_xxh64(json, strlen(json), 0), t->description, workers, SMELT_VERSION);
-    AotTrainer at = {.model = &mb.model, .train = &tc, .data = &data, .max_threads = workers,
+    AotTrainer at = {.model = &mb.model, .config_json = json, .max_threads = workers,
                      .built_from = built_from, .train_step = "smelt_train_step", .eval_step = "smelt_eval_step"};
     ok = link_trainer(dir, obj, &at, a->out, d);
     free(json);

@@ -8,8 +8,10 @@
 
 #include "driver/drv_pipeline.h"
 #include "ir/ir_text.h"
+#include "runtime/rt_settings.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/experiment.h"
 
 static const char USAGE[] =
     "usage: smelt ir PRESET|FILE.ir [--graph train|eval|infer] [--stage STAGE] [--stats]\n"
@@ -137,12 +139,12 @@ int cmd_ir(int argc, char **argv) {
       case 'S': stats = true; break;
       case 'e': explain = true; break;
       case 'c': opt.clip_grad_norm = true; break;
-      case 'o':
-        if (!strcmp(optarg, "adam")) opt.kind = PASS_OPT_ADAM;
-        else if (!strcmp(optarg, "adamw")) opt.kind = PASS_OPT_ADAMW;
-        else if (!strcmp(optarg, "sgd")) opt.kind = PASS_OPT_SGD;
-        else return cli_usage_error(USAGE, "unknown optimizer '%s' (adam, adamw or sgd)", optarg);
+      case 'o': {
+        int k = rt_settings_name_index(optarg, RT_OPTIMIZER_NAMES, RT_OPT_COUNT);
+        if (k < 0) return cli_usage_error(USAGE, "unknown optimizer '%s' (adam, adamw or sgd)", optarg);
+        opt = drv_optimizer(&(FeOptimizer){.kind = (FeOptimizerKind)k}, false);
         break;
+      }
       default: return CLI_EXIT_USAGE;
     }
   }

@@ -7,12 +7,15 @@
 #include <string.h>
 
 #include "driver/drv_compare.h"
+#include "driver/drv_pipeline.h"
 #include "ir/ir_interp.h"
 #include "ir/ir_text.h"
 #include "passes/grad_check.h"
 #include "passes/train_graph.h"
+#include "runtime/rt_settings.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "tools/experiment.h"
 
 static const char USAGE[] =
     "usage: smelt run-ir FILE.ir [--seed N] [--backend interp|jit] [--compare [--grad]]\n"
@@ -125,13 +128,10 @@ static int compare(IrGraph *g, const char *file, uint64_t seed) {
 }
 
 static bool parse_optimizer(const char *name, PassOptimizer *opt) {
-  static const char *const names[PASS_OPT_KIND_COUNT] = {"sgd", "adam", "adamw"};
-  for (int k = 0; k < PASS_OPT_KIND_COUNT; k++)
-    if (!strcmp(name, names[k])) {
-      *opt = (PassOptimizer){.kind = (PassOptimizerKind)k};
-      return true;
-    }
-  return false;
+  int k = rt_settings_name_index(name, RT_OPTIMIZER_NAMES, RT_OPT_COUNT);
+  if (k < 0) return false;
+  *opt = drv_optimizer(&(FeOptimizer){.kind = (FeOptimizerKind)k}, false);
+  return true;
 }
 
 static void set_scalar(IrInterp *it, IrId id, double v) {

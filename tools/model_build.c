@@ -7,6 +7,7 @@
 #include "ir/ir_ops.h"
 #include "runtime/rt_assert.h"
 #include "runtime/rt_progress.h"
+#include "tools/experiment.h"
 
 DrvInput model_input(const FeExperiment *e, FeGraphKind kind, const char *step) {
   return (DrvInput){.preset = e->preset, .kind = kind, .batch = e->batch_size, .loss = e->loss.kind, .step = step};

@@ -192,6 +192,15 @@ static void test_trainer_data_option(void **state) {
   assert_true(same_checkpoints(path("data-aot/mini/last.safetensors"), path("data-jit/mini/last.safetensors"), NULL));
 }
 
+/* --epochs: the settings recorded are smelt train's with the same option, byte for byte (the
+ * trainer rewrites its embedded settings with the same JSON writer). */
+static void test_trainer_epochs_option(void **state) {
+  assert_int_equal(sh("%s --epochs 1 --out %s-e1 --quiet > /dev/null", path("trainer")), 0);
+  const char *train[] = {"train", CONFIG, "--epochs", "1", "--out", path("jit-e1"), "--quiet", NULL};
+  assert_int_equal(run_cmd_to("/dev/null", cmd_train, train), 0);
+  assert_same_results(path("trainer-e1/mini/results.json"), path("jit-e1/mini/results.json"), 1);
+}
+
 /* x86-64-v3 code has no AVX-512 registers; the host's has them when the host does. */
 static void test_cpu_option(void **state) {
   const char *build[] = {"build", CONFIG, "-o", path("trainer-v3"), "--cpu", "x86-64-v3", NULL};
@@ -224,6 +233,7 @@ int main(void) {
       cmocka_unit_test(test_trainer_resumes),
       cmocka_unit_test(test_checkpoint_metadata_checked_everywhere),
       cmocka_unit_test(test_trainer_data_option),
+      cmocka_unit_test(test_trainer_epochs_option),
       cmocka_unit_test(test_cpu_option),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
