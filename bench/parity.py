@@ -99,7 +99,8 @@ def smelt_job(a, folders, preset, seed):
     with open(config, "w") as f:
         f.write(CONFIG.format(epochs=a.epochs, train=folders["train"], val=folders["val"],
                               experiments=f"  {name}: {{model: {preset}, loss: {loss}, seed: {seed}}}\n"))
-    env = dict(os.environ, SMELT_THREADS=str(a.threads), OPENBLAS_NUM_THREADS="1")
+    env = dict(os.environ, SMELT_THREADS=str(a.threads), OPENBLAS_NUM_THREADS="1",
+               SMELT_PRESETS=os.path.join(ROOT, "presets"))
     with open(os.path.join(a.out, "smelt", name + ".log"), "w") as log:
         subprocess.run([a.smelt, "train", config, "--experiment", name, "--out",
                         os.path.join(a.out, "smelt"), "--overwrite"], env=env, stdout=log,
