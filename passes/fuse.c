@@ -43,13 +43,9 @@ typedef struct Fuser {
   int n_kernels, cap_kernels;
 } Fuser;
 
-static bool is_layout_view_op(IrOp op) {
-  return op == IR_OP_RESHAPE || op == IR_OP_TRANSPOSE || op == IR_OP_SLICE || op == IR_OP_BROADCAST;
-}
+static bool is_layout_view_op(IrOp op) { return ir_op_has(op, IR_OPF_VIEW); }
 
-static bool is_reduce(IrOp op) {
-  return op == IR_OP_REDUCE_SUM || op == IR_OP_REDUCE_MEAN || op == IR_OP_REDUCE_MAX;
-}
+static bool is_reduce(IrOp op) { return ir_op_is_reduce(op); }
 
 static void build_users(Fuser *f) {
   const IrGraph *g = f->g;
@@ -136,9 +132,7 @@ static void mark_contiguous_needs(Fuser *f) {
   for (IrId i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (n->kind != IR_NODE_OP) continue;
-    IrFusionClass c = ir_op_info[n->op].fusion;
-    bool plain = c == IR_FUSE_GEMM || c == IR_FUSE_OPAQUE || n->op == IR_OP_ARGMAX ||
-                 n->op == IR_OP_CONCAT || n->op == IR_OP_PAD;
+    bool plain = ir_op_info[n->op].fusion == IR_FUSE_GEMM || ir_op_has(n->op, IR_OPF_OWN_KERNEL);
     if (plain)
       for (int k = 0; k < n->n_in; k++) f->needs_contiguous[n->in[k]] = true;
   }
@@ -357,10 +351,9 @@ static void join(Fuser *f, IrId id, int k, Phase phase) {
 }
 
 static PassKernelKind root_kind(const IrNode *n) {
-  IrFusionClass c = ir_op_info[n->op].fusion;
-  if (c == IR_FUSE_GEMM) return PASS_KERNEL_GEMM;
-  if (c == IR_FUSE_ELEMENTWISE || is_reduce(n->op) || is_layout_view_op(n->op)) return PASS_KERNEL_LOOP;
-  return PASS_KERNEL_OPAQUE;
+  if (ir_op_info[n->op].fusion == IR_FUSE_GEMM) return PASS_KERNEL_GEMM;
+  if (ir_op_has(n->op, IR_OPF_OWN_KERNEL)) return PASS_KERNEL_OPAQUE;
+  return PASS_KERNEL_LOOP; /* elementwise, reductions, materialised views */
 }
 
 static void explain(const Fuser *f, IrId id, const char *why) {
