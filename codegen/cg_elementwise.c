@@ -34,6 +34,14 @@ SCALAR(sqrt) { return cg_intrinsic(c, "llvm.sqrt", c->f32, 1, x); }
 SCALAR(rsqrt) { return LLVMBuildFDiv(c->b, cg_f32(c, 1.0), cg_intrinsic(c, "llvm.sqrt", c->f32, 1, x), "rsqrt"); }
 SCALAR(tanh) { return cg_math_tanh(c, x[0]); }
 SCALAR(sigmoid) { return cg_math_sigmoid(c, x[0]); }
+/* x (1 + tanh(k x (1 + c x^2))) / 2, as the reference (ir/eval_elementwise.c) */
+SCALAR(gelu) {
+  LLVMValueRef x2 = LLVMBuildFMul(c->b, x[0], x[0], "");
+  LLVMValueRef inner = LLVMBuildFAdd(c->b, cg_f32(c, 1.0), LLVMBuildFMul(c->b, cg_f32(c, IR_GELU_C), x2, ""), "");
+  LLVMValueRef u = LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, cg_f32(c, IR_GELU_K), x[0], ""), inner, "");
+  LLVMValueRef t = LLVMBuildFAdd(c->b, cg_f32(c, 1.0), cg_math_tanh(c, u), "");
+  return LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, cg_f32(c, 0.5), x[0], ""), t, "gelu");
+}
 SCALAR(relu) {
   return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, x[0], cg_f32(c, 0.0), ""), x[0], cg_f32(c, 0.0),
                          "relu");

@@ -3,7 +3,7 @@
  * without one, and test_codegen_ops checks every row against the op table's kernel kind. */
 #include "codegen/cg_ops.h"
 
-_Static_assert(IR_OP_COUNT == 50, "a new op needs a row in cg_op_emit below");
+_Static_assert(IR_OP_COUNT == 51, "a new op needs a row in cg_op_emit below");
 
 #define SCALAR(e, fn) [e] = {.kind = CG_EMIT_SCALAR, .scalar = cg_scalar_##fn}
 #define REDUCE(e, ...) [e] = {.kind = CG_EMIT_REDUCE, .reduce = {__VA_ARGS__}}
@@ -19,6 +19,7 @@ const CgOpEmit cg_op_emit[IR_OP_COUNT] = {
     SCALAR(IR_OP_RSQRT, rsqrt),
     SCALAR(IR_OP_TANH, tanh),
     SCALAR(IR_OP_SIGMOID, sigmoid),
+    SCALAR(IR_OP_GELU, gelu),
     SCALAR(IR_OP_RELU, relu),
     SCALAR(IR_OP_ABS, abs),
     SCALAR(IR_OP_SQUARE, square),

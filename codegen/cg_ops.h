@@ -72,6 +72,7 @@ LLVMValueRef cg_scalar_sqrt(CgContext *c, const IrNode *n, LLVMValueRef *x, cons
 LLVMValueRef cg_scalar_rsqrt(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_tanh(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_sigmoid(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
+LLVMValueRef cg_scalar_gelu(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_relu(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_abs(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_square(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);

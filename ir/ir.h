@@ -46,7 +46,7 @@ typedef enum IrNodeKind {
 typedef enum IrOp {
   /* elementwise unary, f32 -> f32 */
   IR_OP_NEG, IR_OP_EXP, IR_OP_LOG, IR_OP_SQRT, IR_OP_RSQRT, IR_OP_TANH, IR_OP_SIGMOID,
-  IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE,
+  IR_OP_GELU, IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE,
   /* dtype conversion: to_f32 (i32 -> f32, exact), to_i32 (f32 -> i32, truncating toward 0) */
   IR_OP_TO_F32, IR_OP_TO_I32,
   /* elementwise binary with numpy broadcasting, f32 */

@@ -8,7 +8,7 @@
 
 #include "ir/ir_impl.h"
 
-_Static_assert(IR_OP_COUNT == 50, "a new op needs a row in ir_op_info below");
+_Static_assert(IR_OP_COUNT == 51, "a new op needs a row in ir_op_info below");
 
 #define NO_ATTRS {{0}}
 #define PW IR_OPF_POINTWISE
@@ -30,6 +30,7 @@ const IrOpInfo ir_op_info[IR_OP_COUNT] = {
     UNARY(IR_OP_RSQRT, "rsqrt", rsqrt),
     UNARY(IR_OP_TANH, "tanh", tanh),
     UNARY(IR_OP_SIGMOID, "sigmoid", sigmoid),
+    UNARY(IR_OP_GELU, "gelu", gelu),
     UNARY(IR_OP_RELU, "relu", relu),
     UNARY(IR_OP_ABS, "abs", abs),
     UNARY(IR_OP_SQUARE, "square", square),

@@ -88,6 +88,11 @@ const char *ir_fusion_class_name(IrFusionClass c);
 /* index of the named attribute in ir_op_info[op].attrs, or -1 */
 int ir_op_attr_index(IrOp op, const char *name);
 
+/* The constants of gelu's tanh form, shared by its reference, VJP and codegen: sqrt(2/pi) and
+ * the cubic's coefficient. */
+#define IR_GELU_K 0.7978845608028654
+#define IR_GELU_C 0.044715
+
 static inline bool ir_op_has(IrOp op, unsigned flags) { return (ir_op_info[op].flags & flags) == flags; }
 static inline bool ir_op_is_reduce(IrOp op) { return ir_op_info[op].fusion == IR_FUSE_REDUCTION; }
 

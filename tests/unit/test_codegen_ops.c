@@ -49,7 +49,7 @@ static IrId in_pos(IrGraph *g, const char *name, IrShape s) { /* in [0.5, 2.5) f
 
 static void test_unary(void **state) {
   static const IrOp ops[] = {IR_OP_NEG, IR_OP_EXP, IR_OP_LOG, IR_OP_SQRT, IR_OP_RSQRT, IR_OP_TANH,
-                             IR_OP_SIGMOID, IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE};
+                             IR_OP_SIGMOID, IR_OP_GELU, IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE};
   for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
     IrGraph *g = ir_graph_new(ir_op_info[ops[i]].name);
     bool positive = ops[i] == IR_OP_LOG || ops[i] == IR_OP_SQRT || ops[i] == IR_OP_RSQRT;
@@ -60,12 +60,13 @@ static void test_unary(void **state) {
 }
 
 static void test_math_ranges(void **state) {
-  /* exp/log/tanh/sigmoid over wide ranges, including overflow and tiny values */
+  /* exp/log/tanh/sigmoid/gelu over wide ranges, including overflow and tiny values */
   IrGraph *g = ir_graph_new("ranges");
   IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(1001)), 90.0);
   ir_graph_add_output(g, ir_exp(g, x));
   ir_graph_add_output(g, ir_tanh(g, x));
   ir_graph_add_output(g, ir_sigmoid(g, x));
+  ir_graph_add_output(g, ir_unary(g, IR_OP_GELU, x));
   ir_graph_add_output(g, ir_log(g, ir_exp(g, ir_mul_scalar(g, x, 0.9))));
   ir_graph_add_output(g, ir_tanh(g, ir_mul_scalar(g, x, 0.001)));
   check(g);

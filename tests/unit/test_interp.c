@@ -232,6 +232,9 @@ static void test_unary(void **state) {
   check_unary(IR_OP_TANH, 3, VALS(0.5, -1, 0), VALS(0.46211715726000974, -0.7615941559557649, 0));
   check_unary(IR_OP_SIGMOID, 5, VALS(0, 2, -2, -800, 800),
               VALS(0.5, 0.8807970779778823, 0.11920292202211755, 0, 1));
+  /* gelu(1) = 0.841192 is the published value of the tanh form; large |x| saturate exactly */
+  check_unary(IR_OP_GELU, 7, VALS(0, 1, -1, 2, -3, -800, 800),
+              VALS(0, 0.8411919906082768, -0.15880800939172324, 1.954597694087775, -0.0036373920817729943, 0, 800));
   check_unary(IR_OP_RELU, 4, x, VALS(0, 0, 0, 1.5));
   check_unary(IR_OP_ABS, 4, x, VALS(2, 0.5, 0, 1.5));
   check_unary(IR_OP_SQUARE, 4, x, VALS(4, 0.25, 0, 2.25));
