@@ -9,7 +9,6 @@
  * concat of 256 steps into nested concats;
  * a 100,000-op chain is fused, planned and described for codegen.
  * Nothing is timed: a quadratic pass shows in the suite's run time (minutes), not as a failure. */
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,25 +67,6 @@ static int check_kernels(const IrGraph *g, const PassFusion *f) {
 
 #define GOLDEN_DIR SMELT_SOURCE_DIR "/tests/passes/fuse"
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* sorted names of the .ir files in dir; caller frees each and the array */
-static char **list_inputs(const char *dir, int *n) {
-  DIR *d = opendir(dir);
-  if (!d) fail_msg("cannot open directory %s", dir);
-  char **names = NULL;
-  *n = 0;
-  for (struct dirent *e; (e = readdir(d));) {
-    size_t len = strlen(e->d_name);
-    if (len < 4 || strcmp(e->d_name + len - 3, ".ir") != 0) continue;
-    names = realloc(names, (size_t)(*n + 1) * sizeof *names);
-    names[(*n)++] = strdup(e->d_name);
-  }
-  closedir(d);
-  qsort(names, (size_t)*n, sizeof *names, cmp_str);
-  return names;
-}
-
 static char *fusion_listing(const PassFusion *f) {
   char *buf = NULL;
   size_t len = 0;
@@ -94,20 +74,6 @@ static char *fusion_listing(const PassFusion *f) {
   pass_fusion_print(f, out);
   fclose(out);
   return buf;
-}
-
-static void expect_same_text(const char *got, const char *want, const char *what) {
-  if (strcmp(got, want) == 0) return;
-  int line = 1;
-  const char *g = got, *w = want;
-  while (*g && *g == *w) {
-    if (*g == '\n') line++;
-    g++, w++;
-  }
-  while (g > got && g[-1] != '\n') g--, w--;
-  fprintf(stderr, "%s: line %d differs\n  expected: %.*s\n  got:      %.*s\n--- got, in full:\n%s", what, line,
-          (int)strcspn(w, "\n"), w, (int)strcspn(g, "\n"), g, got);
-  fail_msg("%s: the kernels differ from the expected file at line %d", what, line);
 }
 
 /* The names on the "# KEY:" line of text (space-separated, "%" included), as one string with a
@@ -177,7 +143,7 @@ static void run_golden(const char *name) {
   PassFusion *f = pass_fuse(g, NULL);
   expect_each_op_once(g, f, what);
   char *got = fusion_listing(f), *want = test_read_text(expected_path, NULL);
-  expect_same_text(got, want, what);
+  test_expect_same_text(got, want, what);
   header_names(text, "views", want_names, sizeof want_names, what);
   names_where(g, f, is_view, got_names, sizeof got_names);
   if (strcmp(want_names, got_names)) fail_msg("%s: views are '%s', expected '%s'", what, got_names, want_names);
@@ -208,7 +174,7 @@ static void run_golden(const char *name) {
 
 static void test_golden_files(void **state) {
   int n;
-  char **names = list_inputs(GOLDEN_DIR, &n);
+  char **names = test_list_files(GOLDEN_DIR, ".ir", NULL, &n);
   for (int i = 0; i < n; i++) {
     run_golden(names[i]);
     free(names[i]);
