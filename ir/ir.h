@@ -131,6 +131,8 @@ bool ir_type_eq(const IrType *a, const IrType *b);
 bool ir_shape_broadcast(const IrShape *a, const IrShape *b, IrShape *out);
 /* row-major strides in elements */
 void ir_shape_strides(const IrShape *s, int64_t *strides);
+/* do `strides` walk s's elements in row-major order without gaps (size-1 dims ignored)? */
+bool ir_shape_strides_contiguous(const IrShape *s, const int64_t *strides);
 /* strides for reading `in` while iterating over the (broadcast) shape `out`: one per dim of
  * out, 0 where `in` is broadcast (missing leading dim or size 1) */
 void ir_shape_broadcast_strides(const IrShape *in, const IrShape *out, int64_t *strides);

@@ -125,4 +125,10 @@ void ir_vjp_gather(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_
 void ir_vjp_scatter_add(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_ctc_loss(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 
+/* view rules (view_layout.c) */
+bool ir_view_reshape(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
+bool ir_view_transpose(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
+bool ir_view_slice(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
+bool ir_view_broadcast(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
+
 #endif

@@ -33,6 +33,13 @@ typedef void (*IrEvalFn)(const IrNode *n, const IrTensor *const *in, IrTensor *o
  * NULL in the table: the op cannot be differentiated (autodiff reports it). */
 typedef void (*IrVjpFn)(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 
+/* View rule of an IR_OPF_VIEW op (NULL for every other op): when the operand's element j is
+ * read at *offset + sum(j[d] * in_strides[d]), the output's element i is read at the updated
+ * *offset + sum(i[d] * out_strides[d]). False when no strided view expresses it (a reshape of a
+ * non-contiguous operand). */
+typedef bool (*IrViewFn)(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset,
+                         int64_t *out_strides);
+
 /* Kernel kind: how fusion may group the op (passes/fuse.h). */
 typedef enum IrFusionClass {
   IR_FUSE_ELEMENTWISE, /* one output element per element of the iteration space: joins loop
@@ -53,7 +60,8 @@ enum {
    * not an index of the operand) nor rng_uniform (a function of the index). */
   IR_OPF_POINTWISE = 1u << 0,
   /* a layout op expressible as a strided view of its one operand (reshape, transpose, slice,
-   * broadcast): fusion reads it through strides, never copies it unless it must */
+   * broadcast; its `view` rule says how): fusion reads it through strides, never copies it
+   * unless it must */
   IR_OPF_VIEW = 1u << 1,
   /* a kernel of its own that reads plain contiguous buffers and never fuses: every
    * IR_FUSE_OPAQUE op, and the layout ops that are no view (concat, pad) */
@@ -79,6 +87,7 @@ typedef struct IrOpInfo {
   IrInferFn infer;
   IrEvalFn eval;
   IrVjpFn vjp;
+  IrViewFn view;
 } IrOpInfo;
 
 extern const IrOpInfo ir_op_info[IR_OP_COUNT];

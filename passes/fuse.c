@@ -83,13 +83,7 @@ static void build_users(Fuser *f) {
 
 /* ---- step 1: views ---- */
 
-static bool view_is_contiguous(const PassView *v, const IrShape *s) {
-  int64_t nat[IR_MAX_RANK];
-  ir_shape_strides(s, nat);
-  for (int d = 0; d < s->rank; d++)
-    if (s->dims[d] != 1 && v->strides[d] != nat[d]) return false;
-  return true;
-}
+static bool view_is_contiguous(const PassView *v, const IrShape *s) { return ir_shape_strides_contiguous(s, v->strides); }
 
 static PassView identity_view(const IrGraph *g, IrId id) {
   PassView v = {.base = id};
@@ -98,31 +92,9 @@ static PassView identity_view(const IrGraph *g, IrId id) {
 }
 
 bool pass_view_compose(const IrGraph *g, const IrNode *m, const PassView *in, PassView *out) {
-  const IrShape *is = &ir_type_of(g, m->in[0])->shape, *os = &m->type.shape;
+  IrViewFn view = ir_op_info[m->op].view;
   *out = (PassView){.base = in->base, .offset = in->offset};
-  switch (m->op) {
-    case IR_OP_RESHAPE:
-      if (!view_is_contiguous(in, is)) return false;
-      ir_shape_strides(os, out->strides);
-      return true;
-    case IR_OP_TRANSPOSE:
-      for (int d = 0; d < os->rank; d++) out->strides[d] = in->strides[m->attr[0].v[d]];
-      return true;
-    case IR_OP_SLICE:
-      for (int d = 0; d < is->rank; d++) {
-        out->offset += m->attr[0].v[d] * in->strides[d];
-        out->strides[d] = in->strides[d] * m->attr[2].v[d];
-      }
-      return true;
-    case IR_OP_BROADCAST:
-      for (int d = 0; d < os->rank; d++) {
-        int j = d - (os->rank - is->rank);
-        out->strides[d] = (j >= 0 && is->dims[j] != 1) ? in->strides[j] : 0;
-      }
-      return true;
-    default:
-      return false;
-  }
+  return view && view(g, m, in->strides, &out->offset, out->strides);
 }
 
 /* Marks which operands GEMM and opaque ops read: those must be contiguous buffers. */

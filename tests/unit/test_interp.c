@@ -39,6 +39,7 @@ static void test_op_table_flags_consistent(void **state) {
     unsigned f = info->flags;
     bool own = f & IR_OPF_OWN_KERNEL, view = f & IR_OPF_VIEW;
     if (view && info->fusion != IR_FUSE_LAYOUT) fail_msg("%s: a view that is no layout op", info->name);
+    if (view != (info->view != NULL)) fail_msg("%s: views, and only they, have a view rule", info->name);
     if (info->fusion == IR_FUSE_LAYOUT && view == own)
       fail_msg("%s: a layout op is either a view or a kernel of its own", info->name);
     if ((info->fusion == IR_FUSE_OPAQUE) != (own && info->fusion != IR_FUSE_LAYOUT))
