@@ -16,7 +16,6 @@
 
 /* What the emission table (cg_ops.h) says of a member: how it is computed. */
 static const CgOpEmit *row(IrOp op) { return &cg_op_emit[op]; }
-static bool is_reduce(IrOp op) { return row(op)->kind == CG_EMIT_REDUCE; }
 static bool is_layout(IrOp op) { return row(op)->kind == CG_EMIT_VIEW; }
 static bool needs(IrOp op, unsigned what) { return (row(op)->needs & what) != 0; }
 
@@ -116,9 +115,10 @@ void cg_loop_describe(CgKernelSpec *s, CgLoop *l, const IrShape *space, const Ir
     CgMember *m = &l->members[l->n_members++];
     m->id = id;
     m->epilogue = epilogue && epilogue[i];
-    m->reduction = is_reduce(n->op);
+    m->reduction = ir_op_is_reduce(n->op);
     m->store = -1;
-    RT_ASSERT(row(n->op)->kind == CG_EMIT_SCALAR || is_reduce(n->op) || is_layout(n->op),
+    CgEmitKind kind = row(n->op)->kind;
+    RT_ASSERT(kind == CG_EMIT_SCALAR || kind == CG_EMIT_REDUCE || kind == CG_EMIT_VIEW,
               "%s cannot be a loop member", ir_op_info[n->op].name);
     if (needs(n->op, CG_NEEDS_CLASS_DIM)) l->onehot = true;
     if (is_layout(n->op)) { /* a materialised layout op: one read through the composed view */
@@ -227,7 +227,7 @@ void cg_loop_key(CgKernelSpec *s, const CgLoop *l) {
     }
     cg_spec_key(s, ")s%d", m->store);
     if (needs(n->op, CG_NEEDS_ATTR0_KEY)) cg_spec_key(s, "#%lld", (long long)n->attr[0].v[0]);
-    if (is_reduce(n->op) && row(n->op)->reduce.mean) cg_spec_key(s, "/%lld", (long long)(ir_shape_numel(&l->space) / ir_shape_numel(&l->reduced)));
+    if (ir_op_is_reduce(n->op) && row(n->op)->reduce.mean) cg_spec_key(s, "/%lld", (long long)(ir_shape_numel(&l->space) / ir_shape_numel(&l->reduced)));
   }
 }
 
@@ -471,7 +471,7 @@ void cg_describe_loop(CgKernelSpec *s) {
   IrShape reduced = k->space;
   for (int i = 0; i < k->n_ops; i++) {
     const IrNode *n = g->nodes[k->ops[i]];
-    if (!is_reduce(n->op)) continue;
+    if (!ir_op_is_reduce(n->op)) continue;
     for (int a = 0; a < n->attr[0].n; a++) is_reduced[n->attr[0].v[a]] = true;
     reduced = n->type.shape;
   }

@@ -43,10 +43,6 @@ typedef struct Fuser {
   int n_kernels, cap_kernels;
 } Fuser;
 
-static bool is_layout_view_op(IrOp op) { return ir_op_has(op, IR_OPF_VIEW); }
-
-static bool is_reduce(IrOp op) { return ir_op_is_reduce(op); }
-
 static void build_users(Fuser *f) {
   const IrGraph *g = f->g;
   int n = g->n_nodes;
@@ -122,7 +118,7 @@ static void decide_views(Fuser *f) {
     }
     v->kind = PASS_VALUE_BUFFER; /* refined in steps 2 and 3 */
     v->view = identity_view(g, i);
-    if (!is_layout_view_op(n->op)) continue;
+    if (!ir_op_has(n->op, IR_OPF_VIEW)) continue;
     IrId o = n->in[0];
     PassValue *ov = &f->values[o];
     PassView in = ov->kind == PASS_VALUE_VIEW ? ov->view : identity_view(g, o);
@@ -175,7 +171,7 @@ static int find_read(const KernelBuild *kb, const PassView *r) {
 
 static bool writes_memory(const Fuser *f, IrId id, bool root) {
   const IrNode *n = f->g->nodes[id];
-  return root || f->sink[id] || is_reduce(n->op) || ir_op_info[n->op].fusion == IR_FUSE_GEMM;
+  return root || f->sink[id] || ir_op_is_reduce(n->op) || ir_op_info[n->op].fusion == IR_FUSE_GEMM;
 }
 
 /* Pointer arguments kernel kb needs once id joins it: what it reads from outside (id's operands
@@ -263,7 +259,7 @@ static const char *join_refusal(const Fuser *f, IrId id, int k, int users_phase,
   for (int j = f->user_start[id]; j < f->user_start[id + 1]; j++)
     if (ir_op_info[f->g->nodes[f->users[j]]->op].fusion == IR_FUSE_LAYOUT)
       return "a layout op reads it at other indices";
-  if (c == IR_FUSE_ELEMENTWISE || (c == IR_FUSE_LAYOUT && is_layout_view_op(n->op))) {
+  if (c == IR_FUSE_ELEMENTWISE || (c == IR_FUSE_LAYOUT && ir_op_has(n->op, IR_OPF_VIEW))) {
     if (kb->kind == PASS_KERNEL_OPAQUE) return "the consumer is an opaque kernel";
     if (c == IR_FUSE_LAYOUT) return "a materialised layout op is a copy kernel of its own";
     if (kb->n_reductions && users_phase == PHASE_EPILOGUE) {
@@ -277,7 +273,7 @@ static const char *join_refusal(const Fuser *f, IrId id, int k, int users_phase,
     *phase = kb->kind == PASS_KERNEL_GEMM ? PHASE_EPILOGUE : PHASE_MAIN;
     return NULL;
   }
-  if (is_reduce(n->op)) {
+  if (ir_op_is_reduce(n->op)) {
     if (kb->kind != PASS_KERNEL_LOOP) return "reductions fuse only into loop kernels";
     const IrShape *in = &ir_type_of(f->g, n->in[0])->shape;
     if (kb->n_reductions) {
@@ -305,7 +301,7 @@ static const char *join_refusal(const Fuser *f, IrId id, int k, int users_phase,
 static void join(Fuser *f, IrId id, int k, Phase phase) {
   const IrNode *n = f->g->nodes[id];
   KernelBuild *kb = &f->kernels[k];
-  if (is_reduce(n->op)) {
+  if (ir_op_is_reduce(n->op)) {
     if (!kb->n_reductions) {
       for (int i = 0; i < kb->n_members; i++) f->phase[kb->members[i]] = PHASE_EPILOGUE;
       kb->reduced = kb->space;
@@ -354,7 +350,7 @@ static void group(Fuser *f) {
     }
     if (why && f->user_start[id] != f->user_start[id + 1]) explain(f, id, why);
     int nk = kernel_new(f, root_kind(n), n->type.shape);
-    if (is_reduce(n->op)) { /* a reduction root: its own input is the space */
+    if (ir_op_is_reduce(n->op)) { /* a reduction root: its own input is the space */
       KernelBuild *kb = &f->kernels[nk];
       kb->reduced = n->type.shape;
       kb->space = ir_type_of(g, n->in[0])->shape;
@@ -409,7 +405,7 @@ static PassFusion *finish(Fuser *f) {
       pk->epilogue[i] = f->phase[id] == PHASE_EPILOGUE;
       v->kernel = index;
       bool memory = read_outside(f, id, k);
-      if (kb->kind == PASS_KERNEL_LOOP) memory |= is_reduce(g->nodes[id]->op); /* accumulators */
+      if (kb->kind == PASS_KERNEL_LOOP) memory |= ir_op_is_reduce(g->nodes[id]->op); /* accumulators */
       if (kb->kind == PASS_KERNEL_GEMM) memory |= i == 0; /* the library writes memory */
       if (kb->kind == PASS_KERNEL_OPAQUE) memory = true;
       v->kind = memory ? PASS_VALUE_BUFFER : PASS_VALUE_LOCAL;
