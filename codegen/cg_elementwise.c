@@ -1,9 +1,8 @@
-/* Scalar LLVM IR for the elementwise ops, matching the reference implementations in
- * ir/eval_elementwise.c (same NaN rules: max/min propagate NaN, relu(NaN) = 0, select takes a
- * NaN condition as true, to_i32 saturates and maps NaN to 0). Loops around these vectorise. */
-#include "codegen/cg_kernel.h"
-#include "ir/ir_ops.h"
-#include "runtime/rt_assert.h"
+/* Scalar LLVM IR for the elementwise ops, one emitter per op (the CG_EMIT_SCALAR rows of
+ * cg_ops.c), matching the reference implementations in ir/eval_elementwise.c (same NaN rules:
+ * max/min propagate NaN, relu(NaN) = 0, select takes a NaN condition as true, to_i32 saturates
+ * and maps NaN to 0). Loops around these vectorise. */
+#include "codegen/cg_ops.h"
 
 LLVMTypeRef cg_dtype(CgContext *c, IrDType t) { return t == IR_F32 ? c->f32 : c->i32; }
 
@@ -11,13 +10,9 @@ static LLVMValueRef bool_to_f32(CgContext *c, LLVMValueRef b) {
   return LLVMBuildUIToFP(c->b, b, c->f32, "");
 }
 
-static LLVMValueRef compare(CgContext *c, IrOp op, LLVMValueRef a, LLVMValueRef b, bool is_int) {
-  static const LLVMRealPredicate real[] = {LLVMRealOEQ, LLVMRealUNE, LLVMRealOLT,
-                                           LLVMRealOLE, LLVMRealOGT, LLVMRealOGE};
-  static const LLVMIntPredicate ints[] = {LLVMIntEQ, LLVMIntNE, LLVMIntSLT,
-                                          LLVMIntSLE, LLVMIntSGT, LLVMIntSGE};
-  int i = (int)op - (int)IR_OP_EQ;
-  LLVMValueRef r = is_int ? LLVMBuildICmp(c->b, ints[i], a, b, "") : LLVMBuildFCmp(c->b, real[i], a, b, "");
+static LLVMValueRef compare(CgContext *c, LLVMRealPredicate real, LLVMIntPredicate ints, LLVMValueRef *x) {
+  bool is_int = LLVMTypeOf(x[0]) == c->i32;
+  LLVMValueRef r = is_int ? LLVMBuildICmp(c->b, ints, x[0], x[1], "") : LLVMBuildFCmp(c->b, real, x[0], x[1], "");
   return bool_to_f32(c, r);
 }
 
@@ -29,46 +24,62 @@ static LLVMValueRef max_min(CgContext *c, bool is_max, LLVMValueRef a, LLVMValue
   return LLVMBuildSelect(c->b, nan, cg_f32(c, __builtin_nanf("")), r, "");
 }
 
-LLVMValueRef cg_emit_elementwise(CgContext *c, const IrNode *n, LLVMValueRef *x) {
-  LLVMBuilderRef b = c->b;
-  switch (n->op) {
-    case IR_OP_NEG: return LLVMBuildFNeg(b, x[0], "neg");
-    case IR_OP_EXP: return cg_math_exp(c, x[0]);
-    case IR_OP_LOG: return cg_math_log(c, x[0]);
-    case IR_OP_SQRT: return cg_intrinsic(c, "llvm.sqrt", c->f32, 1, x);
-    case IR_OP_RSQRT:
-      return LLVMBuildFDiv(b, cg_f32(c, 1.0), cg_intrinsic(c, "llvm.sqrt", c->f32, 1, x), "rsqrt");
-    case IR_OP_TANH: return cg_math_tanh(c, x[0]);
-    case IR_OP_SIGMOID: return cg_math_sigmoid(c, x[0]);
-    case IR_OP_RELU:
-      return LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealOGT, x[0], cg_f32(c, 0.0), ""), x[0],
-                             cg_f32(c, 0.0), "relu");
-    case IR_OP_ABS: return cg_intrinsic(c, "llvm.fabs", c->f32, 1, x);
-    case IR_OP_SQUARE: return LLVMBuildFMul(b, x[0], x[0], "square");
-    case IR_OP_TO_F32: return LLVMBuildSIToFP(b, x[0], c->f32, "to_f32");
-    case IR_OP_TO_I32: {
-      unsigned id = LLVMLookupIntrinsicID("llvm.fptosi.sat", 15);
-      LLVMTypeRef types[2] = {c->i32, c->f32};
-      LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, types, 2);
-      return LLVMBuildCall2(b, LLVMIntrinsicGetType(c->ctx, id, types, 2), fn, x, 1, "to_i32");
-    }
-    case IR_OP_ADD: return LLVMBuildFAdd(b, x[0], x[1], "add");
-    case IR_OP_SUB: return LLVMBuildFSub(b, x[0], x[1], "sub");
-    case IR_OP_MUL: return LLVMBuildFMul(b, x[0], x[1], "mul");
-    case IR_OP_DIV: return LLVMBuildFDiv(b, x[0], x[1], "div");
-    case IR_OP_MAX: return max_min(c, true, x[0], x[1]);
-    case IR_OP_MIN: return max_min(c, false, x[0], x[1]);
-    case IR_OP_POW: return cg_intrinsic(c, "llvm.pow", c->f32, 2, x);
-    case IR_OP_EQ: case IR_OP_NE: case IR_OP_LT: case IR_OP_LE: case IR_OP_GT: case IR_OP_GE:
-      return compare(c, n->op, x[0], x[1], LLVMTypeOf(x[0]) == c->i32);
-    case IR_OP_SELECT: {
-      LLVMValueRef cond = LLVMBuildFCmp(b, LLVMRealUNE, x[0], cg_f32(c, 0.0), "");
-      return LLVMBuildSelect(b, cond, x[1], x[2], "select");
-    }
-    default:
-      RT_ASSERT(0, "op %s is not a scalar elementwise op", ir_op_info[n->op].name);
-  }
+/* One emitter per op, named as in the table (cg_ops.c). */
+#define SCALAR(name) LLVMValueRef cg_scalar_##name(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at)
+
+SCALAR(neg) { return LLVMBuildFNeg(c->b, x[0], "neg"); }
+SCALAR(exp) { return cg_math_exp(c, x[0]); }
+SCALAR(log) { return cg_math_log(c, x[0]); }
+SCALAR(sqrt) { return cg_intrinsic(c, "llvm.sqrt", c->f32, 1, x); }
+SCALAR(rsqrt) { return LLVMBuildFDiv(c->b, cg_f32(c, 1.0), cg_intrinsic(c, "llvm.sqrt", c->f32, 1, x), "rsqrt"); }
+SCALAR(tanh) { return cg_math_tanh(c, x[0]); }
+SCALAR(sigmoid) { return cg_math_sigmoid(c, x[0]); }
+/* x (1 + tanh(k x (1 + c x^2))) / 2, as the reference (ir/eval_elementwise.c) */
+SCALAR(gelu) {
+  LLVMValueRef x2 = LLVMBuildFMul(c->b, x[0], x[0], "");
+  LLVMValueRef inner = LLVMBuildFAdd(c->b, cg_f32(c, 1.0), LLVMBuildFMul(c->b, cg_f32(c, IR_GELU_C), x2, ""), "");
+  LLVMValueRef u = LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, cg_f32(c, IR_GELU_K), x[0], ""), inner, "");
+  LLVMValueRef t = LLVMBuildFAdd(c->b, cg_f32(c, 1.0), cg_math_tanh(c, u), "");
+  return LLVMBuildFMul(c->b, LLVMBuildFMul(c->b, cg_f32(c, 0.5), x[0], ""), t, "gelu");
 }
+SCALAR(relu) {
+  return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, x[0], cg_f32(c, 0.0), ""), x[0], cg_f32(c, 0.0),
+                         "relu");
+}
+SCALAR(abs) { return cg_intrinsic(c, "llvm.fabs", c->f32, 1, x); }
+SCALAR(square) { return LLVMBuildFMul(c->b, x[0], x[0], "square"); }
+SCALAR(to_f32) { return LLVMBuildSIToFP(c->b, x[0], c->f32, "to_f32"); }
+SCALAR(to_i32) {
+  unsigned id = LLVMLookupIntrinsicID("llvm.fptosi.sat", 15);
+  LLVMTypeRef types[2] = {c->i32, c->f32};
+  LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, types, 2);
+  return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, types, 2), fn, x, 1, "to_i32");
+}
+SCALAR(add) { return LLVMBuildFAdd(c->b, x[0], x[1], "add"); }
+SCALAR(sub) { return LLVMBuildFSub(c->b, x[0], x[1], "sub"); }
+SCALAR(mul) { return LLVMBuildFMul(c->b, x[0], x[1], "mul"); }
+SCALAR(div) { return LLVMBuildFDiv(c->b, x[0], x[1], "div"); }
+SCALAR(max) { return max_min(c, true, x[0], x[1]); }
+SCALAR(min) { return max_min(c, false, x[0], x[1]); }
+SCALAR(pow) { return cg_intrinsic(c, "llvm.pow", c->f32, 2, x); }
+SCALAR(eq) { return compare(c, LLVMRealOEQ, LLVMIntEQ, x); }
+SCALAR(ne) { return compare(c, LLVMRealUNE, LLVMIntNE, x); }
+SCALAR(lt) { return compare(c, LLVMRealOLT, LLVMIntSLT, x); }
+SCALAR(le) { return compare(c, LLVMRealOLE, LLVMIntSLE, x); }
+SCALAR(gt) { return compare(c, LLVMRealOGT, LLVMIntSGT, x); }
+SCALAR(ge) { return compare(c, LLVMRealOGE, LLVMIntSGE, x); }
+SCALAR(select) {
+  LLVMValueRef cond = LLVMBuildFCmp(c->b, LLVMRealUNE, x[0], cg_f32(c, 0.0), "");
+  return LLVMBuildSelect(c->b, cond, x[1], x[2], "select");
+}
+/* 1 where the index operand equals the class (the index along the last dim) */
+SCALAR(one_hot) {
+  LLVMValueRef k = LLVMBuildTrunc(c->b, at->class_index, c->i32, "");
+  return LLVMBuildUIToFP(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, x[0], k, ""), c->f32, "one_hot");
+}
+SCALAR(rng_uniform) { return cg_philox_uniform(c, x[0], (uint64_t)n->attr[0].v[0], at->flat); }
+
+#undef SCALAR
 
 /* rt_random_uniform(seed, stream, index) of runtime/rt_random.h, bit for bit: Philox-4x32-10
  * with key (seed, 0) and counter (index lo, index hi, stream lo, stream hi); the top 24 bits of

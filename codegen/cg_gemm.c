@@ -15,16 +15,23 @@
 #include <string.h>
 
 #include "codegen/cg_loop.h"
+#include "codegen/cg_ops.h"
 #include "codegen/cg_symbols.h"
-#include "ir/ir_ops.h"
 #include "runtime/rt_assert.h"
 
 typedef struct ConvGeom {
   int64_t n, c, h, w, o, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw;
 } ConvGeom;
 
+/* Which GEMM an op is (its row of cg_ops.c): a matmul, or a convolution whose operands and
+ * output play the roles of image x, filter w and output y as below. */
+typedef enum GemmMode { GEMM_MATMUL, GEMM_CONV, GEMM_CONV_GRAD_INPUT, GEMM_CONV_GRAD_FILTER } GemmMode;
+struct CgGemmOp {
+  GemmMode mode;
+};
+
 typedef struct Gemm {
-  IrOp op;
+  GemmMode mode;
   int a, b, out, ws; /* argument indices (ws: workspace, -1 when none) */
   /* matmul */
   int batch_rank;
@@ -40,15 +47,21 @@ typedef struct Gemm {
 
 /* ---- geometry ---- */
 
+static GemmMode gemm_mode(IrOp op) {
+  const CgGemmOp *row = cg_op_emit[op].gemm;
+  RT_ASSERT(row, "no GEMM lowering for %s", ir_op_info[op].name);
+  return row->mode;
+}
+
 static ConvGeom conv_geom(const IrGraph *g, const IrNode *n) {
   const int64_t *s = n->attr[0].v, *p = n->attr[1].v, *d = n->attr[2].v;
   ConvGeom cv = {.sh = s[0], .sw = s[1], .pt = p[0], .pl = p[1], .dh = d[0], .dw = d[1]};
   const int64_t *x, *y, *w;
-  switch (n->op) {
-    case IR_OP_CONV2D:
+  switch (gemm_mode(n->op)) {
+    case GEMM_CONV:
       x = ir_type_of(g, n->in[0])->shape.dims, w = ir_type_of(g, n->in[1])->shape.dims, y = n->type.shape.dims;
       break;
-    case IR_OP_CONV2D_GRAD_INPUT:
+    case GEMM_CONV_GRAD_INPUT:
       y = ir_type_of(g, n->in[0])->shape.dims, w = ir_type_of(g, n->in[1])->shape.dims, x = n->type.shape.dims;
       break;
     default: /* grad filter */
@@ -64,7 +77,7 @@ static int64_t col_elems(const ConvGeom *cv) { return cv->c * cv->kh * cv->kw * 
 int64_t cg_kernel_workspace_bytes(const IrGraph *g, const PassKernel *k, int workers, void *user) {
   if (k->kind != PASS_KERNEL_GEMM) return 0;
   const IrNode *n = g->nodes[k->ops[0]];
-  if (n->op == IR_OP_MATMUL) return 0;
+  if (gemm_mode(n->op) == GEMM_MATMUL) return 0;
   ConvGeom cv = conv_geom(g, n);
   return col_elems(&cv) * 4 * workers;
 }
@@ -217,7 +230,7 @@ void cg_describe_gemm(CgKernelSpec *s) {
   Gemm *gm = rt_xcalloc(1, sizeof *gm);
   s->detail = gm;
   s->release = gemm_release;
-  gm->op = n->op;
+  gm->mode = gemm_mode(n->op);
   gm->a = cg_spec_arg(s, p->fusion->values[n->in[0]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[0]].view.base : n->in[0],
                       p->fusion->values[n->in[0]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[0]].view.offset : 0, false);
   gm->b = cg_spec_arg(s, p->fusion->values[n->in[1]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[1]].view.base : n->in[1],
@@ -226,7 +239,7 @@ void cg_describe_gemm(CgKernelSpec *s) {
   gm->ws = p->workspace[s->index] >= 0 ? cg_spec_arg(s, IR_NONE, 0, true) : -1;
   cg_spec_key(s, "gemm %s a%d b%d o%d w%d ", ir_op_info[n->op].name, gm->a, gm->b, gm->out, gm->ws);
   s->grain = 1;
-  if (n->op == IR_OP_MATMUL) {
+  if (gm->mode == GEMM_MATMUL) {
     describe_matmul(s, gm, n);
   } else {
     gm->cv = conv_geom(g, n);
@@ -235,7 +248,7 @@ void cg_describe_gemm(CgKernelSpec *s) {
                 (long long)cv->n, (long long)cv->c, (long long)cv->h, (long long)cv->w, (long long)cv->o,
                 (long long)cv->kh, (long long)cv->kw, (long long)cv->oh, (long long)cv->ow, (long long)cv->sh,
                 (long long)cv->sw, (long long)cv->pt, (long long)cv->pl, (long long)cv->dh, (long long)cv->dw);
-    if (n->op == IR_OP_CONV2D_GRAD_FILTER) {
+    if (gm->mode == GEMM_CONV_GRAD_FILTER) {
       gm->chunk = split_chunk(cv->o, GRAD_FILTER_SPLIT_WAYS, 1, 1);
       gm->chunks = (cv->o + gm->chunk - 1) / gm->chunk;
       s->parallel_items = gm->chunks;
@@ -307,7 +320,7 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
   LLVMValueRef col = gep(c, f->args[gm->ws], mul(c, LLVMBuildZExt(c->b, f->worker, c->i64, ""), col_elems(cv)));
   CgLoopNest items;
   LLVMValueRef lo[4], hi[4];
-  if (gm->op == IR_OP_CONV2D_GRAD_FILTER) {
+  if (gm->mode == GEMM_CONV_GRAD_FILTER) {
     loop1(c, &items, f->begin, f->end, "ochunk");
     LLVMValueRef o0 = mul(c, items.idx[0], gm->chunk);
     LLVMValueRef o1 = imin(c, add(c, o0, cg_i64(c, gm->chunk)), cg_i64(c, cv->o));
@@ -329,7 +342,7 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
   }
   loop1(c, &items, f->begin, f->end, "image");
   LLVMValueRef i = items.idx[0];
-  if (gm->op == IR_OP_CONV2D) {
+  if (gm->mode == GEMM_CONV) {
     LLVMValueRef x = gep(c, f->args[gm->a], mul(c, i, cv->c * hw));
     LLVMValueRef y = gep(c, f->args[gm->out], mul(c, i, cv->o * ohw));
     emit_im2col(c, cv, x, col, false);
@@ -352,8 +365,15 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
 
 void cg_emit_gemm(CgContext *c, CgFn *f, const CgKernelSpec *s) {
   const Gemm *gm = s->detail;
-  if (gm->op == IR_OP_MATMUL)
+  if (gm->mode == GEMM_MATMUL)
     emit_matmul(c, f, gm, s->plan->g);
   else
     emit_conv(c, f, gm, s->plan->g);
 }
+
+/* ---- the rows ---- */
+
+const CgGemmOp cg_gemm_matmul = {GEMM_MATMUL};
+const CgGemmOp cg_gemm_conv2d = {GEMM_CONV};
+const CgGemmOp cg_gemm_conv2d_grad_input = {GEMM_CONV_GRAD_INPUT};
+const CgGemmOp cg_gemm_conv2d_grad_filter = {GEMM_CONV_GRAD_FILTER};

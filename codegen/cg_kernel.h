@@ -74,15 +74,13 @@ LLVMValueRef cg_loop_offset(CgContext *c, const CgLoopNest *l, const int64_t *st
 /* Typed element address: ptr + offset elements of 4 bytes. */
 LLVMValueRef cg_gep(CgContext *c, LLVMValueRef ptr, LLVMValueRef offset);
 
-/* ---- scalar math (cg_math.c, cg_elementwise.c) ---- */
+/* ---- scalar math (cg_math.c, cg_elementwise.c; per-op emitters: cg_ops.h) ---- */
 LLVMValueRef cg_math_exp(CgContext *c, LLVMValueRef x);
 LLVMValueRef cg_math_log(CgContext *c, LLVMValueRef x);
 LLVMValueRef cg_math_tanh(CgContext *c, LLVMValueRef x);
 LLVMValueRef cg_math_sigmoid(CgContext *c, LLVMValueRef x);
 LLVMValueRef cg_intrinsic(CgContext *c, const char *name, LLVMTypeRef type, int n, LLVMValueRef *args);
 LLVMValueRef cg_philox_uniform(CgContext *c, LLVMValueRef seed, uint64_t stream, LLVMValueRef index);
-/* The value of elementwise op node n from its operands' values (scalars of their dtypes). */
-LLVMValueRef cg_emit_elementwise(CgContext *c, const IrNode *n, LLVMValueRef *operands);
 LLVMTypeRef cg_dtype(CgContext *c, IrDType t);
 
 /* ---- kernel kinds ---- */

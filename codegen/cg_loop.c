@@ -11,14 +11,13 @@
 #include <string.h>
 
 #include "codegen/cg_loop.h"
-#include "ir/ir_ops.h"
+#include "codegen/cg_ops.h"
 #include "runtime/rt_assert.h"
 
-static bool is_reduce(IrOp op) {
-  return op == IR_OP_REDUCE_SUM || op == IR_OP_REDUCE_MEAN || op == IR_OP_REDUCE_MAX;
-}
-
-static bool is_layout(IrOp op) { return ir_op_info[op].fusion == IR_FUSE_LAYOUT; }
+/* What the emission table (cg_ops.h) says of a member: how it is computed. */
+static const CgOpEmit *row(IrOp op) { return &cg_op_emit[op]; }
+static bool is_layout(IrOp op) { return row(op)->kind == CG_EMIT_VIEW; }
+static bool needs(IrOp op, unsigned what) { return (row(op)->needs & what) != 0; }
 
 /* ---- describing ---- */
 
@@ -116,9 +115,12 @@ void cg_loop_describe(CgKernelSpec *s, CgLoop *l, const IrShape *space, const Ir
     CgMember *m = &l->members[l->n_members++];
     m->id = id;
     m->epilogue = epilogue && epilogue[i];
-    m->reduction = is_reduce(n->op);
+    m->reduction = ir_op_is_reduce(n->op);
     m->store = -1;
-    if (n->op == IR_OP_ONE_HOT) l->onehot = true;
+    CgEmitKind kind = row(n->op)->kind;
+    RT_ASSERT(kind == CG_EMIT_SCALAR || kind == CG_EMIT_REDUCE || kind == CG_EMIT_VIEW,
+              "%s cannot be a loop member", ir_op_info[n->op].name);
+    if (needs(n->op, CG_NEEDS_CLASS_DIM)) l->onehot = true;
     if (is_layout(n->op)) { /* a materialised layout op: one read through the composed view */
       PassView in, v;
       int arg = value_arg(s, n->in[0], &in);
@@ -150,14 +152,14 @@ void cg_loop_describe(CgKernelSpec *s, CgLoop *l, const IrShape *space, const Ir
         int arg = value_arg(s, o, &v);
         const IrShape *os = &ir_type_of(g, o)->shape;
         int64_t str[IR_MAX_RANK] = {0};
-        if (n->op == IR_OP_ONE_HOT) /* the index has S's shape without the last (depth) dim */
+        if (needs(n->op, CG_NEEDS_CLASS_DIM)) /* the operand has S's shape without the last (class) dim */
           for (int d = 0; d < os->rank; d++) str[d] = os->dims[d] == 1 ? 0 : v.strides[d];
         else
           strides_over_space(l, os, v.strides, m->epilogue, str);
         m->in[j] = (CgRef){.kind = CG_REF_READ, .index = add_access(l, arg, str, ir_type_of(g, o)->dtype)};
       }
     }
-    if (n->op == IR_OP_RNG_UNIFORM && l->flat_access < 0) {
+    if (needs(n->op, CG_NEEDS_FLAT_INDEX) && l->flat_access < 0) {
       int64_t nat[IR_MAX_RANK];
       ir_shape_strides(space, nat);
       l->flat_access = add_access(l, -1, nat, IR_I32);
@@ -224,8 +226,8 @@ void cg_loop_key(CgKernelSpec *s, const CgLoop *l) {
         cg_spec_key(s, "%c%d,", m->in[j].kind == CG_REF_MEMBER ? 'm' : 'r', m->in[j].index);
     }
     cg_spec_key(s, ")s%d", m->store);
-    if (n->op == IR_OP_RNG_UNIFORM) cg_spec_key(s, "#%lld", (long long)n->attr[0].v[0]);
-    if (n->op == IR_OP_REDUCE_MEAN) cg_spec_key(s, "/%lld", (long long)(ir_shape_numel(&l->space) / ir_shape_numel(&l->reduced)));
+    if (needs(n->op, CG_NEEDS_ATTR0_KEY)) cg_spec_key(s, "#%lld", (long long)n->attr[0].v[0]);
+    if (ir_op_is_reduce(n->op) && row(n->op)->reduce.mean) cg_spec_key(s, "/%lld", (long long)(ir_shape_numel(&l->space) / ir_shape_numel(&l->reduced)));
   }
 }
 
@@ -246,7 +248,7 @@ static LLVMValueRef load(CgContext *c, const CgLoop *l, const CgFn *f, const CgL
   return LLVMBuildLoad2(c->b, cg_dtype(c, l->access[a].dtype), access_ptr(c, l, f, nest, a), "");
 }
 
-static double reduce_init(IrOp op) { return op == IR_OP_REDUCE_MAX ? -__builtin_inf() : 0.0; }
+static double reduce_init(IrOp op) { return row(op)->reduce.init; }
 
 /* Opens the first `rank` loops; reduced loops get extent 1 in the init/epilogue passes
  * (accumulator strides are 0 there); the parallel loop takes [begin, end), or bounds[] when
@@ -283,20 +285,20 @@ static LLVMValueRef member_value(CgContext *c, const CgLoop *l, const CgFn *f, c
     else
       x[j] = r->kind == CG_REF_MEMBER ? vals[r->index] : load(c, l, f, nest, r->index);
   }
-  if (n->op == IR_OP_ONE_HOT) { /* the last dim of S is a loop of its own: its index is the class */
+  CgIndex at = {NULL, NULL};
+  if (needs(n->op, CG_NEEDS_CLASS_DIM)) { /* the last dim of S is a loop of its own: its index */
     int last = 0;
     for (int i = 0; i < l->n_loops; i++)
       if (l->loop_dim[i] == l->space.rank - 1) last = i;
-    LLVMValueRef k = LLVMBuildTrunc(c->b, nest->idx[last], c->i32, "");
-    return LLVMBuildUIToFP(c->b, LLVMBuildICmp(c->b, LLVMIntEQ, x[0], k, ""), c->f32, "one_hot");
+    at.class_index = nest->idx[last];
   }
-  if (n->op == IR_OP_RNG_UNIFORM) {
+  if (needs(n->op, CG_NEEDS_FLAT_INDEX)) {
     int64_t str[IR_MAX_RANK];
     for (int i = 0; i < l->n_loops; i++) str[i] = l->access[l->flat_access].strides[l->loop_dim[i]];
-    return cg_philox_uniform(c, x[0], (uint64_t)n->attr[0].v[0], cg_loop_offset(c, nest, str, 0));
+    at.flat = cg_loop_offset(c, nest, str, 0);
   }
   if (m->reduction) return x[0];
-  return cg_emit_elementwise(c, n, x);
+  return row(n->op)->scalar(c, n, x, &at);
 }
 
 /* Adds x into its accumulator: the reduction's store access, or `partial` (a register-held
@@ -306,7 +308,7 @@ static void accumulate(CgContext *c, const CgLoop *l, const CgFn *f, const CgLoo
   LLVMValueRef ptr = partial ? partial : access_ptr(c, l, f, nest, store);
   LLVMValueRef acc = LLVMBuildLoad2(c->b, c->f32, ptr, "acc");
   LLVMValueRef r;
-  if (op == IR_OP_REDUCE_MAX) { /* NaN-propagating, like the reference */
+  if (row(op)->reduce.max) { /* NaN-propagating, like the reference */
     LLVMValueRef take = LLVMBuildOr(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, x, acc, ""),
                                     LLVMBuildFCmp(c->b, LLVMRealUNO, x, x, ""), "");
     r = LLVMBuildSelect(c->b, take, x, acc, "max");
@@ -343,7 +345,7 @@ static void emit_phase(CgContext *c, const CgLoop *l, const CgFn *f, const CgLoo
  * one block, whatever the length; max reductions are exact and keep accumulating in memory. */
 enum { CG_SUM_BLOCK = 2048 };
 
-static bool is_sum(IrOp op) { return op == IR_OP_REDUCE_SUM || op == IR_OP_REDUCE_MEAN; }
+static bool is_sum(IrOp op) { return !row(op)->reduce.max; }
 
 static bool blocked_sums(const CgLoop *l, const IrGraph *g) {
   int in = l->n_loops - 1;
@@ -442,7 +444,7 @@ void cg_loop_emit(CgContext *c, const CgLoop *l, const CgFn *f, const IrGraph *g
   open_loops(c, l, f, &nest, reductions, "epilogue", lo, hi);
   for (int i = 0; i < l->n_members; i++) {
     const CgMember *m = &l->members[i];
-    if (!m->reduction || g->nodes[m->id]->op != IR_OP_REDUCE_MEAN) continue;
+    if (!m->reduction || !row(g->nodes[m->id]->op)->reduce.mean) continue;
     double count = (double)ir_shape_numel(&l->space) / (double)ir_shape_numel(&l->reduced);
     LLVMValueRef ptr = access_ptr(c, l, f, &nest, m->store);
     LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, ptr, "");
@@ -469,7 +471,7 @@ void cg_describe_loop(CgKernelSpec *s) {
   IrShape reduced = k->space;
   for (int i = 0; i < k->n_ops; i++) {
     const IrNode *n = g->nodes[k->ops[i]];
-    if (!is_reduce(n->op)) continue;
+    if (!ir_op_is_reduce(n->op)) continue;
     for (int a = 0; a < n->attr[0].n; a++) is_reduced[n->attr[0].v[a]] = true;
     reduced = n->type.shape;
   }

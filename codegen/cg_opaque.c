@@ -5,15 +5,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codegen/cg_kernel.h"
+#include "codegen/cg_ops.h"
 #include "codegen/cg_symbols.h"
-#include "ir/ir_ops.h"
 #include "runtime/rt_assert.h"
 
 typedef struct Opaque {
   IrOp op;
   int in[CG_MAX_ARGS], n_in, out;
 } Opaque;
+
+/* How each op's kernel splits its work and emits its body (an opaque row of cg_ops.c). */
+typedef enum PoolMode { POOL_MAX, POOL_MAX_GRAD, POOL_AVG, POOL_AVG_GRAD } PoolMode;
+typedef void (*OpaqueEmitFn)(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode);
+/* sets s->parallel_items and s->grain for node n */
+typedef void (*OpaqueSplitFn)(CgKernelSpec *s, const IrGraph *g, const IrNode *n);
+struct CgOpaqueOp {
+  OpaqueEmitFn emit;
+  OpaqueSplitFn split; /* NULL: serial */
+  int mode;            /* passed to emit: a PoolMode, or 1 for the CTC gradient */
+};
 
 static void opaque_release(void *d) { free(d); }
 
@@ -83,27 +93,29 @@ void cg_describe_opaque(CgKernelSpec *s) {
   cg_spec_key(s, " out a%d:%s attrs", o->out, ir_type_str(&n->type, t, sizeof t));
   for (int a = 0; a < IR_MAX_ATTRS && ir_op_info[n->op].attrs[a].name; a++)
     for (int i = 0; i < n->attr[a].n; i++) cg_spec_key(s, "%c%lld", i ? ',' : ' ', (long long)n->attr[a].v[i]);
+  const CgOpaqueOp *row = cg_op_emit[n->op].opaque;
+  RT_ASSERT(row, "no opaque lowering for %s", ir_op_info[n->op].name);
+  s->parallel_items = 1;
+  s->grain = 1;
+  if (row->split) row->split(s, g, n);
+}
+
+static void split_planes(CgKernelSpec *s, const IrGraph *g, const IrNode *n) {
   const int64_t *xd = ir_type_of(g, n->in[0])->shape.dims;
-  switch (n->op) {
-    case IR_OP_MAXPOOL2D: case IR_OP_MAXPOOL2D_GRAD: case IR_OP_AVGPOOL2D: case IR_OP_AVGPOOL2D_GRAD:
-      s->parallel_items = xd[0] * xd[1]; /* planes */
-      s->grain = 4;
-      break;
-    case IR_OP_GATHER:
-      s->parallel_items = ir_shape_numel(&ir_type_of(g, n->in[1])->shape);
-      s->grain = 64;
-      break;
-    case IR_OP_CONCAT: {
-      int64_t outer = 1;
-      for (int d = 0; d < n->attr[0].v[0]; d++) outer *= n->type.shape.dims[d];
-      s->parallel_items = outer;
-      s->grain = 16;
-      break;
-    }
-    default:
-      s->parallel_items = 1;
-      s->grain = 1;
-  }
+  s->parallel_items = xd[0] * xd[1]; /* planes */
+  s->grain = 4;
+}
+
+static void split_indices(CgKernelSpec *s, const IrGraph *g, const IrNode *n) {
+  s->parallel_items = ir_shape_numel(&ir_type_of(g, n->in[1])->shape);
+  s->grain = 64;
+}
+
+static void split_outer(CgKernelSpec *s, const IrGraph *g, const IrNode *n) {
+  int64_t outer = 1;
+  for (int d = 0; d < n->attr[0].v[0]; d++) outer *= n->type.shape.dims[d];
+  s->parallel_items = outer;
+  s->grain = 16;
 }
 
 /* ---- pooling ---- */
@@ -112,10 +124,10 @@ typedef struct Pool {
   int64_t h, w, oh, ow, kh, kw, sh, sw, pt, pl;
 } Pool;
 
-static Pool pool_geom(const IrGraph *g, const IrNode *n) {
-  const IrShape *x = n->op == IR_OP_AVGPOOL2D_GRAD ? &n->type.shape : &ir_type_of(g, n->in[0])->shape;
-  const IrShape *y = n->op == IR_OP_AVGPOOL2D_GRAD ? &ir_type_of(g, n->in[0])->shape
-                     : n->op == IR_OP_MAXPOOL2D_GRAD ? &ir_type_of(g, n->in[1])->shape : &n->type.shape;
+static Pool pool_geom(const IrGraph *g, const IrNode *n, PoolMode mode) {
+  const IrShape *x = mode == POOL_AVG_GRAD ? &n->type.shape : &ir_type_of(g, n->in[0])->shape;
+  const IrShape *y = mode == POOL_AVG_GRAD ? &ir_type_of(g, n->in[0])->shape
+                     : mode == POOL_MAX_GRAD ? &ir_type_of(g, n->in[1])->shape : &n->type.shape;
   const int64_t *k = n->attr[0].v, *s = n->attr[1].v, *p = n->attr[2].v;
   return (Pool){x->dims[2], x->dims[3], y->dims[2], y->dims[3], k[0], k[1], s[0], s[1], p[0], p[1]};
 }
@@ -169,7 +181,9 @@ static void sum_body(CgContext *c, LLVMValueRef at, void *ctx) {
   }
 }
 
-static void emit_pool(CgContext *c, CgFn *f, const Opaque *o, const IrNode *n, const Pool *p) {
+static void emit_pool(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode) {
+  Pool geom = pool_geom(g, n, (PoolMode)mode);
+  const Pool *p = &geom;
   LLVMValueRef best_at = LLVMBuildAlloca(c->b, c->i64, "best_at");
   LLVMValueRef best_v = LLVMBuildAlloca(c->b, c->f32, "best_v");
   LLVMValueRef acc = LLVMBuildAlloca(c->b, c->f32, "acc");
@@ -177,22 +191,22 @@ static void emit_pool(CgContext *c, CgFn *f, const Opaque *o, const IrNode *n, c
   loop1(c, &planes, f->begin, f->end, "plane");
   int64_t in_plane = p->h * p->w, out_plane = p->oh * p->ow;
   LLVMValueRef pl = planes.idx[0];
-  bool grad = n->op == IR_OP_MAXPOOL2D_GRAD || n->op == IR_OP_AVGPOOL2D_GRAD;
-  LLVMValueRef x = cg_gep(c, f->args[o->in[0]], mul(c, pl, grad && n->op == IR_OP_AVGPOOL2D_GRAD ? out_plane : in_plane));
+  bool grad = mode == POOL_MAX_GRAD || mode == POOL_AVG_GRAD;
+  LLVMValueRef x = cg_gep(c, f->args[o->in[0]], mul(c, pl, mode == POOL_AVG_GRAD ? out_plane : in_plane));
   LLVMValueRef out = cg_gep(c, f->args[o->out], mul(c, pl, grad ? in_plane : out_plane));
   if (grad) LLVMBuildMemSet(c->b, out, LLVMConstInt(c->i8, 0, 0), c64(c, in_plane * 4), 4);
   loop1(c, &ly, c64(c, 0), c64(c, p->oh), "oy");
   loop1(c, &lx, c64(c, 0), c64(c, p->ow), "ox");
   LLVMValueRef o_at = add(c, mul(c, ly.idx[0], p->ow), lx.idx[0]);
   double area = (double)(p->kh * p->kw);
-  switch (n->op) {
-    case IR_OP_MAXPOOL2D:
-    case IR_OP_MAXPOOL2D_GRAD: {
+  switch ((PoolMode)mode) {
+    case POOL_MAX:
+    case POOL_MAX_GRAD: {
       LLVMBuildStore(c->b, c64(c, -1), best_at);
       LLVMBuildStore(c->b, cg_f32(c, 0), best_v);
       ArgmaxWindow w = {x, best_at, best_v};
       for_window(c, p, ly.idx[0], lx.idx[0], argmax_body, &w);
-      if (n->op == IR_OP_MAXPOOL2D) {
+      if (mode == POOL_MAX) {
         st(c, LLVMBuildLoad2(c->b, c->f32, best_v, ""), out, o_at);
       } else {
         LLVMValueRef gy = cg_gep(c, f->args[o->in[1]], mul(c, pl, out_plane));
@@ -201,14 +215,14 @@ static void emit_pool(CgContext *c, CgFn *f, const Opaque *o, const IrNode *n, c
       }
       break;
     }
-    case IR_OP_AVGPOOL2D: {
+    case POOL_AVG: {
       LLVMBuildStore(c->b, cg_f32(c, 0), acc);
       SumWindow w = {x, acc, NULL};
       for_window(c, p, ly.idx[0], lx.idx[0], sum_body, &w);
       st(c, LLVMBuildFDiv(c->b, LLVMBuildLoad2(c->b, c->f32, acc, ""), cg_f32(c, area), ""), out, o_at);
       break;
     }
-    default: { /* avgpool2d_grad: each input in the window gets g / area */
+    case POOL_AVG_GRAD: { /* each input in the window gets g / area */
       SumWindow w = {out, NULL, LLVMBuildFDiv(c->b, ld(c, c->f32, x, o_at), cg_f32(c, area), "")};
       for_window(c, p, ly.idx[0], lx.idx[0], sum_body, &w);
     }
@@ -226,7 +240,7 @@ static int64_t tail_numel(const IrShape *s, int from) {
   return n;
 }
 
-static void emit_gather(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+static void emit_gather(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode) {
   const IrShape *t = &ir_type_of(g, n->in[0])->shape;
   int64_t rows = t->dims[0], row = tail_numel(t, 1);
   LLVMTypeRef et = cg_dtype(c, n->type.dtype);
@@ -243,7 +257,7 @@ static void emit_gather(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g
   cg_loop_close(c, &li);
 }
 
-static void emit_scatter_add(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+static void emit_scatter_add(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode) {
   int64_t rows = n->type.shape.dims[0], row = tail_numel(&n->type.shape, 1);
   int64_t count = ir_shape_numel(&ir_type_of(g, n->in[0])->shape);
   LLVMBuildMemSet(c->b, f->args[o->out], LLVMConstInt(c->i8, 0, 0), c64(c, rows * row * 4), 4);
@@ -261,7 +275,7 @@ static void emit_scatter_add(CgContext *c, CgFn *f, const Opaque *o, const IrGra
 }
 
 /* first maximum along the axis; NaNs are skipped unless all are NaN (then index 0) */
-static void emit_argmax(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+static void emit_argmax(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode) {
   const IrShape *x = &ir_type_of(g, n->in[0])->shape;
   int axis = (int)n->attr[0].v[0];
   int64_t outer = 1, len = x->dims[axis], inner = tail_numel(x, axis + 1);
@@ -289,7 +303,7 @@ static void emit_argmax(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g
 
 /* ---- layout: concat and pad ---- */
 
-static void emit_concat(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+static void emit_concat(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode) {
   int axis = (int)n->attr[0].v[0];
   int64_t out_run = tail_numel(&n->type.shape, axis);
   CgLoopNest lo, lj;
@@ -307,7 +321,7 @@ static void emit_concat(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g
   cg_loop_close(c, &lo);
 }
 
-static void emit_pad(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+static void emit_pad(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode) {
   const IrShape *in = &ir_type_of(g, n->in[0])->shape, *out = &n->type.shape;
   LLVMBuildMemSet(c->b, f->args[o->out], LLVMConstInt(c->i8, 0, 0), c64(c, ir_shape_numel(out) * 4), 4);
   int64_t is[IR_MAX_RANK], os[IR_MAX_RANK], base = 0;
@@ -323,10 +337,9 @@ static void emit_pad(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, c
 
 /* ---- CTC: the runtime's shared implementation ---- */
 
-static void emit_ctc(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n) {
+static void emit_ctc(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int grad) {
   const int64_t *d = ir_type_of(g, n->in[0])->shape.dims;
   int64_t L = ir_type_of(g, n->in[1])->shape.dims[1];
-  bool grad = n->op == IR_OP_CTC_LOSS_GRAD;
   LLVMValueRef a[11];
   int k = 0;
   for (int i = 0; i < (grad ? 4 : 3); i++) a[k++] = f->args[o->in[i]];
@@ -341,18 +354,20 @@ void cg_emit_opaque(CgContext *c, CgFn *f, const CgKernelSpec *s) {
   const Opaque *o = s->detail;
   const IrGraph *g = s->plan->g;
   const IrNode *n = g->nodes[s->plan->fusion->kernels[s->index].ops[0]];
-  switch (o->op) {
-    case IR_OP_MAXPOOL2D: case IR_OP_MAXPOOL2D_GRAD: case IR_OP_AVGPOOL2D: case IR_OP_AVGPOOL2D_GRAD: {
-      Pool p = pool_geom(g, n);
-      emit_pool(c, f, o, n, &p);
-      break;
-    }
-    case IR_OP_GATHER: emit_gather(c, f, o, g, n); break;
-    case IR_OP_SCATTER_ADD: emit_scatter_add(c, f, o, g, n); break;
-    case IR_OP_ARGMAX: emit_argmax(c, f, o, g, n); break;
-    case IR_OP_CONCAT: emit_concat(c, f, o, g, n); break;
-    case IR_OP_PAD: emit_pad(c, f, o, g, n); break;
-    case IR_OP_CTC_LOSS: case IR_OP_CTC_LOSS_GRAD: emit_ctc(c, f, o, g, n); break;
-    default: RT_ASSERT(0, "no opaque lowering for %s", ir_op_info[o->op].name);
-  }
+  const CgOpaqueOp *row = cg_op_emit[o->op].opaque;
+  row->emit(c, f, o, g, n, row->mode);
 }
+
+/* ---- the rows ---- */
+
+const CgOpaqueOp cg_opaque_maxpool2d = {emit_pool, split_planes, POOL_MAX};
+const CgOpaqueOp cg_opaque_maxpool2d_grad = {emit_pool, split_planes, POOL_MAX_GRAD};
+const CgOpaqueOp cg_opaque_avgpool2d = {emit_pool, split_planes, POOL_AVG};
+const CgOpaqueOp cg_opaque_avgpool2d_grad = {emit_pool, split_planes, POOL_AVG_GRAD};
+const CgOpaqueOp cg_opaque_gather = {emit_gather, split_indices, 0};
+const CgOpaqueOp cg_opaque_scatter_add = {emit_scatter_add, NULL, 0};
+const CgOpaqueOp cg_opaque_argmax = {emit_argmax, NULL, 0};
+const CgOpaqueOp cg_opaque_concat = {emit_concat, split_outer, 0};
+const CgOpaqueOp cg_opaque_pad = {emit_pad, NULL, 0};
+const CgOpaqueOp cg_opaque_ctc_loss = {emit_ctc, NULL, 0};
+const CgOpaqueOp cg_opaque_ctc_loss_grad = {emit_ctc, NULL, 1};

@@ -24,6 +24,9 @@ static double f_sigmoid(double x) {
   double e = exp(x);
   return e / (1.0 + e);
 }
+/* GELU in its tanh form (Hendrycks & Gimpel 2016, eq. 3; GPT-2, PyTorch's approximate="tanh"):
+ * x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2 */
+static double f_gelu(double x) { return 0.5 * x * (1.0 + tanh(IR_GELU_K * x * (1.0 + IR_GELU_C * x * x))); }
 /* relu(nan) = 0 here; its VJP (mask x > 0) agrees */
 static double f_relu(double x) { return x > 0 ? x : 0.0; }
 static double f_square(double x) { return x * x; }
@@ -49,6 +52,7 @@ UNARY(sqrt, sqrt)
 UNARY(rsqrt, f_rsqrt)
 UNARY(tanh, tanh)
 UNARY(sigmoid, f_sigmoid)
+UNARY(gelu, f_gelu)
 UNARY(relu, f_relu)
 UNARY(abs, fabs)
 UNARY(square, f_square)

@@ -46,7 +46,7 @@ typedef enum IrNodeKind {
 typedef enum IrOp {
   /* elementwise unary, f32 -> f32 */
   IR_OP_NEG, IR_OP_EXP, IR_OP_LOG, IR_OP_SQRT, IR_OP_RSQRT, IR_OP_TANH, IR_OP_SIGMOID,
-  IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE,
+  IR_OP_GELU, IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE,
   /* dtype conversion: to_f32 (i32 -> f32, exact), to_i32 (f32 -> i32, truncating toward 0) */
   IR_OP_TO_F32, IR_OP_TO_I32,
   /* elementwise binary with numpy broadcasting, f32 */
@@ -131,6 +131,8 @@ bool ir_type_eq(const IrType *a, const IrType *b);
 bool ir_shape_broadcast(const IrShape *a, const IrShape *b, IrShape *out);
 /* row-major strides in elements */
 void ir_shape_strides(const IrShape *s, int64_t *strides);
+/* do `strides` walk s's elements in row-major order without gaps (size-1 dims ignored)? */
+bool ir_shape_strides_contiguous(const IrShape *s, const int64_t *strides);
 /* strides for reading `in` while iterating over the (broadcast) shape `out`: one per dim of
  * out, 0 where `in` is broadcast (missing leading dim or size 1) */
 void ir_shape_broadcast_strides(const IrShape *in, const IrShape *out, int64_t *strides);

@@ -42,6 +42,7 @@ void ir_eval_sqrt(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_rsqrt(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_tanh(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_sigmoid(const IrNode *n, const IrTensor *const *in, IrTensor *out);
+void ir_eval_gelu(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_relu(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_abs(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_square(const IrNode *n, const IrTensor *const *in, IrTensor *out);
@@ -95,6 +96,7 @@ void ir_vjp_sqrt(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in
 void ir_vjp_rsqrt(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_tanh(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_sigmoid(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
+void ir_vjp_gelu(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_relu(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_abs(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_square(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
@@ -122,5 +124,11 @@ void ir_vjp_broadcast(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *gr
 void ir_vjp_gather(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_scatter_add(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_ctc_loss(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
+
+/* view rules (view_layout.c) */
+bool ir_view_reshape(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
+bool ir_view_transpose(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
+bool ir_view_slice(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
+bool ir_view_broadcast(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
 
 #endif

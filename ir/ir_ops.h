@@ -1,8 +1,10 @@
 /* The op table: the single place where an op is defined. Each row gives the op's name (its
  * spelling in IR text), arity, attributes, shape rule, reference implementation (what the op
- * means; the interpreter runs it and every backend is tested against it), VJP rule (autodiff)
- * and fusion class (how codegen may group it). Adding an op = an IrOp entry in ir.h, a row in
- * ir_ops.c, and the functions that row points to. See docs/architecture.md. */
+ * means; the interpreter runs it and every backend is tested against it), VJP rule (autodiff),
+ * kernel kind (how fusion may group it) and property flags. Passes and codegen ask the kind and
+ * the flags, never the op's name. Adding an op = an IrOp entry in ir.h, a row in ir_ops.c, the
+ * functions that row points to, and its emission row in codegen/cg_ops.c. See
+ * docs/architecture.md. */
 #ifndef SMELT_IR_OPS_H
 #define SMELT_IR_OPS_H
 
@@ -31,14 +33,45 @@ typedef void (*IrEvalFn)(const IrNode *n, const IrTensor *const *in, IrTensor *o
  * NULL in the table: the op cannot be differentiated (autodiff reports it). */
 typedef void (*IrVjpFn)(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 
+/* View rule of an IR_OPF_VIEW op (NULL for every other op): when the operand's element j is
+ * read at *offset + sum(j[d] * in_strides[d]), the output's element i is read at the updated
+ * *offset + sum(i[d] * out_strides[d]). False when no strided view expresses it (a reshape of a
+ * non-contiguous operand). */
+typedef bool (*IrViewFn)(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset,
+                         int64_t *out_strides);
+
+/* Kernel kind: how fusion may group the op (passes/fuse.h). */
 typedef enum IrFusionClass {
-  IR_FUSE_ELEMENTWISE, /* one output element from the same-index (broadcast) input elements */
-  IR_FUSE_REDUCTION,   /* reduces axes; fuses with elementwise producers */
+  IR_FUSE_ELEMENTWISE, /* one output element per element of the iteration space: joins loop
+                        * kernels and GEMM epilogues */
+  IR_FUSE_REDUCTION,   /* reduce_* over axes (attribute 0) of its operand: a loop kernel's
+                        * accumulator, with elementwise producers and an epilogue */
   IR_FUSE_LAYOUT,      /* moves elements (reshape, transpose, slice, concat, pad, broadcast) */
   IR_FUSE_GEMM,        /* matmul and convolutions: library/micro-kernel calls with epilogues */
-  IR_FUSE_OPAQUE,      /* its own kernel: pooling, gather/scatter, argmax, rng, ctc */
+  IR_FUSE_OPAQUE,      /* its own kernel: pooling, gather/scatter, argmax, ctc */
   IR_FUSE_CLASS_COUNT
 } IrFusionClass;
+
+/* Properties of an op that passes and codegen decide by (IrOpInfo.flags). */
+enum {
+  /* out[i] is a function of the operands' elements at index i (numpy broadcast) and of nothing
+   * else: a fill in gives a fill out (folding), and the output may overwrite an operand read at
+   * its own index (in-place writes in the memory plan). Not one_hot (its last dim is the class,
+   * not an index of the operand) nor rng_uniform (a function of the index). */
+  IR_OPF_POINTWISE = 1u << 0,
+  /* a layout op expressible as a strided view of its one operand (reshape, transpose, slice,
+   * broadcast; its `view` rule says how): fusion reads it through strides, never copies it
+   * unless it must */
+  IR_OPF_VIEW = 1u << 1,
+  /* a kernel of its own that reads plain contiguous buffers and never fuses: every
+   * IR_FUSE_OPAQUE op, and the layout ops that are no view (concat, pad) */
+  IR_OPF_OWN_KERNEL = 1u << 2,
+  /* draws random numbers (from a seed operand): never constant-folded */
+  IR_OPF_RANDOM = 1u << 3,
+  /* op(a, b) and op(b, a) give the same bits (CSE may swap operands); not max and min, whose
+   * sign of zero depends on the order */
+  IR_OPF_COMMUTATIVE = 1u << 4,
+};
 
 typedef struct IrAttrSpec {
   const char *name; /* NULL ends the list */
@@ -49,10 +82,12 @@ typedef struct IrOpInfo {
   const char *name;
   int arity; /* -1: one or more (concat) */
   IrFusionClass fusion;
+  unsigned flags; /* IR_OPF_* */
   IrAttrSpec attrs[IR_MAX_ATTRS];
   IrInferFn infer;
   IrEvalFn eval;
   IrVjpFn vjp;
+  IrViewFn view;
 } IrOpInfo;
 
 extern const IrOpInfo ir_op_info[IR_OP_COUNT];
@@ -61,5 +96,13 @@ IrOp ir_op_by_name(const char *name); /* IR_OP_COUNT when unknown */
 const char *ir_fusion_class_name(IrFusionClass c);
 /* index of the named attribute in ir_op_info[op].attrs, or -1 */
 int ir_op_attr_index(IrOp op, const char *name);
+
+/* The constants of gelu's tanh form, shared by its reference, VJP and codegen: sqrt(2/pi) and
+ * the cubic's coefficient. */
+#define IR_GELU_K 0.7978845608028654
+#define IR_GELU_C 0.044715
+
+static inline bool ir_op_has(IrOp op, unsigned flags) { return (ir_op_info[op].flags & flags) == flags; }
+static inline bool ir_op_is_reduce(IrOp op) { return ir_op_info[op].fusion == IR_FUSE_REDUCTION; }
 
 #endif

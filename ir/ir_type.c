@@ -43,6 +43,14 @@ void ir_shape_strides(const IrShape *s, int64_t *strides) {
   }
 }
 
+bool ir_shape_strides_contiguous(const IrShape *s, const int64_t *strides) {
+  int64_t nat[IR_MAX_RANK];
+  ir_shape_strides(s, nat);
+  for (int d = 0; d < s->rank; d++)
+    if (s->dims[d] != 1 && strides[d] != nat[d]) return false;
+  return true;
+}
+
 void ir_shape_broadcast_strides(const IrShape *in, const IrShape *out, int64_t *strides) {
   int64_t own[IR_MAX_RANK];
   ir_shape_strides(in, own);

@@ -56,6 +56,17 @@ void ir_vjp_sigmoid(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad
   grad_in[0] = ir_mul(g, gout, dy);
 }
 
+/* gelu(x) = x (1 + t) / 2 with t = tanh(u), u = k x (1 + c x^2):
+ * d gelu = (1 + t) / 2 + x (1 - t^2) k (1 + 3 c x^2) / 2, recomputing t from x */
+void ir_vjp_gelu(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in) {
+  IrId x = operand(g, id, 0), x2 = ir_square(g, x), one = ir_scalar(g, 1.0);
+  IrId t = ir_tanh(g, ir_mul_scalar(g, ir_mul(g, x, ir_add_scalar(g, ir_mul_scalar(g, x2, IR_GELU_C), 1.0)), IR_GELU_K));
+  IrId du = ir_mul_scalar(g, ir_add_scalar(g, ir_mul_scalar(g, x2, 3.0 * IR_GELU_C), 1.0), IR_GELU_K);
+  IrId slope = ir_mul(g, ir_mul_scalar(g, x, 0.5), ir_mul(g, ir_sub(g, one, ir_square(g, t)), du));
+  IrId dy = ir_add(g, ir_mul_scalar(g, ir_add(g, one, t), 0.5), slope);
+  grad_in[0] = ir_mul(g, gout, dy);
+}
+
 /* relu'(x) = [x > 0]; at x = 0 the subgradient 0 is taken (as PyTorch does). Read from the
  * output, [relu(x) > 0] (the same mask, NaN included), so that the input need not be kept for
  * the backward pass and relu can overwrite it in place. */

@@ -38,11 +38,8 @@ static uint64_t bits_of(double v) {
   return b;
 }
 
-/* add, mul, eq and ne give the same bits with swapped operands; max and min do not (their sign
- * of zero depends on the order) */
-static bool commutes(IrOp op) {
-  return op == IR_OP_ADD || op == IR_OP_MUL || op == IR_OP_EQ || op == IR_OP_NE;
-}
+/* ops that give the same bits with swapped operands (IR_OPF_COMMUTATIVE) */
+static bool commutes(IrOp op) { return ir_op_has(op, IR_OPF_COMMUTATIVE); }
 
 static uint64_t hash_type(uint64_t h, const IrType *t) {
   h = mix(h, (uint64_t)t->dtype);

@@ -43,14 +43,6 @@ typedef struct Fuser {
   int n_kernels, cap_kernels;
 } Fuser;
 
-static bool is_layout_view_op(IrOp op) {
-  return op == IR_OP_RESHAPE || op == IR_OP_TRANSPOSE || op == IR_OP_SLICE || op == IR_OP_BROADCAST;
-}
-
-static bool is_reduce(IrOp op) {
-  return op == IR_OP_REDUCE_SUM || op == IR_OP_REDUCE_MEAN || op == IR_OP_REDUCE_MAX;
-}
-
 static void build_users(Fuser *f) {
   const IrGraph *g = f->g;
   int n = g->n_nodes;
@@ -87,13 +79,7 @@ static void build_users(Fuser *f) {
 
 /* ---- step 1: views ---- */
 
-static bool view_is_contiguous(const PassView *v, const IrShape *s) {
-  int64_t nat[IR_MAX_RANK];
-  ir_shape_strides(s, nat);
-  for (int d = 0; d < s->rank; d++)
-    if (s->dims[d] != 1 && v->strides[d] != nat[d]) return false;
-  return true;
-}
+static bool view_is_contiguous(const PassView *v, const IrShape *s) { return ir_shape_strides_contiguous(s, v->strides); }
 
 static PassView identity_view(const IrGraph *g, IrId id) {
   PassView v = {.base = id};
@@ -102,31 +88,9 @@ static PassView identity_view(const IrGraph *g, IrId id) {
 }
 
 bool pass_view_compose(const IrGraph *g, const IrNode *m, const PassView *in, PassView *out) {
-  const IrShape *is = &ir_type_of(g, m->in[0])->shape, *os = &m->type.shape;
+  IrViewFn view = ir_op_info[m->op].view;
   *out = (PassView){.base = in->base, .offset = in->offset};
-  switch (m->op) {
-    case IR_OP_RESHAPE:
-      if (!view_is_contiguous(in, is)) return false;
-      ir_shape_strides(os, out->strides);
-      return true;
-    case IR_OP_TRANSPOSE:
-      for (int d = 0; d < os->rank; d++) out->strides[d] = in->strides[m->attr[0].v[d]];
-      return true;
-    case IR_OP_SLICE:
-      for (int d = 0; d < is->rank; d++) {
-        out->offset += m->attr[0].v[d] * in->strides[d];
-        out->strides[d] = in->strides[d] * m->attr[2].v[d];
-      }
-      return true;
-    case IR_OP_BROADCAST:
-      for (int d = 0; d < os->rank; d++) {
-        int j = d - (os->rank - is->rank);
-        out->strides[d] = (j >= 0 && is->dims[j] != 1) ? in->strides[j] : 0;
-      }
-      return true;
-    default:
-      return false;
-  }
+  return view && view(g, m, in->strides, &out->offset, out->strides);
 }
 
 /* Marks which operands GEMM and opaque ops read: those must be contiguous buffers. */
@@ -136,9 +100,7 @@ static void mark_contiguous_needs(Fuser *f) {
   for (IrId i = 0; i < g->n_nodes; i++) {
     const IrNode *n = g->nodes[i];
     if (n->kind != IR_NODE_OP) continue;
-    IrFusionClass c = ir_op_info[n->op].fusion;
-    bool plain = c == IR_FUSE_GEMM || c == IR_FUSE_OPAQUE || n->op == IR_OP_ARGMAX ||
-                 n->op == IR_OP_CONCAT || n->op == IR_OP_PAD;
+    bool plain = ir_op_info[n->op].fusion == IR_FUSE_GEMM || ir_op_has(n->op, IR_OPF_OWN_KERNEL);
     if (plain)
       for (int k = 0; k < n->n_in; k++) f->needs_contiguous[n->in[k]] = true;
   }
@@ -156,7 +118,7 @@ static void decide_views(Fuser *f) {
     }
     v->kind = PASS_VALUE_BUFFER; /* refined in steps 2 and 3 */
     v->view = identity_view(g, i);
-    if (!is_layout_view_op(n->op)) continue;
+    if (!ir_op_has(n->op, IR_OPF_VIEW)) continue;
     IrId o = n->in[0];
     PassValue *ov = &f->values[o];
     PassView in = ov->kind == PASS_VALUE_VIEW ? ov->view : identity_view(g, o);
@@ -209,7 +171,7 @@ static int find_read(const KernelBuild *kb, const PassView *r) {
 
 static bool writes_memory(const Fuser *f, IrId id, bool root) {
   const IrNode *n = f->g->nodes[id];
-  return root || f->sink[id] || is_reduce(n->op) || ir_op_info[n->op].fusion == IR_FUSE_GEMM;
+  return root || f->sink[id] || ir_op_is_reduce(n->op) || ir_op_info[n->op].fusion == IR_FUSE_GEMM;
 }
 
 /* Pointer arguments kernel kb needs once id joins it: what it reads from outside (id's operands
@@ -297,7 +259,7 @@ static const char *join_refusal(const Fuser *f, IrId id, int k, int users_phase,
   for (int j = f->user_start[id]; j < f->user_start[id + 1]; j++)
     if (ir_op_info[f->g->nodes[f->users[j]]->op].fusion == IR_FUSE_LAYOUT)
       return "a layout op reads it at other indices";
-  if (c == IR_FUSE_ELEMENTWISE || (c == IR_FUSE_LAYOUT && is_layout_view_op(n->op))) {
+  if (c == IR_FUSE_ELEMENTWISE || (c == IR_FUSE_LAYOUT && ir_op_has(n->op, IR_OPF_VIEW))) {
     if (kb->kind == PASS_KERNEL_OPAQUE) return "the consumer is an opaque kernel";
     if (c == IR_FUSE_LAYOUT) return "a materialised layout op is a copy kernel of its own";
     if (kb->n_reductions && users_phase == PHASE_EPILOGUE) {
@@ -311,7 +273,7 @@ static const char *join_refusal(const Fuser *f, IrId id, int k, int users_phase,
     *phase = kb->kind == PASS_KERNEL_GEMM ? PHASE_EPILOGUE : PHASE_MAIN;
     return NULL;
   }
-  if (is_reduce(n->op)) {
+  if (ir_op_is_reduce(n->op)) {
     if (kb->kind != PASS_KERNEL_LOOP) return "reductions fuse only into loop kernels";
     const IrShape *in = &ir_type_of(f->g, n->in[0])->shape;
     if (kb->n_reductions) {
@@ -339,7 +301,7 @@ static const char *join_refusal(const Fuser *f, IrId id, int k, int users_phase,
 static void join(Fuser *f, IrId id, int k, Phase phase) {
   const IrNode *n = f->g->nodes[id];
   KernelBuild *kb = &f->kernels[k];
-  if (is_reduce(n->op)) {
+  if (ir_op_is_reduce(n->op)) {
     if (!kb->n_reductions) {
       for (int i = 0; i < kb->n_members; i++) f->phase[kb->members[i]] = PHASE_EPILOGUE;
       kb->reduced = kb->space;
@@ -357,10 +319,9 @@ static void join(Fuser *f, IrId id, int k, Phase phase) {
 }
 
 static PassKernelKind root_kind(const IrNode *n) {
-  IrFusionClass c = ir_op_info[n->op].fusion;
-  if (c == IR_FUSE_GEMM) return PASS_KERNEL_GEMM;
-  if (c == IR_FUSE_ELEMENTWISE || is_reduce(n->op) || is_layout_view_op(n->op)) return PASS_KERNEL_LOOP;
-  return PASS_KERNEL_OPAQUE;
+  if (ir_op_info[n->op].fusion == IR_FUSE_GEMM) return PASS_KERNEL_GEMM;
+  if (ir_op_has(n->op, IR_OPF_OWN_KERNEL)) return PASS_KERNEL_OPAQUE;
+  return PASS_KERNEL_LOOP; /* elementwise, reductions, materialised views */
 }
 
 static void explain(const Fuser *f, IrId id, const char *why) {
@@ -389,7 +350,7 @@ static void group(Fuser *f) {
     }
     if (why && f->user_start[id] != f->user_start[id + 1]) explain(f, id, why);
     int nk = kernel_new(f, root_kind(n), n->type.shape);
-    if (is_reduce(n->op)) { /* a reduction root: its own input is the space */
+    if (ir_op_is_reduce(n->op)) { /* a reduction root: its own input is the space */
       KernelBuild *kb = &f->kernels[nk];
       kb->reduced = n->type.shape;
       kb->space = ir_type_of(g, n->in[0])->shape;
@@ -444,7 +405,7 @@ static PassFusion *finish(Fuser *f) {
       pk->epilogue[i] = f->phase[id] == PHASE_EPILOGUE;
       v->kernel = index;
       bool memory = read_outside(f, id, k);
-      if (kb->kind == PASS_KERNEL_LOOP) memory |= is_reduce(g->nodes[id]->op); /* accumulators */
+      if (kb->kind == PASS_KERNEL_LOOP) memory |= ir_op_is_reduce(g->nodes[id]->op); /* accumulators */
       if (kb->kind == PASS_KERNEL_GEMM) memory |= i == 0; /* the library writes memory */
       if (kb->kind == PASS_KERNEL_OPAQUE) memory = true;
       v->kind = memory ? PASS_VALUE_BUFFER : PASS_VALUE_LOCAL;

@@ -44,9 +44,7 @@ static bool read_at_own_index(const PassPlan *p, const PassKernel *k, IrId o) {
     for (int j = 0; j < n->n_in; j++) {
       IrId in = n->in[j];
       if (in == o) {
-        if (!ir_shape_eq(&n->type.shape, &k->space) || ir_op_info[n->op].fusion != IR_FUSE_ELEMENTWISE ||
-            n->op == IR_OP_ONE_HOT)
-          return false;
+        if (!ir_shape_eq(&n->type.shape, &k->space) || !ir_op_has(n->op, IR_OPF_POINTWISE)) return false;
       } else if (read_base(p->fusion, in) == o) {
         return false; /* also read through a view, at other indices */
       }
@@ -132,8 +130,7 @@ static void plan_scratch(PassPlan *p, const PassPlanOptions *opt) {
     IrId v = buf_value[b];
     const PassKernel *pk = &f->kernels[bufs[b].first];
     const IrNode *n = g->nodes[v];
-    bool elementwise = ir_op_info[n->op].fusion == IR_FUSE_ELEMENTWISE && n->op != IR_OP_ONE_HOT &&
-                       n->op != IR_OP_RNG_UNIFORM && ir_shape_eq(&n->type.shape, &pk->space);
+    bool elementwise = ir_op_has(n->op, IR_OPF_POINTWISE) && ir_shape_eq(&n->type.shape, &pk->space);
     if (pk->kind == PASS_KERNEL_OPAQUE || !elementwise) continue;
     for (int i = 0; i < pk->n_ops && bufs[b].in_place_of < 0; i++) {
       const IrNode *m = g->nodes[pk->ops[i]];

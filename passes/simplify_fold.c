@@ -45,14 +45,9 @@ bool simplify_const_uniform(const IrNode *n, double *value) {
 static bool same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
 
 /* Ops whose output is uniform when every operand is: each output element is f(the operand
- * elements at the same index) or a copy of some operand element. */
-static bool preserves_fill(IrOp op) {
-  switch (ir_op_info[op].fusion) {
-  case IR_FUSE_ELEMENTWISE: return op != IR_OP_ONE_HOT && op != IR_OP_RNG_UNIFORM;
-  case IR_FUSE_LAYOUT: return op != IR_OP_PAD && op != IR_OP_CONCAT; /* checked separately */
-  default: return false;
-  }
-}
+ * elements at the same index) or a copy of some operand element (pad and concat, which add
+ * zeros or join several operands, are checked separately). */
+static bool preserves_fill(IrOp op) { return ir_op_has(op, IR_OPF_POINTWISE) || ir_op_has(op, IR_OPF_VIEW); }
 
 /* The value of old op `id` over uniform operands vals[], when uniform; false otherwise. */
 static bool fold_uniform(Folder *f, IrId id, const double *vals, double *out) {
@@ -68,7 +63,7 @@ static bool fold_uniform(Folder *f, IrId id, const double *vals, double *out) {
     return true;
   }
   if (!preserves_fill(n->op)) return false;
-  if (ir_op_info[n->op].fusion == IR_FUSE_LAYOUT) {
+  if (ir_op_has(n->op, IR_OPF_VIEW)) {
     *out = vals[0];
     return true;
   }
@@ -137,7 +132,7 @@ static IrId fold_emit(Folder *f, IrId id, const double *data, int64_t numel, boo
 /* Folds old op `id` if it can; returns the new const's id or IR_NONE. */
 static IrId fold_op(Folder *f, IrId id) {
   const IrNode *n = ir_node(f->rw.src, id);
-  if (n->op == IR_OP_RNG_UNIFORM) return IR_NONE;
+  if (ir_op_has(n->op, IR_OPF_RANDOM)) return IR_NONE;
   bool uniform = true;
   for (int i = 0; i < n->n_in; i++) {
     const IrNode *c = pass_rewrite_operand(&f->rw, id, i);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "codegen/cg_ops.h"
 #include "driver/drv_compare.h"
 #include "codegen/cg_target.h"
 #include "ir/ir_builder.h"
@@ -48,7 +49,7 @@ static IrId in_pos(IrGraph *g, const char *name, IrShape s) { /* in [0.5, 2.5) f
 
 static void test_unary(void **state) {
   static const IrOp ops[] = {IR_OP_NEG, IR_OP_EXP, IR_OP_LOG, IR_OP_SQRT, IR_OP_RSQRT, IR_OP_TANH,
-                             IR_OP_SIGMOID, IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE};
+                             IR_OP_SIGMOID, IR_OP_GELU, IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE};
   for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
     IrGraph *g = ir_graph_new(ir_op_info[ops[i]].name);
     bool positive = ops[i] == IR_OP_LOG || ops[i] == IR_OP_SQRT || ops[i] == IR_OP_RSQRT;
@@ -59,12 +60,13 @@ static void test_unary(void **state) {
 }
 
 static void test_math_ranges(void **state) {
-  /* exp/log/tanh/sigmoid over wide ranges, including overflow and tiny values */
+  /* exp/log/tanh/sigmoid/gelu over wide ranges, including overflow and tiny values */
   IrGraph *g = ir_graph_new("ranges");
   IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(1001)), 90.0);
   ir_graph_add_output(g, ir_exp(g, x));
   ir_graph_add_output(g, ir_tanh(g, x));
   ir_graph_add_output(g, ir_sigmoid(g, x));
+  ir_graph_add_output(g, ir_unary(g, IR_OP_GELU, x));
   ir_graph_add_output(g, ir_log(g, ir_exp(g, ir_mul_scalar(g, x, 0.9))));
   ir_graph_add_output(g, ir_tanh(g, ir_mul_scalar(g, x, 0.001)));
   check(g);
@@ -457,6 +459,26 @@ static void test_libm_calls_llvm_introduces(void **state) {
   check_libcall(g, "x86-64", "floorf"); /* floor is roundss from SSE4.1 on */
 }
 
+/* Every op has a row in codegen's emission table (codegen/cg_ops.c) that agrees with its kernel
+ * kind and flags in the op table: a missing row is CG_EMIT_NONE and fails here. */
+static void test_emission_table_complete(void **state) {
+  for (int op = 0; op < IR_OP_COUNT; op++) {
+    const IrOpInfo *info = &ir_op_info[op];
+    const CgOpEmit *e = &cg_op_emit[op];
+    CgEmitKind want = info->fusion == IR_FUSE_GEMM                ? CG_EMIT_GEMM
+                      : (info->flags & IR_OPF_OWN_KERNEL)        ? CG_EMIT_OPAQUE
+                      : (info->flags & IR_OPF_VIEW)              ? CG_EMIT_VIEW
+                      : info->fusion == IR_FUSE_REDUCTION        ? CG_EMIT_REDUCE
+                      : info->fusion == IR_FUSE_ELEMENTWISE      ? CG_EMIT_SCALAR
+                                                                 : CG_EMIT_NONE;
+    if (e->kind == CG_EMIT_NONE) fail_msg("op %s has no row in cg_op_emit", info->name);
+    if (e->kind != want) fail_msg("op %s: emission kind %d, its op table row says %d", info->name, e->kind, want);
+    if (want == CG_EMIT_SCALAR && !e->scalar) fail_msg("op %s has no scalar emitter", info->name);
+    if (want == CG_EMIT_OPAQUE && !e->opaque) fail_msg("op %s has no opaque lowering", info->name);
+    if (want == CG_EMIT_GEMM && !e->gemm) fail_msg("op %s has no GEMM lowering", info->name);
+  }
+}
+
 static void test_every_op_covered(void **state) {
   for (int op = 0; op < IR_OP_COUNT; op++)
     if (!covered[op]) fail_msg("op %s has no differential test", ir_op_info[op].name);
@@ -474,7 +496,7 @@ int main(void) {
       cmocka_unit_test(test_layout),         cmocka_unit_test(test_indexing),
       cmocka_unit_test(test_ctc),            cmocka_unit_test(test_softmax_fused),
       cmocka_unit_test(test_random_shapes),  cmocka_unit_test(test_libm_calls_llvm_introduces),
-      cmocka_unit_test(test_every_op_covered),
+      cmocka_unit_test(test_emission_table_complete), cmocka_unit_test(test_every_op_covered),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,9 @@
-/* Fusion (passes/fuse.h) at scale: a long elementwise chain is cut into kernels of at most
+/* Fusion (passes/fuse.h). Golden files (tests/passes/fuse: IR text in, simplified as `smelt ir
+ * FILE --stage fused` does, the kernel listing out, compared exactly with FILE.expected; the
+ * '# views:' and '# epilogue:' lines name exactly the values read as strided views and the
+ * members computed in an epilogue), each also compiled and compared with the interpreter, and
+ * each differing from the unfused listing, so a fusion pass that fused nothing fails them.
+ * At scale: a long elementwise chain is cut into kernels of at most
  * PASS_FUSE_MAX_OPS ops that cover every op once; the training step of a 600-op chain compiles
  * and matches the interpreter; a sum of 256 values is cut into kernels of bounded arguments, a
  * concat of 256 steps into nested concats;
@@ -9,13 +14,18 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
+
+#include "test_support.h"
 
 #include "driver/drv_compare.h"
 #include "codegen/cg_program.h"
 #include "ir/ir_builder.h"
 #include "ir/ir_interp.h"
+#include "ir/ir_text.h"
 #include "passes/plan.h"
 #include "passes/simplify.h"
 #include "passes/train_graph.h"
@@ -51,6 +61,126 @@ static int check_kernels(const IrGraph *g, const PassFusion *f) {
   }
   assert_int_equal(covered, count_ops(g));
   return f->n_kernels;
+}
+
+/* ---- golden files ---- */
+
+#define GOLDEN_DIR SMELT_SOURCE_DIR "/tests/passes/fuse"
+
+static char *fusion_listing(const PassFusion *f) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&buf, &len);
+  pass_fusion_print(f, out);
+  fclose(out);
+  return buf;
+}
+
+/* The names on the "# KEY:" line of text (space-separated, "%" included), as one string with a
+ * space before each; fails when the line is missing. */
+static void header_names(const char *text, const char *key, char *buf, size_t size, const char *what) {
+  char tag[64];
+  snprintf(tag, sizeof tag, "# %s:", key);
+  const char *p = strstr(text, tag);
+  if (!p) fail_msg("%s: no '%s' line", what, tag);
+  p += strlen(tag);
+  size_t n = strcspn(p, "\n");
+  snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1), p);
+}
+
+/* " %a %b" listing the nodes of g for which pick() holds, in graph order. */
+static void names_where(const IrGraph *g, const PassFusion *f, bool (*pick)(const PassFusion *, IrId), char *buf,
+                        size_t size) {
+  buf[0] = 0;
+  for (IrId id = 0; id < g->n_nodes; id++) {
+    if (!pick(f, id)) continue;
+    char lab[64];
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, " %s", ir_node_label(g, id, lab, sizeof lab));
+  }
+}
+
+static bool is_view(const PassFusion *f, IrId id) { return f->values[id].kind == PASS_VALUE_VIEW; }
+
+static bool is_epilogue(const PassFusion *f, IrId id) {
+  int k = f->values[id].kernel;
+  if (k < 0 || f->values[id].kind == PASS_VALUE_VIEW) return false;
+  const PassKernel *pk = &f->kernels[k];
+  for (int i = 0; i < pk->n_ops; i++)
+    if (pk->ops[i] == id) return pk->epilogue[i];
+  return false;
+}
+
+/* Every op node is a view or a member of exactly one kernel, the one its value names. */
+static void expect_each_op_once(const IrGraph *g, const PassFusion *f, const char *what) {
+  int *seen = calloc((size_t)g->n_nodes + 1, sizeof *seen);
+  for (int k = 0; k < f->n_kernels; k++)
+    for (int i = 0; i < f->kernels[k].n_ops; i++) {
+      IrId id = f->kernels[k].ops[i];
+      seen[id]++;
+      if (f->values[id].kernel != k) fail_msg("%s: node %d is in kernel %d but names %d", what, id, k, f->values[id].kernel);
+    }
+  for (IrId id = 0; id < g->n_nodes; id++) {
+    if (g->nodes[id]->kind != IR_NODE_OP) continue;
+    int want = f->values[id].kind == PASS_VALUE_VIEW ? 0 : 1;
+    if (seen[id] != want) fail_msg("%s: node %d is in %d kernels", what, id, seen[id]);
+  }
+  free(seen);
+}
+
+static void run_golden(const char *name) {
+  char path[600], expected_path[600], what[700], want_names[512], got_names[512];
+  snprintf(path, sizeof path, "%s/%s", GOLDEN_DIR, name);
+  snprintf(expected_path, sizeof expected_path, "%s/%.*s.expected", GOLDEN_DIR, (int)(strlen(name) - 3), name);
+  snprintf(what, sizeof what, "tests/passes/fuse/%s", name);
+  char *text = test_read_text(path, NULL);
+  RtDiags d = {0};
+  IrGraph *parsed = ir_parse_file(path, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  if (!parsed) fail_msg("%s does not parse", what);
+  IrGraph *g = pass_simplify(parsed, NULL);
+  PassFusion *f = pass_fuse(g, NULL);
+  expect_each_op_once(g, f, what);
+  char *got = fusion_listing(f), *want = test_read_text(expected_path, NULL);
+  test_expect_same_text(got, want, what);
+  header_names(text, "views", want_names, sizeof want_names, what);
+  names_where(g, f, is_view, got_names, sizeof got_names);
+  if (strcmp(want_names, got_names)) fail_msg("%s: views are '%s', expected '%s'", what, got_names, want_names);
+  header_names(text, "epilogue", want_names, sizeof want_names, what);
+  names_where(g, f, is_epilogue, got_names, sizeof got_names);
+  if (strcmp(want_names, got_names)) fail_msg("%s: epilogue members are '%s', expected '%s'", what, got_names, want_names);
+  /* every case shows fusion at work: unfused, its listing differs */
+  PassFuseOptions off = {.no_fusion = true};
+  PassFusion *unfused = pass_fuse(g, &off);
+  char *plain = fusion_listing(unfused);
+  if (!strcmp(plain, want)) fail_msg("%s: the expected kernels are those of no fusion at all", what);
+  /* and the fused program computes what the interpreter does */
+  DrvCompareOptions o = {.compile = {.no_cache = true}, .atol = 1e-5, .rtol = 1e-4, .steps = 1};
+  CgCompareResult r;
+  bool ok = drv_compare(g, 1, &o, &r, NULL, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  if (!ok) fail_msg("%s: the compiled program differs from the interpreter", what);
+  free(plain);
+  pass_fusion_free(unfused);
+  free(got);
+  free(want);
+  free(text);
+  pass_fusion_free(f);
+  ir_graph_free(g);
+  ir_graph_free(parsed);
+}
+
+static void test_golden_files(void **state) {
+  int n;
+  char **names = test_list_files(GOLDEN_DIR, ".ir", NULL, &n);
+  for (int i = 0; i < n; i++) {
+    run_golden(names[i]);
+    free(names[i]);
+  }
+  free(names);
+  assert_true(n >= 6);
 }
 
 static void test_long_chain_cut_into_kernels(void **state) {
@@ -191,7 +321,8 @@ static void test_chain_100k_ops(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_long_chain_cut_into_kernels),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_golden_files),
+                                     cmocka_unit_test(test_long_chain_cut_into_kernels),
                                      cmocka_unit_test(test_chain_training_step_compiles),
                                      cmocka_unit_test(test_wide_sum_bounded_arguments),
                                      cmocka_unit_test(test_concat_of_256_steps),

@@ -31,6 +31,34 @@ static void test_op_table_rows_filled(void **state) {
   assert_int_equal(ir_op_by_name("no_such_op"), IR_OP_COUNT);
 }
 
+/* The kernel kind and the flags of each row agree: passes read them instead of op names, so a
+ * row that says an op is both a view and a kernel of its own would mislead them silently. */
+static void test_op_table_flags_consistent(void **state) {
+  for (int op = 0; op < IR_OP_COUNT; op++) {
+    const IrOpInfo *info = &ir_op_info[op];
+    unsigned f = info->flags;
+    bool own = f & IR_OPF_OWN_KERNEL, view = f & IR_OPF_VIEW;
+    if (view && info->fusion != IR_FUSE_LAYOUT) fail_msg("%s: a view that is no layout op", info->name);
+    if (view != (info->view != NULL)) fail_msg("%s: views, and only they, have a view rule", info->name);
+    if (info->fusion == IR_FUSE_LAYOUT && view == own)
+      fail_msg("%s: a layout op is either a view or a kernel of its own", info->name);
+    if ((info->fusion == IR_FUSE_OPAQUE) != (own && info->fusion != IR_FUSE_LAYOUT))
+      fail_msg("%s: opaque ops, and only they and non-view layout ops, are kernels of their own", info->name);
+    if ((f & IR_OPF_POINTWISE) && info->fusion != IR_FUSE_ELEMENTWISE)
+      fail_msg("%s: pointwise but not elementwise", info->name);
+    if ((f & IR_OPF_COMMUTATIVE) && (!(f & IR_OPF_POINTWISE) || info->arity != 2))
+      fail_msg("%s: commutative but not a pointwise binary op", info->name);
+    if ((f & IR_OPF_RANDOM) && (f & IR_OPF_POINTWISE)) fail_msg("%s: random yet pointwise", info->name);
+  }
+  /* the ops the passes once named: reductions and views by kind and flag, and the exceptions */
+  assert_true(ir_op_is_reduce(IR_OP_REDUCE_MEAN) && !ir_op_is_reduce(IR_OP_ARGMAX));
+  assert_true(ir_op_has(IR_OP_ARGMAX, IR_OPF_OWN_KERNEL) && ir_op_has(IR_OP_CONCAT, IR_OPF_OWN_KERNEL) &&
+              ir_op_has(IR_OP_PAD, IR_OPF_OWN_KERNEL));
+  assert_false(ir_op_has(IR_OP_ONE_HOT, IR_OPF_POINTWISE) || ir_op_has(IR_OP_RNG_UNIFORM, IR_OPF_POINTWISE));
+  assert_true(ir_op_has(IR_OP_RNG_UNIFORM, IR_OPF_RANDOM));
+  assert_false(ir_op_has(IR_OP_MAX, IR_OPF_COMMUTATIVE));
+}
+
 /* ---- driver ---- */
 
 static void test_leaf_init_deterministic_and_by_name(void **state) {
@@ -205,6 +233,9 @@ static void test_unary(void **state) {
   check_unary(IR_OP_TANH, 3, VALS(0.5, -1, 0), VALS(0.46211715726000974, -0.7615941559557649, 0));
   check_unary(IR_OP_SIGMOID, 5, VALS(0, 2, -2, -800, 800),
               VALS(0.5, 0.8807970779778823, 0.11920292202211755, 0, 1));
+  /* gelu(1) = 0.841192 is the published value of the tanh form; large |x| saturate exactly */
+  check_unary(IR_OP_GELU, 7, VALS(0, 1, -1, 2, -3, -800, 800),
+              VALS(0, 0.8411919906082768, -0.15880800939172324, 1.954597694087775, -0.0036373920817729943, 0, 800));
   check_unary(IR_OP_RELU, 4, x, VALS(0, 0, 0, 1.5));
   check_unary(IR_OP_ABS, 4, x, VALS(2, 0.5, 0, 1.5));
   check_unary(IR_OP_SQUARE, 4, x, VALS(4, 0.25, 0, 2.25));
@@ -336,7 +367,7 @@ static void test_argmax(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_op_table_rows_filled),
+      cmocka_unit_test(test_op_table_rows_filled), cmocka_unit_test(test_op_table_flags_consistent),
       cmocka_unit_test(test_leaf_init_deterministic_and_by_name),
       cmocka_unit_test(test_leaf_init_kinds),
       cmocka_unit_test(test_run_repeatedly_with_updates),

@@ -4,7 +4,6 @@
  * computes the same outputs and updates as the original (reference interpreter, same leaves),
  * keeps the interface (inputs, params, states in order), and is a fixed point. Also the size
  * caps of constant folding and a 140k-node graph whose simplify time is printed. */
-#include <dirent.h>
 #include <fenv.h>
 #include <math.h>
 #include <setjmp.h>
@@ -35,29 +34,6 @@
 
 /* ---- files ---- */
 
-static bool ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* sorted names in dir ending in ".ir" but not ".expected.ir"; caller frees each and the array */
-static char **list_inputs(const char *dir, int *n) {
-  DIR *d = opendir(dir);
-  if (!d) fail_msg("cannot open directory %s", dir);
-  char **names = NULL;
-  *n = 0;
-  for (struct dirent *e; (e = readdir(d));) {
-    if (!ends_with(e->d_name, ".ir") || ends_with(e->d_name, ".expected.ir")) continue;
-    names = realloc(names, (size_t)(*n + 1) * sizeof *names);
-    names[(*n)++] = strdup(e->d_name);
-  }
-  closedir(d);
-  qsort(names, (size_t)*n, sizeof *names, cmp_str);
-  return names;
-}
-
 static IrGraph *parse_file_ok(const char *path) {
   RtDiags d = {0};
   IrGraph *g = ir_parse_file(path, &d);
@@ -79,20 +55,6 @@ static void verify_ok(const IrGraph *g, const char *what) {
 }
 
 /* Fails with the first differing line of two texts, then the whole text obtained. */
-static void expect_same_text(const char *got, const char *want, const char *what) {
-  if (strcmp(got, want) == 0) return;
-  int line = 1;
-  const char *g = got, *w = want;
-  while (*g && *g == *w) {
-    if (*g == '\n') line++;
-    g++, w++;
-  }
-  while (g > got && g[-1] != '\n') g--, w--;
-  fprintf(stderr, "%s: line %d differs\n  expected: %.*s\n  got:      %.*s\n--- got, in full:\n%s",
-          what, line, (int)strcspn(w, "\n"), w, (int)strcspn(g, "\n"), g, got);
-  fail_msg("%s: output differs from the expected file at line %d", what, line);
-}
-
 /* ---- semantic equivalence ---- */
 
 static bool is_interface(const IrNode *n) {
@@ -252,7 +214,7 @@ static void run_golden(const char *name, int64_t *coverage, int *passes_seen) {
   assert_int_equal(st.nodes_before, g->n_nodes);
   assert_int_equal(st.nodes_after, s->n_nodes);
   char *got = ir_print_to_string(s), *want = test_read_text(expected_path, NULL);
-  expect_same_text(got, want, what);
+  test_expect_same_text(got, want, what);
   check_fired(text, &st, what);
   for (int r = 0; r < PASS_RULE_COUNT; r++) coverage[r] += st.fired[r];
 
@@ -280,7 +242,7 @@ static void run_golden(const char *name, int64_t *coverage, int *passes_seen) {
 
 static void test_golden_files(void **state) {
   int n;
-  char **names = list_inputs(GOLDEN_DIR, &n);
+  char **names = test_list_files(GOLDEN_DIR, ".ir", ".expected.ir", &n);
   int64_t coverage[PASS_RULE_COUNT] = {0};
   int passes_seen[5] = {0};
   for (int i = 0; i < n; i++) {
@@ -315,17 +277,8 @@ static IrGraph *training_graph_of(const char *path) {
 }
 
 static void test_examples_training_graphs(void **state) {
-  DIR *dir = opendir(SRC("examples/ir"));
-  assert_non_null(dir);
-  char **names = NULL;
-  int n = 0;
-  for (struct dirent *e; (e = readdir(dir));)
-    if (ends_with(e->d_name, ".ir")) {
-      names = realloc(names, (size_t)(n + 1) * sizeof *names);
-      names[n++] = strdup(e->d_name);
-    }
-  closedir(dir);
-  qsort(names, (size_t)n, sizeof *names, cmp_str);
+  int n;
+  char **names = test_list_files(SRC("examples/ir"), ".ir", NULL, &n);
   assert_true(n >= 5);
   for (int i = 0; i < n; i++) {
     char path[600];
