@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_fs.h"
+#include "support/rt_assert.h"
+#include "support/rt_fs.h"
 
 enum { HEADER_SIZE = 48, FORMAT_VERSION = 1 };
 static const char MAGIC[8] = {'S', 'M', 'E', 'L', 'T', 'O', 'B', 'J'};

@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
-/* The cache directory: runtime/rt_fs.h's rt_cache_dir (one rule for objects and data sets). */
+/* The cache directory: support/rt_fs.h's rt_cache_dir (one rule for objects and data sets). */
 bool cg_cache_dir(char *buf, size_t size);
 /* The file an entry for key lives in (whether or not it exists). */
 bool cg_cache_path(const char *key, size_t key_len, char *buf, size_t size);

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 static void *region_alloc(int64_t bytes) {
   void *p = NULL;

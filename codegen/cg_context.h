@@ -8,7 +8,7 @@
 #include <llvm-c/Core.h>
 #include <stdbool.h>
 
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 typedef struct CgContext {
   LLVMContextRef ctx;

@@ -81,7 +81,7 @@ SCALAR(rng_uniform) { return cg_philox_uniform(c, x[0], (uint64_t)n->attr[0].v[0
 
 #undef SCALAR
 
-/* rt_random_uniform(seed, stream, index) of runtime/rt_random.h, bit for bit: Philox-4x32-10
+/* rt_random_uniform(seed, stream, index) of support/rt_random.h, bit for bit: Philox-4x32-10
  * with key (seed, 0) and counter (index lo, index hi, stream lo, stream hi); the top 24 bits of
  * word 0 times 2^-24. */
 LLVMValueRef cg_philox_uniform(CgContext *c, LLVMValueRef seed, uint64_t stream, LLVMValueRef index) {

@@ -17,7 +17,7 @@
 #include "codegen/cg_loop.h"
 #include "codegen/cg_ops.h"
 #include "codegen/cg_symbols.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct ConvGeom {
   int64_t n, c, h, w, o, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw;

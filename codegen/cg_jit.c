@@ -17,7 +17,7 @@
 
 #include "codegen/cg_symbols.h"
 #include "codegen/cg_target.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 struct CgJit {
   LLVMOrcLLJITRef jit;

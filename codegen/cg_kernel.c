@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 int cg_spec_arg(CgKernelSpec *s, IrId value, int64_t offset, bool written) {
   for (int i = 0; i < s->n_args; i++)

@@ -12,7 +12,7 @@
 
 #include "codegen/cg_loop.h"
 #include "codegen/cg_ops.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 /* What the emission table (cg_ops.h) says of a member: how it is computed. */
 static const CgOpEmit *row(IrOp op) { return &cg_op_emit[op]; }

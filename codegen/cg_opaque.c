@@ -7,7 +7,7 @@
 
 #include "codegen/cg_ops.h"
 #include "codegen/cg_symbols.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct Opaque {
   IrOp op;

@@ -11,7 +11,7 @@
 #include "codegen/cg_kernel.h"
 #include "codegen/cg_symbols.h"
 #include "ir/ir_ops.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct Emitted {
   char *key;

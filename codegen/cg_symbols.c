@@ -7,9 +7,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_ctc.h"
 #include "runtime/rt_pool.h"
+#include "support/rt_assert.h"
 
 /* The 'i' in cblas_sgemm's signature assumes OpenBLAS's 32-bit integer interface (Debian's). */
 _Static_assert(sizeof(blasint) == 4, "cblas_sgemm signature below assumes 32-bit blasint");

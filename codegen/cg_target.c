@@ -15,8 +15,8 @@
 
 #include "codegen/cg_context.h"
 #include "codegen/cg_host.h"
-#include "runtime/rt_assert.h"
-#include "runtime/rt_suggest.h"
+#include "support/rt_assert.h"
+#include "support/rt_suggest.h"
 
 void cg_diag_llvm_error(RtDiags *d, const char *what, LLVMErrorRef err) {
   char *msg = LLVMGetErrorMessage(err); /* consumes err */

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 typedef struct CgTarget {
   LLVMTargetMachineRef tm; /* owned */

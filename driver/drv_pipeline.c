@@ -10,9 +10,9 @@
 #include "codegen/cg_kernel.h"
 #include "ir/ir_text.h"
 #include "passes/simplify.h"
-#include "runtime/rt_assert.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
+#include "support/rt_assert.h"
 
 typedef bool (*DrvStageFn)(DrvProgram *p, RtDiags *d);
 

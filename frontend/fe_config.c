@@ -11,7 +11,7 @@
 #include "frontend/fe_path.h"
 #include "frontend/fe_settings.h"
 #include "frontend/fe_strmap.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct Top {
   const char *presets_dir;

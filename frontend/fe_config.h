@@ -10,9 +10,9 @@
 #include <stdint.h>
 
 #include "frontend/fe_preset.h"
-#include "runtime/rt_arena.h"
-#include "runtime/rt_diag.h"
 #include "runtime/rt_settings.h"
+#include "support/rt_arena.h"
+#include "support/rt_diag.h"
 
 /* The enumerations of rt_settings.h under the frontend's names (one list of spellings). */
 typedef enum FeMetric {

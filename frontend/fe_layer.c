@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 #define FE_LAYER_KIND_NAME_(id, name) name,
 const char *const FE_LAYER_KIND_NAMES[FE_LAYER_KIND_COUNT] = {FE_LAYER_KINDS(FE_LAYER_KIND_NAME_)};

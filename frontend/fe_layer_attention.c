@@ -11,7 +11,7 @@
 #include <stdlib.h>
 
 #include "frontend/fe_layer.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 static const FeField FIELDS[] = {
     FE_KIND_FIELD,

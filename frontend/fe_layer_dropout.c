@@ -4,7 +4,7 @@
 #include <cjson/cJSON.h>
 
 #include "frontend/fe_layer.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 static const FeField FIELDS[] = {FE_KIND_FIELD, FE_NAME_FIELD,
                                  FE_NUM_F("rate", dropout.rate, 0, 1, FE_OPEN_MAX)};

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "frontend/fe_layer.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 const char *const FE_GRAPH_KIND_NAMES[FE_GRAPH_KIND_COUNT] = {"train", "eval", "infer"};
 

@@ -10,7 +10,7 @@
 #include "frontend/fe_config.h"
 #include "frontend/fe_preset.h"
 #include "ir/ir.h"
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 typedef enum FeGraphKind { FE_GRAPH_TRAIN, FE_GRAPH_EVAL, FE_GRAPH_INFER, FE_GRAPH_KIND_COUNT } FeGraphKind;
 

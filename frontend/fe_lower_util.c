@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "frontend/fe_lower_impl.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 void fe_lower_layer_prefix(const FeLayer *l, char *buf, size_t size) {
   /* Layer names are letters, digits, '_' and '-' (fe_preset.c); IR names may not start with a

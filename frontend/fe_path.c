@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 char *fe_file_read(const char *path, size_t *len, char *why, size_t why_size) {
   struct stat st;

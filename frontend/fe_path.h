@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "runtime/rt_arena.h"
+#include "support/rt_arena.h"
 
 enum { FE_FILE_MAX_BYTES = 16 << 20 };
 

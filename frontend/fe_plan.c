@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 const char *fe_format_count(int64_t n, char *buf, size_t size) {
   char digits[32];

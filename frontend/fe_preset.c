@@ -15,7 +15,7 @@
 #include "frontend/fe_schema.h"
 #include "frontend/fe_shape.h"
 #include "frontend/fe_yaml.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 enum { MAX_LAYERS = 256 };
 

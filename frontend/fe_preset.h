@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/rt_arena.h"
-#include "runtime/rt_diag.h"
+#include "support/rt_arena.h"
+#include "support/rt_diag.h"
 
 /* Every layer kind, in the order `smelt describe` and diagnostics list them: encoder layers, then
  * the heads. X(ID, yaml_name) makes FE_LAYER_<ID> and its name; each kind has a row in the layer
@@ -140,7 +140,7 @@ const char *fe_shape_format(FeShape s, int batch, char *buf, size_t size);
  * known ones and the closest: "unknown preset 'ctc'; did you mean 'ctc_small'? (known: ...)". */
 FePreset *fe_preset_resolve(const char *ref, const char *search_dir, FeLoc at, RtDiags *d);
 /* Where names are looked up when nothing else is said: $SMELT_PRESETS, else an installed smelt's
- * PREFIX/share/smelt/presets (runtime/rt_install.h), else the first `presets` folder holding
+ * PREFIX/share/smelt/presets (support/rt_install.h), else the first `presets` folder holding
  * small.yaml found walking up from the executable (build/tests/x -> repo/presets), else
  * "presets". Returns a malloc'd string (caller frees). */
 char *fe_presets_default_dir(void);

@@ -11,8 +11,8 @@
 #include "frontend/fe_path.h"
 #include "frontend/fe_preset.h"
 #include "frontend/fe_schema.h"
-#include "runtime/rt_assert.h"
-#include "runtime/rt_install.h"
+#include "support/rt_assert.h"
+#include "support/rt_install.h"
 
 static bool looks_like_path(const char *ref) {
   return strchr(ref, '/') || fe_str_ends_with(ref, ".yaml") || fe_str_ends_with(ref, ".yml");

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_suggest.h"
+#include "support/rt_assert.h"
+#include "support/rt_suggest.h"
 
 static void diag_at(FeCtx *c, RtDiagLevel level, const FeNode *at, const char *fmt, va_list ap) {
   char buf[900];

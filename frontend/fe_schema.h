@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #include "frontend/fe_yaml.h"
-#include "runtime/rt_arena.h"
-#include "runtime/rt_diag.h"
+#include "support/rt_arena.h"
+#include "support/rt_diag.h"
 
 typedef struct FeCtx {
   const char *file; /* document name used in diagnostics */

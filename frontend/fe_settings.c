@@ -11,8 +11,8 @@
 
 #include "frontend/fe_path.h"
 #include "frontend/fe_settings.h"
-#include "runtime/rt_assert.h"
 #include "runtime/rt_trainer_main.h"
+#include "support/rt_assert.h"
 
 bool fe_metric_higher_is_better(FeMetric m) { return m != FE_METRIC_VAL_LOSS; }
 

@@ -4,7 +4,7 @@
 #include "frontend/fe_shape.h"
 
 #include "frontend/fe_layer.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 /* Reports a layer whose input is not the kind of tensor its row accepts. */
 static bool input_fits(FeCtx *c, const FeLayer *l, FeLayerInput need) {

@@ -11,7 +11,7 @@
 
 #include "frontend/fe_path.h"
 #include "frontend/fe_strmap.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 /* A mapping with more keys than this indexes them, so that finding duplicates among a config's
  * hundred thousand experiments is not a scan of all earlier keys per key. */

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "runtime/rt_arena.h"
-#include "runtime/rt_diag.h"
+#include "support/rt_arena.h"
+#include "support/rt_diag.h"
 
 typedef enum FeNodeKind { FE_NODE_SCALAR, FE_NODE_MAP, FE_NODE_SEQ } FeNodeKind;
 

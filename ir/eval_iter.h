@@ -12,7 +12,7 @@
 #define SMELT_IR_EVAL_ITER_H
 
 #include "ir/ir_impl.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 enum { EVAL_ITER_MAX_TENSORS = 4 };
 

@@ -3,7 +3,7 @@
  * so a compiled kernel reproduces it bit for bit and a dropout mask does not depend on how the
  * work is split. Values are multiples of 2^-24 in [0, 1), exact in f32. */
 #include "ir/eval_iter.h"
-#include "runtime/rt_random.h"
+#include "support/rt_random.h"
 
 void ir_eval_rng_uniform(const IrNode *n, const IrTensor *const *in, IrTensor *out) {
   uint64_t seed = (uint32_t)(int32_t)in[0]->data[0];

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/rt_arena.h"
+#include "support/rt_arena.h"
 
 enum { IR_MAX_RANK = 6, IR_MAX_ATTRS = 4, IR_ATTR_MAX_INTS = 12 };
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ir/ir_ops.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 static IrAttr attr_ints(int n, const int64_t *v) {
   IrAttr a = {.n = n};

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ir/ir_ops.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 IrGraph *ir_graph_new(const char *name) {
   IrGraph *g = rt_xcalloc(1, sizeof *g);

@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_init.h"
-#include "runtime/rt_random.h"
+#include "support/rt_assert.h"
+#include "support/rt_init.h"
+#include "support/rt_random.h"
 
 struct IrInterp {
   const IrGraph *g;
@@ -60,7 +60,7 @@ IrTensor *ir_interp_value(IrInterp *it, IrId id) {
   return &it->values[id];
 }
 
-/* One element of a leaf's initial value, before rounding to its dtype (runtime/rt_init.h, so
+/* One element of a leaf's initial value, before rounding to its dtype (support/rt_init.h, so
  * that compiled trainers start from the same numbers). */
 static double leaf_element(const IrNode *n, uint64_t seed, uint64_t stream, int64_t i) {
   RT_ASSERT(n->init >= 0 && n->init < IR_INIT_COUNT, "node has an invalid init %d", (int)n->init);

@@ -13,8 +13,8 @@
 #include "ir/ir_ops.h"
 #include "ir/ir_text.h"
 #include "ir/ir_verify.h"
-#include "runtime/rt_assert.h"
-#include "runtime/rt_suggest.h"
+#include "support/rt_assert.h"
+#include "support/rt_suggest.h"
 
 enum { MAX_ERRORS = 20, WORD_MAX = 64, NUMBER_MAX = 80 };
 #define LABEL_BROKEN ((IrId)-2) /* defined by a line that had an error */

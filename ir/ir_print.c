@@ -10,7 +10,7 @@
 
 #include "ir/ir_ops.h"
 #include "ir/ir_text.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct StrBuf {
   char *s;

@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "ir/ir.h"
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 /* Parses one graph from text[0..len) (need not be NUL-terminated; any bytes are accepted).
  * Problems go to d as `file:line:col: error: ...` (file may be NULL: "<string>"), as many as

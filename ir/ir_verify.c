@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "ir/ir_ops.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct Verifier {
   const IrGraph *g;

@@ -5,7 +5,7 @@
 #define SMELT_IR_VERIFY_H
 
 #include "ir/ir.h"
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 /* Limits on what a verified graph holds, so that every size computation fits in 64 bits:
  * tensors have at most IR_MAX_NUMEL elements, attribute values at most IR_MAX_ATTR_VALUE in

@@ -10,7 +10,7 @@
 
 #include "ir/ir_builder.h"
 #include "ir/ir_ops.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 static bool is_f32(const IrGraph *g, IrId id) { return ir_type_of(g, id)->dtype == IR_F32; }
 

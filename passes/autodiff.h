@@ -6,7 +6,7 @@
 #define SMELT_PASS_AUTODIFF_H
 
 #include "ir/ir.h"
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 /* Appends to g the gradient of `loss` (an f32 scalar, f32[]) with respect to each of the n_wrt
  * f32 values wrt[i] (usually params), and stores its id in grads[i]; it has exactly wrt[i]'s

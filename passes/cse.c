@@ -8,7 +8,7 @@
 
 #include "ir/ir_ops.h"
 #include "passes/simplify_impl.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct CseTable {
   IrId *slots;      /* (cap) ids in the new graph; IR_NONE marks an empty slot */

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "passes/simplify_impl.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 IrGraph *pass_dce_map(const IrGraph *g, PassSimplifyStats *stats, IrId *map) {
   bool *live = rt_xcalloc((size_t)g->n_nodes + 1, sizeof *live);

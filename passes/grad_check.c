@@ -16,8 +16,8 @@
 #include "ir/ir_ops.h"
 #include "ir/ir_verify.h"
 #include "passes/autodiff.h"
-#include "runtime/rt_assert.h"
-#include "runtime/rt_random.h"
+#include "support/rt_assert.h"
+#include "support/rt_random.h"
 
 typedef struct Tolerance {
   int max_samples;

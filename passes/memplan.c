@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "passes/memplan_place.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 /* Sort key: ascending lexicographic on (k1, k2, k3, idx); descending criteria are negated. */
 typedef struct OrderKey {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 /* Placed blocks, sorted by offset (ties in any order), in chunks that are themselves in offset
  * order (a B+-tree's leaf level): an insertion moves at most CHUNK_CAP entries. A summary tree

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct FirstKey {
   int first, idx;

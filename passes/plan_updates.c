@@ -8,7 +8,7 @@
 
 #include <stdlib.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 static int64_t align_up(int64_t v) {
   return (v + PASS_MEMPLAN_ALIGNMENT - 1) / PASS_MEMPLAN_ALIGNMENT * PASS_MEMPLAN_ALIGNMENT;

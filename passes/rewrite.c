@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "ir/ir_ops.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 void pass_rewrite_begin(PassRewrite *rw, const IrGraph *src) {
   rw->src = src;

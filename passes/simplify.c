@@ -8,7 +8,7 @@
 
 #include "ir/ir_verify.h"
 #include "passes/simplify_impl.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 enum { SIMPLIFY_MAX_ROUNDS = 8 };
 

@@ -10,7 +10,7 @@
 
 #include "ir/ir_ops.h"
 #include "passes/simplify_impl.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 enum {
   FOLD_MAX_DATA = 1024,     /* largest data(...) const folding may create */

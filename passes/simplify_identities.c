@@ -9,7 +9,7 @@
 
 #include "ir/ir_ops.h"
 #include "passes/simplify_impl.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct Rewriter {
   PassRewrite rw;

@@ -15,7 +15,7 @@
 
 #include "ir/ir_builder.h"
 #include "passes/autodiff.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 typedef struct Builder {
   IrGraph *g;

@@ -7,7 +7,7 @@
 #define SMELT_PASS_TRAIN_GRAPH_H
 
 #include "ir/ir.h"
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 typedef enum PassOptimizerKind {
   PASS_OPT_SGD,   /* SGD with momentum (momentum = 0 is plain SGD); L2 weight decay in the gradient */

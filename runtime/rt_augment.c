@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_random.h"
+#include "support/rt_assert.h"
+#include "support/rt_random.h"
 
 enum { MAX_BLUR_RADIUS = 16 };
 

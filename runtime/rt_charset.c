@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 int rt_utf8_decode(const char *s, size_t n, uint32_t *cp) {
   if (n == 0) return 0;

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
-#include "runtime/rt_json.h"
 #include "runtime/rt_safetensors.h"
+#include "support/rt_assert.h"
+#include "support/rt_json.h"
 
 #define FORMAT "smelt-checkpoint-1"
 

@@ -7,11 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/rt_diag.h"
 #include "runtime/rt_model.h"
 #include "runtime/rt_results.h"
 #include "runtime/rt_safetensors.h"
 #include "runtime/rt_schedule.h"
+#include "support/rt_diag.h"
 
 typedef struct RtCheckpointInfo {
   int32_t epoch;   /* epochs completed */

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 /* log(e^a + e^b), exact when either is -inf (log 0) */
 static double log_add(double a, double b) {

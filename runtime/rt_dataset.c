@@ -8,12 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_fs.h"
 #include "runtime/rt_image.h"
 #include "runtime/rt_labels.h"
 #include "runtime/rt_pool.h"
-#include "runtime/rt_random.h"
+#include "support/rt_assert.h"
+#include "support/rt_fs.h"
+#include "support/rt_random.h"
 
 enum { MAX_LABELS_BYTES = 1 << 30 };
 

@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/rt_arena.h"
 #include "runtime/rt_charset.h"
-#include "runtime/rt_diag.h"
+#include "support/rt_arena.h"
+#include "support/rt_diag.h"
 
 typedef enum RtDataPolicy {
   RT_DATA_STOP, /* any problem is an error and the load fails (after reporting all of them) */

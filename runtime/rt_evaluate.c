@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_loader.h"
 #include "runtime/rt_train.h"
 #include "runtime/rt_train_io.h"
+#include "support/rt_assert.h"
 
 bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLossScalars *loss, RtEpochMetrics *out,
                  RtDiags *d) {

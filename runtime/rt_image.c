@@ -14,9 +14,9 @@
 
 #include <zlib.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_diag.h"
-#include "runtime/rt_fs.h"
+#include "support/rt_assert.h"
+#include "support/rt_diag.h"
+#include "support/rt_fs.h"
 
 /* stb_image_write's own deflate has fixed Huffman codes only, so noisy images come out larger
  * than raw and slowly; its documented hook hands the IDAT stream to zlib instead. */

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
+#include "support/rt_assert.h"
 
 typedef struct Builder {
   RtLabels *out;

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "runtime/rt_arena.h"
+#include "support/rt_arena.h"
 
 typedef struct RtLabelLine {
   int line;         /* 1-based */

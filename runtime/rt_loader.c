@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_random.h"
+#include "support/rt_assert.h"
+#include "support/rt_random.h"
 
 enum { SLOTS = 3 };
 

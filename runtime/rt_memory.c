@@ -14,8 +14,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_pool.h"
+#include "support/rt_assert.h"
 
 /* libopenblas's buffer pool (driver/others/memory.c), exported by its shared library. A buffer
  * taken and given back stays mapped for the next GEMM, so taking one per thread at once leaves

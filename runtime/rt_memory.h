@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "runtime/rt_diag.h"
 #include "runtime/rt_model.h"
+#include "support/rt_diag.h"
 
 /* One part of a run's memory, for the estimate and the messages. */
 typedef struct RtMemItem {

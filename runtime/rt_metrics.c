@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 int64_t rt_metrics_edit_distance(const int32_t *a, int64_t na, const int32_t *b, int64_t nb) {
   if (na < 0) na = 0;

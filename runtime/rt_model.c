@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 void *rt_region_alloc_named(int64_t bytes, const char *what) {
   void *p = NULL;

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/rt_init.h"
 #include "runtime/rt_profile.h"
+#include "support/rt_init.h"
 
 typedef enum RtDtype { RT_F32, RT_I32 } RtDtype;
 

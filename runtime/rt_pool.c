@@ -14,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_fpenv.h"
 #include "runtime/rt_profile.h"
+#include "support/rt_assert.h"
 
 /* libopenblas (Debian's pthread build); declared here so the runtime needs no cblas.h */
 void openblas_set_num_threads(int num_threads);

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_fs.h"
-#include "runtime/rt_json.h"
-#include "runtime/rt_suggest.h"
+#include "support/rt_assert.h"
+#include "support/rt_fs.h"
+#include "support/rt_json.h"
+#include "support/rt_suggest.h"
 
 #ifndef SMELT_VERSION
 #define SMELT_VERSION "unknown"

@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/rt_arena.h"
-#include "runtime/rt_diag.h"
 #include "runtime/rt_tensorboard.h"
+#include "support/rt_arena.h"
+#include "support/rt_diag.h"
 
 /* File names inside an experiment's output folder. */
 #define RT_FILE_BEST_CKPT "best.safetensors"

@@ -12,7 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "runtime/rt_fs.h"
+#include "support/rt_fs.h"
 
 int rt_run_dir_lock(const char *dir, RtDiags *d) {
   char path[4096];

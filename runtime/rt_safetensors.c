@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_arena.h"
-#include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
-#include "runtime/rt_fs.h"
-#include "runtime/rt_suggest.h"
+#include "support/rt_arena.h"
+#include "support/rt_assert.h"
+#include "support/rt_fs.h"
+#include "support/rt_suggest.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; we memcpy it");
 

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 /* Every dtype of the format (smelt itself writes F32, I32, I64, F64 and U8). */
 typedef enum RtStDtype {

@@ -6,7 +6,7 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 const char *const RT_OPTIMIZER_NAMES[RT_OPT_COUNT] = {"adam", "adamw", "sgd"};
 const char *const RT_SCHEDULER_NAMES[RT_SCHED_COUNT] = {"reduce_on_plateau", "cosine", "step", "constant"};

@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/rt_diag.h"
 #include "runtime/rt_schedule.h"
 #include "runtime/rt_train.h"
+#include "support/rt_diag.h"
 
 typedef enum RtOptimizerKind { RT_OPT_ADAM, RT_OPT_ADAMW, RT_OPT_SGD, RT_OPT_COUNT } RtOptimizerKind;
 typedef enum RtLossKind {

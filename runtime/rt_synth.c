@@ -14,10 +14,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_fs.h"
 #include "runtime/rt_image.h"
 #include "runtime/rt_pool.h"
+#include "support/rt_assert.h"
+#include "support/rt_fs.h"
 
 enum { MAX_COUNT = 100000000 };
 

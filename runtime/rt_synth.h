@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 #define RT_SYNTH_DEFAULT_CHARSET "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define RT_SYNTH_FONT_DIR "/usr/share/fonts/truetype/dejavu"

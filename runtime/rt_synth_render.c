@@ -13,10 +13,10 @@
 #include FT_FREETYPE_H
 #include FT_ADVANCES_H
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
 #include "runtime/rt_pool.h"
-#include "runtime/rt_random.h"
+#include "support/rt_assert.h"
+#include "support/rt_random.h"
 
 #define PI 3.14159265358979323846
 static const char *const FONT_FILES[] = {"DejaVuSans.ttf",     "DejaVuSans-Bold.ttf",

@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "runtime/rt_assert.h"
-#include "runtime/rt_crc32c.h"
-#include "runtime/rt_fs.h"
+#include "support/rt_assert.h"
+#include "support/rt_crc32c.h"
+#include "support/rt_fs.h"
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "event files are written little-endian by memcpy");
 

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "runtime/rt_diag.h"
+#include "support/rt_diag.h"
 
 typedef struct RtTbWriter RtTbWriter;
 

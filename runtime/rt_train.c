@@ -12,15 +12,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_checkpoint.h"
-#include "runtime/rt_fs.h"
 #include "runtime/rt_loader.h"
 #include "runtime/rt_memory.h"
 #include "runtime/rt_progress.h"
-#include "runtime/rt_random.h"
 #include "runtime/rt_tensorboard.h"
 #include "runtime/rt_train_io.h"
+#include "support/rt_assert.h"
+#include "support/rt_fs.h"
+#include "support/rt_random.h"
 
 RtTrainConfig rt_train_config_defaults(void) {
   return (RtTrainConfig){

@@ -12,11 +12,11 @@
 
 #include "runtime/rt_augment.h"
 #include "runtime/rt_dataset.h"
-#include "runtime/rt_diag.h"
 #include "runtime/rt_model.h"
 #include "runtime/rt_results.h"
 #include "runtime/rt_schedule.h"
 #include "runtime/rt_train_io.h"
+#include "support/rt_diag.h"
 
 typedef struct RtTrainConfig {
   const char *experiment; /* name, for logs and results */

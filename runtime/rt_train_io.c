@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 static void *at(void *io, const RtSlot *s) { return (char *)io + s->offset; }
 

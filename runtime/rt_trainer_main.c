@@ -1,6 +1,6 @@
 /* The standalone trainer's main program (rt_trainer_main.h): `smelt train`'s command line
  * (rt_train_cli.h), the embedded settings read as stored settings are (rt_settings.h), and data
- * loading shared with tools/experiment.c, so that a built trainer and `smelt train` of the same
+ * loading shared with driver/experiment.c, so that a built trainer and `smelt train` of the same
  * experiment write the same files with the same metrics. */
 #include "runtime/rt_trainer_main.h"
 
@@ -14,11 +14,11 @@
 #include <unistd.h>
 
 #include "runtime/rt_fpenv.h"
-#include "runtime/rt_fs.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_settings.h"
 #include "runtime/rt_synth.h"
 #include "runtime/rt_train_cli.h"
+#include "support/rt_fs.h"
 
 /* The help: what the trainer is, and `smelt train`'s options (rt_train_cli.h). Returns buf. */
 static const char *usage(const char *prog, const char *experiment, const RtTrainerSpec *s, char *buf, size_t size) {

@@ -3,7 +3,7 @@
  * records (read back here with rt_settings_from_json), what it was built from, and a `main` that
  * calls rt_trainer_main, which parses `smelt train`'s command line (rt_train_cli.h), loads the
  * data the same way and runs rt_train. Runtime only: a trainer links libsmelt_runtime.a,
- * OpenBLAS, cJSON, FreeType and zlib, never LLVM. */
+ * libsmelt_support.a, OpenBLAS, cJSON, FreeType and zlib, never LLVM. */
 #ifndef SMELT_RT_TRAINER_MAIN_H
 #define SMELT_RT_TRAINER_MAIN_H
 
@@ -12,9 +12,9 @@
 #include <stdio.h>
 
 #include "runtime/rt_dataset.h"
-#include "runtime/rt_diag.h"
 #include "runtime/rt_model.h"
 #include "runtime/rt_train.h"
+#include "support/rt_diag.h"
 
 /* The share of a training folder held out for validation when a config says nothing (FeData). */
 #define RT_DEFAULT_VAL_SPLIT 0.1
@@ -43,7 +43,7 @@ typedef struct RtTrainerSpec {
 int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec);
 
 /* Loads (generating first when synthetic) the training and validation sets, exactly like
- * `smelt train` (tools/experiment.c): train_dir / val_dir override the spec's folders; a folder
+ * `smelt train` (driver/experiment.c): train_dir / val_dir override the spec's folders; a folder
  * without a validation folder is split by val_split (0: 0.2) with RT_SPLIT_SEED, the same for
  * every experiment and training seed, so that experiments are validated on the same samples. */
 enum { RT_SPLIT_SEED = 0x5e1f };

@@ -1,6 +1,6 @@
 /* `smelt build CONFIG -o PATH`: a standalone trainer for one experiment. The training step and
  * the evaluation graph go through the driver as `smelt train`'s do, into one object file,
- * linked with a generated C file of tables (tools/aot_trainer.c) and the runtime library by the
+ * linked with a generated C file of tables (driver/aot_trainer.c) and the runtime libraries by the
  * system C compiler. The executable needs no LLVM and, given the same
  * seed, data and thread count, ends with the same metrics as `smelt train`. */
 #include <limits.h>
@@ -10,20 +10,21 @@
 #include <sys/stat.h>
 
 #include "codegen/cg_cache.h"
-#include "runtime/rt_fs.h"
-#include "runtime/rt_install.h"
+#include "driver/aot.h"
+#include "driver/experiment.h"
+#include "driver/model_build.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
-#include "tools/aot.h"
+#include "support/rt_fs.h"
+#include "support/rt_install.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-#include "tools/experiment.h"
-#include "tools/model_build.h"
 
-/* Set by CMakeLists.txt: the runtime library a trainer links, and the folder of its headers, in
- * the build and source trees (an installed smelt links its installed ones: runtime/rt_install.h). */
-#ifndef SMELT_RUNTIME_LIB
-#error "SMELT_RUNTIME_LIB (path of libsmelt_runtime.a) must be defined by the build"
+/* Set by CMakeLists.txt: the runtime and support libraries a trainer links, and the folder of
+ * their headers, in the build and source trees (an installed smelt links its installed ones:
+ * support/rt_install.h). */
+#if !defined(SMELT_RUNTIME_LIB) || !defined(SMELT_SUPPORT_LIB) || !defined(SMELT_RUNTIME_INCLUDE)
+#error "SMELT_RUNTIME_LIB, SMELT_SUPPORT_LIB (paths of libsmelt_runtime.a, libsmelt_support.a) and SMELT_RUNTIME_INCLUDE must be defined by the build"
 #endif
 
 static const char USAGE[] =
@@ -98,13 +99,16 @@ static DrvProgram *compile_steps(const FeExperiment *e, const BuildArgs *a, int 
   return NULL;
 }
 
-/* The runtime a trainer links and the folder of its headers: those installed beside this smelt
- * (PREFIX/lib/smelt, PREFIX/include/smelt), else the build and source trees it was built in. */
-static void runtime_paths(char *lib, size_t lib_size, char *include, size_t include_size) {
-  if (rt_install_path(RT_INSTALL_RUNTIME_LIB, lib, lib_size) && rt_install_path(RT_INSTALL_INCLUDE, include, include_size))
+/* The runtime and support libraries a trainer links and the folder of their headers: those
+ * installed beside this smelt (PREFIX/lib/smelt, PREFIX/include/smelt), else the build and source
+ * trees it was built in. Each path is PATH_MAX bytes. */
+static void runtime_paths(char *lib, char *support, char *include) {
+  if (rt_install_path(RT_INSTALL_RUNTIME_LIB, lib, PATH_MAX) && rt_install_path(RT_INSTALL_SUPPORT_LIB, support, PATH_MAX) &&
+      rt_install_path(RT_INSTALL_INCLUDE, include, PATH_MAX))
     return;
-  snprintf(lib, lib_size, "%s", SMELT_RUNTIME_LIB);
-  snprintf(include, include_size, "%s", SMELT_RUNTIME_INCLUDE);
+  snprintf(lib, PATH_MAX, "%s", SMELT_RUNTIME_LIB);
+  snprintf(support, PATH_MAX, "%s", SMELT_SUPPORT_LIB);
+  snprintf(include, PATH_MAX, "%s", SMELT_RUNTIME_INCLUDE);
 }
 
 /* The generated C file, compiled and linked with the object and the runtime. */
@@ -121,10 +125,10 @@ static bool link_trainer(const char *dir, const char *obj, const AotTrainer *t, 
     rt_diag_error(d, src, 0, 0, "cannot write the trainer's C file");
     return false;
   }
-  char lib[PATH_MAX], include[PATH_MAX];
-  runtime_paths(lib, sizeof lib, include, sizeof include);
+  char lib[PATH_MAX], support[PATH_MAX], include[PATH_MAX];
+  runtime_paths(lib, support, include);
   const char *argv[] = {aot_cc(), "-std=c17", "-O2", "-I", include, "-o", out, src, obj,
-                        lib, "-lopenblas", "-lcjson", "-lfreetype", "-lz", "-lm", "-lpthread",
+                        lib, support, "-lopenblas", "-lcjson", "-lfreetype", "-lz", "-lm", "-lpthread",
 #ifdef SMELT_AOT_SANITIZE /* the runtime library was built with the sanitizers */
                         "-fsanitize=address,undefined",
 #endif

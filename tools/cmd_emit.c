@@ -2,7 +2,7 @@
  * checkpoint's metadata, has the driver lower and plan its inference graph at a fixed batch for
  * one thread with the checkpoint's weights as the state region, and writes DIR/NAME.o (the
  * compiled graph, the weights as 64-byte aligned read-only data, the C API of
- * tools/aot_deploy.c) and DIR/NAME.h (its documentation). The object needs only OpenBLAS and libm. */
+ * driver/aot_deploy.c) and DIR/NAME.h (its documentation). The object needs only OpenBLAS and libm. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,15 +10,15 @@
 
 #include "driver/drv_pipeline.h"
 #include "frontend/fe_preset.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 #include "runtime/rt_charset.h"
 #include "runtime/rt_fpenv.h"
-#include "runtime/rt_fs.h"
+#include "support/rt_fs.h"
 #include "runtime/rt_results.h"
 #include "runtime/rt_safetensors.h"
-#include "tools/aot.h"
+#include "driver/aot.h"
 #include "tools/cli.h"
-#include "tools/checkpoint_model.h"
+#include "driver/checkpoint_model.h"
 #include "tools/commands.h"
 
 static const char USAGE[] =

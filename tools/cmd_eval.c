@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "driver/checkpoint_model.h"
 #include "runtime/rt_dataset.h"
 #include "runtime/rt_memory.h"
 #include "runtime/rt_train.h"
-#include "tools/checkpoint_model.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 

@@ -7,11 +7,11 @@
 #include <string.h>
 
 #include "driver/drv_pipeline.h"
+#include "driver/experiment.h"
 #include "ir/ir_text.h"
 #include "runtime/rt_settings.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-#include "tools/experiment.h"
 
 static const char USAGE[] =
     "usage: smelt ir PRESET|FILE.ir [--graph train|eval|infer] [--stage STAGE] [--stats]\n"

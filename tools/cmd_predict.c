@@ -4,13 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
+#include "driver/checkpoint_model.h"
 #include "runtime/rt_charset.h"
 #include "runtime/rt_image.h"
 #include "runtime/rt_memory.h"
 #include "runtime/rt_metrics.h"
 #include "runtime/rt_train_io.h"
-#include "tools/checkpoint_model.h"
+#include "support/rt_assert.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 

@@ -8,6 +8,7 @@
 
 #include "driver/drv_compare.h"
 #include "driver/drv_pipeline.h"
+#include "driver/experiment.h"
 #include "ir/ir_interp.h"
 #include "ir/ir_text.h"
 #include "passes/grad_check.h"
@@ -15,7 +16,6 @@
 #include "runtime/rt_settings.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-#include "tools/experiment.h"
 
 static const char USAGE[] =
     "usage: smelt run-ir FILE.ir [--seed N] [--backend interp|jit] [--compare [--grad]]\n"

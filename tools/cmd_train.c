@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "driver/experiment.h"
+#include "driver/model_build.h"
 #include "runtime/rt_train_cli.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-#include "tools/experiment.h"
-#include "tools/model_build.h"
 
 static const char SYNOPSIS[] =
     "usage: smelt train CONFIG [--experiment NAME] [--data DIR] [--val DIR] [--epochs N]\n"

@@ -10,18 +10,18 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "driver/experiment.h"
 #include "frontend/fe_plan.h"
-#include "runtime/rt_fs.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
-#include "runtime/rt_suggest.h"
+#include "support/rt_fs.h"
+#include "support/rt_suggest.h"
+#include "sweep/tune_outcome.h"
+#include "sweep/tune_report.h"
+#include "sweep/tune_sched.h"
+#include "sweep/tune_status.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
-#include "tools/experiment.h"
-#include "tools/tune_outcome.h"
-#include "tools/tune_report.h"
-#include "tools/tune_sched.h"
-#include "tools/tune_status.h"
 
 static const char USAGE[] =
     "usage: smelt tune CONFIG [--only NAME,...] [--epochs N] [--jobs N] [--out DIR] [--resume]\n"

@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_fpenv.h"
-#include "runtime/rt_suggest.h"
+#include "support/rt_assert.h"
+#include "support/rt_suggest.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 

@@ -8,7 +8,7 @@
 
 #include "frontend/fe_config.h"
 #include "frontend/fe_preset.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   RtDiags d = {0};

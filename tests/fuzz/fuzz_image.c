@@ -7,9 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_augment.h"
 #include "runtime/rt_image.h"
+#include "support/rt_assert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_charset.h"
 #include "runtime/rt_labels.h"
+#include "support/rt_assert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_safetensors.h"
+#include "support/rt_assert.h"
 
 /* Same tensors (names, dtypes, shapes, bytes) and metadata in a and b. */
 static void check_same(const RtStFile *a, const RtStFile *b) {

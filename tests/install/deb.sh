@@ -17,8 +17,8 @@ debs=("$tmp"/out/smelt_*.deb)
 deb=${debs[0]}
 
 files=$(dpkg-deb -c "$deb" | awk '{print $6}')
-for f in usr/bin/smelt usr/share/smelt/presets/small.yaml usr/lib/smelt/libsmelt_runtime.a \
-         usr/include/smelt/runtime/rt_trainer_main.h usr/share/doc/smelt/README.md; do
+for f in usr/bin/smelt usr/share/smelt/presets/small.yaml usr/lib/smelt/libsmelt_runtime.a usr/lib/smelt/libsmelt_support.a \
+         usr/include/smelt/runtime/rt_trainer_main.h usr/include/smelt/support/rt_assert.h usr/share/doc/smelt/README.md; do
   grep -qxF "./$f" <<<"$files" || fail "the package has no /$f"
 done
 

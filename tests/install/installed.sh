@@ -16,7 +16,8 @@ fail() { printf 'installed.sh: %s\n' "$*" >&2; exit 1; }
 
 "$cmake" --install "$build" --prefix "$prefix" >/dev/null
 for f in bin/smelt share/smelt/presets/small.yaml share/smelt/presets/ctc_small.yaml \
-         lib/smelt/libsmelt_runtime.a include/smelt/runtime/rt_trainer_main.h \
+         lib/smelt/libsmelt_runtime.a lib/smelt/libsmelt_support.a include/smelt/runtime/rt_trainer_main.h \
+         include/smelt/runtime/rt_settings.def include/smelt/support/rt_assert.h \
          share/doc/smelt/README.md share/doc/smelt/deploy.md; do
   [[ -e $prefix/$f ]] || fail "the install has no $f"
 done
@@ -40,7 +41,9 @@ WRAP
 chmod +x cc-wrapper
 out=$(CC=$work/cc-wrapper "$smelt" build mini.yaml -o trainer 2>&1) || fail "smelt build failed: $out"
 grep -qxF "$prefix/include/smelt" cc-args || fail "smelt build did not compile against $prefix/include/smelt: $(cat cc-args)"
-grep -qxF "$prefix/lib/smelt/libsmelt_runtime.a" cc-args || fail "smelt build did not link $prefix/lib/smelt/libsmelt_runtime.a: $(cat cc-args)"
+for lib in libsmelt_runtime.a libsmelt_support.a; do
+  grep -qxF "$prefix/lib/smelt/$lib" cc-args || fail "smelt build did not link $prefix/lib/smelt/$lib: $(cat cc-args)"
+done
 if grep -qF -e "$src" -e "$build" cc-args; then fail "smelt build used the source or build tree: $(cat cc-args)"; fi
 
 out=$(./trainer --epochs 1 --out trainer-runs --quiet 2>&1) || fail "the built trainer failed: $out"

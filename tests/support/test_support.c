@@ -13,8 +13,8 @@
 
 #include <cmocka.h>
 
-#include "runtime/rt_diag.h"
-#include "runtime/rt_fs.h"
+#include "support/rt_diag.h"
+#include "support/rt_fs.h"
 
 char *test_read_text(const char *path, size_t *len) {
   RtDiags d = {0};

@@ -12,13 +12,13 @@
 #include <cmocka.h>
 #include <sys/wait.h>
 
+#include "driver/checkpoint_model.h"
 #include "runtime/rt_charset.h"
 #include "runtime/rt_image.h"
 #include "runtime/rt_metrics.h"
-#include "runtime/rt_random.h"
 #include "runtime/rt_train_io.h"
+#include "support/rt_random.h"
 #include "test_aot.h"
-#include "tools/checkpoint_model.h"
 
 static char tmp[] = "/tmp/smelt-aot-emit-XXXXXX";
 static char **images; /* validation PNGs and the test images (JPEG and PNG of other sizes) */

@@ -19,7 +19,7 @@
 #include "ir/ir_interp.h"
 #include "ir/ir_text.h"
 #include "passes/train_graph.h"
-#include "runtime/rt_assert.h"
+#include "support/rt_assert.h"
 
 static const char PROGRAM[] =
     "#include <stdio.h>\n"

@@ -184,12 +184,13 @@ static int scan_folder(const char *folder) {
   return found;
 }
 
-/* The pipeline sequence is written once, in driver/: neither the commands nor codegen run
+/* The pipeline sequence is written once, in driver/: neither the commands, the sweep nor codegen run
  * lowering, the training graph, simplification, planning, emission, optimisation, object
  * writing or the cache themselves. */
 static void test_pipeline_written_once(void **state) {
   (void)state;
   assert_int_equal(scan_folder("tools"), 0);
+  assert_int_equal(scan_folder("sweep"), 0);
   assert_int_equal(scan_folder("codegen"), 0);
 }
 

@@ -1,4 +1,4 @@
-/* Tests of the counter-based RNG (runtime/rt_random.h) and the rng_uniform op: Philox-4x32-10
+/* Tests of the counter-based RNG (support/rt_random.h) and the rng_uniform op: Philox-4x32-10
  * known answers from Random123's kat_vectors, the op's range, exactness in f32, determinism,
  * independence of streams and seeds, and its mean. */
 #include <setjmp.h>
@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "interp_check.h"
-#include "runtime/rt_random.h"
+#include "support/rt_random.h"
 
 static void test_philox_known_answers(void **state) {
   static const uint32_t kat[3][10] = {

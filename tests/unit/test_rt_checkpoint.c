@@ -1,4 +1,4 @@
-/* Checkpoint files (runtime/rt_safetensors.h, runtime/rt_fs.h): byte-exact agreement with the
+/* Checkpoint files (runtime/rt_safetensors.h, support/rt_fs.h): byte-exact agreement with the
  * reference implementation's serialisation tests, round trips of several dtypes and shapes with
  * metadata through an atomic file write, and hostile inputs: every truncation of a small file,
  * byte flips in the length and header, and hand-made headers with each kind of inconsistency
@@ -23,8 +23,8 @@
 #include "test_support.h"
 
 #include "runtime/rt_checkpoint.h"
-#include "runtime/rt_fs.h"
 #include "runtime/rt_safetensors.h"
+#include "support/rt_fs.h"
 
 static char tmp_dir[] = "/tmp/smelt_ckpt_XXXXXX";
 

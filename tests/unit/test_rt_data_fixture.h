@@ -10,10 +10,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_dataset.h"
-#include "runtime/rt_diag.h"
 #include "runtime/rt_image.h"
+#include "support/rt_assert.h"
+#include "support/rt_diag.h"
 
 /* A fresh folder /tmp/smelt-data-XXXXXX; caller frees the string and removes the folder. */
 static inline char *fx_tmpdir(void) {

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "runtime/rt_fs.h"
+#include "support/rt_fs.h"
 
 static char tmp[] = "/tmp/smelt-fs-XXXXXX";
 

@@ -19,10 +19,10 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "runtime/rt_assert.h"
 #include "runtime/rt_loader.h"
 #include "runtime/rt_memory.h"
 #include "runtime/rt_model.h"
+#include "support/rt_assert.h"
 
 /* AddressSanitizer replaces malloc and operator new (a failure is its own report and abort
  * unless allocator_may_return_null) and cannot run under an address-space limit (its shadow

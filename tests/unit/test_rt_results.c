@@ -19,8 +19,8 @@
 
 #include <cmocka.h>
 
-#include "runtime/rt_fs.h"
 #include "runtime/rt_results.h"
+#include "support/rt_fs.h"
 
 static char tmp_dir[] = "/tmp/smelt_results_XXXXXX";
 static char results_path[300], log_path[300];

@@ -1,4 +1,4 @@
-/* TensorBoard event files (runtime/rt_tensorboard.h, runtime/rt_crc32c.h): CRC-32C against the
+/* TensorBoard event files (runtime/rt_tensorboard.h, support/rt_crc32c.h): CRC-32C against the
  * RFC 3720 vectors and a bit-at-a-time implementation, then event files written by the writer
  * and parsed back here by an independent reader: TFRecord framing with both masked CRCs
  * verified, the protobuf wire format decoded field by field (Event.wall_time/step/file_version/
@@ -20,9 +20,9 @@
 
 #include "test_support.h"
 
-#include "runtime/rt_crc32c.h"
-#include "runtime/rt_fs.h"
 #include "runtime/rt_tensorboard.h"
+#include "support/rt_crc32c.h"
+#include "support/rt_fs.h"
 
 static char tmp_dir[] = "/tmp/smelt_tb_XXXXXX";
 

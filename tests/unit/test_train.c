@@ -15,10 +15,10 @@
 
 #include "test_support.h"
 
-#include "runtime/rt_fs.h"
+#include "driver/experiment.h"
+#include "driver/model_build.h"
 #include "runtime/rt_safetensors.h"
-#include "tools/experiment.h"
-#include "tools/model_build.h"
+#include "support/rt_fs.h"
 
 static char tmp[] = "/tmp/smelt-train-XXXXXX";
 

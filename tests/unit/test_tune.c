@@ -23,11 +23,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "runtime/rt_fs.h"
-#include "tools/tune_chart.h"
-#include "tools/tune_outcome.h"
-#include "tools/tune_prune.h"
-#include "tools/tune_report.h"
+#include "support/rt_fs.h"
+#include "sweep/tune_chart.h"
+#include "sweep/tune_outcome.h"
+#include "sweep/tune_prune.h"
+#include "sweep/tune_report.h"
 
 static char tmp[] = "/tmp/smelt-tune-XXXXXX";
 static char smelt[PATH_MAX];

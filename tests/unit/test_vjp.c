@@ -17,7 +17,7 @@
 #include "ir/ir_ops.h"
 #include "passes/autodiff.h"
 #include "passes/grad_check.h"
-#include "runtime/rt_random.h"
+#include "support/rt_random.h"
 
 static int n_made; /* names and random streams of params and weight tensors */
 

@@ -1,0 +1,120 @@
+/* Experiment -> compiled model (model_build.h). */
+#include "driver/model_build.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver/experiment.h"
+#include "ir/ir_ops.h"
+#include "runtime/rt_progress.h"
+#include "support/rt_assert.h"
+
+DrvInput model_input(const FeExperiment *e, FeGraphKind kind, const char *step) {
+  return (DrvInput){.preset = e->preset, .kind = kind, .batch = e->batch_size, .loss = e->loss.kind, .step = step};
+}
+
+static RtSlot slot_of(ModelBuild *b, const IrGraph *g, PassSlot where, IrId id, const char *name) {
+  const IrNode *n = g->nodes[id];
+  RtSlot s = {.name = rt_arena_strdup(&b->arena, name ? name : n->name), .dtype = n->type.dtype == IR_F32 ? RT_F32 : RT_I32,
+              .rank = n->type.shape.rank, .offset = where.offset,
+              .init = n->init < IR_INIT_DATA ? (RtInitKind)n->init : RT_INIT_ZEROS, .init_value = n->value,
+              .trainable = n->kind == IR_NODE_PARAM};
+  for (int k = 0; k < s.rank; k++) s.dims[k] = n->type.shape.dims[k];
+  return s;
+}
+
+/* Named inputs, then the outputs under the ABI's names. */
+RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, const char *const *outputs,
+                        int n_outputs, int *n) {
+  RtSlot *s = rt_arena_alloc(&b->arena, ((size_t)g->n_nodes + 4) * sizeof *s);
+  *n = 0;
+  for (IrId id = 0; id < g->n_nodes; id++)
+    if (g->nodes[id]->kind == IR_NODE_INPUT) s[(*n)++] = slot_of(b, g, plan->slots[id], id, NULL);
+  for (int i = 0; i < n_outputs && i < g->n_outputs; i++)
+    s[(*n)++] = slot_of(b, g, plan->output_slots[i], g->outputs[i], outputs[i]);
+  return s;
+}
+
+void model_describe(const FePreset *p, int batch, const IrGraph *train, const PassPlan *train_plan,
+                    const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b) {
+  RtModel *m = &b->model;
+  m->state_bytes = train_plan->region_bytes[PASS_REGION_STATE];
+  b->state = rt_arena_alloc(&b->arena, ((size_t)train->n_nodes + 1) * sizeof *b->state);
+  for (IrId id = 0; id < train->n_nodes; id++) {
+    IrNodeKind k = train->nodes[id]->kind;
+    if (k != IR_NODE_PARAM && k != IR_NODE_STATE) continue;
+    b->state[m->n_state++] = slot_of(b, train, train_plan->slots[id], id, NULL);
+    if (k == IR_NODE_PARAM) m->params += ir_shape_numel(&train->nodes[id]->type.shape);
+  }
+  m->state = b->state;
+  static const char *const train_out[] = {"loss", "logits"}, *const eval_out[] = {"loss", "pred"};
+  b->train_io = model_io_slots(b, train, train_plan, train_out, 2, &m->train.n_io);
+  b->eval_io = model_io_slots(b, eval, eval_plan, eval_out, 2, &m->eval.n_io);
+  m->train.io = b->train_io;
+  m->eval.io = b->eval_io;
+  m->train.io_bytes = train_plan->region_bytes[PASS_REGION_IO];
+  m->train.scratch_bytes = train_plan->region_bytes[PASS_REGION_SCRATCH];
+  m->eval.io_bytes = eval_plan->region_bytes[PASS_REGION_IO];
+  m->eval.scratch_bytes = eval_plan->region_bytes[PASS_REGION_SCRATCH];
+  const FeLayer *head = p->head;
+  m->head = head->kind == FE_LAYER_CTC ? RT_HEAD_CTC : RT_HEAD_ATTENTION;
+  m->batch = batch;
+  m->channels = p->channels, m->height = p->height, m->width = p->width;
+  m->max_len = head->head.max_length;
+  m->classes = head->head.classes;
+  m->symbols = head->head.symbols;
+  const RtSlot *pred = rt_graph_slot(&m->eval, "pred");
+  m->time_steps = pred && m->head == RT_HEAD_CTC ? (int)pred->dims[1] : 0;
+  m->preset_name = p->name;
+}
+
+void model_build_free(ModelBuild *b) {
+  drv_program_free(b->train);
+  drv_program_free(b->eval);
+  free((void *)b->model.preset_text);
+  rt_arena_free(&b->arena);
+  memset(b, 0, sizeof *b);
+}
+
+static char *read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = rt_xmalloc((size_t)(n > 0 ? n : 0) + 1);
+  size_t got = n > 0 ? fread(s, 1, (size_t)n, f) : 0;
+  s[got] = 0;
+  fclose(f);
+  return s;
+}
+
+bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *b, RtDiags *d) {
+  double t0 = rt_now_seconds();
+  memset(b, 0, sizeof *b);
+  const FePreset *p = e->preset;
+  DrvOptions opt = {.optimizer = drv_optimizer(&e->optimizer, e->grad_clip > 0), .serial = o && o->serial};
+  DrvInput train = model_input(e, FE_GRAPH_TRAIN, NULL), eval = model_input(e, FE_GRAPH_EVAL, NULL);
+  b->train = drv_compile(&train, &opt, DRV_STAGE_LOADED, d);
+  opt.state_like = b->train ? b->train->units[0].plan : NULL;
+  b->eval = b->train ? drv_compile(&eval, &opt, DRV_STAGE_LOADED, d) : NULL;
+  if (!b->eval) {
+    model_build_free(b);
+    return false;
+  }
+  const DrvUnit *tu = &b->train->units[0], *eu = &b->eval->units[0];
+  model_describe(p, e->batch_size, tu->graph, tu->plan, eu->graph, eu->plan, b);
+  b->model.train.step = tu->program->step;
+  b->model.eval.step = eu->program->step;
+  b->model.train.kernels = tu->program->kernel_names;
+  b->model.train.n_kernels = tu->program->n_kernel_names;
+  b->model.eval.kernels = eu->program->kernel_names;
+  b->model.eval.n_kernels = eu->program->n_kernel_names;
+  b->model.preset_text = read_text(p->path);
+  b->build_seconds = rt_now_seconds() - t0;
+  if (o && o->log)
+    fprintf(o->log, "compiled %s (batch %d): training step %d kernels (%d unique)%s, evaluation %d kernels%s, %.1f s\n",
+            p->name, e->batch_size, tu->n_kernels, tu->n_unique, b->train->from_cache ? " from cache" : "",
+            eu->n_kernels, b->eval->from_cache ? " from cache" : "", b->build_seconds);
+  return true;
+}
