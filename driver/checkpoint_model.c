@@ -15,7 +15,7 @@
  * read by the settings reader; the head's default loss and the built-in options where absent. */
 static void stored_loss(const char *config_json, const FePreset *p, CheckpointModel *m) {
   RtSettings s = rt_settings_defaults();
-  s.loss_kind = p->head->kind == FE_LAYER_CTC ? RT_LOSS_CTC : RT_LOSS_CROSS_ENTROPY;
+  s.loss_kind = fe_preset_is_ctc(p) ? RT_LOSS_CTC : RT_LOSS_CROSS_ENTROPY;
   cJSON *o = config_json ? cJSON_Parse(config_json) : NULL;
   RtDiags ignored = {0}; /* a damaged entry keeps the defaults, as a missing one does */
   if (o) rt_settings_from_json(o, &s, "checkpoint", &ignored);

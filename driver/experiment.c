@@ -86,7 +86,7 @@ bool experiment_load_data(const FeExperiment *e, const ExperimentData *o, RtData
   const FeLayer *head = e->preset->head;
   RtTrainerDataOptions to = {.skip_bad = o->skip_bad,
                              .max_label_len = head->head.max_length,
-                             .ctc_steps = head->kind == FE_LAYER_CTC ? (int)head->in.dims[0] : 0,
+                             .ctc_steps = fe_preset_is_ctc(e->preset) ? (int)head->in.dims[0] : 0,
                              .height = e->preset->height, .width = e->preset->width, .log = o->log};
   bool ok = rt_trainer_load_data(&data, &to, train, val, d);
   rt_arena_free(&arena);

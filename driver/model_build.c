@@ -57,7 +57,7 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
   m->eval.io_bytes = eval_plan->region_bytes[PASS_REGION_IO];
   m->eval.scratch_bytes = eval_plan->region_bytes[PASS_REGION_SCRATCH];
   const FeLayer *head = p->head;
-  m->head = head->kind == FE_LAYER_CTC ? RT_HEAD_CTC : RT_HEAD_ATTENTION;
+  m->head = fe_preset_is_ctc(p) ? RT_HEAD_CTC : RT_HEAD_ATTENTION;
   m->batch = batch;
   m->channels = p->channels, m->height = p->height, m->width = p->width;
   m->max_len = head->head.max_length;

@@ -235,3 +235,5 @@ void fe_preset_free(FePreset *p) {
   rt_arena_free(&p->arena);
   free(p);
 }
+
+bool fe_preset_is_ctc(const FePreset *p) { return fe_layer_class(p->head->kind)->ctc; }

@@ -130,6 +130,10 @@ FePreset *fe_preset_load(const char *path, RtDiags *d);
 FePreset *fe_preset_parse(const char *file, const char *text, size_t len, RtDiags *d);
 void fe_preset_free(FePreset *p);
 
+/* Whether the preset's head is trained with the CTC loss (its layer row's `ctc` flag): CTC
+ * targets, greedy collapse decoding; otherwise a per-position loss over decoder steps. */
+bool fe_preset_is_ctc(const FePreset *p);
+
 /* Fills out[0..] with the parameters of l (at most FE_LAYER_MAX_PARAMS); returns how many. */
 int fe_layer_params(const FeLayer *l, FeParamInfo *out);
 /* A shape as text with the batch first: "(32, 512, 1, 32)"; batch <= 0 leaves the batch out. */

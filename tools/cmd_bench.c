@@ -126,7 +126,7 @@ static void profile_step(const CgProgram *p, void **r) {
 }
 
 static bool bench(const FePreset *pr, int batch, int steps, bool profile, Figures *f, RtDiags *d) {
-  FeLoss loss = {.kind = pr->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY, .label_smoothing = 0.05};
+  FeLoss loss = {.kind = fe_preset_is_ctc(pr) ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY, .label_smoothing = 0.05};
   FeOptimizer adam = {.kind = FE_OPT_ADAM, .betas = {0.9, 0.999}, .eps = 1e-8};
   DrvProgram *train = graph(pr, FE_GRAPH_TRAIN, batch, &loss, &adam, d);
   DrvProgram *infer = graph(pr, FE_GRAPH_INFER, batch, NULL, NULL, d), *infer1 = graph(pr, FE_GRAPH_INFER, 1, NULL, NULL, d);

@@ -153,7 +153,7 @@ static void describe_io(const Source *s, AotDeploy *a) {
   a->batch = (int)is->dims[0];
   a->channels = (int)is->dims[1], a->height = (int)is->dims[2], a->width = (int)is->dims[3];
   a->tokens = (int)ps->dims[1];
-  a->ctc = s->preset->head->kind == FE_LAYER_CTC;
+  a->ctc = fe_preset_is_ctc(s->preset);
   a->image_offset = plan->slots[image].offset;
   a->pred_offset = plan->output_slots[0].offset;
   a->io_bytes = plan->region_bytes[PASS_REGION_IO];

@@ -88,7 +88,7 @@ static bool ir_input(const char *ref, bool is_ir, bool train, bool eval, int bat
   FePreset *p = fe_preset_resolve(ref, dir, (FeLoc){0}, d);
   free(dir);
   if (!p) return false;
-  FeLossKind loss = p->head->kind == FE_LAYER_CTC ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY;
+  FeLossKind loss = fe_preset_is_ctc(p) ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY;
   *in = (DrvInput){.preset = p, .kind = train ? FE_GRAPH_TRAIN : eval ? FE_GRAPH_EVAL : FE_GRAPH_INFER,
                    .batch = batch, .loss = loss};
   return true;
