@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "runtime/rt_blas.h"
+
 const char *rt_train_options_help(bool with_config, const char *source, char *buf, size_t size) {
   snprintf(buf, size,
            "options:\n"
@@ -106,4 +108,7 @@ void rt_train_print_start(const char *experiment, const char *preset, long long 
   printf("charset (%d symbols): %s\n", train->charset.size, train->charset.utf8);
   printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d train / %d validation samples\n", experiment,
          preset, params, batch, epochs, train->count, val->count);
+  fflush(stdout);
+  rt_blas_warn(stderr);
 }
+

@@ -12,6 +12,7 @@
 
 #include "driver/drv_pipeline.h"
 #include "frontend/fe_lower.h"
+#include "runtime/rt_blas.h"
 #include "runtime/rt_model.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
@@ -221,6 +222,8 @@ int cmd_bench(int argc, char **argv) {
   rt_diags_free(&d);
   if (ok) {
     printf("smelt %s, batch %lld, %d threads:\n", pr->name, (long long)batch, rt_pool_threads());
+    fflush(stdout);
+    rt_blas_warn(stderr);
     printf("  compile (training step + inference): cold %.2f s, cached %.3f s\n", ours.compile_cold, ours.compile_cached);
     printf("  train: %.1f samples/s (%.0f ms/step); 4000-sample epoch %.0f s\n", ours.train_sps,
            1000 * batch / ours.train_sps, 4000 / ours.train_sps);

@@ -5,6 +5,7 @@
 #include <llvm/Config/llvm-config.h>
 
 #include "codegen/cg_host.h"
+#include "runtime/rt_blas.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -34,5 +35,8 @@ int cmd_version(int argc, char **argv) {
   printf("target %s\n", host.triple);
   printf("host cpu %s (%d-bit vectors)\n", host.cpu, cg_host_vector_bits(&host));
   printf("simd %s\n", cg_host_simd_features(&host, simd, sizeof simd));
+  const char *advice = rt_blas_advice_here();
+  printf("blas openblas core %s%s%s%s\n", rt_blas_core(), advice ? " (generic; set OPENBLAS_CORETYPE=" : "",
+         advice ? advice : "", advice ? ")" : "");
   return CLI_EXIT_OK;
 }

@@ -1,0 +1,26 @@
+/* Which kernels OpenBLAS runs on this machine, and whether they waste the CPU. OpenBLAS picks
+ * its kernels when the library loads, from a table of CPUs it knows; on a CPU newer than the
+ * build (or one a hypervisor names generically) it falls back to its SSE3 "Prescott" kernels,
+ * which run convolution GEMMs several times slower than the CPU allows. The choice can only be
+ * made before the library loads (OPENBLAS_CORETYPE), so smelt reports it and says what to set. */
+#ifndef SMELT_RUNTIME_RT_BLAS_H
+#define SMELT_RUNTIME_RT_BLAS_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* OpenBLAS's name for the kernels it runs ("Haswell", "SkylakeX", "Prescott", ...). */
+const char *rt_blas_core(void);
+
+/* The OPENBLAS_CORETYPE worth setting, or NULL when there is nothing to advise: `core` is a
+ * kernel set older than AVX2 + FMA while the CPU has them (`avx2_fma`, `avx512`: AVX-512 F,
+ * BW, DQ and VL), and the user has not chosen a core (`env_coretype` NULL or empty). */
+const char *rt_blas_advice(const char *core, bool avx2_fma, bool avx512, const char *env_coretype);
+
+/* rt_blas_advice for this process and machine. */
+const char *rt_blas_advice_here(void);
+
+/* Prints a warning to `out` when rt_blas_advice_here() has advice; false when it printed none. */
+bool rt_blas_warn(FILE *out);
+
+#endif
