@@ -11,11 +11,13 @@
 #define SMELT_CG_KERNEL_H
 
 #include "codegen/cg_context.h"
+#include "ir/ir_ops.h"
 #include "passes/plan.h"
 
 enum { CG_MAX_ARGS = 64 };
 /* fusion bounds what a kernel reads and writes; a GEMM kernel adds its workspace */
 _Static_assert(PASS_FUSE_MAX_ARGS + 8 <= CG_MAX_ARGS, "fusion's argument bound exceeds codegen's");
+_Static_assert(IR_MAX_VARIADIC + 1 <= CG_MAX_ARGS, "a variadic op's operands and result exceed codegen's arguments");
 
 /* One pointer argument: where its memory is at the call site, and how it is used. */
 typedef struct CgArg {

@@ -78,9 +78,14 @@ typedef struct IrAttrSpec {
   int count;        /* exact number of ints; -1: any number up to IR_ATTR_MAX_INTS */
 } IrAttrSpec;
 
+/* The most operands a variadic op (concat) may take: a compiled kernel passes each operand as a
+ * pointer argument and has 64 (codegen/cg_kernel.h), one kept for the result. ir_concat nests
+ * longer concats; the verifier refuses a wider one in IR text. */
+enum { IR_MAX_VARIADIC = 63 };
+
 typedef struct IrOpInfo {
   const char *name;
-  int arity; /* -1: one or more (concat) */
+  int arity; /* -1: one or more (concat), at most IR_MAX_VARIADIC */
   IrFusionClass fusion;
   unsigned flags; /* IR_OPF_* */
   IrAttrSpec attrs[IR_MAX_ATTRS];

@@ -213,6 +213,10 @@ static void verify_op(Verifier *v, IrId id, const IrNode *n, bool *type_ok) {
   } else if (info->arity < 0 && n->n_in < 1) {
     NODE_ERROR(v, id, "takes at least 1 operand, got 0");
     ok = false;
+  } else if (info->arity < 0 && n->n_in > IR_MAX_VARIADIC) {
+    NODE_ERROR(v, id, "takes at most %d operands (compiled kernels pass each as an argument), got %d: nest it, "
+               "e.g. a concat of concats", IR_MAX_VARIADIC, n->n_in);
+    ok = false;
   }
   for (int i = 0; i < n->n_in; i++) {
     IrId in = n->in[i];
