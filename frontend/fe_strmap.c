@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "support/rt_assert.h"
+#include "support/rt_random.h"
 
 struct FeStrMapSlot {
   const char *key; /* NULL: empty */
@@ -14,12 +15,6 @@ struct FeStrMapSlot {
   uint64_t hash;
   int value;
 };
-
-static uint64_t hash_of(const char *key, size_t len) {
-  uint64_t h = 0xcbf29ce484222325u;
-  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)key[i]) * 0x100000001b3u;
-  return h;
-}
 
 /* The slot holding key, or the empty slot where it would go. */
 static FeStrMapSlot *find(const FeStrMap *m, const char *key, size_t len, uint64_t h) {
@@ -41,7 +36,7 @@ static void grow(FeStrMap *m) {
 int fe_strmap_put(FeStrMap *m, const char *key, size_t len, int value) {
   RT_ASSERT(value >= 0, "negative value %d", value);
   if (2 * (m->count + 1) > m->cap) grow(m);
-  uint64_t h = hash_of(key, len);
+  uint64_t h = rt_fnv1a64(key, len);
   FeStrMapSlot *s = find(m, key, len, h);
   if (s->key) return s->value;
   *s = (FeStrMapSlot){key, len, h, value};
@@ -51,7 +46,7 @@ int fe_strmap_put(FeStrMap *m, const char *key, size_t len, int value) {
 
 int fe_strmap_get(const FeStrMap *m, const char *key, size_t len) {
   if (!m->cap) return -1;
-  const FeStrMapSlot *s = find(m, key, len, hash_of(key, len));
+  const FeStrMapSlot *s = find(m, key, len, rt_fnv1a64(key, len));
   return s->key ? s->value : -1;
 }
 

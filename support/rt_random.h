@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct RtPhilox {
   uint32_t v[4];
@@ -58,12 +59,16 @@ static inline double rt_random_normal(uint64_t seed, uint64_t stream, uint64_t i
   return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-/* A stream number from a name (FNV-1a, 64 bit), so that a parameter's initial values depend on
- * its name and not on where it sits in the graph. */
-static inline uint64_t rt_random_stream_of(const char *name) {
+/* FNV-1a, 64 bit (Fowler, Noll, Vo), of len bytes: a fast non-cryptographic hash for names. */
+static inline uint64_t rt_fnv1a64(const void *data, size_t len) {
+  const unsigned char *p = data;
   uint64_t h = 0xcbf29ce484222325u;
-  for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 0x100000001b3u;
+  for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3u;
   return h;
 }
+
+/* A stream number from a name, so that a parameter's initial values depend on its name and not
+ * on where it sits in the graph. */
+static inline uint64_t rt_random_stream_of(const char *name) { return rt_fnv1a64(name, strlen(name)); }
 
 #endif
