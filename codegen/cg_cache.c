@@ -17,6 +17,7 @@
 
 #include "support/rt_assert.h"
 #include "support/rt_fs.h"
+#include "support/rt_random.h"
 
 enum { HEADER_SIZE = 48, FORMAT_VERSION = 1 };
 static const char MAGIC[8] = {'S', 'M', 'E', 'L', 'T', 'O', 'B', 'J'};
@@ -74,12 +75,7 @@ uint64_t cg_hash_xxh64(const void *data, size_t len, uint64_t seed) {
   return h ^ h >> 32;
 }
 
-uint64_t cg_hash_fnv1a64(const void *data, size_t len) {
-  const uint8_t *p = data;
-  uint64_t h = 0xcbf29ce484222325u;
-  for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 0x100000001b3u;
-  return h;
-}
+uint64_t cg_hash_fnv1a64(const void *data, size_t len) { return rt_fnv1a64(data, len); }
 
 /* ---- paths ---- */
 

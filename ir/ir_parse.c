@@ -14,6 +14,7 @@
 #include "ir/ir_text.h"
 #include "ir/ir_verify.h"
 #include "support/rt_assert.h"
+#include "support/rt_random.h"
 #include "support/rt_suggest.h"
 
 enum { MAX_ERRORS = 20, WORD_MAX = 64, NUMBER_MAX = 80 };
@@ -96,11 +97,7 @@ static const char *word(const IrToken *t, char *buf) {
 
 /* ---- symbols ---- */
 
-static size_t hash_label(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return (size_t)h;
-}
+static size_t hash_label(const char *s, size_t n) { return (size_t)rt_fnv1a64(s, n); }
 
 static Symbol *sym_slot(Symbol *syms, size_t cap, const char *text, size_t len) {
   size_t i = hash_label(text, len) & (cap - 1);

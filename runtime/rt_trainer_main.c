@@ -19,6 +19,7 @@
 #include "runtime/rt_synth.h"
 #include "runtime/rt_train_cli.h"
 #include "support/rt_fs.h"
+#include "support/rt_random.h"
 
 /* The help: what the trainer is, and `smelt train`'s options (rt_train_cli.h). Returns buf. */
 static const char *usage(const char *prog, const char *experiment, const RtTrainerSpec *s, char *buf, size_t size) {
@@ -36,9 +37,8 @@ static const char *usage(const char *prog, const char *experiment, const RtTrain
 }
 
 void rt_trainer_synth_name(const RtTrainerData *data, char *buf, size_t size) {
-  uint64_t h = 0xcbf29ce484222325u; /* FNV-1a of the charset: sets differing only there differ */
-  for (const unsigned char *p = (const unsigned char *)(data->charset ? data->charset : ""); *p; p++)
-    h = (h ^ *p) * 0x100000001b3u;
+  const char *charset = data->charset ? data->charset : "";
+  uint64_t h = rt_fnv1a64(charset, strlen(charset)); /* sets differing only in the charset differ */
   snprintf(buf, size, "synth-s%" PRId64 "-n%d+%d-len%d-%d-c%08x", data->synth_seed, data->train_count,
            data->val_count, data->min_len, data->max_len, (unsigned)(h & 0xffffffffu));
 }
