@@ -16,7 +16,15 @@ RtTrainConfig experiment_train_config(const FeExperiment *e, const char *out_dir
   c.experiment = e->name;
   c.out_dir = out_dir;
   c.config_json = config_json;
+  c.init_path = e->init;
   return c;
+}
+
+/* An absolute path for a data folder or checkpoint (a standalone trainer may run elsewhere). */
+static const char *absolute(RtArena *arena, const char *path) {
+  if (!path) return NULL;
+  char buf[PATH_MAX];
+  return rt_arena_strdup(arena, realpath(path, buf) ? buf : path);
 }
 
 char *experiment_json(const FeExperiment *e) {
@@ -26,6 +34,7 @@ char *experiment_json(const FeExperiment *e) {
   cJSON_AddItemToObject(o, "network", fe_preset_json(e->preset)); /* an edited preset is other settings */
   RtSettings s = fe_experiment_settings(e);
   RtArena arena = {0};
+  if (e->init) cJSON_AddStringToObject(o, "init", absolute(&arena, e->init)); /* a trainer runs anywhere */
   RtTrainerData data = experiment_data(e, &arena);
   rt_settings_to_json(o, &s, rt_trainer_data_json(&data));
   rt_arena_free(&arena);
@@ -51,12 +60,6 @@ const FeExperiment *experiment_pick(const FeConfig *cfg, const char *name, RtDia
   return NULL;
 }
 
-/* An absolute path for a data folder (a standalone trainer may run elsewhere). */
-static const char *absolute(RtArena *arena, const char *path) {
-  if (!path) return NULL;
-  char buf[PATH_MAX];
-  return rt_arena_strdup(arena, realpath(path, buf) ? buf : path);
-}
 
 bool experiment_set_epochs(FeExperiment *e, int epochs, RtDiags *d) {
   if (epochs) e->epochs = epochs;

@@ -103,6 +103,7 @@ typedef struct FeExperiment {
   FeLoc loc;              /* the experiment's key in the config */
   const char *model;      /* the preset reference as written */
   const FePreset *preset; /* loaded; owned by the FeConfig, shared between experiments */
+  const char *init;       /* warm start: checkpoint path (relative to the config resolved), or NULL */
   int batch_size;
   double learning_rate;
   FeOptimizer optimizer;

@@ -121,6 +121,7 @@ static void root_schema(RootSchema *r) {
   FeField *out = r->fields;
   int n = 0;
   out[n++] = (FeField)F(FeExperiment, "model", FE_FIELD_STRING, model, 0, 0, 0);
+  out[n++] = (FeField)SKIP("init");
   const char *group = "";
   int row = 0;
 #define RT_SETTINGS_DATA out[n++] = (FeField)SKIP("data");
@@ -301,6 +302,27 @@ typedef struct Target {
   bool skip_data_check;
 } Target;
 
+/* init: a checkpoint path (relative to the config) or null (none, e.g. against the defaults'). A
+ * missing file is only a warning here: an earlier experiment of the same study may write it. */
+static void init_decode(FeCtx *c, const FeNode *n, const char **init, const char *base_dir) {
+  if (fe_node_is_null(n)) {
+    *init = NULL;
+    return;
+  }
+  if (n->kind != FE_NODE_SCALAR || !*n->text) {
+    char got[96];
+    fe_error(c, n, "init must be the path of a checkpoint (.safetensors) or null, got %s",
+             fe_node_describe(n, got, sizeof got));
+    return;
+  }
+  *init = fe_path_join(c->arena, base_dir, n->text);
+  if (fe_path_is_dir(*init))
+    fe_error(c, n, "init '%s' is a folder; give a checkpoint file such as %s/best.safetensors", *init, *init);
+  else if (!fe_path_is_file(*init))
+    fe_warning(c, n, "init checkpoint '%s' does not exist (yet): training fails to start unless an earlier run "
+               "writes it", *init);
+}
+
 /* The settings with shapes of their own, decoded in file order with the plain ones. */
 static void setting_decode(FeCtx *c, const FeNode *key, const FeNode *n, void *user) {
   Target *t = user;
@@ -320,6 +342,8 @@ static void setting_decode(FeCtx *c, const FeNode *key, const FeNode *n, void *u
     switch_decode(c, n, k, &e->augmentation.enabled, e);
   } else if (strcmp(k, "data") == 0) {
     data_decode(c, n, &e->data, t->base_dir, t->skip_data_check);
+  } else if (strcmp(k, "init") == 0) {
+    init_decode(c, n, &e->init, t->base_dir);
   }
 }
 

@@ -18,6 +18,7 @@
 #include "runtime/rt_progress.h"
 #include "runtime/rt_tensorboard.h"
 #include "runtime/rt_train_io.h"
+#include "runtime/rt_warm_start.h"
 #include "support/rt_assert.h"
 #include "support/rt_fs.h"
 #include "support/rt_random.h"
@@ -167,6 +168,14 @@ static bool prepare_fresh_start(const Run *r, RtDiags *d) {
 }
 
 /* Resumes from last.safetensors: weights, optimizer moments, schedule, early stopping, history. */
+/* A fresh run's first weights from another run's checkpoint (`init`), before anything in the
+ * output folder changes, so that a bad checkpoint leaves it as it was. */
+static bool warm_start(Run *r, RtDiags *d) {
+  const RtTrainConfig *c = r->cfg;
+  if (!c->init_path) return true;
+  return rt_warm_start(c->init_path, r->m, r->state, c->charset, c->progress >= 1 ? stdout : NULL, NULL, d);
+}
+
 static bool resume(Run *r, int *start_epoch, RtDiags *d) {
   RtCheckpointInfo info = {0};
   if (!rt_checkpoint_load(r->path_last, r->m, r->state, &info, d)) return false;
@@ -270,7 +279,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   int start_epoch = 0;
   bool resuming = cfg->resume && file_exists(r.path_last);
   /* the lock is ours: no writer is mid-write, so temporary files here are a crashed one's */
-  if (!(resuming ? resume(&r, &start_epoch, d) : prepare_fresh_start(&r, d)) ||
+  if (!(resuming ? resume(&r, &start_epoch, d) : warm_start(&r, d) && prepare_fresh_start(&r, d)) ||
       !rt_run_dir_remove_tmp(cfg->out_dir, d)) {
     /* refused: an earlier run's checkpoints and logs stay as they were (unless --overwrite) */
     if (rt_profile_on) rt_profile_enable(false);

@@ -40,6 +40,8 @@ typedef struct RtTrainConfig {
   const char *config_json;   /* the experiment's settings (stored in checkpoints and results) */
   const char *charset;       /* UTF-8 symbols in id order (stored in checkpoints) */
   int64_t max_steps;         /* stop after this many optimizer steps (tests); 0 = no limit */
+  const char *init_path;     /* warm start: a fresh run's first weights from this checkpoint
+                                (rt_warm_start.h); NULL = the preset's initialisation */
 } RtTrainConfig;
 
 /* Sensible defaults for everything but the model-specific parts. */

@@ -17,6 +17,9 @@ const char *rt_train_options_help(bool with_config, const char *source, char *bu
            "  --val DIR          with --data: its validation folder; without --val, the %s\n"
            "                     val_split of --data is held out\n"
            "  --epochs N         train N epochs instead of the configured number\n"
+           "  --init CHECKPOINT  start from the weights of another run's checkpoint (every tensor\n"
+           "                     whose name and shape match; the head remapped by symbol when the\n"
+           "                     charsets differ) instead of the %s init\n"
            "  --out DIR          output folder (default: runs)\n"
            "  --resume           continue from OUT/<experiment>/last.safetensors if it exists\n"
            "  --overwrite        start over where OUT/<experiment> holds an earlier run (its\n"
@@ -26,7 +29,7 @@ const char *rt_train_options_help(bool with_config, const char *source, char *bu
            "  --quiet            only the per-epoch lines (no progress bar or quarter lines)\n"
            "  -h, --help         show this help\n",
            with_config ? "  --experiment NAME  the experiment to train (required when CONFIG has several)\n" : "",
-           source, source);
+           source, source, source);
   return buf;
 }
 
@@ -58,7 +61,7 @@ int rt_train_args_parse(const RtTrainCli *cli, int argc, char **argv, RtTrainArg
       {"out", required_argument, NULL, 'o'},        {"resume", no_argument, NULL, 'r'},
       {"overwrite", no_argument, NULL, 'w'},        {"skip-bad-samples", no_argument, NULL, 's'},
       {"quiet", no_argument, NULL, 'q'},            {"help", no_argument, NULL, 'h'},
-      {0}};
+      {"init", required_argument, NULL, 'i'},       {0}};
   *a = (RtTrainArgs){.out = "runs"};
   opterr = 0;
   optind = 1; /* leading ':' below: a missing value comes back as ':' */
@@ -70,6 +73,7 @@ int rt_train_args_parse(const RtTrainCli *cli, int argc, char **argv, RtTrainArg
       case 'd': a->data = optarg; break;
       case 'v': a->val = optarg; break;
       case 'o': a->out = optarg; break;
+      case 'i': a->init = optarg; break;
       case 'r': a->resume = true; break;
       case 'w': a->overwrite = true; break;
       case 's': a->skip_bad = true; break;
@@ -100,6 +104,7 @@ void rt_train_args_apply(const RtTrainArgs *a, const char *experiment, char *out
   tc->out_dir = out_dir;
   tc->resume = a->resume;
   tc->overwrite = a->overwrite;
+  if (a->init) tc->init_path = a->init;
   tc->progress = a->quiet ? 1 : 2; /* a bar on a terminal, a line per quarter epoch in a log */
 }
 

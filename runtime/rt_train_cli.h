@@ -14,6 +14,7 @@
 typedef struct RtTrainArgs {
   const char *config, *experiment; /* smelt train only */
   const char *data, *val, *out;    /* out: "runs" unless given */
+  const char *init;                /* --init: warm start from this checkpoint */
   int epochs;                      /* 0: the configured number */
   bool resume, overwrite, skip_bad, quiet;
 } RtTrainArgs;
@@ -33,7 +34,7 @@ int rt_train_args_parse(const RtTrainCli *cli, int argc, char **argv, RtTrainArg
 const char *rt_train_options_help(bool with_config, const char *source, char *buf, size_t size);
 
 /* What the command line says about a run of `experiment`: its folder OUT/<experiment> (written
- * into out_dir, which tc then references), --resume, --overwrite and the progress display. */
+ * into out_dir, which tc then references), --resume, --overwrite, --init and the progress display. */
 void rt_train_args_apply(const RtTrainArgs *a, const char *experiment, char *out_dir, size_t size, RtTrainConfig *tc);
 
 /* The lines both tools print before training: the charset and what is trained on what. */

@@ -194,14 +194,18 @@ static bool embedded_read(const RtTrainerSpec *spec, const char *prog, Embedded 
          rt_trainer_data_from_json(cJSON_GetObjectItemCaseSensitive(e->json, "data"), &e->data, prog, d);
 }
 
-/* The experiment's JSON as `smelt train` records it with the same options (--epochs, --data),
- * written by the same code: its name, model and network, then rt_settings_to_json. */
+/* The experiment's JSON as `smelt train` records it with the same options (--epochs, --data, --init),
+ * written by the same code: its name, model, network and init, then rt_settings_to_json. */
 static char *settings_json(const Embedded *e, const RtTrainArgs *a) {
   cJSON *o = cJSON_CreateObject();
-  static const char *const keys[] = {"name", "model", "network"};
-  for (int i = 0; i < 3; i++) {
+  static const char *const keys[] = {"name", "model", "network", "init"};
+  for (int i = 0; i < 4; i++) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(e->json, keys[i]);
     if (v) cJSON_AddItemToObject(o, keys[i], cJSON_Duplicate(v, true));
+  }
+  if (a->init) { /* --init replaces the config's */
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "init");
+    cJSON_AddStringToObject(o, "init", a->init);
   }
   cJSON *data = a->data ? rt_trainer_folder_data_json(a->data, a->val, split_of(&e->data), e->data.charset)
                         : rt_trainer_data_json(&e->data);
@@ -244,8 +248,10 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   RtTrainConfig tc = rt_settings_train_config(&e.settings);
   tc.experiment = e.name;
   tc.config_json = spec->config_json;
+  /* the config's `init` (absolute when built); --init replaces it below */
+  tc.init_path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e.json, "init"));
   char *json = NULL;
-  if (a.epochs || a.data) {
+  if (a.epochs || a.data || a.init) {
     json = settings_json(&e, &a);
     tc.config_json = json;
   }

@@ -73,7 +73,14 @@ smelt_cli_test(tune_epochs_within_warmup 1 "--epochs 2 is not above the cosine s
                tune tests/train/cosine.yaml --epochs 2 --out ${CMAKE_BINARY_DIR}/test-runs/cosine)
 smelt_cli_test(train_resume_or_overwrite 2 "--resume and --overwrite exclude each other"
                train tests/train/mini.yaml --resume --overwrite)
+# warm start: mini's checkpoint (charset 0-3) fine-tuned on 2-5, its head remapped by symbol
+smelt_cli_test(train_init_transfer 0
+               "init: 18 of 18 model tensors from [^ ]*mini/best.safetensors. the charsets differ: 2 class-indexed head tensors remapped by symbol \\(2 shared, 2 new\\).*transfer: ok after 1 epochs"
+               train tests/train/mini_transfer.yaml --init ${MINI_OUT}/mini/best.safetensors --out ${MINI_OUT} --quiet --overwrite)
+smelt_cli_test(train_init_folder 1 "mini: error: is a folder. give a checkpoint file such as .*mini/best.safetensors"
+               train tests/train/mini_transfer.yaml --init ${MINI_OUT}/mini --out ${MINI_OUT}/init-folder --quiet --overwrite)
 set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image cli_train_keeps_earlier_run
+                     cli_train_init_transfer cli_train_init_folder
                      PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
 
 # smelt build and smelt emit (end to end in tests/unit/test_aot_build.c and test_aot_emit.c).

@@ -14,8 +14,8 @@
 
 static const char SYNOPSIS[] =
     "usage: smelt train CONFIG [--experiment NAME] [--data DIR] [--val DIR] [--epochs N]\n"
-    "                          [--out DIR] [--resume | --overwrite] [--skip-bad-samples]\n"
-    "                          [--quiet]\n"
+    "                          [--init CHECKPOINT] [--out DIR] [--resume | --overwrite]\n"
+    "                          [--skip-bad-samples] [--quiet]\n"
     "\n"
     "Trains one experiment of CONFIG (the only one, or the one named) with a training step\n"
     "compiled for this machine, validating every epoch, and writes OUT/<experiment>/:\n"
@@ -48,6 +48,7 @@ int cmd_train(int argc, char **argv) {
     return CLI_EXIT_FAIL;
   }
   FeExperiment e = *found;
+  if (a.init) e.init = a.init; /* recorded with the settings, as the config's `init` would be */
   if (a.data) { /* the folders given replace the config's data, also in the settings recorded */
     e.data.synthetic = false;
     e.data.train = a.data;
