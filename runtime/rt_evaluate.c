@@ -11,7 +11,7 @@
 #include "support/rt_assert.h"
 
 bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLossScalars *loss, RtEpochMetrics *out,
-                 RtDiags *d) {
+                 char **predicted, RtDiags *d) {
   const RtGraphBin *g = &m->eval;
   void *io = rt_region_alloc_named(g->io_bytes, "the evaluation step's inputs and outputs");
   void *scratch = rt_region_alloc_named(g->scratch_bytes, "the evaluation step's scratch memory");
@@ -27,7 +27,7 @@ bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLos
     double w = rt_io_loss_weight(m, b);
     loss_sum += w * rt_io_get_scalar(g, io, "loss");
     weight += w;
-    rt_io_score_batch(m, g, io, b, &metrics);
+    rt_io_score_batch(m, g, io, b, &metrics, predicted, &ds->charset);
   }
   rt_loader_free(l);
   free(io);

@@ -19,6 +19,7 @@
 #define RT_FILE_LAST_CKPT "last.safetensors"
 #define RT_FILE_METRICS "metrics.jsonl"
 #define RT_FILE_RESULTS "results.json"
+#define RT_FILE_VAL_PREDICTIONS "val_predictions.tsv" /* image<TAB>label<TAB>prediction, best epoch */
 
 /* Removes the files a run writes from its folder (the names above and TensorBoard event files,
  * nothing else), so that a fresh start leaves no earlier checkpoint or curve behind. Missing

@@ -39,7 +39,8 @@ static bool remove_in(const char *dir, const char *name, RtDiags *d) {
 }
 
 bool rt_run_dir_clear(const char *dir, RtDiags *d) {
-  static const char *const files[] = {RT_FILE_RESULTS, RT_FILE_METRICS, RT_FILE_BEST_CKPT, RT_FILE_LAST_CKPT};
+  static const char *const files[] = {RT_FILE_RESULTS, RT_FILE_METRICS, RT_FILE_BEST_CKPT, RT_FILE_LAST_CKPT,
+                                      RT_FILE_VAL_PREDICTIONS};
   bool ok = true;
   for (size_t i = 0; i < sizeof files / sizeof *files; i++) ok &= remove_in(dir, files[i], d);
   DIR *dp = opendir(dir);
@@ -50,7 +51,8 @@ bool rt_run_dir_clear(const char *dir, RtDiags *d) {
 }
 
 bool rt_run_dir_remove_tmp(const char *dir, RtDiags *d) {
-  static const char *const files[] = {RT_FILE_RESULTS, RT_FILE_METRICS, RT_FILE_BEST_CKPT, RT_FILE_LAST_CKPT};
+  static const char *const files[] = {RT_FILE_RESULTS, RT_FILE_METRICS, RT_FILE_BEST_CKPT, RT_FILE_LAST_CKPT,
+                                      RT_FILE_VAL_PREDICTIONS};
   bool ok = true;
   DIR *dp = opendir(dir);
   for (struct dirent *e; dp && (e = readdir(dp));)

@@ -168,6 +168,29 @@ static bool prepare_fresh_start(const Run *r, RtDiags *d) {
 }
 
 /* Resumes from last.safetensors: weights, optimizer moments, schedule, early stopping, history. */
+/* RT_FILE_VAL_PREDICTIONS: each validation sample's image, label and prediction at the best
+ * epoch so far, written with the best checkpoint, for reading the model's mistakes. */
+static bool write_predictions(const char *out_dir, const RtDataset *val, const char *const *predicted, RtDiags *d) {
+  size_t size = 0, cap = 4096;
+  char *text = rt_xmalloc(cap);
+  /* image paths as the folder's labels.tsv writes them, made usable from anywhere */
+  const char *slash = val->labels_file ? strrchr(val->labels_file, '/') : NULL;
+  int dir_len = slash ? (int)(slash - val->labels_file) : 0;
+  for (int i = 0; i < val->count; i++) {
+    const char *p = predicted[i] ? predicted[i] : "", *image = val->paths[i];
+    bool relative = image[0] != '/' && dir_len > 0;
+    size_t need = (size_t)dir_len + strlen(image) + strlen(val->texts[i]) + strlen(p) + 5;
+    while (size + need > cap) text = rt_xrealloc(text, cap *= 2);
+    size += (size_t)sprintf(text + size, "%.*s%s%s\t%s\t%s\n", relative ? dir_len : 0, val->labels_file,
+                            relative ? "/" : "", image, val->texts[i], p);
+  }
+  char path[4096];
+  join_path(path, sizeof path, out_dir, RT_FILE_VAL_PREDICTIONS);
+  bool ok = rt_fs_write_atomic(path, text, size, d);
+  free(text);
+  return ok;
+}
+
 /* A fresh run's first weights from another run's checkpoint (`init`), before anything in the
  * output folder changes, so that a bad checkpoint leaves it as it was. */
 static bool warm_start(Run *r, RtDiags *d) {
@@ -298,6 +321,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   RtLossScalars loss_scalars = {cfg->label_smoothing, cfg->focal_gamma, cfg->focal_alpha};
   rt_io_put_loss_scalars(&m->train, r.train_io, &loss_scalars);
 
+  char **predicted = rt_xcalloc((size_t)val->count, sizeof *predicted); /* the latest validation's */
   RtRunStatus status = RT_RUN_OK;
   char error[256] = "";
   int64_t diverged_at = -1;
@@ -346,7 +370,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     }
     RtEpochMetrics e = {.epoch = epoch + 1, .step = r.step};
     for (int k = 0; k < RT_METRIC_COUNT; k++) e.v[k] = NAN;
-    rt_evaluate(m, r.state, val, &loss_scalars, &e, d);
+    rt_evaluate(m, r.state, val, &loss_scalars, &e, predicted, d);
     e.v[RT_METRIC_TRAIN_LOSS] = steps_done ? loss_sum / steps_done : NAN;
     e.v[RT_METRIC_LR] = lr;
     e.v[RT_METRIC_SAMPLES_PER_S] = t_train > 0 ? (double)seen / t_train : 0;
@@ -358,7 +382,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     bool stop = rt_early_stop_update(&r.early, epoch, e.v[cfg->early_metric], wins_tie(&r, &e), &improved);
     rt_schedule_epoch_end(&r.schedule, epoch, e.v[cfg->schedule_metric]);
     RtCheckpointInfo info = checkpoint_info(&r, epoch + 1);
-    if (ok && improved) ok = rt_checkpoint_save(r.path_best, m, r.state, &info, d);
+    if (ok && improved) ok = rt_checkpoint_save(r.path_best, m, r.state, &info, d) &&
+                             write_predictions(cfg->out_dir, val, (const char *const *)predicted, d);
     if (ok) ok = rt_checkpoint_save(r.path_last, m, r.state, &info, d);
     if (ok) ok = write_results(&r, RT_RUN_OK, NULL, -1, d);
     if (stop) {
@@ -398,6 +423,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     free(names);
     rt_profile_enable(false);
   }
+  for (int i = 0; i < val->count; i++) free(predicted[i]);
+  free(predicted);
   rt_loader_free(loader);
   rt_epoch_log_close(log);
   free(r.history);

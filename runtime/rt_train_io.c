@@ -47,8 +47,18 @@ double rt_io_get_scalar(const RtGraphBin *g, const void *io, const char *name) {
   return s ? (double)*(const float *)((const char *)io + s->offset) : NAN;
 }
 
+/* Symbol ids as text; a class beyond the charset (a head with room for more symbols) as '?'. */
+static char *prediction_text(const RtCharset *cs, const int32_t *ids, int64_t n) {
+  char *text = rt_xmalloc((size_t)n * 4 + 1), *o = text; /* UTF-8: at most 4 bytes a symbol */
+  for (int64_t k = 0; k < n; k++)
+    if (ids[k] >= 0 && ids[k] < cs->size) o += rt_utf8_encode(cs->cps[ids[k]], o);
+    else *o++ = '?';
+  *o = '\0';
+  return text;
+}
+
 void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, const RtBatch *b,
-                       RtSeqMetrics *metrics) {
+                       RtSeqMetrics *metrics, char **predicted, const RtCharset *cs) {
   const RtSlot *pred = rt_graph_slot(g, "pred");
   RT_ASSERT(pred, "the evaluation graph has no pred output");
   int width = (int)pred->dims[1];
@@ -60,6 +70,10 @@ void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, co
     int32_t shift = m->head == RT_HEAD_ATTENTION ? 2 : 1; /* back to symbol ids */
     for (int64_t k = 0; k < n; k++) decoded[k] -= shift;
     rt_seq_metrics_add(metrics, decoded, n, b->labels + (int64_t)r * b->label_width, b->lengths[r]);
+    if (predicted && b->samples[r] >= 0) {
+      free(predicted[b->samples[r]]);
+      predicted[b->samples[r]] = prediction_text(cs, decoded, n);
+    }
   }
   free(decoded);
 }

@@ -5,6 +5,7 @@
 #ifndef SMELT_RT_TRAIN_IO_H
 #define SMELT_RT_TRAIN_IO_H
 
+#include "runtime/rt_charset.h"
 #include "runtime/rt_loader.h"
 #include "runtime/rt_metrics.h"
 #include "runtime/rt_model.h"
@@ -24,9 +25,11 @@ typedef struct RtLossScalars {
 void rt_io_put_loss_scalars(const RtGraphBin *g, void *io, const RtLossScalars *s);
 /* Reads output `name` (f32[]); NaN when absent. */
 double rt_io_get_scalar(const RtGraphBin *g, const void *io, const char *name);
-/* Adds the greedy predictions of g's `pred` output for the real rows of b to metrics. */
+/* Adds the greedy predictions of g's `pred` output for the real rows of b to metrics. When
+ * predicted is not NULL, predicted[sample] also receives each row's prediction as text in charset
+ * cs, '?' for a class the charset does not use (malloc'd; replaces and frees what was there). */
 void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, const RtBatch *b,
-                       RtSeqMetrics *metrics);
+                       RtSeqMetrics *metrics, char **predicted, const RtCharset *cs);
 /* Weight of a batch's loss in an average over batches: the positions its loss averages over
  * (attention: symbols + end tokens of the real rows; ctc: real rows). */
 double rt_io_loss_weight(const RtModel *m, const RtBatch *b);

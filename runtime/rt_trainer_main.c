@@ -18,6 +18,7 @@
 #include "runtime/rt_settings.h"
 #include "runtime/rt_synth.h"
 #include "runtime/rt_train_cli.h"
+#include "runtime/rt_val_samples.h"
 #include "support/rt_fs.h"
 #include "support/rt_random.h"
 
@@ -56,6 +57,7 @@ void rt_train_print_summary(const char *experiment, const RtTrainSummary *s, con
     printf("; best epoch %d: char_acc %.2f%%, seq_acc %.2f%%", s->best_epoch, 100 * s->best.v[RT_METRIC_VAL_CHAR_ACC],
            100 * s->best.v[RT_METRIC_VAL_SEQ_ACC]);
   printf("; %.1f samples/s\nresults: %s/%s\n", s->samples_per_s, out_dir, RT_FILE_RESULTS);
+  rt_val_samples_print(out_dir, RT_VAL_SAMPLES_SHOWN, stdout);
 }
 
 static RtDataset *load(const char *dir, const char *charset, const RtTrainerDataOptions *o, RtDiags *d) {

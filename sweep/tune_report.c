@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runtime/rt_progress.h"
+#include "runtime/rt_val_samples.h"
 #include "support/rt_fs.h"
 #include "support/rt_json.h"
 #include "sweep/tune_chart.h"
@@ -282,6 +283,14 @@ bool tune_report_write(const TuneSweep *s, bool complete, RtDiags *d) {
   return ok;
 }
 
+/* The winner read back: a few validation samples at its best epoch. */
+static void best_model_print(const TuneSweep *s, const TuneRun *r, FILE *out) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/%s", s->out_dir, r->e.name);
+  fputc('\n', out);
+  rt_val_samples_print(dir, RT_VAL_SAMPLES_SHOWN, out);
+}
+
 void tune_report_print(const TuneSweep *s, FILE *out) {
   TuneRow *rows = malloc((size_t)(s->n ? s->n : 1) * sizeof *rows);
   int ranked = tune_report_rank(s, rows);
@@ -305,6 +314,7 @@ void tune_report_print(const TuneSweep *s, FILE *out) {
             tune_format_seconds(row->seconds, t, sizeof t));
   }
   if (!ranked) fputs("  (no experiment finished)\n", out);
+  else best_model_print(s, &s->runs[rows[0].run], out);
   if (ranked < s->n) {
     fputs("\nnot ranked:\n", out);
     for (int i = ranked; i < s->n; i++) {

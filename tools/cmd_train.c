@@ -77,6 +77,8 @@ int cmd_train(int argc, char **argv) {
     rt_diags_free(&d);
     if (ok) {
       rt_train_print_summary(e.name, &s, out_dir);
+      if (s.best_epoch > 0)
+        printf("deploy the best model: smelt emit %s/best.safetensors -o deploy/%s\n", out_dir, e.name);
       if (s.status == RT_RUN_DIVERGED) ok = false;
     }
     free(json);

@@ -262,9 +262,11 @@ static void print_where(const TuneSweep *s) {
   int ranked = tune_report_rank(s, rows);
   fprintf(s->out, "report:      %s/%s (chart %s/%s, data %s/%s)\n", s->out_dir, TUNE_FILE_REPORT, s->out_dir,
           TUNE_FILE_CHART, s->out_dir, TUNE_FILE_SUMMARY);
-  if (ranked)
-    fprintf(s->out, "best:        %s: %s/%s/%s\n", s->runs[rows[0].run].e.name, s->out_dir, s->runs[rows[0].run].e.name,
-            RT_FILE_BEST_CKPT);
+  if (ranked) {
+    const char *best = s->runs[rows[0].run].e.name;
+    fprintf(s->out, "best:        %s: %s/%s/%s\n", best, s->out_dir, best, RT_FILE_BEST_CKPT);
+    fprintf(s->out, "deploy it:   smelt emit %s/%s/%s -o deploy/%s\n", s->out_dir, best, RT_FILE_BEST_CKPT, best);
+  }
   fprintf(s->out, "checkpoints: %s/<experiment>/{%s,%s}\nlogs:        %s/<experiment>/{%s,%s,%s}\n", s->out_dir,
           RT_FILE_BEST_CKPT, RT_FILE_LAST_CKPT, s->out_dir, TUNE_FILE_LOG, RT_FILE_METRICS, RT_FILE_RESULTS);
   fprintf(s->out, "tensorboard: tensorboard --logdir %s\n", s->out_dir);

@@ -110,6 +110,37 @@ static void check_loss_falls(const char *preset, const char *extra, const char *
   fe_config_free(c);
 }
 
+/* val_predictions.tsv holds every validation sample once, with its image, label and the best
+ * epoch's prediction: the share of rows whose prediction equals the label is that epoch's
+ * sequence accuracy, exactly. */
+static void test_val_predictions_match_best_epoch(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    learning_rate: 0.02\n");
+  Trained t = train(c, "predictions", 60, FRESH);
+  assert_true(t.ok);
+  assert_true(t.s.best_epoch > 0);
+  char path[512], line[512];
+  snprintf(path, sizeof path, "%s/predictions/val_predictions.tsv", tmp);
+  FILE *f = fopen(path, "r");
+  assert_non_null(f);
+  int rows = 0, right = 0;
+  while (fgets(line, sizeof line, f)) {
+    char *tab1 = strchr(line, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
+    assert_non_null(tab2);
+    *tab1 = *tab2 = '\0';
+    tab2[1 + strcspn(tab2 + 1, "\n")] = '\0';
+    assert_true(access(line, R_OK) == 0); /* the image, readable from here */
+    right += strcmp(tab1 + 1, tab2 + 1) == 0;
+    rows++;
+  }
+  fclose(f);
+  assert_int_equal(rows, 32);
+  assert_true(right > 0); /* 60 epochs read a few: the comparison below means something */
+  printf("predictions: %d of %d right, best val_seq_acc %.4f\n", right, rows, t.s.best.v[RT_METRIC_VAL_SEQ_ACC]);
+  assert_float_equal((double)right / rows, t.s.best.v[RT_METRIC_VAL_SEQ_ACC], 1e-9);
+  fe_config_free(c);
+  (void)state;
+}
+
 static void test_ctc_loss_falls(void **state) {
   check_loss_falls("mini_ctc.yaml", "    loss: ctc\n", "ctc", 6, 0.8);
 }
@@ -405,6 +436,7 @@ static int teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ctc_loss_falls),
+      cmocka_unit_test(test_val_predictions_match_best_epoch),
       cmocka_unit_test(test_attention_loss_falls_with_dropout),
       cmocka_unit_test(test_focal_loss_falls),
       cmocka_unit_test(test_resume_matches_uninterrupted),

@@ -1,0 +1,16 @@
+/* A few validation samples read back from a run's val_predictions.tsv (written with its best
+ * checkpoint) and printed label next to prediction: what `smelt train`, built trainers and
+ * `smelt tune` show at the end of a run, so that a user sees the model read (or not). */
+#ifndef SMELT_RT_VAL_SAMPLES_H
+#define SMELT_RT_VAL_SAMPLES_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum { RT_VAL_SAMPLES_SHOWN = 6 }; /* rows shown at the end of a run */
+
+/* Prints up to `count` rows of run_dir/val_predictions.tsv as "  LABEL  PREDICTION  ok|wrong" (an empty prediction as "(none)"),
+ * under a heading line; nothing when the file is absent or empty. Returns whether it printed. */
+bool rt_val_samples_print(const char *run_dir, int count, FILE *out);
+
+#endif
