@@ -83,10 +83,20 @@ static void unknown_preset(const char *ref, const char *dir, FeLoc at, RtDiags *
   size_t o = 0;
   for (int i = 0; i < n && o < sizeof known; i++)
     o += (size_t)snprintf(known + o, sizeof known - o, "%s%s", i ? ", " : "", names[i]);
+  /* "ctc" for "ctc_small": every preset the name begins is as likely as the closest one */
+  char guess[512] = "";
+  int prefixed = 0;
+  for (int i = 0; i < n && strlen(ref) >= 2; i++)
+    if (strncmp(names[i], ref, strlen(ref)) == 0) prefixed++;
+  for (int i = 0, k = 0; i < n && prefixed >= 2; i++)
+    if (strncmp(names[i], ref, strlen(ref)) == 0)
+      snprintf(guess + strlen(guess), sizeof guess - strlen(guess), "%s'%s'", k++ == 0 ? "" : k == prefixed ? " or " : ", ",
+               names[i]);
   const char *best = fe_suggest(ref, (const char *const *)names, n);
-  if (best)
-    rt_diag_error(d, at.file, at.line, at.col, "unknown preset '%s'; did you mean '%s'? (known: %s)", ref,
-                  best, known);
+  if (best && !guess[0]) snprintf(guess, sizeof guess, "'%s'", best);
+  if (guess[0])
+    rt_diag_error(d, at.file, at.line, at.col, "unknown preset '%s'; did you mean %s? (known: %s)", ref, guess,
+                  known);
   else
     rt_diag_error(d, at.file, at.line, at.col, "unknown preset '%s' (known: %s)", ref, known);
   fe_names_free(names, n);

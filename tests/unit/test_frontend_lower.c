@@ -122,11 +122,11 @@ static void check_abi(const FePreset *p, FeGraphKind kind, int B) {
 
 static void test_abi_all_presets(void **state) {
   (void)state;
-  static const char *const names[] = {"small", "medium", "large", "ctc_small"};
-  for (int i = 0; i < 4; i++) {
+  static const char *const names[] = {"small", "medium", "large", "ctc_small", "ctc_fast", "attention_fast"};
+  for (int i = 0; i < 6; i++) {
     FePreset *p = load(names[i]);
     check_abi(p, FE_GRAPH_INFER, 3);
-    if (i == 0 || i == 3) { /* the others differ from small only in sizes */
+    if (i == 0 || i >= 3) { /* medium and large differ from small only in sizes */
       check_abi(p, FE_GRAPH_TRAIN, 2);
       check_abi(p, FE_GRAPH_EVAL, 2);
     }
@@ -229,6 +229,12 @@ static void test_small_infer_runs(void **state) {
 static void test_ctc_small_infer_runs(void **state) {
   (void)state;
   run_infer("ctc_small");
+}
+
+static void test_fast_presets_infer_run(void **state) {
+  (void)state;
+  run_infer("ctc_fast");
+  run_infer("attention_fast");
 }
 
 static void test_medium_and_large_infer_run(void **state) {
@@ -364,6 +370,7 @@ int main(void) {
       cmocka_unit_test(test_param_names),
       cmocka_unit_test(test_small_infer_runs),
       cmocka_unit_test(test_ctc_small_infer_runs),
+      cmocka_unit_test(test_fast_presets_infer_run),
       cmocka_unit_test(test_medium_and_large_infer_run),
       cmocka_unit_test(test_small_training_step_builds),
       cmocka_unit_test(test_bad_options),
