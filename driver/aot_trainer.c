@@ -27,7 +27,7 @@ static void slots(FILE *f, const char *name, const RtSlot *s, int n) {
     for (int k = 0; k < s[i].rank; k++) fprintf(f, "%s%" PRId64, k ? ", " : "", s[i].dims[k]);
     fprintf(f, "}, .offset = %" PRId64 ", .init = (RtInitKind)%d, .init_value = ", s[i].offset, (int)s[i].init);
     aot_c_double(f, s[i].init_value);
-    fprintf(f, ", .trainable = %d},\n", s[i].trainable);
+    fprintf(f, ", .trainable = %d, .lstm_bias = %d},\n", s[i].trainable, s[i].lstm_bias);
   }
   if (!n) fputs("    {0},\n", f);
   fputs("};\n", f);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "driver/experiment.h"
+#include "frontend/fe_lower.h"
 #include "ir/ir_ops.h"
 #include "runtime/rt_progress.h"
 #include "support/rt_assert.h"
@@ -43,8 +44,11 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
   for (IrId id = 0; id < train->n_nodes; id++) {
     IrNodeKind k = train->nodes[id]->kind;
     if (k != IR_NODE_PARAM && k != IR_NODE_STATE) continue;
-    b->state[m->n_state++] = slot_of(b, train, train_plan->slots[id], id, NULL);
-    if (k == IR_NODE_PARAM) m->params += ir_shape_numel(&train->nodes[id]->type.shape);
+    RtSlot *s = &b->state[m->n_state++];
+    *s = slot_of(b, train, train_plan->slots[id], id, NULL);
+    if (k != IR_NODE_PARAM) continue;
+    m->params += ir_shape_numel(&train->nodes[id]->type.shape);
+    s->lstm_bias = fe_preset_param_is_lstm_bias(p, s->name);
   }
   m->state = b->state;
   static const char *const train_out[] = {"loss", "logits"}, *const eval_out[] = {"loss", "pred"};

@@ -24,7 +24,7 @@ typedef enum FeOptimizerKind {
 } FeOptimizerKind;
 typedef enum FeSchedulerKind {
   FE_SCHED_REDUCE_ON_PLATEAU = RT_SCHED_PLATEAU, FE_SCHED_COSINE = RT_SCHED_COSINE, FE_SCHED_STEP = RT_SCHED_STEP,
-  FE_SCHED_CONSTANT = RT_SCHED_CONSTANT, FE_SCHED_COUNT = RT_SCHED_COUNT
+  FE_SCHED_CONSTANT = RT_SCHED_CONSTANT, FE_SCHED_ONE_CYCLE = RT_SCHED_ONE_CYCLE, FE_SCHED_COUNT = RT_SCHED_COUNT
 } FeSchedulerKind;
 typedef enum FeLossKind {
   FE_LOSS_CROSS_ENTROPY = RT_LOSS_CROSS_ENTROPY, FE_LOSS_FOCAL = RT_LOSS_FOCAL, FE_LOSS_CTC = RT_LOSS_CTC,
@@ -34,7 +34,7 @@ typedef enum FeLossKind {
 /* The spellings used in config files, indexed by the enums above. */
 #define FE_METRIC_NAMES RT_SET_METRIC_NAMES     /* val_seq_acc, val_char_acc, val_loss */
 #define FE_OPTIMIZER_NAMES RT_OPTIMIZER_NAMES   /* adam, adamw, sgd */
-#define FE_SCHEDULER_NAMES RT_SCHEDULER_NAMES   /* reduce_on_plateau, cosine, step, constant */
+#define FE_SCHEDULER_NAMES RT_SCHEDULER_NAMES   /* reduce_on_plateau, cosine, step, constant, one_cycle */
 #define FE_LOSS_NAMES RT_LOSS_NAMES             /* cross_entropy, focal, ctc */
 
 /* Accuracies improve upwards, the loss downwards. */
@@ -54,9 +54,12 @@ typedef struct FeScheduler {
   double factor;     /* reduce_on_plateau: lr *= factor after `patience` epochs without improvement */
   int patience;      /* reduce_on_plateau */
   double min_lr;     /* reduce_on_plateau, cosine: floor of the learning rate */
-  int warmup_epochs; /* cosine: linear warm-up from 0 before the cosine decay */
+  int warmup_epochs; /* all but one_cycle: linear warm-up per step over the first epochs */
   int step_size;     /* step: lr *= gamma every step_size epochs */
   double gamma;      /* step */
+  double pct_start;  /* one_cycle: share of the steps rising to the peak (learning_rate) */
+  double div_factor; /* one_cycle: initial rate = learning_rate / div_factor */
+  double final_div_factor; /* one_cycle: final rate = initial rate / final_div_factor */
 } FeScheduler;
 
 typedef struct FeLoss {
@@ -111,6 +114,7 @@ typedef struct FeExperiment {
   FeScheduler scheduler;
   FeLoss loss;
   double dropout;         /* rate of the preset's dropout layers that take it from the config */
+  double lstm_forget_bias; /* initial forget-gate bias of every LSTM; NaN = PyTorch's uniform draw */
   int epochs;
   FeEarlyStopping early_stopping;
   double grad_clip;       /* max global gradient L2 norm; 0 = no clipping */

@@ -63,6 +63,7 @@ static int params(const FeLayer *l, FeParamInfo *out) {
   FE_PARAM("cell.w_ih", FE_INIT_UNIFORM, 1 / sqrt((double)h), 4 * h, emb + e);
   FE_PARAM("cell.w_hh", FE_INIT_UNIFORM, 1 / sqrt((double)h), 4 * h, h);
   FE_PARAM("cell.b", FE_INIT_UNIFORM, 1 / sqrt((double)h), 4 * h);
+  out[n - 1].lstm_bias = true;
   FE_PARAM("out.weight", FE_INIT_UNIFORM, 1 / sqrt((double)(h + e)), k, h + e);
   FE_PARAM("out.bias", FE_INIT_UNIFORM, 1 / sqrt((double)(h + e)), k);
   return n;

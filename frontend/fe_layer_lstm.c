@@ -46,6 +46,7 @@ static int params(const FeLayer *l, FeParamInfo *out) {
       FE_PARAM(name, FE_INIT_UNIFORM, b, 4 * h, h);
       snprintf(name, sizeof name, "l%d.%s.b", layer, d);
       FE_PARAM(name, FE_INIT_UNIFORM, b, 4 * h);
+      out[n - 1].lstm_bias = true;
     }
   return n;
 }

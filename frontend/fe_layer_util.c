@@ -64,4 +64,5 @@ void fe_param_add(FeParamInfo *out, int *n, const char *name, int rank, const in
   memcpy(p->dims, dims, (size_t)rank * sizeof *dims);
   p->init = init;
   p->bound = bound;
+  p->lstm_bias = false;
 }

@@ -45,15 +45,35 @@ static IrInit ir_init_of(FeInit init) {
   RT_ASSERT(false, "bad init %d", (int)init);
 }
 
+/* The graph's name of param `info` of l: "<layer>.<PyTorch name>". */
+static void param_full_name(const FeLayer *l, const FeParamInfo *info, char *buf, size_t size) {
+  char rel[64];
+  torch_name(info->name, rel, sizeof rel);
+  fe_lower_param_name(l, rel, buf, size);
+}
+
+bool fe_preset_param_is_lstm_bias(const FePreset *p, const char *name) {
+  for (int k = 0; k < p->layer_count; k++) {
+    FeParamInfo info[FE_LAYER_MAX_PARAMS];
+    int n = fe_layer_params(&p->layers[k], info);
+    for (int i = 0; i < n; i++) {
+      char full[128];
+      if (!info[i].lstm_bias) continue;
+      param_full_name(&p->layers[k], &info[i], full, sizeof full);
+      if (strcmp(full, name) == 0) return true;
+    }
+  }
+  return false;
+}
+
 /* Creates every param of l (fe_layer_params' shapes and inits, PyTorch names) as graph params
  * named "<layer>.<name>"; false after a diagnostic when a name is taken. */
 static bool create_params(FeLowerCtx *c, const FeLayer *l) {
   FeParamInfo info[FE_LAYER_MAX_PARAMS];
   int n = fe_layer_params(l, info);
   for (int i = 0; i < n; i++) {
-    char rel[64], full[128];
-    torch_name(info[i].name, rel, sizeof rel);
-    fe_lower_param_name(l, rel, full, sizeof full);
+    char full[128];
+    param_full_name(l, &info[i], full, sizeof full);
     if (ir_graph_find(c->g, full) != IR_NONE) {
       rt_diag_error(c->d, l->loc.file, l->loc.line, l->loc.col,
                     "layer '%s': its parameter name '%s' is already taken by another layer "

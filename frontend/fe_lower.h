@@ -51,4 +51,8 @@ typedef struct FeModelIO {
  * suit the preset (batch < 1, a loss the head cannot take). io may be NULL. */
 IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io, RtDiags *d);
 
+/* Whether `name`, a param of p's graphs, is an LSTM's gate bias (fe_layer_params' lstm_bias): the
+ * tensors whose forget-gate block the experiment's lstm_forget_bias initialises. */
+bool fe_preset_param_is_lstm_bias(const FePreset *p, const char *name);
+
 #endif

@@ -116,6 +116,7 @@ typedef struct FeParamInfo {
   int dims[4];
   FeInit init;
   double bound; /* FE_INIT_UNIFORM: U(-bound, bound); FE_INIT_NORMAL: std */
+  bool lstm_bias; /* an LSTM's gate bias (4h: blocks i, f, g, o): lstm_forget_bias sets block f */
 } FeParamInfo;
 enum { FE_LSTM_MAX_LAYERS = 8, FE_LAYER_MAX_PARAMS = 3 * 2 * FE_LSTM_MAX_LAYERS };
 

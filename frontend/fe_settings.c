@@ -84,7 +84,10 @@ static FeField field_of(int row) {
                    f->flags & (FE_OPEN_MIN | FE_OPEN_MAX), f->names, f->name_count};
 }
 
-enum { GROUP_KINDS = 4, GROUP_FIELDS = 16 };
+enum { GROUP_KINDS = 5, GROUP_FIELDS = 16 };
+_Static_assert((int)RT_OPT_COUNT <= GROUP_KINDS && (int)RT_SCHED_COUNT <= GROUP_KINDS &&
+                   (int)RT_LOSS_COUNT <= GROUP_KINDS,
+               "a typed group has more types than GroupSchemas holds");
 
 /* The schemas of one group of rt_settings.def, one per type of a typed group (`type` first, then
  * the options that type takes), offsets into FeExperiment. */

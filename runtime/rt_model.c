@@ -1,6 +1,7 @@
 /* Small helpers over RtModel (rt_model.h). */
 #include "runtime/rt_model.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,10 +30,19 @@ int64_t rt_slot_numel(const RtSlot *s) {
   return n;
 }
 
-void rt_model_init_state(const RtModel *m, void *state, uint64_t seed) {
+/* A forget gate open from the start lets the cell carry its state across many steps before it
+ * has learnt to (Gers et al. 2000; Jozefowicz et al. 2015 found a bias of 1 a good default).
+ * smelt's one bias is PyTorch's b_ih + b_hh, so this is b_ih[f] + b_hh[f] = value. */
+static void set_forget_bias(float *bias, int64_t numel, double value) {
+  int64_t h = numel / 4; /* blocks i, f, g, o */
+  for (int64_t j = h; j < 2 * h; j++) bias[j] = (float)value;
+}
+
+void rt_model_init_state(const RtModel *m, void *state, uint64_t seed, double lstm_forget_bias) {
   for (int i = 0; i < m->n_state; i++) {
     const RtSlot *s = &m->state[i];
     float *dst = (float *)((char *)state + s->offset);
     rt_init_f32(dst, rt_slot_numel(s), s->init, s->init_value, seed, s->name);
+    if (s->lstm_bias && !isnan(lstm_forget_bias)) set_forget_bias(dst, rt_slot_numel(s), lstm_forget_bias);
   }
 }

@@ -27,6 +27,7 @@ typedef struct RtSlot {
   RtInitKind init;
   double init_value;
   bool trainable;
+  bool lstm_bias; /* an LSTM's gate bias (4h: blocks i, f, g, o), which lstm_forget_bias sets */
 } RtSlot;
 
 typedef void (*RtStepFn)(void *state, void *io, void *scratch);
@@ -65,7 +66,9 @@ int64_t rt_slot_numel(const RtSlot *s);
 void *rt_region_alloc_named(int64_t bytes, const char *what);
 /* The same, named "a tensor region". */
 void *rt_region_alloc(int64_t bytes);
-/* Fills every state slot of m from its init with `seed` (rt_init.h): the model's first weights. */
-void rt_model_init_state(const RtModel *m, void *state, uint64_t seed);
+/* Fills every state slot of m from its init with `seed` (rt_init.h): the model's first weights.
+ * Unless lstm_forget_bias is NaN, the forget-gate block of every LSTM gate bias is then set to
+ * it (the other blocks keep their draw). */
+void rt_model_init_state(const RtModel *m, void *state, uint64_t seed, double lstm_forget_bias);
 
 #endif

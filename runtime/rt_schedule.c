@@ -8,19 +8,54 @@ void rt_schedule_init(RtSchedule *s, const RtScheduleConfig *cfg) {
 }
 
 bool rt_schedule_warmup_fits(RtScheduleKind kind, int warmup_epochs, int epochs) {
-  return kind != RT_SCHED_COSINE || warmup_epochs < epochs;
+  return kind == RT_SCHED_ONE_CYCLE || warmup_epochs < epochs;
 }
 
-double rt_schedule_lr(const RtSchedule *s, int epoch, long step) {
-  const RtScheduleConfig *c = &s->cfg;
-  if (c->kind != RT_SCHED_COSINE) return s->lr;
-  long per = c->steps_per_epoch > 0 ? c->steps_per_epoch : 1;
-  long warm = (long)c->warmup_epochs * per, total = (long)c->epochs * per;
-  if (step < warm) return c->base_lr * (double)(step + 1) / (double)warm;
+bool rt_schedule_spans_run(RtScheduleKind kind) { return kind == RT_SCHED_COSINE || kind == RT_SCHED_ONE_CYCLE; }
+
+static long steps_per_epoch(const RtScheduleConfig *c) { return c->steps_per_epoch > 0 ? c->steps_per_epoch : 1; }
+
+/* one_cycle rises by itself: a warm-up is no option of it */
+static long warmup_steps(const RtScheduleConfig *c) {
+  return c->kind == RT_SCHED_ONE_CYCLE ? 0 : (long)c->warmup_epochs * steps_per_epoch(c);
+}
+
+/* CosineAnnealingLR from base_lr to min_lr over the steps after the warm-up, which holds base_lr
+ * (the warm-up ramps towards it). */
+static double cosine_rate(const RtScheduleConfig *c, long step) {
+  long warm = warmup_steps(c), total = (long)c->epochs * steps_per_epoch(c);
+  if (step < warm) return c->base_lr;
   double span = (double)(total - warm > 1 ? total - warm : 1);
   double t = (double)(step - warm) / span;
   if (t > 1) t = 1;
   return c->min_lr + 0.5 * (c->base_lr - c->min_lr) * (1 + cos(M_PI * t));
+}
+
+/* PyTorch's _annealing_cos: from start (pct 0) to end (pct 1) along half a cosine. */
+static double anneal_cos(double start, double end, double pct) {
+  return end + (start - end) / 2.0 * (cos(M_PI * pct) + 1);
+}
+
+/* OneCycleLR (two phases, anneal_strategy 'cos'): phase 1 ends at step pct_start * total - 1,
+ * rising from base_lr / div_factor to base_lr; phase 2 ends at step total - 1, falling to
+ * base_lr / div_factor / final_div_factor. Steps past the end stay at the final rate (PyTorch
+ * raises there). A phase 1 that ends at step 0 would divide by zero: that step gets the peak. */
+static double one_cycle_rate(const RtScheduleConfig *c, long step) {
+  double total = (double)c->epochs * (double)steps_per_epoch(c);
+  double initial = c->base_lr / c->div_factor, final = initial / c->final_div_factor;
+  double rise_end = c->pct_start * total - 1, x = (double)step;
+  if (x <= rise_end) return rise_end > 0 ? anneal_cos(initial, c->base_lr, x / rise_end) : c->base_lr;
+  double pct = (x - rise_end) / (total - 1 - rise_end);
+  return anneal_cos(c->base_lr, final, pct > 1 ? 1 : pct);
+}
+
+double rt_schedule_lr(const RtSchedule *s, int epoch, long step) {
+  const RtScheduleConfig *c = &s->cfg;
+  double rate = s->lr; /* plateau, step, constant: set epoch by epoch */
+  if (c->kind == RT_SCHED_COSINE) rate = cosine_rate(c, step);
+  else if (c->kind == RT_SCHED_ONE_CYCLE) rate = one_cycle_rate(c, step);
+  long warm = warmup_steps(c);
+  return step < warm ? rate * (double)(step + 1) / (double)warm : rate;
 }
 
 /* PyTorch's 'rel' threshold: better by more than 1e-4 of the best value */
@@ -38,7 +73,7 @@ bool rt_schedule_epoch_end(RtSchedule *s, int epoch, double metric) {
       s->best = metric;
       s->has_best = true;
       s->bad_epochs = 0;
-    } else if (++s->bad_epochs > c->patience) {
+    } else if (epoch >= c->warmup_epochs && ++s->bad_epochs > c->patience) { /* no cut while warming up */
       double next = s->lr * c->factor;
       if (next < c->min_lr) next = c->min_lr;
       if (s->lr - next > 1e-12) s->reductions++;

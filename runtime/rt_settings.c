@@ -9,7 +9,8 @@
 #include "support/rt_assert.h"
 
 const char *const RT_OPTIMIZER_NAMES[RT_OPT_COUNT] = {"adam", "adamw", "sgd"};
-const char *const RT_SCHEDULER_NAMES[RT_SCHED_COUNT] = {"reduce_on_plateau", "cosine", "step", "constant"};
+const char *const RT_SCHEDULER_NAMES[RT_SCHED_COUNT] = {"reduce_on_plateau", "cosine", "step", "constant",
+                                                         "one_cycle"};
 const char *const RT_LOSS_NAMES[RT_LOSS_COUNT] = {"cross_entropy", "focal", "ctc"};
 const char *const RT_SET_METRIC_NAMES[RT_SET_METRIC_COUNT] = {"val_seq_acc", "val_char_acc", "val_loss"};
 
@@ -180,8 +181,8 @@ bool rt_settings_from_json(const cJSON *o, RtSettings *s, const char *what, RtDi
 bool rt_settings_check_epochs(const RtSettings *s, const char *experiment, const char *file, int line, int col,
                               RtDiags *d) {
   if (rt_schedule_warmup_fits((RtScheduleKind)s->sched_kind, s->sched_warmup_epochs, s->epochs)) return true;
-  rt_diag_error(d, file, line, col, "experiment '%s': --epochs %d is not above the cosine schedule's warmup_epochs %d",
-                experiment, s->epochs, s->sched_warmup_epochs);
+  rt_diag_error(d, file, line, col, "experiment '%s': --epochs %d is not above the %s schedule's warmup_epochs %d",
+                experiment, s->epochs, RT_SCHEDULER_NAMES[s->sched_kind], s->sched_warmup_epochs);
   return false;
 }
 
@@ -200,10 +201,12 @@ RtTrainConfig rt_settings_train_config(const RtSettings *s) {
   c.label_smoothing = s->loss_label_smoothing;
   c.focal_gamma = s->loss_gamma;
   c.focal_alpha = isnan(s->loss_alpha) ? 1.0 : s->loss_alpha;
+  c.lstm_forget_bias = s->lstm_forget_bias;
   c.schedule = (RtScheduleConfig){.kind = (RtScheduleKind)s->sched_kind, .factor = s->sched_factor,
                                   .patience = s->sched_patience, .min_lr = s->sched_min_lr,
                                   .warmup_epochs = s->sched_warmup_epochs, .step_size = s->sched_step_size,
-                                  .gamma = s->sched_gamma};
+                                  .gamma = s->sched_gamma, .pct_start = s->sched_pct_start,
+                                  .div_factor = s->sched_div_factor, .final_div_factor = s->sched_final_div_factor};
   c.schedule_metric = rt_setting_metric(s->sched_metric);
   c.early_stopping = s->early_enabled;
   c.early_metric = rt_setting_metric(s->early_metric);

@@ -2,7 +2,7 @@
  * what every user of them shares: the spellings of optimizers, schedules, losses and metrics,
  * the built-in defaults, the JSON form (written into checkpoints and results by `smelt train`,
  * embedded in built trainers and read back by them), the checks that tie settings together
- * (a cosine warm-up shorter than the run), and the training loop's RtTrainConfig made from them.
+ * (a warm-up shorter than the run), and the training loop's RtTrainConfig made from them.
  * The runtime is the lowest layer, so the frontend decodes YAML into the same list. */
 #ifndef SMELT_RT_SETTINGS_H
 #define SMELT_RT_SETTINGS_H
@@ -28,7 +28,7 @@ typedef enum RtSettingMetric {
 
 /* The spellings in configs and JSON, indexed by the enums above (and RtScheduleKind). */
 extern const char *const RT_OPTIMIZER_NAMES[RT_OPT_COUNT];    /* adam, adamw, sgd */
-extern const char *const RT_SCHEDULER_NAMES[RT_SCHED_COUNT];  /* reduce_on_plateau, cosine, step, constant */
+extern const char *const RT_SCHEDULER_NAMES[RT_SCHED_COUNT];  /* reduce_on_plateau, cosine, step, constant, one_cycle */
 extern const char *const RT_LOSS_NAMES[RT_LOSS_COUNT];        /* cross_entropy, focal, ctc */
 extern const char *const RT_SET_METRIC_NAMES[RT_SET_METRIC_COUNT]; /* val_seq_acc, val_char_acc, val_loss */
 
@@ -102,7 +102,7 @@ void rt_settings_to_json(struct cJSON *o, const RtSettings *s, struct cJSON *dat
  * (the other keys are read all the same). */
 bool rt_settings_from_json(const struct cJSON *o, RtSettings *s, const char *what, RtDiags *d);
 
-/* After an --epochs override: a cosine schedule's warm-up must still end before the last epoch
+/* After an --epochs override: a schedule's warm-up must still end before the last epoch
  * (rt_schedule_warmup_fits); false with an error at file:line:col naming the experiment. */
 bool rt_settings_check_epochs(const RtSettings *s, const char *experiment, const char *file, int line, int col,
                               RtDiags *d);

@@ -16,6 +16,7 @@
 #include "runtime/rt_loader.h"
 #include "runtime/rt_memory.h"
 #include "runtime/rt_progress.h"
+#include "runtime/rt_settings.h"
 #include "runtime/rt_tensorboard.h"
 #include "runtime/rt_train_io.h"
 #include "runtime/rt_warm_start.h"
@@ -26,9 +27,10 @@
 RtTrainConfig rt_train_config_defaults(void) {
   return (RtTrainConfig){
       .epochs = 10, .seed = 42, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .momentum = 0.9,
-      .schedule = {.kind = RT_SCHED_PLATEAU, .factor = 0.5, .patience = 10, .min_lr = 1e-6},
+      .schedule = {.kind = RT_SCHED_PLATEAU, .factor = 0.5, .patience = 10, .min_lr = 1e-6, .pct_start = 0.3,
+                   .div_factor = 25, .final_div_factor = 1e4},
       .schedule_metric = RT_METRIC_VAL_LOSS, .early_metric = RT_METRIC_VAL_SEQ_ACC, .patience = 15,
-      .focal_gamma = 2, .focal_alpha = 1, .background_loader = true, .progress = 1};
+      .focal_gamma = 2, .focal_alpha = 1, .lstm_forget_bias = NAN, .background_loader = true, .progress = 1};
 }
 
 typedef struct Run {
@@ -223,11 +225,12 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
                   r->cfg->epochs);
     return false;
   }
-  if (r->cfg->schedule.kind == RT_SCHED_COSINE && info.schedule.cfg.epochs != r->cfg->epochs) {
+  if (rt_schedule_spans_run(r->cfg->schedule.kind) && info.schedule.cfg.epochs != r->cfg->epochs) {
     rt_diag_error(d, r->path_last, 0, 0,
-                  "follows a cosine schedule over %d epochs; resuming with %d would bend its curve midway "
+                  "follows a %s schedule over %d epochs; resuming with %d would bend its curve midway "
                   "(give --epochs %d, or start over with --overwrite)",
-                  info.schedule.cfg.epochs, r->cfg->epochs, info.schedule.cfg.epochs);
+                  RT_SCHEDULER_NAMES[r->cfg->schedule.kind], info.schedule.cfg.epochs, r->cfg->epochs,
+                  info.schedule.cfg.epochs);
     return false;
   }
   *start_epoch = info.epoch;
@@ -281,7 +284,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   r.train_io = rt_region_alloc_named(m->train.io_bytes, "the training step's inputs and outputs");
   r.train_scratch = rt_region_alloc_named(m->train.scratch_bytes, "the training step's scratch memory");
   r.history = rt_xcalloc((size_t)cfg->epochs + 1, sizeof *r.history);
-  rt_model_init_state(m, r.state, cfg->seed);
+  rt_model_init_state(m, r.state, cfg->seed, cfg->lstm_forget_bias);
   if (getenv("SMELT_PROFILE")) {
     rt_profile_reset();
     rt_profile_enable(true);

@@ -26,6 +26,7 @@ typedef struct RtTrainConfig {
   /* optimizer and loss hyperparameters: the runtime scalars of the compiled step */
   double lr, beta1, beta2, eps, momentum, weight_decay, grad_clip;
   double dropout, label_smoothing, focal_gamma, focal_alpha;
+  double lstm_forget_bias;   /* initial forget-gate bias of every LSTM; NaN: PyTorch's uniform draw */
   RtScheduleConfig schedule; /* base_lr, epochs and steps_per_epoch are filled in by the loop */
   RtMetric schedule_metric;  /* what reduce-on-plateau watches (default: val_loss) */
   bool early_stopping;

@@ -71,6 +71,12 @@ smelt_cli_test(train_epochs_within_warmup 1 "experiment 'mini': --epochs 3 is no
                train tests/train/cosine.yaml --epochs 3)
 smelt_cli_test(tune_epochs_within_warmup 1 "--epochs 2 is not above the cosine schedule's warmup_epochs 3"
                tune tests/train/cosine.yaml --epochs 2 --out ${CMAKE_BINARY_DIR}/test-runs/cosine)
+# every schedule takes a warm-up, checked the same way; one_cycle and lstm_forget_bias are settings
+smelt_cli_test(check_schedule_options 0 "3 experiments" check tests/train/schedules.yaml)
+smelt_cli_test(train_epochs_within_plateau_warmup 1 "schedules\\.yaml:13:3: error: experiment 'plateau_warmup': --epochs 2 is not above the reduce_on_plateau schedule's warmup_epochs 2"
+               train tests/train/schedules.yaml --experiment plateau_warmup --epochs 2)
+smelt_cli_test(tune_epochs_within_step_warmup 1 "experiment 'forget_bias': --epochs 1 is not above the step schedule's warmup_epochs 1"
+               tune tests/train/schedules.yaml --epochs 1 --out ${CMAKE_BINARY_DIR}/test-tune-unused)
 smelt_cli_test(train_resume_or_overwrite 2 "--resume and --overwrite exclude each other"
                train tests/train/mini.yaml --resume --overwrite)
 # warm start: mini's checkpoint (charset 0-3) fine-tuned on 2-5, its head remapped by symbol

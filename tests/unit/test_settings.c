@@ -280,9 +280,12 @@ static void test_train_config_takes_every_setting(void **state) {
   assert_true(c.momentum == s.opt_momentum && c.weight_decay == s.weight_decay && c.grad_clip == s.grad_clip);
   assert_true(c.dropout == s.dropout && c.label_smoothing == s.loss_label_smoothing && c.focal_gamma == s.loss_gamma);
   assert_true(c.focal_alpha == s.loss_alpha);
-  assert_int_equal(c.schedule.kind, RT_SCHED_CONSTANT);
+  assert_true(c.lstm_forget_bias == s.lstm_forget_bias);
+  assert_int_equal(c.schedule.kind, RT_SCHED_ONE_CYCLE);
   assert_true(c.schedule.factor == s.sched_factor && c.schedule.min_lr == s.sched_min_lr);
   assert_true(c.schedule.gamma == s.sched_gamma);
+  assert_true(c.schedule.pct_start == s.sched_pct_start && c.schedule.div_factor == s.sched_div_factor);
+  assert_true(c.schedule.final_div_factor == s.sched_final_div_factor);
   assert_int_equal(c.schedule.patience, s.sched_patience);
   assert_int_equal(c.schedule.warmup_epochs, s.sched_warmup_epochs);
   assert_int_equal(c.schedule.step_size, s.sched_step_size);
@@ -311,7 +314,15 @@ static void test_warmup_checked_against_epochs(void **state) {
   assert_true(rt_settings_check_epochs(&s, "mini", "mini.yaml", 2, 3, &d));
   rt_settings_reset_group(&s, "scheduler", RT_SCHED_STEP);
   s.epochs = 1;
-  assert_true(rt_settings_check_epochs(&s, "mini", "mini.yaml", 2, 3, &d)); /* no warm-up outside cosine */
+  assert_true(rt_settings_check_epochs(&s, "mini", "mini.yaml", 2, 3, &d)); /* no warm-up by default */
+  s.sched_warmup_epochs = 1; /* every schedule's warm-up is checked, and named */
+  assert_false(rt_settings_check_epochs(&s, "mini", "mini.yaml", 2, 3, &d));
+  char msg[256];
+  rt_diag_format(&d.items[d.count - 1], msg, sizeof msg);
+  assert_string_equal(msg, "mini.yaml:2:3: error: experiment 'mini': --epochs 1 is not above the step schedule's "
+                           "warmup_epochs 1");
+  rt_settings_reset_group(&s, "scheduler", RT_SCHED_ONE_CYCLE);
+  assert_true(rt_settings_check_epochs(&s, "mini", "mini.yaml", 2, 3, &d)); /* one_cycle has no warm-up */
   rt_diags_free(&d);
 }
 

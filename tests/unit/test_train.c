@@ -2,6 +2,7 @@
  * path of `smelt train`: config -> data -> compiled model -> training loop -> outputs. The loss
  * falls; a run interrupted and resumed ends exactly like an uninterrupted one; a diverging run
  * is recorded with its step; the outputs parse back. */
+#include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -49,8 +50,9 @@ typedef struct Trained {
 
 enum { FRESH = 0, RESUME = 1, OVERWRITE = 2 }; /* how train() starts */
 
-/* Trains the config's experiment into tmp/<name>, with `epochs` (0: the config's). */
-static Trained train(const FeConfig *c, const char *name, int epochs, int start) {
+/* Trains the config's experiment into tmp/<name>, with `epochs` (0: the config's), stopping after
+ * max_steps optimizer steps (0: no limit). */
+static Trained train_steps(const FeConfig *c, const char *name, int epochs, int start, int64_t max_steps) {
   FeExperiment e = c->experiments[0];
   if (epochs) e.epochs = epochs;
   RtDiags d = {0};
@@ -70,6 +72,7 @@ static Trained train(const FeConfig *c, const char *name, int epochs, int start)
   tc.overwrite = start == OVERWRITE;
   tc.charset = tr->charset.utf8;
   tc.progress = 0;
+  tc.max_steps = max_steps;
   Trained t = {0};
   t.ok = rt_train(&mb.model, &tc, tr, va, &t.s, &d);
   for (int i = 0; i < d.count && !t.error[0]; i++)
@@ -81,6 +84,10 @@ static Trained train(const FeConfig *c, const char *name, int epochs, int start)
   rt_dataset_free(tr);
   rt_dataset_free(va);
   return t;
+}
+
+static Trained train(const FeConfig *c, const char *name, int epochs, int start) {
+  return train_steps(c, name, epochs, start, 0);
 }
 
 /* Trains, then checks results.json: every epoch recorded with a positive validation loss (the
@@ -370,6 +377,152 @@ static void test_resume_matches_uninterrupted(void **state) {
   fe_config_free(c);
 }
 
+/* The per-epoch history of tmp/<name>/results.json (caller frees). */
+static RtResults results_of(const char *name) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/%s/results.json", tmp, name);
+  RtResults r;
+  RtDiags d = {0};
+  assert_true(rt_results_load(path, &r, &d));
+  rt_diags_free(&d);
+  return r;
+}
+
+/* one_cycle and a warm-up are functions of the step and of the state a checkpoint keeps: a run
+ * stopped after its first epoch (6 steps) and resumed ends bit for bit like an uninterrupted one.
+ * The loop gives them the run's steps: one_cycle over 3 x 6 steps rises until step
+ * 0.4 * 18 - 1 = 6.2 (step 5 ends epoch 1) and ends at learning_rate / 25 / 1e4; a warm-up of 2
+ * epochs reaches half the rate at the end of the first. */
+static void test_resume_one_cycle_and_warmup(void **state) {
+  const struct {
+    const char *yaml, *name;
+    double first_lr, last_lr; /* the rates of the last steps of epochs 1 and 3 */
+  } runs[] = {
+      {"    scheduler: {type: one_cycle, pct_start: 0.4}\n", "one_cycle",
+       0.01 + (0.01 / 25 - 0.01) / 2 * (cos(M_PI * 5 / 6.2) + 1), 0.01 / 25 / 1e4},
+      {"    scheduler: {type: reduce_on_plateau, warmup_epochs: 2, patience: 0}\n", "plateau_warmup", 0.01 * 6 / 12,
+       NAN},
+  };
+  for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+    char extra[256], whole_dir[64], parts_dir[64];
+    snprintf(extra, sizeof extra, "    loss: ctc\n%s", runs[i].yaml);
+    snprintf(whole_dir, sizeof whole_dir, "%s_whole", runs[i].name);
+    snprintf(parts_dir, sizeof parts_dir, "%s_parts", runs[i].name);
+    FeConfig *c = config("mini_ctc.yaml", extra);
+    Trained whole = train(c, whole_dir, 3, FRESH);
+    Trained part = train_steps(c, parts_dir, 3, FRESH, 6); /* "interrupted" after epoch 1 */
+    assert_int_equal(part.s.epochs_run, 1);
+    Trained rest = train(c, parts_dir, 3, RESUME);
+    assert_true(whole.ok && part.ok && rest.ok);
+    assert_int_equal(rest.s.epochs_run, 3);
+    for (int k = 0; k < RT_METRIC_COUNT; k++) {
+      if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
+      assert_float_equal(whole.s.last.v[k], rest.s.last.v[k], 0.0);
+    }
+    char a[512], b[512];
+    snprintf(a, sizeof a, "%s/%s/last.safetensors", tmp, whole_dir);
+    snprintf(b, sizeof b, "%s/%s/last.safetensors", tmp, parts_dir);
+    assert_true(same_checkpoints(a, b));
+    RtResults r = results_of(whole_dir);
+    assert_int_equal(r.history_count, 3);
+    assert_float_equal(r.history[0].v[RT_METRIC_LR], runs[i].first_lr, 1e-12);
+    if (!isnan(runs[i].last_lr)) assert_float_equal(r.history[2].v[RT_METRIC_LR], runs[i].last_lr, 1e-15);
+    rt_results_free(&r);
+    if (i == 0) /* laid over the run's length, like cosine: its epochs cannot change midway */
+      expect_refused(c, parts_dir, 4, RESUME, "follows a one_cycle schedule over 3 epochs; resuming with 4");
+    fe_config_free(c);
+  }
+}
+
+/* mini_attention with a stacked bidirectional LSTM (2 layers): five LSTMs with a gate bias, four
+ * in the encoder and the decoder's cell. Written to tmp; returns its path. */
+static const char *stacked_lstm_preset(void) {
+  static char path[600];
+  snprintf(path, sizeof path, "%s/stacked_lstm.yaml", tmp);
+  char *text = test_read_text(SMELT_SOURCE_DIR "/tests/train/mini_attention.yaml", NULL);
+  assert_non_null(text);
+  const char *old = "{kind: lstm, hidden: 16, bidirectional: true}";
+  char *at = strstr(text, old);
+  assert_non_null(at);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f, "%.*s{kind: lstm, hidden: 16, layers: 2, bidirectional: true}%s", (int)(at - text), text,
+          at + strlen(old));
+  fclose(f);
+  free(text);
+  return path;
+}
+
+/* The gate biases of a model, by name, in state order. */
+static const char *const LSTM_BIASES[] = {"lstm_1.l0.bias", "lstm_1.l0_reverse.bias", "lstm_1.l1.bias",
+                                          "lstm_1.l1_reverse.bias", "head.cell.bias"};
+
+/* lstm_forget_bias: the forget-gate block (the second of i, f, g, o) of every LSTM's bias, in
+ * the encoder's layers and directions and in the attention decoder's cell, starts at the value;
+ * every other number of the initial state is the one drawn without the setting (same seed). */
+static void test_lstm_forget_bias_init(void **state) {
+  FeConfig *c = config(stacked_lstm_preset(), "    lstm_forget_bias: 1.5\n");
+  FeExperiment e = c->experiments[0];
+  RtTrainConfig tc = experiment_train_config(&e, tmp, NULL);
+  assert_float_equal(tc.lstm_forget_bias, 1.5, 0);
+  RtDiags d = {0};
+  ModelBuild mb;
+  ModelBuildOptions mo = {0};
+  assert_true(model_build(&e, &mo, &mb, &d));
+  const RtModel *m = &mb.model;
+  char *plain = rt_region_alloc(m->state_bytes), *set = rt_region_alloc(m->state_bytes);
+  rt_model_init_state(m, plain, tc.seed, NAN);
+  rt_model_init_state(m, set, tc.seed, tc.lstm_forget_bias);
+  int biases = 0;
+  for (int i = 0; i < m->n_state; i++) {
+    const RtSlot *s = &m->state[i];
+    const float *a = (const float *)(plain + s->offset), *b = (const float *)(set + s->offset);
+    int64_t n = rt_slot_numel(s), h = n / 4;
+    bool gate_bias = false;
+    for (size_t k = 0; k < sizeof LSTM_BIASES / sizeof *LSTM_BIASES; k++) gate_bias |= !strcmp(s->name, LSTM_BIASES[k]);
+    if (gate_bias != s->lstm_bias) fail_msg("%s: lstm_bias %d", s->name, s->lstm_bias);
+    biases += gate_bias;
+    for (int64_t j = 0; j < n; j++) {
+      bool forget = gate_bias && j >= h && j < 2 * h;
+      if (forget ? b[j] != 1.5f : memcmp(&a[j], &b[j], sizeof *a) != 0)
+        fail_msg("%s[%" PRId64 "]: %g with the setting, %g without", s->name, j, b[j], a[j]);
+    }
+  }
+  assert_int_equal(biases, 5);
+  free(plain);
+  free(set);
+  model_build_free(&mb);
+  rt_diags_free(&d);
+  fe_config_free(c);
+}
+
+/* `smelt train` initialises with the setting: after one Adam step of 1e-6 (which moves every
+ * number by at most the rate) each forget-gate block still holds the value. */
+static void test_lstm_forget_bias_trained(void **state) {
+  FeConfig *c = config(stacked_lstm_preset(), "    lstm_forget_bias: -2.0\n    learning_rate: 0.000001\n");
+  assert_true(train_steps(c, "forget_bias", 1, FRESH, 1).ok);
+  char path[600];
+  snprintf(path, sizeof path, "%s/forget_bias/last.safetensors", tmp);
+  RtDiags d = {0};
+  RtStFile *f = rt_st_load(path, &d);
+  assert_non_null(f);
+  for (size_t k = 0; k < sizeof LSTM_BIASES / sizeof *LSTM_BIASES; k++) {
+    const RtStTensor *t = rt_st_find(f, LSTM_BIASES[k]);
+    assert_non_null(t);
+    int64_t h = t->count / 4;
+    for (int64_t j = 0; j < 4 * h; j++) {
+      float v;
+      memcpy(&v, t->data + j * sizeof v, sizeof v); /* the tensor data need not be aligned */
+      bool forget = j >= h && j < 2 * h;
+      if (forget ? fabsf(v + 2.0f) > 1e-5f : fabsf(v) > 0.26f) /* others: U(-1/sqrt(16), 1/sqrt(16)) */
+        fail_msg("%s[%" PRId64 "] = %g", LSTM_BIASES[k], j, v);
+    }
+  }
+  rt_st_free(f);
+  rt_diags_free(&d);
+  fe_config_free(c);
+}
+
 /* A folder without a validation folder is split the same way for every experiment, whatever its
  * seed: experiments of a sweep over seeds are validated on the same samples. */
 static void test_split_ignores_seed(void **state) {
@@ -440,6 +593,9 @@ int main(void) {
       cmocka_unit_test(test_attention_loss_falls_with_dropout),
       cmocka_unit_test(test_focal_loss_falls),
       cmocka_unit_test(test_resume_matches_uninterrupted),
+      cmocka_unit_test(test_resume_one_cycle_and_warmup),
+      cmocka_unit_test(test_lstm_forget_bias_init),
+      cmocka_unit_test(test_lstm_forget_bias_trained),
       cmocka_unit_test(test_earlier_run_protected),
       cmocka_unit_test(test_crash_leftovers_removed),
       cmocka_unit_test(test_split_ignores_seed),

@@ -377,6 +377,14 @@ static void test_sweep_ranks_two_and_records_divergence(void **state) {
   assert_true(cJSON_IsNull(cJSON_GetObjectItem(b, "rank")));
   assert_true(num_of(b, "diverged_at_step") >= 1);
   assert_non_null(strstr(str_of(b, "reason"), "step"));
+  /* the child trainer got the experiment's own settings, lstm_forget_bias included */
+  char results[PATH_MAX];
+  snprintf(results, sizeof results, "%s/sweep/blowup/results.json", tmp);
+  char *text = slurp(results);
+  cJSON *blowup = cJSON_Parse(text);
+  assert_true(num_of(cJSON_GetObjectItem(blowup, "config"), "lstm_forget_bias") == 1.0);
+  cJSON_Delete(blowup);
+  free(text);
   const cJSON *a = experiment(s, "attention");
   assert_int_equal((int)num_of(a, "rank"), 1);
   assert_int_equal((int)num_of(a, "epochs_run"), 3);
