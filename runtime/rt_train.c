@@ -294,11 +294,15 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     fits = false;
   }
   if (!fits || !check_memory(m, cfg, train, val, d)) return false;
-  RtFresh *source = fresh ? rt_fresh_new(&cfg->fresh, m->height, m->width, cfg->background_loader, d) : NULL;
-  if (fresh && !source) return false;
   if (!rt_fs_mkdirs(cfg->out_dir, d)) return false;
   int lock = rt_run_dir_lock(cfg->out_dir, d);
   if (lock < 0) return false;
+  /* the generator's fonts are read before any file of the run is touched */
+  RtFresh *source = fresh ? rt_fresh_new(&cfg->fresh, m->height, m->width, cfg->background_loader, d) : NULL;
+  if (fresh && !source) {
+    close(lock);
+    return false;
+  }
   Run r = {.m = m, .cfg = cfg, .summary = summary, .t_start = rt_now_seconds()};
   join_path(r.path_last, sizeof r.path_last, cfg->out_dir, RT_FILE_LAST_CKPT);
   join_path(r.path_best, sizeof r.path_best, cfg->out_dir, RT_FILE_BEST_CKPT);

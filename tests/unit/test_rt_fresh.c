@@ -72,6 +72,9 @@ static void test_fresh_equals_loaded_folder(void **state) {
     RtDataset *mine = rt_fresh_set(f, epoch, 0, &d);
     RtDataset *folder = generated(rt_fresh_first_index(&CFG, epoch), CFG.max_len);
     assert_same_set(mine, folder);
+    bool length_seen[5] = {false}; /* the whole range: every length appears */
+    for (int i = 0; i < mine->count; i++) length_seen[mine->label_len[i]] = true;
+    for (int n = CFG.min_len; n <= CFG.max_len; n++) assert_true(length_seen[n]);
     rt_dataset_free(mine);
     rt_dataset_free(folder);
   }
