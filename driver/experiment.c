@@ -17,6 +17,10 @@ RtTrainConfig experiment_train_config(const FeExperiment *e, const char *out_dir
   c.out_dir = out_dir;
   c.config_json = config_json;
   c.init_path = e->init;
+  RtArena arena = {0};
+  RtTrainerData data = experiment_data(e, &arena);
+  c.fresh = rt_trainer_fresh_config(&data); /* holds no pointer into the arena: charset is e's */
+  rt_arena_free(&arena);
   return c;
 }
 
@@ -72,7 +76,8 @@ RtTrainerData experiment_data(const FeExperiment *e, RtArena *arena) {
   return (RtTrainerData){.synthetic = f->synthetic, .train_dir = absolute(arena, f->train),
                          .val_dir = absolute(arena, f->val), .val_split = f->val_split,
                          .train_count = f->train_count, .val_count = f->val_count, .synth_seed = f->seed,
-                         .min_len = f->length[0], .max_len = f->length[1], .charset = f->charset};
+                         .min_len = f->length[0], .max_len = f->length[1], .fresh = f->synthetic && f->fresh,
+                         .charset = f->charset};
 }
 
 void experiment_synth_dir(const FeExperiment *e, char *buf, size_t size) {

@@ -88,7 +88,12 @@ typedef struct FeData {
   int length[2];       /* synthetic: label length range [min, max] */
   const char *charset; /* symbols, UTF-8; NULL = from the training labels / the generator's 0-9A-Z */
   int charset_size;    /* code points in charset, 0 when NULL */
+  bool fresh;          /* synthetic: new training samples every epoch (runtime/rt_fresh.h) */
 } FeData;
+
+typedef struct FeCurriculum {
+  int epochs; /* K: the first K epochs train on short labels (rt_curriculum_max_len); 0 = off */
+} FeCurriculum;
 
 typedef struct FeAugment {
   bool enabled;
@@ -121,6 +126,7 @@ typedef struct FeExperiment {
   int64_t seed;           /* initialisation, shuffling, dropout, augmentation */
   FeData data;
   FeAugment augmentation;
+  FeCurriculum curriculum;
 } FeExperiment;
 
 typedef struct FeConfig {

@@ -38,8 +38,8 @@ const char *fe_loss_format(const FeLoss *l, char *buf, size_t size) {
 
 const char *fe_data_format(const FeData *d, char *buf, size_t size) {
   if (d->synthetic)
-    snprintf(buf, size, "synthetic %d/%d, length %d-%d", d->train_count, d->val_count, d->length[0],
-             d->length[1]);
+    snprintf(buf, size, "synthetic %d/%d, length %d-%d%s", d->train_count, d->val_count, d->length[0],
+             d->length[1], d->fresh ? ", fresh training samples every epoch" : "");
   else if (d->val)
     snprintf(buf, size, "folders %s, %s", d->train, d->val);
   else

@@ -142,8 +142,10 @@ static const FeField DATA_FOLDERS[] = {
     F(FeData, "val", FE_FIELD_STRING, val, 0, 0, 0),
     F(FeData, "val_split", FE_FIELD_NUMBER, val_split, 0, 1, FE_OPEN_MIN | FE_OPEN_MAX),
     F(FeData, "charset", FE_FIELD_STRING, charset, 0, 0, 0),
+    SKIP("fresh"), /* refused with a reason (fresh_misplaced) */
 };
-static const FeField DATA_SYNTHETIC[] = {SKIP("synthetic"), F(FeData, "charset", FE_FIELD_STRING, charset, 0, 0, 0)};
+static const FeField DATA_SYNTHETIC[] = {SKIP("synthetic"), F(FeData, "charset", FE_FIELD_STRING, charset, 0, 0, 0),
+                                         SKIP("fresh")};
 static const FeSchema DATA_FORMS[2] = {SCHEMA("folder data", DATA_FOLDERS),
                                        SCHEMA("synthetic data", DATA_SYNTHETIC)};
 static const FeField SYNTHETIC[] = {
@@ -151,6 +153,7 @@ static const FeField SYNTHETIC[] = {
     F(FeData, "val", FE_FIELD_INT, val_count, 1, 10000000, 0),
     F(FeData, "seed", FE_FIELD_INT64, seed, 0, 9.2e18, 0),
     F(FeData, "length", FE_FIELD_INT_PAIR, length, 1, 1024, 0),
+    F(FeData, "fresh", FE_FIELD_BOOL, fresh, 0, 0, 0),
 };
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
 
@@ -257,6 +260,18 @@ static void folder_check(FeCtx *c, const FeNode *data, const char *key, const ch
     fe_error(c, at, "data folder '%s' has no labels.tsv (one 'image-path<TAB>text' per line)", *path);
 }
 
+/* `fresh` anywhere but inside `synthetic:`: only generated data can be new every epoch. */
+static void fresh_misplaced(FeCtx *c, const FeNode *data, bool synthetic) {
+  const FeNode *at = fe_node_key(data, "fresh");
+  if (!at) return;
+  if (synthetic)
+    fe_error(c, at, "fresh goes inside synthetic: data: {synthetic: {train: N, val: M, fresh: true}}");
+  else
+    fe_error(c, at,
+             "fresh needs synthetic data (data: {synthetic: {..., fresh: true}}): the samples of data folders are "
+             "the same every epoch");
+}
+
 /* data: `synthetic`, {synthetic: {...}} or {train: DIR, val: DIR}. It always replaces the
  * inherited data entirely: mixing a folder from the defaults with synthetic counts is never meant. */
 static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_dir, bool skip) {
@@ -276,6 +291,7 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
   }
   d->synthetic = synth != NULL;
   fe_schema_decode(c, n, &DATA_FORMS[d->synthetic], d, DATA_FORMS, 2);
+  fresh_misplaced(c, n, d->synthetic);
   if (d->charset) charset_check(c, fe_node_get(n, "charset"), d);
   if (!d->synthetic) {
     if (!fe_node_get(n, "train"))
@@ -294,8 +310,23 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
                d->length[0], d->length[1]);
   } else if (!fe_node_is_null(synth) && !(fe_scalar_bool(synth, &on) && on)) {
     char got[96];
-    fe_error(c, synth, "synthetic must be a mapping {train, val, seed, length} or true, got %s",
+    fe_error(c, synth, "synthetic must be a mapping {train, val, seed, length, fresh} or true, got %s",
              fe_node_describe(synth, got, sizeof got));
+  }
+}
+
+/* curriculum: a mapping of options ({epochs: K}), or false (none, also over a default's). */
+static void curriculum_decode(FeCtx *c, const FeNode *n, FeExperiment *e) {
+  bool on = true;
+  if (n->kind == FE_NODE_MAP) {
+    GroupSchemas g;
+    group_schemas(&g, "curriculum", NULL, 1);
+    fe_schema_decode(c, n, &g.s[0], e, NULL, 0);
+  } else if (fe_scalar_bool(n, &on) && !on) {
+    e->curriculum.epochs = 0;
+  } else {
+    char got[96];
+    fe_error(c, n, "curriculum must be a mapping {epochs: K} or false, got %s", fe_node_describe(n, got, sizeof got));
   }
 }
 
@@ -347,6 +378,8 @@ static void setting_decode(FeCtx *c, const FeNode *key, const FeNode *n, void *u
     data_decode(c, n, &e->data, t->base_dir, t->skip_data_check);
   } else if (strcmp(k, "init") == 0) {
     init_decode(c, n, &e->init, t->base_dir);
+  } else if (strcmp(k, "curriculum") == 0) {
+    curriculum_decode(c, n, e);
   }
 }
 

@@ -174,11 +174,18 @@ bool rt_image_decode(const void *data, size_t size, RtImage *out, char *err, siz
     return false;
   }
   RT_ASSERT(comp >= 1 && comp <= 4 && w > 0 && h > 0, "stb_image returned %dx%dx%d", w, h, comp);
+  rt_image_from_pixels(px, w, h, comp, out);
+  stbi_image_free(px);
+  return true;
+}
+
+void rt_image_from_pixels(const uint8_t *px, int w, int h, int comp, RtImage *out) {
+  RT_ASSERT(comp >= 1 && comp <= 4 && w > 0 && h > 0, "pixels %dx%dx%d", w, h, comp);
   size_t n = (size_t)w * (size_t)h;
   float *gray = rt_xmalloc(n * sizeof *gray);
   const float k = 1.0f / 255.0f;
   for (size_t i = 0; i < n; i++) {
-    const unsigned char *p = px + i * (size_t)comp;
+    const uint8_t *p = px + i * (size_t)comp;
     float y = comp >= 3 ? (0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) * k : p[0] * k;
     if (comp == 2 || comp == 4) {
       float a = p[comp - 1] * k; /* straight (not premultiplied) alpha, over white */
@@ -186,9 +193,7 @@ bool rt_image_decode(const void *data, size_t size, RtImage *out, char *err, siz
     }
     gray[i] = y;
   }
-  stbi_image_free(px);
   *out = (RtImage){.w = w, .h = h, .gray = gray};
-  return true;
 }
 
 bool rt_image_load(const char *path, RtImage *out, char *err, size_t err_size) {

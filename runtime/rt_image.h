@@ -27,6 +27,10 @@ typedef struct RtImage {
  * over white. False with a message in err for anything else, a corrupt file or one larger than
  * RT_IMAGE_MAX_PIXELS; out is then zeroed. */
 bool rt_image_decode(const void *data, size_t size, RtImage *out, char *err, size_t err_size);
+/* The same luminance from 8-bit pixels in memory (w x h x comp, rows packed; comp 1-4 as
+ * above): what decoding a PNG of these pixels gives, bit for bit (rt_image_decode calls it).
+ * Caller frees with rt_image_free. */
+void rt_image_from_pixels(const uint8_t *px, int w, int h, int comp, RtImage *out);
 /* Reads and decodes a file; err says why not (cannot open, not an image, ...). */
 bool rt_image_load(const char *path, RtImage *out, char *err, size_t err_size);
 void rt_image_free(RtImage *img);

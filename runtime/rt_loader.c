@@ -16,11 +16,13 @@
 enum { SLOTS = 3 };
 
 struct RtLoader {
-  const RtDataset *ds;
+  const RtDataset *ds; /* the current epoch's */
   RtLoaderOptions o;
-  int batches;
+  int batches;         /* of the current epoch */
+  int n;               /* samples in the current epoch: ds->count, or fewer under a length limit */
   RtBatch slots[SLOTS];
-  int *order; /* (count) dataset index of each position of the epoch */
+  int *order;          /* (order_cap) dataset index of each position of the epoch, n used */
+  int order_cap;
 
   pthread_mutex_t mu;
   pthread_cond_t work_cv;  /* the producer waits here for work */
@@ -41,7 +43,7 @@ static void fill(const RtLoader *l, RtBatch *s, int b, int64_t epoch) {
   const RtDataset *ds = l->ds;
   int B = l->o.batch_size, L = s->label_width;
   int64_t pixels = (int64_t)ds->height * ds->width;
-  int start = b * B, size = ds->count - start < B ? ds->count - start : B;
+  int start = b * B, size = l->n - start < B ? l->n - start : B;
   s->size = size;
   s->index = b;
   s->epoch = epoch;
@@ -51,7 +53,7 @@ static void fill(const RtLoader *l, RtBatch *s, int b, int64_t epoch) {
     if (j >= size) {
       /* a padding row: a copy of one of the epoch's first images, so that batch-norm statistics
        * in training mode see only real images; no label, and the loss and metrics leave it out */
-      int i = l->order[(j - size) % ds->count];
+      int i = l->order[(j - size) % l->n];
       rt_augment_apply(&l->o.augment, l->o.seed, epoch, i, ds->height, ds->width, rt_dataset_image(ds, i), img);
       s->lengths[j] = 0;
       s->samples[j] = -1;
@@ -101,7 +103,9 @@ RtLoader *rt_loader_new(const RtDataset *ds, const RtLoaderOptions *opts) {
   RT_ASSERT(L >= ds->max_label_len && L >= 1, "label width %d below the longest label (%d)", L,
             ds->max_label_len);
   l->o.label_width = L;
+  l->n = ds->count;
   l->batches = (ds->count + opts->batch_size - 1) / opts->batch_size;
+  l->order_cap = ds->count;
   l->order = rt_xmalloc((size_t)ds->count * sizeof *l->order);
   int B = opts->batch_size;
   size_t pixels = (size_t)ds->height * (size_t)ds->width;
@@ -151,13 +155,35 @@ void rt_loader_free(RtLoader *l) {
 
 int rt_loader_batches(const RtLoader *l) { return l->batches; }
 
-void rt_loader_start_epoch(RtLoader *l, int64_t epoch) {
+int rt_loader_samples(const RtLoader *l) { return l->n; }
+
+void rt_loader_start_epoch(RtLoader *l, int64_t epoch) { rt_loader_start_epoch_on(l, epoch, NULL, 0); }
+
+/* Keeps the positions of order[0..n) whose labels have at most max_len symbols, in order. */
+static int keep_short(const RtDataset *ds, int *order, int n, int max_len) {
+  int k = 0;
+  for (int i = 0; i < n; i++)
+    if (ds->label_len[order[i]] <= max_len) order[k++] = order[i];
+  return k;
+}
+
+void rt_loader_start_epoch_on(RtLoader *l, int64_t epoch, const RtDataset *ds, int max_len) {
   RT_ASSERT(epoch >= 0, "epoch %lld", (long long)epoch);
+  if (ds)
+    RT_ASSERT(ds->count >= 1 && ds->height == l->ds->height && ds->width == l->ds->width &&
+                  ds->max_label_len <= l->o.label_width,
+              "a %dx%d set of %d samples with labels up to %d for a %dx%d loader of width %d", ds->height, ds->width,
+              ds->count, ds->max_label_len, l->ds->height, l->ds->width, l->o.label_width);
   pthread_mutex_lock(&l->mu);
   l->generation++;
   l->active = false;
   while (l->busy) pthread_cond_wait(&l->ready_cv, &l->mu); /* it may be reading the order */
+  if (ds) l->ds = ds;
   int n = l->ds->count;
+  if (n > l->order_cap) {
+    l->order = rt_xrealloc(l->order, (size_t)n * sizeof *l->order);
+    l->order_cap = n;
+  }
   for (int i = 0; i < n; i++) l->order[i] = i;
   if (l->o.shuffle) { /* Fisher-Yates: swap position i with j uniform in [0, i] */
     uint64_t stream = rt_random_stream_of("loader/shuffle") + (uint64_t)epoch;
@@ -169,6 +195,12 @@ void rt_loader_start_epoch(RtLoader *l, int64_t epoch) {
       l->order[j] = t;
     }
   }
+  /* the length limit filters the whole shuffle: the epoch's order depends on (seed, epoch, limit)
+   * alone, and the samples it keeps come in the order they would have without it */
+  if (max_len > 0) n = keep_short(l->ds, l->order, n, max_len);
+  RT_ASSERT(n >= 1, "no sample of %d with a label of at most %d symbols", l->ds->count, max_len);
+  l->n = n;
+  l->batches = (n + l->o.batch_size - 1) / l->o.batch_size;
   for (int s = 0; s < SLOTS; s++) l->ready[s] = -1;
   l->epoch = epoch;
   l->next_fill = l->consumed = 0;

@@ -41,13 +41,22 @@ RtLoader *rt_loader_new(const RtDataset *ds, const RtLoaderOptions *opts);
 /* Stops the background thread and frees everything. NULL is allowed. */
 void rt_loader_free(RtLoader *l);
 
-/* Batches per epoch: ceil(count / batch_size). */
+/* Batches of the current epoch: ceil(samples / batch_size) (before the first start: of the
+ * whole dataset). */
 int rt_loader_batches(const RtLoader *l);
+/* Samples of the current epoch: the dataset's count, or those a length limit keeps. */
+int rt_loader_samples(const RtLoader *l);
 
 /* Starts (or restarts) epoch `epoch` (>= 0): the order is a Fisher-Yates shuffle driven by
  * Philox(seed, epoch), so the same seed and epoch always give the same order, and a resumed run
  * can start at any epoch. Batches of a previous epoch not yet taken are dropped. */
 void rt_loader_start_epoch(RtLoader *l, int64_t epoch);
+/* The same over dataset ds from now on (NULL: the current one), which must have the images' size
+ * and fit the label width, and outlive its epochs (until the next start or rt_loader_free).
+ * max_len > 0 keeps only the samples whose labels have at most max_len symbols (a curriculum),
+ * in the order of the full shuffle, so the epoch depends on (seed, epoch, max_len) alone. At
+ * least one sample must remain. */
+void rt_loader_start_epoch_on(RtLoader *l, int64_t epoch, const RtDataset *ds, int max_len);
 
 /* The next batch of the current epoch, or NULL at its end (or before the first start_epoch).
  * The batch stays valid until the next call of rt_loader_next, rt_loader_start_epoch or

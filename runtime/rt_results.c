@@ -28,6 +28,7 @@ enum { SCHEMA_VERSION = 1 };
 static const struct {
   const char *key, *tb_tag;
   bool higher_is_better;
+  bool optional; /* recorded only when not NaN: runs that do not have it keep their files as before */
 } METRICS[] = {
     [RT_METRIC_TRAIN_LOSS] = {"train_loss", "train/loss", false},
     [RT_METRIC_VAL_LOSS] = {"val_loss", "val/loss", false},
@@ -37,6 +38,7 @@ static const struct {
     [RT_METRIC_LR] = {"lr", "lr", false},
     [RT_METRIC_SAMPLES_PER_S] = {"samples_per_s", NULL, true},
     [RT_METRIC_SECONDS] = {"seconds", NULL, false},
+    [RT_METRIC_MAX_LABEL_LEN] = {"max_label_len", NULL, false, true},
 };
 _Static_assert(sizeof METRICS / sizeof METRICS[0] == RT_METRIC_COUNT, "one METRICS row per RtMetric");
 
@@ -104,8 +106,9 @@ static void bad(const Where *w, const char *fmt, ...) {
   rt_diag_error(w->d, w->file, w->line, 0, "%s%s%s", w->path, w->path[0] ? ": " : "", msg);
 }
 
-/* Unknown, duplicate and missing keys of object o against keys[0..n). */
-static bool keys_check(const Where *w, const cJSON *o, const char *const *keys, int n) {
+/* Unknown, duplicate and missing keys of object o against keys[0..n), of which the first
+ * `required` must be there. */
+static bool keys_check(const Where *w, const cJSON *o, const char *const *keys, int n, int required) {
   bool ok = true;
   for (const cJSON *c = o->child; c; c = c->next) {
     int k = 0;
@@ -122,7 +125,7 @@ static bool keys_check(const Where *w, const cJSON *o, const char *const *keys, 
         break;
       }
   }
-  for (int k = 0; k < n; k++)
+  for (int k = 0; k < required; k++)
     if (!cJSON_GetObjectItemCaseSensitive(o, keys[k])) {
       BAD(w, "missing key '%s'", keys[k]);
       ok = false;
@@ -170,11 +173,17 @@ static bool json_str(const Where *w, const cJSON *v, const char *key, bool nulla
   return true;
 }
 
-static const char **epoch_keys(void) {
+/* An epoch's keys, the required ones first (*required of them). */
+static const char **epoch_keys(int *required) {
   static const char *keys[RT_METRIC_COUNT + 2];
-  keys[0] = "epoch";
-  keys[1] = "step";
-  for (int m = 0; m < RT_METRIC_COUNT; m++) keys[m + 2] = METRICS[m].key;
+  int n = 0;
+  keys[n++] = "epoch";
+  keys[n++] = "step";
+  for (int pass = 0; pass < 2; pass++) {
+    for (int m = 0; m < RT_METRIC_COUNT; m++)
+      if (METRICS[m].optional == (pass == 1)) keys[n++] = METRICS[m].key;
+    if (pass == 0) *required = n;
+  }
   return keys;
 }
 
@@ -183,14 +192,19 @@ static bool epoch_from_json(const Where *w, const cJSON *o, RtEpochMetrics *m) {
     BAD(w, "must be an object with the keys of one epoch");
     return false;
   }
-  if (!keys_check(w, o, epoch_keys(), RT_METRIC_COUNT + 2)) return false;
+  int required;
+  const char **keys = epoch_keys(&required);
+  if (!keys_check(w, o, keys, RT_METRIC_COUNT + 2, required)) return false;
   bool ok = true;
   int64_t epoch = 0;
   ok &= json_int(w, cJSON_GetObjectItemCaseSensitive(o, "epoch"), "epoch", 1, INT32_MAX, false, &epoch);
   ok &= json_int(w, cJSON_GetObjectItemCaseSensitive(o, "step"), "step", 0, INT64_C(1) << 53, false, &m->step);
   m->epoch = (int32_t)epoch;
-  for (int k = 0; k < RT_METRIC_COUNT; k++)
-    ok &= json_num(w, cJSON_GetObjectItemCaseSensitive(o, METRICS[k].key), METRICS[k].key, &m->v[k]);
+  for (int k = 0; k < RT_METRIC_COUNT; k++) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, METRICS[k].key);
+    if (!v && METRICS[k].optional) m->v[k] = NAN;
+    else ok &= json_num(w, v, METRICS[k].key, &m->v[k]);
+  }
   return ok;
 }
 
@@ -205,7 +219,8 @@ static cJSON *epoch_to_json(const RtEpochMetrics *m) {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddItemToObject(o, "epoch", json_int64(m->epoch));
   cJSON_AddItemToObject(o, "step", json_int64(m->step));
-  for (int k = 0; k < RT_METRIC_COUNT; k++) cJSON_AddItemToObject(o, METRICS[k].key, rt_json_exact_number(m->v[k]));
+  for (int k = 0; k < RT_METRIC_COUNT; k++)
+    if (!(METRICS[k].optional && isnan(m->v[k]))) cJSON_AddItemToObject(o, METRICS[k].key, rt_json_exact_number(m->v[k]));
   return o;
 }
 
@@ -262,7 +277,7 @@ static bool results_from_json(const char *file, const cJSON *o, RtResults *r, Rt
     BAD(&top, "results.json must hold one JSON object");
     return false;
   }
-  if (!keys_check(&top, o, TOP_KEYS, TOP_COUNT)) return false;
+  if (!keys_check(&top, o, TOP_KEYS, TOP_COUNT, TOP_COUNT)) return false;
   RtResults tmp = {0};
   RtArena *arena = r ? &r->arena : NULL;
   r = r ? r : &tmp;
@@ -316,7 +331,7 @@ static bool results_from_json(const char *file, const cJSON *o, RtResults *r, Rt
   const cJSON *ck = ITEM("checkpoints");
   Where wck = {file, 0, "checkpoints", d};
   if (!cJSON_IsObject(ck)) BAD(&top, "'checkpoints' must be an object"), ok = false;
-  else if (!keys_check(&wck, ck, CKPT_PATH_KEYS, 2)) ok = false;
+  else if (!keys_check(&wck, ck, CKPT_PATH_KEYS, 2, 2)) ok = false;
   else {
     ok &= json_str(&wck, cJSON_GetObjectItemCaseSensitive(ck, "best"), "best", true, arena, &r->best_checkpoint);
     ok &= json_str(&wck, cJSON_GetObjectItemCaseSensitive(ck, "last"), "last", true, arena, &r->last_checkpoint);

@@ -52,6 +52,8 @@ typedef enum RtMetric {
   RT_METRIC_LR,            /* learning rate used in the epoch (at its last step) */
   RT_METRIC_SAMPLES_PER_S, /* training throughput of the epoch */
   RT_METRIC_SECONDS,       /* wall time of the epoch, training and validation */
+  RT_METRIC_MAX_LABEL_LEN, /* the curriculum's longest training label in the epoch; NaN (and left
+                              out of metrics.jsonl and results.json) without a curriculum */
   RT_METRIC_COUNT
 } RtMetric;
 
@@ -86,7 +88,8 @@ typedef enum RtCkptKey {
 const char *rt_ckpt_key(RtCkptKey k);
 
 /* One epoch's line of metrics.jsonl and entry of results.json's history. Non-finite values are
- * written as JSON null and read back as NaN. */
+ * written as JSON null and read back as NaN, except an optional metric's (max_label_len): a NaN
+ * one is left out, and a missing one reads as NaN. */
 typedef struct RtEpochMetrics {
   int32_t epoch;                /* 1-based */
   int64_t step;                 /* optimizer steps taken at the end of the epoch */

@@ -221,5 +221,6 @@ RtTrainConfig rt_settings_train_config(const RtSettings *s) {
   c.augment.noise = s->aug_noise;
   c.augment.blur = s->aug_blur;
   c.augment.contrast = s->aug_contrast;
+  c.curriculum_epochs = s->curriculum_epochs;
   return c;
 }

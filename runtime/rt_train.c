@@ -50,6 +50,11 @@ typedef struct Run {
   RtTrainSummary *summary;
 } Run;
 
+int rt_curriculum_max_len(int shortest, int longest, int epochs, int64_t epoch) {
+  if (epochs <= 0 || epoch >= epochs || longest <= shortest) return longest;
+  return shortest + (int)((int64_t)(longest - shortest) * epoch / epochs);
+}
+
 /* Wall time of the whole run so far, across resumes. */
 static double run_wall_seconds(const Run *r) { return r->earlier_wall + rt_now_seconds() - r->t_start; }
 
@@ -76,15 +81,41 @@ static bool check_data(const RtModel *m, const RtDataset *ds, const char *what, 
   return d->errors == before;
 }
 
+/* Fresh sets are generated for the model: their labels must fit it whatever the generator draws
+ * (a CTC label of n symbols needs up to 2n - 1 time steps, when every neighbour repeats). */
+static bool check_fresh(const RtModel *m, const RtFreshConfig *f, RtDiags *d) {
+  int before = d->errors;
+  const char *what = "fresh synthetic data";
+  RtCharset cs;
+  char err[256];
+  if (!rt_charset_init(&cs, rt_fresh_charset(f), err, sizeof err)) {
+    rt_diag_error(d, what, 0, 0, "%s", err);
+  } else {
+    if (cs.size > m->symbols)
+      rt_diag_error(d, what, 0, 0, "the charset has %d symbols; the preset has %d classes for symbols", cs.size,
+                    m->symbols);
+    rt_charset_free(&cs);
+  }
+  if (f->max_len > m->max_len)
+    rt_diag_error(d, what, 0, 0, "labels of up to %d symbols; the preset reads at most %d", f->max_len, m->max_len);
+  else if (m->time_steps > 0 && 2 * f->max_len - 1 > m->time_steps)
+    rt_diag_error(d, what, 0, 0,
+                  "labels of up to %d symbols may need %d CTC time steps (a blank between repeated symbols); the "
+                  "model has %d: shorten `length`",
+                  f->max_len, 2 * f->max_len - 1, m->time_steps);
+  return d->errors == before;
+}
+
 /* Before anything is written: the run's memory against the limits, its estimate printed with the
- * start-up lines (rt_memory.h). */
+ * start-up lines (rt_memory.h). Fresh data holds two sets at a time (the epoch's and the next). */
 static bool check_memory(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
                          RtDiags *d) {
   char task[300];
   snprintf(task, sizeof task, "training %s", cfg->experiment ? cfg->experiment : "the model");
   RtMemNeed need = {.task = task, .loader_thread = cfg->background_loader};
   rt_mem_need_model(&need, m, true);
-  need.loaded = ((int64_t)train->count + val->count) * train->height * train->width * (int64_t)sizeof(float);
+  int64_t samples = (cfg->fresh.enabled ? 2 * (int64_t)cfg->fresh.count : train->count) + val->count;
+  need.loaded = samples * val->height * val->width * (int64_t)sizeof(float);
   return rt_mem_prepare(&need, cfg->progress >= 1 ? stdout : NULL, d);
 }
 
@@ -141,12 +172,34 @@ static int32_t step_seed(uint64_t seed, int64_t step) {
 static void print_epoch(const Run *r, const RtEpochMetrics *e) {
   if (r->cfg->progress < 1) return;
   const double *v = e->v;
-  printf("epoch %3d/%d  train_loss %.4f  val_loss %.4f  char_acc %6.2f%%  seq_acc %6.2f%%  cer %.4f  lr %.3g  "
+  char curriculum[32] = "";
+  if (!isnan(v[RT_METRIC_MAX_LABEL_LEN])) snprintf(curriculum, sizeof curriculum, "  max_len %.0f", v[RT_METRIC_MAX_LABEL_LEN]);
+  printf("epoch %3d/%d  train_loss %.4f  val_loss %.4f  char_acc %6.2f%%  seq_acc %6.2f%%  cer %.4f  lr %.3g%s  "
          "(%.1f s, %.1f samples/s)\n",
          e->epoch, r->cfg->epochs, v[RT_METRIC_TRAIN_LOSS], v[RT_METRIC_VAL_LOSS], 100 * v[RT_METRIC_VAL_CHAR_ACC],
-         100 * v[RT_METRIC_VAL_SEQ_ACC], v[RT_METRIC_VAL_CER], v[RT_METRIC_LR], v[RT_METRIC_SECONDS],
+         100 * v[RT_METRIC_VAL_SEQ_ACC], v[RT_METRIC_VAL_CER], v[RT_METRIC_LR], curriculum, v[RT_METRIC_SECONDS],
          v[RT_METRIC_SAMPLES_PER_S]);
   fflush(stdout);
+}
+
+/* The label lengths the curriculum grows over: the generator's range, or the training set's. */
+static void label_range(const RtTrainConfig *cfg, const RtDataset *train, int *shortest, int *longest) {
+  if (cfg->fresh.enabled) {
+    *shortest = cfg->fresh.min_len;
+    *longest = cfg->fresh.max_len;
+    return;
+  }
+  *shortest = train->max_label_len;
+  *longest = train->max_label_len;
+  for (int i = 0; i < train->count; i++)
+    if (train->label_len[i] < *shortest) *shortest = train->label_len[i];
+}
+
+/* Where a per-step schedule stands at batch i of an epoch of `batches`: an epoch that a curriculum
+ * shortened moves it as far as a whole one, so the schedule is where it would be without the
+ * curriculum at every epoch start. Equal to the optimizer step when every epoch is whole. */
+static long schedule_step(const RtScheduleConfig *sc, int epoch, int i, int batches) {
+  return (long)epoch * sc->steps_per_epoch + (long)i * sc->steps_per_epoch / batches;
 }
 
 /* Before a fresh start: files of an earlier run in the folder are work that a new run would
@@ -265,16 +318,26 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
 bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
               RtTrainSummary *summary, RtDiags *d) {
   *summary = (RtTrainSummary){.status = RT_RUN_FAILED, .best_epoch = -1, .diverged_at_step = -1};
-  bool fits = check_data(m, train, "training", d) & check_data(m, val, "validation", d);
-  if (train->charset.size > m->symbols) { /* one charset for both sets */
-    rt_diag_error(d, train->labels_file, 0, 0, "the charset has %d symbols; the preset has %d classes for symbols",
-                  train->charset.size, m->symbols);
+  bool fresh = cfg->fresh.enabled;
+  RT_ASSERT(fresh || train, "no training set");
+  bool fits = (fresh ? check_fresh(m, &cfg->fresh, d) : check_data(m, train, "training", d)) &
+              check_data(m, val, "validation", d);
+  const RtDataset *symbols = fresh ? val : train; /* one charset for both sets */
+  if (symbols->charset.size > m->symbols) {
+    rt_diag_error(d, symbols->labels_file, 0, 0, "the charset has %d symbols; the preset has %d classes for symbols",
+                  symbols->charset.size, m->symbols);
     fits = false;
   }
   if (!fits || !check_memory(m, cfg, train, val, d)) return false;
   if (!rt_fs_mkdirs(cfg->out_dir, d)) return false;
   int lock = rt_run_dir_lock(cfg->out_dir, d);
   if (lock < 0) return false;
+  /* the generator's fonts are read before any file of the run is touched */
+  RtFresh *source = fresh ? rt_fresh_new(&cfg->fresh, m->height, m->width, cfg->background_loader, d) : NULL;
+  if (fresh && !source) {
+    close(lock);
+    return false;
+  }
   Run r = {.m = m, .cfg = cfg, .summary = summary, .t_start = rt_now_seconds()};
   join_path(r.path_last, sizeof r.path_last, cfg->out_dir, RT_FILE_LAST_CKPT);
   join_path(r.path_best, sizeof r.path_best, cfg->out_dir, RT_FILE_BEST_CKPT);
@@ -290,10 +353,9 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     rt_profile_enable(true);
   }
 
-  RtLoaderOptions lo = {.batch_size = m->batch, .label_width = m->max_len, .seed = cfg->seed, .shuffle = true,
-                        .background = cfg->background_loader, .augment = cfg->augment};
-  RtLoader *loader = rt_loader_new(train, &lo);
-  int batches = rt_loader_batches(loader);
+  int count = fresh ? cfg->fresh.count : train->count, batches = (count + m->batch - 1) / m->batch;
+  int shortest, longest;
+  label_range(cfg, train, &shortest, &longest);
   RtScheduleConfig sc = cfg->schedule;
   sc.base_lr = cfg->lr;
   sc.epochs = cfg->epochs;
@@ -309,7 +371,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
       !rt_run_dir_remove_tmp(cfg->out_dir, d)) {
     /* refused: an earlier run's checkpoints and logs stay as they were (unless --overwrite) */
     if (rt_profile_on) rt_profile_enable(false);
-    rt_loader_free(loader);
+    rt_fresh_free(source);
     free(r.history);
     free(r.state);
     free(r.train_io);
@@ -320,6 +382,12 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   RtEpochLog *log = rt_epoch_log_open(r.path_metrics, start_epoch, d);
   RtTbWriter *tb = log ? rt_tb_open(cfg->out_dir, d) : NULL;
   bool ok = log && tb;
+  RtLoaderOptions lo = {.batch_size = m->batch, .label_width = m->max_len, .seed = cfg->seed, .shuffle = true,
+                        .background = cfg->background_loader, .augment = cfg->augment};
+  RtLoader *loader = NULL; /* made at the first epoch, from its set */
+  /* fresh data: the epoch's set (the loader reads it until the next epoch starts); the next
+   * epoch's is rendered meanwhile (rt_fresh_prefetch) */
+  RtDataset *epoch_set = NULL;
   put_constant_scalars(&r);
   RtLossScalars loss_scalars = {cfg->label_smoothing, cfg->focal_gamma, cfg->focal_alpha};
   rt_io_put_loss_scalars(&m->train, r.train_io, &loss_scalars);
@@ -334,16 +402,35 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   }
   for (int epoch = start_epoch; ok && epoch < cfg->epochs && status == RT_RUN_OK; epoch++) {
     double t0 = rt_now_seconds();
+    int max_len = rt_curriculum_max_len(shortest, longest, cfg->curriculum_epochs, epoch);
+    RtDataset *next_set = NULL;
+    if (fresh && !(next_set = rt_fresh_set(source, epoch, max_len, d))) { /* the prefetch, finished */
+      ok = false;
+      break;
+    }
+    if (!loader) loader = rt_loader_new(fresh ? next_set : train, &lo);
+    /* a fixed set follows the curriculum by leaving longer labels out of the epoch's order */
+    rt_loader_start_epoch_on(loader, epoch, next_set, fresh || max_len >= longest ? 0 : max_len);
+    if (fresh) {
+      rt_dataset_free(epoch_set); /* the loader has let go of it */
+      epoch_set = next_set;
+      if (epoch + 1 < cfg->epochs &&
+          !rt_fresh_prefetch(source, epoch + 1,
+                             rt_curriculum_max_len(shortest, longest, cfg->curriculum_epochs, epoch + 1), d)) {
+        ok = false;
+        break;
+      }
+    }
+    int epoch_batches = rt_loader_batches(loader);
     char label[64];
     snprintf(label, sizeof label, "epoch %d/%d", epoch + 1, cfg->epochs);
     RtProgress bar;
-    rt_progress_begin(&bar, label, train->count, cfg->progress >= 2);
-    rt_loader_start_epoch(loader, epoch);
+    rt_progress_begin(&bar, label, rt_loader_samples(loader), cfg->progress >= 2);
     double loss_sum = 0, lr = 0;
     long seen = 0;
     int steps_done = 0;
     for (const RtBatch *b; (b = rt_loader_next(loader));) {
-      lr = rt_schedule_lr(&r.schedule, epoch, r.step);
+      lr = rt_schedule_lr(&r.schedule, epoch, schedule_step(&sc, epoch, b->index, epoch_batches));
       rt_io_put_batch(m, &m->train, r.train_io, b);
       rt_io_put_scalar(&m->train, r.train_io, "lr", lr);
       rt_io_put_scalar(&m->train, r.train_io, "step", (double)(r.step + 1));
@@ -378,6 +465,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     e.v[RT_METRIC_LR] = lr;
     e.v[RT_METRIC_SAMPLES_PER_S] = t_train > 0 ? (double)seen / t_train : 0;
     e.v[RT_METRIC_SECONDS] = rt_now_seconds() - t0;
+    e.v[RT_METRIC_MAX_LABEL_LEN] = cfg->curriculum_epochs > 0 ? max_len : NAN;
     r.history[r.n_history++] = e;
     print_epoch(&r, &e);
     ok = rt_epoch_log_append(log, &e, d) && rt_epoch_to_tensorboard(tb, &e, r.step, d);
@@ -429,6 +517,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   for (int i = 0; i < val->count; i++) free(predicted[i]);
   free(predicted);
   rt_loader_free(loader);
+  rt_dataset_free(epoch_set);
+  rt_fresh_free(source); /* stops a prefetch under way */
   rt_epoch_log_close(log);
   free(r.history);
   free(r.state);

@@ -12,6 +12,7 @@
 
 #include "runtime/rt_augment.h"
 #include "runtime/rt_dataset.h"
+#include "runtime/rt_fresh.h"
 #include "runtime/rt_model.h"
 #include "runtime/rt_results.h"
 #include "runtime/rt_schedule.h"
@@ -43,7 +44,17 @@ typedef struct RtTrainConfig {
   int64_t max_steps;         /* stop after this many optimizer steps (tests); 0 = no limit */
   const char *init_path;     /* warm start: a fresh run's first weights from this checkpoint
                                 (rt_warm_start.h); NULL = the preset's initialisation */
+  RtFreshConfig fresh;       /* enabled: every epoch trains on a set of its own (rt_fresh.h), and
+                                rt_train's `train` may be NULL */
+  int curriculum_epochs;     /* K > 0: the first K epochs train on short labels only
+                                (rt_curriculum_max_len); 0 = off */
 } RtTrainConfig;
+
+/* The curriculum on label length: the longest label epoch `epoch` (0-based) trains on, for data
+ * whose labels have shortest..longest symbols and a curriculum of `epochs` (K) epochs:
+ * shortest + floor((longest - shortest) * epoch / K) while epoch < K, then longest. Epoch 0
+ * trains on the shortest labels only; the bound grows linearly and reaches longest at epoch K. */
+int rt_curriculum_max_len(int shortest, int longest, int epochs, int64_t epoch);
 
 /* Sensible defaults for everything but the model-specific parts. */
 RtTrainConfig rt_train_config_defaults(void);
@@ -57,7 +68,8 @@ typedef struct RtTrainSummary {
   char error[256];
 } RtTrainSummary;
 
-/* Trains m on train, validating on val. Returns true when the run ended normally (ok, early
+/* Trains m on train (with cfg->fresh: on a fresh set per epoch; train is then unused and may be
+ * NULL), validating on val. Returns true when the run ended normally (ok, early
  * stopped, or diverged: all recorded in results.json); false when it could not run, with
  * diagnostics in d. A run that cannot start (bad data for the model, an earlier run in the
  * folder without resume or overwrite, a checkpoint that is corrupt or from other settings)

@@ -109,10 +109,12 @@ void rt_train_args_apply(const RtTrainArgs *a, const char *experiment, char *out
 }
 
 void rt_train_print_start(const char *experiment, const char *preset, long long params, int batch, int epochs,
-                          const RtDataset *train, const RtDataset *val) {
-  printf("charset (%d symbols): %s\n", train->charset.size, train->charset.utf8);
-  printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d train / %d validation samples\n", experiment,
-         preset, params, batch, epochs, train->count, val->count);
+                          const RtDataset *train, const RtDataset *val, const RtFreshConfig *fresh) {
+  bool renewed = fresh && fresh->enabled;
+  printf("charset (%d symbols): %s\n", val->charset.size, val->charset.utf8); /* one charset for both sets */
+  printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d %strain / %d validation samples\n",
+         experiment, preset, params, batch, epochs, renewed ? fresh->count : train->count,
+         renewed ? "fresh (new every epoch) " : "", val->count);
   fflush(stdout);
   rt_blas_warn(stderr);
 }

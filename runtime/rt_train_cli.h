@@ -37,8 +37,9 @@ const char *rt_train_options_help(bool with_config, const char *source, char *bu
  * into out_dir, which tc then references), --resume, --overwrite, --init and the progress display. */
 void rt_train_args_apply(const RtTrainArgs *a, const char *experiment, char *out_dir, size_t size, RtTrainConfig *tc);
 
-/* The lines both tools print before training: the charset and what is trained on what. */
+/* The lines both tools print before training: the charset and what is trained on what. With
+ * fresh data enabled, train may be NULL (fresh->count new samples every epoch). */
 void rt_train_print_start(const char *experiment, const char *preset, long long params, int batch, int epochs,
-                          const RtDataset *train, const RtDataset *val);
+                          const RtDataset *train, const RtDataset *val, const RtFreshConfig *fresh);
 
 #endif

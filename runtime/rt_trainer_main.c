@@ -85,7 +85,9 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
     RtSynthOptions so = {.charset = data->charset, .min_len = data->min_len, .max_len = data->max_len,
                          .reuse = true, .progress = o->log};
     if (o->log) fprintf(o->log, "synthetic data: %s\n", synth);
-    if (!rt_synth_generate(synth_train, data->train_count, (uint64_t)data->synth_seed, &so, d)) return false;
+    /* fresh data renders its training sets in memory, epoch by epoch */
+    if (!data->fresh && !rt_synth_generate(synth_train, data->train_count, (uint64_t)data->synth_seed, &so, d))
+      return false;
     so.first_index = data->train_count; /* validation continues the same set with new samples */
     if (!rt_synth_generate(synth_val, data->val_count, (uint64_t)data->synth_seed, &so, d)) return false;
     train_dir = synth_train;
@@ -95,6 +97,14 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
     val_dir = data->val_dir;
   }
   bool generated = train_dir == synth_train;
+  if (generated && data->fresh) { /* the validation set alone, in the charset fresh sets use */
+    RtFreshConfig fc = rt_trainer_fresh_config(data);
+    *val = load(val_dir, rt_fresh_charset(&fc), o, d);
+    if (!*val)
+      rt_diag_add(d, RT_DIAG_NOTE, synth, 0, 0,
+                  "a generated set in smelt's cache; delete this folder to have it generated again");
+    return *val != NULL;
+  }
   RtDataset *all = load(train_dir, data->charset, o, d);
   if (all && val_dir) {
     *train = all;
@@ -135,8 +145,15 @@ cJSON *rt_trainer_data_json(const RtTrainerData *d) {
   cJSON_AddNumberToObject(data, "synthetic_val", d->val_count);
   cJSON_AddNumberToObject(data, "seed", (double)d->synth_seed);
   cJSON_AddItemToObject(data, "length", cJSON_CreateIntArray((const int[]){d->min_len, d->max_len}, 2));
+  if (d->fresh) cJSON_AddTrueToObject(data, "fresh"); /* absent: as before fresh existed */
   if (d->charset) cJSON_AddStringToObject(data, "charset", d->charset);
   return data;
+}
+
+RtFreshConfig rt_trainer_fresh_config(const RtTrainerData *data) {
+  return (RtFreshConfig){.enabled = data->synthetic && data->fresh, .seed = (uint64_t)data->synth_seed,
+                         .count = data->train_count, .val_count = data->val_count, .min_len = data->min_len,
+                         .max_len = data->max_len, .charset = data->charset};
 }
 
 static int int_of(const cJSON *o, const char *key, bool *ok) {
@@ -159,10 +176,13 @@ bool rt_trainer_data_from_json(const cJSON *o, RtTrainerData *d, const char *wha
     d->val_count = int_of(o, "synthetic_val", &ok);
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(o, "seed");
     ok &= cJSON_IsNumber(seed) && cJSON_GetArraySize(length) == 2;
+    const cJSON *fresh = cJSON_GetObjectItemCaseSensitive(o, "fresh");
+    ok &= !fresh || cJSON_IsBool(fresh);
     if (ok) {
       d->synth_seed = (int64_t)seed->valuedouble;
       d->min_len = length->child->valueint;
       d->max_len = length->child->next->valueint;
+      d->fresh = cJSON_IsTrue(fresh);
     }
   } else {
     ok &= d->train_dir != NULL;
@@ -249,6 +269,7 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   rt_blas_single_threaded(); /* our pool splits the GEMMs, as in `smelt train` */
   RtTrainConfig tc = rt_settings_train_config(&e.settings);
   tc.experiment = e.name;
+  if (!a.data) tc.fresh = rt_trainer_fresh_config(&e.data); /* --data trains on the folders given */
   tc.config_json = spec->config_json;
   /* the config's `init` (absolute when built); --init replaces it below */
   tc.init_path = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e.json, "init"));
@@ -267,8 +288,9 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   char out_dir[4096];
   rt_train_args_apply(&a, tc.experiment, out_dir, sizeof out_dir, &tc);
   if (ok) {
-    rt_train_print_start(tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train, val);
-    tc.charset = train->charset.utf8;
+    rt_train_print_start(tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train, val,
+                         &tc.fresh);
+    tc.charset = val->charset.utf8; /* the training set's (fresh data: the generator's) */
     RtTrainSummary s;
     ok = rt_train(m, &tc, train, val, &s, &d);
     print_diags(&d);

@@ -29,8 +29,13 @@ typedef struct RtTrainerData {
   int train_count, val_count;
   int64_t synth_seed;
   int min_len, max_len;
+  bool fresh;          /* synthetic: new training samples every epoch, rendered in memory
+                          (rt_fresh.h); only the validation set is generated into the folder */
   const char *charset; /* symbols in id order; NULL: from the labels (generator: 0-9A-Z) */
 } RtTrainerData;
+
+/* The training loop's fresh-sample settings of data (enabled when synthetic with `fresh`). */
+RtFreshConfig rt_trainer_fresh_config(const RtTrainerData *data);
 
 typedef struct RtTrainerSpec {
   const RtModel *model;     /* step functions linked in */
@@ -43,7 +48,9 @@ typedef struct RtTrainerSpec {
 int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec);
 
 /* Loads (generating first when synthetic) the training and validation sets, exactly like
- * `smelt train` (driver/experiment.c): train_dir / val_dir override the spec's folders; a folder
+ * `smelt train` (driver/experiment.c): train_dir / val_dir override the spec's folders (and
+ * `fresh`); fresh synthetic data has no fixed training set (*train is NULL: the training loop
+ * renders one per epoch) and its validation set is read with the generator's charset; a folder
  * without a validation folder is split by val_split (0: 0.2) with RT_SPLIT_SEED, the same for
  * every experiment and training seed, so that experiments are validated on the same samples. */
 enum { RT_SPLIT_SEED = 0x5e1f };

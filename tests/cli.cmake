@@ -88,6 +88,13 @@ smelt_cli_test(train_init_folder 1 "mini: error: is a folder. give a checkpoint 
 set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image cli_train_keeps_earlier_run
                      cli_train_init_transfer cli_train_init_folder
                      PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
+# fresh samples every epoch and a curriculum: the start line says so, each epoch's line shows the
+# curriculum's bound, and smelt tune runs the experiment as well
+smelt_cli_test(train_fresh_curriculum 0
+  "96 fresh \\(new every epoch\\) train / 32 validation samples.*epoch   1/3 .* max_len 1  .*epoch   2/3 .* max_len 2  .*epoch   3/3 .* max_len 3  .*fresh: ok after 3 epochs"
+  train tests/train/fresh.yaml --out ${MINI_OUT}/fresh-train --overwrite)
+smelt_cli_test(check_fresh 0 "data: synthetic 96/32, length 1-3, fresh training samples every epoch\n" check tests/train/fresh.yaml)
+smelt_cli_test(tune_fresh_curriculum 0 "\\[fresh\\] ok: 3/3 epochs" tune tests/train/fresh.yaml --out ${MINI_OUT}/fresh-tune)
 
 # smelt build and smelt emit (end to end in tests/unit/test_aot_build.c and test_aot_emit.c).
 foreach(cmd build emit)

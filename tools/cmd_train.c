@@ -59,7 +59,9 @@ int cmd_train(int argc, char **argv) {
   ModelBuild mb;
   bool ok = experiment_set_epochs(&e, a.epochs, &d) && experiment_load_data(&e, &ed, &train, &val, &d);
   if (ok) {
-    rt_train_print_start(e.name, e.preset->name, (long long)e.preset->params, e.batch_size, e.epochs, train, val);
+    RtFreshConfig fresh = experiment_train_config(&e, NULL, NULL).fresh;
+    rt_train_print_start(e.name, e.preset->name, (long long)e.preset->params, e.batch_size, e.epochs, train, val,
+                         &fresh);
     ModelBuildOptions mo = {.log = stdout};
     ok = model_build(&e, &mo, &mb, &d);
   }
@@ -70,7 +72,7 @@ int cmd_train(int argc, char **argv) {
     char *json = experiment_json(&e);
     RtTrainConfig tc = experiment_train_config(&e, NULL, json);
     rt_train_args_apply(&a, e.name, out_dir, sizeof out_dir, &tc);
-    tc.charset = train->charset.utf8;
+    tc.charset = val->charset.utf8; /* the training set's (fresh data: the generator's) */
     RtTrainSummary s;
     ok = rt_train(&mb.model, &tc, train, val, &s, &d);
     rt_diags_print(&d, stderr);

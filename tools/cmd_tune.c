@@ -199,8 +199,8 @@ static bool prepare_data(const TuneSweep *s, RtDiags *d) {
     if (e->data.synthetic) experiment_synth_dir(e, where, sizeof where);
     else snprintf(where, sizeof where, "%s|%s|%g", e->data.train, e->data.val ? e->data.val : "", e->data.val_split);
     /* what loading depends on: the set, the charset, and the preset's image size and label length */
-    snprintf(keys[i], sizeof keys[i], "%s|%s|%dx%d|%d", where, e->data.charset ? e->data.charset : "",
-             e->preset->height, e->preset->width, e->preset->head->head.max_length);
+    snprintf(keys[i], sizeof keys[i], "%s|%s|%dx%d|%d|%d", where, e->data.charset ? e->data.charset : "",
+             e->preset->height, e->preset->width, e->preset->head->head.max_length, e->data.fresh);
     bool seen = false;
     for (int j = 0; j < i && !seen; j++) seen = !strcmp(keys[i], keys[j]);
     if (seen) continue;

@@ -201,6 +201,28 @@ static void test_trainer_epochs_option(void **state) {
   assert_same_results(path("trainer-e1/mini/results.json"), path("jit-e1/mini/results.json"), 1);
 }
 
+/* A trainer built from fresh data with a curriculum (tests/train/fresh.yaml) embeds both: it
+ * renders the epochs' sets smelt train renders, with the same label bounds, and ends with the
+ * same metrics and weights. */
+static void test_fresh_trainer_matches_smelt_train(void **state) {
+  static const char FRESH[] = SMELT_SOURCE_DIR "/tests/train/fresh.yaml";
+  const char *build[] = {"build", FRESH, "-o", path("fresh-trainer"), NULL};
+  assert_int_equal(run_cmd_to("/dev/null", cmd_build, build), 0);
+  assert_int_equal(sh("%s --out %s-aot --quiet > /dev/null", path("fresh-trainer")), 0);
+  const char *train[] = {"train", FRESH, "--out", path("fresh-jit"), "--quiet", NULL};
+  assert_int_equal(run_cmd_to("/dev/null", cmd_train, train), 0);
+  assert_same_results(path("fresh-trainer-aot/fresh/results.json"), path("fresh-jit/fresh/results.json"), 3);
+  assert_true(same_checkpoints(path("fresh-trainer-aot/fresh/last.safetensors"),
+                               path("fresh-jit/fresh/last.safetensors"), NULL));
+  RtResults r;
+  RtDiags d = {0};
+  assert_true(rt_results_load(path("fresh-trainer-aot/fresh/results.json"), &r, &d));
+  for (int e = 0; e < 3; e++) assert_true(r.history[e].v[RT_METRIC_MAX_LABEL_LEN] == e + 1);
+  assert_non_null(strstr(r.config_json, "\"fresh\":true"));
+  assert_non_null(strstr(r.config_json, "\"curriculum\":{\"epochs\":2}"));
+  rt_results_free(&r);
+}
+
 /* x86-64-v3 code has no AVX-512 registers; the host's has them when the host does. */
 static void test_cpu_option(void **state) {
   const char *build[] = {"build", CONFIG, "-o", path("trainer-v3"), "--cpu", "x86-64-v3", NULL};
@@ -235,6 +257,7 @@ int main(void) {
       cmocka_unit_test(test_trainer_data_option),
       cmocka_unit_test(test_trainer_epochs_option),
       cmocka_unit_test(test_cpu_option),
+      cmocka_unit_test(test_fresh_trainer_matches_smelt_train),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

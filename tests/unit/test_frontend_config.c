@@ -162,6 +162,31 @@ static void test_merging(void **state) {
   fe_config_free(c);
 }
 
+/* `fresh` inside synthetic data, and the curriculum: off by default, merged from the defaults,
+ * switched off again with `false`; fresh goes with the data (replaced as a whole). */
+static void test_fresh_and_curriculum(void **state) {
+  (void)state;
+  FeConfig *c = valid("defaults:\n"
+                      "  model: small\n"
+                      "  curriculum: {epochs: 5}\n"
+                      "  data: {synthetic: {train: 64, val: 16, fresh: true}}\n"
+                      "experiments:\n"
+                      "  inherits: {}\n"
+                      "  own: {curriculum: {epochs: 2}, data: {synthetic: {train: 64, val: 16}}}\n"
+                      "  none: {curriculum: false, data: synthetic}\n");
+  const FeExperiment *e = c->experiments;
+  assert_true(e[0].data.synthetic && e[0].data.fresh);
+  assert_int_equal(e[0].curriculum.epochs, 5);
+  assert_false(e[1].data.fresh);
+  assert_int_equal(e[1].curriculum.epochs, 2);
+  assert_false(e[2].data.fresh);
+  assert_int_equal(e[2].curriculum.epochs, 0);
+  assert_int_equal(fe_experiment_builtin().curriculum.epochs, 0);
+  assert_false(fe_experiment_builtin().data.fresh);
+  assert_int_equal(fe_experiment_settings(&e[0]).curriculum_epochs, 5);
+  fe_config_free(c);
+}
+
 static void test_bare_name_equals_mapping(void **state) {
   (void)state;
   FeConfig *c = valid("experiments:\n"
@@ -308,7 +333,7 @@ int main(void) {
       cmocka_unit_test(test_builtin_defaults_and_auto_loss), cmocka_unit_test(test_merging),
       cmocka_unit_test(test_bare_name_equals_mapping), cmocka_unit_test(test_preset_lookup_order),
       cmocka_unit_test(test_data_folders),           cmocka_unit_test(test_module_groups_and_plan),
-      cmocka_unit_test(test_warnings_do_not_fail),
+      cmocka_unit_test(test_warnings_do_not_fail),   cmocka_unit_test(test_fresh_and_curriculum),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

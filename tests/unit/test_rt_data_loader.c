@@ -243,11 +243,80 @@ static void test_loader_background(void **state) {
   rt_dataset_free(ds);
 }
 
+/* The samples of one epoch started with rt_loader_start_epoch_on, in batch order; checks that
+ * every batch is full but the last, and that its padding rows hold no label. */
+static int epoch_samples(RtLoader *l, int64_t epoch, const RtDataset *ds, int max_len, int *out) {
+  rt_loader_start_epoch_on(l, epoch, ds, max_len);
+  int n = 0, batches = 0;
+  for (const RtBatch *b; (b = rt_loader_next(l)); batches++) {
+    if (b->size < b->capacity) assert_int_equal(b->index, rt_loader_batches(l) - 1);
+    for (int j = 0; j < b->capacity; j++) {
+      if (j >= b->size) {
+        assert_int_equal(b->samples[j], -1);
+        assert_int_equal(b->lengths[j], 0);
+        continue;
+      }
+      out[n++] = b->samples[j];
+    }
+  }
+  assert_int_equal(batches, rt_loader_batches(l));
+  assert_int_equal(n, rt_loader_samples(l));
+  return n;
+}
+
+/* A curriculum's length limit: the epoch holds exactly the samples with labels that short, in the
+ * order of the full shuffle, the same in background and synchronous mode and after a restart;
+ * batches and samples follow the limit; and a loader moves on to another set of the same size
+ * (fresh data: one set per epoch). */
+static void test_loader_length_limit(void **state) {
+  RtDataset *ds = fx_dataset(23, H, W); /* labels of 1 + i % 3 symbols: 8 of 1, 8 of 2, 7 of 3 */
+  for (int bg = 0; bg < 2; bg++) {
+    RtLoaderOptions o = {.batch_size = 3, .seed = 5, .shuffle = true, .background = bg};
+    RtLoader *l = rt_loader_new(ds, &o);
+    int all[23], short1[23], short2[23], again[23];
+    assert_int_equal(epoch_samples(l, 2, NULL, 0, all), 23);
+    assert_int_equal(rt_loader_batches(l), 8);
+    int n1 = epoch_samples(l, 2, NULL, 1, short1);
+    assert_int_equal(n1, 8);
+    assert_int_equal(rt_loader_batches(l), 3);
+    int n2 = epoch_samples(l, 2, NULL, 2, short2);
+    assert_int_equal(n2, 16);
+    assert_int_equal(rt_loader_batches(l), 6);
+    /* the shuffle filtered: the kept samples in the order the whole epoch has them */
+    int k1 = 0, k2 = 0;
+    for (int i = 0; i < 23; i++) {
+      if (ds->label_len[all[i]] <= 1) assert_int_equal(short1[k1++], all[i]);
+      if (ds->label_len[all[i]] <= 2) assert_int_equal(short2[k2++], all[i]);
+    }
+    assert_int_equal(k1, n1);
+    assert_int_equal(k2, n2);
+    rt_loader_start_epoch_on(l, 2, NULL, 1); /* abandoned after one batch */
+    assert_non_null(rt_loader_next(l));
+    assert_int_equal(epoch_samples(l, 2, NULL, 2, again), 16);
+    assert_memory_equal(again, short2, sizeof(int) * 16);
+    assert_int_equal(epoch_samples(l, 2, NULL, 3, again), 23); /* a limit above every label: all */
+    assert_memory_equal(again, all, sizeof all);
+    /* another set: the epoch visits its samples (a smaller one, then a larger one than the first) */
+    RtDataset *small = fx_dataset(7, H, W), *large = fx_dataset(40, H, W);
+    int seen[40] = {0}, order[40];
+    assert_int_equal(epoch_samples(l, 3, small, 0, order), 7);
+    assert_int_equal(rt_loader_batches(l), 3);
+    assert_int_equal(epoch_samples(l, 4, large, 0, order), 40);
+    for (int i = 0; i < 40; i++) seen[order[i]]++;
+    for (int i = 0; i < 40; i++) assert_int_equal(seen[i], 1);
+    rt_loader_free(l);
+    rt_dataset_free(small);
+    rt_dataset_free(large);
+  }
+  rt_dataset_free(ds);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_augment),
       cmocka_unit_test(test_loader_epochs),
       cmocka_unit_test(test_loader_background),
+      cmocka_unit_test(test_loader_length_limit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

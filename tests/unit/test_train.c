@@ -70,7 +70,7 @@ static Trained train_steps(const FeConfig *c, const char *name, int epochs, int 
   RtTrainConfig tc = experiment_train_config(&e, out, json);
   tc.resume = start == RESUME;
   tc.overwrite = start == OVERWRITE;
-  tc.charset = tr->charset.utf8;
+  tc.charset = va->charset.utf8; /* the training set's; fresh data has none */
   tc.progress = 0;
   tc.max_steps = max_steps;
   Trained t = {0};
@@ -523,6 +523,90 @@ static void test_lstm_forget_bias_trained(void **state) {
   fe_config_free(c);
 }
 
+static const char FRESH_DATA[] = "    data: {synthetic: {train: 96, val: 32, seed: 3, length: [1, 3], fresh: true}, "
+                                 "charset: '0123'}\n";
+
+/* Fresh data with a curriculum: interrupted after epoch 1 and resumed, the run ends with the
+ * metrics and weights of an uninterrupted one (every epoch's set is a function of the seed and
+ * the epoch); the allowed label length of each epoch is recorded. */
+static void test_fresh_resume_matches_uninterrupted(void **state) {
+  char extra[512];
+  snprintf(extra, sizeof extra, "    loss: ctc\n    curriculum: {epochs: 2}\n%s", FRESH_DATA);
+  FeConfig *c = config("mini_ctc.yaml", extra);
+  Trained whole = train(c, "fresh-whole", 3, false);
+  Trained part = train(c, "fresh-parts", 1, false);
+  Trained rest = train(c, "fresh-parts", 3, true);
+  assert_true(whole.ok && part.ok && rest.ok);
+  assert_int_equal(rest.s.epochs_run, 3);
+  for (int k = 0; k < RT_METRIC_COUNT; k++) {
+    if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
+    assert_float_equal(whole.s.last.v[k], rest.s.last.v[k], 0.0);
+  }
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s/fresh-whole/last.safetensors", tmp);
+  snprintf(b, sizeof b, "%s/fresh-parts/last.safetensors", tmp);
+  assert_true(same_checkpoints(a, b));
+  RtResults r = results_of("fresh-parts");
+  for (int e = 0; e < 3; e++) {
+    assert_float_equal(r.history[e].v[RT_METRIC_MAX_LABEL_LEN], e + 1, 0.0); /* 1, 2, then all 3 */
+    assert_int_equal(r.history[e].step, 6 * (e + 1));                      /* 96 fresh samples each */
+  }
+  rt_results_free(&r);
+  fe_config_free(c);
+}
+
+/* Epoch 0 of fresh data is the fixed set (same samples, same order: the same training loss);
+ * epoch 1 trains on new samples (another loss than the fixed set's second pass). */
+static void test_fresh_epochs_are_new(void **state) {
+  char extra[512];
+  snprintf(extra, sizeof extra, "    loss: ctc\n%s", FRESH_DATA);
+  FeConfig *fresh = config("mini_ctc.yaml", extra);
+  FeConfig *fixed = config("mini_ctc.yaml", "    loss: ctc\n");
+  Trained a = train(fresh, "fresh-new", 2, false), b = train(fixed, "fixed-same", 2, false);
+  assert_true(a.ok && b.ok);
+  RtResults ra = results_of("fresh-new"), rb = results_of("fixed-same");
+  assert_float_equal(ra.history[0].v[RT_METRIC_TRAIN_LOSS], rb.history[0].v[RT_METRIC_TRAIN_LOSS], 0.0);
+  assert_true(ra.history[1].v[RT_METRIC_TRAIN_LOSS] != rb.history[1].v[RT_METRIC_TRAIN_LOSS]);
+  for (int e = 0; e < 2; e++)
+    printf("epoch %d: fresh train %.6f val %.6f, fixed train %.6f val %.6f\n", e + 1,
+           ra.history[e].v[RT_METRIC_TRAIN_LOSS], ra.history[e].v[RT_METRIC_VAL_LOSS],
+           rb.history[e].v[RT_METRIC_TRAIN_LOSS], rb.history[e].v[RT_METRIC_VAL_LOSS]);
+  assert_true(isfinite(ra.history[1].v[RT_METRIC_VAL_LOSS]));
+  assert_true(isnan(rb.history[1].v[RT_METRIC_MAX_LABEL_LEN])); /* no curriculum: not recorded */
+  rt_results_free(&ra);
+  rt_results_free(&rb);
+  fe_config_free(fresh);
+  fe_config_free(fixed);
+}
+
+/* A curriculum on a fixed set leaves the longer labels out of the first epochs: epoch 0 trains on
+ * the samples with the shortest labels only (its steps are those of that many samples), epoch 1
+ * on those up to 2 symbols, and from epoch 2 (K) on everything. */
+static void test_curriculum_on_fixed_set(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    curriculum: {epochs: 2}\n");
+  RtDataset *tr = NULL, *va = NULL;
+  RtDiags d = {0};
+  assert_true(experiment_load_data(&c->experiments[0], &(ExperimentData){0}, &tr, &va, &d));
+  int upto[4] = {0}; /* samples with labels of at most n symbols */
+  for (int i = 0; i < tr->count; i++)
+    for (int n = tr->label_len[i]; n <= 3; n++) upto[n]++;
+  assert_true(upto[1] > 0 && upto[1] < upto[2] && upto[2] < upto[3]);
+  rt_dataset_free(tr);
+  rt_dataset_free(va);
+  Trained t = train(c, "curriculum", 3, false);
+  assert_true(t.ok);
+  RtResults r = results_of("curriculum");
+  int64_t steps = 0;
+  for (int e = 0; e < 3; e++) {
+    int bound = e + 1;
+    assert_float_equal(r.history[e].v[RT_METRIC_MAX_LABEL_LEN], bound, 0.0);
+    steps += (upto[bound] + 15) / 16;
+    assert_int_equal(r.history[e].step, steps);
+  }
+  rt_results_free(&r);
+  fe_config_free(c);
+}
+
 /* A folder without a validation folder is split the same way for every experiment, whatever its
  * seed: experiments of a sweep over seeds are validated on the same samples. */
 static void test_split_ignores_seed(void **state) {
@@ -600,6 +684,9 @@ int main(void) {
       cmocka_unit_test(test_crash_leftovers_removed),
       cmocka_unit_test(test_split_ignores_seed),
       cmocka_unit_test(test_divergence_is_recorded),
+      cmocka_unit_test(test_fresh_resume_matches_uninterrupted),
+      cmocka_unit_test(test_fresh_epochs_are_new),
+      cmocka_unit_test(test_curriculum_on_fixed_set),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
