@@ -96,6 +96,11 @@ typedef struct FeAugment {
   double noise;     /* max std of Gaussian pixel noise, intensities in [0, 1] */
   double blur;      /* max Gaussian blur sigma, pixels */
   double contrast;  /* contrast factor drawn from [1 - contrast, 1 + contrast] */
+  int lines;        /* max number of lines/arcs drawn over the text */
+  double wave;      /* max amplitude of a wave displacement, pixels */
+  int erase;        /* max number of small patches erased to the background */
+  double invert;    /* probability of inverting the polarity */
+  double gamma;     /* gamma exponent drawn from [1 / (1 + gamma), 1 + gamma] */
 } FeAugment;
 
 typedef struct FeExperiment {

@@ -196,7 +196,7 @@ static int typed_decode(FeCtx *c, const FeNode *n, const char *group, const char
 }
 
 /* `true`, `false`, or a mapping of options that switches the setting on unless it says otherwise
- * (early_stopping, augmentation). */
+ * (early_stopping; augmentation takes presets too, augment_decode). */
 static void switch_decode(FeCtx *c, const FeNode *n, const char *group, bool *enabled, FeExperiment *e) {
   GroupSchemas g;
   group_schemas(&g, group, NULL, 1);
@@ -208,6 +208,39 @@ static void switch_decode(FeCtx *c, const FeNode *n, const char *group, bool *en
     fe_error(c, n, "%s must be true, false or a mapping of options, got %s", group,
              fe_node_describe(n, got, sizeof got));
   }
+}
+
+/* augmentation: `true`, `false`, a preset name (light, default, strong), or a mapping of options
+ * that switches it on unless it says otherwise and may start from a preset
+ * (`{preset: strong, rotation: 5}`). A preset sets every option, inherited ones included; the
+ * mapping's own options then override it, whatever their order. */
+static void augment_decode(FeCtx *c, const FeNode *n, FeExperiment *e) {
+  bool on;
+  if (n->kind == FE_NODE_SCALAR && fe_scalar_bool(n, &on)) {
+    e->augmentation.enabled = on;
+    return;
+  }
+  if (n->kind != FE_NODE_MAP && (n->kind != FE_NODE_SCALAR || fe_node_is_null(n))) {
+    char got[96];
+    fe_error(c, n, "augmentation must be true, false, light, default, strong or a mapping of options, got %s",
+             fe_node_describe(n, got, sizeof got));
+    return;
+  }
+  const FeNode *preset = n->kind == FE_NODE_MAP ? fe_node_get(n, "preset") : n;
+  int p;
+  if (preset) {
+    if (!fe_enum_decode(c, preset, "augmentation preset", RT_AUG_PRESET_NAMES, RT_AUG_PRESET_COUNT, &p)) return;
+    RtSettings s = rt_settings_defaults();
+    rt_settings_aug_preset(&s, (RtAugPreset)p);
+    settings_apply(e, &s, "augmentation");
+  }
+  if (n->kind != FE_NODE_MAP) return;
+  GroupSchemas g;
+  group_schemas(&g, "augmentation", NULL, 1);
+  RT_ASSERT(g.s[0].count < GROUP_FIELDS, "no room for augmentation's preset key");
+  g.fields[0][g.s[0].count++] = (FeField)SKIP("preset");
+  e->augmentation.enabled = true;
+  fe_schema_decode(c, n, &g.s[0], e, NULL, 0);
 }
 
 /* Counts UTF-8 code points, rejecting control characters and repeated symbols. */
@@ -317,7 +350,7 @@ static void setting_decode(FeCtx *c, const FeNode *key, const FeNode *n, void *u
   } else if (strcmp(k, "early_stopping") == 0) {
     switch_decode(c, n, k, &e->early_stopping.enabled, e);
   } else if (strcmp(k, "augmentation") == 0) {
-    switch_decode(c, n, k, &e->augmentation.enabled, e);
+    augment_decode(c, n, e);
   } else if (strcmp(k, "data") == 0) {
     data_decode(c, n, &e->data, t->base_dir, t->skip_data_check);
   }

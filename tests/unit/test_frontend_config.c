@@ -17,6 +17,7 @@
 
 #include "frontend/fe_config.h"
 #include "frontend/fe_plan.h"
+#include "runtime/rt_settings.h"
 
 static FeConfig *load_text(const char *file, const char *text, const FeLoadOptions *opts, RtDiags *d) {
   return fe_config_parse(file, text, strlen(text), opts, d);
@@ -178,6 +179,48 @@ static void test_bare_name_equals_mapping(void **state) {
   fe_config_free(c);
 }
 
+/* `augmentation: NAME` is the preset; `{preset: NAME, ...}` starts from it (whatever the key
+ * order) and overrides; a preset replaces inherited options; true/false keep their meaning. */
+static void test_augmentation_presets(void **state) {
+  (void)state;
+  FeConfig *c = valid("defaults: {model: small, augmentation: {rotation: 10, lines: 7}}\n"
+                      "experiments:\n"
+                      "  strong: {augmentation: strong}\n"
+                      "  tuned: {augmentation: {rotation: 2, preset: strong}}\n"
+                      "  light: {augmentation: light}\n"
+                      "  default: {augmentation: default}\n"
+                      "  inherited: {augmentation: {wave: 1}}\n"
+                      "  off: {augmentation: {preset: strong, enabled: false}}\n"
+                      "  bool: {augmentation: true}\n");
+  const FeExperiment *e = c->experiments;
+  RtSettings want[RT_AUG_PRESET_COUNT];
+  for (int p = 0; p < RT_AUG_PRESET_COUNT; p++) {
+    want[p] = rt_settings_defaults();
+    rt_settings_aug_preset(&want[p], (RtAugPreset)p);
+  }
+  RtSettings strong = fe_experiment_settings(&e[0]), tuned = fe_experiment_settings(&e[1]);
+  RtSettings light = fe_experiment_settings(&e[2]), deflt = fe_experiment_settings(&e[3]);
+  for (int i = 0; i < RT_SETTING_COUNT; i++) {
+    const RtSettingInfo *f = &RT_SETTING_INFO[i];
+    if (strcmp(f->group, "augmentation") != 0) continue;
+    const RtSettings *pairs[3][2] = {{&strong, &want[RT_AUG_STRONG]}, {&light, &want[RT_AUG_LIGHT]},
+                                     {&deflt, &want[RT_AUG_DEFAULT]}};
+    for (int k = 0; k < 3; k++)
+      if (memcmp((const char *)pairs[k][0] + f->offset, (const char *)pairs[k][1] + f->offset,
+                 f->type == RT_SET_BOOL ? sizeof(bool) : f->type == RT_SET_INT ? sizeof(int) : sizeof(double)))
+        fail_msg("augmentation.%s of experiment %d is not the preset's", f->key, k);
+  }
+  assert_true(strong.aug_lines > 0 && strong.aug_wave > 0 && strong.aug_erase > 0);
+  assert_true(strong.aug_invert > 0 && strong.aug_gamma > 0);
+  assert_true(deflt.aug_rotation == 3 && deflt.aug_lines == 0); /* the inherited 10 and 7 are gone */
+  assert_true(tuned.aug_rotation == 2 && tuned.aug_shear == strong.aug_shear && tuned.aug_lines == strong.aug_lines);
+  assert_true(e[4].augmentation.rotation == 10 && e[4].augmentation.lines == 7 && e[4].augmentation.wave == 1);
+  assert_false(e[5].augmentation.enabled);
+  assert_true(e[5].augmentation.lines == strong.aug_lines);
+  assert_true(e[6].augmentation.enabled && e[6].augmentation.rotation == 10);
+  fe_config_free(c);
+}
+
 static void test_preset_lookup_order(void **state) {
   (void)state;
   RtDiags d = {0};
@@ -308,7 +351,7 @@ int main(void) {
       cmocka_unit_test(test_builtin_defaults_and_auto_loss), cmocka_unit_test(test_merging),
       cmocka_unit_test(test_bare_name_equals_mapping), cmocka_unit_test(test_preset_lookup_order),
       cmocka_unit_test(test_data_folders),           cmocka_unit_test(test_module_groups_and_plan),
-      cmocka_unit_test(test_warnings_do_not_fail),
+      cmocka_unit_test(test_warnings_do_not_fail),    cmocka_unit_test(test_augmentation_presets),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
