@@ -69,7 +69,10 @@ RtTrainerData experiment_data(const FeExperiment *e, RtArena *arena) {
   return (RtTrainerData){.synthetic = f->synthetic, .train_dir = absolute(arena, f->train),
                          .val_dir = absolute(arena, f->val), .val_split = f->val_split,
                          .train_count = f->train_count, .val_count = f->val_count, .synth_seed = f->seed,
-                         .min_len = f->length[0], .max_len = f->length[1], .charset = f->charset};
+                         .min_len = f->length[0], .max_len = f->length[1], .charset = f->charset,
+                         .synth_lines = f->lines, .synth_char_colours = f->char_colours,
+                         .synth_distort = f->distort, .synth_grey = f->grey, .synth_height = f->height,
+                         .synth_width = f->width};
 }
 
 void experiment_synth_dir(const FeExperiment *e, char *buf, size_t size) {

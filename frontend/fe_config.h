@@ -83,6 +83,13 @@ typedef struct FeData {
   int val_count;       /* synthetic: samples generated for validation */
   int64_t seed;        /* synthetic: generator seed (the same for every experiment by default) */
   int length[2];       /* synthetic: label length range [min, max] */
+  /* synthetic: the generator's style, as RtSynthOptions (0 = the default mix; RT_SYNTH_NONE:
+   * `lines: 0` / `distort: 0`) and image size (0 x 0 = 50 x 200) */
+  int lines;
+  bool char_colours;
+  double distort;
+  bool grey;
+  int height, width;
   const char *charset; /* symbols, UTF-8; NULL = from the training labels / the generator's 0-9A-Z */
   int charset_size;    /* code points in charset, 0 when NULL */
 } FeData;

@@ -11,6 +11,7 @@
 
 #include "frontend/fe_path.h"
 #include "frontend/fe_settings.h"
+#include "runtime/rt_synth.h"
 #include "runtime/rt_trainer_main.h"
 #include "support/rt_assert.h"
 
@@ -147,6 +148,13 @@ static const FeField SYNTHETIC[] = {
     F(FeData, "val", FE_FIELD_INT, val_count, 1, 10000000, 0),
     F(FeData, "seed", FE_FIELD_INT64, seed, 0, 9.2e18, 0),
     F(FeData, "length", FE_FIELD_INT_PAIR, length, 1, 1024, 0),
+    /* the generator's style and size (synthetic_style) */
+    F(FeData, "lines", FE_FIELD_INT, lines, 0, RT_SYNTH_MAX_LINES, 0),
+    F(FeData, "char_colours", FE_FIELD_BOOL, char_colours, 0, 0, 0),
+    F(FeData, "distort", FE_FIELD_NUMBER, distort, 0, RT_SYNTH_MAX_DISTORT, 0),
+    F(FeData, "grey", FE_FIELD_BOOL, grey, 0, 0, 0),
+    F(FeData, "height", FE_FIELD_INT, height, RT_SYNTH_MIN_SIZE, RT_SYNTH_MAX_HEIGHT, 0),
+    F(FeData, "width", FE_FIELD_INT, width, RT_SYNTH_MIN_SIZE, RT_SYNTH_MAX_WIDTH, 0),
 };
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
 
@@ -286,6 +294,17 @@ static void folder_check(FeCtx *c, const FeNode *data, const char *key, const ch
     fe_error(c, at, "data folder '%s' has no labels.tsv (one 'image-path<TAB>text' per line)", *path);
 }
 
+/* The style keys of a synthetic mapping (SYNTHETIC[4..9], bits of `set`): `lines: 0` and
+ * `distort: 0` mean none (RT_SYNTH_NONE; unset is the default mix), height and width go together. */
+static void synthetic_style(FeCtx *c, const FeNode *synth, uint64_t set, FeData *d) {
+  if ((set >> 4 & 1) && d->lines == 0) d->lines = RT_SYNTH_NONE;
+  if ((set >> 6 & 1) && d->distort == 0) d->distort = RT_SYNTH_NONE;
+  bool h = set >> 8 & 1, w = set >> 9 & 1;
+  if (h != w)
+    fe_error(c, fe_node_key(synth, h ? "height" : "width"), "synthetic %s needs %s too (the image size)",
+             h ? "height" : "width", h ? "width" : "height");
+}
+
 /* data: `synthetic`, {synthetic: {...}} or {train: DIR, val: DIR}. It always replaces the
  * inherited data entirely: mixing a folder from the defaults with synthetic counts is never meant. */
 static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_dir, bool skip) {
@@ -321,6 +340,7 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
     if ((set >> 3 & 1) && d->length[0] > d->length[1]) /* bit 3: SYNTHETIC[3], length */
       fe_error(c, fe_node_get(synth, "length"), "length [%d, %d] must be [min, max] with min <= max",
                d->length[0], d->length[1]);
+    synthetic_style(c, synth, set, d);
   } else if (!fe_node_is_null(synth) && !(fe_scalar_bool(synth, &on) && on)) {
     char got[96];
     fe_error(c, synth, "synthetic must be a mapping {train, val, seed, length} or true, got %s",

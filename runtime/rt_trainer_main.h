@@ -30,6 +30,10 @@ typedef struct RtTrainerData {
   int64_t synth_seed;
   int min_len, max_len;
   const char *charset; /* symbols in id order; NULL: from the labels (generator: 0-9A-Z) */
+  /* synthetic: the generator's style and size, as in RtSynthOptions (all 0: the default mix) */
+  int synth_lines, synth_height, synth_width;
+  bool synth_char_colours, synth_grey;
+  double synth_distort;
 } RtTrainerData;
 
 typedef struct RtTrainerSpec {
