@@ -12,6 +12,7 @@
 #include "frontend/fe_path.h"
 #include "frontend/fe_settings.h"
 #include "runtime/rt_synth.h"
+#include "runtime/rt_synth_like.h"
 #include "runtime/rt_trainer_main.h"
 #include "support/rt_assert.h"
 
@@ -155,6 +156,7 @@ static const FeField SYNTHETIC[] = {
     F(FeData, "grey", FE_FIELD_BOOL, grey, 0, 0, 0),
     F(FeData, "height", FE_FIELD_INT, height, RT_SYNTH_MIN_SIZE, RT_SYNTH_MAX_HEIGHT, 0),
     F(FeData, "width", FE_FIELD_INT, width, RT_SYNTH_MIN_SIZE, RT_SYNTH_MAX_WIDTH, 0),
+    F(FeData, "like", FE_FIELD_STRING, like, 0, 0, 0),
 };
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
 
@@ -294,15 +296,45 @@ static void folder_check(FeCtx *c, const FeNode *data, const char *key, const ch
     fe_error(c, at, "data folder '%s' has no labels.tsv (one 'image-path<TAB>text' per line)", *path);
 }
 
-/* The style keys of a synthetic mapping (SYNTHETIC[4..9], bits of `set`): `lines: 0` and
- * `distort: 0` mean none (RT_SYNTH_NONE; unset is the default mix), height and width go together. */
-static void synthetic_style(FeCtx *c, const FeNode *synth, uint64_t set, FeData *d) {
+/* `like: DIR` (relative to the config's folder): the charset, length range, image size and
+ * greyness measured from a labelled folder (rt_synth_like.h), for what the mapping does not set
+ * itself (`charset` of data, bits 3, 7, 8 of `set`). Measured whenever the config loads, even
+ * when data folders are not checked: the values define the experiment (its classes, too). */
+static void synthetic_like(FeCtx *c, const FeNode *at, uint64_t set, FeData *d, const char *base_dir,
+                           bool has_charset) {
+  const char *dir = fe_path_join(c->arena, base_dir, d->like);
+  RtDiags ld = {0};
+  RtSynthLike l;
+  if (!rt_synth_like(dir, &l, &ld)) {
+    for (int i = 0; i < ld.count; i++)
+      if (ld.items[i].level == RT_DIAG_ERROR)
+        fe_error(c, at, "like '%s': %s%s%s", dir, ld.items[i].file ? ld.items[i].file : "",
+                 ld.items[i].file && *ld.items[i].file ? ": " : "", ld.items[i].msg);
+    rt_diags_free(&ld);
+    return;
+  }
+  if (ld.count) fe_warning(c, at, "like '%s': %s", dir, ld.items[ld.count - 1].msg); /* the loader's summary */
+  rt_diags_free(&ld);
+  d->like = dir;
+  if (!has_charset) d->charset = rt_arena_strdup(c->arena, l.charset);
+  if (!(set >> 3 & 1)) d->length[0] = l.min_len, d->length[1] = l.max_len;
+  if (!(set >> 7 & 1)) d->grey = l.grey;
+  if (!(set >> 8 & 1)) d->height = l.height, d->width = l.width;
+  rt_synth_like_free(&l);
+}
+
+/* The style keys of a synthetic mapping (SYNTHETIC[4..10], bits of `set`): `lines: 0` and
+ * `distort: 0` mean none (RT_SYNTH_NONE; unset is the default mix), height and width go
+ * together, `like` fills in what is not set. */
+static void synthetic_style(FeCtx *c, const FeNode *synth, uint64_t set, FeData *d, const char *base_dir,
+                            bool has_charset) {
   if ((set >> 4 & 1) && d->lines == 0) d->lines = RT_SYNTH_NONE;
   if ((set >> 6 & 1) && d->distort == 0) d->distort = RT_SYNTH_NONE;
   bool h = set >> 8 & 1, w = set >> 9 & 1;
   if (h != w)
     fe_error(c, fe_node_key(synth, h ? "height" : "width"), "synthetic %s needs %s too (the image size)",
              h ? "height" : "width", h ? "width" : "height");
+  if (set >> 10 & 1) synthetic_like(c, fe_node_get(synth, "like"), set, d, base_dir, has_charset);
 }
 
 /* data: `synthetic`, {synthetic: {...}} or {train: DIR, val: DIR}. It always replaces the
@@ -340,7 +372,8 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
     if ((set >> 3 & 1) && d->length[0] > d->length[1]) /* bit 3: SYNTHETIC[3], length */
       fe_error(c, fe_node_get(synth, "length"), "length [%d, %d] must be [min, max] with min <= max",
                d->length[0], d->length[1]);
-    synthetic_style(c, synth, set, d);
+    synthetic_style(c, synth, set, d, base_dir, d->charset != NULL);
+    if (d->like && d->charset && !d->charset_size) charset_check(c, fe_node_get(synth, "like"), d);
   } else if (!fe_node_is_null(synth) && !(fe_scalar_bool(synth, &on) && on)) {
     char got[96];
     fe_error(c, synth, "synthetic must be a mapping {train, val, seed, length} or true, got %s",

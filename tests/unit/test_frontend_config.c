@@ -17,6 +17,7 @@
 
 #include "frontend/fe_config.h"
 #include "frontend/fe_plan.h"
+#include "runtime/rt_image.h"
 #include "runtime/rt_settings.h"
 
 static FeConfig *load_text(const char *file, const char *text, const FeLoadOptions *opts, RtDiags *d) {
@@ -296,6 +297,60 @@ static void test_data_folders(void **state) {
   assert_int_equal(system(path), 0);
 }
 
+/* data: {synthetic: {like: DIR}} measures DIR (relative to the config) for the charset, length
+ * range, size and greyness; keys given beside it win; a folder without labels is an error at
+ * `like`. */
+static void test_synthetic_like(void **state) {
+  (void)state;
+  char dir[] = "/tmp/smelt_fe_like_XXXXXX", path[256], tsv[256] = "";
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/user", dir);
+  assert_int_equal(mkdir(path, 0700), 0);
+  static const char *const labels[3] = {"qa9", "a9qa", "99q"};
+  for (int i = 0; i < 3; i++) {
+    int h = 36 + 2 * i, w = 110 + 10 * i;
+    unsigned char *px = calloc((size_t)h * w, 1);
+    for (int p = 0; p < h * w; p++) px[p] = (unsigned char)(p % 7 ? 230 : 20);
+    char err[256];
+    snprintf(path, sizeof path, "%s/user/%d.png", dir, i);
+    assert_true(rt_image_write_png(path, px, w, h, 1, err, sizeof err));
+    free(px);
+    snprintf(tsv + strlen(tsv), sizeof tsv - strlen(tsv), "%d.png\t%s\n", i, labels[i]);
+  }
+  snprintf(path, sizeof path, "%s/user/labels.tsv", dir);
+  FILE *f = fopen(path, "w");
+  fputs(tsv, f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/study.yaml", dir);
+  RtDiags d = {0};
+  FeLoadOptions opts = {.presets_dir = SMELT_SOURCE_DIR "/presets", .skip_data_check = true};
+  FeConfig *c = load_text(path,
+                          "experiments:\n"
+                          "  like: {model: small, data: {synthetic: {like: user, lines: 3}}}\n"
+                          "  own: {model: small, data: {synthetic: {like: user, length: [2, 6], grey: false,"
+                          " height: 50, width: 200}, charset: 9aqz}}\n",
+                          &opts, &d);
+  if (d.count) rt_diags_print(&d, stderr);
+  assert_int_equal(d.count, 0);
+  const FeData *a = &c->experiments[0].data, *b = &c->experiments[1].data;
+  assert_string_equal(a->charset, "9aq"); /* sorted, as training builds it from labels */
+  assert_int_equal(a->charset_size, 3);
+  assert_true(a->length[0] == 3 && a->length[1] == 4);
+  assert_true(a->height == 38 && a->width == 120 && a->grey && a->lines == 3);
+  assert_string_equal(b->charset, "9aqz");
+  assert_true(b->length[0] == 2 && b->length[1] == 6 && !b->grey && b->height == 50 && b->width == 200);
+  fe_config_free(c);
+  c = load_text(path, "experiments: {a: {model: small, data: {synthetic: {like: nowhere}}}}", &opts, &d);
+  assert_null(c);
+  assert_true(d.errors > 0);
+  assert_int_equal(d.items[0].line, 1);
+  assert_non_null(strstr(d.items[0].msg, "like '"));
+  assert_non_null(strstr(d.items[0].msg, "/nowhere'"));
+  rt_diags_free(&d);
+  snprintf(path, sizeof path, "rm -rf '%s'", dir);
+  assert_int_equal(system(path), 0);
+}
+
 static void test_module_groups_and_plan(void **state) {
   (void)state;
   FeConfig *c = valid("defaults: {model: small, batch_size: 32}\n"
@@ -352,6 +407,7 @@ int main(void) {
       cmocka_unit_test(test_bare_name_equals_mapping), cmocka_unit_test(test_preset_lookup_order),
       cmocka_unit_test(test_data_folders),           cmocka_unit_test(test_module_groups_and_plan),
       cmocka_unit_test(test_warnings_do_not_fail),    cmocka_unit_test(test_augmentation_presets),
+      cmocka_unit_test(test_synthetic_like),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
