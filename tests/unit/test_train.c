@@ -343,6 +343,26 @@ static void test_resume_matches_uninterrupted(void **state) {
   fe_config_free(c);
 }
 
+/* The strong preset's CAPTCHA effects keep no state: a run resumed after epoch 1 ends exactly like
+ * an uninterrupted one. */
+static void test_resume_with_strong_augmentation(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    augmentation: strong\n");
+  assert_true(c->experiments[0].augmentation.lines > 0 && c->experiments[0].augmentation.wave > 0);
+  Trained whole = train(c, "strong_whole", 2, false);
+  Trained part = train(c, "strong_parts", 1, false);
+  Trained rest = train(c, "strong_parts", 2, true);
+  assert_true(whole.ok && part.ok && rest.ok);
+  for (int k = 0; k < RT_METRIC_COUNT; k++) {
+    if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
+    assert_float_equal(whole.s.last.v[k], rest.s.last.v[k], 0.0);
+  }
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s/strong_whole/last.safetensors", tmp);
+  snprintf(b, sizeof b, "%s/strong_parts/last.safetensors", tmp);
+  assert_true(same_checkpoints(a, b));
+  fe_config_free(c);
+}
+
 /* A folder without a validation folder is split the same way for every experiment, whatever its
  * seed: experiments of a sweep over seeds are validated on the same samples. */
 static void test_split_ignores_seed(void **state) {
@@ -467,6 +487,7 @@ int main(void) {
       cmocka_unit_test(test_attention_loss_falls_with_dropout),
       cmocka_unit_test(test_focal_loss_falls),
       cmocka_unit_test(test_resume_matches_uninterrupted),
+      cmocka_unit_test(test_resume_with_strong_augmentation),
       cmocka_unit_test(test_earlier_run_protected),
       cmocka_unit_test(test_crash_leftovers_removed),
       cmocka_unit_test(test_split_ignores_seed),
