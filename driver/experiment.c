@@ -77,7 +77,9 @@ RtTrainerData experiment_data(const FeExperiment *e, RtArena *arena) {
                          .val_dir = absolute(arena, f->val), .val_split = f->val_split,
                          .train_count = f->train_count, .val_count = f->val_count, .synth_seed = f->seed,
                          .min_len = f->length[0], .max_len = f->length[1], .fresh = f->synthetic && f->fresh,
-                         .charset = f->charset};
+                         .charset = f->charset, .synth_lines = f->lines, .synth_char_colours = f->char_colours,
+                         .synth_distort = f->distort, .synth_grey = f->grey, .synth_height = f->height,
+                         .synth_width = f->width};
 }
 
 void experiment_synth_dir(const FeExperiment *e, char *buf, size_t size) {

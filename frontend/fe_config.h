@@ -86,6 +86,14 @@ typedef struct FeData {
   int val_count;       /* synthetic: samples generated for validation */
   int64_t seed;        /* synthetic: generator seed (the same for every experiment by default) */
   int length[2];       /* synthetic: label length range [min, max] */
+  /* synthetic: the generator's style, as RtSynthOptions (0 = the default mix; RT_SYNTH_NONE:
+   * `lines: 0` / `distort: 0`) and image size (0 x 0 = 50 x 200) */
+  int lines;
+  bool char_colours;
+  double distort;
+  bool grey;
+  int height, width;
+  const char *like;    /* synthetic: the folder whose charset, lengths, size and greyness were taken */
   const char *charset; /* symbols, UTF-8; NULL = from the training labels / the generator's 0-9A-Z */
   int charset_size;    /* code points in charset, 0 when NULL */
   bool fresh;          /* synthetic: new training samples every epoch (runtime/rt_fresh.h) */
@@ -104,6 +112,11 @@ typedef struct FeAugment {
   double noise;     /* max std of Gaussian pixel noise, intensities in [0, 1] */
   double blur;      /* max Gaussian blur sigma, pixels */
   double contrast;  /* contrast factor drawn from [1 - contrast, 1 + contrast] */
+  int lines;        /* max number of lines/arcs drawn over the text */
+  double wave;      /* max amplitude of a wave displacement, pixels */
+  int erase;        /* max number of small patches erased to the background */
+  double invert;    /* probability of inverting the polarity */
+  double gamma;     /* gamma exponent drawn from [1 / (1 + gamma), 1 + gamma] */
 } FeAugment;
 
 typedef struct FeExperiment {

@@ -11,6 +11,8 @@
 
 #include "frontend/fe_path.h"
 #include "frontend/fe_settings.h"
+#include "runtime/rt_synth.h"
+#include "runtime/rt_synth_like.h"
 #include "runtime/rt_trainer_main.h"
 #include "support/rt_assert.h"
 
@@ -153,7 +155,15 @@ static const FeField SYNTHETIC[] = {
     F(FeData, "val", FE_FIELD_INT, val_count, 1, 10000000, 0),
     F(FeData, "seed", FE_FIELD_INT64, seed, 0, 9.2e18, 0),
     F(FeData, "length", FE_FIELD_INT_PAIR, length, 1, 1024, 0),
-    F(FeData, "fresh", FE_FIELD_BOOL, fresh, 0, 0, 0),
+    /* the generator's style and size (synthetic_style) */
+    F(FeData, "lines", FE_FIELD_INT, lines, 0, RT_SYNTH_MAX_LINES, 0),
+    F(FeData, "char_colours", FE_FIELD_BOOL, char_colours, 0, 0, 0),
+    F(FeData, "distort", FE_FIELD_NUMBER, distort, 0, RT_SYNTH_MAX_DISTORT, 0),
+    F(FeData, "grey", FE_FIELD_BOOL, grey, 0, 0, 0),
+    F(FeData, "height", FE_FIELD_INT, height, RT_SYNTH_MIN_SIZE, RT_SYNTH_MAX_HEIGHT, 0),
+    F(FeData, "width", FE_FIELD_INT, width, RT_SYNTH_MIN_SIZE, RT_SYNTH_MAX_WIDTH, 0),
+    F(FeData, "like", FE_FIELD_STRING, like, 0, 0, 0),
+    F(FeData, "fresh", FE_FIELD_BOOL, fresh, 0, 0, 0), /* after the style keys: their bits are fixed */
 };
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
 
@@ -203,7 +213,7 @@ static int typed_decode(FeCtx *c, const FeNode *n, const char *group, const char
 }
 
 /* `true`, `false`, or a mapping of options that switches the setting on unless it says otherwise
- * (early_stopping, augmentation). */
+ * (early_stopping; augmentation takes presets too, augment_decode). */
 static void switch_decode(FeCtx *c, const FeNode *n, const char *group, bool *enabled, FeExperiment *e) {
   GroupSchemas g;
   group_schemas(&g, group, NULL, 1);
@@ -215,6 +225,39 @@ static void switch_decode(FeCtx *c, const FeNode *n, const char *group, bool *en
     fe_error(c, n, "%s must be true, false or a mapping of options, got %s", group,
              fe_node_describe(n, got, sizeof got));
   }
+}
+
+/* augmentation: `true`, `false`, a preset name (light, default, strong), or a mapping of options
+ * that switches it on unless it says otherwise and may start from a preset
+ * (`{preset: strong, rotation: 5}`). A preset sets every option, inherited ones included; the
+ * mapping's own options then override it, whatever their order. */
+static void augment_decode(FeCtx *c, const FeNode *n, FeExperiment *e) {
+  bool on;
+  if (n->kind == FE_NODE_SCALAR && fe_scalar_bool(n, &on)) {
+    e->augmentation.enabled = on;
+    return;
+  }
+  if (n->kind != FE_NODE_MAP && (n->kind != FE_NODE_SCALAR || fe_node_is_null(n))) {
+    char got[96];
+    fe_error(c, n, "augmentation must be true, false, light, default, strong or a mapping of options, got %s",
+             fe_node_describe(n, got, sizeof got));
+    return;
+  }
+  const FeNode *preset = n->kind == FE_NODE_MAP ? fe_node_get(n, "preset") : n;
+  int p;
+  if (preset) {
+    if (!fe_enum_decode(c, preset, "augmentation preset", RT_AUG_PRESET_NAMES, RT_AUG_PRESET_COUNT, &p)) return;
+    RtSettings s = rt_settings_defaults();
+    rt_settings_aug_preset(&s, (RtAugPreset)p);
+    settings_apply(e, &s, "augmentation");
+  }
+  if (n->kind != FE_NODE_MAP) return;
+  GroupSchemas g;
+  group_schemas(&g, "augmentation", NULL, 1);
+  RT_ASSERT(g.s[0].count < GROUP_FIELDS, "no room for augmentation's preset key");
+  g.fields[0][g.s[0].count++] = (FeField)SKIP("preset");
+  e->augmentation.enabled = true;
+  fe_schema_decode(c, n, &g.s[0], e, NULL, 0);
 }
 
 /* Counts UTF-8 code points, rejecting control characters and repeated symbols. */
@@ -272,6 +315,47 @@ static void fresh_misplaced(FeCtx *c, const FeNode *data, bool synthetic) {
              "the same every epoch");
 }
 
+/* `like: DIR` (relative to the config's folder): the charset, length range, image size and
+ * greyness measured from a labelled folder (rt_synth_like.h), for what the mapping does not set
+ * itself (`charset` of data, bits 3, 7, 8 of `set`). Measured whenever the config loads, even
+ * when data folders are not checked: the values define the experiment (its classes, too). */
+static void synthetic_like(FeCtx *c, const FeNode *at, uint64_t set, FeData *d, const char *base_dir,
+                           bool has_charset) {
+  const char *dir = fe_path_join(c->arena, base_dir, d->like);
+  RtDiags ld = {0};
+  RtSynthLike l;
+  if (!rt_synth_like(dir, &l, &ld)) {
+    for (int i = 0; i < ld.count; i++)
+      if (ld.items[i].level == RT_DIAG_ERROR)
+        fe_error(c, at, "like '%s': %s%s%s", dir, ld.items[i].file ? ld.items[i].file : "",
+                 ld.items[i].file && *ld.items[i].file ? ": " : "", ld.items[i].msg);
+    rt_diags_free(&ld);
+    return;
+  }
+  if (ld.count) fe_warning(c, at, "like '%s': %s", dir, ld.items[ld.count - 1].msg); /* the loader's summary */
+  rt_diags_free(&ld);
+  d->like = dir;
+  if (!has_charset) d->charset = rt_arena_strdup(c->arena, l.charset);
+  if (!(set >> 3 & 1)) d->length[0] = l.min_len, d->length[1] = l.max_len;
+  if (!(set >> 7 & 1)) d->grey = l.grey;
+  if (!(set >> 8 & 1)) d->height = l.height, d->width = l.width;
+  rt_synth_like_free(&l);
+}
+
+/* The style keys of a synthetic mapping (SYNTHETIC[4..10], bits of `set`): `lines: 0` and
+ * `distort: 0` mean none (RT_SYNTH_NONE; unset is the default mix), height and width go
+ * together, `like` fills in what is not set. */
+static void synthetic_style(FeCtx *c, const FeNode *synth, uint64_t set, FeData *d, const char *base_dir,
+                            bool has_charset) {
+  if ((set >> 4 & 1) && d->lines == 0) d->lines = RT_SYNTH_NONE;
+  if ((set >> 6 & 1) && d->distort == 0) d->distort = RT_SYNTH_NONE;
+  bool h = set >> 8 & 1, w = set >> 9 & 1;
+  if (h != w)
+    fe_error(c, fe_node_key(synth, h ? "height" : "width"), "synthetic %s needs %s too (the image size)",
+             h ? "height" : "width", h ? "width" : "height");
+  if (set >> 10 & 1) synthetic_like(c, fe_node_get(synth, "like"), set, d, base_dir, has_charset);
+}
+
 /* data: `synthetic`, {synthetic: {...}} or {train: DIR, val: DIR}. It always replaces the
  * inherited data entirely: mixing a folder from the defaults with synthetic counts is never meant. */
 static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_dir, bool skip) {
@@ -308,6 +392,8 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
     if ((set >> 3 & 1) && d->length[0] > d->length[1]) /* bit 3: SYNTHETIC[3], length */
       fe_error(c, fe_node_get(synth, "length"), "length [%d, %d] must be [min, max] with min <= max",
                d->length[0], d->length[1]);
+    synthetic_style(c, synth, set, d, base_dir, d->charset != NULL);
+    if (d->like && d->charset && !d->charset_size) charset_check(c, fe_node_get(synth, "like"), d);
   } else if (!fe_node_is_null(synth) && !(fe_scalar_bool(synth, &on) && on)) {
     char got[96];
     fe_error(c, synth, "synthetic must be a mapping {train, val, seed, length, fresh} or true, got %s",
@@ -373,7 +459,7 @@ static void setting_decode(FeCtx *c, const FeNode *key, const FeNode *n, void *u
   } else if (strcmp(k, "early_stopping") == 0) {
     switch_decode(c, n, k, &e->early_stopping.enabled, e);
   } else if (strcmp(k, "augmentation") == 0) {
-    switch_decode(c, n, k, &e->augmentation.enabled, e);
+    augment_decode(c, n, e);
   } else if (strcmp(k, "data") == 0) {
     data_decode(c, n, &e->data, t->base_dir, t->skip_data_check);
   } else if (strcmp(k, "init") == 0) {

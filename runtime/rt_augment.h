@@ -1,5 +1,6 @@
 /* On-the-fly augmentation of training images (never validation): a random affine warp (rotation,
- * horizontal shear, zoom, shift), Gaussian blur, contrast/brightness and Gaussian pixel noise,
+ * horizontal shear, zoom, shift), a smooth wave displacement, occluding lines and arcs, erased
+ * patches, Gaussian blur, contrast/brightness, gamma, polarity inversion and Gaussian pixel noise,
  * applied to a model-input tensor (1, H, W) in [-1, 1]. Every random draw is a Philox value of
  * (seed, epoch, sample index) (rt_random.h), so the same sample in the same epoch is augmented
  * identically whatever the batch order, the thread or a resume. Reentrant. */
@@ -21,6 +22,12 @@ typedef struct RtAugmentSettings {
   double blur;       /* max Gaussian blur sigma, pixels */
   double contrast;   /* contrast factor in [1 - contrast, 1 + contrast] around the image mean */
   double brightness; /* shift in [-brightness, brightness], on [0, 1] intensities */
+  /* CAPTCHA-specific effects, all off (0) in the defaults */
+  int lines;         /* max number of lines/arcs drawn over the image in the text's colour */
+  double wave;       /* max amplitude, pixels, of a smooth sinusoidal displacement field */
+  int erase;         /* max number of small patches filled with the background */
+  double invert;     /* probability of inverting the polarity (light text on dark) */
+  double gamma;      /* gamma exponent in [1 / (1 + gamma), 1 + gamma], on [0, 1] intensities */
 } RtAugmentSettings;
 
 /* enabled, rotation 3, shear 8, scale 0.05, translate 0.03, noise 0.02, blur 0.6, contrast 0.2

@@ -52,7 +52,10 @@ const char *rt_fresh_charset(const RtFreshConfig *c) { return c->charset ? c->ch
 static RtSynth *synth_for(RtFresh *f, int max_len, RtDiags *d) {
   if (f->synth && f->synth_max_len == max_len) return f->synth;
   rt_synth_free(f->synth);
-  RtSynthOptions so = {.charset = f->c.charset, .min_len = f->c.min_len, .max_len = max_len};
+  RtSynthOptions so = f->c.style;
+  so.charset = f->c.charset;
+  so.min_len = f->c.min_len;
+  so.max_len = max_len;
   f->synth = rt_synth_new(&so, d);
   f->synth_max_len = max_len;
   return f->synth;

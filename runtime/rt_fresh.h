@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "runtime/rt_dataset.h"
+#include "runtime/rt_synth.h"
 #include "support/rt_diag.h"
 
 typedef struct RtFreshConfig {
@@ -24,6 +25,8 @@ typedef struct RtFreshConfig {
   int val_count;        /* M: validation samples, [N, N + M) */
   int min_len, max_len; /* label lengths in symbols */
   const char *charset;  /* symbols in id order; NULL = RT_SYNTH_DEFAULT_CHARSET */
+  RtSynthOptions style; /* the generator's style and image size (lines, char_colours, distort, grey,
+                           height, width); its charset and lengths are the fields above */
 } RtFreshConfig;
 
 /* The generator index of epoch e's first sample: 0 for epoch 0, M + e * N after it. */

@@ -184,16 +184,22 @@ void rt_image_from_pixels(const uint8_t *px, int w, int h, int comp, RtImage *ou
   size_t n = (size_t)w * (size_t)h;
   float *gray = rt_xmalloc(n * sizeof *gray);
   const float k = 1.0f / 255.0f;
+  size_t coloured = 0;
   for (size_t i = 0; i < n; i++) {
     const uint8_t *p = px + i * (size_t)comp;
     float y = comp >= 3 ? (0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) * k : p[0] * k;
+    if (comp >= 3) {
+      int lo = p[0] < p[1] ? p[0] : p[1], hi = p[0] > p[1] ? p[0] : p[1];
+      lo = p[2] < lo ? p[2] : lo, hi = p[2] > hi ? p[2] : hi;
+      coloured += hi - lo > 24;
+    }
     if (comp == 2 || comp == 4) {
       float a = p[comp - 1] * k; /* straight (not premultiplied) alpha, over white */
       y = y * a + (1.0f - a);
     }
     gray[i] = y;
   }
-  *out = (RtImage){.w = w, .h = h, .gray = gray};
+  *out = (RtImage){.w = w, .h = h, .gray = gray, .colourful = (float)coloured / (float)n};
 }
 
 bool rt_image_load(const char *path, RtImage *out, char *err, size_t err_size) {

@@ -19,7 +19,9 @@ enum { RT_IMAGE_MAX_PIXELS = 1 << 25 };
 
 typedef struct RtImage {
   int w, h;
-  float *gray; /* (h, w) luminance in [0, 1], owned */
+  float *gray;    /* (h, w) luminance in [0, 1], owned */
+  float colourful; /* fraction of pixels whose colour channels differ by more than 24 of 255
+                      (0 for a greyscale file): how far from grey the picture is */
 } RtImage;
 
 /* Decodes a PNG or JPEG held in memory (any bit depth and channel count) to luminance:

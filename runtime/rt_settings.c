@@ -97,6 +97,22 @@ RtSettings rt_settings_defaults(void) {
   return s;
 }
 
+const char *const RT_AUG_PRESET_NAMES[RT_AUG_PRESET_COUNT] = {"light", "default", "strong"};
+
+/* light: half the default geometry, a third of its photometry; strong: about twice the default
+ * plus the CAPTCHA effects, for small real sets and for synthetic data meant to transfer. */
+void rt_settings_aug_preset(RtSettings *s, RtAugPreset p) {
+  rt_settings_reset_group(s, "augmentation", 0);
+  if (p == RT_AUG_LIGHT) {
+    s->aug_rotation = 1.5, s->aug_shear = 4, s->aug_scale = 0.03, s->aug_translate = 0.02;
+    s->aug_noise = 0.01, s->aug_blur = 0.3, s->aug_contrast = 0.1;
+  } else if (p == RT_AUG_STRONG) {
+    s->aug_rotation = 5, s->aug_shear = 15, s->aug_scale = 0.1, s->aug_translate = 0.05;
+    s->aug_noise = 0.05, s->aug_blur = 1.0, s->aug_contrast = 0.4;
+    s->aug_lines = 3, s->aug_wave = 1.5, s->aug_erase = 2, s->aug_invert = 0.1, s->aug_gamma = 0.5;
+  }
+}
+
 static cJSON *group_object(cJSON *o, const char *group) {
   if (!*group) return o;
   cJSON *g = cJSON_GetObjectItemCaseSensitive(o, group);
@@ -222,5 +238,10 @@ RtTrainConfig rt_settings_train_config(const RtSettings *s) {
   c.augment.blur = s->aug_blur;
   c.augment.contrast = s->aug_contrast;
   c.curriculum_epochs = s->curriculum_epochs;
+  c.augment.lines = s->aug_lines;
+  c.augment.wave = s->aug_wave;
+  c.augment.erase = s->aug_erase;
+  c.augment.invert = s->aug_invert;
+  c.augment.gamma = s->aug_gamma;
   return c;
 }

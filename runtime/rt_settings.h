@@ -87,6 +87,14 @@ bool rt_setting_applies(const RtSettingInfo *f, int kind);
 
 /* The built-in defaults. */
 RtSettings rt_settings_defaults(void);
+
+/* Augmentation presets: `augmentation: light | default | strong` (docs/config.md). `default` is
+ * the group's built-in values; `strong` adds the CAPTCHA effects (lines, wave, erase, invert,
+ * gamma). */
+typedef enum RtAugPreset { RT_AUG_LIGHT, RT_AUG_DEFAULT, RT_AUG_STRONG, RT_AUG_PRESET_COUNT } RtAugPreset;
+extern const char *const RT_AUG_PRESET_NAMES[RT_AUG_PRESET_COUNT]; /* light, default, strong */
+/* Sets every augmentation setting of s to preset p's value (enabled included). */
+void rt_settings_aug_preset(RtSettings *s, RtAugPreset p);
 /* Sets the options of group to the built-in ones of type kind (a typed group's type to kind):
  * what a config that switches to another optimizer, schedule or loss starts from. */
 void rt_settings_reset_group(RtSettings *s, const char *group, int kind);

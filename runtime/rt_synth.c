@@ -1,8 +1,9 @@
 /* Writing a synthetic dataset folder: images rendered in parallel (rt_synth_render.c) and
  * written as PNGs, then synth.json and labels.tsv, atomically and last, so an interrupted run
  * never leaves a folder that looks complete. synth.json records every parameter that changes
- * the pictures; with `reuse`, a folder whose synth.json matches is kept as it is (the trainer's
- * cache of its default set). */
+ * the pictures (the style options only when set, so a default set's synth.json is as before);
+ * with `reuse`, a folder whose synth.json matches is kept as it is (the trainer's cache of its
+ * default set). */
 #include "runtime/rt_synth.h"
 
 #include <errno.h>
@@ -78,6 +79,11 @@ static char *manifest(const RtSynthOptions *o, int64_t count, uint64_t seed) {
   cJSON_AddItemToArray(len, cJSON_CreateNumber(o->max_len));
   cJSON_AddNumberToObject(j, "height", o->height);
   cJSON_AddNumberToObject(j, "width", o->width);
+  /* the style, only when not the default mix: older manifests stay valid for reuse */
+  if (o->lines) cJSON_AddNumberToObject(j, "lines", o->lines == RT_SYNTH_NONE ? 0 : o->lines);
+  if (o->char_colours) cJSON_AddBoolToObject(j, "char_colours", true);
+  if (o->distort) cJSON_AddNumberToObject(j, "distort", o->distort == RT_SYNTH_NONE ? 0 : o->distort);
+  if (o->grey) cJSON_AddBoolToObject(j, "grey", true);
   char *text = cJSON_Print(j);
   cJSON_Delete(j);
   RT_ASSERT(text, "cJSON_Print failed");

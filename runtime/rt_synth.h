@@ -19,6 +19,8 @@ enum {
   RT_SYNTH_DEFAULT_HEIGHT = 50, RT_SYNTH_DEFAULT_WIDTH = 200, /* 4:1 like the 32 x 128 input */
   RT_SYNTH_MIN_SIZE = 16, RT_SYNTH_MAX_HEIGHT = 1024, RT_SYNTH_MAX_WIDTH = 4096,
   RT_SYNTH_VERSION = 1, /* bumped whenever the pictures for a given seed change */
+  RT_SYNTH_NONE = -1,   /* `lines` and `distort`: none at all (0 is the default mix) */
+  RT_SYNTH_MAX_LINES = 20, RT_SYNTH_MAX_DISTORT = 4,
 };
 
 typedef struct RtSynthOptions {
@@ -30,6 +32,13 @@ typedef struct RtSynthOptions {
   bool reuse;           /* rt_synth_generate keeps a complete set made with the same parameters */
   FILE *progress;       /* a line every 10% for 1,000 samples or more; NULL = silent */
   const char *font_dir; /* NULL = RT_SYNTH_FONT_DIR */
+  /* Style; all 0 = the default mix (docs/data.md), whose pictures these fields never change. */
+  int lines;            /* strokes over the text: 0 = the default mix (0-3), RT_SYNTH_NONE = none,
+                           N in 1..RT_SYNTH_MAX_LINES = 1 to N per image */
+  bool char_colours;    /* each character its own colour (on the text's side of the luma range) */
+  double distort;       /* scale of the per-character rotation and of the wave warp: 0 = 1 (the
+                           default), RT_SYNTH_NONE = none, else (0, RT_SYNTH_MAX_DISTORT] */
+  bool grey;            /* greyscale pictures: each pixel's luma in all three channels */
 } RtSynthOptions;
 
 /* Writes count samples to dir (created if needed): dir/images/NNNNNN.png (RGB) and

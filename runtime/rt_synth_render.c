@@ -2,7 +2,9 @@
  * stripes, speckles), the text as an ink coverage map (FreeType glyphs, each rotated/scaled/offset
  * under one global shear, jittered spacing that may overlap), a sinusoidal warp of the ink, lines
  * and arcs over the text, then blur, contrast and grain. Text and background lumas (BT.601)
- * differ by at least 0.4, so the grayscale the loader makes stays readable. */
+ * differ by at least 0.4, so the grayscale the loader makes stays readable. The style options
+ * (more or no lines, a colour per character, stronger or no distortion, greyscale) draw their
+ * extra random numbers only when set, so the default mix renders the same bytes as before. */
 #include "runtime/rt_synth.h"
 
 #include <math.h>
@@ -137,6 +139,14 @@ bool rt_synth_check_options(const RtSynthOptions *opts, RtDiags *d) {
                   RT_SYNTH_MAX_WIDTH);
     ok = false;
   }
+  if (o.lines < RT_SYNTH_NONE || o.lines > RT_SYNTH_MAX_LINES) {
+    rt_diag_error(d, "", 0, 0, "lines %d is not within 0-%d", o.lines, RT_SYNTH_MAX_LINES);
+    ok = false;
+  }
+  if (!(o.distort == RT_SYNTH_NONE || (o.distort >= 0 && o.distort <= RT_SYNTH_MAX_DISTORT))) {
+    rt_diag_error(d, "", 0, 0, "distortion %g is not within 0-%d", o.distort, RT_SYNTH_MAX_DISTORT);
+    ok = false;
+  }
   if (o.first_index < 0) {
     rt_diag_error(d, "", 0, 0, "first sample index %lld is negative", (long long)o.first_index);
     ok = false;
@@ -239,6 +249,11 @@ const RtSynthOptions *rt_synth_options(const RtSynth *s) { return &s->o; }
 
 /* ---- drawing ---- */
 
+/* The scale of character rotation and wave warp (RtSynthOptions.distort). */
+static float distortion(const RtSynthOptions *o) {
+  return o->distort == RT_SYNTH_NONE ? 0.0f : o->distort == 0 ? 1.0f : (float)o->distort;
+}
+
 static float luma(const float c[3]) { return 0.299f * c[0] + 0.587f * c[1] + 0.114f * c[2]; }
 
 /* A random colour whose luma is `target`: mixed towards white or scaled towards black. */
@@ -321,8 +336,9 @@ static void blit(float *ink, int H, int W, const FT_Bitmap *bm, int left, int to
   }
 }
 
-/* The text into wk->ink; the label is the symbols sym[0..len) of the charset. */
-static void draw_text(Rng *r, const RtSynth *s, Worker *wk, int H, int W, const int *sym, int len) {
+/* The text into wk->ink; the label is the symbols sym[0..len) of the charset. centres[i]: the
+ * horizontal centre of symbol i, for per-character colours. */
+static void draw_text(Rng *r, const RtSynth *s, Worker *wk, int H, int W, const int *sym, int len, float *centres) {
   memset(wk->ink, 0, (size_t)H * W * sizeof *wk->ink);
   int font = rng_int(r, 0, N_FONTS - 1);
   FT_Face face = wk->faces[font];
@@ -343,7 +359,8 @@ static void draw_text(Rng *r, const RtSynth *s, Worker *wk, int H, int W, const 
     FT_Get_Advance(face, FT_Get_Char_Index(face, cps[i]), FT_LOAD_NO_SCALE, &a);
     adv[i] = (float)a / face->units_per_EM; /* in ems */
     scale[i] = rng_range(r, 0.85, 1.1);
-    rot[i] = rng_range(r, -22, 22) * (float)(PI / 180);
+    float max_rot = fminf(22 * distortion(&s->o), 60); /* degrees; 22 in the default mix */
+    rot[i] = rng_range(r, -max_rot, max_rot) * (float)(PI / 180);
     dy[i] = rng_range(r, -0.08, 0.08) * H;
     gap[i] = i + 1 < len ? rng_range(r, -0.12, 0.08) : 0; /* negative: overlap the next one */
     alpha[i] = rng_range(r, 0.85, 1);
@@ -372,6 +389,7 @@ static void draw_text(Rng *r, const RtSynth *s, Worker *wk, int H, int W, const 
     FT_Set_Transform(face, &m, &delta);
     if (FT_Load_Glyph(face, FT_Get_Char_Index(face, cps[i]), FT_LOAD_NO_HINTING | FT_LOAD_NO_BITMAP | FT_LOAD_RENDER) == 0)
       blit(wk->ink, H, W, &face->glyph->bitmap, ix + face->glyph->bitmap_left, iy - face->glyph->bitmap_top, alpha[i]);
+    centres[i] = x + 0.5f * adv[i] * scale[i] * px;
     x += (adv[i] * scale[i] + gap[i]) * px;
   }
   FT_Set_Transform(face, NULL, NULL);
@@ -390,9 +408,9 @@ static float sample(const float *p, int H, int W, float x, float y) {
 
 /* ink(x, y) <- ink(x + ax sin(2 pi y / ly + px), y + ay sin(2 pi x / lx + py)): the horizontal
  * shift depends on the row only and the vertical one on the column only, so both are tabulated. */
-static void warp_ink(Rng *r, Worker *wk, int H, int W) {
-  float ax = rng_range(r, 0, 2.5), ly = rng_range(r, 0.8, 2) * H, phx = rng_range(r, 0, 2 * PI);
-  float ay = rng_range(r, 0, 0.06) * H, lx = rng_range(r, 0.4, 1.2) * W, phy = rng_range(r, 0, 2 * PI);
+static void warp_ink(Rng *r, Worker *wk, int H, int W, float k) {
+  float ax = rng_range(r, 0, 2.5 * k), ly = rng_range(r, 0.8, 2) * H, phx = rng_range(r, 0, 2 * PI);
+  float ay = rng_range(r, 0, 0.06 * k) * H, lx = rng_range(r, 0.4, 1.2) * W, phy = rng_range(r, 0, 2 * PI);
   float *shift_x = wk->tmp, *shift_y = wk->tmp + H; /* (H), (W) */
   for (int y = 0; y < H; y++) shift_x[y] = ax * sinf(2 * PI * y / ly + phx);
   for (int x = 0; x < W; x++) shift_y[x] = ay * sinf(2 * PI * x / lx + phy);
@@ -406,6 +424,20 @@ static void warp_ink(Rng *r, Worker *wk, int H, int W) {
 static void paint(Worker *wk, int H, int W, const float *cov, const float c[3]) {
   for (int i = 0; i < H * W; i++)
     for (int k = 0; k < 3; k++) wk->rgb[i * 3 + k] += (c[k] - wk->rgb[i * 3 + k]) * cov[i];
+}
+
+/* Composites the ink with a colour per character: each column takes the colour of the
+ * character whose centre is nearest (overlapping characters split at the midpoint). */
+static void paint_chars(Worker *wk, int H, int W, const float *centres, float (*cols)[3], int len) {
+  for (int x = 0; x < W; x++) {
+    int best = 0;
+    for (int i = 1; i < len; i++)
+      if (fabsf(centres[i] - x) < fabsf(centres[best] - x)) best = i;
+    for (int y = 0; y < H; y++) {
+      int p = y * W + x;
+      for (int k = 0; k < 3; k++) wk->rgb[p * 3 + k] += (cols[best][k] - wk->rgb[p * 3 + k]) * wk->ink[p];
+    }
+  }
 }
 
 /* A straight line or a sine arc across the text, antialiased, `thick` pixels wide. */
@@ -487,11 +519,21 @@ void rt_synth_render(RtSynth *s, uint64_t seed, int64_t index, int worker, char 
   float text_col[3];
   colour_with_luma(&r, text_luma, text_col);
   draw_background(&r, wk, H, W, bg_luma, dark_text);
-  draw_text(&r, s, wk, H, W, sym, len);
-  warp_ink(&r, wk, H, W);
-  paint(wk, H, W, wk->ink, text_col);
+  float centres[RT_SYNTH_MAX_LEN];
+  draw_text(&r, s, wk, H, W, sym, len, centres);
+  warp_ink(&r, wk, H, W, distortion(&s->o));
+  if (s->o.char_colours) { /* each its own colour at its own luma, as contrasting as text_col */
+    float cols[RT_SYNTH_MAX_LEN][3];
+    for (int i = 0; i < len; i++)
+      colour_with_luma(&r, dark_text ? rng_range(&r, 0, bg_luma - 0.4) : rng_range(&r, bg_luma + 0.4, 1), cols[i]);
+    paint_chars(wk, H, W, centres, cols, len);
+  } else {
+    paint(wk, H, W, wk->ink, text_col);
+  }
   int strokes = rng_int(&r, 0, 99);
   strokes = strokes < 15 ? 0 : strokes < 55 ? 1 : strokes < 85 ? 2 : 3;
+  if (s->o.lines == RT_SYNTH_NONE) strokes = 0;
+  else if (s->o.lines > 0) strokes = rng_int(&r, 1, s->o.lines);
   for (int i = 0; i < strokes; i++) {
     float col[3];
     if (rng_chance(&r, 0.6)) memcpy(col, text_col, sizeof col);
@@ -508,10 +550,12 @@ void rt_synth_render(RtSynth *s, uint64_t seed, int64_t index, int worker, char 
   for (int i = 0; i < H * W; i++) {
     if (noise > 0 && i % 4 == 0) q = rt_random_words(r.key, noise_stream, (uint64_t)i / 4);
     float grain = noise > 0 ? noise * normalish(q.v[i % 4]) : 0;
+    float v[3];
     for (int c = 0; c < 3; c++) {
-      float v = (wk->rgb[i * 3 + c] - 0.5f) * contrast + 0.5f + bright + grain;
-      v = v < 0 ? 0 : v > 1 ? 1 : v;
-      rgb[i * 3 + c] = (uint8_t)(v * 255.0f + 0.5f);
+      v[c] = (wk->rgb[i * 3 + c] - 0.5f) * contrast + 0.5f + bright + grain;
+      v[c] = v[c] < 0 ? 0 : v[c] > 1 ? 1 : v[c];
     }
+    if (s->o.grey) v[0] = v[1] = v[2] = luma(v);
+    for (int c = 0; c < 3; c++) rgb[i * 3 + c] = (uint8_t)(v[c] * 255.0f + 0.5f);
   }
 }

@@ -37,11 +37,23 @@ static const char *usage(const char *prog, const char *experiment, const RtTrain
   return buf;
 }
 
+/* The generator's style and size as text, "" for the default mix (whose folder names predate it). */
+static void synth_style(const RtTrainerData *d, char *buf, size_t size) {
+  *buf = '\0';
+  if (d->synth_lines || d->synth_char_colours || d->synth_distort || d->synth_grey || d->synth_height)
+    snprintf(buf, size, "l%d c%d d%.17g g%d %dx%d", d->synth_lines, d->synth_char_colours, d->synth_distort,
+             d->synth_grey, d->synth_height, d->synth_width);
+}
+
 void rt_trainer_synth_name(const RtTrainerData *data, char *buf, size_t size) {
   const char *charset = data->charset ? data->charset : "";
   uint64_t h = rt_fnv1a64(charset, strlen(charset)); /* sets differing only in the charset differ */
-  snprintf(buf, size, "synth-s%" PRId64 "-n%d+%d-len%d-%d-c%08x", data->synth_seed, data->train_count,
-           data->val_count, data->min_len, data->max_len, (unsigned)(h & 0xffffffffu));
+  int n = snprintf(buf, size, "synth-s%" PRId64 "-n%d+%d-len%d-%d-c%08x", data->synth_seed, data->train_count,
+                   data->val_count, data->min_len, data->max_len, (unsigned)(h & 0xffffffffu));
+  char style[128];
+  synth_style(data, style, sizeof style); /* sets differing only in style differ too */
+  if (*style && n >= 0 && (size_t)n < size)
+    snprintf(buf + n, size - (size_t)n, "-st%08x", (unsigned)(rt_fnv1a64(style, strlen(style)) & 0xffffffffu));
 }
 
 void rt_trainer_synth_dir(const RtTrainerData *data, char *buf, size_t size) {
@@ -83,7 +95,9 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
     snprintf(synth_train, sizeof synth_train, "%s/train", synth);
     snprintf(synth_val, sizeof synth_val, "%s/val", synth);
     RtSynthOptions so = {.charset = data->charset, .min_len = data->min_len, .max_len = data->max_len,
-                         .reuse = true, .progress = o->log};
+                         .reuse = true, .progress = o->log, .lines = data->synth_lines,
+                         .char_colours = data->synth_char_colours, .distort = data->synth_distort,
+                         .grey = data->synth_grey, .height = data->synth_height, .width = data->synth_width};
     if (o->log) fprintf(o->log, "synthetic data: %s\n", synth);
     /* fresh data renders its training sets in memory, epoch by epoch */
     if (!data->fresh && !rt_synth_generate(synth_train, data->train_count, (uint64_t)data->synth_seed, &so, d))
@@ -147,13 +161,27 @@ cJSON *rt_trainer_data_json(const RtTrainerData *d) {
   cJSON_AddItemToObject(data, "length", cJSON_CreateIntArray((const int[]){d->min_len, d->max_len}, 2));
   if (d->fresh) cJSON_AddTrueToObject(data, "fresh"); /* absent: as before fresh existed */
   if (d->charset) cJSON_AddStringToObject(data, "charset", d->charset);
+  char style[128];
+  synth_style(d, style, sizeof style);
+  if (*style) { /* only when not the default mix */
+    cJSON *st = cJSON_AddObjectToObject(data, "style");
+    cJSON_AddNumberToObject(st, "lines", d->synth_lines);
+    cJSON_AddBoolToObject(st, "char_colours", d->synth_char_colours);
+    cJSON_AddNumberToObject(st, "distort", d->synth_distort);
+    cJSON_AddBoolToObject(st, "grey", d->synth_grey);
+    cJSON_AddNumberToObject(st, "height", d->synth_height);
+    cJSON_AddNumberToObject(st, "width", d->synth_width);
+  }
   return data;
 }
 
 RtFreshConfig rt_trainer_fresh_config(const RtTrainerData *data) {
   return (RtFreshConfig){.enabled = data->synthetic && data->fresh, .seed = (uint64_t)data->synth_seed,
                          .count = data->train_count, .val_count = data->val_count, .min_len = data->min_len,
-                         .max_len = data->max_len, .charset = data->charset};
+                         .max_len = data->max_len, .charset = data->charset,
+                         .style = {.lines = data->synth_lines, .char_colours = data->synth_char_colours,
+                                   .distort = data->synth_distort, .grey = data->synth_grey,
+                                   .height = data->synth_height, .width = data->synth_width}};
 }
 
 static int int_of(const cJSON *o, const char *key, bool *ok) {
@@ -183,6 +211,17 @@ bool rt_trainer_data_from_json(const cJSON *o, RtTrainerData *d, const char *wha
       d->min_len = length->child->valueint;
       d->max_len = length->child->next->valueint;
       d->fresh = cJSON_IsTrue(fresh);
+    }
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "style");
+    if (st) {
+      const cJSON *distort = cJSON_GetObjectItemCaseSensitive(st, "distort");
+      d->synth_lines = int_of(st, "lines", &ok);
+      d->synth_height = int_of(st, "height", &ok);
+      d->synth_width = int_of(st, "width", &ok);
+      d->synth_char_colours = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "char_colours"));
+      d->synth_grey = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "grey"));
+      ok &= cJSON_IsNumber(distort);
+      d->synth_distort = cJSON_IsNumber(distort) ? distort->valuedouble : 0;
     }
   } else {
     ok &= d->train_dir != NULL;

@@ -32,6 +32,10 @@ typedef struct RtTrainerData {
   bool fresh;          /* synthetic: new training samples every epoch, rendered in memory
                           (rt_fresh.h); only the validation set is generated into the folder */
   const char *charset; /* symbols in id order; NULL: from the labels (generator: 0-9A-Z) */
+  /* synthetic: the generator's style and size, as in RtSynthOptions (all 0: the default mix) */
+  int synth_lines, synth_height, synth_width;
+  bool synth_char_colours, synth_grey;
+  double synth_distort;
 } RtTrainerData;
 
 /* The training loop's fresh-sample settings of data (enabled when synthetic with `fresh`). */

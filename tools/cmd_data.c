@@ -1,5 +1,5 @@
 /* `smelt data`: dataset tools. `data synth` writes a synthetic CAPTCHA dataset folder
- * (runtime/rt_synth.h); `data check` loads a dataset folder the way training does and reports its
+ * (runtime/rt_synth.h), optionally styled like a user's folder (--like, rt_synth_like.h); `data check` loads a dataset folder the way training does and reports its
  * problems with file:line, its size and its charset. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,13 +7,16 @@
 #include <time.h>
 
 #include "runtime/rt_dataset.h"
+#include "runtime/rt_charset.h"
 #include "runtime/rt_synth.h"
+#include "runtime/rt_synth_like.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
 static const char USAGE[] =
     "usage: smelt data synth --out DIR [--count N] [--seed S] [--length MIN-MAX] [--charset STR]\n"
     "                        [--height H --width W] [--first N] [--reuse] [--quiet]\n"
+    "                        [--like DIR] [--lines N] [--char-colours] [--distort X] [--grey | --colour]\n"
     "       smelt data check DIR [--charset STR] [--max-len N] [--skip]\n"
     "\n"
     "synth  writes a synthetic CAPTCHA dataset: DIR/images/NNNNNN.png and DIR/labels.tsv.\n"
@@ -27,6 +30,13 @@ static const char USAGE[] =
     "  --first N          number of the first sample (continue a set without overlap)\n"
     "  --reuse            keep DIR as it is if it holds the same set already\n"
     "  --quiet            no progress lines\n"
+    "  --like DIR         charset, length range, size (medians) and grey/colour from DIR/labels.tsv\n"
+    "                     and its images (printed); the options above still override them\n"
+    "  --lines N          1 to N lines/arcs over the text per image (0-20; 0 = none;\n"
+    "                     default: the usual mix of 0-3)\n"
+    "  --char-colours     each character in its own colour\n"
+    "  --distort X        scale of character rotation and wave warp (0-4; 0 = none; default 1)\n"
+    "  --grey, --colour   greyscale or colour pictures (default colour, or what --like found)\n"
     "\n"
     "check  loads DIR/labels.tsv and its images as training would, and reports problems.\n"
     "  --charset STR      the model's symbols (default: those of the labels)\n"
@@ -49,6 +59,23 @@ static bool parse_length(const char *arg, int *lo, int *hi) {
   return true;
 }
 
+/* --like DIR: measures DIR, sets so from it and prints what it chose (the warnings about skipped
+ * samples go to stderr with it). */
+static bool like_options(const char *dir, RtSynthOptions *so, RtSynthLike *measured, RtDiags *d) {
+  bool ok = rt_synth_like(dir, measured, d);
+  rt_diags_print(d, stderr);
+  rt_diags_free(d);
+  if (!ok) return false;
+  rt_synth_like_apply(measured, so);
+  printf("like %s: %d samples; charset (%d symbols) %s; length %d-%d; size %d x %d (median of %d images); %s (%d of %d"
+         " images greyscale)\n",
+         dir, measured->samples, (int)rt_utf8_count(measured->charset, strlen(measured->charset), NULL),
+         measured->charset, measured->min_len, measured->max_len, measured->height, measured->width,
+         measured->measured, measured->grey ? "grey" : "colour", measured->grey_images, measured->measured);
+  fflush(stdout);
+  return true;
+}
+
 static int data_synth(int argc, char **argv) {
   static const struct option opts[] = {
       {"out", required_argument, NULL, 'o'},    {"count", required_argument, NULL, 'n'},
@@ -56,9 +83,16 @@ static int data_synth(int argc, char **argv) {
       {"charset", required_argument, NULL, 'c'}, {"height", required_argument, NULL, 'H'},
       {"width", required_argument, NULL, 'W'},  {"first", required_argument, NULL, 'f'},
       {"reuse", no_argument, NULL, 'r'},        {"quiet", no_argument, NULL, 'q'},
+      {"like", required_argument, NULL, 'L'},   {"lines", required_argument, NULL, 'N'},
+      {"char-colours", no_argument, NULL, 'C'}, {"distort", required_argument, NULL, 'D'},
+      {"grey", no_argument, NULL, 'G'},         {"colour", no_argument, NULL, 'R'},
       {"help", no_argument, NULL, 'h'},         {0}};
-  const char *out = NULL;
-  int64_t count = 1000, seed = 1, height = 0, width = 0, first = 0;
+  const char *out = NULL, *like = NULL;
+  int64_t count = 1000, seed = 1, height = 0, width = 0, first = 0, lines = -1;
+  double distort = -1;
+  const char *explicit_charset = NULL;
+  int explicit_len[2] = {0, 0};
+  int colour_mode = 0; /* 0: default or --like's, 1: --grey, 2: --colour */
   RtSynthOptions so = {.progress = stderr};
   int c;
   while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
@@ -68,11 +102,11 @@ static int data_synth(int argc, char **argv) {
     case 'n': if (!cli_parse_int("--count", optarg, 1, 100000000, &count, USAGE)) return CLI_EXIT_USAGE; break;
     case 's': if (!cli_parse_int("--seed", optarg, 0, INT64_MAX, &seed, USAGE)) return CLI_EXIT_USAGE; break;
     case 'l':
-      if (!parse_length(optarg, &so.min_len, &so.max_len))
+      if (!parse_length(optarg, &explicit_len[0], &explicit_len[1]))
         return cli_usage_error(USAGE, "--length expects MIN-MAX or N with 1 <= MIN <= MAX <= %d, got '%s'",
                                RT_SYNTH_MAX_LEN, optarg);
       break;
-    case 'c': so.charset = optarg; break;
+    case 'c': explicit_charset = optarg; break;
     case 'H':
       if (!cli_parse_int("--height", optarg, RT_SYNTH_MIN_SIZE, RT_SYNTH_MAX_HEIGHT, &height, USAGE))
         return CLI_EXIT_USAGE;
@@ -84,19 +118,42 @@ static int data_synth(int argc, char **argv) {
     case 'f': if (!cli_parse_int("--first", optarg, 0, INT64_MAX / 2, &first, USAGE)) return CLI_EXIT_USAGE; break;
     case 'r': so.reuse = true; break;
     case 'q': so.progress = NULL; break;
+    case 'L': like = optarg; break;
+    case 'N':
+      if (!cli_parse_int("--lines", optarg, 0, RT_SYNTH_MAX_LINES, &lines, USAGE)) return CLI_EXIT_USAGE;
+      break;
+    case 'C': so.char_colours = true; break;
+    case 'D':
+      if (!cli_parse_double("--distort", optarg, &distort, USAGE)) return CLI_EXIT_USAGE;
+      if (!(distort >= 0 && distort <= RT_SYNTH_MAX_DISTORT))
+        return cli_usage_error(USAGE, "--distort must be within 0-%d, got '%s'", RT_SYNTH_MAX_DISTORT, optarg);
+      break;
+    case 'G': colour_mode = 1; break;
+    case 'R': colour_mode = 2; break;
     default: return CLI_EXIT_USAGE;
     }
   }
   if (optind < argc) return cli_usage_error(USAGE, "unexpected argument '%s'", argv[optind]);
   if (!out) return cli_usage_error(USAGE, "data synth needs --out DIR");
   if ((height == 0) != (width == 0)) return cli_usage_error(USAGE, "give --height and --width together");
-  so.height = (int)height;
-  so.width = (int)width;
-  so.first_index = first;
   RtDiags d = {0};
+  RtSynthLike measured = {0};
+  if (like && !like_options(like, &so, &measured, &d)) {
+    rt_diags_print(&d, stderr);
+    rt_diags_free(&d);
+    return CLI_EXIT_FAIL;
+  }
+  if (height) so.height = (int)height, so.width = (int)width;
+  so.first_index = first;
+  if (lines >= 0) so.lines = lines ? (int)lines : RT_SYNTH_NONE;
+  if (distort >= 0) so.distort = distort > 0 ? distort : RT_SYNTH_NONE;
+  if (colour_mode) so.grey = colour_mode == 1;
+  if (explicit_charset) so.charset = explicit_charset;
+  if (explicit_len[0]) so.min_len = explicit_len[0], so.max_len = explicit_len[1];
   if (!rt_synth_check_options(&so, &d)) { /* e.g. a charset with repeats or blanks */
     cli_usage_error(USAGE, "%s", d.items[0].msg);
     rt_diags_free(&d);
+    rt_synth_like_free(&measured);
     return CLI_EXIT_USAGE;
   }
   struct timespec t0, t1;
@@ -105,6 +162,7 @@ static int data_synth(int argc, char **argv) {
   clock_gettime(CLOCK_MONOTONIC, &t1);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
+  rt_synth_like_free(&measured);
   if (!ok) return CLI_EXIT_FAIL;
   double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
   if (so.progress)

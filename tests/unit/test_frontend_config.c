@@ -17,6 +17,8 @@
 
 #include "frontend/fe_config.h"
 #include "frontend/fe_plan.h"
+#include "runtime/rt_image.h"
+#include "runtime/rt_settings.h"
 
 static FeConfig *load_text(const char *file, const char *text, const FeLoadOptions *opts, RtDiags *d) {
   return fe_config_parse(file, text, strlen(text), opts, d);
@@ -203,6 +205,48 @@ static void test_bare_name_equals_mapping(void **state) {
   fe_config_free(c);
 }
 
+/* `augmentation: NAME` is the preset; `{preset: NAME, ...}` starts from it (whatever the key
+ * order) and overrides; a preset replaces inherited options; true/false keep their meaning. */
+static void test_augmentation_presets(void **state) {
+  (void)state;
+  FeConfig *c = valid("defaults: {model: small, augmentation: {rotation: 10, lines: 7}}\n"
+                      "experiments:\n"
+                      "  strong: {augmentation: strong}\n"
+                      "  tuned: {augmentation: {rotation: 2, preset: strong}}\n"
+                      "  light: {augmentation: light}\n"
+                      "  default: {augmentation: default}\n"
+                      "  inherited: {augmentation: {wave: 1}}\n"
+                      "  off: {augmentation: {preset: strong, enabled: false}}\n"
+                      "  bool: {augmentation: true}\n");
+  const FeExperiment *e = c->experiments;
+  RtSettings want[RT_AUG_PRESET_COUNT];
+  for (int p = 0; p < RT_AUG_PRESET_COUNT; p++) {
+    want[p] = rt_settings_defaults();
+    rt_settings_aug_preset(&want[p], (RtAugPreset)p);
+  }
+  RtSettings strong = fe_experiment_settings(&e[0]), tuned = fe_experiment_settings(&e[1]);
+  RtSettings light = fe_experiment_settings(&e[2]), deflt = fe_experiment_settings(&e[3]);
+  for (int i = 0; i < RT_SETTING_COUNT; i++) {
+    const RtSettingInfo *f = &RT_SETTING_INFO[i];
+    if (strcmp(f->group, "augmentation") != 0) continue;
+    const RtSettings *pairs[3][2] = {{&strong, &want[RT_AUG_STRONG]}, {&light, &want[RT_AUG_LIGHT]},
+                                     {&deflt, &want[RT_AUG_DEFAULT]}};
+    for (int k = 0; k < 3; k++)
+      if (memcmp((const char *)pairs[k][0] + f->offset, (const char *)pairs[k][1] + f->offset,
+                 f->type == RT_SET_BOOL ? sizeof(bool) : f->type == RT_SET_INT ? sizeof(int) : sizeof(double)))
+        fail_msg("augmentation.%s of experiment %d is not the preset's", f->key, k);
+  }
+  assert_true(strong.aug_lines > 0 && strong.aug_wave > 0 && strong.aug_erase > 0);
+  assert_true(strong.aug_invert > 0 && strong.aug_gamma > 0);
+  assert_true(deflt.aug_rotation == 3 && deflt.aug_lines == 0); /* the inherited 10 and 7 are gone */
+  assert_true(tuned.aug_rotation == 2 && tuned.aug_shear == strong.aug_shear && tuned.aug_lines == strong.aug_lines);
+  assert_true(e[4].augmentation.rotation == 10 && e[4].augmentation.lines == 7 && e[4].augmentation.wave == 1);
+  assert_false(e[5].augmentation.enabled);
+  assert_true(e[5].augmentation.lines == strong.aug_lines);
+  assert_true(e[6].augmentation.enabled && e[6].augmentation.rotation == 10);
+  fe_config_free(c);
+}
+
 static void test_preset_lookup_order(void **state) {
   (void)state;
   RtDiags d = {0};
@@ -278,6 +322,60 @@ static void test_data_folders(void **state) {
   assert_int_equal(system(path), 0);
 }
 
+/* data: {synthetic: {like: DIR}} measures DIR (relative to the config) for the charset, length
+ * range, size and greyness; keys given beside it win; a folder without labels is an error at
+ * `like`. */
+static void test_synthetic_like(void **state) {
+  (void)state;
+  char dir[] = "/tmp/smelt_fe_like_XXXXXX", path[256], tsv[256] = "";
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/user", dir);
+  assert_int_equal(mkdir(path, 0700), 0);
+  static const char *const labels[3] = {"qa9", "a9qa", "99q"};
+  for (int i = 0; i < 3; i++) {
+    int h = 36 + 2 * i, w = 110 + 10 * i;
+    unsigned char *px = calloc((size_t)h * w, 1);
+    for (int p = 0; p < h * w; p++) px[p] = (unsigned char)(p % 7 ? 230 : 20);
+    char err[256];
+    snprintf(path, sizeof path, "%s/user/%d.png", dir, i);
+    assert_true(rt_image_write_png(path, px, w, h, 1, err, sizeof err));
+    free(px);
+    snprintf(tsv + strlen(tsv), sizeof tsv - strlen(tsv), "%d.png\t%s\n", i, labels[i]);
+  }
+  snprintf(path, sizeof path, "%s/user/labels.tsv", dir);
+  FILE *f = fopen(path, "w");
+  fputs(tsv, f);
+  fclose(f);
+  snprintf(path, sizeof path, "%s/study.yaml", dir);
+  RtDiags d = {0};
+  FeLoadOptions opts = {.presets_dir = SMELT_SOURCE_DIR "/presets", .skip_data_check = true};
+  FeConfig *c = load_text(path,
+                          "experiments:\n"
+                          "  like: {model: small, data: {synthetic: {like: user, lines: 3}}}\n"
+                          "  own: {model: small, data: {synthetic: {like: user, length: [2, 6], grey: false,"
+                          " height: 50, width: 200}, charset: 9aqz}}\n",
+                          &opts, &d);
+  if (d.count) rt_diags_print(&d, stderr);
+  assert_int_equal(d.count, 0);
+  const FeData *a = &c->experiments[0].data, *b = &c->experiments[1].data;
+  assert_string_equal(a->charset, "9aq"); /* sorted, as training builds it from labels */
+  assert_int_equal(a->charset_size, 3);
+  assert_true(a->length[0] == 3 && a->length[1] == 4);
+  assert_true(a->height == 38 && a->width == 120 && a->grey && a->lines == 3);
+  assert_string_equal(b->charset, "9aqz");
+  assert_true(b->length[0] == 2 && b->length[1] == 6 && !b->grey && b->height == 50 && b->width == 200);
+  fe_config_free(c);
+  c = load_text(path, "experiments: {a: {model: small, data: {synthetic: {like: nowhere}}}}", &opts, &d);
+  assert_null(c);
+  assert_true(d.errors > 0);
+  assert_int_equal(d.items[0].line, 1);
+  assert_non_null(strstr(d.items[0].msg, "like '"));
+  assert_non_null(strstr(d.items[0].msg, "/nowhere'"));
+  rt_diags_free(&d);
+  snprintf(path, sizeof path, "rm -rf '%s'", dir);
+  assert_int_equal(system(path), 0);
+}
+
 static void test_module_groups_and_plan(void **state) {
   (void)state;
   FeConfig *c = valid("defaults: {model: small, batch_size: 32}\n"
@@ -334,6 +432,7 @@ int main(void) {
       cmocka_unit_test(test_bare_name_equals_mapping), cmocka_unit_test(test_preset_lookup_order),
       cmocka_unit_test(test_data_folders),           cmocka_unit_test(test_module_groups_and_plan),
       cmocka_unit_test(test_warnings_do_not_fail),   cmocka_unit_test(test_fresh_and_curriculum),
+      cmocka_unit_test(test_augmentation_presets),   cmocka_unit_test(test_synthetic_like),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

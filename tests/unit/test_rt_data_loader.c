@@ -75,6 +75,112 @@ static void test_augment(void **state) {
   rt_dataset_free(ds);
 }
 
+/* The CAPTCHA effects (lines, wave, erase, invert, gamma) on an image of dark bars on a light
+ * background: each one alone is a pure function of (seed, epoch, sample), changes the image in
+ * some epoch and stays within its bound; all are off in the defaults. */
+enum { EPOCHS = 8 };
+
+static void bars(float *img) {
+  for (int i = 0; i < P; i++) {
+    int x = i % W, y = i / W;
+    img[i] = (y >= 8 && y < 24 && x % 16 < 3) ? -0.8f : 0.6f;
+  }
+}
+
+/* Applies s for epochs 0..EPOCHS-1 (sample 5), checks determinism and that some epoch changes
+ * the image; check(in, out) tests the bound of each result. */
+static void effect_case(const RtAugmentSettings *s, const char *name, void (*check)(const float *, const float *)) {
+  float in[P], a[P], b[P];
+  bars(in);
+  bool changed = false;
+  for (int e = 0; e < EPOCHS; e++) {
+    rt_augment_apply(s, 42, e, 5, H, W, in, a);
+    rt_augment_apply(s, 42, e, 5, H, W, in, b);
+    if (memcmp(a, b, sizeof a) != 0) fail_msg("%s: not a function of (seed, epoch, sample)", name);
+    for (int i = 0; i < P; i++) changed |= fabsf(a[i] - in[i]) > 1e-3f;
+    check(in, a);
+  }
+  if (!changed) fail_msg("%s changed nothing in %d epochs", name, EPOCHS);
+}
+
+/* Strokes move pixels towards a colour between the ink (-0.8) and 60% of the way from the
+ * background (0.6) to it (-0.24), and cover a bounded area (4 strokes, each at most 2 px wide plus
+ * antialiasing, along a curve shorter than 2 W). */
+static void check_lines(const float *in, const float *out) {
+  int moved = 0;
+  for (int i = 0; i < P; i++) {
+    float lo = in[i] < -0.8f ? in[i] : -0.8f, hi = in[i] > -0.24f ? in[i] : -0.24f;
+    if (out[i] < lo - 1e-5f || out[i] > hi + 1e-5f) fail_msg("lines: pixel %d left [%g, %g]: %g", i, lo, hi, out[i]);
+    moved += fabsf(out[i] - in[i]) > 1e-5f;
+  }
+  if (moved > 4 * 2 * W * 4) fail_msg("lines: %d pixels changed", moved);
+}
+
+/* A displacement of at most 2 px: each pixel lies within the values of its 7x7 neighbourhood. */
+static void check_wave(const float *in, const float *out) {
+  for (int y = 0; y < H; y++)
+    for (int x = 0; x < W; x++) {
+      float lo = 1, hi = -1;
+      for (int yy = y - 3; yy <= y + 3; yy++)
+        for (int xx = x - 3; xx <= x + 3; xx++) {
+          float v = (yy >= 0 && yy < H && xx >= 0 && xx < W) ? in[yy * W + xx] : 0.6f; /* background */
+          lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+        }
+      float v = out[y * W + x];
+      if (v < lo - 1e-5f || v > hi + 1e-5f) fail_msg("wave: pixel (%d, %d) = %g outside [%g, %g]", y, x, v, lo, hi);
+    }
+}
+
+/* Erased pixels take the background (0.6); at most 3 patches of (1 + H/3)^2 pixels. */
+static void check_erase(const float *in, const float *out) {
+  int erased = 0;
+  for (int i = 0; i < P; i++) {
+    if (fabsf(out[i] - in[i]) < 1e-5f) continue;
+    if (fabsf(out[i] - 0.6f) > 1e-5f) fail_msg("erase: pixel %d became %g, not the background", i, out[i]);
+    erased++;
+  }
+  if (erased > 3 * (1 + H / 3) * (1 + H / 3)) fail_msg("erase: %d pixels erased", erased);
+}
+
+/* invert 1: every image is the negative. */
+static void check_invert(const float *in, const float *out) {
+  for (int i = 0; i < P; i++) assert_float_equal(out[i], -in[i], 1e-5);
+}
+
+/* gamma 1: x^2 <= y <= x^(1/2) on [0, 1] intensities. */
+static void check_gamma(const float *in, const float *out) {
+  for (int i = 0; i < P; i++) {
+    float x = (in[i] + 1) / 2, y = (out[i] + 1) / 2;
+    if (y < x * x - 1e-5f || y > sqrtf(x) + 1e-5f) fail_msg("gamma: %g -> %g", x, y);
+  }
+}
+
+static void test_augment_captcha_effects(void **state) {
+  RtAugmentSettings d = rt_augment_defaults();
+  assert_true(d.lines == 0 && d.wave == 0 && d.erase == 0 && d.invert == 0 && d.gamma == 0);
+  effect_case(&(RtAugmentSettings){.enabled = true, .lines = 4}, "lines", check_lines);
+  effect_case(&(RtAugmentSettings){.enabled = true, .wave = 2}, "wave", check_wave);
+  effect_case(&(RtAugmentSettings){.enabled = true, .erase = 3}, "erase", check_erase);
+  effect_case(&(RtAugmentSettings){.enabled = true, .invert = 1}, "invert", check_invert);
+  effect_case(&(RtAugmentSettings){.enabled = true, .gamma = 1}, "gamma", check_gamma);
+  /* invert 0.5: some samples inverted, some not */
+  RtAugmentSettings half = {.enabled = true, .invert = 0.5};
+  float in[P], out[P];
+  bars(in);
+  int inverted = 0;
+  for (int sample = 0; sample < 32; sample++) {
+    rt_augment_apply(&half, 42, 0, sample, H, W, in, out);
+    inverted += out[0] < 0;
+  }
+  assert_true(inverted > 4 && inverted < 28);
+  /* the effects depend on the epoch: strokes of epoch 0 and 1 differ */
+  RtAugmentSettings lines = {.enabled = true, .lines = 20};
+  float a[P], b[P];
+  rt_augment_apply(&lines, 42, 0, 5, H, W, in, a);
+  rt_augment_apply(&lines, 42, 1, 5, H, W, in, b);
+  assert_true(memcmp(a, b, sizeof a) != 0);
+}
+
 /* ---- loader ---- */
 
 /* Which dataset sample a batch row holds: fx_dataset images start at -0.8 + 0.8 i / n. */
@@ -314,6 +420,7 @@ static void test_loader_length_limit(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_augment),
+      cmocka_unit_test(test_augment_captcha_effects),
       cmocka_unit_test(test_loader_epochs),
       cmocka_unit_test(test_loader_background),
       cmocka_unit_test(test_loader_length_limit),

@@ -9,11 +9,14 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <math.h>
+#include <sys/stat.h>
 
 #include "runtime/rt_charset.h"
 #include "runtime/rt_dataset.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_synth.h"
+#include "runtime/rt_synth_like.h"
 #include "test_rt_data_fixture.h"
 
 /* True when dir_a/name and dir_b/name have the same bytes. */
@@ -214,6 +217,169 @@ static void test_reuse(void **state) {
   fx_rmdir(dir);
 }
 
+/* ---- style options ---- */
+
+enum { SH = 50, SW = 200, SN = SH * SW, STYLE_SAMPLES = 32 };
+
+static float px_luma(const uint8_t *p) { return (0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]) / 255.0f; }
+
+/* Statistics of the text ("ink": pixels whose luma is at least 0.25 from the median luma of the
+ * border) over STYLE_SAMPLES renders of seed 9: the mean share of ink pixels, the mean distance
+ * between the average ink colour of the left and of the right third of the text, and whether
+ * every pixel is grey (r = g = b). The labels are checked to be the default ones. */
+typedef struct InkStats {
+  double ink_share, left_right;
+  bool all_grey;
+} InkStats;
+
+static InkStats ink_stats(const RtSynthOptions *o) {
+  RtDiags d = {0};
+  RtSynth *s = rt_synth_new(o, &d), *plain = rt_synth_new(NULL, &d);
+  assert_non_null(s);
+  assert_non_null(plain);
+  uint8_t *rgb = malloc(SN * 3), *ref = malloc(SN * 3);
+  InkStats st = {.all_grey = true};
+  for (int i = 0; i < STYLE_SAMPLES; i++) {
+    char label[64], want[64];
+    rt_synth_render(s, 9, i, 0, label, rgb);
+    rt_synth_render(plain, 9, i, 0, want, ref);
+    assert_string_equal(label, want); /* styles change pictures, never labels */
+    int hist[256] = {0}, border = 0;
+    for (int y = 0; y < SH; y++)
+      for (int x = 0; x < SW; x += (y == 0 || y == SH - 1) ? 1 : SW - 1)
+        hist[(int)(px_luma(rgb + (y * SW + x) * 3) * 255)]++, border++;
+    float bg = 0;
+    for (int b = 0, seen = 0; b < 256; b++)
+      if ((seen += hist[b]) >= border / 2) {
+        bg = b / 255.0f;
+        break;
+      }
+    int ink = 0, x_lo = SW, x_hi = 0;
+    for (int p = 0; p < SN; p++) {
+      const uint8_t *c = rgb + p * 3;
+      st.all_grey &= c[0] == c[1] && c[1] == c[2];
+      if (fabsf(px_luma(c) - bg) < 0.25f) continue;
+      ink++;
+      x_lo = p % SW < x_lo ? p % SW : x_lo, x_hi = p % SW > x_hi ? p % SW : x_hi;
+    }
+    st.ink_share += (double)ink / SN / STYLE_SAMPLES;
+    double sum[2][3] = {{0}}, cnt[2] = {0};
+    for (int p = 0; p < SN; p++) {
+      const uint8_t *c = rgb + p * 3;
+      int x = p % SW, side = x < x_lo + (x_hi - x_lo) / 3 ? 0 : x > x_hi - (x_hi - x_lo) / 3 ? 1 : -1;
+      if (side < 0 || fabsf(px_luma(c) - bg) < 0.35f) continue; /* the text's core, not its blended edges */
+      for (int k = 0; k < 3; k++) sum[side][k] += c[k];
+      cnt[side]++;
+    }
+    double dist = 0;
+    for (int k = 0; k < 3 && cnt[0] && cnt[1]; k++) dist += fabs(sum[0][k] / cnt[0] - sum[1][k] / cnt[1]);
+    st.left_right += dist / STYLE_SAMPLES;
+  }
+  free(rgb);
+  free(ref);
+  rt_synth_free(s);
+  rt_synth_free(plain);
+  rt_diags_free(&d);
+  return st;
+}
+
+static void test_styles(void **state) {
+  InkStats def = ink_stats(&(RtSynthOptions){0});
+  InkStats none = ink_stats(&(RtSynthOptions){.lines = RT_SYNTH_NONE, .distort = RT_SYNTH_NONE});
+  InkStats many = ink_stats(&(RtSynthOptions){.lines = RT_SYNTH_MAX_LINES});
+  InkStats chars = ink_stats(&(RtSynthOptions){.char_colours = true, .lines = RT_SYNTH_NONE});
+  InkStats grey = ink_stats(&(RtSynthOptions){.grey = true, .char_colours = true});
+  InkStats wavy = ink_stats(&(RtSynthOptions){.distort = RT_SYNTH_MAX_DISTORT});
+  print_message("ink share: default %.3f, no lines %.3f, 1-20 lines %.3f; left-right colour: default %.1f, "
+                "no lines %.1f, per character %.1f\n", def.ink_share, none.ink_share, many.ink_share, def.left_right,
+                none.left_right, chars.left_right);
+  assert_false(def.all_grey);
+  assert_true(grey.all_grey);
+  assert_true(many.ink_share > def.ink_share + 0.02); /* up to 20 strokes add ink */
+  assert_true(none.ink_share < def.ink_share);
+  assert_true(chars.left_right > 2 * none.left_right); /* strokes off in both: the text's colours */
+  assert_true(wavy.ink_share != def.ink_share);
+  /* each option renders deterministically, and a style's set says so in synth.json */
+  RtSynthOptions o = {.lines = 5, .char_colours = true, .distort = 2, .grey = true};
+  char *a = generate(4, 2, &o), *b = generate(4, 2, &o), *plain = generate(4, 2, NULL);
+  assert_true(same_file(a, b, "images/000003.png"));
+  assert_false(same_file(a, plain, "images/000003.png"));
+  size_t size;
+  char *json = (char *)fx_read(fx_path(a, "synth.json"), &size), *plain_json = (char *)fx_read(fx_path(plain, "synth.json"), &size);
+  assert_non_null(strstr(json, "\"lines\":\t5"));
+  assert_non_null(strstr(json, "\"grey\":\ttrue"));
+  assert_null(strstr(plain_json, "lines"));
+  assert_null(strstr(plain_json, "distort"));
+  free(json);
+  free(plain_json);
+  fx_rmdir(a);
+  fx_rmdir(b);
+  fx_rmdir(plain);
+  /* out of range */
+  char *dir = fx_tmpdir();
+  o = (RtSynthOptions){.lines = 21};
+  assert_string_equal(failure(dir, 1, &o), "error: lines 21 is not within 0-20");
+  o = (RtSynthOptions){.distort = 4.5};
+  assert_string_equal(failure(dir, 1, &o), "error: distortion 4.5 is not within 0-4");
+  fx_rmdir(dir);
+}
+
+/* --like: a folder of mixed sizes, mostly grey, gives its sorted charset, its length range, the
+ * median size and grey; a colour set gives colour. */
+static void test_like(void **state) {
+  char *dir = fx_tmpdir();
+  static const int sizes[5][2] = {{30, 90}, {40, 100}, {60, 150}, {40, 120}, {44, 100}}; /* h, w */
+  static const char *const labels[5] = {"zb7", "b7b7z", "7zz", "bbbb", "z7b"};
+  char tsv[512] = "";
+  mkdir(fx_path(dir, "img"), 0755);
+  for (int i = 0; i < 5; i++) {
+    int h = sizes[i][0], w = sizes[i][1];
+    uint8_t *px = malloc((size_t)h * w * 3);
+    for (int p = 0; p < h * w; p++) {
+      uint8_t v = (uint8_t)(p % w < w / 2 ? 40 : 220);
+      px[p * 3] = v, px[p * 3 + 1] = v, px[p * 3 + 2] = (uint8_t)(i == 4 ? 255 - v : v); /* the last in colour */
+    }
+    char name[64], err[256];
+    snprintf(name, sizeof name, "img/%d.png", i);
+    assert_true(rt_image_write_png(fx_path(dir, name), px, w, h, 3, err, sizeof err));
+    free(px);
+    snprintf(tsv + strlen(tsv), sizeof tsv - strlen(tsv), "%s\t%s\n", name, labels[i]);
+  }
+  fx_write_text(dir, "labels.tsv", tsv);
+  RtDiags d = {0};
+  RtSynthLike l;
+  assert_true(rt_synth_like(dir, &l, &d));
+  assert_int_equal(d.count, 0);
+  assert_string_equal(l.charset, "7bz");
+  assert_int_equal(l.min_len, 3);
+  assert_int_equal(l.max_len, 5);
+  assert_int_equal(l.height, 40);
+  assert_int_equal(l.width, 100);
+  assert_true(l.grey);
+  assert_int_equal(l.grey_images, 4);
+  assert_int_equal(l.measured, 5);
+  RtSynthOptions o = {0};
+  rt_synth_like_apply(&l, &o);
+  assert_true(o.grey && o.height == 40 && o.width == 100 && o.min_len == 3 && o.max_len == 5);
+  assert_string_equal(o.charset, "7bz");
+  rt_synth_like_free(&l);
+  /* a set of synthetic (colour) CAPTCHAs measures as colour, at their size */
+  RtSynthOptions c = {.height = 32, .width = 96, .min_len = 2, .max_len = 6};
+  char *set = generate(12, 4, &c);
+  assert_true(rt_synth_like(set, &l, &d));
+  assert_false(l.grey);
+  assert_true(l.height == 32 && l.width == 96 && l.min_len >= 2 && l.max_len <= 6);
+  rt_synth_like_free(&l);
+  /* no labels.tsv: an error, as the loader reports it */
+  char *empty = fx_tmpdir();
+  assert_false(rt_synth_like(empty, &l, &d));
+  assert_true(d.errors > 0);
+  rt_diags_free(&d);
+  fx_rmdir(empty);
+  fx_rmdir(set);
+  fx_rmdir(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_render_determinism),
@@ -222,6 +388,8 @@ int main(void) {
       cmocka_unit_test(test_options),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_reuse),
+      cmocka_unit_test(test_styles),
+      cmocka_unit_test(test_like),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   rt_pool_shutdown();

@@ -160,6 +160,54 @@ static void test_docs_match_the_list(void **state) {
   free(all);
 }
 
+/* docs/config.md's table of augmentation presets: a column per augmentation setting (all but
+ * `enabled`), a row per preset, each cell the value rt_settings_aug_preset gives. */
+static void test_docs_match_the_augmentation_presets(void **state) {
+  char *doc = slurp(SMELT_SOURCE_DIR "/docs/config.md");
+  const char *header = line_starting(doc, "| preset    | rotation ");
+  if (!header) fail_msg("docs/config.md has no table of augmentation presets ('| preset | ...')");
+  char cols[24][32];
+  int ncols = 0;
+  for (const char *p = strchr(header + 1, '|'); p && *p == '|' && p[1] != '\n' && ncols < 24; p = strchr(p + 1, '|'))
+    if (sscanf(p, "| %31[a-z_]", cols[ncols]) == 1) ncols++;
+  int aug_rows = 0;
+  for (int i = 0; i < RT_SETTING_COUNT; i++) {
+    const RtSettingInfo *f = &RT_SETTING_INFO[i];
+    if (strcmp(f->group, "augmentation") != 0 || strcmp(f->key, "enabled") == 0) continue;
+    aug_rows++;
+    bool found = false;
+    for (int k = 0; k < ncols; k++) found |= strcmp(cols[k], f->key) == 0;
+    if (!found) fail_msg("docs/config.md: the presets table has no column %s", f->key);
+  }
+  assert_int_equal(ncols, aug_rows);
+  for (int p = 0; p < RT_AUG_PRESET_COUNT; p++) {
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "| `%s`", RT_AUG_PRESET_NAMES[p]);
+    const char *row = line_starting(doc, prefix);
+    if (!row) fail_msg("docs/config.md: the presets table has no row %s", prefix);
+    RtSettings s = rt_settings_defaults();
+    rt_settings_aug_preset(&s, (RtAugPreset)p);
+    assert_true(s.aug_enabled);
+    const char *cell = strchr(row + 1, '|');
+    for (int k = 0; k < ncols; k++, cell = strchr(cell + 1, '|')) {
+      assert_non_null(cell);
+      double got = strtod(cell + 1, NULL), want = NAN;
+      for (int i = 0; i < RT_SETTING_COUNT; i++) {
+        const RtSettingInfo *f = &RT_SETTING_INFO[i];
+        if (strcmp(f->group, "augmentation") || strcmp(f->key, cols[k])) continue;
+        const char *v = (const char *)&s + f->offset;
+        want = f->type == RT_SET_INT ? *(const int *)v : *(const double *)v;
+      }
+      if (got != want) fail_msg("docs/config.md: preset %s gives %s = %g, the code %g", RT_AUG_PRESET_NAMES[p], cols[k], got, want);
+    }
+  }
+  /* `default` is the built-in augmentation exactly */
+  RtSettings def = rt_settings_defaults(), preset = def;
+  rt_settings_aug_preset(&preset, RT_AUG_DEFAULT);
+  assert_memory_equal(&def, &preset, sizeof def);
+  free(doc);
+}
+
 /* A settings table row for something that is not a setting fails too. */
 static void test_docs_list_no_other_settings(void **state) {
   char *doc = slurp(SMELT_SOURCE_DIR "/docs/config.md");
@@ -300,6 +348,8 @@ static void test_train_config_takes_every_setting(void **state) {
   assert_true(a->rotation == s.aug_rotation && a->shear == s.aug_shear && a->scale == s.aug_scale);
   assert_true(a->translate == s.aug_translate && a->noise == s.aug_noise && a->blur == s.aug_blur);
   assert_true(a->contrast == s.aug_contrast);
+  assert_true(a->lines == s.aug_lines && a->wave == s.aug_wave && a->erase == s.aug_erase);
+  assert_true(a->invert == s.aug_invert && a->gamma == s.aug_gamma);
 }
 
 static void test_warmup_checked_against_epochs(void **state) {
@@ -349,6 +399,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_docs_match_the_list),
       cmocka_unit_test(test_docs_list_no_other_settings),
+      cmocka_unit_test(test_docs_match_the_augmentation_presets),
       cmocka_unit_test(test_json_round_trip),
       cmocka_unit_test(test_json_unset_alpha_is_left_out),
       cmocka_unit_test(test_json_reader_names_the_bad_setting),

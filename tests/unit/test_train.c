@@ -13,12 +13,16 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
 
 #include "test_support.h"
 
 #include "driver/experiment.h"
 #include "driver/model_build.h"
+#include "runtime/rt_image.h"
 #include "runtime/rt_safetensors.h"
+#include "runtime/rt_synth.h"
+#include "runtime/rt_trainer_main.h"
 #include "support/rt_fs.h"
 
 static char tmp[] = "/tmp/smelt-train-XXXXXX";
@@ -607,6 +611,27 @@ static void test_curriculum_on_fixed_set(void **state) {
   fe_config_free(c);
 }
 
+/* The strong preset's CAPTCHA effects keep no state: a run resumed after epoch 1 ends exactly like
+ * an uninterrupted one. */
+static void test_resume_with_strong_augmentation(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    augmentation: strong\n");
+  assert_true(c->experiments[0].augmentation.lines > 0 && c->experiments[0].augmentation.wave > 0);
+  Trained whole = train(c, "strong_whole", 2, false);
+  Trained part = train(c, "strong_parts", 1, false);
+  Trained rest = train(c, "strong_parts", 2, true);
+  assert_true(whole.ok && part.ok && rest.ok);
+  for (int k = 0; k < RT_METRIC_COUNT; k++) {
+    if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
+    assert_float_equal(whole.s.last.v[k], rest.s.last.v[k], 0.0);
+  }
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s/strong_whole/last.safetensors", tmp);
+  snprintf(b, sizeof b, "%s/strong_parts/last.safetensors", tmp);
+  assert_true(same_checkpoints(a, b));
+  fe_config_free(c);
+}
+
+
 /* A folder without a validation folder is split the same way for every experiment, whatever its
  * seed: experiments of a sweep over seeds are validated on the same samples. */
 static void test_split_ignores_seed(void **state) {
@@ -637,6 +662,62 @@ static void test_split_ignores_seed(void **state) {
   free((void *)first);
   rt_diags_free(&d);
 }
+
+/* The generator's style in a config's synthetic mapping reaches the generated set (its own cache
+ * folder, grey pictures of the size asked for, synth.json saying so) and survives the JSON that
+ * built trainers embed; the default mix keeps its folder name. */
+static void test_synthetic_style(void **state) {
+  FeConfig *plain = config("mini_ctc.yaml", "    loss: ctc\n");
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    data: {synthetic: {train: 96, val: 32, seed: 3, length: [1, 3],"
+                                        " lines: 0, char_colours: true, distort: 2, grey: true, height: 32, width: 128},"
+                                        " charset: '0123'}\n");
+  const FeData *f = &c->experiments[0].data;
+  assert_int_equal(f->lines, RT_SYNTH_NONE); /* `lines: 0`: none, not the default mix */
+  assert_true(f->char_colours && f->grey && f->distort == 2 && f->height == 32 && f->width == 128);
+  char dir[600], plain_dir[600];
+  experiment_synth_dir(&c->experiments[0], dir, sizeof dir);
+  experiment_synth_dir(&plain->experiments[0], plain_dir, sizeof plain_dir);
+  assert_non_null(strstr(dir, "-st"));
+  assert_null(strstr(plain_dir, "-st"));
+  assert_true(strncmp(dir, plain_dir, strlen(plain_dir)) == 0); /* the same name, plus the style's hash */
+  /* the trainer's JSON of the data, and back */
+  RtArena arena = {0};
+  RtTrainerData data = experiment_data(&c->experiments[0], &arena), back;
+  cJSON *json = rt_trainer_data_json(&data);
+  RtDiags d = {0};
+  assert_true(rt_trainer_data_from_json(json, &back, "test", &d));
+  assert_int_equal(back.synth_lines, RT_SYNTH_NONE);
+  assert_true(back.synth_char_colours && back.synth_grey && back.synth_distort == 2);
+  assert_true(back.synth_height == 32 && back.synth_width == 128);
+  cJSON_Delete(json);
+  RtTrainerData plain_data = experiment_data(&plain->experiments[0], &arena);
+  json = rt_trainer_data_json(&plain_data);
+  assert_null(cJSON_GetObjectItemCaseSensitive(json, "style"));
+  cJSON_Delete(json);
+  rt_arena_free(&arena);
+  /* generated as asked */
+  RtDataset *train = NULL, *val = NULL;
+  assert_true(experiment_load_data(&c->experiments[0], &(ExperimentData){0}, &train, &val, &d));
+  assert_int_equal(train->count, 96);
+  rt_dataset_free(train);
+  rt_dataset_free(val);
+  char path[700], err[256];
+  snprintf(path, sizeof path, "%s/val/images/000100.png", dir);
+  RtImage img;
+  assert_true(rt_image_load(path, &img, err, sizeof err));
+  assert_true(img.h == 32 && img.w == 128 && img.colourful == 0);
+  rt_image_free(&img);
+  snprintf(path, sizeof path, "%s/train/synth.json", dir);
+  uint8_t *manifest;
+  size_t size;
+  assert_true(rt_fs_read_file(path, &manifest, &size, &d));
+  assert_non_null(strstr((char *)manifest, "\"char_colours\":\ttrue"));
+  free(manifest);
+  rt_diags_free(&d);
+  fe_config_free(c);
+  fe_config_free(plain);
+}
+
 
 static void test_divergence_is_recorded(void **state) {
   FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    learning_rate: 1.0e+30\n    optimizer: sgd\n");
@@ -677,6 +758,7 @@ int main(void) {
       cmocka_unit_test(test_attention_loss_falls_with_dropout),
       cmocka_unit_test(test_focal_loss_falls),
       cmocka_unit_test(test_resume_matches_uninterrupted),
+      cmocka_unit_test(test_resume_with_strong_augmentation),
       cmocka_unit_test(test_resume_one_cycle_and_warmup),
       cmocka_unit_test(test_lstm_forget_bias_init),
       cmocka_unit_test(test_lstm_forget_bias_trained),
@@ -684,6 +766,7 @@ int main(void) {
       cmocka_unit_test(test_crash_leftovers_removed),
       cmocka_unit_test(test_split_ignores_seed),
       cmocka_unit_test(test_divergence_is_recorded),
+      cmocka_unit_test(test_synthetic_style),
       cmocka_unit_test(test_fresh_resume_matches_uninterrupted),
       cmocka_unit_test(test_fresh_epochs_are_new),
       cmocka_unit_test(test_curriculum_on_fixed_set),
