@@ -329,6 +329,29 @@ static bool exists(const char *run, const char *file) {
   return access(path, F_OK) == 0;
 }
 
+/* Trains c's experiment for `epochs` into tmp/<whole>, and into tmp/<parts> interrupted after its
+ * first epoch (after `first_steps` steps of the whole run when > 0, else as a 1-epoch run) and
+ * then resumed: both must end with the same metrics and bit-identical last checkpoints. Returns
+ * the resumed run's outcome. */
+static Trained expect_resume_matches(const FeConfig *c, const char *whole, const char *parts, int epochs,
+                                  int64_t first_steps) {
+  Trained all = train(c, whole, epochs, FRESH);
+  Trained part = first_steps > 0 ? train_steps(c, parts, epochs, FRESH, first_steps) : train(c, parts, 1, FRESH);
+  assert_int_equal(part.s.epochs_run, 1);
+  Trained rest = train(c, parts, epochs, RESUME);
+  assert_true(all.ok && part.ok && rest.ok);
+  assert_int_equal(rest.s.epochs_run, epochs);
+  for (int k = 0; k < RT_METRIC_COUNT; k++) {
+    if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
+    assert_float_equal(all.s.last.v[k], rest.s.last.v[k], 0.0);
+  }
+  char a[512], b[512];
+  snprintf(a, sizeof a, "%s/%s/last.safetensors", tmp, whole);
+  snprintf(b, sizeof b, "%s/%s/last.safetensors", tmp, parts);
+  assert_true(same_checkpoints(a, b));
+  return rest;
+}
+
 /* A trainer killed while writing a checkpoint or results.json leaves its temporary file; the
  * next run of the folder (resumed or started over) removes those, and only those. */
 static void test_crash_leftovers_removed(void **state) {
@@ -355,19 +378,8 @@ static void test_crash_leftovers_removed(void **state) {
 static void test_resume_matches_uninterrupted(void **state) {
   FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    dropout: 0.1\n"
                                         "    augmentation: {enabled: true}\n");
-  Trained whole = train(c, "whole", 3, false);
-  Trained part = train(c, "parts", 1, false); /* "interrupted" after epoch 1 */
-  Trained rest = train(c, "parts", 3, true);  /* resumed */
-  assert_true(whole.ok && part.ok && rest.ok);
-  assert_int_equal(rest.s.epochs_run, 3);
-  for (int k = 0; k < RT_METRIC_COUNT; k++) {
-    if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
-    assert_float_equal(whole.s.last.v[k], rest.s.last.v[k], 0.0);
-  }
-  char a[512], b[512];
-  snprintf(a, sizeof a, "%s/whole/last.safetensors", tmp);
-  snprintf(b, sizeof b, "%s/parts/last.safetensors", tmp);
-  assert_true(same_checkpoints(a, b));
+  Trained rest = expect_resume_matches(c, "whole", "parts", 3, 0);
+  char a[512];
   /* the resumed run's wall time covers both processes: at least every epoch's own time */
   RtResults r;
   RtDiags d = {0};
@@ -413,20 +425,7 @@ static void test_resume_one_cycle_and_warmup(void **state) {
     snprintf(whole_dir, sizeof whole_dir, "%s_whole", runs[i].name);
     snprintf(parts_dir, sizeof parts_dir, "%s_parts", runs[i].name);
     FeConfig *c = config("mini_ctc.yaml", extra);
-    Trained whole = train(c, whole_dir, 3, FRESH);
-    Trained part = train_steps(c, parts_dir, 3, FRESH, 6); /* "interrupted" after epoch 1 */
-    assert_int_equal(part.s.epochs_run, 1);
-    Trained rest = train(c, parts_dir, 3, RESUME);
-    assert_true(whole.ok && part.ok && rest.ok);
-    assert_int_equal(rest.s.epochs_run, 3);
-    for (int k = 0; k < RT_METRIC_COUNT; k++) {
-      if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
-      assert_float_equal(whole.s.last.v[k], rest.s.last.v[k], 0.0);
-    }
-    char a[512], b[512];
-    snprintf(a, sizeof a, "%s/%s/last.safetensors", tmp, whole_dir);
-    snprintf(b, sizeof b, "%s/%s/last.safetensors", tmp, parts_dir);
-    assert_true(same_checkpoints(a, b));
+    expect_resume_matches(c, whole_dir, parts_dir, 3, 6); /* 6 steps: epoch 1 of the 3-epoch run */
     RtResults r = results_of(whole_dir);
     assert_int_equal(r.history_count, 3);
     assert_float_equal(r.history[0].v[RT_METRIC_LR], runs[i].first_lr, 1e-12);
@@ -537,19 +536,7 @@ static void test_fresh_resume_matches_uninterrupted(void **state) {
   char extra[512];
   snprintf(extra, sizeof extra, "    loss: ctc\n    curriculum: {epochs: 2}\n%s", FRESH_DATA);
   FeConfig *c = config("mini_ctc.yaml", extra);
-  Trained whole = train(c, "fresh-whole", 3, false);
-  Trained part = train(c, "fresh-parts", 1, false);
-  Trained rest = train(c, "fresh-parts", 3, true);
-  assert_true(whole.ok && part.ok && rest.ok);
-  assert_int_equal(rest.s.epochs_run, 3);
-  for (int k = 0; k < RT_METRIC_COUNT; k++) {
-    if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
-    assert_float_equal(whole.s.last.v[k], rest.s.last.v[k], 0.0);
-  }
-  char a[512], b[512];
-  snprintf(a, sizeof a, "%s/fresh-whole/last.safetensors", tmp);
-  snprintf(b, sizeof b, "%s/fresh-parts/last.safetensors", tmp);
-  assert_true(same_checkpoints(a, b));
+  expect_resume_matches(c, "fresh-whole", "fresh-parts", 3, 0);
   RtResults r = results_of("fresh-parts");
   for (int e = 0; e < 3; e++) {
     assert_float_equal(r.history[e].v[RT_METRIC_MAX_LABEL_LEN], e + 1, 0.0); /* 1, 2, then all 3 */
@@ -616,18 +603,7 @@ static void test_curriculum_on_fixed_set(void **state) {
 static void test_resume_with_strong_augmentation(void **state) {
   FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    augmentation: strong\n");
   assert_true(c->experiments[0].augmentation.lines > 0 && c->experiments[0].augmentation.wave > 0);
-  Trained whole = train(c, "strong_whole", 2, false);
-  Trained part = train(c, "strong_parts", 1, false);
-  Trained rest = train(c, "strong_parts", 2, true);
-  assert_true(whole.ok && part.ok && rest.ok);
-  for (int k = 0; k < RT_METRIC_COUNT; k++) {
-    if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
-    assert_float_equal(whole.s.last.v[k], rest.s.last.v[k], 0.0);
-  }
-  char a[512], b[512];
-  snprintf(a, sizeof a, "%s/strong_whole/last.safetensors", tmp);
-  snprintf(b, sizeof b, "%s/strong_parts/last.safetensors", tmp);
-  assert_true(same_checkpoints(a, b));
+  expect_resume_matches(c, "strong_whole", "strong_parts", 2, 0);
   fe_config_free(c);
 }
 
