@@ -1,6 +1,7 @@
 /* Experiment -> compiled model (model_build.h). */
 #include "driver/model_build.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,12 @@
 #include "ir/ir_ops.h"
 #include "runtime/rt_progress.h"
 #include "support/rt_assert.h"
+
+PassOptimizer model_optimizer(const FeExperiment *e) {
+  PassOptimizer o = drv_optimizer(&e->optimizer, e->grad_clip > 0);
+  o.layer_norms = true;
+  return o;
+}
 
 DrvInput model_input(const FeExperiment *e, FeGraphKind kind, const char *step) {
   return (DrvInput){.preset = e->preset, .kind = kind, .batch = e->batch_size, .loss = e->loss.kind, .step = step};
@@ -52,7 +59,22 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
   }
   m->state = b->state;
   static const char *const train_out[] = {"loss", "logits"}, *const eval_out[] = {"loss", "pred"};
-  b->train_io = model_io_slots(b, train, train_plan, train_out, 2, &m->train.n_io);
+  /* the layer norms are the training step's last outputs (none in an evaluation graph) */
+  const char **layers;
+  int n_layers = pass_grad_layers(train, &b->arena, &layers), first = train->n_outputs - n_layers;
+  RT_ASSERT(first >= 1 && first <= 2, "training step with %d outputs for %d layers", train->n_outputs, n_layers);
+  const char **names = rt_arena_alloc(&b->arena, (size_t)train->n_outputs * sizeof *names);
+  for (int i = 0; i < train->n_outputs; i++) {
+    if (i < first) {
+      names[i] = train_out[i];
+      continue;
+    }
+    size_t size = strlen(RT_SLOT_GRAD_SQ) + strlen(layers[i - first]) + 1;
+    char *name = rt_arena_alloc(&b->arena, size);
+    snprintf(name, size, "%s%s", RT_SLOT_GRAD_SQ, layers[i - first]);
+    names[i] = name;
+  }
+  b->train_io = model_io_slots(b, train, train_plan, names, train->n_outputs, &m->train.n_io);
   b->eval_io = model_io_slots(b, eval, eval_plan, eval_out, 2, &m->eval.n_io);
   m->train.io = b->train_io;
   m->eval.io = b->eval_io;
@@ -97,7 +119,7 @@ bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *
   double t0 = rt_now_seconds();
   memset(b, 0, sizeof *b);
   const FePreset *p = e->preset;
-  DrvOptions opt = {.optimizer = drv_optimizer(&e->optimizer, e->grad_clip > 0), .serial = o && o->serial};
+  DrvOptions opt = {.optimizer = model_optimizer(e), .serial = o && o->serial};
   DrvInput train = model_input(e, FE_GRAPH_TRAIN, NULL), eval = model_input(e, FE_GRAPH_EVAL, NULL);
   b->train = drv_compile(&train, &opt, DRV_STAGE_LOADED, d);
   opt.state_like = b->train ? b->train->units[0].plan : NULL;
