@@ -44,7 +44,7 @@ RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, co
 }
 
 void model_describe(const FePreset *p, int batch, const IrGraph *train, const PassPlan *train_plan,
-                    const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b) {
+                    const PassTraining *training, const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b) {
   RtModel *m = &b->model;
   m->state_bytes = train_plan->region_bytes[PASS_REGION_STATE];
   b->state = rt_arena_alloc(&b->arena, ((size_t)train->n_nodes + 1) * sizeof *b->state);
@@ -59,14 +59,16 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
   }
   m->state = b->state;
   static const char *const train_out[] = {"loss", "logits"}, *const eval_out[] = {"loss", "pred"};
-  /* the layer norms are the training step's last outputs (none in an evaluation graph) */
-  const char **layers;
-  int n_layers = pass_grad_layers(train, &b->arena, &layers), first = train->n_outputs - n_layers;
-  RT_ASSERT(first >= 1 && first <= 2, "training step with %d outputs for %d layers", train->n_outputs, n_layers);
-  const char **names = rt_arena_alloc(&b->arena, (size_t)train->n_outputs * sizeof *names);
+  /* the layer norms, when the step has them, are its outputs from first_norm_output on */
+  const char **layers = NULL;
+  int n_layers = training && training->n_layers ? pass_grad_layers(train, &b->arena, &layers) : 0;
+  int first = n_layers ? training->first_norm_output : train->n_outputs;
+  RT_ASSERT(!n_layers || (n_layers == training->n_layers && first + n_layers == train->n_outputs && first <= 2),
+            "training step with %d outputs, layer norms from %d, for %d layers", train->n_outputs, first, n_layers);
+  const char **names = rt_arena_alloc(&b->arena, ((size_t)train->n_outputs + 1) * sizeof *names);
   for (int i = 0; i < train->n_outputs; i++) {
     if (i < first) {
-      names[i] = train_out[i];
+      names[i] = i < 2 ? train_out[i] : NULL; /* listed only up to the ABI's two */
       continue;
     }
     size_t size = strlen(RT_SLOT_GRAD_SQ) + strlen(layers[i - first]) + 1;
@@ -74,7 +76,8 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
     snprintf(name, size, "%s%s", RT_SLOT_GRAD_SQ, layers[i - first]);
     names[i] = name;
   }
-  b->train_io = model_io_slots(b, train, train_plan, names, train->n_outputs, &m->train.n_io);
+  int listed = n_layers ? train->n_outputs : train->n_outputs < 2 ? train->n_outputs : 2;
+  b->train_io = model_io_slots(b, train, train_plan, names, listed, &m->train.n_io);
   b->eval_io = model_io_slots(b, eval, eval_plan, eval_out, 2, &m->eval.n_io);
   m->train.io = b->train_io;
   m->eval.io = b->eval_io;
@@ -129,7 +132,7 @@ bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *
     return false;
   }
   const DrvUnit *tu = &b->train->units[0], *eu = &b->eval->units[0];
-  model_describe(p, e->batch_size, tu->graph, tu->plan, eu->graph, eu->plan, b);
+  model_describe(p, e->batch_size, tu->graph, tu->plan, &tu->training, eu->graph, eu->plan, b);
   b->model.train.step = tu->program->step;
   b->model.eval.step = eu->program->step;
   b->model.train.kernels = tu->program->kernel_names;

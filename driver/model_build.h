@@ -41,9 +41,10 @@ RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, co
                        int n_outputs, int *n);
 
 /* RtModel fields of a compiled graph pair (used by the JIT build and the standalone trainer).
- * The training step's layer-norm outputs (pass_grad_layers) become io slots named
- * RT_SLOT_GRAD_SQ "<layer>". */
+ * `training` is what the GRAD stage recorded of the training step (NULL: nothing, as for an
+ * evaluation graph in its place); its layer-norm outputs (pass_grad_layers) become io slots
+ * named RT_SLOT_GRAD_SQ "<layer>". */
 void model_describe(const FePreset *p, int batch, const IrGraph *train, const PassPlan *train_plan,
-                    const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b);
+                    const PassTraining *training, const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b);
 
 #endif

@@ -84,7 +84,7 @@ static DrvProgram *compile_steps(const FeExperiment *e, const BuildArgs *a, int 
   DrvProgram *prog = drv_program_new(in, 2, &opt);
   bool ok = drv_run(prog, DRV_STAGE_PLANNED, d);
   const DrvUnit *train = &prog->units[0], *eval = &prog->units[1];
-  if (ok) model_describe(p, e->batch_size, train->graph, train->plan, eval->graph, eval->plan, mb);
+  if (ok) model_describe(p, e->batch_size, train->graph, train->plan, &train->training, eval->graph, eval->plan, mb);
   uint8_t *text = NULL;
   size_t len;
   ok = ok && rt_fs_read_file(p->path, &text, &len, d);

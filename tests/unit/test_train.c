@@ -420,11 +420,14 @@ static void test_diagnostics_one_step(void **state) {
     assert_true(cJSON_IsNumber(l) && l->valuedouble > 0);
     squares += l->valuedouble * l->valuedouble;
   }
-  double total = cJSON_GetObjectItemCaseSensitive(o, "grad_norm_total")->valuedouble;
+  const cJSON *total_item = cJSON_GetObjectItemCaseSensitive(o, "grad_norm_total");
+  const cJSON *blank_item = cJSON_GetObjectItemCaseSensitive(o, "val_blank_rate");
+  assert_true(cJSON_IsNumber(total_item) && cJSON_IsNumber(blank_item));
+  double total = total_item->valuedouble;
   assert_float_equal(squares, total * total, 1e-9 * total * total);
   /* above the clipping threshold: the norms are the raw gradients', before clipping */
   assert_true(total > 0.5);
-  double blank = cJSON_GetObjectItemCaseSensitive(o, "val_blank_rate")->valuedouble;
+  double blank = blank_item->valuedouble;
   assert_true(blank >= 0 && blank <= 1);
   assert_true(t.s.last.v[RT_METRIC_VAL_BLANK_RATE] == blank);
   cJSON_Delete(o);
