@@ -1,5 +1,6 @@
 /* The training loop (rt_train.h). One epoch: seeded batches (augmented) through the training
- * step, a NaN/Inf loss stops the run as diverged; then validation, the epoch's line, logs,
+ * step, a NaN/Inf loss stops the run as diverged, the step's per-layer gradient norms averaged
+ * for the logs (rt_train_io.h, RtGradNorms); then validation, the epoch's line, logs,
  * early stopping and the schedule; then the checkpoints. results.json is rewritten after every
  * epoch, so an interrupted run always leaves a consistent report. */
 #include "runtime/rt_train.h"
