@@ -86,7 +86,7 @@ bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, Checkp
   }
   /* an RtModel whose eval graph is this one (rt_evaluate, rt_io_*) */
   ModelBuild b = {0};
-  model_describe(m->preset, batch, g, plan, g, plan, &b);
+  model_describe(m->preset, batch, g, plan, NULL, g, plan, &b);
   if (kind == FE_GRAPH_INFER) { /* its only output is the prediction */
     static const char *const out[] = {"pred"};
     b.model.eval.io = model_io_slots(&b, g, plan, out, 1, &b.model.eval.n_io);

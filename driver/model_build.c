@@ -1,6 +1,7 @@
 /* Experiment -> compiled model (model_build.h). */
 #include "driver/model_build.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +10,12 @@
 #include "ir/ir_ops.h"
 #include "runtime/rt_progress.h"
 #include "support/rt_assert.h"
+
+PassOptimizer model_optimizer(const FeExperiment *e) {
+  PassOptimizer o = drv_optimizer(&e->optimizer, e->grad_clip > 0);
+  o.layer_norms = true;
+  return o;
+}
 
 DrvInput model_input(const FeExperiment *e, FeGraphKind kind, const char *step) {
   return (DrvInput){.preset = e->preset, .kind = kind, .batch = e->batch_size, .loss = e->loss.kind, .step = step};
@@ -37,7 +44,7 @@ RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, co
 }
 
 void model_describe(const FePreset *p, int batch, const IrGraph *train, const PassPlan *train_plan,
-                    const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b) {
+                    const PassTraining *training, const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b) {
   RtModel *m = &b->model;
   m->state_bytes = train_plan->region_bytes[PASS_REGION_STATE];
   b->state = rt_arena_alloc(&b->arena, ((size_t)train->n_nodes + 1) * sizeof *b->state);
@@ -52,7 +59,25 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
   }
   m->state = b->state;
   static const char *const train_out[] = {"loss", "logits"}, *const eval_out[] = {"loss", "pred"};
-  b->train_io = model_io_slots(b, train, train_plan, train_out, 2, &m->train.n_io);
+  /* the layer norms, when the step has them, are its outputs from first_norm_output on */
+  const char **layers = NULL;
+  int n_layers = training && training->n_layers ? pass_grad_layers(train, &b->arena, &layers) : 0;
+  int first = n_layers ? training->first_norm_output : train->n_outputs;
+  RT_ASSERT(!n_layers || (n_layers == training->n_layers && first + n_layers == train->n_outputs && first <= 2),
+            "training step with %d outputs, layer norms from %d, for %d layers", train->n_outputs, first, n_layers);
+  const char **names = rt_arena_alloc(&b->arena, ((size_t)train->n_outputs + 1) * sizeof *names);
+  for (int i = 0; i < train->n_outputs; i++) {
+    if (i < first) {
+      names[i] = i < 2 ? train_out[i] : NULL; /* listed only up to the ABI's two */
+      continue;
+    }
+    size_t size = strlen(RT_SLOT_GRAD_SQ) + strlen(layers[i - first]) + 1;
+    char *name = rt_arena_alloc(&b->arena, size);
+    snprintf(name, size, "%s%s", RT_SLOT_GRAD_SQ, layers[i - first]);
+    names[i] = name;
+  }
+  int listed = n_layers ? train->n_outputs : train->n_outputs < 2 ? train->n_outputs : 2;
+  b->train_io = model_io_slots(b, train, train_plan, names, listed, &m->train.n_io);
   b->eval_io = model_io_slots(b, eval, eval_plan, eval_out, 2, &m->eval.n_io);
   m->train.io = b->train_io;
   m->eval.io = b->eval_io;
@@ -97,7 +122,7 @@ bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *
   double t0 = rt_now_seconds();
   memset(b, 0, sizeof *b);
   const FePreset *p = e->preset;
-  DrvOptions opt = {.optimizer = drv_optimizer(&e->optimizer, e->grad_clip > 0), .serial = o && o->serial};
+  DrvOptions opt = {.optimizer = model_optimizer(e), .serial = o && o->serial};
   DrvInput train = model_input(e, FE_GRAPH_TRAIN, NULL), eval = model_input(e, FE_GRAPH_EVAL, NULL);
   b->train = drv_compile(&train, &opt, DRV_STAGE_LOADED, d);
   opt.state_like = b->train ? b->train->units[0].plan : NULL;
@@ -107,7 +132,7 @@ bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *
     return false;
   }
   const DrvUnit *tu = &b->train->units[0], *eu = &b->eval->units[0];
-  model_describe(p, e->batch_size, tu->graph, tu->plan, eu->graph, eu->plan, b);
+  model_describe(p, e->batch_size, tu->graph, tu->plan, &tu->training, eu->graph, eu->plan, b);
   b->model.train.step = tu->program->step;
   b->model.eval.step = eu->program->step;
   b->model.train.kernels = tu->program->kernel_names;

@@ -27,6 +27,10 @@ typedef struct ModelBuildOptions {
 bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *b, RtDiags *d);
 void model_build_free(ModelBuild *b);
 
+/* The compile-time training choices of experiment e: its optimizer, clipping when grad_clip > 0,
+ * and the per-layer gradient norms the loop records (every trained model has them). */
+PassOptimizer model_optimizer(const FeExperiment *e);
+
 /* The driver's input for graph `kind` of experiment e's preset at its batch size and loss, with
  * step function `step` (NULL: the driver's default). */
 DrvInput model_input(const FeExperiment *e, FeGraphKind kind, const char *step);
@@ -36,8 +40,11 @@ DrvInput model_input(const FeExperiment *e, FeGraphKind kind, const char *step);
 RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, const char *const *outputs,
                        int n_outputs, int *n);
 
-/* RtModel fields of a compiled graph pair (used by the JIT build and the standalone trainer). */
+/* RtModel fields of a compiled graph pair (used by the JIT build and the standalone trainer).
+ * `training` is what the GRAD stage recorded of the training step (NULL: nothing, as for an
+ * evaluation graph in its place); its layer-norm outputs (pass_grad_layers) become io slots
+ * named RT_SLOT_GRAD_SQ "<layer>". */
 void model_describe(const FePreset *p, int batch, const IrGraph *train, const PassPlan *train_plan,
-                    const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b);
+                    const PassTraining *training, const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b);
 
 #endif

@@ -1,5 +1,5 @@
 /* Builds the training step (train_graph.h): autodiff w.r.t. every param, optional global-norm
- * clipping, then the optimizer update as elementwise ops, following PyTorch's torch.optim
+ * clipping and per-layer squared gradient norms as outputs, then the optimizer update as elementwise ops, following PyTorch's torch.optim
  * formulations so that results can be compared with it:
  *   SGD:   d = g + wd p;  buf = mu buf + d;  p -= lr (nesterov ? d + mu buf : buf)
  *   Adam:  d = g + wd p;  m = b1 m + (1 - b1) d;  v = b2 v + (1 - b2) d^2;
@@ -68,14 +68,20 @@ static bool is_absent(const IrGraph *g, IrId grad, IrId first_new) {
   return grad >= first_new && n->kind == IR_NODE_CONST && n->init == IR_INIT_FILL && n->value == 0.0;
 }
 
+/* sum(grad^2) of trained param i, built once: clipping and the layer norms share it. */
+static IrId grad_square_sum(IrGraph *g, const PassTraining *t, IrId *squares, int i) {
+  if (squares[i] == IR_NONE) squares[i] = ir_sum_all(g, ir_square(g, t->grads[i]));
+  return squares[i];
+}
+
 /* ||g||_2 over all gradients, and each gradient scaled by min(1, clip / (norm + 1e-6)), as
  * torch.nn.utils.clip_grad_norm_ does. */
-static void clip_gradients(Builder *b, PassTraining *t, IrId *grads) {
+static void clip_gradients(Builder *b, PassTraining *t, IrId *grads, IrId *squares) {
   IrGraph *g = b->g;
   IrId sq = IR_NONE;
   for (int i = 0; i < t->n_params; i++) {
     if (!t->trained[i]) continue;
-    IrId s = ir_sum_all(g, ir_square(g, grads[i]));
+    IrId s = grad_square_sum(g, t, squares, i);
     sq = sq == IR_NONE ? s : ir_add(g, sq, s);
   }
   if (sq == IR_NONE) return;
@@ -129,6 +135,65 @@ static void adam_update(Builder *b, const PassTraining *t, const AdamScalars *s,
   ir_graph_add_update(g, m, m_new);
   ir_graph_add_update(g, v, v_new);
   ir_graph_add_update(g, p, p_new);
+}
+
+/* A param's layer: its name up to the first '.', or its label when unnamed. */
+static void layer_name(const IrGraph *g, IrId p, char *buf, size_t size) {
+  const char *name = ir_node(g, p)->name;
+  if (!name) {
+    ir_node_label(g, p, buf, size);
+    return;
+  }
+  const char *dot = strchr(name, '.');
+  snprintf(buf, size, "%.*s", dot ? (int)(dot - name) : (int)strlen(name), name);
+}
+
+static int layer_find(const char *const *names, int n, const char *name) {
+  for (int i = 0; i < n; i++)
+    if (!strcmp(names[i], name)) return i;
+  return -1;
+}
+
+int pass_grad_layers(const IrGraph *g, RtArena *arena, const char ***names) {
+  bool *updated = rt_xcalloc((size_t)g->n_nodes + 1, sizeof *updated);
+  for (int u = 0; u < g->n_updates; u++) updated[g->updates[u].target] = true;
+  int n = 0, cap = 0;
+  const char **out = NULL;
+  for (IrId id = 0; id < g->n_nodes; id++) {
+    if (ir_node(g, id)->kind != IR_NODE_PARAM || !updated[id]) continue;
+    char buf[256];
+    layer_name(g, id, buf, sizeof buf);
+    if (layer_find(out, n, buf) >= 0) continue;
+    if (n == cap) out = rt_xrealloc(out, (size_t)(cap = cap ? 2 * cap : 16) * sizeof *out);
+    out[n++] = rt_arena_strdup(arena, buf);
+  }
+  *names = rt_arena_alloc(arena, (size_t)(n ? n : 1) * sizeof **names);
+  if (n) memcpy(*names, out, (size_t)n * sizeof *out);
+  free(out);
+  free(updated);
+  return n;
+}
+
+/* After the updates: one output per layer, the sum of its trained params' squared gradient
+ * norms, in pass_grad_layers' order (which reads the updates just made). */
+static void add_layer_norms(IrGraph *g, PassTraining *t, IrId *squares) {
+  const char **names;
+  int n = pass_grad_layers(g, &g->arena, &names);
+  IrId *sums = rt_xmalloc((size_t)(n ? n : 1) * sizeof *sums);
+  for (int l = 0; l < n; l++) sums[l] = IR_NONE;
+  for (int i = 0; i < t->n_params; i++) {
+    if (!t->trained[i]) continue;
+    char buf[256];
+    layer_name(g, t->params[i], buf, sizeof buf);
+    int l = layer_find(names, n, buf);
+    RT_ASSERT(l >= 0, "trained param %s has no update", buf);
+    IrId s = grad_square_sum(g, t, squares, i);
+    sums[l] = sums[l] == IR_NONE ? s : ir_add(g, sums[l], s);
+  }
+  t->first_norm_output = g->n_outputs;
+  t->n_layers = n;
+  for (int l = 0; l < n; l++) ir_graph_add_output(g, sums[l]);
+  free(sums);
 }
 
 static bool check_loss_output(IrGraph *g, IrId loss, RtDiags *d) {
@@ -199,8 +264,10 @@ bool pass_build_training(IrGraph *g, IrId loss, const PassOptimizer *opt, PassTr
   if (!b.ok) return false;
 
   IrId *grads = rt_xmalloc((size_t)(out->n_params ? out->n_params : 1) * sizeof *grads);
+  IrId *squares = rt_xmalloc((size_t)(out->n_params ? out->n_params : 1) * sizeof *squares);
   memcpy(grads, out->grads, (size_t)out->n_params * sizeof *grads);
-  if (opt->clip_grad_norm) clip_gradients(&b, out, grads);
+  for (int i = 0; i < out->n_params; i++) squares[i] = IR_NONE;
+  if (opt->clip_grad_norm) clip_gradients(&b, out, grads, squares);
   AdamScalars s = {0};
   if (opt->kind != PASS_OPT_SGD) s = adam_scalars(g, out, opt->kind == PASS_OPT_ADAMW);
   for (int i = 0; i < out->n_params && b.ok; i++) {
@@ -210,7 +277,9 @@ bool pass_build_training(IrGraph *g, IrId loss, const PassOptimizer *opt, PassTr
     else
       adam_update(&b, out, &s, out->params[i], grads[i]);
   }
+  if (b.ok && opt->layer_norms) add_layer_norms(g, out, squares);
   free(grads);
+  free(squares);
   RT_ASSERT(!b.ok || !clean || !g->error[0], "the optimizer update built an invalid op: %s", g->error);
   return b.ok;
 }

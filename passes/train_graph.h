@@ -20,6 +20,8 @@ typedef struct PassOptimizer {
   PassOptimizerKind kind;
   bool nesterov;  /* SGD: Nesterov momentum (Sutskever et al. 2013, PyTorch's formulation) */
   bool clip_grad_norm; /* first scale all gradients by min(1, clip_norm / (global_norm + 1e-6)) */
+  bool layer_norms;    /* extra outputs, one f32[] per layer (pass_grad_layers): the squared L2 norm
+                        * of its params' raw gradients, for watching training (a few scalars) */
 } PassOptimizer;
 
 /* Names of the runtime scalar inputs (f32[]) the update reads; each exists only when the chosen
@@ -47,6 +49,8 @@ typedef struct PassTraining {
   int first_update; /* g->updates[first_update..] are the optimizer's; earlier ones are the
                      * forward pass's own (e.g. batch-norm running statistics) */
   IrId grad_norm;   /* global L2 norm of the raw gradients, when clipping; else IR_NONE */
+  int first_norm_output, n_layers; /* layer_norms: outputs[first_norm_output + i] is the squared
+                                    * norm of layer i (pass_grad_layers); n_layers is 0 without */
   /* the runtime scalar inputs, IR_NONE when the optimizer does not use them */
   IrId lr, momentum, beta1, beta2, eps, weight_decay, clip_norm, step;
 } PassTraining;
@@ -60,5 +64,14 @@ typedef struct PassTraining {
  * taken by a node of another kind or type; g may then hold unused appended nodes. Params the
  * loss does not depend on get a warning. */
 bool pass_build_training(IrGraph *g, IrId loss, const PassOptimizer *opt, PassTraining *out, RtDiags *d);
+
+/* The layers of a training step's gradients: the params the optimizer updates (those with an
+ * update in g), grouped by the part of their name before the first '.' ("conv2d_1.weight" and
+ * "conv2d_1.bias" -> "conv2d_1", "lstm_1.l0.weight_ih" -> "lstm_1"; an unnamed param is a layer
+ * of its own, "%<id>"), in order of first appearance. Sets *names to the n names (copied into
+ * `arena`) and returns n. With layer_norms, pass_build_training appends one output per layer in
+ * this order, and the same call on the simplified graph gives the same list (simplification
+ * keeps params, their names and updates), so whoever compiles the step names the outputs. */
+int pass_grad_layers(const IrGraph *g, RtArena *arena, const char ***names);
 
 #endif

@@ -1,6 +1,7 @@
 /* Validation through the compiled evaluation step (rt_train.h: rt_evaluate): the loss under
- * teacher forcing, averaged over the positions each batch's loss covers, and the greedy
- * predictions scored against the labels (sequence and character accuracy, CER). */
+ * teacher forcing, averaged over the positions each batch's loss covers, the greedy predictions
+ * scored against the labels (sequence and character accuracy, CER), and for CTC heads the share
+ * of time steps predicted blank (a model stuck on all-blank output sits near 1). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLos
   rt_loader_start_epoch(l, 0);
   RtSeqMetrics metrics = {0};
   double loss_sum = 0, weight = 0;
+  int64_t blanks = 0, steps = 0;
   for (const RtBatch *b; (b = rt_loader_next(l));) {
     rt_io_put_batch(m, g, io, b);
     g->step(state, io, scratch);
@@ -28,6 +30,7 @@ bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLos
     loss_sum += w * rt_io_get_scalar(g, io, "loss");
     weight += w;
     rt_io_score_batch(m, g, io, b, &metrics, predicted, &ds->charset);
+    if (m->head == RT_HEAD_CTC) rt_io_count_blanks(g, io, b, &blanks, &steps);
   }
   rt_loader_free(l);
   free(io);
@@ -36,6 +39,7 @@ bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLos
   out->v[RT_METRIC_VAL_CHAR_ACC] = rt_seq_metrics_char_acc(&metrics);
   out->v[RT_METRIC_VAL_SEQ_ACC] = rt_seq_metrics_seq_acc(&metrics);
   out->v[RT_METRIC_VAL_CER] = rt_seq_metrics_cer(&metrics);
+  out->v[RT_METRIC_VAL_BLANK_RATE] = steps > 0 ? (double)blanks / (double)steps : NAN;
   (void)d;
   return true;
 }

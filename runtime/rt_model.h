@@ -30,6 +30,10 @@ typedef struct RtSlot {
   bool lstm_bias; /* an LSTM's gate bias (4h: blocks i, f, g, o), which lstm_forget_bias sets */
 } RtSlot;
 
+/* Prefix of the training step's outputs "grad_sq.<layer>": one f32[] per layer with trained
+ * params, the squared L2 norm of its raw gradients (before clipping) in the step just run. */
+#define RT_SLOT_GRAD_SQ "grad_sq."
+
 typedef void (*RtStepFn)(void *state, void *io, void *scratch);
 
 typedef struct RtGraphBin {

@@ -39,6 +39,8 @@ static const struct {
     [RT_METRIC_SAMPLES_PER_S] = {"samples_per_s", NULL, true},
     [RT_METRIC_SECONDS] = {"seconds", NULL, false},
     [RT_METRIC_MAX_LABEL_LEN] = {"max_label_len", NULL, false, true},
+    [RT_METRIC_GRAD_NORM_TOTAL] = {"grad_norm_total", "train/grad_norm", false, true},
+    [RT_METRIC_VAL_BLANK_RATE] = {"val_blank_rate", "val/blank_rate", false, true},
 };
 _Static_assert(sizeof METRICS / sizeof METRICS[0] == RT_METRIC_COUNT, "one METRICS row per RtMetric");
 
@@ -173,9 +175,11 @@ static bool json_str(const Where *w, const cJSON *v, const char *key, bool nulla
   return true;
 }
 
+enum { EPOCH_KEYS = RT_METRIC_COUNT + 3 }; /* epoch, step, the metrics, grad_norm */
+
 /* An epoch's keys, the required ones first (*required of them). */
 static const char **epoch_keys(int *required) {
-  static const char *keys[RT_METRIC_COUNT + 2];
+  static const char *keys[EPOCH_KEYS];
   int n = 0;
   keys[n++] = "epoch";
   keys[n++] = "step";
@@ -184,7 +188,41 @@ static const char **epoch_keys(int *required) {
       if (METRICS[m].optional == (pass == 1)) keys[n++] = METRICS[m].key;
     if (pass == 0) *required = n;
   }
+  keys[n++] = RT_KEY_GRAD_NORM;
   return keys;
+}
+
+/* The optional per-layer norms: an object of at most RT_GRAD_LAYERS_MAX layer names, each shorter
+ * than RT_LAYER_NAME_MAX bytes, to numbers (or null). */
+static bool grad_norms_from_json(const Where *w, const cJSON *o, RtEpochMetrics *m) {
+  m->n_grad_norms = 0;
+  if (!o) return true;
+  if (!cJSON_IsObject(o)) {
+    BAD(w, "'%s' must be an object of layer names to numbers", RT_KEY_GRAD_NORM);
+    return false;
+  }
+  bool ok = true;
+  for (const cJSON *c = o->child; c; c = c->next) {
+    if (m->n_grad_norms == RT_GRAD_LAYERS_MAX) {
+      BAD(w, "'%s' has more than %d layers", RT_KEY_GRAD_NORM, RT_GRAD_LAYERS_MAX);
+      return false;
+    }
+    if (strlen(c->string) >= RT_LAYER_NAME_MAX || !c->string[0]) {
+      BAD(w, "'%s': layer name '%s' is empty or longer than %d bytes", RT_KEY_GRAD_NORM, c->string,
+          RT_LAYER_NAME_MAX - 1);
+      ok = false;
+      continue;
+    }
+    for (const cJSON *e = o->child; e != c; e = e->next)
+      if (!strcmp(e->string, c->string)) {
+        BAD(w, "'%s': duplicate layer '%s'", RT_KEY_GRAD_NORM, c->string);
+        ok = false;
+      }
+    RtLayerNorm *l = &m->grad_norm[m->n_grad_norms++];
+    snprintf(l->layer, sizeof l->layer, "%s", c->string);
+    ok &= json_num(w, c, c->string, &l->norm);
+  }
+  return ok;
 }
 
 static bool epoch_from_json(const Where *w, const cJSON *o, RtEpochMetrics *m) {
@@ -194,7 +232,7 @@ static bool epoch_from_json(const Where *w, const cJSON *o, RtEpochMetrics *m) {
   }
   int required;
   const char **keys = epoch_keys(&required);
-  if (!keys_check(w, o, keys, RT_METRIC_COUNT + 2, required)) return false;
+  if (!keys_check(w, o, keys, EPOCH_KEYS, required)) return false;
   bool ok = true;
   int64_t epoch = 0;
   ok &= json_int(w, cJSON_GetObjectItemCaseSensitive(o, "epoch"), "epoch", 1, INT32_MAX, false, &epoch);
@@ -205,6 +243,7 @@ static bool epoch_from_json(const Where *w, const cJSON *o, RtEpochMetrics *m) {
     if (!v && METRICS[k].optional) m->v[k] = NAN;
     else ok &= json_num(w, v, METRICS[k].key, &m->v[k]);
   }
+  ok &= grad_norms_from_json(w, cJSON_GetObjectItemCaseSensitive(o, RT_KEY_GRAD_NORM), m);
   return ok;
 }
 
@@ -221,13 +260,24 @@ static cJSON *epoch_to_json(const RtEpochMetrics *m) {
   cJSON_AddItemToObject(o, "step", json_int64(m->step));
   for (int k = 0; k < RT_METRIC_COUNT; k++)
     if (!(METRICS[k].optional && isnan(m->v[k]))) cJSON_AddItemToObject(o, METRICS[k].key, rt_json_exact_number(m->v[k]));
+  if (m->n_grad_norms > 0) {
+    cJSON *g = cJSON_AddObjectToObject(o, RT_KEY_GRAD_NORM);
+    for (int i = 0; i < m->n_grad_norms; i++)
+      cJSON_AddItemToObject(g, m->grad_norm[i].layer, rt_json_exact_number(m->grad_norm[i].norm));
+  }
   return o;
 }
+
+static bool same_number(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
 
 static bool epoch_equal(const RtEpochMetrics *a, const RtEpochMetrics *b) {
   if (a->epoch != b->epoch || a->step != b->step) return false;
   for (int k = 0; k < RT_METRIC_COUNT; k++)
-    if (!(a->v[k] == b->v[k] || (isnan(a->v[k]) && isnan(b->v[k])))) return false;
+    if (!same_number(a->v[k], b->v[k])) return false;
+  if (a->n_grad_norms != b->n_grad_norms) return false;
+  for (int i = 0; i < a->n_grad_norms; i++)
+    if (strcmp(a->grad_norm[i].layer, b->grad_norm[i].layer) || !same_number(a->grad_norm[i].norm, b->grad_norm[i].norm))
+      return false;
   return true;
 }
 
@@ -583,6 +633,11 @@ void rt_epoch_log_close(RtEpochLog *log) {
 
 bool rt_epoch_to_tensorboard(RtTbWriter *tb, const RtEpochMetrics *m, int64_t step, RtDiags *d) {
   for (int k = 0; k < RT_METRIC_COUNT; k++)
-    if (METRICS[k].tb_tag) rt_tb_scalar(tb, METRICS[k].tb_tag, step, m->v[k]);
+    if (METRICS[k].tb_tag && !(METRICS[k].optional && isnan(m->v[k]))) rt_tb_scalar(tb, METRICS[k].tb_tag, step, m->v[k]);
+  for (int i = 0; i < m->n_grad_norms; i++) {
+    char tag[sizeof RT_TB_GRAD_NORM + RT_LAYER_NAME_MAX];
+    snprintf(tag, sizeof tag, "%s%s", RT_TB_GRAD_NORM, m->grad_norm[i].layer);
+    rt_tb_scalar(tb, tag, step, m->grad_norm[i].norm);
+  }
   return rt_tb_flush(tb, d);
 }

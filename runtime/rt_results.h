@@ -54,6 +54,11 @@ typedef enum RtMetric {
   RT_METRIC_SECONDS,       /* wall time of the epoch, training and validation */
   RT_METRIC_MAX_LABEL_LEN, /* the curriculum's longest training label in the epoch; NaN (and left
                               out of metrics.jsonl and results.json) without a curriculum */
+  RT_METRIC_GRAD_NORM_TOTAL, /* mean over the epoch's steps of the global L2 norm of the raw
+                                gradients (before clipping); NaN (left out) when the training step
+                                has no layer norms (RT_SLOT_GRAD_SQ) */
+  RT_METRIC_VAL_BLANK_RATE,  /* CTC heads: share of the validation time steps whose greedy class is
+                                the blank; NaN (left out) for attention heads */
   RT_METRIC_COUNT
 } RtMetric;
 
@@ -87,13 +92,31 @@ typedef enum RtCkptKey {
 
 const char *rt_ckpt_key(RtCkptKey k);
 
+/* The key of the per-layer gradient norms in an epoch's JSON object: an object of layer name ->
+ * mean over the epoch's steps of that layer's gradient L2 norm (before clipping), in the
+ * training step's layer order; left out when there are none. A model with more than
+ * RT_GRAD_LAYERS_MAX layers with params records the first RT_GRAD_LAYERS_MAX - 1 and, under
+ * RT_GRAD_LAYERS_REST, the norm of all the others together. Its TensorBoard tags are
+ * RT_TB_GRAD_NORM "<layer>". */
+#define RT_KEY_GRAD_NORM "grad_norm"
+#define RT_TB_GRAD_NORM "grad_norm/"
+#define RT_GRAD_LAYERS_REST "(rest)"
+enum { RT_GRAD_LAYERS_MAX = 48, RT_LAYER_NAME_MAX = 32 /* bytes with the NUL: preset layer names have <= 25 */ };
+
+typedef struct RtLayerNorm {
+  char layer[RT_LAYER_NAME_MAX];
+  double norm;
+} RtLayerNorm;
+
 /* One epoch's line of metrics.jsonl and entry of results.json's history. Non-finite values are
- * written as JSON null and read back as NaN, except an optional metric's (max_label_len): a NaN
- * one is left out, and a missing one reads as NaN. */
+ * written as JSON null and read back as NaN, except an optional metric's (max_label_len,
+ * grad_norm_total, val_blank_rate): a NaN one is left out, and a missing one reads as NaN. */
 typedef struct RtEpochMetrics {
   int32_t epoch;                /* 1-based */
   int64_t step;                 /* optimizer steps taken at the end of the epoch */
   double v[RT_METRIC_COUNT];    /* indexed by RtMetric */
+  int32_t n_grad_norms;         /* 0: no RT_KEY_GRAD_NORM */
+  RtLayerNorm grad_norm[RT_GRAD_LAYERS_MAX]; /* (n_grad_norms) */
 } RtEpochMetrics;
 
 typedef enum RtRunStatus { RT_RUN_OK, RT_RUN_EARLY_STOPPED, RT_RUN_DIVERGED, RT_RUN_FAILED, RT_RUN_STATUS_COUNT } RtRunStatus;
@@ -145,7 +168,8 @@ void rt_epoch_log_close(RtEpochLog *log);
  * ignores what came after its checkpoint, including a line torn by a crash; -1 reads them all. */
 bool rt_epoch_log_load(const char *path, int32_t max_epochs, RtEpochMetrics **history, int32_t *count, RtDiags *d);
 
-/* Writes every metric that has a TensorBoard tag as a scalar at `step`, then flushes. */
+/* Writes every metric that has a TensorBoard tag as a scalar at `step` (optional ones only when
+ * recorded) and each layer's gradient norm under RT_TB_GRAD_NORM "<layer>", then flushes. */
 bool rt_epoch_to_tensorboard(RtTbWriter *tb, const RtEpochMetrics *m, int64_t step, RtDiags *d);
 
 #endif

@@ -1,5 +1,6 @@
 /* The training loop (rt_train.h). One epoch: seeded batches (augmented) through the training
- * step, a NaN/Inf loss stops the run as diverged; then validation, the epoch's line, logs,
+ * step, a NaN/Inf loss stops the run as diverged, the step's per-layer gradient norms averaged
+ * for the logs (rt_train_io.h, RtGradNorms); then validation, the epoch's line, logs,
  * early stopping and the schedule; then the checkpoints. results.json is rewritten after every
  * epoch, so an interrupted run always leaves a consistent report. */
 #include "runtime/rt_train.h"
@@ -389,6 +390,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
    * epoch's is rendered meanwhile (rt_fresh_prefetch) */
   RtDataset *epoch_set = NULL;
   put_constant_scalars(&r);
+  RtGradNorms norms; /* the training step's per-layer gradient norms, averaged per epoch */
+  rt_grad_norms_init(&norms, &m->train);
   RtLossScalars loss_scalars = {cfg->label_smoothing, cfg->focal_gamma, cfg->focal_alpha};
   rt_io_put_loss_scalars(&m->train, r.train_io, &loss_scalars);
 
@@ -428,6 +431,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     rt_progress_begin(&bar, label, rt_loader_samples(loader), cfg->progress >= 2);
     double loss_sum = 0, lr = 0;
     long seen = 0;
+    rt_grad_norms_reset(&norms);
     int steps_done = 0;
     for (const RtBatch *b; (b = rt_loader_next(loader));) {
       lr = rt_schedule_lr(&r.schedule, epoch, schedule_step(&sc, epoch, b->index, epoch_batches));
@@ -445,6 +449,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
         break;
       }
       loss_sum += loss;
+      rt_grad_norms_add(&norms, r.train_io);
       steps_done++;
       seen += b->size;
       rt_progress_update(&bar, seen, loss_sum / steps_done);
@@ -466,6 +471,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     e.v[RT_METRIC_SAMPLES_PER_S] = t_train > 0 ? (double)seen / t_train : 0;
     e.v[RT_METRIC_SECONDS] = rt_now_seconds() - t0;
     e.v[RT_METRIC_MAX_LABEL_LEN] = cfg->curriculum_epochs > 0 ? max_len : NAN;
+    rt_grad_norms_mean(&norms, &e);
     r.history[r.n_history++] = e;
     print_epoch(&r, &e);
     ok = rt_epoch_log_append(log, &e, d) && rt_epoch_to_tensorboard(tb, &e, r.step, d);
@@ -520,6 +526,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   rt_dataset_free(epoch_set);
   rt_fresh_free(source); /* stops a prefetch under way */
   rt_epoch_log_close(log);
+  rt_grad_norms_free(&norms);
   free(r.history);
   free(r.state);
   free(r.train_io);

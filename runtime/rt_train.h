@@ -79,8 +79,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
               RtTrainSummary *summary, RtDiags *d);
 
 /* Validation metrics of the weights in `state` on ds through m's evaluation step, its loss with
- * the hyperparameters in `loss`: fills RT_METRIC_VAL_LOSS, VAL_CHAR_ACC, VAL_SEQ_ACC and
- * VAL_CER of *out. predicted (NULL, or ds->count entries) receives each sample's greedy prediction
+ * the hyperparameters in `loss`: fills RT_METRIC_VAL_LOSS, VAL_CHAR_ACC, VAL_SEQ_ACC, VAL_CER
+ * and VAL_BLANK_RATE (NaN unless a CTC head) of *out. predicted (NULL, or ds->count entries) receives each sample's greedy prediction
  * as text (rt_io_score_batch). */
 bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLossScalars *loss, RtEpochMetrics *out,
                  char **predicted, RtDiags *d);

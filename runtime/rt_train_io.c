@@ -2,6 +2,7 @@
 #include "runtime/rt_train_io.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,6 +77,68 @@ void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, co
     }
   }
   free(decoded);
+}
+
+void rt_io_count_blanks(const RtGraphBin *g, const void *io, const RtBatch *b, int64_t *blanks, int64_t *steps) {
+  const RtSlot *pred = rt_graph_slot(g, "pred");
+  RT_ASSERT(pred && pred->rank == 2, "the evaluation graph has no pred output (B, T)");
+  int64_t width = pred->dims[1];
+  const int32_t *p = (const int32_t *)((const char *)io + pred->offset);
+  for (int64_t k = 0; k < (int64_t)b->size * width; k++) *blanks += p[k] == RT_BLANK;
+  *steps += (int64_t)b->size * width;
+}
+
+void rt_grad_norms_init(RtGradNorms *n, const RtGraphBin *g) {
+  *n = (RtGradNorms){0};
+  size_t plen = strlen(RT_SLOT_GRAD_SQ);
+  n->slots = rt_xmalloc(((size_t)g->n_io + 1) * sizeof *n->slots);
+  for (int i = 0; i < g->n_io; i++) {
+    const RtSlot *s = &g->io[i];
+    if (!s->name || strncmp(s->name, RT_SLOT_GRAD_SQ, plen)) continue;
+    RT_ASSERT(s->dtype == RT_F32 && rt_slot_numel(s) == 1, "output %s is not an f32 scalar", s->name);
+    RT_ASSERT(strlen(s->name + plen) < RT_LAYER_NAME_MAX, "layer name %s too long", s->name + plen);
+    int k = n->n_layers++;
+    n->slots[k] = s;
+    if (k < RT_GRAD_LAYERS_MAX) snprintf(n->sum[k].layer, sizeof n->sum[k].layer, "%s", s->name + plen);
+  }
+  n->n = n->n_layers < RT_GRAD_LAYERS_MAX ? n->n_layers : RT_GRAD_LAYERS_MAX;
+  if (n->n_layers > RT_GRAD_LAYERS_MAX) /* the last entry stands for every layer from it on */
+    snprintf(n->sum[n->n - 1].layer, RT_LAYER_NAME_MAX, "%s", RT_GRAD_LAYERS_REST);
+}
+
+void rt_grad_norms_free(RtGradNorms *n) {
+  free(n->slots);
+  *n = (RtGradNorms){0};
+}
+
+void rt_grad_norms_reset(RtGradNorms *n) {
+  for (int k = 0; k < n->n; k++) n->sum[k].norm = 0;
+  n->total = 0;
+  n->steps = 0;
+}
+
+void rt_grad_norms_add(RtGradNorms *n, const void *io) {
+  if (!n->n_layers) return;
+  double total = 0, rest = 0;
+  for (int k = 0; k < n->n_layers; k++) {
+    double sq = *(const float *)((const char *)io + n->slots[k]->offset);
+    total += sq;
+    if (n->n_layers == n->n || k < n->n - 1) n->sum[k].norm += sqrt(sq);
+    else rest += sq;
+  }
+  if (n->n_layers > n->n) n->sum[n->n - 1].norm += sqrt(rest);
+  n->total += sqrt(total);
+  n->steps++;
+}
+
+void rt_grad_norms_mean(const RtGradNorms *n, RtEpochMetrics *e) {
+  if (!n->n_layers || !n->steps) return;
+  e->n_grad_norms = n->n;
+  for (int k = 0; k < n->n; k++) {
+    e->grad_norm[k] = n->sum[k];
+    e->grad_norm[k].norm /= (double)n->steps;
+  }
+  e->v[RT_METRIC_GRAD_NORM_TOTAL] = n->total / (double)n->steps;
 }
 
 double rt_io_loss_weight(const RtModel *m, const RtBatch *b) {

@@ -9,6 +9,7 @@
 #include "runtime/rt_loader.h"
 #include "runtime/rt_metrics.h"
 #include "runtime/rt_model.h"
+#include "runtime/rt_results.h"
 
 enum { RT_GO = 0, RT_END = 1, RT_BLANK = 0 };
 
@@ -30,6 +31,32 @@ double rt_io_get_scalar(const RtGraphBin *g, const void *io, const char *name);
  * cs, '?' for a class the charset does not use (malloc'd; replaces and frees what was there). */
 void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, const RtBatch *b,
                        RtSeqMetrics *metrics, char **predicted, const RtCharset *cs);
+/* CTC heads: adds to *blanks the time steps of b's real rows (padding rows left out) whose
+ * greedy class in g's `pred` output is the blank, and to *steps all their time steps. */
+void rt_io_count_blanks(const RtGraphBin *g, const void *io, const RtBatch *b, int64_t *blanks, int64_t *steps);
+
+/* The training step's per-layer gradient norms (RT_SLOT_GRAD_SQ outputs), summed over steps. */
+typedef struct RtGradNorms {
+  int n_layers;                  /* outputs found, 0 when the step has none */
+  int n;                         /* entries: n_layers, or RT_GRAD_LAYERS_MAX when more (the last
+                                  * one then sums the rest, named RT_GRAD_LAYERS_REST) */
+  const RtSlot **slots;          /* (n_layers) malloc'ed */
+  RtLayerNorm sum[RT_GRAD_LAYERS_MAX]; /* (n) sum over steps of each entry's L2 norm */
+  double total;                  /* sum over steps of the global L2 norm */
+  int64_t steps;
+} RtGradNorms;
+
+/* Finds g's layer-norm outputs; free with rt_grad_norms_free. */
+void rt_grad_norms_init(RtGradNorms *n, const RtGraphBin *g);
+void rt_grad_norms_free(RtGradNorms *n);
+/* Starts an epoch: the sums back to zero. */
+void rt_grad_norms_reset(RtGradNorms *n);
+/* Adds the step just run (its outputs in io). */
+void rt_grad_norms_add(RtGradNorms *n, const void *io);
+/* The epoch's means into e (grad_norm entries and grad_norm_total); nothing without steps or
+ * layers. */
+void rt_grad_norms_mean(const RtGradNorms *n, RtEpochMetrics *e);
+
 /* Weight of a batch's loss in an average over batches: the positions its loss averages over
  * (attention: symbols + end tokens of the real rows; ctc: real rows). */
 double rt_io_loss_weight(const RtModel *m, const RtBatch *b);

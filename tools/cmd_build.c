@@ -79,12 +79,12 @@ static DrvProgram *compile_steps(const FeExperiment *e, const BuildArgs *a, int 
                                  ModelBuild *mb, RtDiags *d) {
   const FePreset *p = e->preset;
   DrvInput in[2] = {model_input(e, FE_GRAPH_TRAIN, "smelt_train_step"), model_input(e, FE_GRAPH_EVAL, "smelt_eval_step")};
-  DrvOptions opt = {.optimizer = drv_optimizer(&e->optimizer, e->grad_clip > 0), .workers = workers, .cpu = a->cpu,
+  DrvOptions opt = {.optimizer = model_optimizer(e), .workers = workers, .cpu = a->cpu,
                     .no_cache = true, .module = "trainer"};
   DrvProgram *prog = drv_program_new(in, 2, &opt);
   bool ok = drv_run(prog, DRV_STAGE_PLANNED, d);
   const DrvUnit *train = &prog->units[0], *eval = &prog->units[1];
-  if (ok) model_describe(p, e->batch_size, train->graph, train->plan, eval->graph, eval->plan, mb);
+  if (ok) model_describe(p, e->batch_size, train->graph, train->plan, &train->training, eval->graph, eval->plan, mb);
   uint8_t *text = NULL;
   size_t len;
   ok = ok && rt_fs_read_file(p->path, &text, &len, d);

@@ -1,7 +1,8 @@
 /* `smelt build`: a standalone trainer of the mini CTC study (tests/train/mini.yaml) links without
- * LLVM, says what it was built from, and ends with exactly the metrics and weights of
- * `smelt train` (one thread for both, so that every sum runs in the same order); its options
- * (--epochs, --resume, --out, --data) behave like train's; `--cpu x86-64-v3` leaves out AVX-512. */
+ * LLVM, says what it was built from, and ends with exactly the metrics (per-layer gradient norms
+ * included) and weights of `smelt train` (one thread for both, so that every sum runs in the
+ * same order); its options (--epochs, --resume, --out, --data) behave like train's; `--cpu
+ * x86-64-v3` leaves out AVX-512. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,6 +49,15 @@ static void assert_same_results(const char *a, const char *b, int epochs) {
       if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
       assert_memory_equal(&ra.history[e].v[k], &rb.history[e].v[k], sizeof(double));
     }
+  for (int e = 0; e < epochs; e++) { /* both record the per-layer gradient norms, bit for bit */
+    const RtEpochMetrics *x = &ra.history[e], *y = &rb.history[e];
+    assert_true(x->n_grad_norms > 0);
+    assert_int_equal(x->n_grad_norms, y->n_grad_norms);
+    for (int k = 0; k < x->n_grad_norms; k++) {
+      assert_string_equal(x->grad_norm[k].layer, y->grad_norm[k].layer);
+      assert_memory_equal(&x->grad_norm[k].norm, &y->grad_norm[k].norm, sizeof(double));
+    }
+  }
   rt_results_free(&ra);
   rt_results_free(&rb);
 }

@@ -93,16 +93,14 @@ static void test_quickstart_example(void **state) {
   FeConfig *c = fe_config_load(SMELT_SOURCE_DIR "/examples/quickstart.yaml", NULL, &d);
   assert_int_equal(d.count, 0);
   assert_non_null(c);
-  assert_true(c->count >= 2 && c->count <= 3);
-  bool attention = false, ctc = false;
+  /* sized for minutes on two cores: a fast preset, at most 40,000 generated training samples */
+  assert_true(c->count >= 1 && c->count <= 2);
   for (int i = 0; i < c->count; i++) {
     const FeExperiment *e = &c->experiments[i];
-    attention |= e->preset->head->kind == FE_LAYER_ATTENTION;
-    ctc |= e->loss.kind == FE_LOSS_CTC;
-    assert_true(e->epochs <= 5);
-    assert_true(e->data.synthetic && e->data.train_count <= 2000);
+    assert_true(strstr(e->preset->name, "_fast") != NULL);
+    assert_true(e->data.synthetic && (long)e->epochs * e->data.train_count <= 40000);
+    assert_true(e->data.val_count <= 500);
   }
-  assert_true(attention && ctc);
   fe_config_free(c);
 }
 

@@ -1,7 +1,7 @@
 /* Lowered graphs of tiny presets compiled with LLVM against the reference interpreter
  * (cg_compare): the whole training step (forward, backward, Adam, batch-norm running
- * statistics, dropout) and the inference and validation graphs (greedy decoding, stop mask,
- * CTC argmax). The unrolled LSTM and decoder steps must deduplicate into far fewer unique
+ * statistics, dropout, the per-layer gradient norms) and the inference and validation graphs
+ * (greedy decoding, stop mask, CTC argmax). The unrolled LSTM and decoder steps must deduplicate into far fewer unique
  * kernels than kernel calls. A training step compiled for 1 and for 3 threads must give the same
  * bits: the thread count may change who computes a block, never how it is computed. */
 #include <setjmp.h>
@@ -45,8 +45,11 @@ static void compare(const char *name, FeGraphKind kind, FeLossKind loss, bool ad
   if (io.label_smoothing != IR_NONE) ir_node(g, io.label_smoothing)->value = 0.1;
   if (adam) {
     PassTraining tr;
-    assert_true(pass_build_training(g, io.loss, &(PassOptimizer){.kind = PASS_OPT_ADAM, .clip_grad_norm = true},
-                                    &tr, &d));
+    PassOptimizer opt = {.kind = PASS_OPT_ADAM, .clip_grad_norm = true, .layer_norms = true};
+    assert_true(pass_build_training(g, io.loss, &opt, &tr, &d));
+    /* the per-layer squared gradient norms are outputs too, compared like the loss */
+    assert_true(tr.n_layers >= 3);
+    assert_int_equal(g->n_outputs, tr.first_norm_output + tr.n_layers);
     /* Adam divides by sqrt(v) + eps: with eps 1e-8, gradients near 0 turn f32 rounding noise
      * into O(lr) differences of the update; a larger eps keeps the comparison meaningful. */
     ir_node(g, tr.eps)->value = 1e-3;

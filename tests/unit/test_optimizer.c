@@ -1,8 +1,9 @@
 /* pass_build_training: the optimizer update built as graph ops, run by the reference
  * interpreter, against the formulas evaluated by hand here (PyTorch's torch.optim definitions):
  * Adam with bias correction and L2 decay, AdamW with decoupled decay, SGD with momentum (plain
- * and Nesterov) over two steps, global-norm clipping; plus the graph contract: hyperparameters
- * are runtime inputs, moments are named zero states, the phase boundary, output 0. */
+ * and Nesterov) over two steps, global-norm clipping, per-layer gradient norms; plus the graph
+ * contract: hyperparameters are runtime inputs, moments are named zero states, the phase
+ * boundary, output 0. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "ir/ir_builder.h"
 #include "ir/ir_interp.h"
 #include "ir/ir_verify.h"
+#include "passes/simplify.h"
 #include "passes/train_graph.h"
 
 enum { NW = 3, NU = 2 };
@@ -285,6 +287,71 @@ static void test_unused_param_and_name_clash(void **state) {
   ir_graph_free(g);
 }
 
+/* layer_norms: one output per layer of trained params (name up to the first '.'), the sum of
+ * its params' squared raw gradients, in order of first appearance; a param the loss ignores is
+ * no layer. Layers a (a.weight, a.bias), b (b.l0.w) and c (c, no dot); z.w is unused. The
+ * layers add up to the clipping norm's square, and the simplified graph lists the same layers. */
+static void test_layer_norms(void **state) {
+  static const double A[2] = {1.5, -2.0}, B[3] = {0.5, 0.25, -1.0}, AB = 3.0, CC = -0.75;
+  for (int clip = 0; clip < 2; clip++) {
+    IrGraph *g = ir_graph_new("layers");
+    IrId aw = ir_param(g, "a.weight", IR_SHAPE(2), IR_INIT_ZEROS, 0);
+    IrId ab = ir_param(g, "a.bias", IR_SHAPE(), IR_INIT_ZEROS, 0);
+    ir_param(g, "z.w", IR_SHAPE(2), IR_INIT_ZEROS, 0);
+    IrId bw = ir_param(g, "b.l0.w", IR_SHAPE(3), IR_INIT_ZEROS, 0);
+    IrId c = ir_param(g, "c", IR_SHAPE(), IR_INIT_ZEROS, 0);
+    /* loss = sum(A aw) + AB ab + sum(B bw) + CC c: the gradients are the constants */
+    IrId loss = ir_add(g, ir_sum_all(g, ir_mul(g, aw, ir_const_data(g, IR_F32, IR_SHAPE(2), A))),
+                       ir_mul_scalar(g, ab, AB));
+    loss = ir_add(g, loss, ir_sum_all(g, ir_mul(g, bw, ir_const_data(g, IR_F32, IR_SHAPE(3), B))));
+    loss = ir_add(g, loss, ir_mul_scalar(g, c, CC));
+    PassTraining t;
+    RtDiags d = {0};
+    PassOptimizer opt = {.kind = PASS_OPT_SGD, .clip_grad_norm = clip, .layer_norms = true};
+    assert_true(pass_build_training(g, loss, &opt, &t, &d));
+    assert_int_equal(d.errors, 0);
+    assert_true(ir_verify(g, NULL, &d));
+    assert_int_equal(t.n_layers, 3);
+    assert_int_equal(t.first_norm_output, 1);
+    assert_int_equal(g->n_outputs, 4);
+    const char **names;
+    RtArena arena = {0};
+    assert_int_equal(pass_grad_layers(g, &arena, &names), 3);
+    assert_string_equal(names[0], "a");
+    assert_string_equal(names[1], "b");
+    assert_string_equal(names[2], "c");
+    IrInterp *it = ir_interp_new(g);
+    ir_interp_init_leaves(it, 3);
+    ir_interp_run(it, NULL);
+    double want[3] = {A[0] * A[0] + A[1] * A[1] + AB * AB, B[0] * B[0] + B[1] * B[1] + B[2] * B[2], CC * CC};
+    double total = 0;
+    for (int l = 0; l < 3; l++) {
+      const double *got = ir_interp_value(it, g->outputs[1 + l])->data;
+      expect_close(got, &want[l], 1);
+      total += *got;
+    }
+    if (clip) { /* the same squares feed the clipping norm */
+      double norm = sqrt(total);
+      expect_close(ir_interp_value(it, t.grad_norm)->data, &norm, 1);
+    }
+    ir_interp_free(it);
+    IrGraph *s = pass_simplify(g, NULL);
+    assert_int_equal(s->n_outputs, 4);
+    assert_int_equal(pass_grad_layers(s, &arena, &names), 3);
+    assert_string_equal(names[1], "b");
+    ir_graph_free(s);
+    rt_arena_free(&arena);
+    rt_diags_free(&d);
+    ir_graph_free(g);
+  }
+  /* without layer_norms the step is as before: the loss alone */
+  Problem p = problem_new((PassOptimizer){.kind = PASS_OPT_ADAM});
+  assert_int_equal(p.g->n_outputs, 1);
+  assert_int_equal(p.t.n_layers, 0);
+  problem_free(&p);
+  (void)state;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_adam),
@@ -296,6 +363,7 @@ int main(void) {
       cmocka_unit_test(test_hyperparameters_are_inputs),
       cmocka_unit_test(test_graph_contract),
       cmocka_unit_test(test_unused_param_and_name_clash),
+      cmocka_unit_test(test_layer_norms),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

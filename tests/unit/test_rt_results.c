@@ -2,8 +2,9 @@
  * back field for field (best metrics from the best epoch, not the last; NaN as null), the writer
  * refusing inconsistent results, the reader rejecting schema violations (unknown, misspelt,
  * missing and duplicate keys, wrong types, best/final not matching the history, truncation),
- * metrics.jsonl appends, resume truncation and torn lines, and the TensorBoard scalars of an
- * epoch. */
+ * metrics.jsonl appends, resume truncation and torn lines, the training diagnostics (per-layer
+ * gradient norms, CTC blank rate: optional, so older files still load), and the TensorBoard
+ * scalars of an epoch. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <math.h>
@@ -103,18 +104,21 @@ static void test_key_tables(void **state) {
   }
   assert_int_equal(rt_metric_parse("val_char_accuracy"), -1);
   assert_string_equal(rt_metric_key(RT_METRIC_VAL_CHAR_ACC), "val_char_acc");
-  /* The TensorBoard tags the issue names, and no others. */
-  const char *tags[] = {"train/loss", "val/loss", "val/char_acc", "val/seq_acc", "lr"};
+  /* The TensorBoard tags the issues name, and no others. */
+  const char *tags[] = {"train/loss", "val/loss", "val/char_acc", "val/seq_acc", "lr", "train/grad_norm",
+                        "val/blank_rate"};
   int seen = 0;
   for (int m = 0; m < RT_METRIC_COUNT; m++) {
     const char *t = rt_metric_tb_tag((RtMetric)m);
     if (!t) continue;
     bool known = false;
-    for (int k = 0; k < 5; k++) known |= strcmp(t, tags[k]) == 0;
+    for (int k = 0; k < 7; k++) known |= strcmp(t, tags[k]) == 0;
     assert_true(known);
     seen++;
   }
-  assert_int_equal(seen, 5);
+  assert_int_equal(seen, 7);
+  assert_string_equal(rt_metric_key(RT_METRIC_GRAD_NORM_TOTAL), "grad_norm_total");
+  assert_string_equal(rt_metric_key(RT_METRIC_VAL_BLANK_RATE), "val_blank_rate");
   assert_true(rt_metric_better(RT_METRIC_VAL_SEQ_ACC, 0.8, 0.7));
   assert_false(rt_metric_better(RT_METRIC_VAL_SEQ_ACC, 0.7, 0.7));
   assert_true(rt_metric_better(RT_METRIC_VAL_LOSS, 0.5, 0.7));
@@ -132,6 +136,27 @@ static void assert_epoch_equal(const RtEpochMetrics *a, const RtEpochMetrics *b)
   for (int k = 0; k < RT_METRIC_COUNT; k++)
     if (!(a->v[k] == b->v[k] || (isnan(a->v[k]) && isnan(b->v[k]))))
       fail_msg("epoch %d %s: %.17g vs %.17g", a->epoch, rt_metric_key((RtMetric)k), a->v[k], b->v[k]);
+  assert_int_equal(a->n_grad_norms, b->n_grad_norms);
+  for (int i = 0; i < a->n_grad_norms; i++) {
+    assert_string_equal(a->grad_norm[i].layer, b->grad_norm[i].layer);
+    assert_true(a->grad_norm[i].norm == b->grad_norm[i].norm);
+  }
+}
+
+/* Epoch e with the training diagnostics: three layers' gradient norms, their global norm and a
+ * CTC blank rate. */
+static RtEpochMetrics epoch_with_norms(int e) {
+  RtEpochMetrics m = epoch_of(e);
+  static const char *const layers[] = {"conv2d_1", "enc-rnn", "head"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(m.grad_norm[i].layer, sizeof m.grad_norm[i].layer, "%s", layers[i]);
+    m.grad_norm[i].norm = 0.1 * (i + 1) / e;
+  }
+  m.n_grad_norms = 3;
+  m.v[RT_METRIC_GRAD_NORM_TOTAL] = 0.375 / e;
+  m.v[RT_METRIC_VAL_BLANK_RATE] = 0.96875;
+  m.v[RT_METRIC_MAX_LABEL_LEN] = NAN;
+  return m;
 }
 
 static void test_results_round_trip(void **state) {
@@ -495,8 +520,96 @@ static void test_epoch_to_tensorboard(void **state) {
   const char *want[] = {"train/loss", "val/loss", "val/char_acc", "val/seq_acc", "lr"};
   for (int k = 0; k < 5; k++) assert_non_null(memmem(data, size, want[k], strlen(want[k])));
   assert_null(memmem(data, size, "val_cer", 7));
+  assert_null(memmem(data, size, "grad_norm/", 10)); /* no layers */
   free(data);
   assert_true(rt_tb_close(tb, &d));
+
+  /* the gradient norms, each layer under grad_norm/<layer>; an unrecorded metric has no scalar */
+  char sub[450];
+  snprintf(sub, sizeof sub, "%s/diag", tmp_dir);
+  assert_true(rt_fs_mkdirs(sub, &d));
+  tb = rt_tb_open(sub, &d);
+  m = epoch_with_norms(2);
+  m.v[RT_METRIC_VAL_BLANK_RATE] = NAN;
+  assert_true(rt_epoch_to_tensorboard(tb, &m, m.step, &d));
+  assert_true(rt_fs_read_file(rt_tb_path(tb), &data, &size, &d));
+  const char *norms[] = {"grad_norm/conv2d_1", "grad_norm/enc-rnn", "grad_norm/head", "train/grad_norm"};
+  for (int k = 0; k < 4; k++) assert_non_null(memmem(data, size, norms[k], strlen(norms[k])));
+  assert_null(memmem(data, size, "blank_rate", 10));
+  free(data);
+  char path[700];
+  snprintf(path, sizeof path, "%s", rt_tb_path(tb));
+  assert_true(rt_tb_close(tb, &d));
+  unlink(path);
+  rmdir(sub);
+}
+
+/* The diagnostics of issue 17 round-trip through metrics.jsonl and results.json; lines written
+ * before they existed (no grad_norm, grad_norm_total, val_blank_rate) still load, with NaN and
+ * no layers; a malformed grad_norm is refused with its line. */
+static void test_epoch_diagnostics(void **state) {
+  (void)state;
+  RtDiags d = {0};
+  RtEpochMetrics e[2] = {epoch_with_norms(1), epoch_with_norms(2)};
+  e[1].grad_norm[1].norm = NAN; /* null in JSON, NaN back */
+  RtEpochLog *log = rt_epoch_log_open(log_path, -1, &d);
+  assert_non_null(log);
+  for (int i = 0; i < 2; i++) assert_true(rt_epoch_log_append(log, &e[i], &d));
+  rt_epoch_log_close(log);
+  RtEpochMetrics *h;
+  int32_t n;
+  assert_true(rt_epoch_log_load(log_path, -1, &h, &n, &d));
+  assert_int_equal(n, 2);
+  assert_epoch_equal(&h[0], &e[0]);
+  assert_string_equal(h[1].grad_norm[1].layer, "enc-rnn");
+  assert_true(isnan(h[1].grad_norm[1].norm));
+  free(h);
+  uint8_t *text;
+  size_t size;
+  assert_true(rt_fs_read_file(log_path, &text, &size, &d));
+  assert_non_null(strstr((char *)text, "\"grad_norm\":{\"conv2d_1\":0.1,\"enc-rnn\":0.2,\"head\":0.30000000000000004}"));
+  assert_non_null(strstr((char *)text, "\"grad_norm_total\":0.375,\"val_blank_rate\":0.96875"));
+  assert_null(strstr((char *)text, "max_label_len"));
+  free(text);
+
+  /* results.json: the history keeps them, and best must match its entry in them too */
+  RtResults r, back;
+  RtEpochMetrics hist[2];
+  fill_results(&r, hist, 2);
+  hist[0] = epoch_with_norms(1);
+  hist[1] = epoch_with_norms(2);
+  assert_true(rt_results_write(results_path, &r, &d));
+  assert_true(rt_results_load(results_path, &back, &d));
+  for (int i = 0; i < 2; i++) assert_epoch_equal(&back.history[i], &hist[i]);
+  rt_results_free(&back);
+  assert_int_equal(d.errors, 0);
+
+  /* A line from before: none of the new keys. */
+  static const char old[] = "{\"epoch\":1,\"step\":6,\"train_loss\":7.9,\"val_loss\":3.7,\"val_char_acc\":0,"
+                            "\"val_seq_acc\":0,\"val_cer\":1,\"lr\":0.01,\"samples_per_s\":4472.3,\"seconds\":0.02}\n";
+  assert_true(rt_fs_write_atomic(log_path, old, strlen(old), &d));
+  assert_true(rt_epoch_log_load(log_path, -1, &h, &n, &d));
+  assert_int_equal(n, 1);
+  assert_int_equal(h[0].n_grad_norms, 0);
+  assert_true(isnan(h[0].v[RT_METRIC_GRAD_NORM_TOTAL]) && isnan(h[0].v[RT_METRIC_VAL_BLANK_RATE]));
+  free(h);
+
+  /* grad_norm must be an object of layer names to numbers */
+  static const char *const bad[][2] = {
+      {"\"grad_norm\":[0.5]", "'grad_norm' must be an object of layer names to numbers"},
+      {"\"grad_norm\":{\"head\":\"big\"}", "'head' must be a number or null"},
+      {"\"grad_norm\":{\"head\":1,\"head\":2}", "duplicate layer 'head'"},
+      {"\"grad_norm\":{\"a_layer_name_far_longer_than_any_preset\":1}", "longer than 31 bytes"},
+  };
+  for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+    char line[512];
+    snprintf(line, sizeof line, "%.*s,%s}\n", (int)strlen(old) - 2, old, bad[k][0]);
+    assert_true(rt_fs_write_atomic(log_path, line, strlen(line), &d));
+    assert_false(rt_epoch_log_load(log_path, -1, &h, &n, &d));
+    expect_diag(&d, bad[k][1]);
+    assert_int_equal(d.items[0].line, 1);
+    rt_diags_free(&d);
+  }
 }
 
 int main(void) {
@@ -508,6 +621,7 @@ int main(void) {
       cmocka_unit_test(test_results_not_json),
       cmocka_unit_test(test_epoch_log),
       cmocka_unit_test(test_epoch_to_tensorboard),
+      cmocka_unit_test(test_epoch_diagnostics),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

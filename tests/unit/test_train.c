@@ -1,7 +1,8 @@
 /* End-to-end training on small presets (tests/train/) and generated CAPTCHAs, through the real
  * path of `smelt train`: config -> data -> compiled model -> training loop -> outputs. The loss
  * falls; a run interrupted and resumed ends exactly like an uninterrupted one; a diverging run
- * is recorded with its step; the outputs parse back. */
+ * is recorded with its step; the outputs parse back, with the plateau diagnostics (per-layer
+ * gradient norms, CTC blank rate). */
 #include <inttypes.h>
 #include <math.h>
 #include <setjmp.h>
@@ -112,6 +113,15 @@ static void check_loss_falls(const char *preset, const char *extra, const char *
   for (int i = 0; i < epochs; i++) {
     double v = r.history[i].v[RT_METRIC_VAL_LOSS];
     if (!(isfinite(v) && v > 0)) fail_msg("%s: val_loss %g at epoch %d", name, v, i + 1);
+  }
+  for (int i = 0; i < epochs; i++) { /* the diagnostics: a blank rate for CTC heads only, norms always */
+    const RtEpochMetrics *e = &r.history[i];
+    double blank = e->v[RT_METRIC_VAL_BLANK_RATE];
+    if (strstr(preset, "ctc") ? !(blank >= 0 && blank <= 1) : !isnan(blank))
+      fail_msg("%s: val_blank_rate %g at epoch %d", name, blank, i + 1);
+    assert_true(e->n_grad_norms >= 4);
+    for (int k = 0; k < e->n_grad_norms; k++) assert_true(isfinite(e->grad_norm[k].norm) && e->grad_norm[k].norm > 0);
+    assert_true(isfinite(e->v[RT_METRIC_GRAD_NORM_TOTAL]));
   }
   double first = r.history[0].v[RT_METRIC_TRAIN_LOSS], last = r.history[epochs - 1].v[RT_METRIC_TRAIN_LOSS];
   printf("%s: train loss %.4f -> %.4f, val char acc %.3f\n", name, first, last,
@@ -345,6 +355,9 @@ static Trained expect_resume_matches(const FeConfig *c, const char *whole, const
     if (k == RT_METRIC_SAMPLES_PER_S || k == RT_METRIC_SECONDS) continue;
     assert_float_equal(all.s.last.v[k], rest.s.last.v[k], 0.0);
   }
+  assert_int_equal(all.s.last.n_grad_norms, rest.s.last.n_grad_norms); /* the diagnostics too */
+  for (int k = 0; k < all.s.last.n_grad_norms; k++)
+    assert_true(all.s.last.grad_norm[k].norm == rest.s.last.grad_norm[k].norm);
   char a[512], b[512];
   snprintf(a, sizeof a, "%s/%s/last.safetensors", tmp, whole);
   snprintf(b, sizeof b, "%s/%s/last.safetensors", tmp, parts);
@@ -391,6 +404,48 @@ static void test_resume_matches_uninterrupted(void **state) {
     fail_msg("wall time %.6f s, epochs %.6f s, summary %.6f s", r.wall_time_s, epochs_time, rest.s.wall_seconds);
   rt_results_free(&r);
   fe_config_free(c);
+}
+
+/* Issue 17's diagnostics of a one-step CTC epoch: metrics.jsonl records every layer with params
+ * under its name (the preset's layers in order), each layer's norm is the square root of its
+ * compiled grad_sq output, and with one step their squares add up to grad_norm_total's square;
+ * the blank rate is a share of the validation time steps. */
+static void test_diagnostics_one_step(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    grad_clip: 0.5\n");
+  Trained t = train_steps(c, "diagnostics", 1, FRESH, 1);
+  assert_true(t.ok);
+  char path[600];
+  snprintf(path, sizeof path, "%s/diagnostics/metrics.jsonl", tmp);
+  char *text = test_read_text(path, NULL);
+  assert_non_null(text);
+  cJSON *o = cJSON_Parse(text);
+  assert_non_null(o);
+  printf("metrics.jsonl: %s", text);
+  static const char *const layers[] = {"conv2d_1", "batchnorm_1", "conv2d_2", "batchnorm_2", "lstm_1", "head"};
+  const cJSON *norms = cJSON_GetObjectItemCaseSensitive(o, "grad_norm");
+  assert_true(cJSON_IsObject(norms));
+  assert_int_equal(cJSON_GetArraySize(norms), 6);
+  double squares = 0;
+  int k = 0;
+  for (const cJSON *l = norms->child; l; l = l->next, k++) {
+    assert_string_equal(l->string, layers[k]);
+    assert_true(cJSON_IsNumber(l) && l->valuedouble > 0);
+    squares += l->valuedouble * l->valuedouble;
+  }
+  const cJSON *total_item = cJSON_GetObjectItemCaseSensitive(o, "grad_norm_total");
+  const cJSON *blank_item = cJSON_GetObjectItemCaseSensitive(o, "val_blank_rate");
+  assert_true(cJSON_IsNumber(total_item) && cJSON_IsNumber(blank_item));
+  double total = total_item->valuedouble;
+  assert_float_equal(squares, total * total, 1e-9 * total * total);
+  /* above the clipping threshold: the norms are the raw gradients', before clipping */
+  assert_true(total > 0.5);
+  double blank = blank_item->valuedouble;
+  assert_true(blank >= 0 && blank <= 1);
+  assert_true(t.s.last.v[RT_METRIC_VAL_BLANK_RATE] == blank);
+  cJSON_Delete(o);
+  free(text);
+  fe_config_free(c);
+  (void)state;
 }
 
 /* The per-epoch history of tmp/<name>/results.json (caller frees). */
@@ -730,6 +785,7 @@ static int teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ctc_loss_falls),
+      cmocka_unit_test(test_diagnostics_one_step),
       cmocka_unit_test(test_val_predictions_match_best_epoch),
       cmocka_unit_test(test_attention_loss_falls_with_dropout),
       cmocka_unit_test(test_focal_loss_falls),
