@@ -49,12 +49,17 @@ static void assert_same_set(const RtDataset *a, const RtDataset *b) {
   }
 }
 
-/* Samples [first, first + N) with labels of 1..max_len written to a folder, then loaded as a
- * training folder is (the charset given, the model's input size). */
-static RtDataset *generated(int64_t first, int max_len) {
+/* Samples [first, first + N) with labels of 1..max_len in the generator's style (NULL: the
+ * default mix) written to a folder, then loaded as a training folder is (the charset given, the
+ * model's input size). */
+static RtDataset *generated_styled(const RtSynthOptions *style, int64_t first, int max_len) {
   char *dir = fx_tmpdir();
   RtDiags d = {0};
-  RtSynthOptions so = {.charset = CFG.charset, .min_len = CFG.min_len, .max_len = max_len, .first_index = first};
+  RtSynthOptions so = style ? *style : (RtSynthOptions){0};
+  so.charset = CFG.charset;
+  so.min_len = CFG.min_len;
+  so.max_len = max_len;
+  so.first_index = first;
   assert_true(rt_synth_generate(dir, N, CFG.seed, &so, &d));
   RtDatasetOptions o = {.charset = CFG.charset, .height = H, .width = W};
   RtDataset *ds = rt_dataset_load(dir, &o, &d);
@@ -63,6 +68,27 @@ static RtDataset *generated(int64_t first, int max_len) {
   rt_diags_free(&d);
   fx_rmdir(dir);
   return ds;
+}
+
+static RtDataset *generated(int64_t first, int max_len) { return generated_styled(NULL, first, max_len); }
+
+/* The config's generator style (lines, per-character colours, distortion) reaches fresh sets:
+ * they equal the folder generated in that style, and differ from the default mix's. */
+static void test_fresh_keeps_style(void **state) {
+  RtFreshConfig c = CFG;
+  c.style = (RtSynthOptions){.lines = RT_SYNTH_NONE, .char_colours = true, .distort = 2};
+  RtDiags d = {0};
+  RtFresh *f = rt_fresh_new(&c, H, W, false, &d);
+  assert_non_null(f);
+  RtDataset *mine = rt_fresh_set(f, 0, 0, &d);
+  RtDataset *styled = generated_styled(&c.style, 0, CFG.max_len), *plain = generated(0, CFG.max_len);
+  assert_same_set(mine, styled);
+  assert_memory_not_equal(mine->images, plain->images, (size_t)N * H * W * sizeof(float));
+  assert_int_equal(d.count, 0);
+  rt_dataset_free(mine);
+  rt_dataset_free(styled);
+  rt_dataset_free(plain);
+  rt_fresh_free(f);
 }
 
 static void test_fresh_equals_loaded_folder(void **state) {
@@ -174,6 +200,7 @@ static void test_data_json_fresh(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fresh_equals_loaded_folder),
+      cmocka_unit_test(test_fresh_keeps_style),
       cmocka_unit_test(test_prefetch_same_bytes),
       cmocka_unit_test(test_epochs_disjoint),
       cmocka_unit_test(test_curriculum_rule),
