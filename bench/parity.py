@@ -15,7 +15,9 @@ Both output layers have the preset's 36 symbols (the peer is given the generator
 both initialise as PyTorch does by default. Known difference: PyTorch's LSTM has two bias vectors
 per gate set (b_ih + b_hh), smelt one.
 Runs go to OUT/smelt/<preset>_s<seed>/metrics.jsonl and OUT/torch/<preset>_s<seed>.log; a second
-invocation with the same OUT reuses finished runs (delete a run's files to redo it). --jobs runs
+invocation with the same OUT reuses finished runs (delete a run's files to redo it) and resumes
+smelt's unfinished ones from their last checkpoint (the peer's start over: torch_train.py keeps
+no checkpoint). --jobs runs
 that many trainings at once, each on --threads threads: keep jobs x threads <= cores, and the
 machine otherwise idle if the wall times matter (the curves do not depend on load).
 Needs Debian's python3-torch, python3-pil and python3-numpy for the peer."""
@@ -101,9 +103,11 @@ def smelt_job(a, folders, preset, seed):
                               experiments=f"  {name}: {{model: {preset}, loss: {loss}, seed: {seed}}}\n"))
     env = dict(os.environ, SMELT_THREADS=str(a.threads), OPENBLAS_NUM_THREADS="1",
                SMELT_PRESETS=os.path.join(ROOT, "presets"))
-    with open(os.path.join(a.out, "smelt", name + ".log"), "w") as log:
+    # an interrupted run (a stopped session) continues from its last checkpoint
+    start = "--resume" if smelt_curve(metrics) else "--overwrite"
+    with open(os.path.join(a.out, "smelt", name + ".log"), "a") as log:
         subprocess.run([a.smelt, "train", config, "--experiment", name, "--out",
-                        os.path.join(a.out, "smelt"), "--overwrite"], env=env, stdout=log,
+                        os.path.join(a.out, "smelt"), start], env=env, stdout=log,
                        stderr=subprocess.STDOUT, check=False)
 
 
