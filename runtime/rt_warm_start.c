@@ -123,10 +123,11 @@ bool rt_warm_start(const char *path, const RtModel *m, void *state, const char *
     if (!is_model_tensor(s->name) || s->dtype != RT_F32) continue;
     const RtStTensor *t = rt_st_find(f, s->name);
     bool usable = t && t->dtype == RT_ST_F32;
-    if (usable && (same_charset || !class_rows(m, s, t, theirs.size)) && same_shape(s, t)) {
+    bool per_class = usable && class_rows(m, s, t, theirs.size); /* rows follow the charset */
+    if (usable && same_shape(s, t) && (same_charset || !per_class)) {
       memcpy((char *)state + s->offset, t->data, (size_t)t->nbytes);
       r.loaded++;
-    } else if (usable && class_rows(m, s, t, theirs.size)) {
+    } else if (per_class) {
       if (!map) map = class_map(m, &ours, &theirs, &r);
       copy_rows(s, t, map, state);
       r.remapped++;
