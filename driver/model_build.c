@@ -58,7 +58,7 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
     s->lstm_bias = fe_preset_param_is_lstm_bias(p, s->name);
   }
   m->state = b->state;
-  static const char *const train_out[] = {"loss", "logits"}, *const eval_out[] = {"loss", "pred"};
+  static const char *const train_out[] = {"loss", "logits"}, *const eval_out[] = {"loss", "pred", "attention"};
   /* the layer norms, when the step has them, are its outputs from first_norm_output on */
   const char **layers = NULL;
   int n_layers = training && training->n_layers ? pass_grad_layers(train, &b->arena, &layers) : 0;
@@ -78,7 +78,7 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
   }
   int listed = n_layers ? train->n_outputs : train->n_outputs < 2 ? train->n_outputs : 2;
   b->train_io = model_io_slots(b, train, train_plan, names, listed, &m->train.n_io);
-  b->eval_io = model_io_slots(b, eval, eval_plan, eval_out, 2, &m->eval.n_io);
+  b->eval_io = model_io_slots(b, eval, eval_plan, eval_out, 3, &m->eval.n_io);
   m->train.io = b->train_io;
   m->eval.io = b->eval_io;
   m->train.io_bytes = train_plan->region_bytes[PASS_REGION_IO];

@@ -81,12 +81,14 @@ typedef struct Decoder {
 
 /* One step from the embedded previous token (B, Emb):
  *   a = softmax_T(att_v(tanh(ek + att_h(h)))), ctx = sum_T a enc,
- *   (h, c) = cell([emb, ctx], (h, c)), logits = out([h, ctx]) (B, K). */
-static IrId decoder_step(IrGraph *g, const Decoder *d, IrId emb, IrId *h, IrId *cs) {
+ *   (h, c) = cell([emb, ctx], (h, c)), logits = out([h, ctx]) (B, K). The weights a (T, B) go to
+ *   *weights when it is not NULL. */
+static IrId decoder_step(IrGraph *g, const Decoder *d, IrId emb, IrId *h, IrId *cs, IrId *weights) {
   IrId ah = ir_matmul(g, *h, d->att_h, false, true);                        /* (B, A) */
   IrId e = ir_tanh(g, ir_add(g, d->ek3, ah));                               /* (T, B, A) */
   IrId score = ir_sum(g, ir_mul(g, e, d->att_v), 1, (int[]){2}, false);     /* (T, B) */
   IrId a = ir_softmax(g, score, 0);
+  if (weights) *weights = a;
   IrId weighted = ir_mul(g, ir_reshape(g, a, IR_SHAPE(d->T, d->B, 1)), d->enc3);
   IrId ctx = ir_sum(g, weighted, 1, (int[]){0}, false);                     /* (B, E) */
   IrId in = ir_concat(g, 2, (IrId[]){emb, ctx}, 1);
@@ -107,30 +109,37 @@ static IrId decode_teacher_forced(FeLowerCtx *c, const Decoder *d) {
   IrId h = d->zeros, cs = d->zeros;
   IrId *outs = rt_xmalloc((size_t)S * sizeof *outs);
   for (int t = 0; t < S; t++)
-    outs[t] = decoder_step(g, d, ir_slice_axis(g, emb, 0, (int64_t)t * B, (int64_t)(t + 1) * B), &h, &cs);
+    outs[t] = decoder_step(g, d, ir_slice_axis(g, emb, 0, (int64_t)t * B, (int64_t)(t + 1) * B), &h, &cs, NULL);
   IrId logits = ir_concat(g, S, outs, 0);
   free(outs);
   return logits;
 }
 
-/* Greedy decoding: y_0 = go, y_{t+1} = argmax(logits_t) fed back; -> pred (B, S) stop-masked. */
-static IrId decode_greedy(FeLowerCtx *c, const Decoder *d) {
+/* Greedy decoding: y_0 = go, y_{t+1} = argmax(logits_t) fed back; -> pred (B, S) stop-masked.
+ * When weights is not NULL, every step's attention weights go to it as one (B, S, T) tensor. */
+static IrId decode_greedy(FeLowerCtx *c, const Decoder *d, IrId *weights) {
   IrGraph *g = c->g;
-  int S = d->S, B = d->B;
+  int S = d->S, B = d->B, T = d->T;
   IrId y = ir_const_fill(g, IR_I32, IR_SHAPE(B), FE_TOKEN_GO);
   IrId h = d->zeros, cs = d->zeros;
-  IrId *ys = rt_xmalloc((size_t)S * sizeof *ys);
+  IrId *ys = rt_xmalloc((size_t)S * sizeof *ys), *as = rt_xmalloc((size_t)S * sizeof *as);
   for (int t = 0; t < S; t++) {
-    IrId logits = decoder_step(g, d, ir_gather(g, d->embedding, y), &h, &cs);
+    IrId logits = decoder_step(g, d, ir_gather(g, d->embedding, y), &h, &cs, &as[t]);
     y = ir_argmax(g, logits, 1);
     ys[t] = ir_reshape(g, y, IR_SHAPE(B, 1));
   }
   IrId raw = ir_concat(g, S, ys, 1);
+  if (weights) { /* S x (T, B) -> (S, T, B) -> (B, S, T) */
+    IrId all = ir_reshape(g, ir_concat(g, S, as, 0), IR_SHAPE(S, T, B));
+    *weights = ir_transpose(g, all, 3, (int[]){2, 0, 1});
+  }
   free(ys);
+  free(as);
   return fe_lower_stop_mask(g, raw, FE_TOKEN_END);
 }
 
-/* The teacher-forced logits (S*B, K) (IR_NONE in INFER); io->pred (B, S) outside TRAIN. */
+/* The teacher-forced logits (S*B, K) (IR_NONE in INFER); io->pred (B, S) outside TRAIN, and in
+ * EVAL io->attention (B, S, T), the greedy steps' attention weights. */
 static IrId lower(FeLowerCtx *c, const FeLayer *l, IrId enc) {
   IrGraph *g = c->g;
   Decoder d = {.T = l->in.dims[0], .B = c->batch, .E = l->in.dims[1], .A = l->head.attention,
@@ -147,7 +156,8 @@ static IrId lower(FeLowerCtx *c, const FeLayer *l, IrId enc) {
   d.w_out = fe_lower_param(c, l, "out.weight");
   d.b_out = fe_lower_param(c, l, "out.bias");
   d.zeros = ir_const_fill(g, IR_F32, IR_SHAPE(d.B, d.H), 0.0);
-  if (c->kind != FE_GRAPH_TRAIN) c->io->pred = decode_greedy(c, &d);
+  if (c->kind != FE_GRAPH_TRAIN)
+    c->io->pred = decode_greedy(c, &d, c->kind == FE_GRAPH_EVAL ? &c->io->attention : NULL);
   return c->kind == FE_GRAPH_INFER ? IR_NONE : decode_teacher_forced(c, &d);
 }
 

@@ -177,6 +177,9 @@ static void finish(FeLowerCtx *c, FeLossKind loss_kind, IrId logits) {
   if (io->pred == IR_NONE) return;
   ir_graph_set_name(g, io->pred, "pred");
   ir_graph_add_output(g, io->pred);
+  if (c->kind != FE_GRAPH_EVAL || io->attention == IR_NONE) return;
+  ir_graph_set_name(g, io->attention, "attention");
+  ir_graph_add_output(g, io->attention);
 }
 
 IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io_out, RtDiags *d) {
@@ -184,7 +187,8 @@ IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io_out,
   FeModelIO *io = io_out ? io_out : &local;
   *io = (FeModelIO){.image = IR_NONE, .target = IR_NONE, .target_len = IR_NONE, .dropout = IR_NONE,
                     .seed = IR_NONE, .label_smoothing = IR_NONE, .focal_gamma = IR_NONE,
-                    .focal_alpha = IR_NONE, .loss = IR_NONE, .pred = IR_NONE};
+                    .focal_alpha = IR_NONE, .loss = IR_NONE, .pred = IR_NONE,
+                    .attention = IR_NONE};
   if (!options_check(p, o, d)) return NULL;
   const FeLayer *head = p->head;
   char name[96]; /* "small_train", an IR identifier whatever the preset's file is called */

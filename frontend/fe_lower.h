@@ -40,6 +40,9 @@ typedef struct FeModelIO {
   IrId pred; /* i32; attention (B, L+1) greedy ids with everything after the first end token
               * forced to end; ctc (B, T) argmax per time step (collapsed in C). Output 1 of
               * EVAL, output 0 of INFER */
+  IrId attention; /* f32 (B, L+1, T): attention heads' EVAL graphs only, output 2: each greedy
+                   * step's attention weights over the encoder's T steps (the diagnostics of
+                   * rt_io_attention_stats); IR_NONE elsewhere */
   /* sizes */
   int max_len;    /* L: the head's max_length */
   int classes;    /* attention: symbols + 2 (go 0, end 1); ctc: symbols + 1 (blank 0) */

@@ -1,7 +1,8 @@
 /* Validation through the compiled evaluation step (rt_train.h: rt_evaluate): the loss under
  * teacher forcing, averaged over the positions each batch's loss covers, the greedy predictions
- * scored against the labels (sequence and character accuracy, CER), and for CTC heads the share
- * of time steps predicted blank (a model stuck on all-blank output sits near 1). */
+ * scored against the labels (sequence and character accuracy, CER), and the plateau diagnostics:
+ * for CTC heads the share of time steps predicted blank (a model stuck on all-blank output sits
+ * near 1), for attention heads how sharply and in which order the decoder attends. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLos
   RtSeqMetrics metrics = {0};
   double loss_sum = 0, weight = 0;
   int64_t blanks = 0, steps = 0;
+  RtAttentionStats att = {0};
   for (const RtBatch *b; (b = rt_loader_next(l));) {
     rt_io_put_batch(m, g, io, b);
     g->step(state, io, scratch);
@@ -31,6 +33,7 @@ bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLos
     weight += w;
     rt_io_score_batch(m, g, io, b, &metrics, predicted, &ds->charset);
     if (m->head == RT_HEAD_CTC) rt_io_count_blanks(g, io, b, &blanks, &steps);
+    else rt_io_attention_stats(g, io, b, &att);
   }
   rt_loader_free(l);
   free(io);
@@ -40,6 +43,8 @@ bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLos
   out->v[RT_METRIC_VAL_SEQ_ACC] = rt_seq_metrics_seq_acc(&metrics);
   out->v[RT_METRIC_VAL_CER] = rt_seq_metrics_cer(&metrics);
   out->v[RT_METRIC_VAL_BLANK_RATE] = steps > 0 ? (double)blanks / (double)steps : NAN;
+  out->v[RT_METRIC_VAL_ATTENTION_PEAK] = att.steps > 0 ? att.peak_sum / (double)att.steps : NAN;
+  out->v[RT_METRIC_VAL_ATTENTION_FORWARD] = att.pairs > 0 ? (double)att.forward / (double)att.pairs : NAN;
   (void)d;
   return true;
 }

@@ -41,6 +41,8 @@ static const struct {
     [RT_METRIC_MAX_LABEL_LEN] = {"max_label_len", NULL, false, true},
     [RT_METRIC_GRAD_NORM_TOTAL] = {"grad_norm_total", "train/grad_norm", false, true},
     [RT_METRIC_VAL_BLANK_RATE] = {"val_blank_rate", "val/blank_rate", false, true},
+    [RT_METRIC_VAL_ATTENTION_PEAK] = {"val_attention_peak", "val/attention_peak", true, true},
+    [RT_METRIC_VAL_ATTENTION_FORWARD] = {"val_attention_forward", "val/attention_forward", true, true},
 };
 _Static_assert(sizeof METRICS / sizeof METRICS[0] == RT_METRIC_COUNT, "one METRICS row per RtMetric");
 

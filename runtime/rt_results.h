@@ -59,6 +59,13 @@ typedef enum RtMetric {
                                 has no layer norms (RT_SLOT_GRAD_SQ) */
   RT_METRIC_VAL_BLANK_RATE,  /* CTC heads: share of the validation time steps whose greedy class is
                                 the blank; NaN (left out) for attention heads */
+  RT_METRIC_VAL_ATTENTION_PEAK,    /* attention heads: mean over the validation labels' symbols of
+                                      the largest attention weight of the greedy step that reads
+                                      the symbol (1/T when spread evenly, 1 when on one time
+                                      step); NaN (left out) for CTC heads */
+  RT_METRIC_VAL_ATTENTION_FORWARD, /* attention heads: share of consecutive symbol steps whose most
+                                      attended time step lies right of the previous step's (a
+                                      left-to-right reading alignment nears 1); NaN for CTC */
   RT_METRIC_COUNT
 } RtMetric;
 

@@ -88,6 +88,32 @@ void rt_io_count_blanks(const RtGraphBin *g, const void *io, const RtBatch *b, i
   *steps += (int64_t)b->size * width;
 }
 
+bool rt_io_attention_stats(const RtGraphBin *g, const void *io, const RtBatch *b, RtAttentionStats *s) {
+  const RtSlot *att = rt_graph_slot(g, "attention");
+  if (!att) return false;
+  RT_ASSERT(att->rank == 3 && att->dtype == RT_F32 && att->dims[0] == b->capacity,
+            "the evaluation graph's attention output is not f32 (B, S, T)");
+  int64_t S = att->dims[1], T = att->dims[2];
+  const float *a = (const float *)((const char *)io + att->offset);
+  for (int r = 0; r < b->size; r++) {
+    int64_t steps = b->lengths[r] < S ? b->lengths[r] : S, previous = -1;
+    for (int64_t t = 0; t < steps; t++) {
+      const float *w = a + ((int64_t)r * S + t) * T;
+      int64_t best = 0;
+      for (int64_t k = 1; k < T; k++)
+        if (w[k] > w[best]) best = k;
+      s->peak_sum += w[best];
+      s->steps++;
+      if (t > 0) {
+        s->forward += best > previous;
+        s->pairs++;
+      }
+      previous = best;
+    }
+  }
+  return true;
+}
+
 void rt_grad_norms_init(RtGradNorms *n, const RtGraphBin *g) {
   *n = (RtGradNorms){0};
   size_t plen = strlen(RT_SLOT_GRAD_SQ);

@@ -35,6 +35,17 @@ void rt_io_score_batch(const RtModel *m, const RtGraphBin *g, const void *io, co
  * greedy class in g's `pred` output is the blank, and to *steps all their time steps. */
 void rt_io_count_blanks(const RtGraphBin *g, const void *io, const RtBatch *b, int64_t *blanks, int64_t *steps);
 
+/* Attention heads: where the greedy decoder looks while it reads each label symbol, from g's
+ * `attention` output (B, S, T). For every real row r and step t < its label length: the largest
+ * weight (peak_sum, steps), and for t >= 1 whether that weight's time step lies right of step
+ * t - 1's (forward, pairs). rt_io_attention_stats returns false (and adds nothing) when g has no
+ * such output (CTC heads, graphs built before it existed). */
+typedef struct RtAttentionStats {
+  double peak_sum;
+  int64_t steps, forward, pairs;
+} RtAttentionStats;
+bool rt_io_attention_stats(const RtGraphBin *g, const void *io, const RtBatch *b, RtAttentionStats *s);
+
 /* The training step's per-layer gradient norms (RT_SLOT_GRAD_SQ outputs), summed over steps. */
 typedef struct RtGradNorms {
   int n_layers;                  /* outputs found, 0 when the step has none */

@@ -94,10 +94,16 @@ static void check_abi(const FePreset *p, FeGraphKind kind, int B) {
     if (ctc) assert_int_equal(io.label_smoothing, IR_NONE);
     else assert_type(g, io.label_smoothing, IR_F32, IR_SHAPE());
   }
-  if (kind == FE_GRAPH_EVAL) {
-    assert_int_equal(g->n_outputs, 2);
+  if (kind == FE_GRAPH_EVAL) { /* attention heads add their weights: (B, L+1, T) */
+    assert_int_equal(g->n_outputs, ctc ? 2 : 3);
     assert_int_equal(g->outputs[1], io.pred);
-  }
+    if (ctc) assert_int_equal(io.attention, IR_NONE);
+    else {
+      assert_int_equal(g->outputs[2], io.attention);
+      assert_type(g, io.attention, IR_F32, IR_SHAPE(B, L + 1, T));
+      assert_int_equal(ir_graph_find(g, "attention"), io.attention);
+    }
+  } else assert_int_equal(io.attention, IR_NONE);
   if (kind == FE_GRAPH_TRAIN) {
     assert_int_equal(io.pred, IR_NONE);
     /* small's dropout takes its rate from the config: a rate input and a seed */

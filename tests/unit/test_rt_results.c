@@ -106,17 +106,17 @@ static void test_key_tables(void **state) {
   assert_string_equal(rt_metric_key(RT_METRIC_VAL_CHAR_ACC), "val_char_acc");
   /* The TensorBoard tags the issues name, and no others. */
   const char *tags[] = {"train/loss", "val/loss", "val/char_acc", "val/seq_acc", "lr", "train/grad_norm",
-                        "val/blank_rate"};
+                        "val/blank_rate", "val/attention_peak", "val/attention_forward"};
   int seen = 0;
   for (int m = 0; m < RT_METRIC_COUNT; m++) {
     const char *t = rt_metric_tb_tag((RtMetric)m);
     if (!t) continue;
     bool known = false;
-    for (int k = 0; k < 7; k++) known |= strcmp(t, tags[k]) == 0;
+    for (int k = 0; k < 9; k++) known |= strcmp(t, tags[k]) == 0;
     assert_true(known);
     seen++;
   }
-  assert_int_equal(seen, 7);
+  assert_int_equal(seen, 9);
   assert_string_equal(rt_metric_key(RT_METRIC_GRAD_NORM_TOTAL), "grad_norm_total");
   assert_string_equal(rt_metric_key(RT_METRIC_VAL_BLANK_RATE), "val_blank_rate");
   assert_true(rt_metric_better(RT_METRIC_VAL_SEQ_ACC, 0.8, 0.7));

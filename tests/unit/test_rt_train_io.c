@@ -1,5 +1,6 @@
 /* The training loop's readers of compiled outputs (runtime/rt_train_io.h) on crafted io regions:
- * the CTC blank count (real rows only, never the padding rows of a last batch) and the
+ * the CTC blank count (real rows only, never the padding rows of a last batch), the attention
+ * statistics (peak weight and forward moves over each label's symbol steps), and the
  * per-layer gradient norms (square roots of the grad_sq outputs, averaged over steps, a global
  * norm over all layers, the layers past RT_GRAD_LAYERS_MAX summed into one entry). */
 #include <math.h>
@@ -34,6 +35,33 @@ static void test_blank_count(void **state) {
   rt_io_count_blanks(&g, io, &b, &blanks, &steps);
   assert_int_equal(blanks, 9);
   assert_int_equal(steps, 12);
+}
+
+/* attention (B = 3, S = 4, T = 3) of an attention evaluation step; row 2 is padding. Row 0 (label
+ * of 3) reads left to right with peaks 1, 0.5, 0.6; row 1 (label of 2) looks at time step 1
+ * twice: not forward. Steps past a label's length (the end token's and later) are left out. */
+static void test_attention_stats(void **state) {
+  (void)state;
+  RtSlot slots[] = {{.name = "loss", .dtype = RT_F32, .rank = 0, .offset = 0},
+                    {.name = "attention", .dtype = RT_F32, .rank = 3, .dims = {3, 4, 3}, .offset = 4}};
+  RtGraphBin g = {.io = slots, .n_io = 2};
+  float io[1 + 36] = {0};
+  static const float att[36] = {1, 0, 0,       0.25f, 0.5f, 0.25f, 0.1f, 0.3f, 0.6f, 1, 0, 0,
+                                0.2f, 0.7f, 0.1f, 0.3f, 0.4f, 0.3f, 1, 0, 0,       1, 0, 0,
+                                0, 0, 1,       0, 0, 1,       0, 0, 1,       0, 0, 1};
+  memcpy(io + 1, att, sizeof att);
+  int32_t lengths[3] = {3, 2, 0};
+  RtBatch b = {.size = 2, .capacity = 3, .lengths = lengths};
+  RtAttentionStats s = {0};
+  assert_true(rt_io_attention_stats(&g, io, &b, &s));
+  assert_int_equal(s.steps, 5);
+  assert_float_equal(s.peak_sum, 1 + 0.5 + 0.6 + 0.7 + 0.4, 1e-6);
+  assert_int_equal(s.pairs, 3);
+  assert_int_equal(s.forward, 2);
+  /* a CTC step has no attention output: nothing added */
+  RtGraphBin ctc = {.io = slots, .n_io = 1};
+  assert_false(rt_io_attention_stats(&ctc, io, &b, &s));
+  assert_int_equal(s.steps, 5);
 }
 
 /* A training step's io with n grad_sq.<layer> outputs among other slots; io[k + 1] is layer k's. */
@@ -118,6 +146,7 @@ static void test_grad_norms_rest(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_blank_count),
+      cmocka_unit_test(test_attention_stats),
       cmocka_unit_test(test_grad_norms),
       cmocka_unit_test(test_grad_norms_rest),
   };

@@ -119,6 +119,10 @@ static void check_loss_falls(const char *preset, const char *extra, const char *
     double blank = e->v[RT_METRIC_VAL_BLANK_RATE];
     if (strstr(preset, "ctc") ? !(blank >= 0 && blank <= 1) : !isnan(blank))
       fail_msg("%s: val_blank_rate %g at epoch %d", name, blank, i + 1);
+    double peak = e->v[RT_METRIC_VAL_ATTENTION_PEAK], forward = e->v[RT_METRIC_VAL_ATTENTION_FORWARD];
+    bool ctc = strstr(preset, "ctc") != NULL; /* a softmax's largest weight is at least 1/T */
+    if (ctc ? !isnan(peak) || !isnan(forward) : !(peak > 0 && peak <= 1 + 1e-6 && forward >= 0 && forward <= 1))
+      fail_msg("%s: val_attention_peak %g, val_attention_forward %g at epoch %d", name, peak, forward, i + 1);
     assert_true(e->n_grad_norms >= 4);
     for (int k = 0; k < e->n_grad_norms; k++) assert_true(isfinite(e->grad_norm[k].norm) && e->grad_norm[k].norm > 0);
     assert_true(isfinite(e->v[RT_METRIC_GRAD_NORM_TOTAL]));
