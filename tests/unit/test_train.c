@@ -114,13 +114,14 @@ static void check_loss_falls(const char *preset, const char *extra, const char *
     double v = r.history[i].v[RT_METRIC_VAL_LOSS];
     if (!(isfinite(v) && v > 0)) fail_msg("%s: val_loss %g at epoch %d", name, v, i + 1);
   }
+  bool ctc = strstr(preset, "ctc") != NULL;
   for (int i = 0; i < epochs; i++) { /* the diagnostics: a blank rate for CTC heads only, norms always */
     const RtEpochMetrics *e = &r.history[i];
     double blank = e->v[RT_METRIC_VAL_BLANK_RATE];
-    if (strstr(preset, "ctc") ? !(blank >= 0 && blank <= 1) : !isnan(blank))
+    if (ctc ? !(blank >= 0 && blank <= 1) : !isnan(blank))
       fail_msg("%s: val_blank_rate %g at epoch %d", name, blank, i + 1);
+    /* attention heads only; a softmax's largest weight is at least 1/T, so above 0 */
     double peak = e->v[RT_METRIC_VAL_ATTENTION_PEAK], forward = e->v[RT_METRIC_VAL_ATTENTION_FORWARD];
-    bool ctc = strstr(preset, "ctc") != NULL; /* a softmax's largest weight is at least 1/T */
     if (ctc ? !isnan(peak) || !isnan(forward) : !(peak > 0 && peak <= 1 + 1e-6 && forward >= 0 && forward <= 1))
       fail_msg("%s: val_attention_peak %g, val_attention_forward %g at epoch %d", name, peak, forward, i + 1);
     assert_true(e->n_grad_norms >= 4);
