@@ -5,7 +5,7 @@ seed-to-seed noise is visible next to any difference between the two.
 
   bench/parity.py --preset ctc_small --preset small --seeds 1,2 --epochs 15     # digits set
   bench/parity.py --preset small --seeds 1 --epochs 50 --charset default --length 4-8 \
-      --train-count 4000 --val-count 1000 --target-seq 10                       # default set
+      --train-count 4000 --val-count 1000 --target-seq 10 --stop-at-target      # default set
 
 Data: one generated set (`smelt data synth`, a labels.tsv folder) read by both sides. Recipe: the
 peer's (../shared/peers/torch_train.py): Adam lr 1e-3, weight decay 1e-4 (L2), batch 32,
@@ -17,11 +17,12 @@ per gate set (b_ih + b_hh), smelt one.
 Runs go to OUT/smelt/<preset>_s<seed>/metrics.jsonl and OUT/torch/<preset>_s<seed>.log; a second
 invocation with the same OUT reuses finished runs (delete a run's files to redo it) and resumes
 smelt's unfinished ones from their last checkpoint (the peer's start over: torch_train.py keeps
-no checkpoint). --jobs runs
+no checkpoint). --stop-at-target ends each training after the first epoch whose sequence
+accuracy passes --target-seq (the question "which epoch passes 10%" needs no more). --jobs runs
 that many trainings at once, each on --threads threads: keep jobs x threads <= cores, and the
 machine otherwise idle if the wall times matter (the curves do not depend on load).
 Needs Debian's python3-torch, python3-pil and python3-numpy for the peer."""
-import argparse, json, os, re, subprocess, sys, time
+import argparse, json, os, re, signal, subprocess, sys, time
 from concurrent.futures import ThreadPoolExecutor
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -70,6 +71,8 @@ def parse_args():
     ap.add_argument("--report", action="store_true", help="print the tables of finished epochs, run nothing")
     ap.add_argument("--target-seq", type=float, default=10.0,
                     help="report the first epoch whose sequence accuracy passes this (percent)")
+    ap.add_argument("--stop-at-target", action="store_true",
+                    help="stop each training after the first epoch that passes --target-seq")
     a = ap.parse_args()
     a.preset = a.preset or ["ctc_small", "small"]
     a.seeds = [int(s) for s in a.seeds.split(",") if s]
@@ -94,7 +97,7 @@ def make_data(a):
 def smelt_job(a, folders, preset, seed):
     name = f"{preset}_s{seed}"
     metrics = os.path.join(a.out, "smelt", name, "metrics.jsonl")
-    if finished(smelt_curve(metrics), a.epochs):
+    if finished(a, smelt_curve(metrics)):
         return
     config = os.path.join(a.out, "smelt", name + ".yaml")
     loss = "ctc" if HEADS[preset] == "ctc" else "{type: cross_entropy, label_smoothing: 0.05}"
@@ -106,14 +109,15 @@ def smelt_job(a, folders, preset, seed):
     # an interrupted run (a stopped session) continues from its last checkpoint
     start = "--resume" if smelt_curve(metrics) else "--overwrite"
     with open(os.path.join(a.out, "smelt", name + ".log"), "a") as log:
-        subprocess.run([a.smelt, "train", config, "--experiment", name, "--out",
-                        os.path.join(a.out, "smelt"), start], env=env, stdout=log,
-                       stderr=subprocess.STDOUT, check=False)
+        proc = subprocess.Popen([a.smelt, "train", config, "--experiment", name, "--out",
+                                 os.path.join(a.out, "smelt"), start], env=env, stdout=log,
+                                stderr=subprocess.STDOUT)
+        watch(a, proc, lambda: smelt_curve(metrics))
 
 
 def torch_job(a, folders, preset, seed):
     log_path = os.path.join(a.out, "torch", f"{preset}_s{seed}.log")
-    if finished(torch_curve(log_path), a.epochs):
+    if finished(a, torch_curve(log_path)):
         return
     cmd = [a.python, a.peer, "--preset", preset, "--train", folders["train"], "--val", folders["val"],
            "--epochs", str(a.epochs), "--seed", str(seed), "--threads", str(a.threads),
@@ -122,7 +126,8 @@ def torch_job(a, folders, preset, seed):
     with open(log_path, "w") as log:
         log.write("# " + " ".join(cmd) + "\n")
         log.flush()
-        subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        watch(a, proc, lambda: torch_curve(log_path))
 
 
 def smelt_curve(path):
@@ -145,8 +150,28 @@ def torch_curve(path):
     return curve
 
 
-def finished(curve, epochs):
-    return len(curve) >= epochs
+def passed_target(a, curve):
+    """The first epoch whose sequence accuracy passes --target-seq, or None."""
+    return next((ep for ep in sorted(curve) if curve[ep][1] > a.target_seq), None)
+
+
+def finished(a, curve):
+    return len(curve) >= a.epochs or (a.stop_at_target and passed_target(a, curve) is not None)
+
+
+def watch(a, proc, curve):
+    """Waits for a training; with --stop-at-target, interrupts it (SIGINT) once an epoch passes
+    the target: smelt keeps the checkpoint of its last finished epoch, the peer its log."""
+    while proc.poll() is None:
+        if a.stop_at_target and passed_target(a, curve()) is not None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            return
+        time.sleep(5)
 
 
 def report(a):
@@ -164,7 +189,7 @@ def report(a):
                 print(f"| {ep} | " + " | ".join(cells) + " |")
         firsts = []
         for name, c in runs:
-            hit = next((ep for ep in sorted(c) if c[ep][1] > a.target_seq), None)
+            hit = passed_target(a, c)
             firsts.append(f"{name} {hit if hit else '-'}")
         print(f"first epoch with sequence accuracy above {a.target_seq:g}%: " + ", ".join(firsts))
 
