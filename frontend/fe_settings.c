@@ -164,6 +164,7 @@ static const FeField SYNTHETIC[] = {
     F(FeData, "width", FE_FIELD_INT, width, RT_SYNTH_MIN_SIZE, RT_SYNTH_MAX_WIDTH, 0),
     F(FeData, "like", FE_FIELD_STRING, like, 0, 0, 0),
     F(FeData, "fresh", FE_FIELD_BOOL, fresh, 0, 0, 0), /* after the style keys: their bits are fixed */
+    F(FeData, "mixed_styles", FE_FIELD_BOOL, mixed_styles, 0, 0, 0),
 };
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
 

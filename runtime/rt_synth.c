@@ -84,6 +84,7 @@ static char *manifest(const RtSynthOptions *o, int64_t count, uint64_t seed) {
   if (o->char_colours) cJSON_AddBoolToObject(j, "char_colours", true);
   if (o->distort) cJSON_AddNumberToObject(j, "distort", o->distort == RT_SYNTH_NONE ? 0 : o->distort);
   if (o->grey) cJSON_AddBoolToObject(j, "grey", true);
+  if (o->mixed) cJSON_AddBoolToObject(j, "mixed_styles", true);
   char *text = cJSON_Print(j);
   cJSON_Delete(j);
   RT_ASSERT(text, "cJSON_Print failed");

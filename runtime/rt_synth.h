@@ -21,6 +21,7 @@ enum {
   RT_SYNTH_VERSION = 1, /* bumped whenever the pictures for a given seed change */
   RT_SYNTH_NONE = -1,   /* `lines` and `distort`: none at all (0 is the default mix) */
   RT_SYNTH_MAX_LINES = 20, RT_SYNTH_MAX_DISTORT = 4,
+  RT_SYNTH_MIXED_LINES = 8, /* `mixed`: strokes per image at most, unless `lines` says otherwise */
 };
 
 typedef struct RtSynthOptions {
@@ -39,6 +40,11 @@ typedef struct RtSynthOptions {
   double distort;       /* scale of the per-character rotation and of the wave warp: 0 = 1 (the
                            default), RT_SYNTH_NONE = none, else (0, RT_SYNTH_MAX_DISTORT] */
   bool grey;            /* greyscale pictures: each pixel's luma in all three channels */
+  bool mixed;           /* each sample draws its own style: 0 to N strokes (N = lines if set,
+                           none with RT_SYNTH_NONE, else RT_SYNTH_MIXED_LINES), a colour per
+                           character in half of them (all with char_colours), the distortion
+                           scaled by 0.25-2. From a stream of its own: the label is that of the
+                           same sample without it */
 } RtSynthOptions;
 
 /* Writes count samples to dir (created if needed): dir/images/NNNNNN.png (RGB) and

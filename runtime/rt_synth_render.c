@@ -3,8 +3,9 @@
  * under one global shear, jittered spacing that may overlap), a sinusoidal warp of the ink, lines
  * and arcs over the text, then blur, contrast and grain. Text and background lumas (BT.601)
  * differ by at least 0.4, so the grayscale the loader makes stays readable. The style options
- * (more or no lines, a colour per character, stronger or no distortion, greyscale) draw their
- * extra random numbers only when set, so the default mix renders the same bytes as before. */
+ * (more or no lines, a colour per character, stronger or no distortion, greyscale, a style drawn
+ * per sample) draw their extra random numbers only when set, so the default mix renders the same
+ * bytes as before. */
 #include "runtime/rt_synth.h"
 
 #include <math.h>
@@ -338,7 +339,8 @@ static void blit(float *ink, int H, int W, const FT_Bitmap *bm, int left, int to
 
 /* The text into wk->ink; the label is the symbols sym[0..len) of the charset. centres[i]: the
  * horizontal centre of symbol i, for per-character colours. */
-static void draw_text(Rng *r, const RtSynth *s, Worker *wk, int H, int W, const int *sym, int len, float *centres) {
+static void draw_text(Rng *r, const RtSynth *s, Worker *wk, int H, int W, const int *sym, int len, float distort,
+                      float *centres) {
   memset(wk->ink, 0, (size_t)H * W * sizeof *wk->ink);
   int font = rng_int(r, 0, N_FONTS - 1);
   FT_Face face = wk->faces[font];
@@ -359,7 +361,7 @@ static void draw_text(Rng *r, const RtSynth *s, Worker *wk, int H, int W, const 
     FT_Get_Advance(face, FT_Get_Char_Index(face, cps[i]), FT_LOAD_NO_SCALE, &a);
     adv[i] = (float)a / face->units_per_EM; /* in ems */
     scale[i] = rng_range(r, 0.85, 1.1);
-    float max_rot = fminf(22 * distortion(&s->o), 60); /* degrees; 22 in the default mix */
+    float max_rot = fminf(22 * distort, 60); /* degrees; 22 in the default mix */
     rot[i] = rng_range(r, -max_rot, max_rot) * (float)(PI / 180);
     dy[i] = rng_range(r, -0.08, 0.08) * H;
     gap[i] = i + 1 < len ? rng_range(r, -0.12, 0.08) : 0; /* negative: overlap the next one */
@@ -493,6 +495,24 @@ static void blur_rgb(Worker *wk, int H, int W, float sigma) {
   }
 }
 
+/* One sample's style: the set's, or with `mixed`, drawn from the sample's own style stream. */
+typedef struct Style {
+  float distort; /* scale of rotation and warp */
+  bool char_colours;
+  int strokes;   /* `mixed`: the number of strokes; -1: from `lines` (or the default mix) */
+} Style;
+
+static Style sample_style(const RtSynthOptions *o, uint64_t seed, int64_t index) {
+  Style st = {.distort = distortion(o), .char_colours = o->char_colours, .strokes = -1};
+  if (!o->mixed) return st;
+  Rng m = {.key = seed ^ rt_random_stream_of("synth style"), .stream = (uint64_t)index};
+  st.distort *= rng_range(&m, 0.25, 2);
+  st.char_colours = st.char_colours || rng_chance(&m, 0.5);
+  int most = o->lines == RT_SYNTH_NONE ? 0 : o->lines > 0 ? o->lines : RT_SYNTH_MIXED_LINES;
+  st.strokes = rng_int(&m, 0, most);
+  return st;
+}
+
 void rt_synth_render(RtSynth *s, uint64_t seed, int64_t index, int worker, char *label, uint8_t *rgb) {
   RT_ASSERT(worker >= 0 && worker < RT_POOL_MAX_THREADS && index >= 0, "worker %d index %lld", worker,
             (long long)index);
@@ -519,10 +539,11 @@ void rt_synth_render(RtSynth *s, uint64_t seed, int64_t index, int worker, char 
   float text_col[3];
   colour_with_luma(&r, text_luma, text_col);
   draw_background(&r, wk, H, W, bg_luma, dark_text);
+  Style style = sample_style(&s->o, seed, index);
   float centres[RT_SYNTH_MAX_LEN];
-  draw_text(&r, s, wk, H, W, sym, len, centres);
-  warp_ink(&r, wk, H, W, distortion(&s->o));
-  if (s->o.char_colours) { /* each its own colour at its own luma, as contrasting as text_col */
+  draw_text(&r, s, wk, H, W, sym, len, style.distort, centres);
+  warp_ink(&r, wk, H, W, style.distort);
+  if (style.char_colours) { /* each its own colour at its own luma, as contrasting as text_col */
     float cols[RT_SYNTH_MAX_LEN][3];
     for (int i = 0; i < len; i++)
       colour_with_luma(&r, dark_text ? rng_range(&r, 0, bg_luma - 0.4) : rng_range(&r, bg_luma + 0.4, 1), cols[i]);
@@ -532,7 +553,8 @@ void rt_synth_render(RtSynth *s, uint64_t seed, int64_t index, int worker, char 
   }
   int strokes = rng_int(&r, 0, 99);
   strokes = strokes < 15 ? 0 : strokes < 55 ? 1 : strokes < 85 ? 2 : 3;
-  if (s->o.lines == RT_SYNTH_NONE) strokes = 0;
+  if (style.strokes >= 0) strokes = style.strokes;
+  else if (s->o.lines == RT_SYNTH_NONE) strokes = 0;
   else if (s->o.lines > 0) strokes = rng_int(&r, 1, s->o.lines);
   for (int i = 0; i < strokes; i++) {
     float col[3];

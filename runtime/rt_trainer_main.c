@@ -43,6 +43,10 @@ static void synth_style(const RtTrainerData *d, char *buf, size_t size) {
   if (d->synth_lines || d->synth_char_colours || d->synth_distort || d->synth_grey || d->synth_height)
     snprintf(buf, size, "l%d c%d d%.17g g%d %dx%d", d->synth_lines, d->synth_char_colours, d->synth_distort,
              d->synth_grey, d->synth_height, d->synth_width);
+  if (d->synth_mixed) { /* appended: the names of sets without it stay as they were */
+    size_t n = strlen(buf);
+    snprintf(buf + n, size - n, "%smixed", n ? " " : "");
+  }
 }
 
 void rt_trainer_synth_name(const RtTrainerData *data, char *buf, size_t size) {
@@ -97,7 +101,8 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
     RtSynthOptions so = {.charset = data->charset, .min_len = data->min_len, .max_len = data->max_len,
                          .reuse = true, .progress = o->log, .lines = data->synth_lines,
                          .char_colours = data->synth_char_colours, .distort = data->synth_distort,
-                         .grey = data->synth_grey, .height = data->synth_height, .width = data->synth_width};
+                         .grey = data->synth_grey, .height = data->synth_height, .width = data->synth_width,
+                         .mixed = data->synth_mixed};
     if (o->log) fprintf(o->log, "synthetic data: %s\n", synth);
     /* fresh data renders its training sets in memory, epoch by epoch */
     if (!data->fresh && !rt_synth_generate(synth_train, data->train_count, (uint64_t)data->synth_seed, &so, d))
@@ -171,6 +176,7 @@ cJSON *rt_trainer_data_json(const RtTrainerData *d) {
     cJSON_AddBoolToObject(st, "grey", d->synth_grey);
     cJSON_AddNumberToObject(st, "height", d->synth_height);
     cJSON_AddNumberToObject(st, "width", d->synth_width);
+    if (d->synth_mixed) cJSON_AddTrueToObject(st, "mixed"); /* absent: as before it existed */
   }
   return data;
 }
@@ -181,7 +187,8 @@ RtFreshConfig rt_trainer_fresh_config(const RtTrainerData *data) {
                          .max_len = data->max_len, .charset = data->charset,
                          .style = {.lines = data->synth_lines, .char_colours = data->synth_char_colours,
                                    .distort = data->synth_distort, .grey = data->synth_grey,
-                                   .height = data->synth_height, .width = data->synth_width}};
+                                   .height = data->synth_height, .width = data->synth_width,
+                                   .mixed = data->synth_mixed}};
 }
 
 static int int_of(const cJSON *o, const char *key, bool *ok) {
@@ -220,6 +227,7 @@ bool rt_trainer_data_from_json(const cJSON *o, RtTrainerData *d, const char *wha
       d->synth_width = int_of(st, "width", &ok);
       d->synth_char_colours = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "char_colours"));
       d->synth_grey = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "grey"));
+      d->synth_mixed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "mixed"));
       ok &= cJSON_IsNumber(distort);
       d->synth_distort = cJSON_IsNumber(distort) ? distort->valuedouble : 0;
     }

@@ -34,7 +34,7 @@ typedef struct RtTrainerData {
   const char *charset; /* symbols in id order; NULL: from the labels (generator: 0-9A-Z) */
   /* synthetic: the generator's style and size, as in RtSynthOptions (all 0: the default mix) */
   int synth_lines, synth_height, synth_width;
-  bool synth_char_colours, synth_grey;
+  bool synth_char_colours, synth_grey, synth_mixed;
   double synth_distort;
 } RtTrainerData;
 

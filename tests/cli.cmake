@@ -186,12 +186,13 @@ endif()
 smelt_cli_test(train_memory_estimate 0 "memory for training mini: about [0-9.]+ MiB \\(weights and state [0-9.]+ KiB, training step .*headroom: "
                train tests/train/mini.yaml --out ${MINI_OUT}/estimate --quiet --overwrite)
 
-# `data synth` styles and --like: a grey 40 x 120 set measured back (charset sorted, length, size,
-# grey), then styled like it; out-of-range style options are usage errors.
+# `data synth` styles (a style per image too) and --like: a grey 40 x 120 set measured back
+# (charset sorted, length, size, grey), then styled like it; out-of-range style options are
+# usage errors.
 set(SYNTH_LIKE ${CMAKE_BINARY_DIR}/test-synth-like)
 add_test(NAME cli_data_synth_like
          COMMAND ${EXPECT} 0 "like [^ ]*/a: 6 samples; charset \\(4 symbols\\) 7XYZ; length 4-4; size 40 x 120 \\(median of 6 images\\); grey \\(6 of 6 images greyscale\\)"
-                 sh -c "rm -rf \"$1\" && \"$0\" data synth --out \"$1/a\" --count 6 --grey --height 40 --width 120 --length 4 --charset XYZ7 --lines 4 --char-colours --distort 2 --quiet && \"$0\" data synth --like \"$1/a\" --out \"$1/b\" --count 3 --quiet && rm -rf \"$1\""
+                 sh -c "rm -rf \"$1\" && \"$0\" data synth --out \"$1/a\" --count 6 --grey --height 40 --width 120 --length 4 --charset XYZ7 --lines 4 --char-colours --distort 2 --mixed-styles --quiet && \"$0\" data synth --like \"$1/a\" --out \"$1/b\" --count 3 --quiet && rm -rf \"$1\""
                  $<TARGET_FILE:smelt> ${SYNTH_LIKE}
          WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
 smelt_cli_test(data_synth_bad_lines 2 "--lines expects an integer in \\[0, 20\\], got .21." data synth --out ${SYNTH_LIKE}-unused --lines 21)

@@ -324,6 +324,39 @@ static void test_styles(void **state) {
   fx_rmdir(dir);
 }
 
+/* mixed styles: labels unchanged (ink_stats checks), a colour per character in about half the
+ * images (left-right colour between none and all), more strokes than the default mix (0-8 rather
+ * than 0-3), none with lines: 0; deterministic, and said in synth.json. */
+static void test_mixed_styles(void **state) {
+  InkStats def = ink_stats(&(RtSynthOptions){0});
+  InkStats mixed = ink_stats(&(RtSynthOptions){.mixed = true});
+  InkStats plain = ink_stats(&(RtSynthOptions){.lines = RT_SYNTH_NONE});
+  InkStats half = ink_stats(&(RtSynthOptions){.lines = RT_SYNTH_NONE, .mixed = true});
+  InkStats chars = ink_stats(&(RtSynthOptions){.lines = RT_SYNTH_NONE, .char_colours = true});
+  print_message("mixed: ink share %.3f (default %.3f); left-right colour %.1f < %.1f < %.1f\n", mixed.ink_share,
+                def.ink_share, plain.left_right, half.left_right, chars.left_right);
+  assert_true(mixed.ink_share > def.ink_share + 0.01);
+  assert_true(half.left_right > 1.3 * plain.left_right);
+  assert_true(half.left_right < 0.9 * chars.left_right);
+  RtSynthOptions o = {.mixed = true};
+  char *a = generate(6, 3, &o), *b = generate(6, 3, &o), *plain_dir = generate(6, 3, NULL);
+  for (int i = 0; i < 6; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "images/%06d.png", i);
+    assert_true(same_file(a, b, name));
+  }
+  assert_true(same_file(a, plain_dir, "labels.tsv"));
+  assert_false(same_file(a, plain_dir, "images/000000.png") && same_file(a, plain_dir, "images/000001.png") &&
+               same_file(a, plain_dir, "images/000002.png"));
+  size_t size;
+  char *json = (char *)fx_read(fx_path(a, "synth.json"), &size);
+  assert_non_null(strstr(json, "\"mixed_styles\":\ttrue"));
+  free(json);
+  fx_rmdir(a);
+  fx_rmdir(b);
+  fx_rmdir(plain_dir);
+}
+
 /* --like: a folder of mixed sizes, mostly grey, gives its sorted charset, its length range, the
  * median size and grey; a colour set gives colour. */
 static void test_like(void **state) {
@@ -389,6 +422,7 @@ int main(void) {
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_reuse),
       cmocka_unit_test(test_styles),
+      cmocka_unit_test(test_mixed_styles),
       cmocka_unit_test(test_like),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);

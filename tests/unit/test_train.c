@@ -730,6 +730,22 @@ static void test_synthetic_style(void **state) {
   json = rt_trainer_data_json(&plain_data);
   assert_null(cJSON_GetObjectItemCaseSensitive(json, "style"));
   cJSON_Delete(json);
+  /* mixed styles alone: a folder of its own, kept by the JSON, passed on to fresh samples */
+  FeConfig *mixed = config("mini_ctc.yaml", "    loss: ctc\n    data: {synthetic: {train: 96, val: 32, seed: 3,"
+                                            " length: [1, 3], mixed_styles: true}, charset: '0123'}\n");
+  assert_true(mixed->experiments[0].data.mixed_styles && !c->experiments[0].data.mixed_styles);
+  char mixed_dir[600];
+  experiment_synth_dir(&mixed->experiments[0], mixed_dir, sizeof mixed_dir);
+  assert_non_null(strstr(mixed_dir, "-st"));
+  assert_string_not_equal(mixed_dir, dir);
+  RtTrainerData mixed_data = experiment_data(&mixed->experiments[0], &arena);
+  json = rt_trainer_data_json(&mixed_data);
+  assert_true(rt_trainer_data_from_json(json, &back, "test", &d));
+  assert_true(back.synth_mixed && back.synth_lines == 0 && !back.synth_char_colours);
+  mixed_data.fresh = true;
+  assert_true(rt_trainer_fresh_config(&mixed_data).style.mixed);
+  cJSON_Delete(json);
+  fe_config_free(mixed);
   rt_arena_free(&arena);
   /* generated as asked */
   RtDataset *train = NULL, *val = NULL;
