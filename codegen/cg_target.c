@@ -5,6 +5,7 @@
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/ErrorHandling.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include <pthread.h>
@@ -28,11 +29,28 @@ void cg_diag_llvm_error(RtDiags *d, const char *what, LLVMErrorRef err) {
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static bool init_ok;
+static char named_cpu[64]; /* the last CPU named by a caller, for the fatal error's message */
+
+/* LLVM's fatal errors (e.g. "64-bit code requested on a subtarget that doesn't support it!" for a
+ * 32-bit CPU such as i686, which the C API cannot tell apart beforehand) end the process: say
+ * what failed and exit with 1 rather than abort. Nothing is lost: every such error so far comes
+ * from compiling, before any training. */
+static void on_llvm_fatal(const char *reason) {
+  fflush(stdout);
+  fprintf(stderr, "error: LLVM failed%s%s%s: %s\n", named_cpu[0] ? " compiling for CPU '" : "", named_cpu,
+          named_cpu[0] ? "'" : "", reason);
+  if (strstr(reason, "64-bit code requested"))
+    fprintf(stderr, "note: smelt compiles x86-64 code; '%s' is a 32-bit CPU (try x86-64, x86-64-v3 or native)\n",
+            named_cpu);
+  fflush(stderr);
+  _exit(1);
+}
 
 static void init_native(void) {
   /* the static inline wrappers of llvm-c/Target.h expand to LLVMInitializeX86Target* on x86 */
   init_ok = !LLVMInitializeNativeTarget() && !LLVMInitializeNativeAsmPrinter() &&
             !LLVMInitializeNativeAsmParser();
+  LLVMInstallFatalErrorHandler(on_llvm_fatal);
 }
 
 bool cg_target_init(RtDiags *d) {
@@ -152,6 +170,7 @@ CgTarget *cg_target_new(const char *cpu, RtDiags *d) {
                                     LLVMCodeGenLevelDefault, LLVMRelocPIC, LLVMCodeModelDefault);
   } else {
     snprintf(t->cpu, sizeof t->cpu, "%s", cpu);
+    snprintf(named_cpu, sizeof named_cpu, "%s", cpu);
     t->features = rt_xstrdup("");
     bool known;
     t->tm = create_named_tm(target, t->triple, cpu, &known);
