@@ -119,3 +119,21 @@ void rt_train_print_start(const char *experiment, const char *preset, long long 
   rt_blas_warn(stderr);
 }
 
+int rt_train_single_label_length(const RtDataset *train, const RtFreshConfig *fresh) {
+  if (fresh && fresh->enabled) return fresh->min_len == fresh->max_len ? fresh->min_len : 0;
+  if (!train || train->count == 0) return 0;
+  for (int i = 1; i < train->count; i++)
+    if (train->label_len[i] != train->label_len[0]) return 0;
+  return train->label_len[0];
+}
+
+void rt_train_note_label_length(bool ctc, bool from_scratch, const RtDataset *train, const RtFreshConfig *fresh) {
+  int len = rt_train_single_label_length(train, fresh);
+  if (!ctc || !from_scratch || len == 0) return;
+  printf("note: every training label has %d symbol%s; a CTC model from scratch leaves its all-blank start much\n"
+         "      later on labels of one length, on large charsets not at all (docs/recipes.md, \"Label lengths\"):\n"
+         "      pretrain on generated labels of several lengths and fine-tune with --init, or use attention\n",
+         len, len == 1 ? "" : "s");
+  fflush(stdout);
+}
+

@@ -42,4 +42,13 @@ void rt_train_args_apply(const RtTrainArgs *a, const char *experiment, char *out
 void rt_train_print_start(const char *experiment, const char *preset, long long params, int batch, int epochs,
                           const RtDataset *train, const RtDataset *val, const RtFreshConfig *fresh);
 
+/* The length every training label has (fresh data: the generator's range), or 0 when they differ
+ * or there are none. */
+int rt_train_single_label_length(const RtDataset *train, const RtFreshConfig *fresh);
+
+/* A note on stdout when a CTC model starts from its initialisation (no --init, no --resume) on
+ * labels that all have one length: measured in docs/recipes.md ("Label lengths"), CTC leaves its
+ * all-blank start much later on such labels, or not at all on large charsets. */
+void rt_train_note_label_length(bool ctc, bool from_scratch, const RtDataset *train, const RtFreshConfig *fresh);
+
 #endif

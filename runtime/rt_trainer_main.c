@@ -337,6 +337,7 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   if (ok) {
     rt_train_print_start(tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train, val,
                          &tc.fresh);
+    rt_train_note_label_length(m->head == RT_HEAD_CTC, !tc.init_path && !tc.resume, train, &tc.fresh);
     tc.charset = val->charset.utf8; /* the training set's (fresh data: the generator's) */
     RtTrainSummary s;
     ok = rt_train(m, &tc, train, val, &s, &d);

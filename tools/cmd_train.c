@@ -62,6 +62,7 @@ int cmd_train(int argc, char **argv) {
     RtFreshConfig fresh = experiment_train_config(&e, NULL, NULL).fresh;
     rt_train_print_start(e.name, e.preset->name, (long long)e.preset->params, e.batch_size, e.epochs, train, val,
                          &fresh);
+    rt_train_note_label_length(fe_preset_is_ctc(e.preset), !e.init && !a.resume, train, &fresh);
     ModelBuildOptions mo = {.log = stdout};
     ok = model_build(&e, &mo, &mb, &d);
   }

@@ -3,7 +3,7 @@
  * loaded as a folder (pixels, labels, ids, paths), also with a curriculum's shorter labels; a
  * prefetch in the background gives the same bytes as rendering on the spot, and one for another
  * epoch is dropped; epochs never overlap each other or the validation samples; the data
- * settings' JSON keeps `fresh`. */
+ * settings' JSON keeps `fresh`; the single label length the CTC note looks for. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,7 @@
 #include "runtime/rt_fresh.h"
 #include "runtime/rt_synth.h"
 #include "runtime/rt_train.h"
+#include "runtime/rt_train_cli.h"
 #include "runtime/rt_trainer_main.h"
 #include "test_rt_data_fixture.h"
 
@@ -71,6 +72,23 @@ static RtDataset *generated_styled(const RtSynthOptions *style, int64_t first, i
 }
 
 static RtDataset *generated(int64_t first, int max_len) { return generated_styled(NULL, first, max_len); }
+
+/* The one length all training labels have, for the CTC note: from the generator's range with
+ * fresh data, from the labels of a set otherwise; 0 when they differ or there is nothing. */
+static void test_single_label_length(void **state) {
+  RtFreshConfig one = CFG;
+  one.min_len = one.max_len = 3;
+  assert_int_equal(rt_train_single_label_length(NULL, &CFG), 0);
+  assert_int_equal(rt_train_single_label_length(NULL, &one), 3);
+  RtDataset *varied = generated(0, 4), *single = generated(0, 1);
+  RtFreshConfig off = {0};
+  assert_int_equal(rt_train_single_label_length(varied, &off), 0);
+  assert_int_equal(rt_train_single_label_length(single, NULL), 1);
+  assert_int_equal(rt_train_single_label_length(single, &CFG), 0); /* fresh data: the generator's range */
+  assert_int_equal(rt_train_single_label_length(NULL, NULL), 0);
+  rt_dataset_free(varied);
+  rt_dataset_free(single);
+}
 
 /* The config's generator style (lines, per-character colours, distortion) reaches fresh sets:
  * they equal the folder generated in that style, and differ from the default mix's. */
@@ -201,6 +219,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fresh_equals_loaded_folder),
       cmocka_unit_test(test_fresh_keeps_style),
+      cmocka_unit_test(test_single_label_length),
       cmocka_unit_test(test_prefetch_same_bytes),
       cmocka_unit_test(test_epochs_disjoint),
       cmocka_unit_test(test_curriculum_rule),
