@@ -79,7 +79,7 @@ RtTrainerData experiment_data(const FeExperiment *e, RtArena *arena) {
                          .min_len = f->length[0], .max_len = f->length[1], .fresh = f->synthetic && f->fresh,
                          .charset = f->charset, .synth_lines = f->lines, .synth_char_colours = f->char_colours,
                          .synth_distort = f->distort, .synth_grey = f->grey, .synth_height = f->height,
-                         .synth_width = f->width, .synth_mixed = f->mixed_styles};
+                         .synth_width = f->width, .synth_mixed = f->mixed_styles, .synth_fonts = f->fonts};
 }
 
 void experiment_synth_dir(const FeExperiment *e, char *buf, size_t size) {

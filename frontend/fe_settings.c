@@ -165,6 +165,7 @@ static const FeField SYNTHETIC[] = {
     F(FeData, "like", FE_FIELD_STRING, like, 0, 0, 0),
     F(FeData, "fresh", FE_FIELD_BOOL, fresh, 0, 0, 0), /* after the style keys: their bits are fixed */
     F(FeData, "mixed_styles", FE_FIELD_BOOL, mixed_styles, 0, 0, 0),
+    F(FeData, "fonts", FE_FIELD_STRING, fonts, 0, 0, 0),
 };
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
 
@@ -394,6 +395,11 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
       fe_error(c, fe_node_get(synth, "length"), "length [%d, %d] must be [min, max] with min <= max",
                d->length[0], d->length[1]);
     synthetic_style(c, synth, set, d, base_dir, d->charset != NULL);
+    if (d->fonts) { /* relative to the config's folder, and there when the config loads */
+      d->fonts = fe_path_join(c->arena, base_dir, d->fonts);
+      if (!skip && !fe_path_is_file(d->fonts) && !fe_path_is_dir(d->fonts))
+        fe_error(c, fe_node_get(synth, "fonts"), "fonts '%s' is neither a font file nor a folder of them", d->fonts);
+    }
     if (d->like && d->charset && !d->charset_size) charset_check(c, fe_node_get(synth, "like"), d);
   } else if (!fe_node_is_null(synth) && !(fe_scalar_bool(synth, &on) && on)) {
     char got[96];

@@ -17,6 +17,7 @@
 
 #include "runtime/rt_image.h"
 #include "runtime/rt_pool.h"
+#include "runtime/rt_synth_fonts.h"
 #include "support/rt_assert.h"
 #include "support/rt_fs.h"
 
@@ -64,7 +65,7 @@ static void render_range(void *ctx, int64_t begin, int64_t end, int32_t worker) 
 
 /* synth.json: everything the pictures depend on (the seed as a string: JSON numbers lose
  * precision above 2^53). Caller frees. */
-static char *manifest(const RtSynthOptions *o, int64_t count, uint64_t seed) {
+static char *manifest(const RtSynthOptions *o, const RtSynthFonts *fonts, int64_t count, uint64_t seed) {
   cJSON *j = cJSON_CreateObject();
   char buf[32];
   cJSON_AddStringToObject(j, "generator", "smelt synthetic CAPTCHAs");
@@ -85,6 +86,10 @@ static char *manifest(const RtSynthOptions *o, int64_t count, uint64_t seed) {
   if (o->distort) cJSON_AddNumberToObject(j, "distort", o->distort == RT_SYNTH_NONE ? 0 : o->distort);
   if (o->grey) cJSON_AddBoolToObject(j, "grey", true);
   if (o->mixed) cJSON_AddBoolToObject(j, "mixed_styles", true);
+  if (fonts) { /* fonts other than the default ones: the files drawn from */
+    cJSON *list = cJSON_AddArrayToObject(j, "fonts");
+    for (int i = 0; i < fonts->count; i++) cJSON_AddItemToArray(list, cJSON_CreateString(fonts->paths[i]));
+  }
   char *text = cJSON_Print(j);
   cJSON_Delete(j);
   RT_ASSERT(text, "cJSON_Print failed");
@@ -134,7 +139,7 @@ bool rt_synth_generate(const char *dir, int64_t count, uint64_t seed, const RtSy
   RtSynth *s = rt_synth_new(opts, d);
   if (!s) return false;
   const RtSynthOptions *o = rt_synth_options(s);
-  char *want = manifest(o, count, seed);
+  char *want = manifest(o, opts && opts->fonts ? rt_synth_fonts(s) : NULL, count, seed);
   char *images = join(dir, "images"), *json = join(dir, "synth.json"), *labels_path = join(dir, "labels.tsv");
   bool ok = false;
   Job job = {.synth = s, .dir = dir, .seed = seed, .count = count, .first = o->first_index,

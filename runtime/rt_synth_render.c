@@ -18,19 +18,16 @@
 
 #include "runtime/rt_charset.h"
 #include "runtime/rt_pool.h"
+#include "runtime/rt_synth_fonts.h"
 #include "support/rt_assert.h"
 #include "support/rt_random.h"
 
 #define PI 3.14159265358979323846
-static const char *const FONT_FILES[] = {"DejaVuSans.ttf",     "DejaVuSans-Bold.ttf",
-                                         "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf",
-                                         "DejaVuSerif.ttf",    "DejaVuSerif-Bold.ttf"};
-enum { N_FONTS = sizeof FONT_FILES / sizeof *FONT_FILES };
 
 /* Per-thread state: FreeType objects are not thread-safe, and scratch images. */
 typedef struct Worker {
   FT_Library lib;
-  FT_Face faces[N_FONTS];
+  FT_Face faces[RT_SYNTH_MAX_FONTS];
   float *ink, *layer, *tmp; /* (H, W) each */
   float *rgb;               /* (H, W, 3) */
 } Worker;
@@ -40,9 +37,8 @@ struct RtSynth {
   char *charset;    /* owned copy of o.charset */
   uint32_t *cps;    /* (n_cps) */
   int n_cps;
-  uint8_t *font_data[N_FONTS]; /* whole font files, shared read-only by every worker's faces */
-  size_t font_size[N_FONTS];
-  float *top, *bottom; /* (N_FONTS, n_cps) glyph extent above / below the baseline, in ems */
+  RtSynthFonts fonts; /* the files, read once, shared read-only by every worker's faces */
+  float *top, *bottom; /* (fonts.count, n_cps) glyph extent above / below the baseline, in ems */
   Worker *workers[RT_POOL_MAX_THREADS];
 };
 
@@ -84,9 +80,9 @@ static Worker *worker_new(const RtSynth *s, RtDiags *d) {
     free(w);
     return NULL;
   }
-  for (int f = 0; f < N_FONTS; f++)
-    if (FT_New_Memory_Face(w->lib, s->font_data[f], (FT_Long)s->font_size[f], 0, &w->faces[f])) {
-      rt_diag_error(d, FONT_FILES[f], 0, 0, "FreeType cannot read this font");
+  for (int f = 0; f < s->fonts.count; f++)
+    if (FT_New_Memory_Face(w->lib, s->fonts.data[f], (FT_Long)s->fonts.size[f], 0, &w->faces[f])) {
+      rt_diag_error(d, s->fonts.paths[f], 0, 0, "FreeType cannot read this font");
       for (int g = 0; g < f; g++) FT_Done_Face(w->faces[g]);
       FT_Done_FreeType(w->lib);
       free(w);
@@ -100,9 +96,9 @@ static Worker *worker_new(const RtSynth *s, RtDiags *d) {
   return w;
 }
 
-static void worker_free(Worker *w) {
+static void worker_free(Worker *w, int n_fonts) {
   if (!w) return;
-  for (int f = 0; f < N_FONTS; f++) FT_Done_Face(w->faces[f]);
+  for (int f = 0; f < n_fonts; f++) FT_Done_Face(w->faces[f]);
   FT_Done_FreeType(w->lib);
   free(w->ink);
   free(w->layer);
@@ -180,49 +176,20 @@ RtSynth *rt_synth_new(const RtSynthOptions *opts, RtDiags *d) {
   s->o = o;
   s->o.charset = s->charset;
   s->o.font_dir = NULL; /* only used here */
+  s->o.fonts = NULL;    /* listed in s->fonts */
   s->n_cps = cs.size;
   s->cps = rt_xmalloc((size_t)cs.size * sizeof *s->cps);
   memcpy(s->cps, cs.cps, (size_t)cs.size * sizeof *s->cps);
   rt_charset_free(&cs);
-  bool ok = true;
-  for (int f = 0; f < N_FONTS && ok; f++) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", o.font_dir, FONT_FILES[f]);
-    FILE *fp = fopen(path, "rb");
-    long size = -1;
-    if (fp && fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
-    if (!fp || size <= 0 || fseek(fp, 0, SEEK_SET) != 0) {
-      rt_diag_error(d, path, 0, 0, "cannot read font (install Debian's fonts-dejavu-core)");
-      ok = false;
-    } else {
-      s->font_data[f] = rt_xmalloc((size_t)size);
-      s->font_size[f] = fread(s->font_data[f], 1, (size_t)size, fp);
-      if (s->font_size[f] != (size_t)size) {
-        rt_diag_error(d, path, 0, 0, "cannot read font");
-        ok = false;
-      }
-    }
-    if (fp) fclose(fp);
-  }
+  bool ok = rt_synth_fonts_load(&o, s->cps, s->n_cps, &s->fonts, d);
   if (ok && !(s->workers[0] = worker_new(s, d))) ok = false;
-  for (int i = 0; i < s->n_cps && s->workers[0]; i++) /* one error per symbol, first font lacking it */
-    for (int f = 0; f < N_FONTS; f++)
-      if (FT_Get_Char_Index(s->workers[0]->faces[f], s->cps[i]) == 0) {
-        char sym[5] = {0};
-        rt_utf8_encode(s->cps[i], sym);
-        rt_diag_error(d, "charset", 0, 0,
-                      "symbol '%s' (U+%04X) has no glyph in %s, a font the generator draws with: leave it out",
-                      sym, s->cps[i], FONT_FILES[f]);
-        ok = false;
-        break;
-      }
   if (!ok) {
     rt_synth_free(s);
     return NULL;
   }
-  s->top = rt_xmalloc((size_t)N_FONTS * s->n_cps * sizeof *s->top);
-  s->bottom = rt_xmalloc((size_t)N_FONTS * s->n_cps * sizeof *s->bottom);
-  for (int f = 0; f < N_FONTS; f++) {
+  s->top = rt_xmalloc((size_t)s->fonts.count * s->n_cps * sizeof *s->top);
+  s->bottom = rt_xmalloc((size_t)s->fonts.count * s->n_cps * sizeof *s->bottom);
+  for (int f = 0; f < s->fonts.count; f++) {
     FT_Face face = s->workers[0]->faces[f];
     for (int i = 0; i < s->n_cps; i++) {
       float top = 0, height = 0;
@@ -237,8 +204,8 @@ RtSynth *rt_synth_new(const RtSynthOptions *opts, RtDiags *d) {
 
 void rt_synth_free(RtSynth *s) {
   if (!s) return;
-  for (int i = 0; i < RT_POOL_MAX_THREADS; i++) worker_free(s->workers[i]);
-  for (int f = 0; f < N_FONTS; f++) free(s->font_data[f]);
+  for (int i = 0; i < RT_POOL_MAX_THREADS; i++) worker_free(s->workers[i], s->fonts.count);
+  rt_synth_fonts_free(&s->fonts);
   free(s->cps);
   free(s->top);
   free(s->bottom);
@@ -247,6 +214,7 @@ void rt_synth_free(RtSynth *s) {
 }
 
 const RtSynthOptions *rt_synth_options(const RtSynth *s) { return &s->o; }
+const RtSynthFonts *rt_synth_fonts(const RtSynth *s) { return &s->fonts; }
 
 /* ---- drawing ---- */
 
@@ -342,7 +310,7 @@ static void blit(float *ink, int H, int W, const FT_Bitmap *bm, int left, int to
 static void draw_text(Rng *r, const RtSynth *s, Worker *wk, int H, int W, const int *sym, int len, float distort,
                       float *centres) {
   memset(wk->ink, 0, (size_t)H * W * sizeof *wk->ink);
-  int font = rng_int(r, 0, N_FONTS - 1);
+  int font = rng_int(r, 0, s->fonts.count - 1);
   FT_Face face = wk->faces[font];
   const float *tops = s->top + font * s->n_cps, *bottoms = s->bottom + font * s->n_cps;
   uint32_t cps[RT_SYNTH_MAX_LEN];

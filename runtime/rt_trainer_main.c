@@ -43,9 +43,13 @@ static void synth_style(const RtTrainerData *d, char *buf, size_t size) {
   if (d->synth_lines || d->synth_char_colours || d->synth_distort || d->synth_grey || d->synth_height)
     snprintf(buf, size, "l%d c%d d%.17g g%d %dx%d", d->synth_lines, d->synth_char_colours, d->synth_distort,
              d->synth_grey, d->synth_height, d->synth_width);
-  if (d->synth_mixed) { /* appended: the names of sets without it stay as they were */
+  if (d->synth_mixed) { /* appended: the names of sets without these stay as they were */
     size_t n = strlen(buf);
     snprintf(buf + n, size - n, "%smixed", n ? " " : "");
+  }
+  if (d->synth_fonts) {
+    size_t n = strlen(buf);
+    snprintf(buf + n, size - n, "%sfonts %s", n ? " " : "", d->synth_fonts);
   }
 }
 
@@ -102,7 +106,7 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
                          .reuse = true, .progress = o->log, .lines = data->synth_lines,
                          .char_colours = data->synth_char_colours, .distort = data->synth_distort,
                          .grey = data->synth_grey, .height = data->synth_height, .width = data->synth_width,
-                         .mixed = data->synth_mixed};
+                         .mixed = data->synth_mixed, .fonts = data->synth_fonts};
     if (o->log) fprintf(o->log, "synthetic data: %s\n", synth);
     /* fresh data renders its training sets in memory, epoch by epoch */
     if (!data->fresh && !rt_synth_generate(synth_train, data->train_count, (uint64_t)data->synth_seed, &so, d))
@@ -177,6 +181,7 @@ cJSON *rt_trainer_data_json(const RtTrainerData *d) {
     cJSON_AddNumberToObject(st, "height", d->synth_height);
     cJSON_AddNumberToObject(st, "width", d->synth_width);
     if (d->synth_mixed) cJSON_AddTrueToObject(st, "mixed"); /* absent: as before it existed */
+    if (d->synth_fonts) cJSON_AddStringToObject(st, "fonts", d->synth_fonts);
   }
   return data;
 }
@@ -188,7 +193,7 @@ RtFreshConfig rt_trainer_fresh_config(const RtTrainerData *data) {
                          .style = {.lines = data->synth_lines, .char_colours = data->synth_char_colours,
                                    .distort = data->synth_distort, .grey = data->synth_grey,
                                    .height = data->synth_height, .width = data->synth_width,
-                                   .mixed = data->synth_mixed}};
+                                   .mixed = data->synth_mixed, .fonts = data->synth_fonts}};
 }
 
 static int int_of(const cJSON *o, const char *key, bool *ok) {
@@ -228,6 +233,7 @@ bool rt_trainer_data_from_json(const cJSON *o, RtTrainerData *d, const char *wha
       d->synth_char_colours = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "char_colours"));
       d->synth_grey = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "grey"));
       d->synth_mixed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "mixed"));
+      d->synth_fonts = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(st, "fonts"));
       ok &= cJSON_IsNumber(distort);
       d->synth_distort = cJSON_IsNumber(distort) ? distort->valuedouble : 0;
     }

@@ -35,6 +35,7 @@ typedef struct RtTrainerData {
   /* synthetic: the generator's style and size, as in RtSynthOptions (all 0: the default mix) */
   int synth_lines, synth_height, synth_width;
   bool synth_char_colours, synth_grey, synth_mixed;
+  const char *synth_fonts; /* NULL: the generator's DejaVu fonts */
   double synth_distort;
 } RtTrainerData;
 

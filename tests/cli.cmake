@@ -202,3 +202,4 @@ add_test(NAME cli_data_synth_like
 smelt_cli_test(data_synth_bad_lines 2 "--lines expects an integer in \\[0, 20\\], got .21." data synth --out ${SYNTH_LIKE}-unused --lines 21)
 smelt_cli_test(data_synth_bad_distort 2 "--distort must be within 0-4, got '5'" data synth --out ${SYNTH_LIKE}-unused --distort 5)
 smelt_cli_test(data_synth_like_missing 1 "labels.tsv" data synth --out ${SYNTH_LIKE}-unused --like ${SYNTH_LIKE}-nowhere)
+smelt_cli_test(data_synth_fonts_missing 1 "/nonexistent-fonts: error: no such font file or folder" data synth --out ${SYNTH_LIKE}-unused --fonts /nonexistent-fonts)

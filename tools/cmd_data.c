@@ -17,7 +17,7 @@ static const char USAGE[] =
     "usage: smelt data synth --out DIR [--count N] [--seed S] [--length MIN-MAX] [--charset STR]\n"
     "                        [--height H --width W] [--first N] [--reuse] [--quiet]\n"
     "                        [--like DIR] [--lines N] [--char-colours] [--distort X] [--grey | --colour]\n"
-    "                        [--mixed-styles]\n"
+    "                        [--mixed-styles] [--fonts PATH]\n"
     "       smelt data check DIR [--charset STR] [--max-len N] [--skip]\n"
     "\n"
     "synth  writes a synthetic CAPTCHA dataset: DIR/images/NNNNNN.png and DIR/labels.tsv.\n"
@@ -40,6 +40,9 @@ static const char USAGE[] =
     "  --grey, --colour   greyscale or colour pictures (default colour, or what --like found)\n"
     "  --mixed-styles     a style drawn per image: 0 to 8 lines (0 to N with --lines N), a colour\n"
     "                     per character in half of the images, distortion x 0.25-2\n"
+    "  --fonts PATH       draw with this font file, or the font files of this folder (*.ttf,\n"
+    "                     *.otf, *.ttc; those lacking a symbol are left out) instead of the six\n"
+    "                     DejaVu fonts\n"
     "\n"
     "check  loads DIR/labels.tsv and its images as training would, and reports problems.\n"
     "  --charset STR      the model's symbols (default: those of the labels)\n"
@@ -89,7 +92,7 @@ static int data_synth(int argc, char **argv) {
       {"like", required_argument, NULL, 'L'},   {"lines", required_argument, NULL, 'N'},
       {"char-colours", no_argument, NULL, 'C'}, {"distort", required_argument, NULL, 'D'},
       {"grey", no_argument, NULL, 'G'},         {"colour", no_argument, NULL, 'R'},
-      {"mixed-styles", no_argument, NULL, 'M'},
+      {"mixed-styles", no_argument, NULL, 'M'}, {"fonts", required_argument, NULL, 'F'},
       {"help", no_argument, NULL, 'h'},         {0}};
   const char *out = NULL, *like = NULL;
   int64_t count = 1000, seed = 1, height = 0, width = 0, first = 0, lines = -1;
@@ -135,6 +138,7 @@ static int data_synth(int argc, char **argv) {
     case 'G': colour_mode = 1; break;
     case 'R': colour_mode = 2; break;
     case 'M': so.mixed = true; break;
+    case 'F': so.fonts = optarg; break;
     default: return CLI_EXIT_USAGE;
     }
   }

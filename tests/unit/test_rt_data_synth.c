@@ -16,6 +16,7 @@
 #include "runtime/rt_dataset.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_synth.h"
+#include "runtime/rt_synth_fonts.h"
 #include "runtime/rt_synth_like.h"
 #include "test_rt_data_fixture.h"
 
@@ -357,6 +358,100 @@ static void test_mixed_styles(void **state) {
   fx_rmdir(plain_dir);
 }
 
+/* All diagnostics of d, one per line. */
+static const char *all_diags(const RtDiags *d) {
+  static char buf[4096];
+  size_t n = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < d->count && n < sizeof buf; i++) {
+    rt_diag_format(&d->items[i], buf + n, sizeof buf - n);
+    n = strlen(buf);
+    if (n + 1 < sizeof buf) buf[n++] = '\n', buf[n] = '\0';
+  }
+  return buf;
+}
+
+static void copy_font(const char *dir, const char *name, const char *system_font) {
+  size_t size;
+  unsigned char *data = fx_read(system_font, &size);
+  assert_non_null(data);
+  fx_write(dir, name, data, size);
+  free(data);
+}
+
+/* fonts: a folder's font files, sorted (a file FreeType cannot read left out with a warning,
+ * other files ignored), drawn from instead of the defaults with the same labels and listed in
+ * synth.json; one file alone; and the errors: a missing path, a folder without fonts, a broken
+ * file named alone, a folder none of whose fonts has the charset's symbols. */
+static void test_fonts(void **state) {
+  char *fonts = fx_tmpdir();
+  copy_font(fonts, "b_serif_italic.ttf", RT_SYNTH_FONT_DIR "/DejaVuSerif-Italic.ttf");
+  copy_font(fonts, "a_condensed.TTF", RT_SYNTH_FONT_DIR "/DejaVuSansCondensed-Bold.ttf");
+  fx_write_text(fonts, "c_broken.ttf", "not a font");
+  fx_write_text(fonts, "readme.txt", "not a font file name");
+  RtSynthOptions o = {.fonts = fonts};
+  RtDiags d = {0};
+  RtSynth *s = rt_synth_new(&o, &d), *plain = rt_synth_new(NULL, &d);
+  assert_non_null(s);
+  assert_non_null(plain);
+  assert_int_equal(d.errors, 0);
+  assert_int_equal(d.count, 1);
+  assert_non_null(strstr(all_diags(&d), "c_broken.ttf: warning: left out: FreeType cannot read it"));
+  const RtSynthFonts *f = rt_synth_fonts(s);
+  assert_int_equal(f->count, 2);
+  assert_string_equal(rt_synth_font_name(f->paths[0]), "a_condensed.TTF");
+  assert_string_equal(rt_synth_font_name(f->paths[1]), "b_serif_italic.ttf");
+  assert_int_equal(rt_synth_fonts(plain)->count, 6);
+  uint8_t *rgb = malloc(SN * 3), *ref = malloc(SN * 3);
+  int differ = 0;
+  for (int i = 0; i < 8; i++) {
+    char label[64], want[64];
+    rt_synth_render(s, 5, i, 0, label, rgb);
+    rt_synth_render(plain, 5, i, 0, want, ref);
+    assert_string_equal(label, want);
+    differ += memcmp(rgb, ref, SN * 3) != 0;
+  }
+  assert_true(differ >= 6); /* the same draws, other glyphs (a sample may pick a shared font index) */
+  free(rgb);
+  free(ref);
+  rt_synth_free(s);
+  rt_synth_free(plain);
+  rt_diags_free(&d);
+  char *set = fx_tmpdir();
+  assert_true(rt_synth_generate(set, 3, 2, &o, &d)); /* the warning again */
+  assert_int_equal(d.errors, 0);
+  rt_diags_free(&d);
+  size_t size;
+  char *json = (char *)fx_read(fx_path(set, "synth.json"), &size);
+  assert_non_null(strstr(json, "a_condensed.TTF"));
+  assert_non_null(strstr(json, "b_serif_italic.ttf"));
+  assert_null(strstr(json, "c_broken"));
+  free(json);
+  fx_rmdir(set);
+  o.fonts = RT_SYNTH_FONT_DIR "/DejaVuSerif-Italic.ttf"; /* one file */
+  set = generate(2, 2, &o);
+  fx_rmdir(set);
+  /* errors */
+  char *dir = fx_tmpdir(), *empty = fx_tmpdir();
+  o = (RtSynthOptions){.fonts = "/nonexistent/fonts"};
+  assert_string_equal(failure(dir, 2, &o), "/nonexistent/fonts: error: no such font file or folder");
+  o.fonts = empty;
+  assert_non_null(strstr(failure(dir, 2, &o), "error: holds no font files (*.ttf, *.otf, *.ttc)"));
+  char broken[1024];
+  snprintf(broken, sizeof broken, "%s/c_broken.ttf", fonts);
+  o.fonts = broken;
+  assert_non_null(strstr(failure(dir, 2, &o), "c_broken.ttf: error: FreeType cannot read it"));
+  o = (RtSynthOptions){.fonts = fonts, .charset = "A\xE4\xB8\xAD"};
+  assert_false(rt_synth_generate(dir, 2, 1, &o, &d));
+  const char *all = all_diags(&d);
+  assert_non_null(strstr(all, "a_condensed.TTF: warning: left out: no glyph for '\xE4\xB8\xAD' (U+4E2D)"));
+  assert_non_null(strstr(all, ": error: none of its fonts can draw every symbol of the charset"));
+  rt_diags_free(&d);
+  fx_rmdir(dir);
+  fx_rmdir(empty);
+  fx_rmdir(fonts);
+}
+
 /* --like: a folder of mixed sizes, mostly grey, gives its sorted charset, its length range, the
  * median size and grey; a colour set gives colour. */
 static void test_like(void **state) {
@@ -423,6 +518,7 @@ int main(void) {
       cmocka_unit_test(test_reuse),
       cmocka_unit_test(test_styles),
       cmocka_unit_test(test_mixed_styles),
+      cmocka_unit_test(test_fonts),
       cmocka_unit_test(test_like),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);

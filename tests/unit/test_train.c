@@ -746,6 +746,28 @@ static void test_synthetic_style(void **state) {
   assert_true(rt_trainer_fresh_config(&mixed_data).style.mixed);
   cJSON_Delete(json);
   fe_config_free(mixed);
+  /* fonts: kept by the JSON, passed on to fresh samples, a folder of their own; a missing path is
+   * an error naming it */
+  FeConfig *fonts = config("mini_ctc.yaml", "    loss: ctc\n    data: {synthetic: {train: 96, val: 32, seed: 3, length: [1, 3],"
+                                            " fonts: " RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf}, charset: '0123'}\n");
+  assert_string_equal(fonts->experiments[0].data.fonts, RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf");
+  char fonts_dir[600];
+  experiment_synth_dir(&fonts->experiments[0], fonts_dir, sizeof fonts_dir);
+  assert_non_null(strstr(fonts_dir, "-st"));
+  assert_string_not_equal(fonts_dir, mixed_dir);
+  RtTrainerData fonts_data = experiment_data(&fonts->experiments[0], &arena);
+  json = rt_trainer_data_json(&fonts_data);
+  assert_true(rt_trainer_data_from_json(json, &back, "test", &d));
+  assert_string_equal(back.synth_fonts, RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf");
+  fonts_data.fresh = true;
+  assert_string_equal(rt_trainer_fresh_config(&fonts_data).style.fonts, RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf");
+  cJSON_Delete(json);
+  fe_config_free(fonts);
+  const char *bad = "experiments:\n  run:\n    model: " SMELT_SOURCE_DIR "/tests/train/mini_ctc.yaml\n    loss: ctc\n"
+                    "    data: {synthetic: {train: 8, val: 8, length: [1, 3], fonts: no-such-fonts}, charset: '0123'}\n";
+  assert_null(fe_config_parse("test.yaml", bad, strlen(bad), NULL, &d));
+  assert_true(d.errors == 1 && strstr(d.items[0].msg, "no-such-fonts' is neither a font file nor a folder of them"));
+  rt_diags_free(&d);
   rt_arena_free(&arena);
   /* generated as asked */
   RtDataset *train = NULL, *val = NULL;

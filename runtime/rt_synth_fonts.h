@@ -1,0 +1,37 @@
+/* The font files the synthetic CAPTCHA generator draws with (RtSynthOptions.fonts): the six
+ * DejaVu core fonts by default, or one font file, or the font files of a folder (sorted by
+ * name), so that generated CAPTCHAs can look like a user's in their lettering too. Loaded once
+ * and shared read-only by every rendering thread's FreeType faces. */
+#ifndef SMELT_RT_SYNTH_FONTS_H
+#define SMELT_RT_SYNTH_FONTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/rt_synth.h"
+#include "support/rt_diag.h"
+
+typedef struct RtSynthFonts {
+  int count;
+  char *paths[RT_SYNTH_MAX_FONTS];  /* owned */
+  uint8_t *data[RT_SYNTH_MAX_FONTS]; /* whole files, owned */
+  size_t size[RT_SYNTH_MAX_FONTS];
+} RtSynthFonts;
+
+/* Lists and reads the fonts of o (NULL: the defaults) and checks that each is an outline font
+ * with a glyph for every symbol cps[0..n_cps). A folder holds its *.ttf, *.otf and *.ttc files
+ * (any case); those it holds that cannot draw every symbol are left out with a warning, and an
+ * error is raised only when none is left. A font named alone, or a default one, that cannot is
+ * an error (one per symbol missing, naming the first font that lacks it). False with errors in
+ * d for a missing or unreadable path, an empty folder or more than RT_SYNTH_MAX_FONTS fonts. */
+bool rt_synth_fonts_load(const RtSynthOptions *o, const uint32_t *cps, int n_cps, RtSynthFonts *out, RtDiags *d);
+void rt_synth_fonts_free(RtSynthFonts *f);
+
+/* The fonts an RtSynth draws with. */
+const RtSynthFonts *rt_synth_fonts(const RtSynth *s);
+
+/* The file name of a path, for messages ("DejaVuSans.ttf"). */
+const char *rt_synth_font_name(const char *path);
+
+#endif
