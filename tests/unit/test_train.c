@@ -699,6 +699,27 @@ static void test_split_ignores_seed(void **state) {
   rt_diags_free(&d);
 }
 
+/* The generator style of a config whose synthetic data (96/32, seed 3, lengths 1-3) adds `keys`,
+ * as fresh samples get it after the trainer's JSON and back; its cache folder goes to dir. */
+static RtSynthOptions styled(const char *keys, RtArena *arena, char *dir, size_t size) {
+  char extra[512];
+  snprintf(extra, sizeof extra,
+           "    loss: ctc\n    data: {synthetic: {train: 96, val: 32, seed: 3, length: [1, 3], %s}, charset: '0123'}\n", keys);
+  FeConfig *c = config("mini_ctc.yaml", extra);
+  experiment_synth_dir(&c->experiments[0], dir, size);
+  assert_non_null(strstr(dir, "-st"));
+  RtTrainerData data = experiment_data(&c->experiments[0], arena), back;
+  cJSON *json = rt_trainer_data_json(&data);
+  RtDiags d = {0};
+  assert_true(rt_trainer_data_from_json(json, &back, "test", &d));
+  back.fresh = true;
+  RtSynthOptions style = rt_trainer_fresh_config(&back).style;
+  if (style.fonts) style.fonts = rt_arena_strdup(arena, style.fonts); /* json owns it */
+  cJSON_Delete(json);
+  fe_config_free(c);
+  return style;
+}
+
 /* The generator's style in a config's synthetic mapping reaches the generated set (its own cache
  * folder, grey pictures of the size asked for, synth.json saying so) and survives the JSON that
  * built trainers embed; the default mix keeps its folder name. */
@@ -730,39 +751,14 @@ static void test_synthetic_style(void **state) {
   json = rt_trainer_data_json(&plain_data);
   assert_null(cJSON_GetObjectItemCaseSensitive(json, "style"));
   cJSON_Delete(json);
-  /* mixed styles alone: a folder of its own, kept by the JSON, passed on to fresh samples */
-  FeConfig *mixed = config("mini_ctc.yaml", "    loss: ctc\n    data: {synthetic: {train: 96, val: 32, seed: 3,"
-                                            " length: [1, 3], mixed_styles: true}, charset: '0123'}\n");
-  assert_true(mixed->experiments[0].data.mixed_styles && !c->experiments[0].data.mixed_styles);
-  char mixed_dir[600];
-  experiment_synth_dir(&mixed->experiments[0], mixed_dir, sizeof mixed_dir);
-  assert_non_null(strstr(mixed_dir, "-st"));
-  assert_string_not_equal(mixed_dir, dir);
-  RtTrainerData mixed_data = experiment_data(&mixed->experiments[0], &arena);
-  json = rt_trainer_data_json(&mixed_data);
-  assert_true(rt_trainer_data_from_json(json, &back, "test", &d));
-  assert_true(back.synth_mixed && back.synth_lines == 0 && !back.synth_char_colours);
-  mixed_data.fresh = true;
-  assert_true(rt_trainer_fresh_config(&mixed_data).style.mixed);
-  cJSON_Delete(json);
-  fe_config_free(mixed);
-  /* fonts: kept by the JSON, passed on to fresh samples, a folder of their own; a missing path is
-   * an error naming it */
-  FeConfig *fonts = config("mini_ctc.yaml", "    loss: ctc\n    data: {synthetic: {train: 96, val: 32, seed: 3, length: [1, 3],"
-                                            " fonts: " RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf}, charset: '0123'}\n");
-  assert_string_equal(fonts->experiments[0].data.fonts, RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf");
-  char fonts_dir[600];
-  experiment_synth_dir(&fonts->experiments[0], fonts_dir, sizeof fonts_dir);
-  assert_non_null(strstr(fonts_dir, "-st"));
-  assert_string_not_equal(fonts_dir, mixed_dir);
-  RtTrainerData fonts_data = experiment_data(&fonts->experiments[0], &arena);
-  json = rt_trainer_data_json(&fonts_data);
-  assert_true(rt_trainer_data_from_json(json, &back, "test", &d));
-  assert_string_equal(back.synth_fonts, RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf");
-  fonts_data.fresh = true;
-  assert_string_equal(rt_trainer_fresh_config(&fonts_data).style.fonts, RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf");
-  cJSON_Delete(json);
-  fe_config_free(fonts);
+  /* mixed styles, and fonts: each a folder of its own, kept by the JSON, passed on to fresh samples */
+  char mixed_dir[600], fonts_dir[600];
+  RtSynthOptions mixed = styled("mixed_styles: true", &arena, mixed_dir, sizeof mixed_dir);
+  assert_true(mixed.mixed && mixed.lines == 0 && !mixed.char_colours && !mixed.fonts);
+  RtSynthOptions fonts = styled("fonts: " RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf", &arena, fonts_dir, sizeof fonts_dir);
+  assert_true(!fonts.mixed && fonts.fonts && !strcmp(fonts.fonts, RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf"));
+  assert_true(strcmp(mixed_dir, dir) && strcmp(fonts_dir, dir) && strcmp(fonts_dir, mixed_dir));
+  /* a missing fonts path is an error naming it */
   const char *bad = "experiments:\n  run:\n    model: " SMELT_SOURCE_DIR "/tests/train/mini_ctc.yaml\n    loss: ctc\n"
                     "    data: {synthetic: {train: 8, val: 8, length: [1, 3], fonts: no-such-fonts}, charset: '0123'}\n";
   assert_null(fe_config_parse("test.yaml", bad, strlen(bad), NULL, &d));
