@@ -14,6 +14,7 @@
 
 #include "runtime/rt_charset.h"
 #include "support/rt_assert.h"
+#include "support/rt_fs.h"
 
 /* The six DejaVu core fonts (Debian's fonts-dejavu-core), in the order the default mix draws. */
 static const char *const DEFAULT_FONTS[] = {"DejaVuSans.ttf",     "DejaVuSans-Bold.ttf",
@@ -84,16 +85,9 @@ static bool list_fonts(const RtSynthOptions *o, RtSynthFonts *out, bool *folder,
 }
 
 static bool read_font(RtSynthFonts *f, int i, bool named, RtDiags *d) {
-  FILE *fp = fopen(f->paths[i], "rb");
-  long size = -1;
-  if (fp && fseek(fp, 0, SEEK_END) == 0) size = ftell(fp);
-  bool ok = fp && size > 0 && fseek(fp, 0, SEEK_SET) == 0;
-  if (ok) {
-    f->data[i] = rt_xmalloc((size_t)size);
-    f->size[i] = fread(f->data[i], 1, (size_t)size, fp);
-    ok = f->size[i] == (size_t)size;
-  }
-  if (fp) fclose(fp);
+  RtDiags why = {0}; /* the reason is replaced by a message about fonts */
+  bool ok = rt_fs_read_file(f->paths[i], &f->data[i], &f->size[i], &why) && f->size[i] > 0;
+  rt_diags_free(&why);
   if (!ok)
     rt_diag_error(d, f->paths[i], 0, 0, named ? "cannot read font" : "cannot read font (install Debian's fonts-dejavu-core)");
   return ok;

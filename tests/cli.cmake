@@ -89,7 +89,7 @@ smelt_cli_test(train_init_folder 1 "mini: error: is a folder. give a checkpoint 
 set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image cli_train_keeps_earlier_run
                      cli_train_init_transfer cli_train_init_folder
                      PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
-# a CTC model from scratch on labels of one length gets a note; with --init it does not need one
+# a CTC model from scratch on labels of one length gets a note
 smelt_cli_test(train_one_length_note 0 "note: every training label has 2 symbols. a CTC model from scratch .*one_length: ok after 1 epochs"
                train tests/train/one_length.yaml --out ${MINI_OUT}/one-length --quiet --overwrite)
 # fresh samples every epoch and a curriculum: the start line says so, each epoch's line shows the

@@ -326,8 +326,8 @@ static void test_styles(void **state) {
 }
 
 /* mixed styles: labels unchanged (ink_stats checks), a colour per character in about half the
- * images (left-right colour between none and all), more strokes than the default mix (0-8 rather
- * than 0-3), none with lines: 0; deterministic, and said in synth.json. */
+ * images (left-right colour between none and all, strokes off), more ink than the default mix
+ * (0-8 strokes rather than 0-3); deterministic, and said in synth.json. */
 static void test_mixed_styles(void **state) {
   InkStats def = ink_stats(&(RtSynthOptions){0});
   InkStats mixed = ink_stats(&(RtSynthOptions){.mixed = true});
