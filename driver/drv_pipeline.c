@@ -158,18 +158,22 @@ static bool stage_emitted(DrvProgram *p, RtDiags *d) {
   return !p->opt.on_emitted || p->opt.on_emitted(c, p, p->opt.user, d);
 }
 
-/* The one place a module becomes an object, for the JIT and for every AOT output. */
-static bool stage_object(DrvProgram *p, RtDiags *d) {
-  if (p->from_cache) return true;
+/* The one place a module becomes an object: for the JIT, for every AOT output, and for the
+ * modules built outside the graph pipeline (the peak benchmark's). */
+bool drv_module_object(LLVMModuleRef m, const CgTarget *t, void **object, size_t *len, RtDiags *d) {
   double ta = rt_now_seconds();
-  LLVMModuleRef m = p->module.mod;
-  bool ok = cg_optimize(m, p->target->tm, d);
+  bool ok = cg_optimize(m, t->tm, d);
   double tb = rt_now_seconds();
   if (getenv("SMELT_DUMP_IR")) LLVMPrintModuleToFile(m, getenv("SMELT_DUMP_IR"), NULL);
-  ok = ok && cg_emit_object(m, p->target->tm, &p->object, &p->object_len, d);
-  if (getenv("SMELT_TIMING"))
-    fprintf(stderr, "emit %.2fs optimise %.2fs codegen %.2fs\n", p->seconds[DRV_STAGE_EMITTED], tb - ta,
-            rt_now_seconds() - tb);
+  ok = ok && cg_emit_object(m, t->tm, object, len, d);
+  if (getenv("SMELT_TIMING")) fprintf(stderr, "optimise %.2fs codegen %.2fs\n", tb - ta, rt_now_seconds() - tb);
+  return ok;
+}
+
+static bool stage_object(DrvProgram *p, RtDiags *d) {
+  if (p->from_cache) return true;
+  if (getenv("SMELT_TIMING")) fprintf(stderr, "emit %.2fs ", p->seconds[DRV_STAGE_EMITTED]);
+  bool ok = drv_module_object(p->module.mod, p->target, &p->object, &p->object_len, d);
   if (ok && p->cache_key) cg_cache_store(p->cache_key, strlen(p->cache_key), p->object, p->object_len, d);
   cg_context_dispose(&p->module);
   p->has_module = false;

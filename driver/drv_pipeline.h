@@ -123,6 +123,11 @@ DrvProgram *drv_compile(const DrvInput *in, const DrvOptions *opt, DrvStage stop
 /* The GRAD stage's optimizer for an experiment's optimizer settings (clip: global-norm clipping). */
 PassOptimizer drv_optimizer(const FeOptimizer *o, bool clip);
 
+/* Optimises m (O3) and compiles it for t into an ELF object (*object malloc'ed, caller frees),
+ * as the OBJECT stage does with a program's module; for modules built outside the graph
+ * pipeline (codegen/cg_peak.h). m is rewritten in place; the caller still disposes it. */
+bool drv_module_object(LLVMModuleRef m, const CgTarget *t, void **object, size_t *len, RtDiags *d);
+
 /* Seconds spent in the stages from `from` to `to` inclusive. */
 double drv_seconds(const DrvProgram *p, DrvStage from, DrvStage to);
 

@@ -1,5 +1,6 @@
 /* Internal to ir/: the functions the op table (ir_ops.c) points to. Shape rules are in
- * shape_*.c, reference implementations in eval_*.c, VJP rules in vjp_*.c. */
+ * shape_*.c, reference implementations in eval_*.c, VJP rules in vjp_*.c, work rules in
+ * cost_linalg.c. */
 #ifndef SMELT_IR_IMPL_H
 #define SMELT_IR_IMPL_H
 
@@ -130,5 +131,11 @@ bool ir_view_reshape(const IrGraph *g, const IrNode *n, const int64_t *in_stride
 bool ir_view_transpose(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
 bool ir_view_slice(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
 bool ir_view_broadcast(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
+
+/* work rules of the GEMM-class ops (cost_linalg.c) */
+double ir_macs_matmul(const IrGraph *g, const IrNode *n);
+double ir_macs_conv2d(const IrGraph *g, const IrNode *n);
+double ir_macs_conv2d_grad_input(const IrGraph *g, const IrNode *n);
+double ir_macs_conv2d_grad_filter(const IrGraph *g, const IrNode *n);
 
 #endif

@@ -1,7 +1,7 @@
 /* The op table (see ir_ops.h). Rows are designated by IrOp so they cannot drift from the enum;
  * test_interp checks that every row is filled in and that kinds and flags agree; codegen has
  * its own row per op (codegen/cg_ops.c). Shape rules live in shape_*.c,
- * reference implementations in eval_*.c, VJP rules in vjp_*.c. */
+ * reference implementations in eval_*.c, VJP rules in vjp_*.c, work counts in cost_linalg.c. */
 #include "ir/ir_ops.h"
 
 #include <string.h>
@@ -54,13 +54,15 @@ const IrOpInfo ir_op_info[IR_OP_COUNT] = {
     REDUCE(IR_OP_REDUCE_MEAN, "reduce_mean", reduce_mean),
     REDUCE(IR_OP_REDUCE_MAX, "reduce_max", reduce_max),
     [IR_OP_MATMUL] = {"matmul", 2, IR_FUSE_GEMM, 0, {{"trans_a", 1}, {"trans_b", 1}},
-                      ir_infer_matmul, ir_eval_matmul, ir_vjp_matmul},
+                      ir_infer_matmul, ir_eval_matmul, ir_vjp_matmul, NULL, ir_macs_matmul},
     [IR_OP_CONV2D] = {"conv2d", 2, IR_FUSE_GEMM, 0, {CONV_ATTRS},
-                      ir_infer_conv2d, ir_eval_conv2d, ir_vjp_conv2d},
+                      ir_infer_conv2d, ir_eval_conv2d, ir_vjp_conv2d, NULL, ir_macs_conv2d},
     [IR_OP_CONV2D_GRAD_INPUT] = {"conv2d_grad_input", 2, IR_FUSE_GEMM, 0, {CONV_ATTRS, {"input_hw", 2}},
-                                 ir_infer_conv2d_grad_input, ir_eval_conv2d_grad_input, NULL},
+                                 ir_infer_conv2d_grad_input, ir_eval_conv2d_grad_input, NULL, NULL,
+                                 ir_macs_conv2d_grad_input},
     [IR_OP_CONV2D_GRAD_FILTER] = {"conv2d_grad_filter", 2, IR_FUSE_GEMM, 0, {CONV_ATTRS, {"kernel_hw", 2}},
-                                  ir_infer_conv2d_grad_filter, ir_eval_conv2d_grad_filter, NULL},
+                                  ir_infer_conv2d_grad_filter, ir_eval_conv2d_grad_filter, NULL, NULL,
+                                  ir_macs_conv2d_grad_filter},
     [IR_OP_MAXPOOL2D] = {"maxpool2d", 1, IR_FUSE_OPAQUE, OWN, {POOL_ATTRS},
                          ir_infer_pool2d, ir_eval_maxpool2d, ir_vjp_maxpool2d},
     [IR_OP_MAXPOOL2D_GRAD] = {"maxpool2d_grad", 2, IR_FUSE_OPAQUE, OWN, {POOL_ATTRS},

@@ -1,7 +1,7 @@
 /* The op table: the single place where an op is defined. Each row gives the op's name (its
  * spelling in IR text), arity, attributes, shape rule, reference implementation (what the op
  * means; the interpreter runs it and every backend is tested against it), VJP rule (autodiff),
- * kernel kind (how fusion may group it) and property flags. Passes and codegen ask the kind and
+ * kernel kind (how fusion may group it), property flags and, for GEMM-class ops, a work count. Passes and codegen ask the kind and
  * the flags, never the op's name. Adding an op = an IrOp entry in ir.h, a row in ir_ops.c, the
  * functions that row points to, and its emission row in codegen/cg_ops.c. See
  * docs/architecture.md. */
@@ -39,6 +39,12 @@ typedef void (*IrVjpFn)(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *
  * non-contiguous operand). */
 typedef bool (*IrViewFn)(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset,
                          int64_t *out_strides);
+
+/* Work rule of an IR_FUSE_GEMM op (NULL for every other op): the multiply-adds op node n does,
+ * from its operands' and its own shapes. GFLOP/s figures count 2 FLOPs per multiply-add of these
+ * ops only (the convention of BLAS and of PyTorch's profilers): elementwise work is small next to
+ * them and bound by memory, not arithmetic. */
+typedef double (*IrMacsFn)(const IrGraph *g, const IrNode *n);
 
 /* Kernel kind: how fusion may group the op (passes/fuse.h). */
 typedef enum IrFusionClass {
@@ -93,6 +99,7 @@ typedef struct IrOpInfo {
   IrEvalFn eval;
   IrVjpFn vjp;
   IrViewFn view;
+  IrMacsFn macs;
 } IrOpInfo;
 
 extern const IrOpInfo ir_op_info[IR_OP_COUNT];
@@ -101,6 +108,9 @@ IrOp ir_op_by_name(const char *name); /* IR_OP_COUNT when unknown */
 const char *ir_fusion_class_name(IrFusionClass c);
 /* index of the named attribute in ir_op_info[op].attrs, or -1 */
 int ir_op_attr_index(IrOp op, const char *name);
+
+/* Multiply-adds of every GEMM-class op node of g (IrMacsFn): a graph's arithmetic work. */
+double ir_graph_macs(const IrGraph *g);
 
 /* The constants of gelu's tanh form, shared by its reference, VJP and codegen: sqrt(2/pi) and
  * the cubic's coefficient. */

@@ -35,7 +35,14 @@ smelt_cli_test(describe_json 0 "\"params\":[[:space:]]*9642597" describe ctc_sma
 smelt_cli_test(describe_unknown 1 "did you mean 'ctc_fast' or 'ctc_small'" describe ctc)
 smelt_cli_test(describe_bad_batch 2 "--batch expects" describe small --batch 0)
 
-foreach(cmd check data describe eval ir predict run-ir train version)
+# bench: the machine's peak alone, and a preset's figures with the GFLOP/s of its matrix work
+smelt_cli_test(bench_peak 0 "fp32 peak \\(.*[0-9]+-bit FMAs\\): [0-9.]+ GFLOP/s on one thread, [0-9.]+ GFLOP/s on [0-9]+ thread"
+               bench --peak)
+smelt_cli_test(bench_ctc_fast 0 "training step 8\\.60 GFLOP.*training step: [0-9.]+ GFLOP/s \\([0-9]+% of the measured peak\\)"
+               bench ctc_fast --steps 1 --peak)
+smelt_cli_test(bench_no_preset 2 "expected one PRESET" bench)
+
+foreach(cmd bench check data describe eval ir predict run-ir train version)
   smelt_cli_test(help_${cmd} 0 "usage: smelt ${cmd}" ${cmd} --help)
 endforeach()
 smelt_cli_test(ir_grad_param_updated 1 "unnamed.ir:3:3: error: training: param %1 already has an update" ir tests/ir/unnamed.ir --grad)

@@ -1,8 +1,10 @@
 /* `smelt bench PRESET`: the figures we compare with the PyTorch peer, measured in one process:
  * compile time (cold and from the cache), training samples/s (Adam; CE with label smoothing or
- * CTC), greedy inference latency at batch 1 and samples/s at batch B, peak memory while
- * running; `--peer` runs ../shared/peers/torch_presets.py right after, on the same machine, and
- * prints the ratios. Timings are medians over --steps runs after a warm-up. */
+ * CTC), greedy inference latency at batch 1 and samples/s at batch B, the GFLOP/s of GEMM work
+ * these achieve, peak memory while running; `--peak` measures the machine's fp32 peak
+ * (driver/drv_peak.h) and prints the figures as fractions of it; `--peer` runs
+ * ../shared/peers/torch_presets.py right after, on the same machine, and prints the ratios.
+ * Timings are medians over --steps runs after a warm-up. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "driver/drv_peak.h"
 #include "driver/drv_pipeline.h"
 #include "frontend/fe_lower.h"
+#include "ir/ir_ops.h"
 #include "runtime/rt_blas.h"
 #include "runtime/rt_model.h"
 #include "runtime/rt_pool.h"
@@ -20,15 +24,18 @@
 #include "tools/commands.h"
 
 static const char USAGE[] =
-    "usage: smelt bench PRESET [--batch N] [--steps N] [--peer [PATH]] [--profile]\n"
+    "usage: smelt bench PRESET [--batch N] [--steps N] [--peak] [--peer [PATH]] [--profile]\n"
+    "       smelt bench --peak\n"
     "\n"
     "Measures a preset's compiled training step and inference graph on this machine: compile\n"
     "time (cold and cached), training samples/s, inference latency at batch 1 and samples/s at\n"
-    "batch N, and peak memory.\n"
+    "batch N, the GFLOP/s of matrix work (matmuls, convolutions) they achieve, and peak memory.\n"
     "\n"
     "options:\n"
     "  --batch N     batch size (default 32)\n"
     "  --steps N     timed runs of each step after a warm-up (default 6)\n"
+    "  --peak        measure this machine's fp32 peak (chains of vector FMAs on one thread and\n"
+    "                on all) and print the GFLOP/s above as percentages of it\n"
     "  --peer [PATH] also run the PyTorch peer (default ../shared/peers/torch_presets.py) with\n"
     "                /usr/bin/python3, OPENBLAS_NUM_THREADS=1 and our thread count, and print\n"
     "                the ratios\n"
@@ -37,6 +44,7 @@ static const char USAGE[] =
 
 typedef struct Figures {
   double compile_cold, compile_cached, train_sps, infer_ms_b1, infer_sps, peak_mib;
+  double train_gflop, infer_gflop_b1, infer_gflop; /* GEMM work of one step (ir_graph_macs) */
 } Figures;
 
 static double median(double *v, int n) {
@@ -152,6 +160,9 @@ static bool bench(const FePreset *pr, int batch, int steps, bool profile, Figure
   f->infer_sps = batch / time_steps(jit(q), rq, steps);
   f->infer_ms_b1 = 1000 * time_steps(jit(q1), rq1, steps * 2 > 64 ? 64 : steps * 2);
   f->peak_mib = peak_mib();
+  f->train_gflop = 2 * ir_graph_macs(graph_of(train)) / 1e9;
+  f->infer_gflop = 2 * ir_graph_macs(graph_of(infer)) / 1e9;
+  f->infer_gflop_b1 = 2 * ir_graph_macs(graph_of(infer1)) / 1e9;
   if (profile) {
     printf("profile of one training step (batch %d):\n", batch);
     profile_step(jit(p), rp);
@@ -193,13 +204,53 @@ static bool run_peer(const char *script, const char *preset, int batch, Figures 
   return pclose(p) == 0 && found == 4;
 }
 
+/* "X GFLOP/s" of `gflop` done in `seconds`, and its share of the measured peak of all threads
+ * (the threads the step runs on) when there is one. */
+static void print_rate(const char *what, double gflop, double seconds, const DrvPeak *peak) {
+  double rate = gflop / seconds;
+  printf("  %s: %.1f GFLOP/s", what, rate);
+  if (peak) printf(" (%.0f%% of the measured peak)", 100 * rate / peak->gflops_all);
+  printf("\n");
+}
+
+static bool measure_peak(DrvPeak *peak) {
+  RtDiags d = {0};
+  bool ok = drv_measure_peak(0.25, 5, peak, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  if (ok)
+    printf("fp32 peak (%s, chains of %d-bit FMAs): %.1f GFLOP/s on one thread, %.1f GFLOP/s on %d thread%s\n",
+           peak->cpu, peak->vector_bits, peak->gflops_one, peak->gflops_all, peak->threads, peak->threads == 1 ? "" : "s");
+  fflush(stdout);
+  return ok;
+}
+
+static void print_figures(const FePreset *pr, int batch, const Figures *f, const DrvPeak *peak) {
+  printf("smelt %s, batch %d, %d thread%s:\n", pr->name, batch, rt_pool_threads(), rt_pool_threads() == 1 ? "" : "s");
+  fflush(stdout);
+  rt_blas_warn(stderr);
+  printf("  compile (training step + inference): cold %.2f s, cached %.3f s\n", f->compile_cold, f->compile_cached);
+  printf("  train: %.1f samples/s (%.0f ms/step); 4000-sample epoch %.0f s\n", f->train_sps,
+         1000 * batch / f->train_sps, 4000 / f->train_sps);
+  printf("  infer batch 1: %.2f ms\n  infer batch %d: %.1f samples/s\n  peak RSS while running: %.0f MiB\n",
+         f->infer_ms_b1, batch, f->infer_sps, f->peak_mib);
+  printf("matrix work (matmuls and convolutions; a multiply-add counts 2): training step %.2f GFLOP, "
+         "inference %.3f GFLOP a sample\n", f->train_gflop, f->infer_gflop_b1);
+  print_rate("training step", f->train_gflop, batch / f->train_sps, peak);
+  print_rate("inference batch 1", f->infer_gflop_b1, f->infer_ms_b1 / 1000, peak);
+  char what[64];
+  snprintf(what, sizeof what, "inference batch %d", batch);
+  print_rate(what, f->infer_gflop, batch / f->infer_sps, peak);
+}
+
 int cmd_bench(int argc, char **argv) {
   static const struct option opts[] = {{"batch", required_argument, NULL, 'b'}, {"steps", required_argument, NULL, 's'},
                                         {"peer", optional_argument, NULL, 'p'},  {"profile", no_argument, NULL, 'P'},
-                                        {"help", no_argument, NULL, 'h'},        {0}};
+                                        {"peak", no_argument, NULL, 'k'},        {"help", no_argument, NULL, 'h'},
+                                        {0}};
   int64_t batch = 32, steps = 6;
   const char *peer = NULL;
-  bool profile = false;
+  bool profile = false, want_peak = false;
   int c;
   while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
     switch (c) {
@@ -208,8 +259,13 @@ int cmd_bench(int argc, char **argv) {
       case 's': if (!cli_parse_int("--steps", optarg, 1, 64, &steps, USAGE)) return CLI_EXIT_USAGE; break;
       case 'p': peer = optarg ? optarg : "../shared/peers/torch_presets.py"; break;
       case 'P': profile = true; break;
+      case 'k': want_peak = true; break;
       default: return CLI_EXIT_USAGE;
     }
+  }
+  if (want_peak && optind == argc) {
+    DrvPeak peak;
+    return measure_peak(&peak) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
   }
   if (optind != argc - 1) return cli_usage_error(USAGE, "expected one PRESET");
   RtDiags d = {0};
@@ -217,19 +273,12 @@ int cmd_bench(int argc, char **argv) {
   FePreset *pr = fe_preset_resolve(argv[optind], dir, (FeLoc){0}, &d);
   free(dir);
   Figures ours = {0}, theirs = {0};
-  bool ok = pr && bench(pr, (int)batch, (int)steps, profile, &ours, &d);
+  DrvPeak peak;
+  bool have_peak = pr && want_peak && measure_peak(&peak);
+  bool ok = pr && (!want_peak || have_peak) && bench(pr, (int)batch, (int)steps, profile, &ours, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
-  if (ok) {
-    printf("smelt %s, batch %lld, %d threads:\n", pr->name, (long long)batch, rt_pool_threads());
-    fflush(stdout);
-    rt_blas_warn(stderr);
-    printf("  compile (training step + inference): cold %.2f s, cached %.3f s\n", ours.compile_cold, ours.compile_cached);
-    printf("  train: %.1f samples/s (%.0f ms/step); 4000-sample epoch %.0f s\n", ours.train_sps,
-           1000 * batch / ours.train_sps, 4000 / ours.train_sps);
-    printf("  infer batch 1: %.2f ms\n  infer batch %lld: %.1f samples/s\n  peak RSS while running: %.0f MiB\n",
-           ours.infer_ms_b1, (long long)batch, ours.infer_sps, ours.peak_mib);
-  }
+  if (ok) print_figures(pr, (int)batch, &ours, have_peak ? &peak : NULL);
   if (ok && peer) {
     if (run_peer(peer, pr->name, (int)batch, &theirs))
       printf("ratios (smelt / PyTorch; > 1 is better for smelt): train %.2fx, infer batch 1 %.2fx, infer batch "

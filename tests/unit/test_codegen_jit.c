@@ -4,7 +4,9 @@
  * the extern table called from JIT-compiled code; the axpy loop must use 512-bit
  * vectors on an AVX-512 host; named CPUs get their own vector width and typos a suggestion; calls
  * to unregistered functions (even ones the process has, like getpid) fail with a diagnostic
- * naming them; the cache round-trips objects and treats damaged entries as misses. */
+ * naming them; the cache round-trips objects and treats damaged entries as misses; the peak
+ * benchmark's FMA chains compute what C computes, on every vector width. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@
 #include "codegen/cg_context.h"
 #include "codegen/cg_host.h"
 #include "codegen/cg_jit.h"
+#include "codegen/cg_peak.h"
 #include "codegen/cg_symbols.h"
 #include "codegen/cg_target.h"
 
@@ -255,6 +258,54 @@ static void test_axpy_uses_full_vector_width(void **state) {
   free(text);
   rt_diags_free(&d);
   cg_context_dispose(&c);
+  cg_target_free(t);
+}
+
+/* The FMA chains of `smelt bench --peak` (cg_peak.h) give, bit for bit, what the same
+ * recurrence gives in C (so none of the work is dropped or reordered), at 128, 256 and the
+ * host's vector width, and the host's code uses its widest registers. */
+static void test_peak_kernel(void **state) {
+  (void)state;
+  CgTarget *t = host_target();
+  int widths[] = {128, 256, t->vector_bits};
+  for (int w = 0; w < 3; w++) {
+    int bits = widths[w], lanes = bits / 32;
+    CgContext c;
+    cg_context_init(&c, "peak", "test");
+    cg_peak_emit(&c, bits);
+    RtDiags d = {0};
+    if (w == 2 && bits == 512) {
+      assert_true(cg_optimize(c.mod, t->tm, &d));
+      char *text = cg_emit_assembly(c.mod, t->tm, &d);
+      assert_non_null(text);
+      if (!strstr(text, "vfmadd") || !strstr(text, "%zmm")) fail_msg("no 512-bit FMA in:\n%s", text);
+      free(text);
+    }
+    void *obj;
+    size_t len;
+    compile(&c, t, &obj, &len);
+    CgJit *j = cg_jit_new(&d);
+    assert_true(cg_jit_add_object(j, obj, len, &d));
+    CgPeakFn fn = (CgPeakFn)cg_jit_lookup(j, CG_PEAK_SYMBOL, &d);
+    assert_no_errors(&d);
+    assert_non_null(fn);
+    for (int64_t n = 1; n <= 1001; n += 250) {
+      float chain_sum = 0;
+      for (int a = 0; a < CG_PEAK_CHAINS; a++) {
+        float v = (float)(1.0 + a / 64.0);
+        for (int64_t i = 0; i < n; i++) v = fmaf(v, (float)0.9999, (float)1e-4);
+        chain_sum = a ? chain_sum + v : v;
+      }
+      float total = 0;
+      for (int l = 0; l < lanes; l++) total += chain_sum;
+      assert_true(fn(n) == total);
+    }
+    assert_true(cg_peak_flops_per_iteration(bits) == 2.0 * CG_PEAK_CHAINS * lanes);
+    cg_jit_free(j);
+    free(obj);
+    rt_diags_free(&d);
+    cg_context_dispose(&c);
+  }
   cg_target_free(t);
 }
 
@@ -613,6 +664,7 @@ int main(void) {
       cmocka_unit_test(test_dot_axpy_through_jit),
       cmocka_unit_test(test_axpy_uses_full_vector_width),
       cmocka_unit_test(test_named_cpus),
+      cmocka_unit_test(test_peak_kernel),
       cmocka_unit_test(test_invalid_module_is_a_diagnostic),
       cmocka_unit_test(test_gemm_through_registered_cblas),
       cmocka_unit_test(test_libm_externs_through_jit),

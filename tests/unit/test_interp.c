@@ -49,6 +49,8 @@ static void test_op_table_flags_consistent(void **state) {
     if ((f & IR_OPF_COMMUTATIVE) && (!(f & IR_OPF_POINTWISE) || info->arity != 2))
       fail_msg("%s: commutative but not a pointwise binary op", info->name);
     if ((f & IR_OPF_RANDOM) && (f & IR_OPF_POINTWISE)) fail_msg("%s: random yet pointwise", info->name);
+    if ((info->macs != NULL) != (info->fusion == IR_FUSE_GEMM))
+      fail_msg("%s: GEMM-class ops, and only they, have a work rule", info->name);
   }
   /* the ops the passes once named: reductions and views by kind and flag, and the exceptions */
   assert_true(ir_op_is_reduce(IR_OP_REDUCE_MEAN) && !ir_op_is_reduce(IR_OP_ARGMAX));
@@ -57,6 +59,31 @@ static void test_op_table_flags_consistent(void **state) {
   assert_false(ir_op_has(IR_OP_ONE_HOT, IR_OPF_POINTWISE) || ir_op_has(IR_OP_RNG_UNIFORM, IR_OPF_POINTWISE));
   assert_true(ir_op_has(IR_OP_RNG_UNIFORM, IR_OPF_RANDOM));
   assert_false(ir_op_has(IR_OP_MAX, IR_OPF_COMMUTATIVE));
+}
+
+/* Work counts by hand: a batched matmul (either layout of A) does M x N x K multiply-adds per
+ * batch; a convolution C x KH x KW per output element, and its two gradients the same work. */
+static void test_gemm_work_counts(void **state) {
+  (void)state;
+  IrGraph *g = ir_graph_new("work");
+  IrId a = ir_input(g, "a", IR_F32, IR_SHAPE(2, 3, 5)), at = ir_input(g, "at", IR_F32, IR_SHAPE(2, 5, 3));
+  IrId b = ir_input(g, "b", IR_F32, IR_SHAPE(5, 4));
+  IrId ab = ir_matmul(g, a, b, false, false), atb = ir_matmul(g, at, b, true, false);
+  assert_true(ab != IR_NONE && atb != IR_NONE);
+  assert_true(ir_op_info[IR_OP_MATMUL].macs(g, ir_node(g, ab)) == 2 * 3 * 4 * 5);
+  assert_true(ir_op_info[IR_OP_MATMUL].macs(g, ir_node(g, atb)) == 2 * 3 * 4 * 5);
+  IrId x = ir_input(g, "x", IR_F32, IR_SHAPE(2, 3, 8, 9)), w = ir_param(g, "w", IR_SHAPE(4, 3, 3, 3), IR_INIT_ZEROS, 0);
+  IrConvSpec spec = ir_conv_spec(2, 1); /* (2, 4, 4, 5) out */
+  IrId y = ir_conv2d_ex(g, x, w, spec);
+  IrId gx = ir_conv2d_grad_input(g, y, w, spec, 8, 9), gw = ir_conv2d_grad_filter(g, x, y, spec, 3, 3);
+  assert_true(y != IR_NONE && gx != IR_NONE && gw != IR_NONE);
+  double conv = 2 * 4 * 4 * 5 * (3 * 3 * 3);
+  assert_true(ir_op_info[IR_OP_CONV2D].macs(g, ir_node(g, y)) == conv);
+  assert_true(ir_op_info[IR_OP_CONV2D_GRAD_INPUT].macs(g, ir_node(g, gx)) == conv);
+  assert_true(ir_op_info[IR_OP_CONV2D_GRAD_FILTER].macs(g, ir_node(g, gw)) == conv);
+  ir_relu(g, y); /* not GEMM work */
+  assert_true(ir_graph_macs(g) == 2 * (2 * 3 * 4 * 5) + 3 * conv);
+  ir_graph_free(g);
 }
 
 /* ---- driver ---- */
@@ -368,6 +395,7 @@ static void test_argmax(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_op_table_rows_filled), cmocka_unit_test(test_op_table_flags_consistent),
+      cmocka_unit_test(test_gemm_work_counts),
       cmocka_unit_test(test_leaf_init_deterministic_and_by_name),
       cmocka_unit_test(test_leaf_init_kinds),
       cmocka_unit_test(test_run_repeatedly_with_updates),
