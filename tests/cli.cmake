@@ -38,7 +38,7 @@ smelt_cli_test(describe_bad_batch 2 "--batch expects" describe small --batch 0)
 # bench: the machine's peak alone, and a preset's figures with the GFLOP/s of its matrix work
 smelt_cli_test(bench_peak 0 "fp32 peak \\(.*[0-9]+-bit FMAs\\): [0-9.]+ GFLOP/s on one thread, [0-9.]+ GFLOP/s on [0-9]+ thread"
                bench --peak)
-smelt_cli_test(bench_ctc_fast 0 "training step 8\\.60 GFLOP.*training step: [0-9.]+ GFLOP/s \\([0-9]+% of the measured peak\\)"
+smelt_cli_test(bench_ctc_fast 0 "training state [0-9.]+ MiB.*other -?[0-9.]+.*training step 8\\.60 GFLOP.*training step: [0-9.]+ GFLOP/s \\([0-9]+% of the measured peak\\)"
                bench ctc_fast --steps 1 --peak)
 smelt_cli_test(bench_no_preset 2 "expected one PRESET" bench)
 

@@ -45,6 +45,9 @@ static const char USAGE[] =
 typedef struct Figures {
   double compile_cold, compile_cached, train_sps, infer_ms_b1, infer_sps, peak_mib;
   double train_gflop, infer_gflop_b1, infer_gflop; /* GEMM work of one step (ir_graph_macs) */
+  /* where the peak's bytes go, MiB: the training step's regions (passes/plan.h), the two
+   * inference programs' regions, the three objects' code; the rest is "other" */
+  double state_mib, io_mib, scratch_mib, infer_regions_mib, code_mib;
 } Figures;
 
 static double median(double *v, int n) {
@@ -120,6 +123,11 @@ static void **regions(const CgProgram *p) {
   return r;
 }
 
+static double regions_mib(const CgProgram *p) {
+  const int64_t *b = p->plan->region_bytes;
+  return (double)(b[0] + b[1] + b[2]) / (1 << 20);
+}
+
 static void free_regions(void **r) {
   for (int i = 0; i < 3; i++) free(r[i]);
   free(r);
@@ -160,6 +168,12 @@ static bool bench(const FePreset *pr, int batch, int steps, bool profile, Figure
   f->infer_sps = batch / time_steps(jit(q), rq, steps);
   f->infer_ms_b1 = 1000 * time_steps(jit(q1), rq1, steps * 2 > 64 ? 64 : steps * 2);
   f->peak_mib = peak_mib();
+  const int64_t *train_bytes = jit(p)->plan->region_bytes;
+  f->state_mib = (double)train_bytes[PASS_REGION_STATE] / (1 << 20);
+  f->io_mib = (double)train_bytes[PASS_REGION_IO] / (1 << 20);
+  f->scratch_mib = (double)train_bytes[PASS_REGION_SCRATCH] / (1 << 20);
+  f->infer_regions_mib = regions_mib(jit(q)) + regions_mib(jit(q1));
+  f->code_mib = (double)(p->object_len + q->object_len + q1->object_len) / (1 << 20);
   f->train_gflop = 2 * ir_graph_macs(graph_of(train)) / 1e9;
   f->infer_gflop = 2 * ir_graph_macs(graph_of(infer)) / 1e9;
   f->infer_gflop_b1 = 2 * ir_graph_macs(graph_of(infer1)) / 1e9;
@@ -234,6 +248,10 @@ static void print_figures(const FePreset *pr, int batch, const Figures *f, const
          1000 * batch / f->train_sps, 4000 / f->train_sps);
   printf("  infer batch 1: %.2f ms\n  infer batch %d: %.1f samples/s\n  peak RSS while running: %.0f MiB\n",
          f->infer_ms_b1, batch, f->infer_sps, f->peak_mib);
+  double known = f->state_mib + f->io_mib + f->scratch_mib + f->infer_regions_mib + f->code_mib;
+  printf("    training state %.1f MiB (weights, optimizer moments), batch in/out %.1f, scratch %.1f; "
+         "inference buffers %.1f; code %.1f; other %.1f (libraries, LLVM, OpenBLAS buffers, heap)\n",
+         f->state_mib, f->io_mib, f->scratch_mib, f->infer_regions_mib, f->code_mib, f->peak_mib - known);
   printf("matrix work (matmuls and convolutions; a multiply-add counts 2): training step %.2f GFLOP, "
          "inference %.3f GFLOP a sample\n", f->train_gflop, f->infer_gflop_b1);
   print_rate("training step", f->train_gflop, batch / f->train_sps, peak);
