@@ -19,6 +19,7 @@ typedef struct CgContext {
   bool threaded;      /* kernels may be split over the runtime's thread pool
                        * (smelt_rt_parallel_for); off for deployable objects */
   int vector_bits;    /* host vector width, for tiling decisions */
+  bool own_gemm;      /* GEMMs call our own kernels (cg_sgemm.h) instead of cblas_sgemm */
 } CgContext;
 
 /* Creates a fresh LLVM context and module named `name`. */

@@ -1,5 +1,6 @@
 /* GEMM kernels: matmul and the three convolutions, lowered to single-precision GEMM calls
- * (cg_emit_sgemm: today OpenBLAS's cblas_sgemm, later our own micro-kernels shape by shape),
+ * (cg_emit_sgemm: OpenBLAS's cblas_sgemm, or with CgContext.own_gemm our own kernel for the
+ * shape, codegen/cg_sgemm.h),
  * followed by the kernel's elementwise epilogue on the block just computed, while it is in
  * cache. Convolutions use im2col (Chellapilla et al. 2006): per image, the receptive fields
  * become the columns of a (C*KH*KW, OH*OW) matrix in the worker's slice of the workspace.
@@ -16,6 +17,7 @@
 
 #include "codegen/cg_loop.h"
 #include "codegen/cg_ops.h"
+#include "codegen/cg_sgemm.h"
 #include "codegen/cg_symbols.h"
 #include "support/rt_assert.h"
 
@@ -102,6 +104,12 @@ static int64_t split_chunk(int64_t dim, int64_t ways, int64_t min, int64_t align
 static void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k,
                           LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,
                           LLVMValueRef cc, int64_t ldc) {
+  if (c->own_gemm) {
+    CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = beta != 0};
+    LLVMValueRef args[5] = {m, n, a, b, cc};
+    LLVMBuildCall2(c->b, cg_sgemm_type(c), cg_sgemm_function(c, &s, c->vector_bits), args, 5, "");
+    return;
+  }
   LLVMValueRef fn = cg_declare_extern(c, "cblas_sgemm");
   enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
   LLVMValueRef args[14] = {cg_i32(c, ROW_MAJOR), cg_i32(c, ta ? TRANS : NO_TRANS),

@@ -126,9 +126,9 @@ static char *cache_key(const DrvProgram *p) {
   if (opt->state_like)
     for (IrId i = 0; i < opt->state_like->g->n_nodes; i++)
       like = like * 31 + (uint64_t)opt->state_like->slots[i].offset + (uint64_t)opt->state_like->slots[i].region;
-  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d like %llx\n%s",
+  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d gemm %d like %llx\n%s",
            SMELT_VERSION, (unsigned long long)compiler_fingerprint(), t->cpu, t->features, p->workers,
-           opt->serial, !opt->no_fusion, (unsigned long long)like, ir);
+           opt->serial, !opt->no_fusion, opt->own_gemm, (unsigned long long)like, ir);
   free(ir);
   return key;
 }
@@ -153,6 +153,7 @@ static bool stage_emitted(DrvProgram *p, RtDiags *d) {
   p->has_module = p->built_module = true;
   c->threaded = !p->opt.serial;
   c->vector_bits = p->target->vector_bits;
+  c->own_gemm = p->opt.own_gemm;
   for (int i = 0; i < p->n_units; i++)
     p->units[i].n_unique = cg_program_emit_module(c, p->units[i].plan, step_name(&p->units[i]));
   return !p->opt.on_emitted || p->opt.on_emitted(c, p, p->opt.user, d);
@@ -223,6 +224,8 @@ DrvProgram *drv_program_new(const DrvInput *in, int n_units, const DrvOptions *o
     u->graph = (IrGraph *)u->in.graph;
   }
   p->workers = p->opt.workers > 0 ? p->opt.workers : p->opt.serial ? 1 : rt_pool_threads();
+  const char *gemm = getenv("SMELT_GEMM");
+  if (gemm && !strcmp(gemm, "smelt")) p->opt.own_gemm = true;
   return p;
 }
 

@@ -53,6 +53,12 @@ foreach(program ${example_programs})
   get_filename_component(stem ${program} NAME_WE)
   smelt_cli_test(compare_${stem} 0 "compare .*: ok" run-ir ${program} --compare --grad)
 endforeach()
+# ... and so does it with our own GEMM kernels (codegen/cg_sgemm.h) in place of OpenBLAS's.
+foreach(program ${example_programs})
+  get_filename_component(stem ${program} NAME_WE)
+  smelt_cli_test(compare_own_gemm_${stem} 0 "compare .*: ok" run-ir ${program} --compare --grad)
+  set_tests_properties(cli_compare_own_gemm_${stem} PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_GEMM=set:smelt")
+endforeach()
 smelt_cli_test(run_ir_jit 0 "compiled [0-9]+ kernels" run-ir examples/ir/convnet.ir --backend jit)
 # The mean of 4M copies of 0.1 (one f32 sum per lane was 0.24% off, hidden by an absolute
 # tolerance), and ((w * 1e-30) * 1e-9) * 1e30 * 1e9, which flush-to-zero makes 0: labelled FTZ,

@@ -1,0 +1,162 @@
+/* Our own SGEMM (codegen/cg_sgemm.h) against a plain double-precision GEMM in C: every
+ * combination of transposes and beta, padded leading dimensions, sizes around the tile edges
+ * (1, primes, one more and one less than a tile or a panel), K across the packing block, on
+ * 128-bit, 256-bit and the host's vectors; splitting M or N within a path changes no bit. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "codegen/cg_jit.h"
+#include "codegen/cg_sgemm.h"
+#include "codegen/cg_target.h"
+#include "driver/drv_pipeline.h"
+
+typedef void (*SgemmFn)(int64_t m, int64_t n, const float *a, const float *b, float *c);
+
+typedef struct Compiled {
+  CgJit *jit;
+  SgemmFn fn;
+} Compiled;
+
+/* The shape's function behind an exported wrapper `test_sgemm`, compiled for the host. */
+static Compiled compile_shape(const CgSgemmShape *s, int vector_bits) {
+  RtDiags d = {0};
+  assert_true(cg_target_init(&d));
+  CgTarget *t = cg_target_new(NULL, &d);
+  assert_non_null(t);
+  CgContext c;
+  cg_context_init(&c, "sgemm", "test");
+  LLVMValueRef inner = cg_sgemm_function(&c, s, vector_bits);
+  assert_ptr_equal(cg_sgemm_function(&c, s, vector_bits), inner); /* defined once per module */
+  LLVMValueRef wrapper = LLVMAddFunction(c.mod, "test_sgemm", cg_sgemm_type(&c));
+  LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, wrapper, "entry"));
+  LLVMValueRef args[5];
+  for (unsigned i = 0; i < 5; i++) args[i] = LLVMGetParam(wrapper, i);
+  LLVMBuildCall2(c.b, cg_sgemm_type(&c), inner, args, 5, "");
+  LLVMBuildRetVoid(c.b);
+  void *obj = NULL;
+  size_t len = 0;
+  bool ok = drv_module_object(c.mod, t, &obj, &len, &d);
+  if (!ok) rt_diags_print(&d, stderr);
+  assert_true(ok);
+  Compiled out = {.jit = cg_jit_new(&d)};
+  assert_true(cg_jit_add_object(out.jit, obj, len, &d));
+  out.fn = (SgemmFn)cg_jit_lookup(out.jit, "test_sgemm", &d);
+  assert_non_null(out.fn);
+  assert_int_equal(d.errors, 0);
+  free(obj);
+  rt_diags_free(&d);
+  cg_context_dispose(&c);
+  cg_target_free(t);
+  return out;
+}
+
+static float value(uint32_t *state) {
+  *state = *state * 1664525u + 1013904223u;
+  return (float)((*state >> 9) & 0xffff) / 32768.0f - 1.0f;
+}
+
+/* C (m x n, ldc) (+)= op(A) op(B) in double precision. */
+static void reference(const CgSgemmShape *s, int64_t m, int64_t n, const float *a, const float *b, double *c) {
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      double sum = 0;
+      for (int64_t k = 0; k < s->k; k++)
+        sum += (double)(s->ta ? a[k * s->lda + i] : a[i * s->lda + k]) *
+               (double)(s->tb ? b[j * s->ldb + k] : b[k * s->ldb + j]);
+      c[i * s->ldc + j] = (s->accumulate ? c[i * s->ldc + j] : 0) + sum;
+    }
+}
+
+/* Runs one shape at m x n and checks every element of C, including the padding columns past n
+ * (which must be left as they were). */
+static void check(const Compiled *f, const CgSgemmShape *s, int64_t m, int64_t n) {
+  int64_t a_len = s->ta ? s->k * s->lda : m * s->lda, b_len = s->tb ? n * s->ldb : s->k * s->ldb;
+  int64_t c_len = m * s->ldc;
+  float *a = malloc((size_t)(a_len + 1) * 4), *b = malloc((size_t)(b_len + 1) * 4), *c = malloc((size_t)(c_len + 1) * 4);
+  double *want = malloc((size_t)(c_len + 1) * sizeof *want);
+  uint32_t seed = (uint32_t)(m * 131 + n * 7 + s->k);
+  for (int64_t i = 0; i < a_len; i++) a[i] = value(&seed);
+  for (int64_t i = 0; i < b_len; i++) b[i] = value(&seed);
+  for (int64_t i = 0; i < c_len; i++) want[i] = c[i] = value(&seed);
+  reference(s, m, n, a, b, want);
+  f->fn(m, n, a, b, c);
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < s->ldc; j++) {
+      double w = want[i * s->ldc + j], got = c[i * s->ldc + j];
+      if (fabs(got - w) > 1e-5 * (1 + sqrt((double)s->k)) * (1 + fabs(w)))
+        fail_msg("%s%s k%lld m%lld n%lld: C[%lld][%lld] = %g, want %g", s->ta ? "t" : "n", s->tb ? "t" : "n",
+                 (long long)s->k, (long long)m, (long long)n, (long long)i, (long long)j, got, w);
+    }
+  free(a), free(b), free(c), free(want);
+}
+
+static void test_against_reference(void **state) {
+  (void)state;
+  RtDiags d = {0};
+  assert_true(cg_target_init(&d));
+  CgTarget *t = cg_target_new(NULL, &d);
+  int widths[3] = {128, 256, t->vector_bits};
+  cg_target_free(t);
+  static const int64_t ks[] = {1, 7, 256, 300};
+  static const int64_t sizes[] = {1, 5, 12, 13, 17, 33, 64};
+  for (int w = 0; w < 3; w++)
+    for (int tr = 0; tr < 4; tr++)
+      for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+        bool ta = tr & 1, tb = tr & 2;
+        int64_t k = ks[ki], max = 64, pad = 3;
+        CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .accumulate = (tr + (int)ki) % 2,
+                          .lda = (ta ? max : k) + pad, .ldb = (tb ? k : max) + pad, .ldc = max + pad};
+        Compiled f = compile_shape(&s, widths[w]);
+        for (size_t mi = 0; mi < sizeof sizes / sizeof *sizes; mi++)
+          for (size_t ni = 0; ni < sizeof sizes / sizeof *sizes; ni += 1 + (mi + ki) % 2)
+            check(&f, &s, sizes[mi], sizes[ni]);
+        check(&f, &s, 0, 5); /* nothing to do */
+        cg_jit_free(f.jit);
+      }
+}
+
+/* Rows and columns computed in separate calls (as threads split a GEMM) give the same bits as
+ * one call over the whole matrix, with B as it is and (columns) transposed. */
+static void test_split_is_bitwise_equal(void **state) {
+  (void)state;
+  enum { M = 29, N = 45, K = 300 };
+  RtDiags d = {0};
+  assert_true(cg_target_init(&d));
+  CgTarget *t = cg_target_new(NULL, &d);
+  static float a[M * K], b[K * N], whole[M * N], split[M * N];
+  uint32_t seed = 5;
+  for (int i = 0; i < M * K; i++) a[i] = value(&seed);
+  for (int i = 0; i < K * N; i++) b[i] = value(&seed);
+  for (int tb = 0; tb < 2; tb++) {
+    CgSgemmShape s = {.tb = tb, .k = K, .lda = K, .ldb = tb ? K : N, .ldc = N};
+    Compiled f = compile_shape(&s, t->vector_bits);
+    f.fn(M, N, a, b, whole);
+    if (!tb) { /* rows 0..12, then 13..28 (against B^T, 13 rows would take the dot products) */
+      f.fn(13, N, a, b, split);
+      f.fn(M - 13, N, a + 13 * K, b, split + 13 * N);
+      assert_memory_equal(whole, split, sizeof whole);
+    }
+    memset(split, 0, sizeof split);
+    f.fn(M, 20, a, b, split); /* columns 0..19, then 20..44 */
+    f.fn(M, N - 20, a, b + (tb ? 20 * K : 20), split + 20);
+    assert_memory_equal(whole, split, sizeof whole);
+    cg_jit_free(f.jit);
+  }
+  cg_target_free(t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_against_reference),
+      cmocka_unit_test(test_split_is_bitwise_equal),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
