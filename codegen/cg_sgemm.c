@@ -1,8 +1,8 @@
 /* Our own SGEMM (cg_sgemm.h): one function per shape, built from three pieces: packing an
  * NR-wide panel of op(B) (KC rows of it) into a stack buffer, zero-padded past the last column;
  * the register tile (R rows x NR columns of C as 2R vectors, the K loop of broadcasts and FMAs);
- * and the loops around them: panels of columns, blocks of K, tiles of MR rows, then one row at a
- * time for the rows left over. */
+ * and the loops around them: blocks of MC rows, blocks of K, panels of columns, tiles of MR
+ * rows, then one row at a time for the rows left over. Few rows against B^T: dot products. */
 #include "codegen/cg_sgemm.h"
 
 #include <stdio.h>
@@ -12,6 +12,7 @@
 
 enum {
   KC = 256,           /* rows of op(B) packed at once: KC x NR floats stay in L1 (32 KiB at 512 bits) */
+  MC = 144,           /* rows of C per block: their KC columns of op(A) (144 KiB) stay in L2 */
   PACK_MIN_ROWS = 24, /* fewer rows of C than this read an untransposed B where it is */
 };
 
@@ -210,47 +211,56 @@ static void emit_dots(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   cg_loop_close(c, &i);
 }
 
+/* Blocks of MC rows (their KC columns of op(A) stay in L2 while every panel of op(B) passes),
+ * blocks of KC in k, panels of NR columns (packed, or read in place when C has few rows), then
+ * MR-row tiles and the rows left over. Each element of C still sums k in order. */
 static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   CgContext *c = g->c;
+  LLVMBuilderRef b = c->b;
   int64_t nr_max = 2 * g->lanes, k_blocks = (g->s->k + KC - 1) / KC;
-  CgLoopNest panel, kb, tile, row;
-  panel.rank = 1, panel.lo[0] = i64c(g, 0);
-  panel.hi[0] = LLVMBuildSDiv(c->b, add(g, n, i64c(g, nr_max - 1)), i64c(g, nr_max), "panels");
-  cg_loop_open(c, &panel, "panel");
-  g->n0 = mul(g, panel.idx[0], nr_max);
-  LLVMValueRef nr = imin(g, LLVMBuildNSWSub(c->b, n, g->n0, ""), i64c(g, nr_max));
-  for (int v = 0; v < 2; v++) g->mask[v] = lane_mask(g, nr, v);
+  /* packing pays for itself over many rows; a few rows of an untransposed B read it in place */
+  LLVMValueRef few_rows = g->s->tb ? LLVMConstInt(c->i1, 0, 0)
+                                   : LLVMBuildICmp(b, LLVMIntSLT, m, i64c(g, PACK_MIN_ROWS), "few.rows");
+  CgLoopNest mb, kb, panel, tile, row;
+  mb.rank = 1, mb.lo[0] = i64c(g, 0);
+  mb.hi[0] = LLVMBuildSDiv(b, add(g, m, i64c(g, MC - 1)), i64c(g, MC), "mblocks");
+  cg_loop_open(c, &mb, "mblock");
+  LLVMValueRef m0 = mul(g, mb.idx[0], MC);
+  LLVMValueRef m1 = imin(g, add(g, m0, i64c(g, MC)), m);
   kb.rank = 1, kb.lo[0] = i64c(g, 0), kb.hi[0] = i64c(g, k_blocks);
   cg_loop_open(c, &kb, "kblock");
   g->k0 = mul(g, kb.idx[0], KC);
-  g->kc = imin(g, LLVMBuildNSWSub(c->b, i64c(g, g->s->k), g->k0, ""), i64c(g, KC));
-  g->first = g->s->accumulate ? LLVMConstInt(c->i1, 0, 0)
-                              : LLVMBuildICmp(c->b, LLVMIntEQ, kb.idx[0], i64c(g, 0), "first");
-  /* packing pays for itself over many rows; a few rows of an untransposed B read it in place */
-  LLVMValueRef few_rows = g->s->tb ? LLVMConstInt(c->i1, 0, 0)
-                                   : LLVMBuildICmp(c->b, LLVMIntSLT, m, i64c(g, PACK_MIN_ROWS), "few.rows");
-  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(c->b));
+  g->kc = imin(g, LLVMBuildNSWSub(b, i64c(g, g->s->k), g->k0, ""), i64c(g, KC));
+  g->first = g->s->accumulate ? LLVMConstInt(c->i1, 0, 0) : LLVMBuildICmp(b, LLVMIntEQ, kb.idx[0], i64c(g, 0), "first");
+  panel.rank = 1, panel.lo[0] = i64c(g, 0);
+  panel.hi[0] = LLVMBuildSDiv(b, add(g, n, i64c(g, nr_max - 1)), i64c(g, nr_max), "panels");
+  cg_loop_open(c, &panel, "panel");
+  g->n0 = mul(g, panel.idx[0], nr_max);
+  LLVMValueRef nr = imin(g, LLVMBuildNSWSub(b, n, g->n0, ""), i64c(g, nr_max));
+  for (int v = 0; v < 2; v++) g->mask[v] = lane_mask(g, nr, v);
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
   LLVMBasicBlockRef direct = LLVMAppendBasicBlockInContext(c->ctx, fn, "direct");
   LLVMBasicBlockRef pack = LLVMAppendBasicBlockInContext(c->ctx, fn, "pack");
-  LLVMBasicBlockRef joined = LLVMAppendBasicBlockInContext(c->ctx, fn, "kblock.done");
-  LLVMBuildCondBr(c->b, few_rows, direct, pack);
+  LLVMBasicBlockRef joined = LLVMAppendBasicBlockInContext(c->ctx, fn, "panel.done");
+  LLVMBuildCondBr(b, few_rows, direct, pack);
   for (int packed = 0; packed < 2; packed++) {
-    LLVMPositionBuilderAtEnd(c->b, packed ? pack : direct);
+    LLVMPositionBuilderAtEnd(b, packed ? pack : direct);
     if (packed) emit_pack(g, nr);
-    LLVMValueRef full = LLVMBuildSDiv(c->b, m, i64c(g, g->mr), "tiles");
+    LLVMValueRef full = LLVMBuildSDiv(b, LLVMBuildNSWSub(b, m1, m0, ""), i64c(g, g->mr), "tiles");
     tile.rank = 1, tile.lo[0] = i64c(g, 0), tile.hi[0] = full;
     cg_loop_open(c, &tile, "tile");
-    emit_tile(g, mul(g, tile.idx[0], g->mr), g->mr, packed);
+    emit_tile(g, add(g, m0, mul(g, tile.idx[0], g->mr)), g->mr, packed);
     cg_loop_close(c, &tile);
-    row.rank = 1, row.lo[0] = mul(g, full, g->mr), row.hi[0] = m;
+    row.rank = 1, row.lo[0] = add(g, m0, mul(g, full, g->mr)), row.hi[0] = m1;
     cg_loop_open(c, &row, "row");
     emit_tile(g, row.idx[0], 1, packed);
     cg_loop_close(c, &row);
-    LLVMBuildBr(c->b, joined);
+    LLVMBuildBr(b, joined);
   }
-  LLVMPositionBuilderAtEnd(c->b, joined);
-  cg_loop_close(c, &kb);
+  LLVMPositionBuilderAtEnd(b, joined);
   cg_loop_close(c, &panel);
+  cg_loop_close(c, &kb);
+  cg_loop_close(c, &mb);
 }
 
 LLVMTypeRef cg_sgemm_type(CgContext *c) {

@@ -1,7 +1,8 @@
 /* Our own SGEMM (codegen/cg_sgemm.h) against a plain double-precision GEMM in C: every
  * combination of transposes and beta, padded leading dimensions, sizes around the tile edges
- * (1, primes, one more and one less than a tile or a panel), K across the packing block, on
- * 128-bit, 256-bit and the host's vectors; splitting M or N within a path changes no bit. */
+ * (1, primes, one more and one less than a tile or a panel, more than a block of rows), K
+ * across the packing block, on 128-bit, 256-bit and the host's vectors; splitting M or N
+ * within a path changes no bit. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -106,12 +107,12 @@ static void test_against_reference(void **state) {
   int widths[3] = {128, 256, t->vector_bits};
   cg_target_free(t);
   static const int64_t ks[] = {1, 7, 256, 300};
-  static const int64_t sizes[] = {1, 5, 12, 13, 17, 33, 64};
+  static const int64_t sizes[] = {1, 5, 12, 13, 17, 33, 64, 150}; /* 150: two blocks of MC rows */
   for (int w = 0; w < 3; w++)
     for (int tr = 0; tr < 4; tr++)
       for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
         bool ta = tr & 1, tb = tr & 2;
-        int64_t k = ks[ki], max = 64, pad = 3;
+        int64_t k = ks[ki], max = 150, pad = 3;
         CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .accumulate = (tr + (int)ki) % 2,
                           .lda = (ta ? max : k) + pad, .ldb = (tb ? k : max) + pad, .ldc = max + pad};
         Compiled f = compile_shape(&s, widths[w]);
