@@ -23,6 +23,7 @@ typedef struct Sgemm {
   LLVMTypeRef vec, mask_type;
   LLVMValueRef a, b, cmat, buf; /* the function's matrices and the packing buffer */
   LLVMValueRef dot_acc;          /* emit_dots' vector accumulator (an entry-block alloca) */
+  LLVMValueRef bufa;             /* the block of op(A) packed: MR-row tiles, k-major within one */
   LLVMValueRef mask[2]; /* columns n0 .. n0 + NR that exist, per vector of the panel */
   LLVMValueRef n0, k0, kc, first; /* current panel, K block, its length, and "C starts at 0" */
 } Sgemm;
@@ -116,9 +117,27 @@ static LLVMValueRef a_at(Sgemm *g, LLVMValueRef i, LLVMValueRef k) {
   return cg_gep(g->c, g->a, g->s->ta ? add(g, mul(g, k, g->s->lda), i) : add(g, mul(g, i, g->s->lda), k));
 }
 
+/* bufa[t][kk][r] = op(A)[m0 + t * MR + r][k0 + kk] for the block's `tiles` full tiles: each
+ * step of a tile's K loop then reads MR consecutive floats. */
+static void emit_pack_a(Sgemm *g, LLVMValueRef m0, LLVMValueRef tiles) {
+  CgContext *c = g->c;
+  CgLoopNest l;
+  l.rank = 3, l.lo[0] = l.lo[1] = l.lo[2] = i64c(g, 0);
+  l.hi[0] = tiles;
+  l.hi[1] = g->s->ta ? g->kc : i64c(g, g->mr); /* the innermost loop runs along A's rows */
+  l.hi[2] = g->s->ta ? i64c(g, g->mr) : g->kc;
+  cg_loop_open(c, &l, "pack.a");
+  LLVMValueRef kk = g->s->ta ? l.idx[1] : l.idx[2], r = g->s->ta ? l.idx[2] : l.idx[1];
+  LLVMValueRef i = add(g, m0, add(g, mul(g, l.idx[0], g->mr), r));
+  LLVMValueRef dst = add(g, mul(g, l.idx[0], (int64_t)g->mr * KC), add(g, mul(g, kk, g->mr), r));
+  LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->f32, a_at(g, i, add(g, g->k0, kk)), ""), cg_gep(c, g->bufa, dst));
+  cg_loop_close(c, &l);
+}
+
 /* C[r0 .. r0 + rows][n0 .. n0 + NR] (+)= op(A)[rows][k0 .. k0 + kc] x the panel, in registers;
- * the panel is read from buf, or (packed false, B not transposed) straight from B. */
-static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, bool packed) {
+ * the panel is read from buf, or (packed false, B not transposed) straight from B; op(A) from
+ * its packed tile a_tile, or (NULL) from A. */
+static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, bool packed, LLVMValueRef a_tile) {
   CgContext *c = g->c;
   LLVMBuilderRef b = c->b;
   enum { MAX_ACC = 32 };
@@ -149,7 +168,8 @@ static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, bool packed) {
   }
   LLVMValueRef out[MAX_ACC];
   for (int r = 0; r < rows; r++) {
-    LLVMValueRef av = splat(g, LLVMBuildLoad2(b, c->f32, a_at(g, add(g, r0, i64c(g, r)), k), "a"), c->f32);
+    LLVMValueRef ap = a_tile ? cg_gep(c, a_tile, add(g, mul(g, kk, g->mr), i64c(g, r))) : a_at(g, add(g, r0, i64c(g, r)), k);
+    LLVMValueRef av = splat(g, LLVMBuildLoad2(b, c->f32, ap, "a"), c->f32);
     for (int v = 0; v < 2; v++) {
       LLVMValueRef args[3] = {av, bv[v], acc[2 * r + v]};
       out[2 * r + v] = cg_intrinsic(c, "llvm.fma", g->vec, 3, args);
@@ -232,13 +252,21 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   g->k0 = mul(g, kb.idx[0], KC);
   g->kc = imin(g, LLVMBuildNSWSub(b, i64c(g, g->s->k), g->k0, ""), i64c(g, KC));
   g->first = g->s->accumulate ? LLVMConstInt(c->i1, 0, 0) : LLVMBuildICmp(b, LLVMIntEQ, kb.idx[0], i64c(g, 0), "first");
+  LLVMValueRef full = LLVMBuildSDiv(b, LLVMBuildNSWSub(b, m1, m0, ""), i64c(g, g->mr), "tiles");
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
+  LLVMBasicBlockRef pack_a = LLVMAppendBasicBlockInContext(c->ctx, fn, "pack.a");
+  LLVMBasicBlockRef panels = LLVMAppendBasicBlockInContext(c->ctx, fn, "panels");
+  LLVMBuildCondBr(b, few_rows, panels, pack_a);
+  LLVMPositionBuilderAtEnd(b, pack_a);
+  emit_pack_a(g, m0, full);
+  LLVMBuildBr(b, panels);
+  LLVMPositionBuilderAtEnd(b, panels);
   panel.rank = 1, panel.lo[0] = i64c(g, 0);
   panel.hi[0] = LLVMBuildSDiv(b, add(g, n, i64c(g, nr_max - 1)), i64c(g, nr_max), "panels");
   cg_loop_open(c, &panel, "panel");
   g->n0 = mul(g, panel.idx[0], nr_max);
   LLVMValueRef nr = imin(g, LLVMBuildNSWSub(b, n, g->n0, ""), i64c(g, nr_max));
   for (int v = 0; v < 2; v++) g->mask[v] = lane_mask(g, nr, v);
-  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
   LLVMBasicBlockRef direct = LLVMAppendBasicBlockInContext(c->ctx, fn, "direct");
   LLVMBasicBlockRef pack = LLVMAppendBasicBlockInContext(c->ctx, fn, "pack");
   LLVMBasicBlockRef joined = LLVMAppendBasicBlockInContext(c->ctx, fn, "panel.done");
@@ -246,14 +274,14 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   for (int packed = 0; packed < 2; packed++) {
     LLVMPositionBuilderAtEnd(b, packed ? pack : direct);
     if (packed) emit_pack(g, nr);
-    LLVMValueRef full = LLVMBuildSDiv(b, LLVMBuildNSWSub(b, m1, m0, ""), i64c(g, g->mr), "tiles");
     tile.rank = 1, tile.lo[0] = i64c(g, 0), tile.hi[0] = full;
     cg_loop_open(c, &tile, "tile");
-    emit_tile(g, add(g, m0, mul(g, tile.idx[0], g->mr)), g->mr, packed);
+    LLVMValueRef a_tile = packed ? cg_gep(c, g->bufa, mul(g, tile.idx[0], (int64_t)g->mr * KC)) : NULL;
+    emit_tile(g, add(g, m0, mul(g, tile.idx[0], g->mr)), g->mr, packed, a_tile);
     cg_loop_close(c, &tile);
     row.rank = 1, row.lo[0] = add(g, m0, mul(g, full, g->mr)), row.hi[0] = m1;
     cg_loop_open(c, &row, "row");
-    emit_tile(g, row.idx[0], 1, packed);
+    emit_tile(g, row.idx[0], 1, packed, NULL);
     cg_loop_close(c, &row);
     LLVMBuildBr(b, joined);
   }
@@ -286,6 +314,8 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
   g.a = LLVMGetParam(fn, 2), g.b = LLVMGetParam(fn, 3), g.cmat = LLVMGetParam(fn, 4);
   g.buf = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, (int64_t)KC * 2 * g.lanes), "packed");
   LLVMSetAlignment(g.buf, 64);
+  g.bufa = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, (int64_t)MC * KC), "packed.a");
+  LLVMSetAlignment(g.bufa, 64);
   g.dot_acc = LLVMBuildAlloca(c->b, g.vec, "dot.acc");
   LLVMValueRef m = LLVMGetParam(fn, 0), n = LLVMGetParam(fn, 1);
   if (s->tb && !s->ta) { /* few rows: dot products; packing B^T would cost more than the work */
