@@ -1,8 +1,9 @@
-/* Our own SGEMM (cg_sgemm.h): one function per shape, built from three pieces: packing an
- * NR-wide panel of op(B) (KC rows of it) into a stack buffer, zero-padded past the last column;
- * the register tile (R rows x NR columns of C as 2R vectors, the K loop of broadcasts and FMAs);
- * and the loops around them: blocks of MC rows, blocks of K, panels of columns, tiles of MR
- * rows, then one row at a time for the rows left over. Few rows against B^T: dot products. */
+/* Our own SGEMM (cg_sgemm.h): one function per shape, built from four pieces: packing a block
+ * of op(A) (MC rows, KC columns) into MR-row tiles and an NR-wide panel of op(B) (KC rows of it,
+ * zero-padded past the last column) into stack buffers; the register tile (R rows x NR columns
+ * of C as 2R vectors, the K loop of broadcasts and FMAs); and the loops around them: blocks of
+ * MC rows, blocks of K, panels of columns, tiles of MR rows, then one row at a time for the rows
+ * left over. Few rows against B^T: dot products (emit_dots). */
 #include "codegen/cg_sgemm.h"
 
 #include <stdio.h>
@@ -20,7 +21,7 @@ typedef struct Sgemm {
   CgContext *c;
   const CgSgemmShape *s;
   int lanes, mr;       /* floats per vector; rows per full tile */
-  LLVMTypeRef vec, mask_type;
+  LLVMTypeRef vec;
   LLVMValueRef a, b, cmat, buf; /* the function's matrices and the packing buffer */
   LLVMValueRef dot_acc;          /* emit_dots' vector accumulator (an entry-block alloca) */
   LLVMValueRef bufa;             /* the block of op(A) packed: MR-row tiles, k-major within one */

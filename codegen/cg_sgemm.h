@@ -26,7 +26,8 @@ typedef struct CgSgemmShape {
 
 /* The function `void (i64 m, i64 n, ptr a, ptr b, ptr c)` for this shape on vectors of
  * vector_bits (128, 256 or 512), defined in c's module the first time it is asked for
- * (internal linkage, named after the shape); m, n >= 0. */
+ * (internal linkage, named after the shape); m, n >= 0. Its packing buffers take about 180 KiB
+ * of the calling thread's stack (the pool's threads have 8 MiB). */
 LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_bits);
 
 /* Its type, for LLVMBuildCall2. */
