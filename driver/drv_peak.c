@@ -59,8 +59,9 @@ bool drv_measure_peak(double seconds, int repeats, DrvPeak *out, RtDiags *d) {
     snprintf(out->cpu, sizeof out->cpu, "%s", t->cpu);
     /* calibrate: double the iterations until one run takes a tenth of the time asked for */
     r.iterations = 1 << 16;
-    while (best_seconds(&r, 1, 1) < seconds / 10 && r.iterations < ((int64_t)1 << 40)) r.iterations *= 2;
-    r.iterations = (int64_t)(r.iterations * (seconds / best_seconds(&r, 1, 1)));
+    double once;
+    while ((once = best_seconds(&r, 1, 1)) < seconds / 10 && r.iterations < ((int64_t)1 << 40)) r.iterations *= 2;
+    r.iterations = (int64_t)(r.iterations * (seconds / once));
     if (r.iterations < 1) r.iterations = 1;
     double flops = cg_peak_flops_per_iteration(t->vector_bits) * (double)r.iterations;
     out->gflops_one = flops / best_seconds(&r, 1, repeats) / 1e9;
