@@ -9,6 +9,8 @@
 #include "codegen/cg_cache.h"
 #include "codegen/cg_kernel.h"
 #include "ir/ir_text.h"
+#include "passes/remat.h"
+#include "passes/schedule.h"
 #include "passes/simplify.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
@@ -46,9 +48,34 @@ static bool grad_unit(DrvUnit *u, const PassOptimizer *opt, RtDiags *d) {
   return pass_build_training(g, g->outputs[0], opt, &u->training, d) && d->errors == before;
 }
 
+/* The simplified graph's update phase: the nodes standing only for nodes the optimizer built
+ * (old ids from grads_end on; CSE may merge one into a node of the gradient phase, which then
+ * stays there). */
+static bool *update_phase(const IrGraph *old, const IrId *map, IrId grads_end, const IrGraph *s) {
+  bool *update = rt_xcalloc((size_t)s->n_nodes + 1, sizeof *update);
+  bool *gradient = rt_xcalloc((size_t)s->n_nodes + 1, sizeof *gradient);
+  for (IrId id = 0; id < old->n_nodes; id++)
+    if (map[id] != IR_NONE) (id >= grads_end ? update : gradient)[map[id]] = true;
+  for (IrId id = 0; id < s->n_nodes; id++) update[id] = update[id] && !gradient[id];
+  free(gradient);
+  return update;
+}
+
+/* Simplification; for the training graphs built here, then the update phase scheduled eagerly
+ * and rematerialisation, which comes last: CSE would merge its copies back. */
 static void simplify_unit(DrvUnit *u) {
   if (unit_skips(u, DRV_STAGE_SIMPLIFIED)) return;
-  IrGraph *s = pass_simplify(u->graph, NULL);
+  IrId *map = rt_xmalloc(((size_t)u->graph->n_nodes + 1) * sizeof *map);
+  IrGraph *s = pass_simplify_map(u->graph, NULL, map);
+  if (unit_trains(u) && u->training.grads_end > 0) {
+    bool *update = update_phase(u->graph, map, u->training.grads_end, s);
+    IrGraph *t = pass_schedule_updates(s, update);
+    free(update);
+    ir_graph_free(s);
+    s = pass_remat(t, NULL);
+    ir_graph_free(t);
+  }
+  free(map);
   if (u->owns_graph) ir_graph_free(u->graph);
   u->graph = s;
   u->owns_graph = true;

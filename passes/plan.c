@@ -84,7 +84,7 @@ static void place_updates_in_place(PassPlan *p) {
     const PassKernel *own = &f->kernels[kv];
     bool ok = !kernel_reads(p, own, t) || (own->kind != PASS_KERNEL_OPAQUE && read_at_own_index(p, own, t));
     for (int k = 0; k < f->n_kernels && ok; k++)
-      if (kernel_reads(p, &f->kernels[k], v) || (k > kv && kernel_reads(p, &f->kernels[k], t))) ok = false;
+      if ((k != kv && kernel_reads(p, &f->kernels[k], v)) || (k > kv && kernel_reads(p, &f->kernels[k], t))) ok = false;
     if (!ok) continue;
     p->slots[v] = p->slots[t];
     p->in_place_of[v] = t;

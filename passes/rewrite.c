@@ -45,6 +45,17 @@ IrId pass_rewrite_copy(PassRewrite *rw, IrId old) {
   return rw->map[old];
 }
 
+IrId pass_rewrite_copy_with(PassRewrite *rw, IrId old, const IrId *operands, bool named) {
+  const IrNode *n = ir_node(rw->src, old);
+  for (int i = 0; i < n->n_in; i++)
+    RT_ASSERT(ir_type_eq(&ir_node(rw->src, n->in[i])->type, &ir_node(rw->dst, operands[i])->type),
+              "operand %d of the copy of node %d has another type", i, old);
+  IrNode proto = *n;
+  proto.in = (IrId *)operands;
+  if (!named) proto.name = NULL;
+  return ir_graph_add_raw(rw->dst, &proto);
+}
+
 void pass_rewrite_replace(PassRewrite *rw, IrId old, IrId value, bool take_name) {
   const IrNode *n = ir_node(rw->src, old);
   IrNode *v = ir_node(rw->dst, value);

@@ -30,6 +30,12 @@ const IrNode *pass_rewrite_operand(const PassRewrite *rw, IrId old, int i);
  * again: a copy has the same operand types, so its type still holds. */
 IrId pass_rewrite_copy(PassRewrite *rw, IrId old);
 
+/* Appends a copy of old node `old` whose operands are `operands` (ids of the new graph, of the
+ * same types as old's), without mapping old to it (so old may also be copied, or copied again):
+ * a node computed twice (rematerialisation) or a user of such a copy. Unnamed unless `named`
+ * (then it takes old's name: only for the one copy that stands for old). */
+IrId pass_rewrite_copy_with(PassRewrite *rw, IrId old, const IrId *operands, bool named);
+
 /* Maps old node `old` to `value`, a node of the new graph of the same type, which then stands
  * for it in every later operand, output and update. With take_name, an unnamed `value` that
  * was created for this replacement inherits old's name (the node survives in another form);

@@ -13,10 +13,11 @@
 #include "support/rt_assert.h"
 
 bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLossScalars *loss, RtEpochMetrics *out,
-                 char **predicted, RtDiags *d) {
+                 char **predicted, void *shared_scratch, RtDiags *d) {
   const RtGraphBin *g = &m->eval;
   void *io = rt_region_alloc_named(g->io_bytes, "the evaluation step's inputs and outputs");
-  void *scratch = rt_region_alloc_named(g->scratch_bytes, "the evaluation step's scratch memory");
+  void *scratch = shared_scratch ? shared_scratch
+                                 : rt_region_alloc_named(g->scratch_bytes, "the evaluation step's scratch memory");
   rt_io_put_loss_scalars(g, io, loss);
   RtLoaderOptions lo = {.batch_size = m->batch, .label_width = m->max_len, .seed = 0, .shuffle = false};
   RtLoader *l = rt_loader_new(ds, &lo);
@@ -37,7 +38,7 @@ bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLos
   }
   rt_loader_free(l);
   free(io);
-  free(scratch);
+  if (!shared_scratch) free(scratch);
   out->v[RT_METRIC_VAL_LOSS] = weight > 0 ? loss_sum / weight : NAN;
   out->v[RT_METRIC_VAL_CHAR_ACC] = rt_seq_metrics_char_acc(&metrics);
   out->v[RT_METRIC_VAL_SEQ_ACC] = rt_seq_metrics_seq_acc(&metrics);

@@ -46,8 +46,12 @@ void rt_mem_need_add(RtMemNeed *n, const char *what, int64_t bytes) {
 
 void rt_mem_need_model(RtMemNeed *n, const RtModel *m, bool train) {
   if (train) rt_mem_need_add(n, "weights and state", m->state_bytes);
-  if (train) rt_mem_need_add(n, "training step", m->train.io_bytes + m->train.scratch_bytes);
-  rt_mem_need_add(n, "evaluation step", m->eval.io_bytes + m->eval.scratch_bytes);
+  if (train) {
+    /* the two steps run one at a time in one scratch region (rt_model_scratch_bytes) */
+    rt_mem_need_add(n, "training and evaluation steps", m->train.io_bytes + m->eval.io_bytes + rt_model_scratch_bytes(m));
+  } else {
+    rt_mem_need_add(n, "evaluation step", m->eval.io_bytes + m->eval.scratch_bytes);
+  }
   /* the loader's three batch slots (images, labels, lengths), for training and for validation */
   int64_t batch = (int64_t)m->batch * ((int64_t)m->channels * m->height * m->width + m->max_len + 2) * 4;
   rt_mem_need_add(n, "batches", (train ? 6 : 3) * batch);

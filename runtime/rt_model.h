@@ -62,6 +62,8 @@ typedef struct RtModel {
   const char *preset_name, *preset_text;
 } RtModel;
 
+/* Scratch bytes for training with m: its training and evaluation steps share one region. */
+int64_t rt_model_scratch_bytes(const RtModel *m);
 /* The io slot `name` of g, or NULL. */
 const RtSlot *rt_graph_slot(const RtGraphBin *g, const char *name);
 int64_t rt_slot_numel(const RtSlot *s);

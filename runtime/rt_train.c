@@ -346,7 +346,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   join_path(r.path_results, sizeof r.path_results, cfg->out_dir, RT_FILE_RESULTS);
   r.state = rt_region_alloc_named(m->state_bytes, "the weights and optimizer state");
   r.train_io = rt_region_alloc_named(m->train.io_bytes, "the training step's inputs and outputs");
-  r.train_scratch = rt_region_alloc_named(m->train.scratch_bytes, "the training step's scratch memory");
+  /* validation runs in the training step's scratch memory: the two never run at the same time */
+  r.train_scratch = rt_region_alloc_named(rt_model_scratch_bytes(m), "the training step's scratch memory");
   r.history = rt_xcalloc((size_t)cfg->epochs + 1, sizeof *r.history);
   rt_model_init_state(m, r.state, cfg->seed, cfg->lstm_forget_bias);
   if (getenv("SMELT_PROFILE")) {
@@ -465,7 +466,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     }
     RtEpochMetrics e = {.epoch = epoch + 1, .step = r.step};
     for (int k = 0; k < RT_METRIC_COUNT; k++) e.v[k] = NAN;
-    rt_evaluate(m, r.state, val, &loss_scalars, &e, predicted, d);
+    rt_evaluate(m, r.state, val, &loss_scalars, &e, predicted, r.train_scratch, d);
     e.v[RT_METRIC_TRAIN_LOSS] = steps_done ? loss_sum / steps_done : NAN;
     e.v[RT_METRIC_LR] = lr;
     e.v[RT_METRIC_SAMPLES_PER_S] = t_train > 0 ? (double)seen / t_train : 0;

@@ -80,9 +80,11 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
 
 /* Validation metrics of the weights in `state` on ds through m's evaluation step, its loss with
  * the hyperparameters in `loss`: fills RT_METRIC_VAL_LOSS, VAL_CHAR_ACC, VAL_SEQ_ACC, VAL_CER
- * and VAL_BLANK_RATE (NaN unless a CTC head) of *out. predicted (NULL, or ds->count entries) receives each sample's greedy prediction
- * as text (rt_io_score_batch). */
+ * and VAL_BLANK_RATE (NaN unless a CTC head) of *out. predicted (NULL, or ds->count entries)
+ * receives each sample's greedy prediction as text (rt_io_score_batch). The step runs in
+ * `scratch` (at least m->eval.scratch_bytes: the training step's, which never runs at the same
+ * time), or in memory of its own when scratch is NULL. */
 bool rt_evaluate(const RtModel *m, void *state, const RtDataset *ds, const RtLossScalars *loss, RtEpochMetrics *out,
-                 char **predicted, RtDiags *d);
+                 char **predicted, void *scratch, RtDiags *d);
 
 #endif

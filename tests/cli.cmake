@@ -38,7 +38,7 @@ smelt_cli_test(describe_bad_batch 2 "--batch expects" describe small --batch 0)
 # bench: the machine's peak alone, and a preset's figures with the GFLOP/s of its matrix work
 smelt_cli_test(bench_peak 0 "fp32 peak \\(.*[0-9]+-bit FMAs\\): [0-9.]+ GFLOP/s on one thread, [0-9.]+ GFLOP/s on [0-9]+ thread"
                bench --peak)
-smelt_cli_test(bench_ctc_fast 0 "training state [0-9.]+ MiB.*other -?[0-9.]+.*training step 8\\.60 GFLOP.*training step: [0-9.]+ GFLOP/s \\([0-9]+% of the measured peak\\)"
+smelt_cli_test(bench_ctc_fast 0 "state [0-9.]+ MiB.*scratch [0-9.]+ \\(shared.*other -?[0-9.]+.*training step 8\\.60 GFLOP.*training step: [0-9.]+ GFLOP/s \\([0-9]+% of the measured peak\\)"
                bench ctc_fast --steps 1 --peak)
 smelt_cli_test(bench_no_preset 2 "expected one PRESET" bench)
 
@@ -200,7 +200,7 @@ if(NOT SMELT_SANITIZE)
                        PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
 endif()
 # the estimate is part of a run's start-up output
-smelt_cli_test(train_memory_estimate 0 "memory for training mini: about [0-9.]+ MiB \\(weights and state [0-9.]+ KiB, training step .*headroom: "
+smelt_cli_test(train_memory_estimate 0 "memory for training mini: about [0-9.]+ MiB \\(weights and state [0-9.]+ KiB, training and evaluation steps .*headroom: "
                train tests/train/mini.yaml --out ${MINI_OUT}/estimate --quiet --overwrite)
 
 # `data synth` styles (a style per image too) and --like: a grey 40 x 120 set measured back

@@ -20,6 +20,7 @@
 #include "runtime/rt_model.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
+#include "support/rt_assert.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -45,9 +46,10 @@ static const char USAGE[] =
 typedef struct Figures {
   double compile_cold, compile_cached, train_sps, infer_ms_b1, infer_sps, peak_mib;
   double train_gflop, infer_gflop_b1, infer_gflop; /* GEMM work of one step (ir_graph_macs) */
-  /* where the peak's bytes go, MiB: the training step's regions (passes/plan.h), the two
-   * inference programs' regions, the three objects' code; the rest is "other" */
-  double state_mib, io_mib, scratch_mib, infer_regions_mib, code_mib;
+  /* where the peak's bytes go, MiB: the state region the three programs share (passes/plan.h),
+   * their io regions, the scratch region they share (one program runs at a time), the three
+   * objects' code; the rest is "other" */
+  double state_mib, io_mib, scratch_mib, code_mib;
 } Figures;
 
 static double median(double *v, int n) {
@@ -60,13 +62,49 @@ static double median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* Median seconds of `steps` runs of p after two warm-up runs. */
-static double time_steps(const CgProgram *p, void **r, int steps) {
+/* The memory the benchmark's programs run in, as a training process holds it: one state region
+ * (the training step's layout, which the inference programs share), an io region per program,
+ * one scratch region as large as the largest program's (they never run at the same time). */
+typedef struct Regions {
+  void *state, *scratch, *io[3];
+  int64_t state_bytes, scratch_bytes, io_bytes;
+} Regions;
+
+/* Finite O(1) values, like real weights and inputs. */
+static void fill_plausible(void *region, int64_t bytes) {
+  float *f = region;
+  for (int64_t k = 0; k < bytes / 4; k++) f[k] = 0.01f * (float)((k * 7919) % 201 - 100) / 100.0f;
+}
+
+static Regions regions(const CgProgram *const *p, int n) {
+  Regions r = {.state_bytes = p[0]->plan->region_bytes[PASS_REGION_STATE]};
+  for (int i = 0; i < n; i++) {
+    const int64_t *b = p[i]->plan->region_bytes;
+    RT_ASSERT(i == 0 || b[PASS_REGION_STATE] <= r.state_bytes, "program %d's state outgrows the shared one", i);
+    if (b[PASS_REGION_SCRATCH] > r.scratch_bytes) r.scratch_bytes = b[PASS_REGION_SCRATCH];
+    r.io[i] = rt_region_alloc(b[PASS_REGION_IO]);
+    fill_plausible(r.io[i], b[PASS_REGION_IO]);
+    r.io_bytes += b[PASS_REGION_IO];
+  }
+  r.state = rt_region_alloc(r.state_bytes);
+  fill_plausible(r.state, r.state_bytes);
+  r.scratch = rt_region_alloc(r.scratch_bytes);
+  return r;
+}
+
+static void free_regions(Regions *r) {
+  free(r->state);
+  free(r->scratch);
+  for (int i = 0; i < 3; i++) free(r->io[i]);
+}
+
+/* Median seconds of `steps` runs of p (in io region `io` of r) after two warm-up runs. */
+static double time_steps(const CgProgram *p, const Regions *r, int io, int steps) {
   double t[64];
-  for (int i = 0; i < 2; i++) p->step(r[0], r[1], r[2]);
+  for (int i = 0; i < 2; i++) p->step(r->state, r->io[io], r->scratch);
   for (int i = 0; i < steps; i++) {
     double t0 = rt_now_seconds();
-    p->step(r[0], r[1], r[2]);
+    p->step(r->state, r->io[io], r->scratch);
     t[i] = rt_now_seconds() - t0;
   }
   return median(t, steps);
@@ -91,11 +129,12 @@ static void reset_peak(void) {
   }
 }
 
-/* g (simplified, borrowed) through the rest of the pipeline to the JIT; *seconds gets the
- * compile time (planning to loading, or the cache load). */
-static DrvProgram *compile(const IrGraph *g, bool cache, double *seconds, RtDiags *d) {
+/* g (simplified, borrowed) through the rest of the pipeline to the JIT, its state laid out as
+ * state_like's when given; *seconds gets the compile time (planning to loading, or the cache
+ * load). */
+static DrvProgram *compile(const IrGraph *g, bool cache, const DrvProgram *state_like, double *seconds, RtDiags *d) {
   DrvInput in = {.graph = g, .done = DRV_STAGE_SIMPLIFIED};
-  DrvOptions o = {.no_cache = !cache};
+  DrvOptions o = {.no_cache = !cache, .state_like = state_like ? state_like->units[0].plan : NULL};
   DrvProgram *p = drv_compile(&in, &o, DRV_STAGE_LOADED, d);
   if (p) *seconds = p->units[0].program->compile_seconds;
   return p;
@@ -112,32 +151,11 @@ static DrvProgram *graph(const FePreset *pr, FeGraphKind kind, int batch, const 
 static const CgProgram *jit(const DrvProgram *p) { return p->units[0].program; }
 static const IrGraph *graph_of(const DrvProgram *p) { return p->units[0].graph; }
 
-static void **regions(const CgProgram *p) {
-  void **r = calloc(3, sizeof *r);
-  for (int i = 0; i < 3; i++) r[i] = rt_region_alloc(p->plan->region_bytes[i]);
-  /* weights and inputs that look like real ones: finite, O(1) */
-  for (int i = 0; i < 2; i++) {
-    float *f = r[i];
-    for (int64_t k = 0; k < p->plan->region_bytes[i] / 4; k++) f[k] = 0.01f * (float)((k * 7919) % 201 - 100) / 100.0f;
-  }
-  return r;
-}
-
-static double regions_mib(const CgProgram *p) {
-  const int64_t *b = p->plan->region_bytes;
-  return (double)(b[0] + b[1] + b[2]) / (1 << 20);
-}
-
-static void free_regions(void **r) {
-  for (int i = 0; i < 3; i++) free(r[i]);
-  free(r);
-}
-
 /* Runs one step of P with the per-kernel profiler on and prints its report. */
-static void profile_step(const CgProgram *p, void **r) {
+static void profile_step(const CgProgram *p, const Regions *r, int io) {
   rt_profile_reset();
   rt_profile_enable(true);
-  p->step(r[0], r[1], r[2]);
+  p->step(r->state, r->io[io], r->scratch);
   rt_profile_enable(false);
   rt_profile_report(stdout, p->kernel_names, p->n_kernel_names, 25);
 }
@@ -149,43 +167,41 @@ static bool bench(const FePreset *pr, int batch, int steps, bool profile, Figure
   DrvProgram *infer = graph(pr, FE_GRAPH_INFER, batch, NULL, NULL, d), *infer1 = graph(pr, FE_GRAPH_INFER, 1, NULL, NULL, d);
   if (!train || !infer || !infer1) return false;
   double t_train, t_infer, t;
-  DrvProgram *p = compile(graph_of(train), false, &t_train, d), *q = compile(graph_of(infer), false, &t_infer, d);
+  DrvProgram *p = compile(graph_of(train), false, NULL, &t_train, d);
+  DrvProgram *q = p ? compile(graph_of(infer), false, p, &t_infer, d) : NULL;
   if (!p || !q) return false;
   f->compile_cold = t_train + t_infer;
-  drv_program_free(p);
   drv_program_free(q);
   /* fill the cache (a cold compile bypasses it), then time loads from it */
-  drv_program_free(compile(graph_of(train), true, &t, d));
-  drv_program_free(compile(graph_of(infer), true, &t, d));
-  p = compile(graph_of(train), true, &t_train, d);
-  q = compile(graph_of(infer), true, &t_infer, d);
-  DrvProgram *q1 = compile(graph_of(infer1), true, &t, d);
+  drv_program_free(compile(graph_of(train), true, NULL, &t, d));
+  drv_program_free(compile(graph_of(infer), true, p, &t, d));
+  drv_program_free(p);
+  p = compile(graph_of(train), true, NULL, &t_train, d);
+  q = p ? compile(graph_of(infer), true, p, &t_infer, d) : NULL;
+  DrvProgram *q1 = p ? compile(graph_of(infer1), true, p, &t, d) : NULL;
   if (!p || !q || !q1) return false;
   f->compile_cached = t_train + t_infer;
-  void **rp = regions(jit(p)), **rq = regions(jit(q)), **rq1 = regions(jit(q1));
+  const CgProgram *progs[3] = {jit(p), jit(q), jit(q1)};
+  Regions r = regions(progs, 3);
   reset_peak();
-  f->train_sps = batch / time_steps(jit(p), rp, steps);
-  f->infer_sps = batch / time_steps(jit(q), rq, steps);
-  f->infer_ms_b1 = 1000 * time_steps(jit(q1), rq1, steps * 2 > 64 ? 64 : steps * 2);
+  f->train_sps = batch / time_steps(jit(p), &r, 0, steps);
+  f->infer_sps = batch / time_steps(jit(q), &r, 1, steps);
+  f->infer_ms_b1 = 1000 * time_steps(jit(q1), &r, 2, steps * 2 > 64 ? 64 : steps * 2);
   f->peak_mib = peak_mib();
-  const int64_t *train_bytes = jit(p)->plan->region_bytes;
-  f->state_mib = (double)train_bytes[PASS_REGION_STATE] / (1 << 20);
-  f->io_mib = (double)train_bytes[PASS_REGION_IO] / (1 << 20);
-  f->scratch_mib = (double)train_bytes[PASS_REGION_SCRATCH] / (1 << 20);
-  f->infer_regions_mib = regions_mib(jit(q)) + regions_mib(jit(q1));
+  f->state_mib = (double)r.state_bytes / (1 << 20);
+  f->io_mib = (double)r.io_bytes / (1 << 20);
+  f->scratch_mib = (double)r.scratch_bytes / (1 << 20);
   f->code_mib = (double)(p->object_len + q->object_len + q1->object_len) / (1 << 20);
   f->train_gflop = 2 * ir_graph_macs(graph_of(train)) / 1e9;
   f->infer_gflop = 2 * ir_graph_macs(graph_of(infer)) / 1e9;
   f->infer_gflop_b1 = 2 * ir_graph_macs(graph_of(infer1)) / 1e9;
   if (profile) {
     printf("profile of one training step (batch %d):\n", batch);
-    profile_step(jit(p), rp);
+    profile_step(jit(p), &r, 0);
     printf("profile of one inference run (batch %d):\n", batch);
-    profile_step(jit(q), rq);
+    profile_step(jit(q), &r, 1);
   }
-  free_regions(rp);
-  free_regions(rq);
-  free_regions(rq1);
+  free_regions(&r);
   drv_program_free(p);
   drv_program_free(q);
   drv_program_free(q1);
@@ -248,10 +264,11 @@ static void print_figures(const FePreset *pr, int batch, const Figures *f, const
          1000 * batch / f->train_sps, 4000 / f->train_sps);
   printf("  infer batch 1: %.2f ms\n  infer batch %d: %.1f samples/s\n  peak RSS while running: %.0f MiB\n",
          f->infer_ms_b1, batch, f->infer_sps, f->peak_mib);
-  double known = f->state_mib + f->io_mib + f->scratch_mib + f->infer_regions_mib + f->code_mib;
-  printf("    training state %.1f MiB (weights, optimizer moments), batch in/out %.1f, scratch %.1f; "
-         "inference buffers %.1f; code %.1f; other %.1f (libraries, LLVM, OpenBLAS buffers, heap)\n",
-         f->state_mib, f->io_mib, f->scratch_mib, f->infer_regions_mib, f->code_mib, f->peak_mib - known);
+  double known = f->state_mib + f->io_mib + f->scratch_mib + f->code_mib;
+  printf("    state %.1f MiB (weights, optimizer moments; inference reads the same), inputs and outputs %.1f, "
+         "scratch %.1f (shared: one step runs at a time), code %.1f, other %.1f (libraries, LLVM, OpenBLAS "
+         "buffers, heap)\n",
+         f->state_mib, f->io_mib, f->scratch_mib, f->code_mib, f->peak_mib - known);
   printf("matrix work (matmuls and convolutions; a multiply-add counts 2): training step %.2f GFLOP, "
          "inference %.3f GFLOP a sample\n", f->train_gflop, f->infer_gflop_b1);
   print_rate("training step", f->train_gflop, batch / f->train_sps, peak);

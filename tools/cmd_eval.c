@@ -67,7 +67,7 @@ int cmd_eval(int argc, char **argv) {
                           .policy = skip ? RT_DATA_SKIP : RT_DATA_STOP, .height = m.model.height, .width = m.model.width};
     ds = rt_dataset_load(data, &o, &d);
     ok = ds && check_memory(&m.model, argv[optind], ds, &d) &&
-         rt_evaluate(&m.model, m.state, ds, &m.loss_scalars, &out, NULL, &d);
+         rt_evaluate(&m.model, m.state, ds, &m.loss_scalars, &out, NULL, NULL, &d);
   }
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
