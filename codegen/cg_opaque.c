@@ -1,6 +1,7 @@
 /* OPAQUE kernels: ops with loops of their own shape, mirroring the reference implementations
  * (ir/eval_pool.c, eval_index.c, eval_reduce.c, eval_layout.c) rule for rule: pooling and its
- * gradients per (image, channel) plane, gather/scatter_add by rows, argmax along an axis,
+ * gradients per (image, channel) plane (max pooling over tiling windows as branch-free
+ * straight-line code), gather/scatter_add by rows, argmax along an axis,
  * concat and zero padding by contiguous runs, and CTC through the shared runtime code. */
 #include <stdlib.h>
 #include <string.h>
@@ -181,9 +182,68 @@ static void sum_body(CgContext *c, LLVMValueRef at, void *ctx) {
   }
 }
 
+/* Max pooling whose windows tile the input (stride = window, no padding; at most this many
+ * elements a window), the presets' 2x2 and 2x1 pools: every window is in range, so its elements
+ * are read as straight-line code, the first maximum kept with selects (the reference's rule:
+ * the first element, then strictly greater ones), and the inner loop over output columns has
+ * no branches for the vectoriser. The gradient writes each window whole (the gradient at its
+ * first maximum, zeros elsewhere), so only rows and columns past the last window need the
+ * plane cleared first. */
+enum { POOL_TILED_MAX_WINDOW = 16 };
+
+static bool pool_tiles(const Pool *p) {
+  return p->pt == 0 && p->pl == 0 && p->sh == p->kh && p->sw == p->kw && p->kh * p->kw <= POOL_TILED_MAX_WINDOW;
+}
+
+static void emit_pool_tiled(CgContext *c, CgFn *f, const Opaque *o, const Pool *p, bool grad) {
+  int64_t in_plane = p->h * p->w, out_plane = p->oh * p->ow, window = p->kh * p->kw;
+  CgLoopNest planes, ly, lx;
+  loop1(c, &planes, f->begin, f->end, "plane");
+  LLVMValueRef pl = planes.idx[0];
+  LLVMValueRef x = cg_gep(c, f->args[o->in[0]], mul(c, pl, in_plane));
+  LLVMValueRef out = cg_gep(c, f->args[o->out], mul(c, pl, grad ? in_plane : out_plane));
+  LLVMValueRef gy = grad ? cg_gep(c, f->args[o->in[1]], mul(c, pl, out_plane)) : NULL;
+  if (grad && (p->oh * p->kh < p->h || p->ow * p->kw < p->w))
+    LLVMBuildMemSet(c->b, out, LLVMConstInt(c->i8, 0, 0), c64(c, in_plane * 4), 4);
+  loop1(c, &ly, c64(c, 0), c64(c, p->oh), "oy");
+  loop1(c, &lx, c64(c, 0), c64(c, p->ow), "ox");
+  LLVMValueRef base = add(c, mul(c, ly.idx[0], p->kh * p->w), mul(c, lx.idx[0], p->kw));
+  LLVMValueRef at[POOL_TILED_MAX_WINDOW];
+  LLVMValueRef best = NULL, best_k = cg_i32(c, 0);
+  for (int64_t k = 0; k < window; k++) {
+    at[k] = add(c, base, c64(c, (k / p->kw) * p->w + k % p->kw));
+    LLVMValueRef v = ld(c, c->f32, x, at[k]);
+    if (k == 0) {
+      best = v;
+      continue;
+    }
+    LLVMValueRef take = LLVMBuildFCmp(c->b, LLVMRealOGT, v, best, "");
+    best = LLVMBuildSelect(c->b, take, v, best, "");
+    best_k = LLVMBuildSelect(c->b, take, cg_i32(c, (int)k), best_k, "");
+  }
+  LLVMValueRef o_at = add(c, mul(c, ly.idx[0], p->ow), lx.idx[0]);
+  if (!grad) {
+    st(c, best, out, o_at);
+  } else {
+    /* 0 + dy, as the reference adds into a zeroed plane (the sign of a zero gradient) */
+    LLVMValueRef d = LLVMBuildFAdd(c->b, cg_f32(c, 0), ld(c, c->f32, gy, o_at), "");
+    for (int64_t k = 0; k < window; k++) {
+      LLVMValueRef mine = LLVMBuildICmp(c->b, LLVMIntEQ, best_k, cg_i32(c, (int)k), "");
+      st(c, LLVMBuildSelect(c->b, mine, d, cg_f32(c, 0), ""), out, at[k]);
+    }
+  }
+  cg_loop_close(c, &lx);
+  cg_loop_close(c, &ly);
+  cg_loop_close(c, &planes);
+}
+
 static void emit_pool(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode) {
   Pool geom = pool_geom(g, n, (PoolMode)mode);
   const Pool *p = &geom;
+  if ((mode == POOL_MAX || mode == POOL_MAX_GRAD) && pool_tiles(p)) {
+    emit_pool_tiled(c, f, o, p, mode == POOL_MAX_GRAD);
+    return;
+  }
   LLVMValueRef best_at = LLVMBuildAlloca(c->b, c->i64, "best_at");
   LLVMValueRef best_v = LLVMBuildAlloca(c->b, c->f32, "best_v");
   LLVMValueRef acc = LLVMBuildAlloca(c->b, c->f32, "acc");

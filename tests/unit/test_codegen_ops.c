@@ -275,19 +275,29 @@ static void test_conv(void **state) {
   }
 }
 
+/* Windows that tile the input (2x2, 2x1: codegen's straight-line path), on planes they cover
+ * exactly or not (rows and columns past the last window), wide enough for vector loops with a
+ * remainder; overlapping padded windows (the general path); and ties (a ReLU's zeros), where
+ * the first maximum of a window takes the gradient. */
 static void test_pool(void **state) {
   IrPoolSpec specs[] = {ir_pool_spec(2, 2), ir_pool_spec(2, 1), {{3, 3}, {2, 2}, {1, 1, 1, 1}}};
-  for (size_t i = 0; i < 3; i++) {
-    IrGraph *g = ir_graph_new("pool");
-    IrId x = in_f32(g, "x", IR_SHAPE(2, 3, 9, 10));
-    IrId m = ir_maxpool2d(g, x, specs[i]), a = ir_avgpool2d(g, x, specs[i]);
-    ir_graph_add_output(g, m);
-    ir_graph_add_output(g, a);
-    IrId gy = in_f32(g, "gy", ir_type_of(g, m)->shape);
-    ir_graph_add_output(g, ir_maxpool2d_grad(g, x, gy, specs[i]));
-    ir_graph_add_output(g, ir_avgpool2d_grad(g, gy, specs[i], 9, 10));
-    check(g);
-  }
+  const int64_t sizes[][2] = {{9, 10}, {8, 37}};
+  for (size_t i = 0; i < 3; i++)
+    for (size_t s = 0; s < 2; s++) {
+      int64_t h = sizes[s][0], w = sizes[s][1];
+      IrGraph *g = ir_graph_new("pool");
+      IrId x = in_f32(g, "x", IR_SHAPE(2, 3, h, w));
+      IrId m = ir_maxpool2d(g, x, specs[i]), a = ir_avgpool2d(g, x, specs[i]);
+      ir_graph_add_output(g, m);
+      ir_graph_add_output(g, a);
+      IrId gy = in_f32(g, "gy", ir_type_of(g, m)->shape);
+      ir_graph_add_output(g, ir_maxpool2d_grad(g, x, gy, specs[i]));
+      ir_graph_add_output(g, ir_avgpool2d_grad(g, gy, specs[i], h, w));
+      IrId r = ir_relu(g, x);
+      ir_graph_add_output(g, ir_maxpool2d(g, r, specs[i]));
+      ir_graph_add_output(g, ir_maxpool2d_grad(g, r, gy, specs[i]));
+      check(g);
+    }
 }
 
 static void test_layout(void **state) {
