@@ -63,7 +63,7 @@ typedef struct Candidate {
 typedef struct DecodeJob {
   const char *dir;
   Candidate *cands;
-  float *images; /* (n, 1, H, W) */
+  uint8_t *images; /* (n, 1, H, W) as bytes */
   int height, width;
 } DecodeJob;
 
@@ -79,14 +79,16 @@ static char *join_path(const char *dir, const char *rel) {
 
 static void decode_range(void *ctx, int64_t begin, int64_t end, int32_t worker) {
   DecodeJob *job = ctx;
+  int64_t pixels = (int64_t)job->height * job->width;
+  float *input = rt_xmalloc((size_t)pixels * sizeof *input);
   for (int64_t i = begin; i < end; i++) {
     Candidate *c = &job->cands[i];
     char *path = join_path(job->dir, c->line->path);
     RtImage img;
     char err[256];
     if (rt_image_load(path, &img, err, sizeof err)) {
-      rt_image_to_input(&img, job->height, job->width,
-                        job->images + i * (int64_t)job->height * job->width);
+      rt_image_to_input(&img, job->height, job->width, input);
+      rt_input_to_bytes(input, pixels, job->images + i * pixels);
       rt_image_free(&img);
     } else {
       char msg[512], path_text[200];
@@ -95,6 +97,7 @@ static void decode_range(void *ctx, int64_t begin, int64_t end, int32_t worker) 
     }
     free(path);
   }
+  free(input);
 }
 
 /* Whether an image path leaves the folder it is relative to: an absolute path, or one with more
@@ -216,7 +219,7 @@ static void report(Problems *p, const char *file, RtDataPolicy policy, int total
 }
 
 /* Packs the kept candidates into a dataset (images already converted at cands' indices). */
-static RtDataset *pack(Candidate *cands, int n, float *images, int keep, int height, int width) {
+static RtDataset *pack(Candidate *cands, int n, uint8_t *images, int keep, int height, int width) {
   RtDataset *ds = rt_xcalloc(1, sizeof *ds);
   int64_t pixels = (int64_t)height * width, total_ids = 0;
   for (int i = 0; i < n; i++)
@@ -300,7 +303,7 @@ RtDataset *rt_dataset_load(const char *dir, const RtDatasetOptions *opts, RtDiag
   size_t pixels = (size_t)o.height * (size_t)o.width;
   char what[4200]; /* an out-of-memory message names the folder */
   snprintf(what, sizeof what, "the %d decoded images of %s", n, dir);
-  float *images = rt_xmalloc_named((n ? (size_t)n : 1) * pixels * sizeof *images, what);
+  uint8_t *images = rt_xmalloc_named((n ? (size_t)n : 1) * pixels * sizeof *images, what);
   DecodeJob job = {.dir = dir, .cands = cands, .images = images, .height = o.height, .width = o.width};
   smelt_rt_parallel_for(decode_range, &job, n, 4);
   int keep = 0;
@@ -368,6 +371,11 @@ void rt_dataset_free(RtDataset *ds) {
   free(ds);
 }
 
+void rt_dataset_input(const RtDataset *ds, int i, float *out) {
+  RT_ASSERT(i >= 0 && i < ds->count, "sample %d of %d", i, ds->count);
+  rt_input_from_bytes(rt_dataset_pixels(ds, i), (int64_t)ds->height * ds->width, out);
+}
+
 RtDataset *rt_dataset_subset(const RtDataset *ds, const int *indices, int n) {
   RtDataset *s = rt_xcalloc(1, sizeof *s);
   int64_t pixels = (int64_t)ds->height * ds->width, total_ids = 0;
@@ -389,7 +397,7 @@ RtDataset *rt_dataset_subset(const RtDataset *ds, const int *indices, int n) {
   int64_t off = 0;
   for (int k = 0; k < n; k++) {
     int i = indices[k];
-    memcpy(s->images + k * pixels, rt_dataset_image(ds, i), (size_t)pixels * sizeof *s->images);
+    memcpy(s->images + k * pixels, rt_dataset_pixels(ds, i), (size_t)pixels * sizeof *s->images);
     memcpy(s->ids + off, rt_dataset_label(ds, i), (size_t)ds->label_len[i] * sizeof *s->ids);
     s->label_start[k] = off;
     s->label_len[k] = ds->label_len[i];

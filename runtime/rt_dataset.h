@@ -1,5 +1,6 @@
 /* A dataset in memory: a folder's labels.tsv and images, checked, decoded once and kept as
- * model-input tensors (4,000 samples x 16 KiB = 64 MiB), with labels as symbol ids. Problems are
+ * model inputs, a byte a value (4,000 samples x 4 KiB = 16 MiB at 32 x 128; the loader reads them
+ * back as floats), with labels as symbol ids. Problems are
  * diagnostics at labels.tsv:line; the caller picks whether they stop the load or skip the sample.
  * Also the deterministic train/validation split. A loaded dataset is read-only: any number of
  * threads (loaders) may read it at once. */
@@ -34,7 +35,8 @@ typedef struct RtDatasetOptions {
 typedef struct RtDataset {
   int count;
   int height, width;    /* of every image */
-  float *images;        /* (count, 1, height, width) in [-1, 1] (rt_image_to_input) */
+  uint8_t *images;      /* (count, 1, height, width): model inputs in [-1, 1] (rt_image_to_input)
+                           as bytes (rt_input_to_bytes) */
   int32_t *ids;         /* every label's symbol ids, concatenated */
   int64_t *label_start; /* (count) where sample i's ids start in ids */
   int32_t *label_len;   /* (count) symbols of sample i */
@@ -68,10 +70,16 @@ RtDataset *rt_dataset_subset(const RtDataset *ds, const int *indices, int n);
 bool rt_dataset_split(const RtDataset *ds, double val_fraction, uint64_t seed, RtDataset **train,
                       RtDataset **val, RtDiags *d);
 
-/* Pointers to sample i. */
-static inline const float *rt_dataset_image(const RtDataset *ds, int i) {
+/* Sample i's image as stored (bytes), and as the model reads it (height * width floats). */
+static inline const uint8_t *rt_dataset_pixels(const RtDataset *ds, int i) {
   return ds->images + (int64_t)i * ds->height * ds->width;
 }
+void rt_dataset_input(const RtDataset *ds, int i, float *out);
+/* Bytes of the images of `count` samples of height x width. */
+static inline int64_t rt_dataset_image_bytes(int64_t count, int height, int width) {
+  return count * height * width * (int64_t)sizeof(uint8_t);
+}
+/* The label of sample i. */
 static inline const int32_t *rt_dataset_label(const RtDataset *ds, int i) {
   return ds->ids + ds->label_start[i];
 }

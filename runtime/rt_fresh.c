@@ -25,7 +25,7 @@ typedef struct Job {
   int64_t epoch, first;
   int max_len, count;
   size_t label_cap;   /* bytes per label slot */
-  float *images;      /* (count, 1, H, W) model inputs */
+  uint8_t *images;    /* (count, 1, H, W) model inputs as bytes (rt_input_to_bytes) */
   char *labels;       /* (count, label_cap) */
   _Atomic int64_t next; /* the next sample to claim; >= count: none left */
   pthread_t thread;
@@ -83,14 +83,16 @@ RtFresh *rt_fresh_new(const RtFreshConfig *c, int height, int width, bool backgr
   return f;
 }
 
-/* Renders sample i of the job into its slots; rgb is the caller's (H_synth, W_synth, 3) scratch. */
-static void render_one(Job *job, int64_t i, int worker, uint8_t *rgb) {
+/* Renders sample i of the job into its slots; rgb (H_synth, W_synth, 3) and input (H, W) are the
+ * caller's scratch. */
+static void render_one(Job *job, int64_t i, int worker, uint8_t *rgb, float *input) {
   const RtSynthOptions *o = rt_synth_options(job->synth);
   rt_synth_render(job->synth, job->f->c.seed, job->first + i, worker, job->labels + i * job->label_cap, rgb);
   RtImage img;
   rt_image_from_pixels(rgb, o->width, o->height, 3, &img);
   int64_t pixels = (int64_t)job->f->height * job->f->width;
-  rt_image_to_input(&img, job->f->height, job->f->width, job->images + i * pixels);
+  rt_image_to_input(&img, job->f->height, job->f->width, input);
+  rt_input_to_bytes(input, pixels, job->images + i * pixels);
   rt_image_free(&img);
 }
 
@@ -98,7 +100,9 @@ static void render_one(Job *job, int64_t i, int worker, uint8_t *rgb) {
 static void claim_loop(Job *job, int worker) {
   const RtSynthOptions *o = rt_synth_options(job->synth);
   uint8_t *rgb = rt_xmalloc((size_t)o->height * (size_t)o->width * 3);
-  for (int64_t i; (i = atomic_fetch_add(&job->next, 1)) < job->count;) render_one(job, i, worker, rgb);
+  float *input = rt_xmalloc((size_t)job->f->height * (size_t)job->f->width * sizeof *input);
+  for (int64_t i; (i = atomic_fetch_add(&job->next, 1)) < job->count;) render_one(job, i, worker, rgb, input);
+  free(input);
   free(rgb);
 }
 
@@ -124,7 +128,7 @@ static Job *job_new(RtFresh *f, int64_t epoch, int max_len, RtDiags *d) {
   job->max_len = max_len;
   job->count = f->c.count;
   job->label_cap = 4 * (size_t)max_len + 1;
-  job->images = rt_xmalloc_named((size_t)job->count * (size_t)f->height * (size_t)f->width * sizeof(float),
+  job->images = rt_xmalloc_named((size_t)rt_dataset_image_bytes(job->count, f->height, f->width),
                                  "a set of fresh synthetic samples");
   job->labels = rt_xcalloc((size_t)job->count, job->label_cap);
   atomic_init(&job->next, 0);

@@ -277,6 +277,17 @@ void rt_image_to_input(const RtImage *img, int out_h, int out_w, float *out) {
   }
 }
 
+void rt_input_to_bytes(const float *x, int64_t n, uint8_t *out) {
+  for (int64_t i = 0; i < n; i++) {
+    float v = (x[i] + 1.0f) * 127.5f;
+    out[i] = (uint8_t)lrintf(v < 0 ? 0 : v > 255 ? 255 : v);
+  }
+}
+
+void rt_input_from_bytes(const uint8_t *b, int64_t n, float *out) {
+  for (int64_t i = 0; i < n; i++) out[i] = ((float)b[i] / 255.0f - 0.5f) / 0.5f;
+}
+
 /* One PNG row filter for every row (Sub: each byte minus its left neighbour) instead of stb's
  * per-row trial of all five: about a third faster, files about 3% larger. */
 static void png_filter_init(void) { stbi_write_force_png_filter = 1; }

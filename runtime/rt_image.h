@@ -51,6 +51,13 @@ float rt_image_border_median(const float *px, int w, int h);
  * background = rt_image_border_median, then x -> (x - 0.5) / 0.5. */
 void rt_image_to_input(const RtImage *img, int out_h, int out_w, float *out);
 
+/* Model inputs as a data set keeps them: x in [-1, 1] as the byte round((x + 1) * 127.5), a
+ * quarter of the floats' memory. A byte b reads back as (b / 255 - 0.5) / 0.5, which is exactly
+ * rt_image_to_input's value for a grey 8-bit pixel b that needed no resampling; resampled or
+ * colour pixels move by at most 1/255. */
+void rt_input_to_bytes(const float *x, int64_t n, uint8_t *out);
+void rt_input_from_bytes(const uint8_t *b, int64_t n, float *out);
+
 /* Encodes w x h pixels of `channels` 8-bit components (1 gray, 3 RGB, 4 RGBA), rows packed, as a
  * PNG file at path. False with a message in err when encoding or writing fails. */
 bool rt_image_write_png(const char *path, const uint8_t *pixels, int w, int h, int channels,

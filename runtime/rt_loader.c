@@ -23,6 +23,8 @@ struct RtLoader {
   RtBatch slots[SLOTS];
   int *order;          /* (order_cap) dataset index of each position of the epoch, n used */
   int order_cap;
+  float *decoded;      /* one image read back from the dataset's bytes, for augmentation (one
+                          fill runs at a time: the producer's, or rt_loader_next's) */
 
   pthread_mutex_t mu;
   pthread_cond_t work_cv;  /* the producer waits here for work */
@@ -54,14 +56,15 @@ static void fill(const RtLoader *l, RtBatch *s, int b, int64_t epoch) {
       /* a padding row: a copy of one of the epoch's first images, so that batch-norm statistics
        * in training mode see only real images; no label, and the loss and metrics leave it out */
       int i = l->order[(j - size) % l->n];
-      rt_augment_apply(&l->o.augment, l->o.seed, epoch, i, ds->height, ds->width, rt_dataset_image(ds, i), img);
+      rt_dataset_input(ds, i, l->decoded);
+      rt_augment_apply(&l->o.augment, l->o.seed, epoch, i, ds->height, ds->width, l->decoded, img);
       s->lengths[j] = 0;
       s->samples[j] = -1;
       continue;
     }
     int i = l->order[start + j];
-    rt_augment_apply(&l->o.augment, l->o.seed, epoch, i, ds->height, ds->width,
-                     rt_dataset_image(ds, i), img);
+    rt_dataset_input(ds, i, l->decoded);
+    rt_augment_apply(&l->o.augment, l->o.seed, epoch, i, ds->height, ds->width, l->decoded, img);
     memcpy(s->labels + (int64_t)j * L, rt_dataset_label(ds, i), (size_t)ds->label_len[i] * sizeof *s->labels);
     s->lengths[j] = ds->label_len[i];
     s->samples[j] = i;
@@ -109,6 +112,7 @@ RtLoader *rt_loader_new(const RtDataset *ds, const RtLoaderOptions *opts) {
   l->order = rt_xmalloc((size_t)ds->count * sizeof *l->order);
   int B = opts->batch_size;
   size_t pixels = (size_t)ds->height * (size_t)ds->width;
+  l->decoded = rt_xmalloc_named(pixels * sizeof(float), "an image being loaded");
   for (int s = 0; s < SLOTS; s++) {
     l->slots[s] = (RtBatch){.capacity = B, .height = ds->height, .width = ds->width, .label_width = L};
     l->slots[s].images = rt_xmalloc_named((size_t)B * pixels * sizeof(float), "a batch of images");
@@ -143,6 +147,7 @@ void rt_loader_free(RtLoader *l) {
   pthread_mutex_destroy(&l->mu);
   pthread_cond_destroy(&l->work_cv);
   pthread_cond_destroy(&l->ready_cv);
+  free(l->decoded);
   for (int s = 0; s < SLOTS; s++) {
     free(l->slots[s].images);
     free(l->slots[s].labels);

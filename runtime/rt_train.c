@@ -116,7 +116,7 @@ static bool check_memory(const RtModel *m, const RtTrainConfig *cfg, const RtDat
   RtMemNeed need = {.task = task, .loader_thread = cfg->background_loader};
   rt_mem_need_model(&need, m, true);
   int64_t samples = (cfg->fresh.enabled ? 2 * (int64_t)cfg->fresh.count : train->count) + val->count;
-  need.loaded = samples * val->height * val->width * (int64_t)sizeof(float);
+  need.loaded = rt_dataset_image_bytes(samples, val->height, val->width);
   return rt_mem_prepare(&need, cfg->progress >= 1 ? stdout : NULL, d);
 }
 

@@ -32,7 +32,7 @@ static const RtMetric SHOWN[] = {RT_METRIC_VAL_SEQ_ACC, RT_METRIC_VAL_CHAR_ACC, 
 static bool check_memory(const RtModel *m, const char *checkpoint, const RtDataset *ds, RtDiags *d) {
   char task[600];
   snprintf(task, sizeof task, "evaluating %s", checkpoint);
-  RtMemNeed need = {.task = task, .loaded = (int64_t)ds->count * ds->height * ds->width * (int64_t)sizeof(float)};
+  RtMemNeed need = {.task = task, .loaded = rt_dataset_image_bytes(ds->count, ds->height, ds->width)};
   rt_mem_need_model(&need, m, false);
   return rt_mem_prepare(&need, NULL, d);
 }

@@ -259,8 +259,9 @@ static void test_dataset_skip(void **state) {
   assert_int_equal(ds->height, RT_INPUT_H);
   assert_int_equal(ds->width, RT_INPUT_W);
   /* both samples hold the converted good.png: 8x32 -> 32x128, white with a black block */
-  assert_memory_equal(rt_dataset_image(ds, 0), rt_dataset_image(ds, 1), RT_INPUT_PIXELS * sizeof(float));
-  const float *img = rt_dataset_image(ds, 0);
+  assert_memory_equal(rt_dataset_pixels(ds, 0), rt_dataset_pixels(ds, 1), RT_INPUT_PIXELS);
+  static float img[RT_INPUT_PIXELS];
+  rt_dataset_input(ds, 0, img);
   assert_float_equal(img[16 * 128 + 32], -1.0, 1e-5); /* inside the block (x 16..48, y 8..24) */
   assert_float_equal(img[2 * 128 + 2], 1.0, 1e-5);
   rt_dataset_free(ds);
@@ -434,7 +435,7 @@ static void test_split(void **state) {
       int src = part->lines[i] - 1; /* fx_dataset: line = index + 1 */
       seen[src]++;
       if (i) assert_true(part->lines[i] > part->lines[i - 1]); /* file order */
-      assert_memory_equal(rt_dataset_image(part, i), rt_dataset_image(ds, src), 32 * sizeof(float));
+      assert_memory_equal(rt_dataset_pixels(part, i), rt_dataset_pixels(ds, src), 32);
       assert_int_equal(part->label_len[i], ds->label_len[src]);
       assert_memory_equal(rt_dataset_label(part, i), rt_dataset_label(ds, src),
                           (size_t)ds->label_len[src] * sizeof(int32_t));

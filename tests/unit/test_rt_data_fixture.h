@@ -99,7 +99,7 @@ static inline RtDataset *fx_dataset(int n, int h, int w) {
   ds->count = n;
   ds->height = h;
   ds->width = w;
-  ds->images = rt_xmalloc((size_t)n * h * w * sizeof(float));
+  ds->images = rt_xmalloc((size_t)rt_dataset_image_bytes(n, h, w));
   ds->ids = rt_xmalloc((size_t)n * 3 * sizeof(int32_t));
   ds->label_start = rt_xmalloc((size_t)n * sizeof(int64_t));
   ds->label_len = rt_xmalloc((size_t)n * sizeof(int32_t));
@@ -112,7 +112,8 @@ static inline RtDataset *fx_dataset(int n, int h, int w) {
   for (int i = 0; i < n; i++) {
     for (int p = 0; p < h * w; p++) {
       /* a left-to-right ramp on top of the sample's level, so warps change pixels */
-      ds->images[(size_t)i * h * w + p] = -0.8f + 0.8f * (float)i / n + 0.8f * (float)(p % w) / w;
+      float x = -0.8f + 0.8f * (float)i / n + 0.8f * (float)(p % w) / w;
+      rt_input_to_bytes(&x, 1, ds->images + (size_t)i * h * w + p);
     }
     ds->label_start[i] = off;
     ds->label_len[i] = 1 + i % 3;

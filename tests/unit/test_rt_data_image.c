@@ -3,6 +3,7 @@
  * background padding, the 2x squeeze of wide images, the shrink of wider ones, area averaging,
  * alpha over white, BT.601 luma, [-1, 1]; and the errors for files that are not images,
  * truncated, empty, missing, too large, or JPEGs with oversized Huffman tables. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -189,11 +190,30 @@ static void test_border_median(void **state) {
   assert_float_equal(rt_image_border_median(&one, 1, 1), 128 / 255.0, 1e-6);
 }
 
+/* Inputs as a data set keeps them: a grey 8-bit pixel's input comes back exactly, any other
+ * value within half a step (1/255 on the [-1, 1] scale), and values past the ends clamp. */
+static void test_input_bytes(void **state) {
+  float x[260], back[260];
+  uint8_t b[260];
+  for (int k = 0; k < 256; k++) x[k] = ((float)k / 255.0f - 0.5f) / 0.5f; /* rt_image_to_input's form */
+  x[256] = -1.5f, x[257] = 1.5f, x[258] = 0.123456f, x[259] = -0.987654f;
+  rt_input_to_bytes(x, 260, b);
+  rt_input_from_bytes(b, 260, back);
+  for (int k = 0; k < 256; k++) {
+    assert_int_equal(b[k], k);
+    assert_memory_equal(&back[k], &x[k], sizeof(float));
+  }
+  assert_int_equal(b[256], 0);
+  assert_int_equal(b[257], 255);
+  for (int k = 258; k < 260; k++) assert_true(fabsf(back[k] - x[k]) <= 1.0f / 255.0f + 1e-6f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_aspect_and_padding),
       cmocka_unit_test(test_squeeze_and_shrink),
       cmocka_unit_test(test_channels),
+      cmocka_unit_test(test_input_bytes),
       cmocka_unit_test(test_decode_errors),
       cmocka_unit_test(test_border_median),
   };

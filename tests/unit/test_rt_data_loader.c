@@ -22,7 +22,8 @@ enum { H = 32, W = 128, P = H * W };
 
 static void test_augment(void **state) {
   RtDataset *ds = fx_dataset(4, H, W);
-  const float *in = rt_dataset_image(ds, 1);
+  static float in[P], x[P];
+  rt_dataset_input(ds, 1, in);
   float a[P], b[P], c[P];
   RtAugmentSettings s = rt_augment_defaults();
   assert_true(s.enabled);
@@ -38,7 +39,7 @@ static void test_augment(void **state) {
   assert_true(memcmp(a, b, sizeof a) != 0);
   /* changed, but not beyond recognition: mean |difference| in (0.002, 0.3) on a [-1, 1] scale */
   for (int sample = 0; sample < 4; sample++) {
-    const float *x = rt_dataset_image(ds, sample);
+    rt_dataset_input(ds, sample, x);
     double diff = 0;
     rt_augment_apply(&s, 42, 0, sample, H, W, x, a);
     for (int i = 0; i < P; i++) {
@@ -59,9 +60,7 @@ static void test_augment(void **state) {
   rt_augment_apply(&s, 42, 3, 1, H, W, in, a);
   for (int i = 0; i < P; i++) assert_float_equal(a[i], in[i], 1e-5);
   /* each effect alone moves the pixels of a checkerboard of 4x4 squares */
-  float checker[P];
-  for (int i = 0; i < P; i++) checker[i] = ((i % W) / 4 + (i / W) / 4) % 2 ? 0.8f : -0.8f;
-  in = checker;
+  for (int i = 0; i < P; i++) in[i] = ((i % W) / 4 + (i / W) / 4) % 2 ? 0.8f : -0.8f;
   const RtAugmentSettings one[] = {{.enabled = true, .rotation = 10}, {.enabled = true, .shear = 20},
                                    {.enabled = true, .scale = 0.2},   {.enabled = true, .translate = 0.1},
                                    {.enabled = true, .noise = 0.1},   {.enabled = true, .blur = 3},
@@ -187,6 +186,7 @@ static void test_augment_captcha_effects(void **state) {
 static int sample_of_row(const float *img, int n) { return (int)lrintf((img[0] + 0.8f) * n / 0.8f); }
 
 static void check_epoch(RtLoader *l, const RtDataset *ds, int batch, int64_t epoch, int *order) {
+  static float stored[P];
   rt_loader_start_epoch(l, epoch);
   int seen[64] = {0}, pos = 0, batches = 0;
   const RtBatch *b;
@@ -203,14 +203,16 @@ static void check_epoch(RtLoader *l, const RtDataset *ds, int batch, int64_t epo
         assert_int_equal(b->samples[j], -1);
         assert_int_equal(b->lengths[j], 0);
         /* a copy of one of the epoch's first images (real pixels for batch-norm statistics) */
-        assert_memory_equal(img, rt_dataset_image(ds, order[(j - b->size) % ds->count]), P * sizeof(float));
+        rt_dataset_input(ds, order[(j - b->size) % ds->count], stored);
+        assert_memory_equal(img, stored, P * sizeof(float));
         for (int k = 0; k < b->label_width; k++) assert_int_equal(lab[k], 0);
         continue;
       }
       int i = b->samples[j];
       assert_true(i >= 0 && i < ds->count);
       assert_int_equal(sample_of_row(img, ds->count), i);
-      assert_memory_equal(img, rt_dataset_image(ds, i), P * sizeof(float)); /* no augmentation */
+      rt_dataset_input(ds, i, stored);
+      assert_memory_equal(img, stored, P * sizeof(float)); /* no augmentation */
       assert_int_equal(b->lengths[j], ds->label_len[i]);
       for (int k = 0; k < b->label_width; k++)
         assert_int_equal(lab[k], k < ds->label_len[i] ? rt_dataset_label(ds, i)[k] : 0);
@@ -319,8 +321,11 @@ static void test_loader_background(void **state) {
   RtLoader *l = rt_loader_new(ds, &o);
   rt_loader_start_epoch(l, 0);
   const RtBatch *b = rt_loader_next(l);
-  for (int j = 0; j < b->size; j++)
-    assert_true(memcmp(b->images + (size_t)j * P, rt_dataset_image(ds, b->samples[j]), P * sizeof(float)) != 0);
+  static float stored[P];
+  for (int j = 0; j < b->size; j++) {
+    rt_dataset_input(ds, b->samples[j], stored);
+    assert_true(memcmp(b->images + (size_t)j * P, stored, P * sizeof(float)) != 0);
+  }
   rt_loader_free(l);
   /* a consumer slower than the producer hardly ever waits: only for the first batch of each
    * epoch, which starts being prepared at rt_loader_start_epoch (3 of the 12 batches). Preparation

@@ -40,7 +40,7 @@ static void assert_same_set(const RtDataset *a, const RtDataset *b) {
   assert_int_equal(a->width, b->width);
   assert_int_equal(a->max_label_len, b->max_label_len);
   assert_string_equal(a->charset.utf8, b->charset.utf8);
-  assert_memory_equal(a->images, b->images, (size_t)a->count * a->height * a->width * sizeof(float));
+  assert_memory_equal(a->images, b->images, (size_t)rt_dataset_image_bytes(a->count, a->height, a->width));
   for (int i = 0; i < a->count; i++) {
     assert_string_equal(a->texts[i], b->texts[i]);
     assert_string_equal(a->paths[i], b->paths[i]);
@@ -101,7 +101,7 @@ static void test_fresh_keeps_style(void **state) {
   RtDataset *mine = rt_fresh_set(f, 0, 0, &d);
   RtDataset *styled = generated_styled(&c.style, 0, CFG.max_len), *plain = generated(0, CFG.max_len);
   assert_same_set(mine, styled);
-  assert_memory_not_equal(mine->images, plain->images, (size_t)N * H * W * sizeof(float));
+  assert_memory_not_equal(mine->images, plain->images, (size_t)rt_dataset_image_bytes(N, H, W));
   assert_int_equal(d.count, 0);
   rt_dataset_free(mine);
   rt_dataset_free(styled);
@@ -172,7 +172,7 @@ static void test_epochs_disjoint(void **state) {
   RtFresh *f = fresh(false);
   RtDiags d = {0};
   RtDataset *e1 = rt_fresh_set(f, 1, 0, &d), *e2 = rt_fresh_set(f, 2, 0, &d);
-  assert_true(memcmp(e1->images, e2->images, (size_t)N * H * W * sizeof(float)) != 0);
+  assert_true(memcmp(e1->images, e2->images, (size_t)rt_dataset_image_bytes(N, H, W)) != 0);
   assert_string_equal(e1->paths[0], "images/000032.png"); /* M + 1 * N */
   rt_dataset_free(e1);
   rt_dataset_free(e2);

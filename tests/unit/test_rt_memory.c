@@ -178,7 +178,7 @@ static void loader_without_thread(void) {
     pthread_t t;
     if (pthread_create(&t, NULL, blocked, NULL) != 0) _exit(6);
   }
-  static float images[4 * 2 * 3];
+  static uint8_t images[4 * 2 * 3];
   static int32_t ids[4] = {0, 1, 2, 3}, len[4] = {1, 1, 1, 1};
   static int64_t start[4] = {0, 1, 2, 3};
   RtDataset ds = {.count = 4, .height = 2, .width = 3, .images = images, .ids = ids, .label_start = start,
