@@ -4,7 +4,7 @@
  * followed by the kernel's elementwise epilogue on the block just computed, while it is in
  * cache. Convolutions use im2col (Chellapilla et al. 2006): per image, the receptive fields
  * become the columns of a (C*KH*KW, OH*OW) matrix in the worker's slice of the workspace.
- *   conv2d:             y[n] = W (O, CKK) @ col(x[n])
+ *   conv2d:             y[n] = W (O, CKK) @ col(x[n]), or directly when CKK is small (below)
  *   conv2d_grad_input:  col = W^T @ g[n]; dx[n] = col2im(col)
  *   conv2d_grad_filter: dW[o0:o1] = sum_n g[n][o0:o1] @ col(x[n])^T, split over output rows
  * Parallel work: matmul splits batch x (rows or columns), conv2d and its input gradient split
@@ -190,6 +190,67 @@ static void emit_memset0(CgContext *c, LLVMValueRef p, int64_t elems) {
   LLVMBuildMemSet(c->b, p, LLVMConstInt(c->i8, 0, 0), cg_i64(c, elems * 4), 4);
 }
 
+/* ---- direct convolution ---- */
+
+/* A convolution with few multiply-adds an output (C*KH*KW at most this: a first layer over a
+ * grey image has 9) is a poor GEMM (K = 9 leaves a library's kernels mostly packing) and a good
+ * loop: the image is copied into the workspace with its zero padding around it, and each output
+ * row is a sum of C*KH*KW shifted rows of that copy times a weight, a branch-free loop over
+ * output columns that vectorises (stride 1: contiguous). */
+enum { CONV_DIRECT_MAX_CKK = 32 };
+
+/* Rows and columns of the padded copy: all the windows read, and the whole image. */
+static int64_t padded_rows(const ConvGeom *cv) {
+  int64_t read = (cv->oh - 1) * cv->sh + (cv->kh - 1) * cv->dh + 1;
+  return read > cv->pt + cv->h ? read : cv->pt + cv->h;
+}
+static int64_t padded_cols(const ConvGeom *cv) {
+  int64_t read = (cv->ow - 1) * cv->sw + (cv->kw - 1) * cv->dw + 1;
+  return read > cv->pl + cv->w ? read : cv->pl + cv->w;
+}
+
+static bool conv_direct(const ConvGeom *cv) {
+  return cv->c * cv->kh * cv->kw <= CONV_DIRECT_MAX_CKK && cv->c * padded_rows(cv) * padded_cols(cv) <= col_elems(cv);
+}
+
+/* y (O, OH, OW) = conv(x (C, H, W), w (O, C, KH, KW)) for one image; pad: the worker's workspace. */
+static void emit_conv_direct(CgContext *c, const ConvGeom *cv, LLVMValueRef x, LLVMValueRef w, LLVMValueRef y,
+                             LLVMValueRef pad) {
+  int64_t ph = padded_rows(cv), pw = padded_cols(cv), ckk = cv->c * cv->kh * cv->kw;
+  emit_memset0(c, pad, cv->c * ph * pw);
+  CgLoopNest lc, lr, lx;
+  loop1(c, &lc, cg_i64(c, 0), cg_i64(c, cv->c), "pad.c");
+  loop1(c, &lr, cg_i64(c, 0), cg_i64(c, cv->h), "pad.row");
+  LLVMValueRef src = gep(c, x, mul(c, add(c, mul(c, lc.idx[0], cv->h), lr.idx[0]), cv->w));
+  LLVMValueRef dst = gep(c, pad, add(c, mul(c, add(c, mul(c, lc.idx[0], ph), lr.idx[0]), pw), cg_i64(c, cv->pt * pw + cv->pl)));
+  loop1(c, &lx, cg_i64(c, 0), cg_i64(c, cv->w), "pad.col");
+  LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->f32, gep(c, src, lx.idx[0]), ""), gep(c, dst, lx.idx[0]));
+  cg_loop_close(c, &lx);
+  cg_loop_close(c, &lr);
+  cg_loop_close(c, &lc);
+  CgLoopNest lo, ly;
+  loop1(c, &lo, cg_i64(c, 0), cg_i64(c, cv->o), "conv.o");
+  loop1(c, &ly, cg_i64(c, 0), cg_i64(c, cv->oh), "conv.oh");
+  LLVMValueRef weight[CONV_DIRECT_MAX_CKK], row[CONV_DIRECT_MAX_CKK];
+  for (int64_t k = 0; k < ckk; k++) {
+    int64_t ci = k / (cv->kh * cv->kw), ky = k / cv->kw % cv->kh, kx = k % cv->kw;
+    weight[k] = LLVMBuildLoad2(c->b, c->f32, gep(c, w, add(c, mul(c, lo.idx[0], ckk), cg_i64(c, k))), "");
+    LLVMValueRef r = add(c, mul(c, ly.idx[0], cv->sh), cg_i64(c, ci * ph + ky * cv->dh));
+    row[k] = gep(c, pad, add(c, mul(c, r, pw), cg_i64(c, kx * cv->dw)));
+  }
+  LLVMValueRef out = gep(c, y, mul(c, add(c, mul(c, lo.idx[0], cv->oh), ly.idx[0]), cv->ow));
+  loop1(c, &lx, cg_i64(c, 0), cg_i64(c, cv->ow), "conv.ow");
+  LLVMValueRef at = mul(c, lx.idx[0], cv->sw), acc = cg_f32(c, 0);
+  for (int64_t k = 0; k < ckk; k++) {
+    LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, gep(c, row[k], at), "");
+    acc = LLVMBuildFAdd(c->b, acc, LLVMBuildFMul(c->b, weight[k], v, ""), "");
+  }
+  LLVMBuildStore(c->b, acc, gep(c, out, lx.idx[0]));
+  cg_loop_close(c, &lx);
+  cg_loop_close(c, &ly);
+  cg_loop_close(c, &lo);
+}
+
 /* ---- describe ---- */
 
 static void gemm_release(void *detail) {
@@ -353,8 +414,12 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
   if (gm->mode == GEMM_CONV) {
     LLVMValueRef x = gep(c, f->args[gm->a], mul(c, i, cv->c * hw));
     LLVMValueRef y = gep(c, f->args[gm->out], mul(c, i, cv->o * ohw));
-    emit_im2col(c, cv, x, col, false);
-    cg_emit_sgemm(c, false, false, cg_i64(c, cv->o), cg_i64(c, ohw), ckk, f->args[gm->b], ckk, col, ohw, 0.0f, y, ohw);
+    if (conv_direct(cv)) {
+      emit_conv_direct(c, cv, x, f->args[gm->b], y, col);
+    } else {
+      emit_im2col(c, cv, x, col, false);
+      cg_emit_sgemm(c, false, false, cg_i64(c, cv->o), cg_i64(c, ohw), ckk, f->args[gm->b], ckk, col, ohw, 0.0f, y, ohw);
+    }
     lo[1] = cg_i64(c, 0), hi[1] = cg_i64(c, cv->o), lo[2] = cg_i64(c, 0), hi[2] = cg_i64(c, cv->oh);
     lo[3] = cg_i64(c, 0), hi[3] = cg_i64(c, cv->ow);
   } else { /* grad input */

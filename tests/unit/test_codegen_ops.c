@@ -259,20 +259,26 @@ static void test_matmul(void **state) {
   check(g);
 }
 
+/* Strides, asymmetric padding and dilation; with 3 and 1 input channels (C*KH*KW = 27 and 9:
+ * codegen's direct convolution, the second on a row wide enough for a vector remainder) and with
+ * 6 (54: im2col and GEMM). */
 static void test_conv(void **state) {
   IrConvSpec specs[] = {ir_conv_spec(1, 1), ir_conv_spec(2, 0), {{1, 2}, {0, 1, 2, 1}, {2, 1}}};
-  for (size_t i = 0; i < 3; i++) {
-    IrGraph *g = ir_graph_new("conv2d");
-    IrId x = in_f32(g, "x", IR_SHAPE(2, 3, 9, 11));
-    IrId w = in_f32(g, "w", IR_SHAPE(5, 3, 3, 3));
-    IrId y = ir_conv2d_ex(g, x, w, specs[i]);
-    ir_graph_add_output(g, ir_relu(g, y));
-    const int64_t *yd = ir_type_of(g, y)->shape.dims;
-    IrId gy = in_f32(g, "gy", IR_SHAPE(2, 5, yd[2], yd[3]));
-    ir_graph_add_output(g, ir_conv2d_grad_input(g, gy, w, specs[i], 9, 11));
-    ir_graph_add_output(g, ir_conv2d_grad_filter(g, x, gy, specs[i], 3, 3));
-    check(g);
-  }
+  const int64_t images[][3] = {{3, 9, 11}, {1, 8, 37}, {6, 9, 11}};
+  for (size_t i = 0; i < 3; i++)
+    for (size_t k = 0; k < 3; k++) {
+      int64_t ch = images[k][0], h = images[k][1], wd = images[k][2];
+      IrGraph *g = ir_graph_new("conv2d");
+      IrId x = in_f32(g, "x", IR_SHAPE(2, ch, h, wd));
+      IrId w = in_f32(g, "w", IR_SHAPE(5, ch, 3, 3));
+      IrId y = ir_conv2d_ex(g, x, w, specs[i]);
+      ir_graph_add_output(g, ir_relu(g, y));
+      const int64_t *yd = ir_type_of(g, y)->shape.dims;
+      IrId gy = in_f32(g, "gy", IR_SHAPE(2, 5, yd[2], yd[3]));
+      ir_graph_add_output(g, ir_conv2d_grad_input(g, gy, w, specs[i], h, wd));
+      ir_graph_add_output(g, ir_conv2d_grad_filter(g, x, gy, specs[i], 3, 3));
+      check(g);
+    }
 }
 
 /* Windows that tile the input (2x2, 2x1: codegen's straight-line path), on planes they cover
