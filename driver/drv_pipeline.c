@@ -61,19 +61,26 @@ static bool *update_phase(const IrGraph *old, const IrId *map, IrId grads_end, c
   return update;
 }
 
-/* Simplification; for the training graphs built here, then the update phase scheduled eagerly
- * and rematerialisation, which comes last: CSE would merge its copies back. */
+/* Simplification; for the training graphs built here, then rematerialisation (after CSE, which
+ * would merge its copies back) and the update phase scheduled eagerly (after rematerialisation,
+ * so that an update waits for the copies that read its old value). */
 static void simplify_unit(DrvUnit *u) {
   if (unit_skips(u, DRV_STAGE_SIMPLIFIED)) return;
   IrId *map = rt_xmalloc(((size_t)u->graph->n_nodes + 1) * sizeof *map);
   IrGraph *s = pass_simplify_map(u->graph, NULL, map);
   if (unit_trains(u) && u->training.grads_end > 0) {
     bool *update = update_phase(u->graph, map, u->training.grads_end, s);
-    IrGraph *t = pass_schedule_updates(s, update);
-    free(update);
+    IrId *remap = rt_xmalloc(((size_t)s->n_nodes + 1) * sizeof *remap);
+    IrGraph *r = pass_remat(s, NULL, remap);
+    bool *moved = rt_xcalloc((size_t)r->n_nodes + 1, sizeof *moved);
+    for (IrId id = 0; id < s->n_nodes; id++)
+      if (remap[id] != IR_NONE) moved[remap[id]] = update[id];
     ir_graph_free(s);
-    s = pass_remat(t, NULL);
-    ir_graph_free(t);
+    s = pass_schedule_updates(r, moved);
+    ir_graph_free(r);
+    free(moved);
+    free(remap);
+    free(update);
   }
   free(map);
   if (u->owns_graph) ir_graph_free(u->graph);

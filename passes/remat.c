@@ -82,7 +82,7 @@ static void copy_reader(Remat *r, IrId id) {
   free(in);
 }
 
-IrGraph *pass_remat(const IrGraph *g, PassRematStats *stats) {
+IrGraph *pass_remat(const IrGraph *g, PassRematStats *stats, IrId *map) {
   RT_ASSERT(g->n_outputs >= 1, "pass_remat needs a training graph (output 0: the loss)");
   size_t n = (size_t)(g->n_nodes ? g->n_nodes : 1);
   Remat r = {.g = g, .loss = g->outputs[0], .read_late = rt_xcalloc(n, sizeof(bool)),
@@ -103,6 +103,8 @@ IrGraph *pass_remat(const IrGraph *g, PassRematStats *stats) {
     if (id > r.loss && g->nodes[id]->kind == IR_NODE_OP) copy_reader(&r, id);
     else pass_rewrite_copy(&r.rw, id);
   }
+  if (map)
+    for (IrId id = 0; id < g->n_nodes; id++) map[id] = r.rw.map[id];
   IrGraph *out = pass_rewrite_finish(&r.rw);
   if (stats) *stats = r.stats;
   free(r.read_late);

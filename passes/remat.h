@@ -13,8 +13,9 @@
  * Forward and backward are told apart by the loss: nodes up to outputs[0] (the loss of a
  * training graph) are the forward pass, later ones read by the backward pass or the update.
  * The result computes the same outputs and updates, bit for bit (a recomputed pointwise value
- * is the same function of the same operands). Run it after the simplification passes: common-
- * subexpression elimination would merge the copies back into the originals. */
+ * is the same function of the same operands). Run it after the simplification passes (common-
+ * subexpression elimination would merge the copies back into the originals) and before
+ * pass_schedule_updates (so that an update waits for the copies that read its old value). */
 #ifndef SMELT_PASS_REMAT_H
 #define SMELT_PASS_REMAT_H
 
@@ -27,7 +28,8 @@ typedef struct PassRematStats {
 } PassRematStats;
 
 /* A new graph with the rematerialisations made (a copy of g when there is none to make; the
- * caller frees it); stats may be NULL. g must be a training graph: output 0 its loss. */
-IrGraph *pass_remat(const IrGraph *g, PassRematStats *stats);
+ * caller frees it); stats may be NULL; map, when not NULL, gets each node's id in the new graph
+ * (g->n_nodes entries). g must be a training graph: output 0 its loss. */
+IrGraph *pass_remat(const IrGraph *g, PassRematStats *stats, IrId *map);
 
 #endif

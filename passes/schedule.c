@@ -2,6 +2,11 @@
  * order; after each node, the update nodes it was the last thing missing for follow at once (a
  * worklist, so chains of them follow too).
  *
+ * Update nodes that read only leaves (Adam's beta1 * m, the bias corrections) are deferred
+ * instead: each is placed right before the first node that reads it, so that it lands where the
+ * gradient's kernel is (in its epilogue, reading the moment at its own index) rather than at the
+ * top of the step; the ones nothing reads (a step counter's new value) come last.
+ *
  * What an update node waits for: its operands, and, when it reads a leaf that the other phases
  * read too (a weight, read by the forward pass and by its input gradient), those readers and
  * every node fusion might put in their kernels (their consumers through elementwise, reduction
@@ -19,6 +24,7 @@
 typedef struct Schedule {
   const IrGraph *g;
   const bool *is_update;
+  bool *deferred;          /* (n) update ops reading only leaves and deferred nodes */
   int *missing;            /* (n) update node: nodes it still waits for */
   int *wait_start, *waits; /* CSR: the update nodes waiting for each node */
   IrId *queue;             /* placed nodes whose waiters have not been told yet */
@@ -84,10 +90,12 @@ static void build_waits(Schedule *s) {
     for (IrId id = 0; id < n; id++) {
       const IrNode *node = g->nodes[id];
       if (!s->is_update[id] || is_leaf(node)) continue;
+      if (s->deferred[id]) continue;
       for (int i = 0; i < node->n_in; i++) {
         IrId x = node->in[i];
         int m = 1;
         closure[0] = x;
+        if (s->deferred[x]) continue; /* placed on demand, right before this node */
         if (is_leaf(g->nodes[x])) m += readers_closure(g, &u, x, stamp, ++mark, closure + 1);
         for (int j = 0; j < m; j++) {
           if (pass == 0) s->wait_start[closure[j] + 1]++, s->missing[id]++;
@@ -109,8 +117,21 @@ static void build_waits(Schedule *s) {
   free(u.list);
 }
 
-/* Copies node id into the new graph and queues it, so that drain() tells its waiters. */
+/* Copies deferred node id (after its deferred operands) unless it is placed already. */
+static void emit_deferred(Schedule *s, IrId id) {
+  if (s->rw.map[id] != IR_NONE) return;
+  const IrNode *node = s->g->nodes[id];
+  for (int i = 0; i < node->n_in; i++)
+    if (s->deferred[node->in[i]]) emit_deferred(s, node->in[i]);
+  pass_rewrite_copy(&s->rw, id);
+}
+
+/* Copies node id into the new graph (its deferred operands first) and queues it, so that
+ * drain() tells its waiters. */
 static void emit(Schedule *s, IrId id) {
+  const IrNode *node = s->g->nodes[id];
+  for (int i = 0; i < node->n_in; i++)
+    if (s->deferred[node->in[i]]) emit_deferred(s, node->in[i]);
   pass_rewrite_copy(&s->rw, id);
   s->queue[s->tail++] = id;
 }
@@ -128,11 +149,18 @@ static void drain(Schedule *s) {
 IrGraph *pass_schedule_updates(const IrGraph *g, const bool *is_update) {
   int n = g->n_nodes;
   Schedule s = {.g = g, .is_update = is_update, .missing = rt_xcalloc((size_t)n + 1, sizeof(int)),
-                .queue = rt_xmalloc(((size_t)n + 1) * sizeof(IrId))};
+                .deferred = rt_xcalloc((size_t)n + 1, sizeof(bool)), .queue = rt_xmalloc(((size_t)n + 1) * sizeof(IrId))};
+  for (IrId id = 0; id < n; id++) {
+    const IrNode *node = g->nodes[id];
+    if (!is_update[id] || is_leaf(node)) continue;
+    bool only_leaves = true;
+    for (int i = 0; i < node->n_in; i++) only_leaves &= is_leaf(g->nodes[node->in[i]]) || s.deferred[node->in[i]];
+    s.deferred[id] = only_leaves;
+  }
   build_waits(&s);
   pass_rewrite_begin(&s.rw, g);
   for (IrId id = 0; id < n; id++)
-    if (is_leaf(g->nodes[id]) || (is_update[id] && s.missing[id] == 0)) emit(&s, id);
+    if (is_leaf(g->nodes[id])) emit(&s, id);
   drain(&s);
   for (IrId id = 0; id < n; id++) {
     const IrNode *node = g->nodes[id];
@@ -144,7 +172,10 @@ IrGraph *pass_schedule_updates(const IrGraph *g, const bool *is_update) {
     drain(&s);
   }
   for (IrId id = 0; id < n; id++)
-    RT_ASSERT(is_leaf(g->nodes[id]) || !is_update[id] || s.missing[id] == 0, "update node %d was never placed", id);
+    if (s.deferred[id]) emit_deferred(&s, id); /* read by nothing: an update value of its own */
+  for (IrId id = 0; id < n; id++)
+    RT_ASSERT(s.rw.map[id] != IR_NONE, "node %d was never placed", id);
+  free(s.deferred);
   free(s.missing);
   free(s.wait_start);
   free(s.waits);

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "driver/drv_compare.h"
+#include "driver/drv_pipeline.h"
 #include "ir/ir_interp.h"
 #include "ir/ir_text.h"
 #include "passes/plan.h"
@@ -124,7 +125,7 @@ static void test_remat_recomputes_relu(void **state) {
   IrGraph *g = training_step(SRC("tests/ir/remat_relu.ir"), PASS_OPT_SGD, &tr);
   IrGraph *simple = pass_simplify(g, NULL);
   PassRematStats stats;
-  IrGraph *r = pass_remat(simple, &stats);
+  IrGraph *r = pass_remat(simple, &stats, NULL);
   assert_true(stats.values >= 1);
   assert_true(stats.recomputed >= 3);
   assert_true(stats.bytes >= (int64_t)4 * 16 * 16 * 16 * 4);
@@ -147,7 +148,7 @@ static void test_remat_leaves_outputs_alone(void **state) {
   ir_graph_add_output(g, ir_graph_find(g, "r"));
   IrGraph *simple = pass_simplify(g, NULL);
   PassRematStats stats;
-  IrGraph *r = pass_remat(simple, &stats);
+  IrGraph *r = pass_remat(simple, &stats, NULL);
   assert_int_equal(stats.values, 0);
   expect_same_results(simple, r);
   ir_graph_free(r);
@@ -155,11 +156,44 @@ static void test_remat_leaves_outputs_alone(void **state) {
   ir_graph_free(g);
 }
 
+/* The training step of `rel` with Adam, through the pipeline to the plan (remat, then the
+ * schedule); compiled, it agrees with the interpreter. */
+static DrvProgram *pipeline(const char *rel) {
+  DrvInput in = {.ir_path = rel, .train = true};
+  DrvOptions o = {.optimizer = {.kind = PASS_OPT_ADAM}, .no_cache = true};
+  RtDiags d = {0};
+  DrvProgram *p = drv_compile(&in, &o, DRV_STAGE_PLANNED, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  assert_non_null(p);
+  expect_compiled_agrees(p->units[0].graph);
+  return p;
+}
+
+/* Both passes as the pipeline runs them: the MLP's updates (GEMM epilogues) are all written in
+ * place, with no copy after the kernels; relu(x * s + b)'s backward pass reads a recomputed relu. */
+static void test_pipeline(void **state) {
+  DrvProgram *p = pipeline(SRC("tests/ir/mlp3.ir"));
+  const IrGraph *g = p->units[0].graph;
+  for (int u = 0; u < g->n_updates; u++)
+    if (p->units[0].plan->in_place_of[g->updates[u].value] != g->updates[u].target)
+      fail_msg("%s is not updated in place", g->nodes[g->updates[u].target]->name);
+  assert_int_equal(p->units[0].plan->n_copies, 0);
+  drv_program_free(p);
+  p = pipeline(SRC("tests/ir/remat_relu.ir"));
+  g = p->units[0].graph;
+  IrId relu = ir_graph_find(g, "r");
+  for (IrId id = g->outputs[0] + 1; id < g->n_nodes; id++)
+    for (int i = 0; i < g->nodes[id]->n_in; i++) assert_int_not_equal(g->nodes[id]->in[i], relu);
+  drv_program_free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_schedule_updates_early),
       cmocka_unit_test(test_remat_recomputes_relu),
       cmocka_unit_test(test_remat_leaves_outputs_alone),
+      cmocka_unit_test(test_pipeline),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
