@@ -55,6 +55,8 @@ typedef struct FeScheduler {
   int patience;      /* reduce_on_plateau */
   double min_lr;     /* reduce_on_plateau, cosine: floor of the learning rate */
   int warmup_epochs; /* all but one_cycle: linear warm-up per step over the first epochs */
+  int restart_epochs; /* cosine: warm restarts, the first cycle's epochs (0: one cycle over the run) */
+  int restart_mult;   /* cosine: each cycle this many times as long as the one before */
   int step_size;     /* step: lr *= gamma every step_size epochs */
   double gamma;      /* step */
   double pct_start;  /* one_cycle: share of the steps rising to the peak (learning_rate) */

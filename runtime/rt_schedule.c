@@ -21,12 +21,19 @@ static long warmup_steps(const RtScheduleConfig *c) {
 }
 
 /* CosineAnnealingLR from base_lr to min_lr over the steps after the warm-up, which holds base_lr
- * (the warm-up ramps towards it). */
+ * (the warm-up ramps towards it); with restart_epochs, CosineAnnealingWarmRestarts (SGDR,
+ * Loshchilov & Hutter 2017): cycles of restart_epochs, then restart_mult times as long each,
+ * back at base_lr at the start of each. */
 static double cosine_rate(const RtScheduleConfig *c, long step) {
   long warm = warmup_steps(c), total = (long)c->epochs * steps_per_epoch(c);
   if (step < warm) return c->base_lr;
-  double span = (double)(total - warm > 1 ? total - warm : 1);
-  double t = (double)(step - warm) / span;
+  long at = step - warm, span = total - warm > 1 ? total - warm : 1;
+  if (c->restart_epochs > 0) {
+    span = (long)c->restart_epochs * steps_per_epoch(c);
+    long mult = c->restart_mult > 1 ? c->restart_mult : 1;
+    while (at >= span) at -= span, span *= mult;
+  }
+  double t = (double)at / (double)span;
   if (t > 1) t = 1;
   return c->min_lr + 0.5 * (c->base_lr - c->min_lr) * (1 + cos(M_PI * t));
 }

@@ -21,6 +21,8 @@ typedef struct RtScheduleConfig {
   int patience;          /* plateau */
   double min_lr;         /* plateau, cosine */
   int warmup_epochs;     /* all but one_cycle: linear ramp per step over the first epochs */
+  int restart_epochs;    /* cosine: SGDR's first cycle, in epochs after the warm-up; 0: one cycle */
+  int restart_mult;      /* cosine: each cycle this many times the one before (>= 1) */
   int step_size;         /* step */
   double gamma;          /* step */
   double pct_start;      /* one_cycle: share of the steps spent rising, in (0, 1) */

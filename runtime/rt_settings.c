@@ -221,6 +221,7 @@ RtTrainConfig rt_settings_train_config(const RtSettings *s) {
   c.schedule = (RtScheduleConfig){.kind = (RtScheduleKind)s->sched_kind, .factor = s->sched_factor,
                                   .patience = s->sched_patience, .min_lr = s->sched_min_lr,
                                   .warmup_epochs = s->sched_warmup_epochs, .step_size = s->sched_step_size,
+                                  .restart_epochs = s->sched_restart_epochs, .restart_mult = s->sched_restart_mult,
                                   .gamma = s->sched_gamma, .pct_start = s->sched_pct_start,
                                   .div_factor = s->sched_div_factor, .final_div_factor = s->sched_final_div_factor};
   c.schedule_metric = rt_setting_metric(s->sched_metric);

@@ -45,6 +45,24 @@ static void test_cosine_with_warmup(void **state) {
   assert_float_equal(rt_schedule_lr(&s, 2, 30), 0.0, 1e-12);
 }
 
+/* Warm restarts (PyTorch's CosineAnnealingWarmRestarts with T_0 = 2 epochs of 4 steps, T_mult
+ * 3), after a 1-epoch warm-up: back at the peak at steps 4 (after the warm-up), 12 and 36;
+ * half-way down at 8 and at 24; the run's length plays no part. */
+static void test_cosine_warm_restarts(void **state) {
+  RtSchedule s;
+  rt_schedule_init(&s, &(RtScheduleConfig){.kind = RT_SCHED_COSINE, .base_lr = 1.0, .min_lr = 0.0, .warmup_epochs = 1,
+                                            .restart_epochs = 2, .restart_mult = 3, .epochs = 100,
+                                            .steps_per_epoch = 4});
+  assert_float_equal(rt_schedule_lr(&s, 0, 3), 1.0, 1e-12); /* warm-up ends at the peak */
+  assert_float_equal(rt_schedule_lr(&s, 1, 4), 1.0, 1e-12);
+  assert_float_equal(rt_schedule_lr(&s, 2, 8), 0.5, 1e-12);
+  assert_float_equal(rt_schedule_lr(&s, 2, 11), 0.5 * (1 + cos(M_PI * 7 / 8.0)), 1e-12);
+  assert_float_equal(rt_schedule_lr(&s, 3, 12), 1.0, 1e-12); /* restart */
+  assert_float_equal(rt_schedule_lr(&s, 6, 24), 0.5, 1e-12);  /* half of the 24-step cycle */
+  assert_float_equal(rt_schedule_lr(&s, 9, 36), 1.0, 1e-12); /* the third cycle: 72 steps */
+  assert_float_equal(rt_schedule_lr(&s, 18, 72), 0.5, 1e-12);
+}
+
 /* Warm-up became an option of every schedule: cosine's rates stay bit for bit what they were,
  * base_lr (k + 1) / warm-up steps, then the cosine from base_lr down to min_lr after it. */
 static void test_cosine_unchanged_by_general_warmup(void **state) {
@@ -207,6 +225,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plateau_on_loss), cmocka_unit_test(test_plateau_on_accuracy),
       cmocka_unit_test(test_cosine_with_warmup), cmocka_unit_test(test_step_decay),
+      cmocka_unit_test(test_cosine_warm_restarts),
       cmocka_unit_test(test_cosine_unchanged_by_general_warmup), cmocka_unit_test(test_warmup_constant),
       cmocka_unit_test(test_warmup_step), cmocka_unit_test(test_warmup_plateau_no_cut),
       cmocka_unit_test(test_warmup_fits), cmocka_unit_test(test_one_cycle),
