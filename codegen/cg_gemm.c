@@ -106,8 +106,7 @@ static void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMVa
                           LLVMValueRef cc, int64_t ldc) {
   if (c->own_gemm) {
     CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = beta != 0};
-    LLVMValueRef args[5] = {m, n, a, b, cc};
-    LLVMBuildCall2(c->b, cg_sgemm_type(c), cg_sgemm_function(c, &s, c->vector_bits), args, 5, "");
+    cg_sgemm_call(c, &s, c->vector_bits, m, n, a, b, cc);
     return;
   }
   LLVMValueRef fn = cg_declare_extern(c, "cblas_sgemm");

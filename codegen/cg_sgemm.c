@@ -12,8 +12,9 @@
 #include "codegen/cg_kernel.h"
 
 enum {
-  KC = 256,           /* rows of op(B) packed at once: KC x NR floats stay in L1 (32 KiB at 512 bits) */
-  MC = 144,           /* rows of C per block: their KC columns of op(A) (144 KiB) stay in L2 */
+  KC = 256,           /* rows of op(B) packed at once: a KC x NR panel stays in L1 (32 KiB at 512 bits) */
+  NC = 256,           /* columns of op(B) packed at once: KC x NC (256 KiB) stays in L2 */
+  MC = 288,           /* rows of C per block: their KC columns of op(A) (288 KiB) stay in L2 */
   PACK_MIN_ROWS = 24, /* fewer rows of C than this read an untransposed B where it is */
 };
 
@@ -22,8 +23,10 @@ typedef struct Sgemm {
   const CgSgemmShape *s;
   int lanes, mr;       /* floats per vector; rows per full tile */
   LLVMTypeRef vec;
-  LLVMValueRef a, b, cmat, buf; /* the function's matrices and the packing buffer */
-  LLVMValueRef dot_acc;          /* emit_dots' vector accumulator (an entry-block alloca) */
+  LLVMValueRef k, lda, ldb, ldc; /* the function's K and leading dimensions (i64 parameters) */
+  LLVMValueRef a, b, cmat;        /* the function's matrices */
+  LLVMValueRef bufb, buf;         /* op(B)'s packed panels (KC x NC), and the current panel in it */
+  LLVMValueRef dot_acc[4];       /* emit_dots' vector accumulators (entry-block allocas) */
   LLVMValueRef bufa;             /* the block of op(A) packed: MR-row tiles, k-major within one */
   LLVMValueRef mask[2]; /* columns n0 .. n0 + NR that exist, per vector of the panel */
   LLVMValueRef n0, k0, kc, first; /* current panel, K block, its length, and "C starts at 0" */
@@ -32,6 +35,7 @@ typedef struct Sgemm {
 static LLVMValueRef i64c(Sgemm *g, int64_t v) { return cg_i64(g->c, v); }
 static LLVMValueRef add(Sgemm *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(g->c->b, a, b, ""); }
 static LLVMValueRef mul(Sgemm *g, LLVMValueRef a, int64_t k) { return LLVMBuildNSWMul(g->c->b, a, i64c(g, k), ""); }
+static LLVMValueRef mulv(Sgemm *g, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWMul(g->c->b, a, b, ""); }
 
 static LLVMValueRef imin(Sgemm *g, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildSelect(g->c->b, LLVMBuildICmp(g->c->b, LLVMIntSLT, a, b, ""), a, b, "");
@@ -64,15 +68,29 @@ static LLVMValueRef load_cols(Sgemm *g, LLVMValueRef p, int v) {
   return masked(g, "llvm.masked.load", args, 4);
 }
 
-static void store_cols(Sgemm *g, LLVMValueRef x, LLVMValueRef p, int v) {
-  LLVMValueRef args[4] = {x, p, cg_i32(g->c, 4), g->mask[v]};
-  masked(g, "llvm.masked.store", args, 4);
-}
-
 static LLVMValueRef load_vec(Sgemm *g, LLVMValueRef p) {
   LLVMValueRef x = LLVMBuildLoad2(g->c->b, g->vec, p, "");
   LLVMSetAlignment(x, (unsigned)g->lanes * 4);
   return x;
+}
+
+/* Transposes the square matrix whose rows are the lanes vectors v[0..lanes): one stage per bit
+ * of the lane index, each swapping the off-diagonal d x d blocks of every 2d x 2d block with
+ * two-source shuffles (lanes shuffles a stage). */
+static void transpose_square(Sgemm *g, LLVMValueRef *v) {
+  int n = g->lanes;
+  for (int d = n / 2; d >= 1; d /= 2)
+    for (int i = 0; i < n; i++) {
+      if (i & d) continue;
+      LLVMValueRef lo_mask[16], hi_mask[16];
+      for (int l = 0; l < n; l++) {
+        lo_mask[l] = cg_i32(g->c, (l & d) ? n + l - d : l);
+        hi_mask[l] = cg_i32(g->c, (l & d) ? n + l : l + d);
+      }
+      LLVMValueRef a = v[i], b = v[i + d];
+      v[i] = LLVMBuildShuffleVector(g->c->b, a, b, LLVMConstVector(lo_mask, (unsigned)n), "tr");
+      v[i + d] = LLVMBuildShuffleVector(g->c->b, a, b, LLVMConstVector(hi_mask, (unsigned)n), "tr");
+    }
 }
 
 /* buf[kk][j] = op(B)[k0 + kk][n0 + j] for kk < kc, j < NR (0 past the last column). */
@@ -80,11 +98,11 @@ static void emit_pack(Sgemm *g, LLVMValueRef nr) {
   CgContext *c = g->c;
   const CgSgemmShape *s = g->s;
   int nr_max = 2 * g->lanes;
-  CgLoopNest kk, j;
+  CgLoopNest kk;
   if (!s->tb) { /* rows of B are rows of op(B): two masked vector loads per row */
     kk.rank = 1, kk.lo[0] = i64c(g, 0), kk.hi[0] = g->kc;
     cg_loop_open(c, &kk, "pack.k");
-    LLVMValueRef row = cg_gep(c, g->b, add(g, mul(g, add(g, g->k0, kk.idx[0]), s->ldb), g->n0));
+    LLVMValueRef row = cg_gep(c, g->b, add(g, mulv(g, add(g, g->k0, kk.idx[0]), g->ldb), g->n0));
     LLVMValueRef dst = cg_gep(c, g->buf, mul(g, kk.idx[0], nr_max));
     for (int v = 0; v < 2; v++) {
       LLVMValueRef st = LLVMBuildStore(c->b, load_cols(g, cg_gep(c, row, i64c(g, v * g->lanes)), v),
@@ -94,63 +112,103 @@ static void emit_pack(Sgemm *g, LLVMValueRef nr) {
     cg_loop_close(c, &kk);
     return;
   }
-  /* op(B) = B^T: column j of the panel is row n0 + j of B, contiguous in k */
-  j.rank = 1, j.lo[0] = i64c(g, 0), j.hi[0] = nr;
-  cg_loop_open(c, &j, "pack.col");
-  LLVMValueRef src = cg_gep(c, g->b, add(g, mul(g, add(g, g->n0, j.idx[0]), s->ldb), g->k0));
-  kk.rank = 1, kk.lo[0] = i64c(g, 0), kk.hi[0] = g->kc;
-  cg_loop_open(c, &kk, "pack.k");
-  LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->f32, cg_gep(c, src, kk.idx[0]), ""),
-                 cg_gep(c, g->buf, add(g, mul(g, kk.idx[0], nr_max), j.idx[0])));
+  /* op(B) = B^T: column j of the panel is row n0 + j of B, contiguous in k. Squares of
+   * lanes x lanes are loaded as rows of B and transposed in registers; rows past the panel's
+   * last column are zeros, and so are k past kc (rows of buf up to kc rounded up to lanes,
+   * which the K loop never reads). */
+  kk.rank = 1, kk.lo[0] = i64c(g, 0);
+  kk.hi[0] = LLVMBuildSDiv(c->b, add(g, g->kc, i64c(g, g->lanes - 1)), i64c(g, g->lanes), "ksquares");
+  cg_loop_open(c, &kk, "pack.kt");
+  LLVMValueRef kk0 = mul(g, kk.idx[0], g->lanes);
+  LLVMValueRef kmask = lane_mask(g, LLVMBuildNSWSub(c->b, g->kc, kk0, ""), 0);
+  LLVMValueRef last = LLVMBuildNSWSub(c->b, nr, i64c(g, 1), "");
+  for (int v = 0; v < 2; v++) {
+    LLVMValueRef rows[16];
+    for (int q = 0; q < g->lanes; q++) {
+      int jc = v * g->lanes + q;
+      LLVMValueRef jj = imin(g, i64c(g, jc), last);
+      LLVMValueRef src = cg_gep(c, g->b, add(g, mulv(g, add(g, g->n0, jj), g->ldb), add(g, g->k0, kk0)));
+      LLVMValueRef args[4] = {src, cg_i32(c, 4), kmask, LLVMConstNull(g->vec)};
+      LLVMValueRef row = masked(g, "llvm.masked.load", args, 4);
+      LLVMValueRef inside = LLVMBuildICmp(c->b, LLVMIntSLT, i64c(g, jc), nr, "");
+      rows[q] = LLVMBuildSelect(c->b, inside, row, LLVMConstNull(g->vec), "");
+    }
+    transpose_square(g, rows);
+    for (int q = 0; q < g->lanes; q++) {
+      LLVMValueRef dst = cg_gep(c, g->buf, add(g, mul(g, add(g, kk0, i64c(g, q)), nr_max), i64c(g, v * g->lanes)));
+      LLVMSetAlignment(LLVMBuildStore(c->b, rows[q], dst), (unsigned)g->lanes * 4);
+    }
+  }
   cg_loop_close(c, &kk);
-  cg_loop_close(c, &j);
-  j.rank = 1, j.lo[0] = nr, j.hi[0] = i64c(g, nr_max);
-  cg_loop_open(c, &j, "pack.pad");
-  kk.rank = 1, kk.lo[0] = i64c(g, 0), kk.hi[0] = g->kc;
-  cg_loop_open(c, &kk, "pack.k");
-  LLVMBuildStore(c->b, cg_f32(c, 0), cg_gep(c, g->buf, add(g, mul(g, kk.idx[0], nr_max), j.idx[0])));
-  cg_loop_close(c, &kk);
-  cg_loop_close(c, &j);
 }
 
 /* Address of op(A)[i][k]. */
 static LLVMValueRef a_at(Sgemm *g, LLVMValueRef i, LLVMValueRef k) {
-  return cg_gep(g->c, g->a, g->s->ta ? add(g, mul(g, k, g->s->lda), i) : add(g, mul(g, i, g->s->lda), k));
+  return cg_gep(g->c, g->a, g->s->ta ? add(g, mulv(g, k, g->lda), i) : add(g, mulv(g, i, g->lda), k));
 }
 
-/* bufa[t][kk][r] = op(A)[m0 + t * MR + r][k0 + kk] for the block's `tiles` full tiles: each
- * step of a tile's K loop then reads MR consecutive floats. */
-static void emit_pack_a(Sgemm *g, LLVMValueRef m0, LLVMValueRef tiles) {
+/* Offset in a packed tile of op(A)'s row r, column kk: k-major (MR consecutive floats a step of
+ * the K loop) when A is transposed, so that packing copies A's rows as they are stored; row-major
+ * (stride KC) otherwise, for the same reason. Either way a tile is MR x KC floats, read by the K
+ * loop as MR sequential streams at most. */
+static LLVMValueRef a_packed_at(Sgemm *g, LLVMValueRef r, LLVMValueRef kk) {
+  return g->s->ta ? add(g, mul(g, kk, g->mr), r) : add(g, mul(g, r, KC), kk);
+}
+
+/* Tiles t0 .. t1 of bufa hold op(A)[m0 + t * MR + r][k0 + kk] (a_packed_at); rows from `last`
+ * on repeat row `last` (NULL: every row exists). The innermost loop runs along A's contiguous
+ * dimension, so for whole tiles it is a plain copy that vectorises. */
+static void emit_pack_tiles(Sgemm *g, LLVMValueRef m0, LLVMValueRef t0, LLVMValueRef t1, LLVMValueRef last) {
   CgContext *c = g->c;
   CgLoopNest l;
-  l.rank = 3, l.lo[0] = l.lo[1] = l.lo[2] = i64c(g, 0);
-  l.hi[0] = tiles;
-  l.hi[1] = g->s->ta ? g->kc : i64c(g, g->mr); /* the innermost loop runs along A's rows */
+  l.rank = 3, l.lo[0] = t0, l.lo[1] = l.lo[2] = i64c(g, 0);
+  l.hi[0] = t1;
+  l.hi[1] = g->s->ta ? g->kc : i64c(g, g->mr);
   l.hi[2] = g->s->ta ? i64c(g, g->mr) : g->kc;
   cg_loop_open(c, &l, "pack.a");
   LLVMValueRef kk = g->s->ta ? l.idx[1] : l.idx[2], r = g->s->ta ? l.idx[2] : l.idx[1];
   LLVMValueRef i = add(g, m0, add(g, mul(g, l.idx[0], g->mr), r));
-  LLVMValueRef dst = add(g, mul(g, l.idx[0], (int64_t)g->mr * KC), add(g, mul(g, kk, g->mr), r));
+  if (last) i = imin(g, i, last);
+  LLVMValueRef dst = add(g, mul(g, l.idx[0], (int64_t)g->mr * KC), a_packed_at(g, r, kk));
   LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->f32, a_at(g, i, add(g, g->k0, kk)), ""), cg_gep(c, g->bufa, dst));
   cg_loop_close(c, &l);
+}
+
+/* The block's `full` whole tiles, then (rows m0 + full * MR .. m1, if any) one more whose
+ * missing rows repeat the last: they are computed and never stored. */
+static void emit_pack_a(Sgemm *g, LLVMValueRef m0, LLVMValueRef m1, LLVMValueRef full) {
+  emit_pack_tiles(g, m0, i64c(g, 0), full, NULL);
+  LLVMValueRef rest = LLVMBuildICmp(g->c->b, LLVMIntSLT, add(g, m0, mul(g, full, g->mr)), m1, "rest");
+  LLVMValueRef tiles = add(g, full, LLVMBuildZExt(g->c->b, rest, g->c->i64, ""));
+  emit_pack_tiles(g, m0, full, tiles, LLVMBuildNSWSub(g->c->b, m1, i64c(g, 1), "last"));
 }
 
 /* C[r0 .. r0 + rows][n0 .. n0 + NR] (+)= op(A)[rows][k0 .. k0 + kc] x the panel, in registers;
  * the panel is read from buf, or (packed false, B not transposed) straight from B; op(A) from
  * its packed tile a_tile, or (NULL) from A. */
-static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, bool packed, LLVMValueRef a_tile) {
+static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, bool packed, LLVMValueRef a_tile) {
   CgContext *c = g->c;
   LLVMBuilderRef b = c->b;
   enum { MAX_ACC = 32 };
-  LLVMValueRef acc[MAX_ACC], next[MAX_ACC], cptr[MAX_ACC];
+  LLVMValueRef acc[MAX_ACC], next[MAX_ACC], cptr[MAX_ACC], cmask[MAX_ACC];
   int n_acc = 2 * rows;
-  for (int r = 0; r < rows; r++)
+  LLVMValueRef last = valid ? add(g, r0, LLVMBuildNSWSub(b, valid, i64c(g, 1), "")) : NULL;
+  for (int r = 0; r < rows; r++) {
+    LLVMValueRef i = add(g, r0, i64c(g, r));
+    if (valid) i = imin(g, i, last); /* rows past `valid` point at the last: masked off */
     for (int v = 0; v < 2; v++) {
-      LLVMValueRef row = cg_gep(c, g->cmat, add(g, mul(g, add(g, r0, i64c(g, r)), g->s->ldc), g->n0));
+      LLVMValueRef row = cg_gep(c, g->cmat, add(g, mulv(g, i, g->ldc), g->n0));
       cptr[2 * r + v] = cg_gep(c, row, i64c(g, v * g->lanes));
-      LLVMValueRef old = load_cols(g, cptr[2 * r + v], v);
+      cmask[2 * r + v] = g->mask[v];
+      if (valid) {
+        LLVMValueRef here = LLVMBuildICmp(b, LLVMIntSLT, i64c(g, r), valid, "row.in");
+        cmask[2 * r + v] = LLVMBuildAnd(b, g->mask[v], splat(g, here, c->i1), "");
+      }
+      LLVMValueRef args[4] = {cptr[2 * r + v], cg_i32(c, 4), cmask[2 * r + v], LLVMConstNull(g->vec)};
+      LLVMValueRef old = masked(g, "llvm.masked.load", args, 4);
       next[2 * r + v] = LLVMBuildSelect(b, g->first, LLVMConstNull(g->vec), old, "c.in");
     }
+  }
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(b);
   LLVMValueRef fn = LLVMGetBasicBlockParent(pre);
   LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, fn, "tile.k");
@@ -164,12 +222,18 @@ static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, bool packed, LLVMValu
     LLVMValueRef row = cg_gep(c, g->buf, mul(g, kk, 2 * g->lanes));
     for (int v = 0; v < 2; v++) bv[v] = load_vec(g, cg_gep(c, row, i64c(g, v * g->lanes)));
   } else {
-    LLVMValueRef row = cg_gep(c, g->b, add(g, mul(g, k, g->s->ldb), g->n0));
+    LLVMValueRef row = cg_gep(c, g->b, add(g, mulv(g, k, g->ldb), g->n0));
     for (int v = 0; v < 2; v++) bv[v] = load_cols(g, cg_gep(c, row, i64c(g, v * g->lanes)), v);
   }
   LLVMValueRef out[MAX_ACC];
   for (int r = 0; r < rows; r++) {
-    LLVMValueRef ap = a_tile ? cg_gep(c, a_tile, add(g, mul(g, kk, g->mr), i64c(g, r))) : a_at(g, add(g, r0, i64c(g, r)), k);
+    LLVMValueRef ap;
+    if (a_tile) {
+      ap = cg_gep(c, a_tile, a_packed_at(g, i64c(g, r), kk));
+    } else {
+      LLVMValueRef i = add(g, r0, i64c(g, r));
+      ap = a_at(g, valid ? imin(g, i, last) : i, k);
+    }
     LLVMValueRef av = splat(g, LLVMBuildLoad2(b, c->f32, ap, "a"), c->f32);
     for (int v = 0; v < 2; v++) {
       LLVMValueRef args[3] = {av, bv[v], acc[2 * r + v]};
@@ -186,121 +250,183 @@ static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, bool packed, LLVMValu
     LLVMAddIncoming(acc[i], &out[i], &body, 1);
   }
   LLVMPositionBuilderAtEnd(b, done);
-  for (int i = 0; i < n_acc; i++) store_cols(g, out[i], cptr[i], i % 2);
+  for (int i = 0; i < n_acc; i++) {
+    LLVMValueRef args[4] = {out[i], cptr[i], cg_i32(c, 4), cmask[i]};
+    masked(g, "llvm.masked.store", args, 4);
+  }
 }
 
 /* Few rows of C against B^T (A not transposed): rows of A and of B are both contiguous in k,
  * so each element is a dot product on vectors (lane-wise partial sums over k, the lanes then
- * added in a fixed tree) and nothing is packed. The order of the sum differs from the tiles',
- * but depends on the shape only, never on how M and N are split. */
+ * added in a fixed tree) and nothing is packed. DOT_COLS columns at a time, so that as many
+ * chains of FMAs run side by side (the last group repeats column n - 1 and stores only what
+ * exists). The order of each sum differs from the tiles', but depends on K only, never on how
+ * M and N are split. */
+enum {
+  DOT_COLS = 4,     /* columns of C whose dot products run side by side */
+  DOT_MAX_ROWS = 4, /* fewer rows of C than this against B^T take the dot products */
+};
 static void emit_dots(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   CgContext *c = g->c;
   LLVMBuilderRef b = c->b;
-  const CgSgemmShape *s = g->s;
-  int64_t full = s->k / g->lanes, tail = s->k % g->lanes;
+  LLVMValueRef full = LLVMBuildSDiv(b, g->k, i64c(g, g->lanes), "kvecs");
+  LLVMValueRef tail_at = mul(g, full, g->lanes);
+  LLVMValueRef tail_mask = lane_mask(g, LLVMBuildNSWSub(b, g->k, tail_at, ""), 0);
+  LLVMValueRef last = LLVMBuildNSWSub(b, n, i64c(g, 1), "");
   CgLoopNest i, j, kv;
   i.rank = 1, i.lo[0] = i64c(g, 0), i.hi[0] = m;
   cg_loop_open(c, &i, "dot.row");
-  j.rank = 1, j.lo[0] = i64c(g, 0), j.hi[0] = n;
-  cg_loop_open(c, &j, "dot.col");
-  LLVMValueRef arow = cg_gep(c, g->a, mul(g, i.idx[0], s->lda)), brow = cg_gep(c, g->b, mul(g, j.idx[0], s->ldb));
-  LLVMValueRef sum = g->dot_acc;
-  LLVMBuildStore(b, LLVMConstNull(g->vec), sum);
-  kv.rank = 1, kv.lo[0] = i64c(g, 0), kv.hi[0] = i64c(g, full);
+  j.rank = 1, j.lo[0] = i64c(g, 0);
+  j.hi[0] = LLVMBuildSDiv(b, add(g, n, i64c(g, DOT_COLS - 1)), i64c(g, DOT_COLS), "dot.groups");
+  cg_loop_open(c, &j, "dot.group");
+  LLVMValueRef arow = cg_gep(c, g->a, mulv(g, i.idx[0], g->lda)), brow[DOT_COLS], col[DOT_COLS];
+  for (int q = 0; q < DOT_COLS; q++) {
+    col[q] = add(g, mul(g, j.idx[0], DOT_COLS), i64c(g, q));
+    brow[q] = cg_gep(c, g->b, mulv(g, imin(g, col[q], last), g->ldb));
+    LLVMBuildStore(b, LLVMConstNull(g->vec), g->dot_acc[q]);
+  }
+  kv.rank = 1, kv.lo[0] = i64c(g, 0), kv.hi[0] = full;
   cg_loop_open(c, &kv, "dot.k");
   LLVMValueRef k = mul(g, kv.idx[0], g->lanes);
-  LLVMValueRef av = LLVMBuildLoad2(b, g->vec, cg_gep(c, arow, k), ""), bv = LLVMBuildLoad2(b, g->vec, cg_gep(c, brow, k), "");
-  LLVMSetAlignment(av, 4), LLVMSetAlignment(bv, 4);
-  LLVMValueRef args[3] = {av, bv, LLVMBuildLoad2(b, g->vec, sum, "")};
-  LLVMBuildStore(b, cg_intrinsic(c, "llvm.fma", g->vec, 3, args), sum);
-  cg_loop_close(c, &kv);
-  LLVMValueRef acc = LLVMBuildLoad2(b, g->vec, sum, "");
-  if (tail) { /* the last k < lanes: masked loads give zeros past K */
-    g->mask[0] = lane_mask(g, i64c(g, tail), 0);
-    LLVMValueRef targs[3] = {load_cols(g, cg_gep(c, arow, i64c(g, full * g->lanes)), 0),
-                             load_cols(g, cg_gep(c, brow, i64c(g, full * g->lanes)), 0), acc};
-    acc = cg_intrinsic(c, "llvm.fma", g->vec, 3, targs);
+  LLVMValueRef av = LLVMBuildLoad2(b, g->vec, cg_gep(c, arow, k), "");
+  LLVMSetAlignment(av, 4);
+  for (int q = 0; q < DOT_COLS; q++) {
+    LLVMValueRef bv = LLVMBuildLoad2(b, g->vec, cg_gep(c, brow[q], k), "");
+    LLVMSetAlignment(bv, 4);
+    LLVMValueRef args[3] = {av, bv, LLVMBuildLoad2(b, g->vec, g->dot_acc[q], "")};
+    LLVMBuildStore(b, cg_intrinsic(c, "llvm.fma", g->vec, 3, args), g->dot_acc[q]);
   }
-  LLVMValueRef start = cg_f32(c, -0.0);
-  LLVMValueRef rargs[2] = {start, acc};
-  LLVMValueRef dot = cg_intrinsic(c, "llvm.vector.reduce.fadd", g->vec, 2, rargs);
-  LLVMSetFastMathFlags(dot, LLVMFastMathAllowReassoc);
-  LLVMValueRef out = cg_gep(c, g->cmat, add(g, mul(g, i.idx[0], s->ldc), j.idx[0]));
-  if (s->accumulate) dot = LLVMBuildFAdd(b, LLVMBuildLoad2(b, c->f32, out, ""), dot, "");
-  LLVMBuildStore(b, dot, out);
+  cg_loop_close(c, &kv);
+  g->mask[0] = tail_mask; /* the last k < lanes (none if lanes divides K): zeros past K */
+  LLVMValueRef at = load_cols(g, cg_gep(c, arow, tail_at), 0);
+  for (int q = 0; q < DOT_COLS; q++) {
+    LLVMValueRef targs[3] = {at, load_cols(g, cg_gep(c, brow[q], tail_at), 0),
+                             LLVMBuildLoad2(b, g->vec, g->dot_acc[q], "")};
+    LLVMValueRef rargs[2] = {cg_f32(c, -0.0), cg_intrinsic(c, "llvm.fma", g->vec, 3, targs)};
+    LLVMValueRef dot = cg_intrinsic(c, "llvm.vector.reduce.fadd", g->vec, 2, rargs);
+    LLVMSetFastMathFlags(dot, LLVMFastMathAllowReassoc);
+    LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
+    LLVMBasicBlockRef store = LLVMAppendBasicBlockInContext(c->ctx, fn, "dot.store");
+    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(c->ctx, fn, "dot.next");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, col[q], n, ""), store, next);
+    LLVMPositionBuilderAtEnd(b, store);
+    LLVMValueRef out = cg_gep(c, g->cmat, add(g, mulv(g, i.idx[0], g->ldc), col[q]));
+    if (g->s->accumulate) dot = LLVMBuildFAdd(b, LLVMBuildLoad2(b, c->f32, out, ""), dot, "");
+    LLVMBuildStore(b, dot, out);
+    LLVMBuildBr(b, next);
+    LLVMPositionBuilderAtEnd(b, next);
+  }
   cg_loop_close(c, &j);
   cg_loop_close(c, &i);
 }
 
-/* Blocks of MC rows (their KC columns of op(A) stay in L2 while every panel of op(B) passes),
- * blocks of KC in k, panels of NR columns (packed, or read in place when C has few rows), then
- * MR-row tiles and the rows left over. Each element of C still sums k in order. */
+/* Points g at panel p of the column block starting at n0b: its first column, width (at most
+ * NR, masks for the last) and its slot in bufb. */
+static LLVMValueRef at_panel(Sgemm *g, LLVMValueRef n0b, LLVMValueRef p, LLVMValueRef n) {
+  int64_t nr_max = 2 * g->lanes;
+  g->n0 = add(g, n0b, mul(g, p, nr_max));
+  LLVMValueRef nr = imin(g, LLVMBuildNSWSub(g->c->b, n, g->n0, ""), i64c(g, nr_max));
+  for (int v = 0; v < 2; v++) g->mask[v] = lane_mask(g, nr, v);
+  g->buf = cg_gep(g->c, g->bufb, mul(g, p, (int64_t)KC * nr_max));
+  return nr;
+}
+
+/* The loops of BLIS: blocks of NC columns; in each, blocks of KC in k, whose panels of op(B)
+ * (NR columns each) are packed once; then blocks of MC rows, whose KC columns of op(A) are
+ * packed (they stay in L2 while the panels pass); then the panels (one in L1 at a time), MR-row
+ * tiles and the rows left over. A few rows of an untransposed B pack nothing and read it in
+ * place. Each element of C still sums k in order. */
 static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   CgContext *c = g->c;
   LLVMBuilderRef b = c->b;
-  int64_t nr_max = 2 * g->lanes, k_blocks = (g->s->k + KC - 1) / KC;
-  /* packing pays for itself over many rows; a few rows of an untransposed B read it in place */
+  int64_t nr_max = 2 * g->lanes;
+  LLVMValueRef k_blocks = LLVMBuildSDiv(b, add(g, g->k, i64c(g, KC - 1)), i64c(g, KC), "kblocks");
   LLVMValueRef few_rows = g->s->tb ? LLVMConstInt(c->i1, 0, 0)
                                    : LLVMBuildICmp(b, LLVMIntSLT, m, i64c(g, PACK_MIN_ROWS), "few.rows");
-  CgLoopNest mb, kb, panel, tile, row;
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
+  CgLoopNest nb, kb, pk, mb, panel, tile;
+  nb.rank = 1, nb.lo[0] = i64c(g, 0);
+  nb.hi[0] = LLVMBuildSDiv(b, add(g, n, i64c(g, NC - 1)), i64c(g, NC), "nblocks");
+  cg_loop_open(c, &nb, "nblock");
+  LLVMValueRef n0b = mul(g, nb.idx[0], NC);
+  LLVMValueRef panels = LLVMBuildSDiv(b, add(g, imin(g, LLVMBuildNSWSub(b, n, n0b, ""), i64c(g, NC)),
+                                               i64c(g, nr_max - 1)), i64c(g, nr_max), "panels");
+  kb.rank = 1, kb.lo[0] = i64c(g, 0), kb.hi[0] = k_blocks;
+  cg_loop_open(c, &kb, "kblock");
+  g->k0 = mul(g, kb.idx[0], KC);
+  g->kc = imin(g, LLVMBuildNSWSub(b, g->k, g->k0, ""), i64c(g, KC));
+  g->first = g->s->accumulate ? LLVMConstInt(c->i1, 0, 0) : LLVMBuildICmp(b, LLVMIntEQ, kb.idx[0], i64c(g, 0), "first");
+  LLVMBasicBlockRef pack_b = LLVMAppendBasicBlockInContext(c->ctx, fn, "pack.b");
+  LLVMBasicBlockRef rows = LLVMAppendBasicBlockInContext(c->ctx, fn, "mblocks");
+  LLVMBuildCondBr(b, few_rows, rows, pack_b);
+  LLVMPositionBuilderAtEnd(b, pack_b);
+  pk.rank = 1, pk.lo[0] = i64c(g, 0), pk.hi[0] = panels;
+  cg_loop_open(c, &pk, "pack.panel");
+  emit_pack(g, at_panel(g, n0b, pk.idx[0], n));
+  cg_loop_close(c, &pk);
+  LLVMBuildBr(b, rows);
+  LLVMPositionBuilderAtEnd(b, rows);
   mb.rank = 1, mb.lo[0] = i64c(g, 0);
   mb.hi[0] = LLVMBuildSDiv(b, add(g, m, i64c(g, MC - 1)), i64c(g, MC), "mblocks");
   cg_loop_open(c, &mb, "mblock");
   LLVMValueRef m0 = mul(g, mb.idx[0], MC);
   LLVMValueRef m1 = imin(g, add(g, m0, i64c(g, MC)), m);
-  kb.rank = 1, kb.lo[0] = i64c(g, 0), kb.hi[0] = i64c(g, k_blocks);
-  cg_loop_open(c, &kb, "kblock");
-  g->k0 = mul(g, kb.idx[0], KC);
-  g->kc = imin(g, LLVMBuildNSWSub(b, i64c(g, g->s->k), g->k0, ""), i64c(g, KC));
-  g->first = g->s->accumulate ? LLVMConstInt(c->i1, 0, 0) : LLVMBuildICmp(b, LLVMIntEQ, kb.idx[0], i64c(g, 0), "first");
   LLVMValueRef full = LLVMBuildSDiv(b, LLVMBuildNSWSub(b, m1, m0, ""), i64c(g, g->mr), "tiles");
-  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
   LLVMBasicBlockRef pack_a = LLVMAppendBasicBlockInContext(c->ctx, fn, "pack.a");
-  LLVMBasicBlockRef panels = LLVMAppendBasicBlockInContext(c->ctx, fn, "panels");
-  LLVMBuildCondBr(b, few_rows, panels, pack_a);
+  LLVMBasicBlockRef cols = LLVMAppendBasicBlockInContext(c->ctx, fn, "panels");
+  LLVMBuildCondBr(b, few_rows, cols, pack_a);
   LLVMPositionBuilderAtEnd(b, pack_a);
-  emit_pack_a(g, m0, full);
-  LLVMBuildBr(b, panels);
-  LLVMPositionBuilderAtEnd(b, panels);
-  panel.rank = 1, panel.lo[0] = i64c(g, 0);
-  panel.hi[0] = LLVMBuildSDiv(b, add(g, n, i64c(g, nr_max - 1)), i64c(g, nr_max), "panels");
+  emit_pack_a(g, m0, m1, full);
+  LLVMBuildBr(b, cols);
+  LLVMPositionBuilderAtEnd(b, cols);
+  panel.rank = 1, panel.lo[0] = i64c(g, 0), panel.hi[0] = panels;
   cg_loop_open(c, &panel, "panel");
-  g->n0 = mul(g, panel.idx[0], nr_max);
-  LLVMValueRef nr = imin(g, LLVMBuildNSWSub(b, n, g->n0, ""), i64c(g, nr_max));
-  for (int v = 0; v < 2; v++) g->mask[v] = lane_mask(g, nr, v);
+  at_panel(g, n0b, panel.idx[0], n);
   LLVMBasicBlockRef direct = LLVMAppendBasicBlockInContext(c->ctx, fn, "direct");
-  LLVMBasicBlockRef pack = LLVMAppendBasicBlockInContext(c->ctx, fn, "pack");
+  LLVMBasicBlockRef pack = LLVMAppendBasicBlockInContext(c->ctx, fn, "packed");
   LLVMBasicBlockRef joined = LLVMAppendBasicBlockInContext(c->ctx, fn, "panel.done");
   LLVMBuildCondBr(b, few_rows, direct, pack);
   for (int packed = 0; packed < 2; packed++) {
     LLVMPositionBuilderAtEnd(b, packed ? pack : direct);
-    if (packed) emit_pack(g, nr);
     tile.rank = 1, tile.lo[0] = i64c(g, 0), tile.hi[0] = full;
     cg_loop_open(c, &tile, "tile");
     LLVMValueRef a_tile = packed ? cg_gep(c, g->bufa, mul(g, tile.idx[0], (int64_t)g->mr * KC)) : NULL;
-    emit_tile(g, add(g, m0, mul(g, tile.idx[0], g->mr)), g->mr, packed, a_tile);
+    emit_tile(g, add(g, m0, mul(g, tile.idx[0], g->mr)), g->mr, NULL, packed, a_tile);
     cg_loop_close(c, &tile);
-    row.rank = 1, row.lo[0] = add(g, m0, mul(g, full, g->mr)), row.hi[0] = m1;
-    cg_loop_open(c, &row, "row");
-    emit_tile(g, row.idx[0], 1, packed, NULL);
-    cg_loop_close(c, &row);
+    /* the rows left over (fewer than MR): a tile of MR rows or of half as many, masked */
+    LLVMValueRef r0 = add(g, m0, mul(g, full, g->mr)), rest = LLVMBuildNSWSub(b, m1, r0, "rest");
+    LLVMValueRef last_tile = packed ? cg_gep(c, g->bufa, mul(g, full, (int64_t)g->mr * KC)) : NULL;
+    LLVMBasicBlockRef big = LLVMAppendBasicBlockInContext(c->ctx, fn, "rest.big");
+    LLVMBasicBlockRef small = LLVMAppendBasicBlockInContext(c->ctx, fn, "rest.small");
+    LLVMBasicBlockRef some = LLVMAppendBasicBlockInContext(c->ctx, fn, "rest.some");
+    LLVMBasicBlockRef none = LLVMAppendBasicBlockInContext(c->ctx, fn, "rest.none");
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSGT, rest, i64c(g, 0), ""), some, none);
+    LLVMPositionBuilderAtEnd(b, some);
+    LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSGT, rest, i64c(g, g->mr / 2), ""), big, small);
+    LLVMPositionBuilderAtEnd(b, big);
+    emit_tile(g, r0, g->mr, rest, packed, last_tile);
+    LLVMBuildBr(b, none);
+    LLVMPositionBuilderAtEnd(b, small);
+    emit_tile(g, r0, g->mr / 2, rest, packed, last_tile);
+    LLVMBuildBr(b, none);
+    LLVMPositionBuilderAtEnd(b, none);
     LLVMBuildBr(b, joined);
   }
   LLVMPositionBuilderAtEnd(b, joined);
   cg_loop_close(c, &panel);
-  cg_loop_close(c, &kb);
   cg_loop_close(c, &mb);
+  cg_loop_close(c, &kb);
+  cg_loop_close(c, &nb);
 }
 
 LLVMTypeRef cg_sgemm_type(CgContext *c) {
-  LLVMTypeRef params[5] = {c->i64, c->i64, c->ptr, c->ptr, c->ptr};
-  return LLVMFunctionType(c->void_t, params, 5, false);
+  LLVMTypeRef params[9] = {c->i64, c->i64, c->i64, c->i64, c->i64, c->i64, c->ptr, c->ptr, c->ptr};
+  return LLVMFunctionType(c->void_t, params, 9, false);
 }
 
 LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_bits) {
-  char name[160];
-  snprintf(name, sizeof name, "sgemm.%s%s.k%lld.lda%lld.ldb%lld.ldc%lld.%s.v%d", s->ta ? "t" : "n", s->tb ? "t" : "n",
-           (long long)s->k, (long long)s->lda, (long long)s->ldb, (long long)s->ldc, s->accumulate ? "acc" : "set",
+  char name[64];
+  snprintf(name, sizeof name, "sgemm.%s%s.%s.v%d", s->ta ? "t" : "n", s->tb ? "t" : "n", s->accumulate ? "acc" : "set",
            vector_bits);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
@@ -310,19 +436,20 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
   g.vec = LLVMVectorType(c->f32, (unsigned)g.lanes);
   LLVMBasicBlockRef saved = LLVMGetInsertBlock(c->b);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
-  static const char *const names[5] = {"m", "n", "a", "b", "c"};
-  for (unsigned i = 0; i < 5; i++) LLVMSetValueName2(LLVMGetParam(fn, i), names[i], 1);
-  g.a = LLVMGetParam(fn, 2), g.b = LLVMGetParam(fn, 3), g.cmat = LLVMGetParam(fn, 4);
-  g.buf = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, (int64_t)KC * 2 * g.lanes), "packed");
-  LLVMSetAlignment(g.buf, 64);
+  static const char *const names[9] = {"m", "n", "k", "lda", "ldb", "ldc", "a", "b", "c"};
+  for (unsigned i = 0; i < 9; i++) LLVMSetValueName2(LLVMGetParam(fn, i), names[i], strlen(names[i]));
+  g.k = LLVMGetParam(fn, 2), g.lda = LLVMGetParam(fn, 3), g.ldb = LLVMGetParam(fn, 4), g.ldc = LLVMGetParam(fn, 5);
+  g.a = LLVMGetParam(fn, 6), g.b = LLVMGetParam(fn, 7), g.cmat = LLVMGetParam(fn, 8);
+  g.bufb = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, (int64_t)KC * NC), "packed.b");
+  LLVMSetAlignment(g.bufb, 64);
   g.bufa = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, (int64_t)MC * KC), "packed.a");
   LLVMSetAlignment(g.bufa, 64);
-  g.dot_acc = LLVMBuildAlloca(c->b, g.vec, "dot.acc");
+  for (int q = 0; q < DOT_COLS; q++) g.dot_acc[q] = LLVMBuildAlloca(c->b, g.vec, "dot.acc");
   LLVMValueRef m = LLVMGetParam(fn, 0), n = LLVMGetParam(fn, 1);
   if (s->tb && !s->ta) { /* few rows: dot products; packing B^T would cost more than the work */
     LLVMBasicBlockRef dots = LLVMAppendBasicBlockInContext(c->ctx, fn, "dots");
     LLVMBasicBlockRef tiles = LLVMAppendBasicBlockInContext(c->ctx, fn, "tiles");
-    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, m, cg_i64(c, PACK_MIN_ROWS), "few.rows"), dots, tiles);
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, m, cg_i64(c, DOT_MAX_ROWS), "few.rows"), dots, tiles);
     LLVMPositionBuilderAtEnd(c->b, dots);
     emit_dots(&g, m, n);
     LLVMBuildRetVoid(c->b);
@@ -332,4 +459,10 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
   LLVMBuildRetVoid(c->b);
   if (saved) LLVMPositionBuilderAtEnd(c->b, saved);
   return fn;
+}
+
+void cg_sgemm_call(CgContext *c, const CgSgemmShape *s, int vector_bits, LLVMValueRef m, LLVMValueRef n,
+                   LLVMValueRef a, LLVMValueRef b, LLVMValueRef cmat) {
+  LLVMValueRef args[9] = {m, n, cg_i64(c, s->k), cg_i64(c, s->lda), cg_i64(c, s->ldb), cg_i64(c, s->ldc), a, b, cmat};
+  LLVMBuildCall2(c->b, cg_sgemm_type(c), cg_sgemm_function(c, s, vector_bits), args, 9, "");
 }

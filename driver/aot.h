@@ -60,6 +60,7 @@ typedef struct AotDeploy {
   const void *weights;           /* the state region to embed; NULL: passed to NAME_run */
   int64_t weights_bytes;
   const char *about;             /* lines for the header's top comment (provenance) */
+  bool openblas;                 /* its GEMMs call cblas_sgemm (SMELT_GEMM=openblas): link -lopenblas */
 } AotDeploy;
 
 /* Bytes of caller memory per NAME_run: the io region, 64-byte aligned, then the scratch region. */

@@ -217,7 +217,7 @@ char *aot_deploy_header(const AotDeploy *a, size_t *size) {
   bool ext = !a->weights;
   fprintf(f,
           "/* %s.h: a text recognition model compiled by smelt; link it with %s.o:\n"
-          " *     cc app.c %s.o -lopenblas -lm\n"
+          " *     cc app.c %s.o%s -lm\n"
           "%s"
           " *\n"
           " * Input: images of %s_CHANNELS x %s_HEIGHT x %s_WIDTH floats, row-major, one after\n"
@@ -237,11 +237,11 @@ char *aot_deploy_header(const AotDeploy *a, size_t *size) {
           " * %s_SCRATCH_BYTES bytes (64-byte alignment recommended: aligned_alloc(64, ...)); its\n"
           " * contents need not be kept between calls. %s\n"
           " * Threads: no global state is written; threads may call %s_run at the same time, each\n"
-          " * with its own scratch. OpenBLAS may start threads of its own for large matrix products:\n"
-          " * set OPENBLAS_NUM_THREADS=1 when your program runs one model per thread. */\n"
+          " * with its own scratch and about 600 KiB of its own stack (the matrix products' packing\n"
+          " * buffers); the code starts no threads.%s */\n"
           "#ifndef %s_H\n#define %s_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n"
           "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
-          N, N, N, a->about, up, up, up, up, up, N,
+          N, N, N, a->openblas ? " -lopenblas" : "", a->about, up, up, up, up, up, N,
           a->ctc ? "CTC head: id 0 is the blank, id i + 1 is symbol i; decoding merges repeated ids,\n"
                    " *   then drops blanks."
                  : "attention head: id 1 ends the text (every later id is also 1), id i + 2 is symbol i\n"
@@ -250,7 +250,10 @@ char *aot_deploy_header(const AotDeploy *a, size_t *size) {
           ext ? "The weights are read-only and the caller's\n"
                 " * too: load the .weights file written beside the object (64-byte aligned is best)."
               : "The weights are constant data in the object.",
-          N, up, up);
+          N, a->openblas ? "\n * OpenBLAS may start threads for large matrix products: set OPENBLAS_NUM_THREADS=1\n"
+                           " * when your program runs one model per thread."
+                         : "",
+          up, up);
   fprintf(f, "#define %s_BATCH %d          /* images per %s_run call (at most) */\n", up, a->batch, N);
   fprintf(f, "#define %s_CHANNELS %d\n#define %s_HEIGHT %d\n#define %s_WIDTH %d\n", up, a->channels, up, a->height,
           up, a->width);

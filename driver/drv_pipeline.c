@@ -3,6 +3,7 @@
  * object writer in sequence. */
 #include "driver/drv_pipeline.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,7 +163,7 @@ static char *cache_key(const DrvProgram *p) {
       like = like * 31 + (uint64_t)opt->state_like->slots[i].offset + (uint64_t)opt->state_like->slots[i].region;
   snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d gemm %d like %llx\n%s",
            SMELT_VERSION, (unsigned long long)compiler_fingerprint(), t->cpu, t->features, p->workers,
-           opt->serial, !opt->no_fusion, opt->own_gemm, (unsigned long long)like, ir);
+           opt->serial, !opt->no_fusion, opt->blas_gemm, (unsigned long long)like, ir);
   free(ir);
   return key;
 }
@@ -187,7 +188,7 @@ static bool stage_emitted(DrvProgram *p, RtDiags *d) {
   p->has_module = p->built_module = true;
   c->threaded = !p->opt.serial;
   c->vector_bits = p->target->vector_bits;
-  c->own_gemm = p->opt.own_gemm;
+  c->own_gemm = !p->opt.blas_gemm;
   for (int i = 0; i < p->n_units; i++)
     p->units[i].n_unique = cg_program_emit_module(c, p->units[i].plan, step_name(&p->units[i]));
   return !p->opt.on_emitted || p->opt.on_emitted(c, p, p->opt.user, d);
@@ -259,7 +260,13 @@ DrvProgram *drv_program_new(const DrvInput *in, int n_units, const DrvOptions *o
   }
   p->workers = p->opt.workers > 0 ? p->opt.workers : p->opt.serial ? 1 : rt_pool_threads();
   const char *gemm = getenv("SMELT_GEMM");
-  if (gemm && !strcmp(gemm, "smelt")) p->opt.own_gemm = true;
+  if (gemm && !strcmp(gemm, "openblas")) {
+    p->opt.blas_gemm = true;
+  } else if (gemm && *gemm && strcmp(gemm, "smelt")) {
+    static bool warned;
+    if (!warned) fprintf(stderr, "smelt: warning: SMELT_GEMM=%s is neither 'smelt' nor 'openblas'; using smelt's own GEMM\n", gemm);
+    warned = true;
+  }
   return p;
 }
 

@@ -67,8 +67,9 @@ typedef struct DrvOptions {
   int workers;             /* threads kernels are split over; 0: 1 when serial, else the pool's */
   bool serial;             /* no thread pool in the code (deployable objects, single-thread runs) */
   const char *cpu;         /* NULL: the host (see cg_target_new) */
-  bool own_gemm;           /* EMITTED: our own GEMM kernels (codegen/cg_sgemm.h) instead of
-                            * OpenBLAS's; also on when $SMELT_GEMM is "smelt" (experimental) */
+  bool blas_gemm;          /* EMITTED: GEMMs call OpenBLAS's cblas_sgemm (the reference) instead
+                            * of our own kernels (codegen/cg_sgemm.h); also on when $SMELT_GEMM
+                            * is "openblas" */
   bool no_cache;           /* CACHED/OBJECT: neither read nor write the object cache */
   const char *module, *prefix; /* EMITTED: the LLVM module's name and symbol prefix; NULL: "smelt" */
   /* EMITTED: called after the units' step functions are in the module (extra functions, checks);

@@ -32,6 +32,8 @@ const char *rt_blas_advice(const char *core, bool avx2_fma, bool avx512, const c
 }
 
 const char *rt_blas_advice_here(void) {
+  const char *gemm = getenv("SMELT_GEMM");
+  if (!gemm || strcmp(gemm, "openblas")) return NULL;
   __builtin_cpu_init();
   bool avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

@@ -2,7 +2,8 @@
  * its kernels when the library loads, from a table of CPUs it knows; on a CPU newer than the
  * build (or one a hypervisor names generically) it falls back to its SSE3 "Prescott" kernels,
  * which run convolution GEMMs several times slower than the CPU allows. The choice can only be
- * made before the library loads (OPENBLAS_CORETYPE), so smelt reports it and says what to set. */
+ * made before the library loads (OPENBLAS_CORETYPE), so smelt reports it and, when its GEMMs
+ * use OpenBLAS (SMELT_GEMM=openblas), says what to set. */
 #ifndef SMELT_RUNTIME_RT_BLAS_H
 #define SMELT_RUNTIME_RT_BLAS_H
 
@@ -17,7 +18,9 @@ const char *rt_blas_core(void);
  * BW, DQ and VL), and the user has not chosen a core (`env_coretype` NULL or empty). */
 const char *rt_blas_advice(const char *core, bool avx2_fma, bool avx512, const char *env_coretype);
 
-/* rt_blas_advice for this process and machine. */
+/* rt_blas_advice for this process and machine, when its GEMMs go to OpenBLAS ($SMELT_GEMM is
+ * "openblas"; smelt's own kernels are the default and do not depend on OpenBLAS's choice):
+ * NULL otherwise. */
 const char *rt_blas_advice_here(void);
 
 /* Prints a warning to `out` when rt_blas_advice_here() has advice; false when it printed none. */

@@ -53,11 +53,11 @@ foreach(program ${example_programs})
   get_filename_component(stem ${program} NAME_WE)
   smelt_cli_test(compare_${stem} 0 "compare .*: ok" run-ir ${program} --compare --grad)
 endforeach()
-# ... and so does it with our own GEMM kernels (codegen/cg_sgemm.h) in place of OpenBLAS's.
+# ... and so does it with OpenBLAS's GEMM (SMELT_GEMM=openblas) in place of our own kernels.
 foreach(program ${example_programs})
   get_filename_component(stem ${program} NAME_WE)
-  smelt_cli_test(compare_own_gemm_${stem} 0 "compare .*: ok" run-ir ${program} --compare --grad)
-  set_tests_properties(cli_compare_own_gemm_${stem} PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_GEMM=set:smelt")
+  smelt_cli_test(compare_openblas_${stem} 0 "compare .*: ok" run-ir ${program} --compare --grad)
+  set_tests_properties(cli_compare_openblas_${stem} PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_GEMM=set:openblas")
 endforeach()
 smelt_cli_test(run_ir_jit 0 "compiled [0-9]+ kernels" run-ir examples/ir/convnet.ir --backend jit)
 # The mean of 4M copies of 0.1 (one f32 sum per lane was 0.24% off, hidden by an absolute

@@ -2,7 +2,8 @@
  * checkpoint's metadata, has the driver lower and plan its inference graph at a fixed batch for
  * one thread with the checkpoint's weights as the state region, and writes DIR/NAME.o (the
  * compiled graph, the weights as 64-byte aligned read-only data, the C API of
- * driver/aot_deploy.c) and DIR/NAME.h (its documentation). The object needs only OpenBLAS and libm. */
+ * driver/aot_deploy.c) and DIR/NAME.h (its documentation). The object needs only libm and libc
+ * (and OpenBLAS when SMELT_GEMM=openblas). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ static const char USAGE[] =
     "usage: smelt emit CHECKPOINT -o DIR [--name NAME] [--batch N] [--weights-file] [--cpu NAME]\n"
     "\n"
     "Compiles the inference graph of a checkpoint's model into DIR/NAME.o and DIR/NAME.h for\n"
-    "C programs: `cc app.c NAME.o -lopenblas -lm`. The header documents the input layout, the\n"
+    "C programs: `cc app.c NAME.o -lm`. The header documents the input layout, the\n"
     "charset, the scratch size and the functions NAME_run and NAME_decode.\n"
     "\n"
     "options:\n"
@@ -220,7 +221,7 @@ static bool deploy_emitted(CgContext *c, const DrvProgram *p, void *user, RtDiag
 
 static bool emit(const EmitArgs *args, Source *s, RtDiags *d) {
   AotDeploy *a = &s->deploy;
-  *a = (AotDeploy){.name = s->name, .about = s->about};
+  *a = (AotDeploy){.name = s->name, .about = s->about, .openblas = s->prog->opt.blas_gemm};
   describe_io(s, a);
   if (!rt_fs_mkdirs(args->out, d)) return false;
   a->weights = args->weights_file ? NULL : s->weights;

@@ -1,8 +1,8 @@
 /* deploy.c: prints `path<TAB>text` for each image file given, read by a model compiled with
  *     smelt emit CHECKPOINT -o DIR --name model [--batch N] [--weights-file]
  * and built with (see Makefile)
- *     cc -O2 -I DIR deploy.c DIR/model.o -lopenblas -lm -o deploy
- * Nothing of smelt's is needed: model.o, model.h, OpenBLAS, libm and stb (libstb-dev).
+ *     cc -O2 -I DIR deploy.c DIR/model.o -lm -o deploy
+ * Nothing of smelt's is needed: model.o, model.h, libm and stb (libstb-dev).
  * With --weights-file, pass the weights: ./deploy -w DIR/model.weights IMAGE... */
 #include <stdio.h>
 #include <stdlib.h>

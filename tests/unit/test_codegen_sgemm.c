@@ -36,11 +36,12 @@ static Compiled compile_shape(const CgSgemmShape *s, int vector_bits) {
   cg_context_init(&c, "sgemm", "test");
   LLVMValueRef inner = cg_sgemm_function(&c, s, vector_bits);
   assert_ptr_equal(cg_sgemm_function(&c, s, vector_bits), inner); /* defined once per module */
-  LLVMValueRef wrapper = LLVMAddFunction(c.mod, "test_sgemm", cg_sgemm_type(&c));
+  LLVMTypeRef params[5] = {c.i64, c.i64, c.ptr, c.ptr, c.ptr};
+  LLVMValueRef wrapper = LLVMAddFunction(c.mod, "test_sgemm", LLVMFunctionType(c.void_t, params, 5, false));
   LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, wrapper, "entry"));
-  LLVMValueRef args[5];
-  for (unsigned i = 0; i < 5; i++) args[i] = LLVMGetParam(wrapper, i);
-  LLVMBuildCall2(c.b, cg_sgemm_type(&c), inner, args, 5, "");
+  LLVMValueRef p[5];
+  for (unsigned i = 0; i < 5; i++) p[i] = LLVMGetParam(wrapper, i);
+  cg_sgemm_call(&c, s, vector_bits, p[0], p[1], p[2], p[3], p[4]);
   LLVMBuildRetVoid(c.b);
   void *obj = NULL;
   size_t len = 0;
