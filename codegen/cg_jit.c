@@ -6,6 +6,9 @@
  * and handed out as diagnostics by the lookup that caused them. */
 #include "codegen/cg_jit.h"
 
+#include <dlfcn.h>
+#include <sys/mman.h>
+
 #include <llvm-c/Core.h>
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
@@ -170,4 +173,36 @@ void cg_jit_free(CgJit *j) {
   free(j->errors);
   pthread_mutex_destroy(&j->mu);
   free(j);
+}
+
+size_t cg_jit_release_compiler_pages(void) {
+  Dl_info info;
+  char llvm[4096], line[4096 + 128];
+  if (!dladdr((void *)LLVMContextCreate, &info) || !info.dli_fname || !realpath(info.dli_fname, llvm)) return 0;
+  FILE *smaps = fopen("/proc/self/smaps", "r");
+  if (!smaps) return 0;
+  size_t advised = 0;
+  unsigned long lo = 0, hi = 0;
+  bool candidate = false; /* the mapping whose fields are being read is libLLVM's code */
+  while (fgets(line, sizeof line, smaps)) {
+    unsigned long a, b;
+    char perms[8];
+    int path_at = 0;
+    if (sscanf(line, "%lx-%lx %7s %*s %*s %*s %n", &a, &b, perms, &path_at) == 3 && path_at) {
+      char *path = line + path_at;
+      path[strcspn(path, "\n")] = 0;
+      lo = a, hi = b;
+      candidate = !strcmp(path, llvm) && !strcmp(perms, "r-xp");
+      continue;
+    }
+    /* only code that is still the file's (no private copy: text is never relocated in a PIC
+     * library, but a page the loader wrote would not come back from the file) */
+    unsigned long dirty_kib;
+    if (candidate && sscanf(line, "Private_Dirty: %lu kB", &dirty_kib) == 1) {
+      if (dirty_kib == 0 && madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) advised += hi - lo;
+      candidate = false;
+    }
+  }
+  fclose(smaps);
+  return advised;
 }

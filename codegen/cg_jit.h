@@ -25,4 +25,12 @@ void *cg_jit_lookup(CgJit *j, const char *name, RtDiags *d);
 /* Frees the JIT and all code it linked. NULL is fine. */
 void cg_jit_free(CgJit *j);
 
+/* Drops libLLVM's machine code from the process's resident set (madvise MADV_DONTNEED on its
+ * executable mappings, which no one writes; its relocated read-only data is left alone, since
+ * the file would not give it back): once a program is loaded,
+ * its steps run no LLVM code, yet the pages the compiler touched (about 60 MiB) would stay
+ * counted in the resident set for the rest of a run. They are read back from the page cache if
+ * LLVM runs again. Returns the bytes advised (0 when libLLVM's mappings were not found). */
+size_t cg_jit_release_compiler_pages(void);
+
 #endif

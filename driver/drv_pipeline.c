@@ -224,6 +224,7 @@ static bool stage_loaded(DrvProgram *p, RtDiags *d) {
   if (!u->program) return false;
   u->program->n_unique = u->n_unique;
   u->program->from_cache = p->from_cache;
+  cg_jit_release_compiler_pages(); /* the steps run no LLVM code: its pages leave the resident set */
   return true;
 }
 

@@ -232,6 +232,35 @@ static void test_dot_axpy_through_jit(void **state) {
   cg_target_free(t);
 }
 
+/* Dropping libLLVM's code pages from the resident set after a compile (cg_jit.h) finds them,
+ * and LLVM compiles, loads and runs code again afterwards (the pages come back from the file). */
+static void test_release_compiler_pages(void **state) {
+  (void)state;
+  CgTarget *t = host_target();
+  for (int round = 0; round < 2; round++) {
+    CgContext c;
+    cg_context_init(&c, "dot_axpy", "test");
+    build_dot(&c);
+    build_axpy(&c);
+    void *obj;
+    size_t len;
+    compile(&c, t, &obj, &len);
+    RtDiags d = {0};
+    CgJit *j = cg_jit_new(&d);
+    assert_true(cg_jit_add_object(j, obj, len, &d));
+    DotFn dot = (DotFn)cg_jit_lookup(j, "test_dot", &d);
+    AxpyFn axpy = (AxpyFn)cg_jit_lookup(j, "test_axpy", &d);
+    assert_no_errors(&d);
+    assert_true(cg_jit_release_compiler_pages() > (1u << 20)); /* libLLVM's code is megabytes */
+    check_dot_axpy(dot, axpy);
+    cg_jit_free(j);
+    free(obj);
+    rt_diags_free(&d);
+    cg_context_dispose(&c);
+  }
+  cg_target_free(t);
+}
+
 /* The axpy loop uses the host's full vector width: zmm registers on AVX-512 (LLVM's own tuning
  * for these CPUs would stop at ymm; cg_optimize lifts that cap). */
 static void test_axpy_uses_full_vector_width(void **state) {
@@ -663,6 +692,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_dot_axpy_through_jit),
       cmocka_unit_test(test_axpy_uses_full_vector_width),
+      cmocka_unit_test(test_release_compiler_pages),
       cmocka_unit_test(test_named_cpus),
       cmocka_unit_test(test_peak_kernel),
       cmocka_unit_test(test_invalid_module_is_a_diagnostic),
