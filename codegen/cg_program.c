@@ -65,13 +65,33 @@ static LLVMValueRef emit_trampoline(CgContext *c, LLVMValueRef kernel, int n_arg
   return fn;
 }
 
+/* The layer a kernel belongs to, for its name (k12.conv2d@conv2d_2 in profiles): the name of the first parameter its ops read,
+ * without the part after its last '.' ("conv2d_6.weight" -> "conv2d_6"); "" when it reads none.
+ * Kernels with the same code share the first one's name. */
+static void kernel_layer(const IrGraph *g, const PassKernel *k, char *out, size_t size) {
+  out[0] = 0;
+  for (int i = 0; i < k->n_ops; i++) {
+    const IrNode *op = g->nodes[k->ops[i]];
+    for (int j = 0; j < op->n_in; j++) {
+      const IrNode *in = g->nodes[op->in[j]];
+      if (in->kind != IR_NODE_PARAM || !in->name) continue;
+      const char *dot = strrchr(in->name, '.');
+      int len = dot ? (int)(dot - in->name) : (int)strlen(in->name);
+      snprintf(out, size, "%.*s", len, in->name);
+      return;
+    }
+  }
+}
+
 static Emitted *kernel_function(ProgramEmit *pe, CgKernelSpec *s) {
   Emitted *e = lookup(pe, s->key);
   if (e->key) return e;
   CgContext *c = pe->c;
   const PassKernel *k = &pe->plan->fusion->kernels[s->index];
-  char name[96];
-  snprintf(name, sizeof name, "k%d.%s", pe->count, ir_op_info[pe->plan->g->nodes[k->ops[0]]->op].name);
+  char name[96], layer[48];
+  kernel_layer(pe->plan->g, k, layer, sizeof layer);
+  snprintf(name, sizeof name, "k%d.%s%s%s", pe->count, ir_op_info[pe->plan->g->nodes[k->ops[0]]->op].name,
+           layer[0] ? "@" : "", layer);
   LLVMBasicBlockRef saved = LLVMGetInsertBlock(c->b);
   CgFn f;
   cg_fn_begin(c, &f, s, name);

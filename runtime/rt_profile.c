@@ -46,14 +46,14 @@ void rt_profile_report(FILE *out, const RtKernelName *names, int n_names, int li
       total += table[i].ns;
     }
   qsort(e, (size_t)n, sizeof *e, by_time);
-  fprintf(out, "%-36s %8s %10s %6s\n", "kernel", "calls", "ms", "share");
+  fprintf(out, "%-44s %8s %10s %6s\n", "kernel", "calls", "ms", "share");
   for (int i = 0; i < n && (limit <= 0 || i < limit); i++) {
     const char *name = "?";
     for (int k = 0; k < n_names; k++)
       if (names[k].fn == e[i].fn) name = names[k].name;
-    fprintf(out, "%-36s %8lld %10.2f %5.1f%%\n", name, (long long)e[i].calls, (double)e[i].ns / 1e6,
+    fprintf(out, "%-44s %8lld %10.2f %5.1f%%\n", name, (long long)e[i].calls, (double)e[i].ns / 1e6,
             total ? 100.0 * (double)e[i].ns / (double)total : 0.0);
   }
-  fprintf(out, "%-36s %8s %10.2f\n", "total", "", (double)total / 1e6);
+  fprintf(out, "%-44s %8s %10.2f\n", "total", "", (double)total / 1e6);
   free(e);
 }
