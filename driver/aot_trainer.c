@@ -9,7 +9,7 @@
 #include "driver/aot.h"
 
 /* x86-64 (LP64) sizes of the structs written below, with every field they have today. */
-_Static_assert(sizeof(RtModel) == 200, "RtModel changed: update aot_trainer.c");
+_Static_assert(sizeof(RtModel) == 208, "RtModel changed: update aot_trainer.c");
 _Static_assert(sizeof(RtGraphBin) == 56, "RtGraphBin changed: update aot_trainer.c");
 _Static_assert(sizeof(RtSlot) == 96, "RtSlot changed: update aot_trainer.c");
 
@@ -48,9 +48,9 @@ static void model(FILE *f, const AotTrainer *t) {
   fprintf(f,
           "                     .head = (RtHead)%d, .batch = %d, .channels = %d, .height = %d, .width = %d,\n"
           "                     .max_len = %d, .classes = %d, .time_steps = %d, .symbols = %d,\n"
-          "                     .params = %" PRId64 ", .preset_text = PRESET_TEXT, .preset_name = ",
+          "                     .params = %" PRId64 ", .blas_gemm = %d, .preset_text = PRESET_TEXT, .preset_name = ",
           (int)m->head, m->batch, m->channels, m->height, m->width, m->max_len, m->classes, m->time_steps, m->symbols,
-          m->params);
+          m->params, (int)m->blas_gemm);
   str_or_null(f, m->preset_name);
   fputs("};\n", f);
   graph(f, "train", &m->train, t->train_step, "TRAIN_IO");

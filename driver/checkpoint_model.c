@@ -94,6 +94,7 @@ bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, Checkp
     b.model.time_steps = pred && b.model.head == RT_HEAD_CTC ? (int)pred->dims[1] : 0;
   }
   m->model = b.model;
+  m->model.blas_gemm = m->compiled->opt.blas_gemm;
   m->arena = b.arena;
   m->model.eval.step = m->program->step;
   m->model.train = (RtGraphBin){0};

@@ -133,6 +133,7 @@ bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *
   }
   const DrvUnit *tu = &b->train->units[0], *eu = &b->eval->units[0];
   model_describe(p, e->batch_size, tu->graph, tu->plan, &tu->training, eu->graph, eu->plan, b);
+  b->model.blas_gemm = b->train->opt.blas_gemm;
   b->model.train.step = tu->program->step;
   b->model.eval.step = eu->program->step;
   b->model.train.kernels = tu->program->kernel_names;

@@ -45,6 +45,7 @@ void rt_mem_need_add(RtMemNeed *n, const char *what, int64_t bytes) {
 }
 
 void rt_mem_need_model(RtMemNeed *n, const RtModel *m, bool train) {
+  n->blas = m->blas_gemm;
   if (train) rt_mem_need_add(n, "weights and state", m->state_bytes);
   if (train) {
     /* the two steps run one at a time in one scratch region (rt_model_scratch_bytes) */
@@ -185,7 +186,7 @@ static void refused(void) {
 bool rt_mem_prepare(const RtMemNeed *need, FILE *log, RtDiags *d) {
   /* pool threads first: their stacks are then in use, and their count is the GEMM callers */
   int callers = rt_pool_start_workers();
-  int new_buffers = callers > blas_buffers_mapped ? callers - blas_buffers_mapped : 0;
+  int new_buffers = need->blas && callers > blas_buffers_mapped ? callers - blas_buffers_mapped : 0;
   int64_t resident = 0;
   for (int i = 0; i < need->n_items; i++) resident += need->items[i].bytes;
   resident += resident / 20 + (16 << 20); /* allocator slack and small allocations */
@@ -198,16 +199,17 @@ bool rt_mem_prepare(const RtMemNeed *need, FILE *log, RtDiags *d) {
                     {"data segment (ulimit -d)", "the data-segment limit (ulimit -d)", a.data, mapped},
                     {"cgroup (memory.max)", "the cgroup's memory limit", a.cgroup, resident},
                     {"available (MemAvailable)", "the memory available (MemAvailable)", a.available, resident}};
-  char items[600], total[32], extra[200], blas_s[32], loaded[32];
+  char items[600], total[32], extra[200], blas_s[32], blas_n[32], loaded[32];
   describe_items(need, items, sizeof items);
   rt_mem_format(resident, total, sizeof total);
   rt_mem_format(RT_MEM_BLAS_BUFFER_BYTES, blas_s, sizeof blas_s);
-  snprintf(extra, sizeof extra, "OpenBLAS buffers %d x %s%s", new_buffers, blas_s,
-           need->loader_thread ? ", loader thread stack 8.0 MiB" : "");
+  snprintf(extra, sizeof extra, "%s%s%s%s%s", need->blas ? "OpenBLAS buffers " : "",
+           need->blas ? (snprintf(blas_n, sizeof blas_n, "%d x ", new_buffers), blas_n) : "", need->blas ? blas_s : "",
+           need->blas && need->loader_thread ? ", " : "", need->loader_thread ? "loader thread stack 8.0 MiB" : "");
   rt_mem_format(need->loaded, loaded, sizeof loaded);
   if (log) {
-    fprintf(log, "memory for %s: about %s (%s, with slack) + address space for %s", need->task, total, items,
-            extra);
+    fprintf(log, "memory for %s: about %s (%s, with slack)%s%s", need->task, total, items,
+            extra[0] ? " + address space for " : "", extra);
     if (need->loaded) fprintf(log, "; data %s loaded", loaded);
     const char *sep = "; headroom:";
     for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
@@ -244,6 +246,7 @@ bool rt_mem_prepare(const RtMemNeed *need, FILE *log, RtDiags *d) {
     return false;
   }
   munmap(trial, (size_t)mapped);
+  if (!need->blas) return true; /* smelt's own GEMMs: OpenBLAS maps nothing more */
   /* now OpenBLAS maps its buffers while they fit: taken all at once, each is a new one */
   void *held[RT_POOL_MAX_THREADS];
   for (int i = 0; i < callers; i++) held[i] = blas_memory_alloc(0);

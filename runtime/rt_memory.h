@@ -27,6 +27,7 @@ typedef struct RtMemNeed {
   int n_items;
   int64_t loaded;
   bool loader_thread; /* a background loader thread will start (its stack) */
+  bool blas;          /* GEMMs call OpenBLAS: its per-thread buffers count as address space */
 } RtMemNeed;
 
 void rt_mem_need_add(RtMemNeed *n, const char *what, int64_t bytes);

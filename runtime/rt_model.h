@@ -60,6 +60,8 @@ typedef struct RtModel {
   int symbols;    /* classes the charset may use */
   int64_t params; /* trainable scalars */
   const char *preset_name, *preset_text;
+  bool blas_gemm; /* its steps' matrix products call OpenBLAS (SMELT_GEMM=openblas when compiled),
+                   * which maps a buffer per calling thread (rt_memory.h) */
 } RtModel;
 
 /* Scratch bytes for training with m: its training and evaluation steps share one region. */

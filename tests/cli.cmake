@@ -162,14 +162,15 @@ smelt_cli_test(run_ir_syntax_error_note 1
                "syntax_missing_colon\\.ir:3:17: error: expected ':' before the type, found 'f32'.tests/ir/bad/syntax_missing_colon\\.ir: note: the verifier did not run \\(types, shapes, updates\\): fix the errors above first"
                run-ir tests/ir/bad/syntax_missing_colon.ir)
 
-# Out of memory is the user's condition: under an address-space limit too low for the run
-# (OpenBLAS alone maps 128 MiB per GEMM thread), train, eval and predict refuse before running
-# with one message naming the limit, and exit 1; under one that fits they run. Before the memory
-# check, train aborted or spun forever inside OpenBLAS (hence the timeout), eval and predict hung.
-# Pinned to one CPU (taskset), so that the need does not depend on the machine's core count and
-# OpenBLAS starts no thread of its own racing the command for the memory left: the process
-# reaches the check with ~234 MiB of address space in use, and the mini model's runs need
-# 144-155 MiB more.
+# Out of memory is the user's condition: under an address-space limit too low for the run,
+# train, eval and predict refuse before running with one message naming the limit, and exit 1;
+# under one that fits they run. Before the memory check, train aborted or spun forever inside
+# OpenBLAS (hence the timeout), eval and predict hung. The *_low_memory runs use OpenBLAS's GEMM
+# (SMELT_GEMM=openblas), which maps 128 MiB per GEMM thread; train_low_memory_own_gemm the
+# default, which maps nothing more. Pinned to one CPU (taskset), so that the need does not depend
+# on the machine's core count and OpenBLAS starts no thread of its own racing the command for the
+# memory left: the process reaches the check with ~234 MiB of address space in use, and the mini
+# model's runs need 144-155 MiB more with OpenBLAS, 16-26 MiB without.
 # AddressSanitizer reserves terabytes of address space for its shadow: no limit of this kind lets
 # a sanitized smelt start, so these tests exist only in plain builds.
 function(smelt_cli_memory_test name code limit_kb regex)
@@ -190,6 +191,13 @@ smelt_cli_memory_test(eval_low_memory 1 307200
 smelt_cli_memory_test(predict_low_memory 1 307200
   "not enough memory for predicting with .*best.safetensors: it needs .* but the address-space limit \\(ulimit -v\\) leaves"
   predict ${MINI_OUT}/mini/best.safetensors ${MINI_VAL}/images/000096.png)
+if(NOT SMELT_SANITIZE)
+  set_tests_properties(cli_train_low_memory cli_eval_low_memory cli_predict_low_memory PROPERTIES
+                       ENVIRONMENT_MODIFICATION "SMELT_GEMM=set:openblas")
+endif()
+smelt_cli_memory_test(train_low_memory_own_gemm 1 256000
+  "not enough memory for training mini: it needs [0-9.]+ MiB \\(weights and state .*, loader thread stack 8.0 MiB\\) but the address-space limit \\(ulimit -v\\) leaves [0-9.]+ [KM]iB"
+  train tests/train/mini.yaml --out ${MINI_OUT}/low-memory-own --quiet --overwrite)
 smelt_cli_memory_test(train_enough_memory 0 460800 "headroom: [0-9.]+ MiB address space \\(ulimit -v\\).*mini: ok after 2 epochs"
   train tests/train/mini.yaml --out ${MINI_OUT}/enough-memory --quiet --overwrite)
 smelt_cli_memory_test(eval_enough_memory 0 460800 "sequence accuracy" eval ${MINI_OUT}/mini/best.safetensors --data ${MINI_VAL})

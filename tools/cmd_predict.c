@@ -74,7 +74,7 @@ int cmd_predict(int argc, char **argv) {
   }
   char task[600]; /* the memory check (rt_memory.h); stdout is for the texts, so no estimate */
   snprintf(task, sizeof task, "predicting with %s", ckpt);
-  RtMemNeed need = {.task = task};
+  RtMemNeed need = {.task = task, .blas = m.model.blas_gemm};
   rt_mem_need_add(&need, "inference step", m.model.eval.io_bytes + m.model.eval.scratch_bytes);
   if (!rt_mem_prepare(&need, NULL, &d)) {
     rt_diags_print(&d, stderr);

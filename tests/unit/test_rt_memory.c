@@ -116,7 +116,7 @@ static void refused_under_limit(void) {
   limit_address_space((int64_t)64 << 20);
   RtMemAvail a = rt_mem_available();
   if (a.address_space < 0 || a.address_space > ((int64_t)64 << 20)) _exit(3); /* the limit was not read */
-  RtMemNeed need = {.task = "training big"};
+  RtMemNeed need = {.task = "training big", .blas = true};
   rt_mem_need_add(&need, "training step", (int64_t)100 << 20);
   RtDiags d = {0};
   bool ok = rt_mem_prepare(&need, NULL, &d);
@@ -125,7 +125,17 @@ static void refused_under_limit(void) {
 }
 
 static void passes_without_limit(void) {
-  RtMemNeed need = {.task = "training small"};
+  RtMemNeed need = {.task = "training small", .blas = true};
+  rt_mem_need_add(&need, "training step", (int64_t)1 << 20);
+  RtDiags d = {0};
+  bool ok = rt_mem_prepare(&need, stderr, &d);
+  rt_diags_print(&d, stderr);
+  _exit(ok ? 0 : 2);
+}
+
+/* smelt's own GEMMs (the default) map no OpenBLAS buffers: the estimate names none */
+static void passes_without_blas(void) {
+  RtMemNeed need = {.task = "training own", .loader_thread = true};
   rt_mem_need_add(&need, "training step", (int64_t)1 << 20);
   RtDiags d = {0};
   bool ok = rt_mem_prepare(&need, stderr, &d);
@@ -145,6 +155,10 @@ static void test_memory_check(void **state) {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail_msg("wait status %#x: %s", status, out);
   assert_non_null(strstr(out, "memory for training small: about "));
   assert_non_null(strstr(out, " MiB (training step 1.0 MiB, with slack) + address space for OpenBLAS buffers "));
+  status = run_child(passes_without_blas, out, sizeof out);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail_msg("wait status %#x: %s", status, out);
+  assert_non_null(strstr(out, " MiB (training step 1.0 MiB, with slack) + address space for loader thread stack 8.0 MiB"));
+  assert_null(strstr(out, "OpenBLAS"));
 }
 
 /* The check counts RT_MEM_BLAS_BUFFER_BYTES of address space per thread: OpenBLAS's buffer must
