@@ -232,19 +232,25 @@ static void test_dot_axpy_through_jit(void **state) {
   cg_target_free(t);
 }
 
+/* The dot and axpy module compiled for t into *obj (malloc'ed), *len bytes. */
+static void dot_axpy_object(CgTarget *t, void **obj, size_t *len) {
+  CgContext c;
+  cg_context_init(&c, "dot_axpy", "test");
+  build_dot(&c);
+  build_axpy(&c);
+  compile(&c, t, obj, len);
+  cg_context_dispose(&c);
+}
+
 /* Dropping libLLVM's code pages from the resident set after a compile (cg_jit.h) finds them,
  * and LLVM compiles, loads and runs code again afterwards (the pages come back from the file). */
 static void test_release_compiler_pages(void **state) {
   (void)state;
   CgTarget *t = host_target();
   for (int round = 0; round < 2; round++) {
-    CgContext c;
-    cg_context_init(&c, "dot_axpy", "test");
-    build_dot(&c);
-    build_axpy(&c);
     void *obj;
     size_t len;
-    compile(&c, t, &obj, &len);
+    dot_axpy_object(t, &obj, &len);
     RtDiags d = {0};
     CgJit *j = cg_jit_new(&d);
     assert_true(cg_jit_add_object(j, obj, len, &d));
@@ -256,7 +262,6 @@ static void test_release_compiler_pages(void **state) {
     cg_jit_free(j);
     free(obj);
     rt_diags_free(&d);
-    cg_context_dispose(&c);
   }
   cg_target_free(t);
 }
@@ -661,13 +666,9 @@ static void test_cache_round_trip_and_misses(void **state) {
 static void test_cached_object_runs(void **state) {
   (void)state;
   CgTarget *t = host_target();
-  CgContext c;
-  cg_context_init(&c, "dot_axpy", "test");
-  build_dot(&c);
-  build_axpy(&c);
   void *obj;
   size_t len;
-  compile(&c, t, &obj, &len);
+  dot_axpy_object(t, &obj, &len);
   RtDiags d = {0};
   const char *key = "dot_axpy v1";
   assert_true(cg_cache_store(key, strlen(key), obj, len, &d));
@@ -684,7 +685,6 @@ static void test_cached_object_runs(void **state) {
   cg_jit_free(j);
   free(obj);
   rt_diags_free(&d);
-  cg_context_dispose(&c);
   cg_target_free(t);
 }
 

@@ -124,8 +124,8 @@ static void refused_under_limit(void) {
   _exit(ok ? 0 : 1);
 }
 
-static void passes_without_limit(void) {
-  RtMemNeed need = {.task = "training small", .blas = true};
+/* A 1 MiB training step checked with the estimate on stderr; exits 0 when it fits. */
+static void prepare_small(RtMemNeed need) {
   rt_mem_need_add(&need, "training step", (int64_t)1 << 20);
   RtDiags d = {0};
   bool ok = rt_mem_prepare(&need, stderr, &d);
@@ -133,15 +133,10 @@ static void passes_without_limit(void) {
   _exit(ok ? 0 : 2);
 }
 
+static void passes_without_limit(void) { prepare_small((RtMemNeed){.task = "training small", .blas = true}); }
+
 /* smelt's own GEMMs (the default) map no OpenBLAS buffers: the estimate names none */
-static void passes_without_blas(void) {
-  RtMemNeed need = {.task = "training own", .loader_thread = true};
-  rt_mem_need_add(&need, "training step", (int64_t)1 << 20);
-  RtDiags d = {0};
-  bool ok = rt_mem_prepare(&need, stderr, &d);
-  rt_diags_print(&d, stderr);
-  _exit(ok ? 0 : 2);
-}
+static void passes_without_blas(void) { prepare_small((RtMemNeed){.task = "training own", .loader_thread = true}); }
 
 static void test_memory_check(void **state) {
   (void)state;
