@@ -25,7 +25,7 @@ foreach(program ${example_programs})
 endforeach()
 
 smelt_cli_test(check_phase3 0 "7 experiments" check examples/phase3_training_configs.yaml)
-smelt_cli_test(check_recipes 0 "6 experiments" check examples/recipes.yaml)
+smelt_cli_test(check_recipes 0 "7 experiments" check examples/recipes.yaml)
 smelt_cli_test(check_quickstart 0 "1 experiment.*ctc_fast" check examples/quickstart.yaml)
 smelt_cli_test(check_bad_preset 1 "did you mean 'ctc_fast', 'ctc_small' or 'ctc_wide48'" check tests/frontend/bad/unknown_preset.yaml)
 smelt_cli_test(check_unknown_flag 2 "unknown option '--bogus'" check --bogus x.yaml)
