@@ -1,9 +1,10 @@
-/* Our own SGEMM (cg_sgemm.h): one function per shape, built from four pieces: packing a block
- * of op(A) (MC rows, KC columns) into MR-row tiles and an NR-wide panel of op(B) (KC rows of it,
- * zero-padded past the last column) into stack buffers; the register tile (R rows x NR columns
- * of C as 2R vectors, the K loop of broadcasts and FMAs); and the loops around them: blocks of
- * MC rows, blocks of K, panels of columns, tiles of MR rows, then one row at a time for the rows
- * left over. Few rows against B^T: dot products (emit_dots). */
+/* Our own SGEMM (cg_sgemm.h): one function per transpose/beta combination, built from four
+ * pieces: packing a block of op(A) (MC rows, KC columns) into MR-row tiles and the NR-wide panels
+ * of a block of op(B) (KC rows, NC columns; zero-padded past the last column) into stack buffers;
+ * the register tile (R rows x NR columns of C as 2R vectors, the K loop of broadcasts and FMAs);
+ * and the loops of BLIS around them: column blocks, K blocks, row blocks, panels, tiles of MR
+ * rows, then one masked tile for the rows left over. Few rows against B^T: dot products
+ * (emit_dots). */
 #include "codegen/cg_sgemm.h"
 
 #include <stdio.h>
