@@ -93,14 +93,18 @@ static void test_quickstart_example(void **state) {
   FeConfig *c = fe_config_load(SMELT_SOURCE_DIR "/examples/quickstart.yaml", NULL, &d);
   assert_int_equal(d.count, 0);
   assert_non_null(c);
-  /* sized for minutes on two cores: a fast preset, at most 40,000 generated training samples */
+  /* sized for minutes on two cores: fast presets, at most 60,000 generated training samples in
+   * all (60,000 on ctc_fast: 2m20s of the 2m46s `make run` measured on 2026-12-07) */
   assert_true(c->count >= 1 && c->count <= 2);
+  long samples = 0;
   for (int i = 0; i < c->count; i++) {
     const FeExperiment *e = &c->experiments[i];
     assert_true(strstr(e->preset->name, "_fast") != NULL);
-    assert_true(e->data.synthetic && (long)e->epochs * e->data.train_count <= 40000);
+    assert_true(e->data.synthetic);
+    samples += (long)e->epochs * e->data.train_count;
     assert_true(e->data.val_count <= 500);
   }
+  assert_true(samples <= 60000);
   fe_config_free(c);
 }
 
