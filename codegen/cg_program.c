@@ -65,9 +65,9 @@ static LLVMValueRef emit_trampoline(CgContext *c, LLVMValueRef kernel, int n_arg
   return fn;
 }
 
-/* The layer a kernel belongs to, for its name (k12.conv2d@conv2d_2 in profiles): the name of the first parameter its ops read,
- * without the part after its last '.' ("conv2d_6.weight" -> "conv2d_6"); "" when it reads none.
- * Kernels with the same code share the first one's name. */
+/* The layer a kernel belongs to, for its name (k12.conv2d@conv2d_2 in profiles): the name of
+ * the first parameter its ops read, without the part after its last '.' ("conv2d_6.weight" ->
+ * "conv2d_6"); "" when it reads none. Kernels with the same code share the first one's name. */
 static void kernel_layer(const IrGraph *g, const PassKernel *k, char *out, size_t size) {
   out[0] = 0;
   for (int i = 0; i < k->n_ops; i++) {

@@ -64,10 +64,19 @@ static LLVMValueRef masked(Sgemm *g, const char *name, LLVMValueRef *args, int n
   return LLVMBuildCall2(g->c->b, LLVMIntrinsicGetType(g->c->ctx, id, types, 2), fn, args, (unsigned)n, "");
 }
 
-static LLVMValueRef load_cols(Sgemm *g, LLVMValueRef p, int v) {
-  LLVMValueRef args[4] = {p, cg_i32(g->c, 4), g->mask[v], LLVMConstNull(g->vec)};
+/* The lanes of the vector at p where mask is set (zeros elsewhere; nothing else is read). */
+static LLVMValueRef load_masked(Sgemm *g, LLVMValueRef p, LLVMValueRef mask) {
+  LLVMValueRef args[4] = {p, cg_i32(g->c, 4), mask, LLVMConstNull(g->vec)};
   return masked(g, "llvm.masked.load", args, 4);
 }
+
+static void store_masked(Sgemm *g, LLVMValueRef x, LLVMValueRef p, LLVMValueRef mask) {
+  LLVMValueRef args[4] = {x, p, cg_i32(g->c, 4), mask};
+  masked(g, "llvm.masked.store", args, 4);
+}
+
+/* Vector v of the current panel's columns at p (the columns past the last read as zeros). */
+static LLVMValueRef load_cols(Sgemm *g, LLVMValueRef p, int v) { return load_masked(g, p, g->mask[v]); }
 
 static LLVMValueRef load_vec(Sgemm *g, LLVMValueRef p) {
   LLVMValueRef x = LLVMBuildLoad2(g->c->b, g->vec, p, "");
@@ -129,8 +138,7 @@ static void emit_pack(Sgemm *g, LLVMValueRef nr) {
       int jc = v * g->lanes + q;
       LLVMValueRef jj = imin(g, i64c(g, jc), last);
       LLVMValueRef src = cg_gep(c, g->b, add(g, mulv(g, add(g, g->n0, jj), g->ldb), add(g, g->k0, kk0)));
-      LLVMValueRef args[4] = {src, cg_i32(c, 4), kmask, LLVMConstNull(g->vec)};
-      LLVMValueRef row = masked(g, "llvm.masked.load", args, 4);
+      LLVMValueRef row = load_masked(g, src, kmask);
       LLVMValueRef inside = LLVMBuildICmp(c->b, LLVMIntSLT, i64c(g, jc), nr, "");
       rows[q] = LLVMBuildSelect(c->b, inside, row, LLVMConstNull(g->vec), "");
     }
@@ -205,8 +213,7 @@ static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, b
         LLVMValueRef here = LLVMBuildICmp(b, LLVMIntSLT, i64c(g, r), valid, "row.in");
         cmask[2 * r + v] = LLVMBuildAnd(b, g->mask[v], splat(g, here, c->i1), "");
       }
-      LLVMValueRef args[4] = {cptr[2 * r + v], cg_i32(c, 4), cmask[2 * r + v], LLVMConstNull(g->vec)};
-      LLVMValueRef old = masked(g, "llvm.masked.load", args, 4);
+      LLVMValueRef old = load_masked(g, cptr[2 * r + v], cmask[2 * r + v]);
       next[2 * r + v] = LLVMBuildSelect(b, g->first, LLVMConstNull(g->vec), old, "c.in");
     }
   }
@@ -251,10 +258,7 @@ static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, b
     LLVMAddIncoming(acc[i], &out[i], &body, 1);
   }
   LLVMPositionBuilderAtEnd(b, done);
-  for (int i = 0; i < n_acc; i++) {
-    LLVMValueRef args[4] = {out[i], cptr[i], cg_i32(c, 4), cmask[i]};
-    masked(g, "llvm.masked.store", args, 4);
-  }
+  for (int i = 0; i < n_acc; i++) store_masked(g, out[i], cptr[i], cmask[i]);
 }
 
 /* Few rows of C against B^T (A not transposed): rows of A and of B are both contiguous in k,
@@ -298,10 +302,10 @@ static void emit_dots(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
     LLVMBuildStore(b, cg_intrinsic(c, "llvm.fma", g->vec, 3, args), g->dot_acc[q]);
   }
   cg_loop_close(c, &kv);
-  g->mask[0] = tail_mask; /* the last k < lanes (none if lanes divides K): zeros past K */
-  LLVMValueRef at = load_cols(g, cg_gep(c, arow, tail_at), 0);
+  /* the last k < lanes (none if lanes divides K): zeros past K */
+  LLVMValueRef at = load_masked(g, cg_gep(c, arow, tail_at), tail_mask);
   for (int q = 0; q < DOT_COLS; q++) {
-    LLVMValueRef targs[3] = {at, load_cols(g, cg_gep(c, brow[q], tail_at), 0),
+    LLVMValueRef targs[3] = {at, load_masked(g, cg_gep(c, brow[q], tail_at), tail_mask),
                              LLVMBuildLoad2(b, g->vec, g->dot_acc[q], "")};
     LLVMValueRef rargs[2] = {cg_f32(c, -0.0), cg_intrinsic(c, "llvm.fma", g->vec, 3, targs)};
     LLVMValueRef dot = cg_intrinsic(c, "llvm.vector.reduce.fadd", g->vec, 2, rargs);

@@ -3,7 +3,6 @@
  * object writer in sequence. */
 #include "driver/drv_pipeline.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@
 #include "passes/remat.h"
 #include "passes/schedule.h"
 #include "passes/simplify.h"
+#include "runtime/rt_blas.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
 #include "support/rt_assert.h"
@@ -260,14 +260,7 @@ DrvProgram *drv_program_new(const DrvInput *in, int n_units, const DrvOptions *o
     u->graph = (IrGraph *)u->in.graph;
   }
   p->workers = p->opt.workers > 0 ? p->opt.workers : p->opt.serial ? 1 : rt_pool_threads();
-  const char *gemm = getenv("SMELT_GEMM");
-  if (gemm && !strcmp(gemm, "openblas")) {
-    p->opt.blas_gemm = true;
-  } else if (gemm && *gemm && strcmp(gemm, "smelt")) {
-    static bool warned;
-    if (!warned) fprintf(stderr, "smelt: warning: SMELT_GEMM=%s is neither 'smelt' nor 'openblas'; using smelt's own GEMM\n", gemm);
-    warned = true;
-  }
+  if (rt_gemm_openblas()) p->opt.blas_gemm = true;
   return p;
 }
 

@@ -14,6 +14,16 @@ static const char *const PRE_AVX2[] = {"Prescott", "Core2",  "Penryn",    "Dunni
                                        "Opteron_SSE3", "Barcelona", "Bobcat",  "Katmai",     "Coppermine",
                                        "Northwood", "Banias",  "Athlon"};
 
+bool rt_gemm_openblas(void) {
+  const char *gemm = getenv("SMELT_GEMM");
+  if (!gemm || !*gemm || !strcmp(gemm, "smelt")) return false;
+  if (!strcmp(gemm, "openblas")) return true;
+  static bool warned;
+  if (!warned) fprintf(stderr, "smelt: warning: SMELT_GEMM=%s is neither 'smelt' nor 'openblas'; using smelt's own GEMM\n", gemm);
+  warned = true;
+  return false;
+}
+
 const char *rt_blas_core(void) {
   const char *name = openblas_get_corename();
   return name ? name : "unknown";
@@ -32,8 +42,7 @@ const char *rt_blas_advice(const char *core, bool avx2_fma, bool avx512, const c
 }
 
 const char *rt_blas_advice_here(void) {
-  const char *gemm = getenv("SMELT_GEMM");
-  if (!gemm || strcmp(gemm, "openblas")) return NULL;
+  if (!rt_gemm_openblas()) return NULL;
   __builtin_cpu_init();
   bool avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&

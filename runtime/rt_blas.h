@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+/* Whether compiled GEMMs call OpenBLAS: $SMELT_GEMM is "openblas". Otherwise (unset, "" or
+ * "smelt") they are smelt's own kernels; any other value is warned about on stderr, once. */
+bool rt_gemm_openblas(void);
+
 /* OpenBLAS's name for the kernels it runs ("Haswell", "SkylakeX", "Prescott", ...). */
 const char *rt_blas_core(void);
 
@@ -18,9 +22,8 @@ const char *rt_blas_core(void);
  * BW, DQ and VL), and the user has not chosen a core (`env_coretype` NULL or empty). */
 const char *rt_blas_advice(const char *core, bool avx2_fma, bool avx512, const char *env_coretype);
 
-/* rt_blas_advice for this process and machine, when its GEMMs go to OpenBLAS ($SMELT_GEMM is
- * "openblas"; smelt's own kernels are the default and do not depend on OpenBLAS's choice):
- * NULL otherwise. */
+/* rt_blas_advice for this process and machine when its GEMMs go to OpenBLAS (rt_gemm_openblas;
+ * smelt's own kernels, the default, do not depend on OpenBLAS's choice); NULL otherwise. */
 const char *rt_blas_advice_here(void);
 
 /* Prints a warning to `out` when rt_blas_advice_here() has advice; false when it printed none. */

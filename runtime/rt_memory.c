@@ -199,13 +199,14 @@ bool rt_mem_prepare(const RtMemNeed *need, FILE *log, RtDiags *d) {
                     {"data segment (ulimit -d)", "the data-segment limit (ulimit -d)", a.data, mapped},
                     {"cgroup (memory.max)", "the cgroup's memory limit", a.cgroup, resident},
                     {"available (MemAvailable)", "the memory available (MemAvailable)", a.available, resident}};
-  char items[600], total[32], extra[200], blas_s[32], blas_n[32], loaded[32];
+  char items[600], total[32], extra[200] = "", blas_s[32], loaded[32];
   describe_items(need, items, sizeof items);
   rt_mem_format(resident, total, sizeof total);
   rt_mem_format(RT_MEM_BLAS_BUFFER_BYTES, blas_s, sizeof blas_s);
-  snprintf(extra, sizeof extra, "%s%s%s%s%s", need->blas ? "OpenBLAS buffers " : "",
-           need->blas ? (snprintf(blas_n, sizeof blas_n, "%d x ", new_buffers), blas_n) : "", need->blas ? blas_s : "",
-           need->blas && need->loader_thread ? ", " : "", need->loader_thread ? "loader thread stack 8.0 MiB" : "");
+  /* address space beyond the memory: OpenBLAS's buffers (when it runs the GEMMs), a stack */
+  int used = need->blas ? snprintf(extra, sizeof extra, "OpenBLAS buffers %d x %s", new_buffers, blas_s) : 0;
+  if (need->loader_thread)
+    snprintf(extra + used, sizeof extra - (size_t)used, "%sloader thread stack 8.0 MiB", used ? ", " : "");
   rt_mem_format(need->loaded, loaded, sizeof loaded);
   if (log) {
     fprintf(log, "memory for %s: about %s (%s, with slack)%s%s", need->task, total, items,

@@ -1,8 +1,6 @@
 /* `smelt version`: smelt's version, the LLVM it was built with, and the host CPU and SIMD
  * features LLVM detects (what compiled kernels will be specialised for). */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <llvm/Config/llvm-config.h>
 
@@ -37,9 +35,8 @@ int cmd_version(int argc, char **argv) {
   printf("target %s\n", host.triple);
   printf("host cpu %s (%d-bit vectors)\n", host.cpu, cg_host_vector_bits(&host));
   printf("simd %s\n", cg_host_simd_features(&host, simd, sizeof simd));
-  const char *gemm = getenv("SMELT_GEMM");
-  bool blas = gemm && !strcmp(gemm, "openblas");
-  printf("gemm %s\n", blas ? "openblas (SMELT_GEMM=openblas)" : "smelt's own kernels (SMELT_GEMM=openblas: OpenBLAS's)");
+  printf("gemm %s\n", rt_gemm_openblas() ? "openblas (SMELT_GEMM=openblas)"
+                                          : "smelt's own kernels (SMELT_GEMM=openblas: OpenBLAS's)");
   const char *advice = rt_blas_advice_here();
   printf("blas openblas core %s%s%s%s\n", rt_blas_core(), advice ? " (generic; set OPENBLAS_CORETYPE=" : "",
          advice ? advice : "", advice ? ")" : "");
