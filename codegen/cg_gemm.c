@@ -15,15 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/cg_conv.h"
 #include "codegen/cg_loop.h"
 #include "codegen/cg_ops.h"
 #include "codegen/cg_sgemm.h"
 #include "codegen/cg_symbols.h"
+#include "codegen/cg_winograd.h"
 #include "support/rt_assert.h"
-
-typedef struct ConvGeom {
-  int64_t n, c, h, w, o, kh, kw, oh, ow, sh, sw, pt, pl, dh, dw;
-} ConvGeom;
 
 /* Which GEMM an op is (its row of cg_ops.c): a matmul, or a convolution whose operands and
  * output play the roles of image x, filter w and output y as below. */
@@ -42,7 +40,8 @@ typedef struct Gemm {
   bool ta, tb, split_rows;
   int64_t chunk, chunks; /* rows or columns per item, items per batch */
   /* convolutions */
-  ConvGeom cv;
+  CgConvGeom cv;
+  CgWinograd wino; /* wino.m > 0: the convolution is a Winograd one (cg_winograd.h) */
   bool epilogue;
   CgLoop epi;
 } Gemm;
@@ -55,9 +54,9 @@ static GemmMode gemm_mode(IrOp op) {
   return row->mode;
 }
 
-static ConvGeom conv_geom(const IrGraph *g, const IrNode *n) {
+static CgConvGeom conv_geom(const IrGraph *g, const IrNode *n) {
   const int64_t *s = n->attr[0].v, *p = n->attr[1].v, *d = n->attr[2].v;
-  ConvGeom cv = {.sh = s[0], .sw = s[1], .pt = p[0], .pl = p[1], .dh = d[0], .dw = d[1]};
+  CgConvGeom cv = {.sh = s[0], .sw = s[1], .pt = p[0], .pl = p[1], .dh = d[0], .dw = d[1]};
   const int64_t *x, *y, *w;
   switch (gemm_mode(n->op)) {
     case GEMM_CONV:
@@ -74,13 +73,24 @@ static ConvGeom conv_geom(const IrGraph *g, const IrNode *n) {
   return cv;
 }
 
-static int64_t col_elems(const ConvGeom *cv) { return cv->c * cv->kh * cv->kw * cv->oh * cv->ow; }
+static int64_t col_elems(const CgConvGeom *cv) { return cv->c * cv->kh * cv->kw * cv->oh * cv->ow; }
+
+/* Whether the convolution cv computing `mode` is a Winograd one under opt (and its plan). */
+static bool conv_winograd(CgWinograd *w, const CgConvGeom *cv, GemmMode mode, const CgKernelOptions *opt) {
+  CgWinoKind kind = mode == GEMM_CONV              ? CG_WINO_FORWARD
+                    : mode == GEMM_CONV_GRAD_INPUT ? CG_WINO_GRAD_INPUT
+                                                   : CG_WINO_GRAD_FILTER;
+  return opt->winograd_m > 0 && cg_winograd_plan(w, cv, kind, opt->winograd_m);
+}
 
 int64_t cg_kernel_workspace_bytes(const IrGraph *g, const PassKernel *k, int workers, void *user) {
   if (k->kind != PASS_KERNEL_GEMM) return 0;
   const IrNode *n = g->nodes[k->ops[0]];
   if (gemm_mode(n->op) == GEMM_MATMUL) return 0;
-  ConvGeom cv = conv_geom(g, n);
+  CgConvGeom cv = conv_geom(g, n);
+  CgKernelOptions opt = user ? *(const CgKernelOptions *)user : cg_kernel_options(NULL);
+  CgWinograd w;
+  if (conv_winograd(&w, &cv, gemm_mode(n->op), &opt)) return cg_winograd_workspace_elems(&w, workers) * 4;
   return col_elems(&cv) * 4 * workers;
 }
 
@@ -100,8 +110,7 @@ static int64_t split_chunk(int64_t dim, int64_t ways, int64_t min, int64_t align
 
 /* ---- the GEMM interface ---- */
 
-/* C (m x n, ldc) = alpha op(A) op(B) + beta C, row-major; the one place GEMMs are emitted. */
-static void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k,
+void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k,
                           LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,
                           LLVMValueRef cc, int64_t ldc) {
   if (c->own_gemm) {
@@ -127,22 +136,14 @@ static LLVMValueRef imin(CgContext *c, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, b, ""), a, b, "");
 }
 
-/* A counted loop over [lo, hi) around the caller's body: open, emit, close. */
-static void loop1(CgContext *c, CgLoopNest *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
-  l->rank = 1;
-  l->lo[0] = lo;
-  l->hi[0] = hi;
-  cg_loop_open(c, l, name);
-}
-
 /* ---- im2col / col2im ---- */
 
 /* col (C*KH*KW, OH*OW) <-> image (C, H, W): for each (c, kh, kw) and output row, the valid
  * output columns form one range known at compile time, so the inner loop is a plain strided
  * copy (or accumulation for col2im) that vectorises. */
-static void emit_im2col(CgContext *c, const ConvGeom *cv, LLVMValueRef img, LLVMValueRef col, bool to_image) {
+static void emit_im2col(CgContext *c, const CgConvGeom *cv, LLVMValueRef img, LLVMValueRef col, bool to_image) {
   CgLoopNest lc, lo, lw;
-  loop1(c, &lc, cg_i64(c, 0), cg_i64(c, cv->c), to_image ? "col2im.c" : "im2col.c");
+  cg_loop_range(c, &lc, cg_i64(c, 0), cg_i64(c, cv->c), to_image ? "col2im.c" : "im2col.c");
   for (int64_t kh = 0; kh < cv->kh; kh++)
     for (int64_t kw = 0; kw < cv->kw; kw++) {
       int64_t off_w = kw * cv->dw - cv->pl; /* iw = ow * sw + off_w */
@@ -151,7 +152,7 @@ static void emit_im2col(CgContext *c, const ConvGeom *cv, LLVMValueRef img, LLVM
       if (ow_hi > cv->ow) ow_hi = cv->ow;
       if (ow_lo > ow_hi) ow_lo = ow_hi;
       LLVMValueRef row = add(c, mul(c, lc.idx[0], cv->kh * cv->kw), cg_i64(c, kh * cv->kw + kw));
-      loop1(c, &lo, cg_i64(c, 0), cg_i64(c, cv->oh), "oh");
+      cg_loop_range(c, &lo, cg_i64(c, 0), cg_i64(c, cv->oh), "oh");
       LLVMValueRef ih = add(c, mul(c, lo.idx[0], cv->sh), cg_i64(c, kh * cv->dh - cv->pt));
       LLVMValueRef valid = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, ih, cg_i64(c, 0), ""),
                                         LLVMBuildICmp(c->b, LLVMIntSLT, ih, cg_i64(c, cv->h), ""), "");
@@ -160,16 +161,16 @@ static void emit_im2col(CgContext *c, const ConvGeom *cv, LLVMValueRef img, LLVM
       if (!to_image) { /* rows outside the image and columns outside the range are zero */
         LLVMValueRef vlo = LLVMBuildSelect(c->b, valid, lo_b, cg_i64(c, cv->ow), "");
         LLVMValueRef vhi = LLVMBuildSelect(c->b, valid, hi_b, cg_i64(c, cv->ow), "");
-        loop1(c, &lw, cg_i64(c, 0), vlo, "zero.lo");
+        cg_loop_range(c, &lw, cg_i64(c, 0), vlo, "zero.lo");
         LLVMBuildStore(c->b, cg_f32(c, 0), gep(c, col_row, lw.idx[0]));
         cg_loop_close(c, &lw);
-        loop1(c, &lw, vhi, cg_i64(c, cv->ow), "zero.hi");
+        cg_loop_range(c, &lw, vhi, cg_i64(c, cv->ow), "zero.hi");
         LLVMBuildStore(c->b, cg_f32(c, 0), gep(c, col_row, lw.idx[0]));
         cg_loop_close(c, &lw);
       }
       LLVMValueRef hi_valid = LLVMBuildSelect(c->b, valid, hi_b, lo_b, "");
       LLVMValueRef img_row = gep(c, img, add(c, mul(c, lc.idx[0], cv->h * cv->w), mul(c, ih, cv->w)));
-      loop1(c, &lw, lo_b, hi_valid, to_image ? "col2im" : "im2col");
+      cg_loop_range(c, &lw, lo_b, hi_valid, to_image ? "col2im" : "im2col");
       LLVMValueRef iw = add(c, mul(c, lw.idx[0], cv->sw), cg_i64(c, off_w));
       LLVMValueRef pi = gep(c, img_row, iw), pc = gep(c, col_row, lw.idx[0]);
       if (to_image) {
@@ -199,37 +200,37 @@ static void emit_memset0(CgContext *c, LLVMValueRef p, int64_t elems) {
 enum { CONV_DIRECT_MAX_CKK = 32 };
 
 /* Rows and columns of the padded copy: all the windows read, and the whole image. */
-static int64_t padded_rows(const ConvGeom *cv) {
+static int64_t padded_rows(const CgConvGeom *cv) {
   int64_t read = (cv->oh - 1) * cv->sh + (cv->kh - 1) * cv->dh + 1;
   return read > cv->pt + cv->h ? read : cv->pt + cv->h;
 }
-static int64_t padded_cols(const ConvGeom *cv) {
+static int64_t padded_cols(const CgConvGeom *cv) {
   int64_t read = (cv->ow - 1) * cv->sw + (cv->kw - 1) * cv->dw + 1;
   return read > cv->pl + cv->w ? read : cv->pl + cv->w;
 }
 
-static bool conv_direct(const ConvGeom *cv) {
+static bool conv_direct(const CgConvGeom *cv) {
   return cv->c * cv->kh * cv->kw <= CONV_DIRECT_MAX_CKK && cv->c * padded_rows(cv) * padded_cols(cv) <= col_elems(cv);
 }
 
 /* y (O, OH, OW) = conv(x (C, H, W), w (O, C, KH, KW)) for one image; pad: the worker's workspace. */
-static void emit_conv_direct(CgContext *c, const ConvGeom *cv, LLVMValueRef x, LLVMValueRef w, LLVMValueRef y,
+static void emit_conv_direct(CgContext *c, const CgConvGeom *cv, LLVMValueRef x, LLVMValueRef w, LLVMValueRef y,
                              LLVMValueRef pad) {
   int64_t ph = padded_rows(cv), pw = padded_cols(cv), ckk = cv->c * cv->kh * cv->kw;
   emit_memset0(c, pad, cv->c * ph * pw);
   CgLoopNest lc, lr, lx;
-  loop1(c, &lc, cg_i64(c, 0), cg_i64(c, cv->c), "pad.c");
-  loop1(c, &lr, cg_i64(c, 0), cg_i64(c, cv->h), "pad.row");
+  cg_loop_range(c, &lc, cg_i64(c, 0), cg_i64(c, cv->c), "pad.c");
+  cg_loop_range(c, &lr, cg_i64(c, 0), cg_i64(c, cv->h), "pad.row");
   LLVMValueRef src = gep(c, x, mul(c, add(c, mul(c, lc.idx[0], cv->h), lr.idx[0]), cv->w));
   LLVMValueRef dst = gep(c, pad, add(c, mul(c, add(c, mul(c, lc.idx[0], ph), lr.idx[0]), pw), cg_i64(c, cv->pt * pw + cv->pl)));
-  loop1(c, &lx, cg_i64(c, 0), cg_i64(c, cv->w), "pad.col");
+  cg_loop_range(c, &lx, cg_i64(c, 0), cg_i64(c, cv->w), "pad.col");
   LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->f32, gep(c, src, lx.idx[0]), ""), gep(c, dst, lx.idx[0]));
   cg_loop_close(c, &lx);
   cg_loop_close(c, &lr);
   cg_loop_close(c, &lc);
   CgLoopNest lo, ly;
-  loop1(c, &lo, cg_i64(c, 0), cg_i64(c, cv->o), "conv.o");
-  loop1(c, &ly, cg_i64(c, 0), cg_i64(c, cv->oh), "conv.oh");
+  cg_loop_range(c, &lo, cg_i64(c, 0), cg_i64(c, cv->o), "conv.o");
+  cg_loop_range(c, &ly, cg_i64(c, 0), cg_i64(c, cv->oh), "conv.oh");
   LLVMValueRef weight[CONV_DIRECT_MAX_CKK], row[CONV_DIRECT_MAX_CKK];
   for (int64_t k = 0; k < ckk; k++) {
     int64_t ci = k / (cv->kh * cv->kw), ky = k / cv->kw % cv->kh, kx = k % cv->kw;
@@ -238,7 +239,7 @@ static void emit_conv_direct(CgContext *c, const ConvGeom *cv, LLVMValueRef x, L
     row[k] = gep(c, pad, add(c, mul(c, r, pw), cg_i64(c, kx * cv->dw)));
   }
   LLVMValueRef out = gep(c, y, mul(c, add(c, mul(c, lo.idx[0], cv->oh), ly.idx[0]), cv->ow));
-  loop1(c, &lx, cg_i64(c, 0), cg_i64(c, cv->ow), "conv.ow");
+  cg_loop_range(c, &lx, cg_i64(c, 0), cg_i64(c, cv->ow), "conv.ow");
   LLVMValueRef at = mul(c, lx.idx[0], cv->sw), acc = cg_f32(c, 0);
   for (int64_t k = 0; k < ckk; k++) {
     LLVMValueRef v = LLVMBuildLoad2(c->b, c->f32, gep(c, row[k], at), "");
@@ -311,16 +312,21 @@ void cg_describe_gemm(CgKernelSpec *s) {
     describe_matmul(s, gm, n);
   } else {
     gm->cv = conv_geom(g, n);
-    const ConvGeom *cv = &gm->cv;
+    const CgConvGeom *cv = &gm->cv;
     cg_spec_key(s, "conv n%lld c%lld h%lld w%lld o%lld k%lldx%lld o%lldx%lld s%lld,%lld p%lld,%lld d%lld,%lld",
                 (long long)cv->n, (long long)cv->c, (long long)cv->h, (long long)cv->w, (long long)cv->o,
                 (long long)cv->kh, (long long)cv->kw, (long long)cv->oh, (long long)cv->ow, (long long)cv->sh,
                 (long long)cv->sw, (long long)cv->pt, (long long)cv->pl, (long long)cv->dh, (long long)cv->dw);
+    CgKernelOptions opt = cg_kernel_options(p);
+    if (conv_winograd(&gm->wino, cv, gm->mode, &opt)) cg_spec_key(s, " winograd%d", gm->wino.m);
     if (gm->mode == GEMM_CONV_GRAD_FILTER) {
       gm->chunk = split_chunk(cv->o, GRAD_FILTER_SPLIT_WAYS, 1, 1);
       gm->chunks = (cv->o + gm->chunk - 1) / gm->chunk;
       s->parallel_items = gm->chunks;
       cg_spec_key(s, " ochunk%lld", (long long)gm->chunk);
+    } else if (gm->wino.m) { /* the filter transform, then groups of images */
+      s->prologue_items = gm->wino.oc;
+      s->parallel_items = gm->wino.groups;
     } else {
       s->parallel_items = cv->n;
     }
@@ -345,7 +351,7 @@ static void emit_epilogue(CgContext *c, const CgFn *f, const Gemm *gm, const IrG
 
 static void emit_matmul(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
   CgLoopNest items;
-  loop1(c, &items, f->begin, f->end, "item");
+  cg_loop_range(c, &items, f->begin, f->end, "item");
   LLVMValueRef item = items.idx[0];
   LLVMValueRef b = LLVMBuildSDiv(c->b, item, cg_i64(c, gm->chunks), "batch");
   LLVMValueRef part = LLVMBuildSRem(c->b, item, cg_i64(c, gm->chunks), "part");
@@ -382,21 +388,60 @@ static void emit_matmul(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g)
   cg_loop_close(c, &items);
 }
 
+/* The output block [lo, hi) of images [i0, i1) for the epilogue: all of dims 1-3 of `shape`. */
+static void image_block(CgContext *c, LLVMValueRef i0, LLVMValueRef i1, const int64_t *dims, LLVMValueRef *lo,
+                        LLVMValueRef *hi) {
+  lo[0] = i0, hi[0] = i1;
+  for (int d = 1; d < 4; d++) lo[d] = cg_i64(c, 0), hi[d] = cg_i64(c, dims[d - 1]);
+}
+
+static void emit_conv_winograd(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
+  const CgWinograd *w = &gm->wino;
+  LLVMValueRef ws = f->args[gm->ws], lo[4], hi[4];
+  CgLoopNest items;
+  if (gm->mode == GEMM_CONV_GRAD_FILTER) {
+    cg_loop_range(c, &items, f->begin, f->end, "ochunk");
+    LLVMValueRef o0 = mul(c, items.idx[0], gm->chunk);
+    LLVMValueRef o1 = imin(c, add(c, o0, cg_i64(c, gm->chunk)), cg_i64(c, w->oc));
+    cg_winograd_emit_grad_filter(c, w, f->args[gm->a], f->args[gm->b], f->args[gm->out], ws, f->worker, o0, o1);
+    int64_t dims[3] = {w->ic, 3, 3};
+    image_block(c, o0, o1, dims, lo, hi);
+    emit_epilogue(c, f, gm, g, lo, hi);
+    cg_loop_close(c, &items);
+    return;
+  }
+  if (f->prologue) {
+    cg_winograd_emit_filter(c, w, f->args[gm->b], ws, f->begin, f->end);
+    return;
+  }
+  cg_loop_range(c, &items, f->begin, f->end, "group");
+  cg_winograd_emit_group(c, w, f->args[gm->a], f->args[gm->out], ws, f->worker, items.idx[0]);
+  LLVMValueRef i0 = mul(c, items.idx[0], w->group);
+  int64_t dims[3] = {w->oc, w->oh, w->ow};
+  image_block(c, i0, add(c, i0, cg_i64(c, w->group)), dims, lo, hi);
+  emit_epilogue(c, f, gm, g, lo, hi);
+  cg_loop_close(c, &items);
+}
+
 static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
-  const ConvGeom *cv = &gm->cv;
+  const CgConvGeom *cv = &gm->cv;
+  if (gm->wino.m) {
+    emit_conv_winograd(c, f, gm, g);
+    return;
+  }
   int64_t ckk = cv->c * cv->kh * cv->kw, ohw = cv->oh * cv->ow, hw = cv->h * cv->w;
   LLVMValueRef col = gep(c, f->args[gm->ws], mul(c, LLVMBuildZExt(c->b, f->worker, c->i64, ""), col_elems(cv)));
   CgLoopNest items;
   LLVMValueRef lo[4], hi[4];
   if (gm->mode == GEMM_CONV_GRAD_FILTER) {
-    loop1(c, &items, f->begin, f->end, "ochunk");
+    cg_loop_range(c, &items, f->begin, f->end, "ochunk");
     LLVMValueRef o0 = mul(c, items.idx[0], gm->chunk);
     LLVMValueRef o1 = imin(c, add(c, o0, cg_i64(c, gm->chunk)), cg_i64(c, cv->o));
     LLVMValueRef rows = LLVMBuildNSWSub(c->b, o1, o0, "");
     LLVMValueRef dw = gep(c, f->args[gm->out], mul(c, o0, ckk));
     LLVMBuildMemSet(c->b, dw, LLVMConstInt(c->i8, 0, 0), mul(c, rows, ckk * 4), 4);
     CgLoopNest imgs;
-    loop1(c, &imgs, cg_i64(c, 0), cg_i64(c, cv->n), "image");
+    cg_loop_range(c, &imgs, cg_i64(c, 0), cg_i64(c, cv->n), "image");
     LLVMValueRef x = gep(c, f->args[gm->a], mul(c, imgs.idx[0], cv->c * hw));
     emit_im2col(c, cv, x, col, false);
     LLVMValueRef gy = gep(c, f->args[gm->b], add(c, mul(c, imgs.idx[0], cv->o * ohw), mul(c, o0, ohw)));
@@ -408,7 +453,7 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
     cg_loop_close(c, &items);
     return;
   }
-  loop1(c, &items, f->begin, f->end, "image");
+  cg_loop_range(c, &items, f->begin, f->end, "image");
   LLVMValueRef i = items.idx[0];
   if (gm->mode == GEMM_CONV) {
     LLVMValueRef x = gep(c, f->args[gm->a], mul(c, i, cv->c * hw));

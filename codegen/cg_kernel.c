@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/cg_winograd.h"
 #include "support/rt_assert.h"
 
 int cg_spec_arg(CgKernelSpec *s, IrId value, int64_t offset, bool written) {
@@ -39,6 +40,11 @@ void cg_spec_free(CgKernelSpec *s) {
   if (s->detail) s->release(s->detail);
   s->key = NULL;
   s->detail = NULL;
+}
+
+CgKernelOptions cg_kernel_options(const PassPlan *p) {
+  if (p && p->user) return *(const CgKernelOptions *)p->user;
+  return (CgKernelOptions){.winograd_m = CG_WINO_DEFAULT_M};
 }
 
 void cg_fn_begin(CgContext *c, CgFn *f, const CgKernelSpec *s, const char *name) {

@@ -11,6 +11,7 @@
 #define SMELT_CG_KERNEL_H
 
 #include "codegen/cg_context.h"
+#include "codegen/cg_program.h"
 #include "ir/ir_ops.h"
 #include "passes/plan.h"
 
@@ -34,6 +35,9 @@ typedef struct CgKernelSpec {
   int n_args;
   int64_t parallel_items; /* size of the range [0, n) split over workers; 1: serial */
   int64_t grain;          /* smallest chunk worth a thread */
+  int64_t prologue_items; /* > 0: a prologue over [0, n), a function of its own (CgFn.prologue),
+                           * runs to completion before the kernel's range (a Winograd
+                           * convolution's filter transform, which every image reads) */
   char *key;              /* malloc'ed; identical keys => identical code */
   size_t key_len, key_cap;
   void *detail;           /* the kind's own analysis, made by describe, used by emit */
@@ -52,6 +56,7 @@ typedef struct CgFn {
   LLVMValueRef fn;
   LLVMValueRef args[CG_MAX_ARGS]; /* the pointer parameters */
   LLVMValueRef begin, end, worker;
+  bool prologue; /* emitting the spec's prologue phase rather than its main range */
 } CgFn;
 
 /* Creates the kernel function for spec (name given) and positions the builder in its entry. */
@@ -69,6 +74,8 @@ typedef struct CgLoopNest {
 
 /* Opens `rank` nested loops (outermost first) and leaves the builder in the innermost body. */
 void cg_loop_open(CgContext *c, CgLoopNest *l, const char *name);
+/* One loop over [lo, hi) (l->rank = 1), opened: the caller emits the body and closes it. */
+void cg_loop_range(CgContext *c, CgLoopNest *l, LLVMValueRef lo, LLVMValueRef hi, const char *name);
 /* Closes them all; the builder continues after the outermost loop. */
 void cg_loop_close(CgContext *c, CgLoopNest *l);
 /* i64 sum of idx[d] * strides[d] (+ base); strides are compile-time constants. */
@@ -92,7 +99,8 @@ void cg_describe_gemm(CgKernelSpec *s);
 void cg_emit_gemm(CgContext *c, CgFn *f, const CgKernelSpec *s);
 void cg_describe_opaque(CgKernelSpec *s);
 void cg_emit_opaque(CgContext *c, CgFn *f, const CgKernelSpec *s);
-/* Workspace a kernel needs, for the planner (PassPlanOptions.workspace_bytes). */
+/* Workspace a kernel needs, for the planner (PassPlanOptions.workspace_bytes; user: NULL or a
+ * CgKernelOptions). */
 int64_t cg_kernel_workspace_bytes(const IrGraph *g, const PassKernel *k, int workers, void *user);
 
 #endif

@@ -30,6 +30,13 @@ void cg_loop_open(CgContext *c, CgLoopNest *l, const char *name) {
   }
 }
 
+void cg_loop_range(CgContext *c, CgLoopNest *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
+  l->rank = 1;
+  l->lo[0] = lo;
+  l->hi[0] = hi;
+  cg_loop_open(c, l, name);
+}
+
 void cg_loop_close(CgContext *c, CgLoopNest *l) {
   for (int d = l->rank - 1; d >= 0; d--) {
     LLVMBuildBr(c->b, l->latch[d]);

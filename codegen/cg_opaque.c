@@ -38,13 +38,6 @@ static void st(CgContext *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef off) {
   LLVMBuildStore(c->b, v, cg_gep(c, p, off));
 }
 
-static void loop1(CgContext *c, CgLoopNest *l, LLVMValueRef lo, LLVMValueRef hi, const char *name) {
-  l->rank = 1;
-  l->lo[0] = lo;
-  l->hi[0] = hi;
-  cg_loop_open(c, l, name);
-}
-
 /* if (cond) { ... } with the builder left inside; close with end_if */
 static LLVMBasicBlockRef begin_if(CgContext *c, LLVMValueRef cond, const char *name) {
   LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(c->b));
@@ -139,10 +132,10 @@ typedef void (*WindowBody)(CgContext *c, LLVMValueRef at, void *ctx);
 
 static void for_window(CgContext *c, const Pool *p, LLVMValueRef oy, LLVMValueRef ox, WindowBody body, void *ctx) {
   CgLoopNest ly, lx;
-  loop1(c, &ly, c64(c, 0), c64(c, p->kh), "ky");
+  cg_loop_range(c, &ly, c64(c, 0), c64(c, p->kh), "ky");
   LLVMValueRef iy = add(c, mul(c, oy, p->sh), LLVMBuildNSWSub(c->b, ly.idx[0], c64(c, p->pt), ""));
   LLVMBasicBlockRef y_done = begin_if(c, in_range(c, iy, p->h), "row");
-  loop1(c, &lx, c64(c, 0), c64(c, p->kw), "kx");
+  cg_loop_range(c, &lx, c64(c, 0), c64(c, p->kw), "kx");
   LLVMValueRef ix = add(c, mul(c, ox, p->sw), LLVMBuildNSWSub(c->b, lx.idx[0], c64(c, p->pl), ""));
   LLVMBasicBlockRef x_done = begin_if(c, in_range(c, ix, p->w), "col");
   body(c, add(c, mul(c, iy, p->w), ix), ctx);
@@ -198,15 +191,15 @@ static bool pool_tiles(const Pool *p) {
 static void emit_pool_tiled(CgContext *c, CgFn *f, const Opaque *o, const Pool *p, bool grad) {
   int64_t in_plane = p->h * p->w, out_plane = p->oh * p->ow, window = p->kh * p->kw;
   CgLoopNest planes, ly, lx;
-  loop1(c, &planes, f->begin, f->end, "plane");
+  cg_loop_range(c, &planes, f->begin, f->end, "plane");
   LLVMValueRef pl = planes.idx[0];
   LLVMValueRef x = cg_gep(c, f->args[o->in[0]], mul(c, pl, in_plane));
   LLVMValueRef out = cg_gep(c, f->args[o->out], mul(c, pl, grad ? in_plane : out_plane));
   LLVMValueRef gy = grad ? cg_gep(c, f->args[o->in[1]], mul(c, pl, out_plane)) : NULL;
   if (grad && (p->oh * p->kh < p->h || p->ow * p->kw < p->w))
     LLVMBuildMemSet(c->b, out, LLVMConstInt(c->i8, 0, 0), c64(c, in_plane * 4), 4);
-  loop1(c, &ly, c64(c, 0), c64(c, p->oh), "oy");
-  loop1(c, &lx, c64(c, 0), c64(c, p->ow), "ox");
+  cg_loop_range(c, &ly, c64(c, 0), c64(c, p->oh), "oy");
+  cg_loop_range(c, &lx, c64(c, 0), c64(c, p->ow), "ox");
   LLVMValueRef base = add(c, mul(c, ly.idx[0], p->kh * p->w), mul(c, lx.idx[0], p->kw));
   LLVMValueRef at[POOL_TILED_MAX_WINDOW];
   LLVMValueRef best = NULL, best_k = cg_i32(c, 0);
@@ -248,15 +241,15 @@ static void emit_pool(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, 
   LLVMValueRef best_v = LLVMBuildAlloca(c->b, c->f32, "best_v");
   LLVMValueRef acc = LLVMBuildAlloca(c->b, c->f32, "acc");
   CgLoopNest planes, ly, lx;
-  loop1(c, &planes, f->begin, f->end, "plane");
+  cg_loop_range(c, &planes, f->begin, f->end, "plane");
   int64_t in_plane = p->h * p->w, out_plane = p->oh * p->ow;
   LLVMValueRef pl = planes.idx[0];
   bool grad = mode == POOL_MAX_GRAD || mode == POOL_AVG_GRAD;
   LLVMValueRef x = cg_gep(c, f->args[o->in[0]], mul(c, pl, mode == POOL_AVG_GRAD ? out_plane : in_plane));
   LLVMValueRef out = cg_gep(c, f->args[o->out], mul(c, pl, grad ? in_plane : out_plane));
   if (grad) LLVMBuildMemSet(c->b, out, LLVMConstInt(c->i8, 0, 0), c64(c, in_plane * 4), 4);
-  loop1(c, &ly, c64(c, 0), c64(c, p->oh), "oy");
-  loop1(c, &lx, c64(c, 0), c64(c, p->ow), "ox");
+  cg_loop_range(c, &ly, c64(c, 0), c64(c, p->oh), "oy");
+  cg_loop_range(c, &lx, c64(c, 0), c64(c, p->ow), "ox");
   LLVMValueRef o_at = add(c, mul(c, ly.idx[0], p->ow), lx.idx[0]);
   double area = (double)(p->kh * p->kw);
   switch ((PoolMode)mode) {
@@ -305,12 +298,12 @@ static void emit_gather(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g
   int64_t rows = t->dims[0], row = tail_numel(t, 1);
   LLVMTypeRef et = cg_dtype(c, n->type.dtype);
   CgLoopNest li, lj;
-  loop1(c, &li, f->begin, f->end, "index");
+  cg_loop_range(c, &li, f->begin, f->end, "index");
   LLVMValueRef k = LLVMBuildSExt(c->b, ld(c, c->i32, f->args[o->in[1]], li.idx[0]), c->i64, "");
   LLVMValueRef ok = in_range(c, k, rows);
   LLVMValueRef src = cg_gep(c, f->args[o->in[0]], mul(c, LLVMBuildSelect(c->b, ok, k, c64(c, 0), ""), row));
   LLVMValueRef dst = cg_gep(c, f->args[o->out], mul(c, li.idx[0], row));
-  loop1(c, &lj, c64(c, 0), c64(c, row), "elem");
+  cg_loop_range(c, &lj, c64(c, 0), c64(c, row), "elem");
   LLVMValueRef v = ld(c, et, src, lj.idx[0]);
   st(c, LLVMBuildSelect(c->b, ok, v, LLVMConstNull(et), ""), dst, lj.idx[0]);
   cg_loop_close(c, &lj);
@@ -322,12 +315,12 @@ static void emit_scatter_add(CgContext *c, CgFn *f, const Opaque *o, const IrGra
   int64_t count = ir_shape_numel(&ir_type_of(g, n->in[0])->shape);
   LLVMBuildMemSet(c->b, f->args[o->out], LLVMConstInt(c->i8, 0, 0), c64(c, rows * row * 4), 4);
   CgLoopNest li, lj;
-  loop1(c, &li, c64(c, 0), c64(c, count), "index");
+  cg_loop_range(c, &li, c64(c, 0), c64(c, count), "index");
   LLVMValueRef k = LLVMBuildSExt(c->b, ld(c, c->i32, f->args[o->in[0]], li.idx[0]), c->i64, "");
   LLVMBasicBlockRef done = begin_if(c, in_range(c, k, rows), "valid");
   LLVMValueRef src = cg_gep(c, f->args[o->in[1]], mul(c, li.idx[0], row));
   LLVMValueRef dst = cg_gep(c, f->args[o->out], mul(c, k, row));
-  loop1(c, &lj, c64(c, 0), c64(c, row), "elem");
+  cg_loop_range(c, &lj, c64(c, 0), c64(c, row), "elem");
   st(c, LLVMBuildFAdd(c->b, ld(c, c->f32, dst, lj.idx[0]), ld(c, c->f32, src, lj.idx[0]), ""), dst, lj.idx[0]);
   cg_loop_close(c, &lj);
   end_if(c, done);
@@ -342,11 +335,11 @@ static void emit_argmax(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g
   for (int d = 0; d < axis; d++) outer *= x->dims[d];
   LLVMValueRef best = LLVMBuildAlloca(c->b, c->i64, "best");
   CgLoopNest lo, li, lk;
-  loop1(c, &lo, c64(c, 0), c64(c, outer), "outer");
-  loop1(c, &li, c64(c, 0), c64(c, inner), "inner");
+  cg_loop_range(c, &lo, c64(c, 0), c64(c, outer), "outer");
+  cg_loop_range(c, &li, c64(c, 0), c64(c, inner), "inner");
   LLVMValueRef base = add(c, mul(c, lo.idx[0], len * inner), li.idx[0]);
   LLVMBuildStore(c->b, c64(c, 0), best);
-  loop1(c, &lk, c64(c, 1), c64(c, len), "k");
+  cg_loop_range(c, &lk, c64(c, 1), c64(c, len), "k");
   LLVMValueRef b = LLVMBuildLoad2(c->b, c->i64, best, "");
   LLVMValueRef vk = ld(c, c->f32, f->args[o->in[0]], add(c, base, mul(c, lk.idx[0], inner)));
   LLVMValueRef vb = ld(c, c->f32, f->args[o->in[0]], add(c, base, mul(c, b, inner)));
@@ -367,13 +360,13 @@ static void emit_concat(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g
   int axis = (int)n->attr[0].v[0];
   int64_t out_run = tail_numel(&n->type.shape, axis);
   CgLoopNest lo, lj;
-  loop1(c, &lo, f->begin, f->end, "outer");
+  cg_loop_range(c, &lo, f->begin, f->end, "outer");
   int64_t at = 0;
   for (int i = 0; i < n->n_in; i++) {
     int64_t run = tail_numel(&ir_type_of(g, n->in[i])->shape, axis);
     LLVMValueRef src = cg_gep(c, f->args[o->in[i]], mul(c, lo.idx[0], run));
     LLVMValueRef dst = cg_gep(c, f->args[o->out], add(c, mul(c, lo.idx[0], out_run), c64(c, at)));
-    loop1(c, &lj, c64(c, 0), c64(c, run), "copy");
+    cg_loop_range(c, &lj, c64(c, 0), c64(c, run), "copy");
     st(c, ld(c, c->i32, src, lj.idx[0]), dst, lj.idx[0]); /* 4-byte elements of either dtype */
     cg_loop_close(c, &lj);
     at += run;

@@ -16,6 +16,7 @@
 typedef struct Emitted {
   char *key;
   LLVMValueRef fn, tramp;
+  LLVMValueRef prologue_tramp; /* NULL when the kernel has no prologue */
   char name[96];
 } Emitted;
 
@@ -83,18 +84,14 @@ static void kernel_layer(const IrGraph *g, const PassKernel *k, char *out, size_
   }
 }
 
-static Emitted *kernel_function(ProgramEmit *pe, CgKernelSpec *s) {
-  Emitted *e = lookup(pe, s->key);
-  if (e->key) return e;
+/* The kernel function of spec (or of its prologue) and its trampoline. */
+static LLVMValueRef emit_phase(ProgramEmit *pe, CgKernelSpec *s, const char *name, bool prologue) {
   CgContext *c = pe->c;
   const PassKernel *k = &pe->plan->fusion->kernels[s->index];
-  char name[96], layer[48];
-  kernel_layer(pe->plan->g, k, layer, sizeof layer);
-  snprintf(name, sizeof name, "k%d.%s%s%s", pe->count, ir_op_info[pe->plan->g->nodes[k->ops[0]]->op].name,
-           layer[0] ? "@" : "", layer);
   LLVMBasicBlockRef saved = LLVMGetInsertBlock(c->b);
   CgFn f;
   cg_fn_begin(c, &f, s, name);
+  f.prologue = prologue;
   switch (k->kind) {
     case PASS_KERNEL_LOOP: cg_emit_loop(c, &f, s); break;
     case PASS_KERNEL_GEMM: cg_emit_gemm(c, &f, s); break;
@@ -102,12 +99,27 @@ static Emitted *kernel_function(ProgramEmit *pe, CgKernelSpec *s) {
   }
   cg_fn_end(c, &f);
   LLVMPositionBuilderAtEnd(c->b, saved);
-  e->key = rt_xstrdup(s->key);
-  e->fn = f.fn;
-  snprintf(e->name, sizeof e->name, "%s", name);
   char tname[112];
   snprintf(tname, sizeof tname, "%s.tramp", name);
-  e->tramp = emit_trampoline(c, f.fn, s->n_args, tname);
+  return emit_trampoline(c, f.fn, s->n_args, tname);
+}
+
+static Emitted *kernel_function(ProgramEmit *pe, CgKernelSpec *s) {
+  Emitted *e = lookup(pe, s->key);
+  if (e->key) return e;
+  const PassKernel *k = &pe->plan->fusion->kernels[s->index];
+  char name[96], layer[48];
+  kernel_layer(pe->plan->g, k, layer, sizeof layer);
+  snprintf(name, sizeof name, "k%d.%s%s%s", pe->count, ir_op_info[pe->plan->g->nodes[k->ops[0]]->op].name,
+           layer[0] ? "@" : "", layer);
+  e->key = rt_xstrdup(s->key);
+  snprintf(e->name, sizeof e->name, "%s", name);
+  e->tramp = emit_phase(pe, s, name, false);
+  if (s->prologue_items > 0) {
+    char pname[112];
+    snprintf(pname, sizeof pname, "%s.prologue", name);
+    e->prologue_tramp = emit_phase(pe, s, pname, true);
+  }
   pe->count++;
   return e;
 }
@@ -206,6 +218,11 @@ static void table_call(ProgramEmit *pe, TableBuild *t, const CgKernelSpec *s, co
       rec = arg_record(pe, a->value, a->offset);
     }
     push(&t->args, &t->n_args, &t->cap_args, rec);
+  }
+  if (e->prologue_tramp) {
+    LLVMValueRef f[5] = {e->prologue_tramp, cg_i32(c, first), cg_i32(c, s->n_args), cg_i64(c, s->prologue_items),
+                         cg_i64(c, 1)};
+    push(&t->calls, &t->n_calls, &t->cap_calls, LLVMConstNamedStruct(call_type(c), f, 5));
   }
   int64_t items = s->parallel_items > 0 ? s->parallel_items : 1;
   LLVMValueRef f[5] = {e->tramp, cg_i32(c, first), cg_i32(c, s->n_args), cg_i64(c, items),
@@ -311,21 +328,31 @@ static void emit_step_body(ProgramEmit *pe, TableBuild *t) {
 }
 
 /* <name>_kernels: {trampoline, name} per unique kernel, and <name>_kernel_count, for profiles */
+static LLVMValueRef name_row(CgContext *c, LLVMTypeRef row_type, LLVMValueRef tramp, const char *text) {
+  LLVMValueRef str = LLVMConstStringInContext(c->ctx, text, (unsigned)strlen(text), 0);
+  LLVMValueRef gs = LLVMAddGlobal(c->mod, LLVMTypeOf(str), "kname");
+  LLVMSetInitializer(gs, str);
+  LLVMSetGlobalConstant(gs, 1);
+  LLVMSetLinkage(gs, LLVMPrivateLinkage);
+  LLVMValueRef v[2] = {tramp, gs};
+  return LLVMConstNamedStruct(row_type, v, 2);
+}
+
 static void emit_kernel_names(ProgramEmit *pe, const char *step) {
   CgContext *c = pe->c;
   LLVMTypeRef f[2] = {c->ptr, c->ptr};
   LLVMTypeRef et = LLVMStructTypeInContext(c->ctx, f, 2, 0);
-  LLVMValueRef *rows = rt_xmalloc(((size_t)pe->count + 1) * sizeof *rows);
+  LLVMValueRef *rows = rt_xmalloc((2 * (size_t)pe->count + 1) * sizeof *rows);
   int n = 0;
   for (int i = 0; i < pe->cap; i++) {
-    if (!pe->table[i].key) continue;
-    LLVMValueRef str = LLVMConstStringInContext(c->ctx, pe->table[i].name, (unsigned)strlen(pe->table[i].name), 0);
-    LLVMValueRef gs = LLVMAddGlobal(c->mod, LLVMTypeOf(str), "kname");
-    LLVMSetInitializer(gs, str);
-    LLVMSetGlobalConstant(gs, 1);
-    LLVMSetLinkage(gs, LLVMPrivateLinkage);
-    LLVMValueRef v[2] = {pe->table[i].tramp, gs};
-    rows[n++] = LLVMConstNamedStruct(et, v, 2);
+    const Emitted *e = &pe->table[i];
+    if (!e->key) continue;
+    rows[n++] = name_row(c, et, e->tramp, e->name);
+    if (e->prologue_tramp) {
+      char pname[112];
+      snprintf(pname, sizeof pname, "%s.prologue", e->name);
+      rows[n++] = name_row(c, et, e->prologue_tramp, pname);
+    }
   }
   char name[160];
   snprintf(name, sizeof name, "%s_kernels", step);

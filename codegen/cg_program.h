@@ -27,6 +27,16 @@ typedef struct CgProgram {
   double compile_seconds; /* plan + emit + optimise + codegen + load (or cache load); the driver's */
 } CgProgram;
 
+/* How kernels are generated where there is a choice; the planner's PassPlanOptions.user (kept
+ * as PassPlan.user, so that describing a kernel agrees with the workspace planned for it). NULL
+ * means the defaults: Winograd F(2,3) for 3x3 stride-1 convolutions. */
+typedef struct CgKernelOptions {
+  int winograd_m; /* Winograd output tile (2 or 4); 0: every convolution by im2col */
+} CgKernelOptions;
+
+/* The kernel options of a plan (the defaults when it has none). */
+CgKernelOptions cg_kernel_options(const PassPlan *p);
+
 /* Emits the program of plan into c's module; the step function is named `name` and exported.
  * Returns the number of unique kernel functions. */
 int cg_program_emit_module(CgContext *c, const PassPlan *plan, const char *name);

@@ -41,4 +41,10 @@ LLVMTypeRef cg_sgemm_type(CgContext *c);
 void cg_sgemm_call(CgContext *c, const CgSgemmShape *s, int vector_bits, LLVMValueRef m, LLVMValueRef n,
                    LLVMValueRef a, LLVMValueRef b, LLVMValueRef cmat);
 
+/* C (m x n, ldc) = op(A) op(B) (+ C when beta = 1), row-major: the one place GEMMs are emitted
+ * (codegen/cg_gemm.c): our own kernel above, or OpenBLAS's cblas_sgemm without
+ * CgContext.own_gemm. */
+void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, LLVMValueRef a,
+                   int64_t lda, LLVMValueRef b, int64_t ldb, float beta, LLVMValueRef cc, int64_t ldc);
+
 #endif

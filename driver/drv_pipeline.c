@@ -89,10 +89,26 @@ static void simplify_unit(DrvUnit *u) {
   u->owns_graph = true;
 }
 
+/* The Winograd tile for 3x3 stride-1 convolutions: $SMELT_CONV "winograd" (F(2,3), the
+ * default), "winograd4" (F(4,3)) or "im2col" (none); `im2col` (DrvOptions) forces none. */
+static int conv_winograd_m(bool im2col) {
+  const char *conv = getenv("SMELT_CONV");
+  int def = cg_kernel_options(NULL).winograd_m;
+  if (im2col) return 0;
+  if (!conv || !*conv || !strcmp(conv, "winograd")) return def;
+  if (!strcmp(conv, "winograd4")) return 4;
+  if (!strcmp(conv, "im2col")) return 0;
+  static bool warned;
+  if (!warned)
+    fprintf(stderr, "smelt: warning: SMELT_CONV=%s is none of 'winograd', 'winograd4', 'im2col'; using winograd\n", conv);
+  warned = true;
+  return def;
+}
+
 static void plan_unit(DrvProgram *p, int i) {
   DrvUnit *u = &p->units[i];
   PassPlanOptions po = {.fuse = {.no_fusion = p->opt.no_fusion, .explain = p->opt.explain},
-                        .workers = p->workers, .workspace_bytes = cg_kernel_workspace_bytes,
+                        .workers = p->workers, .workspace_bytes = cg_kernel_workspace_bytes, .user = &p->kernels,
                         .state_like = i == 0 ? p->opt.state_like : p->units[0].plan};
   u->plan = pass_plan(u->graph, &po);
   u->n_kernels = u->plan->fusion->n_kernels;
@@ -161,9 +177,9 @@ static char *cache_key(const DrvProgram *p) {
   if (opt->state_like)
     for (IrId i = 0; i < opt->state_like->g->n_nodes; i++)
       like = like * 31 + (uint64_t)opt->state_like->slots[i].offset + (uint64_t)opt->state_like->slots[i].region;
-  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d gemm %d like %llx\n%s",
+  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d gemm %d winograd %d like %llx\n%s",
            SMELT_VERSION, (unsigned long long)compiler_fingerprint(), t->cpu, t->features, p->workers,
-           opt->serial, !opt->no_fusion, opt->blas_gemm, (unsigned long long)like, ir);
+           opt->serial, !opt->no_fusion, opt->blas_gemm, p->kernels.winograd_m, (unsigned long long)like, ir);
   free(ir);
   return key;
 }
@@ -261,6 +277,8 @@ DrvProgram *drv_program_new(const DrvInput *in, int n_units, const DrvOptions *o
   }
   p->workers = p->opt.workers > 0 ? p->opt.workers : p->opt.serial ? 1 : rt_pool_threads();
   if (rt_gemm_openblas()) p->opt.blas_gemm = true;
+  p->kernels = cg_kernel_options(NULL);
+  p->kernels.winograd_m = conv_winograd_m(p->opt.im2col);
   return p;
 }
 

@@ -70,6 +70,8 @@ typedef struct DrvOptions {
   bool blas_gemm;          /* EMITTED: GEMMs call OpenBLAS's cblas_sgemm (the reference) instead
                             * of our own kernels (codegen/cg_sgemm.h); also on when $SMELT_GEMM
                             * is "openblas" */
+  bool im2col;             /* PLANNED: every convolution by im2col + GEMM, none by Winograd
+                            * (codegen/cg_winograd.h); $SMELT_CONV chooses too (drv_program_new) */
   bool no_cache;           /* CACHED/OBJECT: neither read nor write the object cache */
   const char *module, *prefix; /* EMITTED: the LLVM module's name and symbol prefix; NULL: "smelt" */
   /* EMITTED: called after the units' step functions are in the module (extra functions, checks);
@@ -94,6 +96,7 @@ struct DrvProgram {
   int n_units;
   DrvStage reached;           /* the last stage run */
   int workers;
+  CgKernelOptions kernels;    /* how kernels are generated (the plan's PassPlanOptions.user) */
   CgTarget *target;           /* owned, made by the first stage that needs it */
   char *cache_key;            /* owned; NULL when the cache is not used */
   bool from_cache;            /* the object came from the cache: no module was built */

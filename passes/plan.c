@@ -144,6 +144,7 @@ static void plan_scratch(PassPlan *p, const PassPlanOptions *opt) {
     }
   }
   /* kernel workspaces live for their kernel only */
+  p->user = opt ? opt->user : NULL;
   p->workspace = rt_xmalloc(((size_t)nk + 1) * sizeof *p->workspace);
   p->workspace_size = rt_xcalloc((size_t)nk + 1, sizeof *p->workspace_size);
   int *ws_buf = rt_xmalloc(((size_t)nk + 1) * sizeof *ws_buf);

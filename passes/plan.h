@@ -61,6 +61,8 @@ struct PassPlan {
   PassMemPlanStats scratch;
   int64_t intermediate_bytes; /* every BUFFER value's bytes, summed (naive, no reuse) */
   int workers;
+  void *user; /* PassPlanOptions.user: what the workspaces were sized for (the code generator's
+               * options, which must describe the kernels the same way) */
 };
 
 PassPlan *pass_plan(const IrGraph *g, const PassPlanOptions *opt);

@@ -146,6 +146,17 @@ smelt_cli_test(compare_param_output 0 "compare .*: ok" run-ir tests/ir/param_out
 # pow with a constant base of 2, 0.5 or 4 becomes a call to exp2f or ldexpf (LLVM's doing): the
 # JIT links them from the table of codegen/cg_symbols.c.
 smelt_cli_test(compare_pow_const_base 0 "compare .*: ok" run-ir tests/ir/pow_const_base.ir --compare)
+# Winograd convolutions (codegen/cg_winograd.h): 3x3 stride-1 ones of 16 channels and more, output
+# sizes that are and are not multiples of the tile, paddings 0, 1, 2 and uneven ones, a fused
+# epilogue, input and filter gradients; with OpenBLAS's GEMM too, and by im2col (SMELT_CONV).
+smelt_cli_test(compare_winograd 0 "compare .*: ok" run-ir tests/ir/winograd.ir --compare --grad)
+smelt_cli_test(compare_winograd_openblas 0 "compare .*: ok" run-ir tests/ir/winograd.ir --compare --grad)
+set_tests_properties(cli_compare_winograd_openblas PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_GEMM=set:openblas")
+smelt_cli_test(compare_winograd_im2col 0 "compare .*: ok" run-ir tests/ir/winograd.ir --compare --grad)
+set_tests_properties(cli_compare_winograd_im2col PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_CONV=set:im2col")
+smelt_cli_test(conv_choice_unknown 0 "warning: SMELT_CONV=fft is none of 'winograd', 'winograd4', 'im2col'. using winograd"
+               run-ir tests/ir/winograd.ir --compare --grad)
+set_tests_properties(cli_conv_choice_unknown PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_CONV=set:fft")
 
 # run-ir diagnostics name the file: a loss that is not a scalar, a program without outputs (for
 # each mode that differentiates output 0), and the note that the verifier waits for a file

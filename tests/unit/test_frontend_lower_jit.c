@@ -2,7 +2,8 @@
  * (cg_compare): the whole training step (forward, backward, Adam, batch-norm running
  * statistics, dropout, the per-layer gradient norms) and the inference and validation graphs
  * (greedy decoding, stop mask, CTC argmax). The unrolled LSTM and decoder steps must deduplicate into far fewer unique
- * kernels than kernel calls. A training step compiled for 1 and for 3 threads must give the same
+ * kernels than kernel calls. Winograd convolutions (all three ops) too, with tiles of 2 and of 4.
+ * A training step compiled for 1 and for 3 threads must give the same
  * bits: the thread count may change who computes a block, never how it is computed. */
 #include <setjmp.h>
 #include <math.h>
@@ -33,8 +34,8 @@ static FePreset *load(const char *name) {
   return p;
 }
 
-/* Lowers, optionally adds the Adam step, compiles and compares `steps` runs. */
-static void compare(const char *name, FeGraphKind kind, FeLossKind loss, bool adam, int steps) {
+/* Lowers, optionally adds the Adam step, compiles and compares `steps` runs within rtol. */
+static void compare_within(const char *name, FeGraphKind kind, FeLossKind loss, bool adam, int steps, double rtol) {
   FePreset *p = load(name);
   RtDiags d = {0};
   FeModelIO io;
@@ -55,7 +56,7 @@ static void compare(const char *name, FeGraphKind kind, FeLossKind loss, bool ad
     ir_node(g, tr.eps)->value = 1e-3;
   }
   assert_true(ir_verify(g, NULL, &d));
-  DrvCompareOptions o = {.compile = {.no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = CG_COMPARE_RTOL, .steps = steps};
+  DrvCompareOptions o = {.compile = {.no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = rtol, .steps = steps};
   CgCompareResult r;
   bool ok = drv_compare(g, 5, &o, &r, stdout, &d);
   rt_diags_print(&d, stderr);
@@ -66,6 +67,10 @@ static void compare(const char *name, FeGraphKind kind, FeLossKind loss, bool ad
   rt_diags_free(&d);
   ir_graph_free(g);
   fe_preset_free(p);
+}
+
+static void compare(const char *name, FeGraphKind kind, FeLossKind loss, bool adam, int steps) {
+  compare_within(name, kind, loss, adam, steps, CG_COMPARE_RTOL);
 }
 
 static void test_attention_train_step(void **state) {
@@ -88,6 +93,20 @@ static void test_ctc_train_step_and_infer(void **state) {
   (void)state;
   compare("tiny_ctc_mix", FE_GRAPH_TRAIN, FE_LOSS_CTC, true, 2);
   compare("tiny_ctc_mix", FE_GRAPH_INFER, FE_LOSS_CTC, false, 1);
+}
+
+/* Winograd F(2,3), the default, within the usual tolerance (every 3x3 convolution of 16
+ * channels and more in tiny_winograd is one); F(4,3) (SMELT_CONV=winograd4) within the bound
+ * docs/architecture.md gives for it; im2col (SMELT_CONV=im2col) on the same shapes. */
+static void test_winograd_train_step_and_infer(void **state) {
+  (void)state;
+  compare("tiny_winograd", FE_GRAPH_TRAIN, FE_LOSS_CTC, true, 2);
+  compare("tiny_winograd", FE_GRAPH_INFER, FE_LOSS_CTC, false, 1);
+  setenv("SMELT_CONV", "winograd4", 1);
+  compare_within("tiny_winograd", FE_GRAPH_TRAIN, FE_LOSS_CTC, true, 2, 1e-3);
+  setenv("SMELT_CONV", "im2col", 1);
+  compare("tiny_winograd", FE_GRAPH_TRAIN, FE_LOSS_CTC, true, 2);
+  unsetenv("SMELT_CONV");
 }
 
 /* The state region after `steps` compiled training steps on `threads` threads, from the
@@ -114,9 +133,8 @@ static float *state_after(const IrGraph *g, int threads, int steps, int64_t *byt
   return regions[0];
 }
 
-static void test_thread_count_does_not_change_results(void **state) {
-  (void)state;
-  FePreset *p = load("tests/train/mini_ctc.yaml");
+static void thread_count_does_not_change_results(const char *preset) {
+  FePreset *p = load(preset);
   RtDiags d = {0};
   FeModelIO io;
   IrGraph *g = fe_lower(p, &(FeLowerOptions){FE_GRAPH_TRAIN, 16, FE_LOSS_CTC}, &io, &d);
@@ -141,12 +159,20 @@ static void test_thread_count_does_not_change_results(void **state) {
   fe_preset_free(p);
 }
 
+static void test_thread_count_does_not_change_results(void **state) {
+  (void)state;
+  thread_count_does_not_change_results("tests/train/mini_ctc.yaml");
+  /* 4 groups of 4 images, the filter transform and the filter gradient split over threads */
+  thread_count_does_not_change_results("tiny_winograd");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_attention_train_step),
       cmocka_unit_test(test_attention_focal_train_step),
       cmocka_unit_test(test_attention_infer_eval),
       cmocka_unit_test(test_ctc_train_step_and_infer),
+      cmocka_unit_test(test_winograd_train_step_and_infer),
       cmocka_unit_test(test_thread_count_does_not_change_results),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
