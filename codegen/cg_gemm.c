@@ -326,7 +326,7 @@ void cg_describe_gemm(CgKernelSpec *s) {
       cg_spec_key(s, " ochunk%lld", (long long)gm->chunk);
     } else if (gm->wino.m) { /* the filter transform, then groups of images */
       s->prologue_items = gm->wino.oc;
-      s->parallel_items = gm->wino.groups;
+      s->parallel_items = gm->wino.groups * gm->wino.ochunks;
     } else {
       s->parallel_items = cv->n;
     }
@@ -415,10 +415,14 @@ static void emit_conv_winograd(CgContext *c, CgFn *f, const Gemm *gm, const IrGr
     return;
   }
   cg_loop_range(c, &items, f->begin, f->end, "group");
-  cg_winograd_emit_group(c, w, f->args[gm->a], f->args[gm->out], ws, f->worker, items.idx[0]);
-  LLVMValueRef i0 = mul(c, items.idx[0], w->group);
+  LLVMValueRef group = LLVMBuildSDiv(c->b, items.idx[0], cg_i64(c, w->ochunks), "");
+  LLVMValueRef o0 = mul(c, LLVMBuildSRem(c->b, items.idx[0], cg_i64(c, w->ochunks), ""), w->ochunk);
+  LLVMValueRef o1 = imin(c, add(c, o0, cg_i64(c, w->ochunk)), cg_i64(c, w->oc));
+  cg_winograd_emit_group(c, w, f->args[gm->a], f->args[gm->out], ws, f->worker, group, o0, o1);
+  LLVMValueRef i0 = mul(c, group, w->group);
   int64_t dims[3] = {w->oc, w->oh, w->ow};
   image_block(c, i0, add(c, i0, cg_i64(c, w->group)), dims, lo, hi);
+  lo[1] = o0, hi[1] = o1;
   emit_epilogue(c, f, gm, g, lo, hi);
   cg_loop_close(c, &items);
 }

@@ -9,7 +9,7 @@
 #include "codegen/cg_sgemm.h"
 #include "support/rt_assert.h"
 
-enum { MAX_ALPHA = 6, GROUP_COLUMNS = 128, MIN_CHANNELS = 16 };
+enum { MAX_ALPHA = 6, GROUP_COLUMNS = 128, MIN_CHANNELS = 16, MAX_LANES = 16 };
 
 typedef struct Mat {
   int rows, cols;
@@ -59,6 +59,8 @@ bool cg_winograd_plan(CgWinograd *w, const CgConvGeom *cv, CgWinoKind kind, int 
   for (int64_t g = 1; g <= w->n; g++)
     if (w->n % g == 0 && g * w->tiles <= GROUP_COLUMNS) w->group = g;
   w->groups = w->n / w->group;
+  w->ochunks = kind != CG_WINO_GRAD_FILTER && w->groups == 1 && w->oc >= 2 * MIN_CHANNELS ? 2 : 1;
+  w->ochunk = (w->oc + w->ochunks - 1) / w->ochunks;
   w->ph = w->th * m + 2, w->pw = w->tw * m + 2;
   w->staged = w->oh % m || w->ow % m;
   int64_t a2 = (int64_t)w->alpha * w->alpha, cols = w->group * w->tiles;
@@ -88,20 +90,91 @@ static void store(CgContext *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef off
   LLVMBuildStore(c->b, v, cg_gep(c, p, off));
 }
 
-/* sum over k of coef[k] * x[k], skipping zero coefficients and multiplying by +-1 as adds */
+/* `lanes` consecutive floats at p + off as one vector (a float when lanes is 1), and back */
+static LLVMValueRef load_lanes(CgContext *c, LLVMValueRef p, LLVMValueRef off, int lanes) {
+  if (lanes == 1) return load(c, p, off);
+  LLVMValueRef v = LLVMBuildLoad2(c->b, LLVMVectorType(c->f32, (unsigned)lanes), cg_gep(c, p, off), "");
+  LLVMSetAlignment(v, 4);
+  return v;
+}
+static void store_lanes(CgContext *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef off) {
+  LLVMSetAlignment(LLVMBuildStore(c->b, v, cg_gep(c, p, off)), 4);
+}
+
+/* shufflevector of a (and b, or poison) with mask[i] for i < n */
+static LLVMValueRef shuffle(CgContext *c, LLVMValueRef a, LLVMValueRef b, const int *mask, int n) {
+  LLVMValueRef m[MAX_ALPHA * MAX_LANES];
+  for (int i = 0; i < n; i++) m[i] = cg_i32(c, mask[i]);
+  if (!b) b = LLVMGetPoison(LLVMTypeOf(a));
+  return LLVMBuildShuffleVector(c->b, a, b, LLVMConstVector(m, (unsigned)n), "");
+}
+
+/* The m vectors v[j] of `lanes` tiles each as one vector of m * lanes floats, tile by tile:
+ * (v[0][0], v[1][0], .., v[m-1][0], v[0][1], ...), the order of an output row. */
+static LLVMValueRef interleave(CgContext *c, LLVMValueRef const *v, int m, int lanes) {
+  int mask[MAX_ALPHA * MAX_LANES];
+  for (int i = 0; i < 4 * lanes; i++) mask[i] = i;
+  LLVMValueRef all = shuffle(c, v[0], v[1], mask, 2 * lanes);
+  if (m == 4) all = shuffle(c, all, shuffle(c, v[2], v[3], mask, 2 * lanes), mask, 4 * lanes);
+  for (int t = 0; t < lanes; t++)
+    for (int j = 0; j < m; j++) mask[t * m + j] = j * lanes + t;
+  return shuffle(c, all, NULL, mask, m * lanes);
+}
+
+/* Lane j of each tile in row, a vector of m * lanes floats read tile by tile: the inverse. */
+static LLVMValueRef deinterleave(CgContext *c, LLVMValueRef row, int m, int lanes, int j) {
+  int mask[MAX_LANES];
+  for (int t = 0; t < lanes; t++) mask[t] = t * m + j;
+  return shuffle(c, row, NULL, mask, lanes);
+}
+
+/* Lanes of the tile loops' vector code: floats per vector of the target. */
+static int tile_lanes(const CgContext *c) {
+  int lanes = c->vector_bits / 32;
+  return lanes < 1 ? 1 : lanes > MAX_LANES ? MAX_LANES : lanes;
+}
+
+/* body(tx0, lanes) over the tiles of a row: tw / lanes vectors of them, then one at a time. */
+typedef void (*TileBody)(CgContext *c, const CgWinograd *w, const void *ctx, LLVMValueRef tx0, int lanes);
+static void tile_row(CgContext *c, const CgWinograd *w, const void *ctx, TileBody body, const char *name) {
+  int lanes = tile_lanes(c);
+  int64_t full = lanes > 1 ? w->tw / lanes : 0;
+  CgLoopNest lv, lx;
+  if (full > 0) {
+    cg_loop_range(c, &lv, c64(c, 0), c64(c, full), name);
+    body(c, w, ctx, mul(c, lv.idx[0], lanes), lanes);
+    cg_loop_close(c, &lv);
+  }
+  cg_loop_range(c, &lx, c64(c, full * lanes), c64(c, w->tw), name);
+  body(c, w, ctx, lx.idx[0], 1);
+  cg_loop_close(c, &lx);
+}
+
+/* v as a float, or splat over the lanes of x's vector type */
+static LLVMValueRef like(CgContext *c, LLVMValueRef x, double v) {
+  LLVMTypeRef t = LLVMTypeOf(x);
+  if (LLVMGetTypeKind(t) != LLVMVectorTypeKind) return cg_f32(c, v);
+  LLVMValueRef e[MAX_LANES];
+  unsigned lanes = LLVMGetVectorSize(t);
+  for (unsigned i = 0; i < lanes; i++) e[i] = cg_f32(c, v);
+  return LLVMConstVector(e, lanes);
+}
+
+/* sum over k of coef[k] * x[k] (floats or vectors of them), skipping zero coefficients and
+ * multiplying by +-1 as adds */
 static LLVMValueRef lincomb(CgContext *c, const double *coef, LLVMValueRef const *x, int n) {
   LLVMValueRef acc = NULL;
   for (int k = 0; k < n; k++) {
     if (coef[k] == 0) continue;
     bool neg = coef[k] < 0;
     double mag = neg ? -coef[k] : coef[k];
-    LLVMValueRef term = mag == 1 ? x[k] : LLVMBuildFMul(c->b, cg_f32(c, mag), x[k], "");
+    LLVMValueRef term = mag == 1 ? x[k] : LLVMBuildFMul(c->b, like(c, x[k], mag), x[k], "");
     if (!acc)
       acc = neg ? LLVMBuildFNeg(c->b, term, "") : term;
     else
       acc = neg ? LLVMBuildFSub(c->b, acc, term, "") : LLVMBuildFAdd(c->b, acc, term, "");
   }
-  return acc ? acc : cg_f32(c, 0);
+  return acc ? acc : like(c, x[0], 0);
 }
 
 /* out (L.rows x R.rows, row-major) = L x R^T, x (L.cols x R.cols, row-major) */
@@ -190,32 +263,51 @@ static void emit_input_transform(CgContext *c, const CgWinograd *w, LLVMValueRef
 
 /* ---- forward and input gradient: one group of images ---- */
 
-/* y (oc, oh, ow) of one image from M's columns [col0, col0 + tiles) */
-static void emit_output_transform(CgContext *c, const CgWinograd *w, LLVMValueRef mm, LLVMValueRef col0,
-                                  LLVMValueRef y, LLVMValueRef stage) {
+/* One row of output tiles: M at src_row + tx (per xi), the tiles' rows at dst_row + i * cols. */
+typedef struct OutRow {
+  LLVMValueRef mm, dst, src_row, dst_row;
+  int64_t cols;
+} OutRow;
+
+/* Output tiles tx0 .. tx0 + lanes of a row: Y = A^T M A on vectors of tiles, each row of the
+ * result interleaved back into consecutive columns. */
+static void output_tiles(CgContext *c, const CgWinograd *w, const void *ctx, LLVMValueRef tx0, int lanes) {
+  const OutRow *r = ctx;
   const Mat *atm = mat_at(w);
   int m = w->m, a2 = w->alpha * w->alpha;
+  LLVMValueRef mv[MAX_ALPHA * MAX_ALPHA], out[MAX_ALPHA * MAX_ALPHA];
+  LLVMValueRef src = add(c, r->src_row, tx0);
+  for (int xi = 0; xi < a2; xi++) mv[xi] = load_lanes(c, r->mm, add(c, src, c64(c, (int64_t)xi * w->oc * columns(w))), lanes);
+  transform(c, atm, atm, mv, out);
+  LLVMValueRef dst = add(c, r->dst_row, mul(c, tx0, m));
+  for (int i = 0; i < m; i++) {
+    LLVMValueRef at_row = add(c, dst, c64(c, (int64_t)i * r->cols));
+    if (lanes > 1) {
+      store_lanes(c, interleave(c, out + i * m, m, lanes), r->dst, at_row);
+      continue;
+    }
+    for (int j = 0; j < m; j++) store(c, out[i * m + j], r->dst, add(c, at_row, c64(c, j)));
+  }
+}
+
+/* Channels [o0, o1) of y (oc, oh, ow) of one image from M's columns [col0, col0 + tiles) */
+static void emit_output_transform(CgContext *c, const CgWinograd *w, LLVMValueRef mm, LLVMValueRef col0,
+                                  LLVMValueRef y, LLVMValueRef stage, LLVMValueRef o0, LLVMValueRef o1) {
+  int m = w->m;
   int64_t rows = w->staged ? w->th * m : w->oh, cols = w->staged ? w->tw * m : w->ow;
   LLVMValueRef dstp = w->staged ? stage : y;
-  CgLoopNest lo, ly, lx;
-  cg_loop_range(c, &lo, c64(c, 0), c64(c, w->oc), "wino.out.o");
+  CgLoopNest lo, ly;
+  cg_loop_range(c, &lo, o0, o1, "wino.out.o");
   cg_loop_range(c, &ly, c64(c, 0), c64(c, w->th), "wino.out.ty");
-  LLVMValueRef src_row = add(c, add(c, mul(c, lo.idx[0], columns(w)), col0), mul(c, ly.idx[0], w->tw));
-  LLVMValueRef dst_row = mul(c, add(c, mul(c, lo.idx[0], rows), mul(c, ly.idx[0], m)), cols);
-  cg_loop_range(c, &lx, c64(c, 0), c64(c, w->tw), "wino.out.tx");
-  LLVMValueRef mv[MAX_ALPHA * MAX_ALPHA], out[MAX_ALPHA * MAX_ALPHA];
-  LLVMValueRef src = add(c, src_row, lx.idx[0]);
-  for (int xi = 0; xi < a2; xi++) mv[xi] = load(c, mm, add(c, src, c64(c, (int64_t)xi * w->oc * columns(w))));
-  transform(c, atm, atm, mv, out);
-  LLVMValueRef dst = add(c, dst_row, mul(c, lx.idx[0], m));
-  for (int i = 0; i < m; i++)
-    for (int j = 0; j < m; j++) store(c, out[i * m + j], dstp, add(c, dst, c64(c, (int64_t)i * cols + j)));
-  cg_loop_close(c, &lx);
+  OutRow row = {.mm = mm, .dst = dstp, .cols = cols,
+                .src_row = add(c, add(c, mul(c, lo.idx[0], columns(w)), col0), mul(c, ly.idx[0], w->tw)),
+                .dst_row = mul(c, add(c, mul(c, lo.idx[0], rows), mul(c, ly.idx[0], m)), cols)};
+  tile_row(c, w, &row, output_tiles, "wino.out.tx");
   cg_loop_close(c, &ly);
   cg_loop_close(c, &lo);
   if (!w->staged) return;
   CgLoopNest lr, lq; /* the whole tiles' rows and columns that fall inside the output */
-  cg_loop_range(c, &lo, c64(c, 0), c64(c, w->oc), "wino.unstage.o");
+  cg_loop_range(c, &lo, o0, o1, "wino.unstage.o");
   cg_loop_range(c, &lr, c64(c, 0), c64(c, w->oh), "wino.unstage.r");
   LLVMValueRef from = mul(c, add(c, mul(c, lo.idx[0], rows), lr.idx[0]), cols);
   LLVMValueRef to = mul(c, add(c, mul(c, lo.idx[0], w->oh), lr.idx[0]), w->ow);
@@ -227,7 +319,7 @@ static void emit_output_transform(CgContext *c, const CgWinograd *w, LLVMValueRe
 }
 
 void cg_winograd_emit_group(CgContext *c, const CgWinograd *w, LLVMValueRef in, LLVMValueRef out, LLVMValueRef ws,
-                            LLVMValueRef worker, LLVMValueRef group) {
+                            LLVMValueRef worker, LLVMValueRef group, LLVMValueRef o0, LLVMValueRef o1) {
   LLVMValueRef v = worker_area(c, w, ws, worker, w->v_off), mm = worker_area(c, w, ws, worker, w->mm_off);
   LLVMValueRef pad = worker_area(c, w, ws, worker, w->pad_off), stage = worker_area(c, w, ws, worker, w->stage_off);
   LLVMValueRef first = mul(c, group, w->group);
@@ -238,25 +330,54 @@ void cg_winograd_emit_group(CgContext *c, const CgWinograd *w, LLVMValueRef in, 
   cg_loop_close(c, &li);
   int64_t a2 = (int64_t)w->alpha * w->alpha, cols = columns(w);
   cg_loop_range(c, &lx, c64(c, 0), c64(c, a2), "wino.gemm");
-  LLVMValueRef u = at(c, ws, mul(c, lx.idx[0], w->oc * w->ic));
-  cg_emit_sgemm(c, false, true, c64(c, w->oc), c64(c, cols), w->ic, u, w->ic, at(c, v, mul(c, lx.idx[0], cols * w->ic)),
-                w->ic, 0.0f, at(c, mm, mul(c, lx.idx[0], w->oc * cols)), cols);
+  LLVMValueRef u = at(c, ws, add(c, mul(c, lx.idx[0], w->oc * w->ic), mul(c, o0, w->ic)));
+  LLVMValueRef mrows = at(c, mm, add(c, mul(c, lx.idx[0], w->oc * cols), mul(c, o0, cols)));
+  cg_emit_sgemm(c, false, true, LLVMBuildNSWSub(c->b, o1, o0, ""), c64(c, cols), w->ic, u, w->ic,
+                at(c, v, mul(c, lx.idx[0], cols * w->ic)), w->ic, 0.0f, mrows, cols);
   cg_loop_close(c, &lx);
   cg_loop_range(c, &li, c64(c, 0), c64(c, w->group), "wino.image.out");
   LLVMValueRef y = at(c, out, mul(c, add(c, first, li.idx[0]), w->oc * w->oh * w->ow));
-  emit_output_transform(c, w, mm, mul(c, li.idx[0], w->tiles), y, stage);
+  emit_output_transform(c, w, mm, mul(c, li.idx[0], w->tiles), y, stage, o0, o1);
   cg_loop_close(c, &li);
 }
 
 /* ---- filter gradient ---- */
 
+/* One row of gradient tiles: dy at src_row + i * cols + tx * m + j, Z at dst_row + tx (per xi). */
+typedef struct GradRow {
+  LLVMValueRef src, z, src_row, dst_row;
+  int64_t cols;
+} GradRow;
+
+/* Gradient tiles tx0 .. tx0 + lanes of a row: Z = A dy A^T on vectors of tiles, each row of dy
+ * read as consecutive columns and split by position in the tile. */
+static void gradient_tiles(CgContext *c, const CgWinograd *w, const void *ctx, LLVMValueRef tx0, int lanes) {
+  const GradRow *r = ctx;
+  Mat a = transposed(mat_at(w));
+  int m = w->m, a2 = w->alpha * w->alpha;
+  LLVMValueRef d[MAX_ALPHA * MAX_ALPHA], out[MAX_ALPHA * MAX_ALPHA];
+  LLVMValueRef corner = add(c, r->src_row, mul(c, tx0, m));
+  for (int i = 0; i < m; i++) {
+    LLVMValueRef at_row = add(c, corner, c64(c, (int64_t)i * r->cols));
+    if (lanes > 1) {
+      LLVMValueRef whole = load_lanes(c, r->src, at_row, m * lanes);
+      for (int j = 0; j < m; j++) d[i * m + j] = deinterleave(c, whole, m, lanes, j);
+      continue;
+    }
+    for (int j = 0; j < m; j++) d[i * m + j] = load(c, r->src, add(c, at_row, c64(c, j)));
+  }
+  transform(c, &a, &a, d, out);
+  LLVMValueRef dst = add(c, r->dst_row, tx0);
+  for (int xi = 0; xi < a2; xi++) store_lanes(c, out[xi], r->z, add(c, dst, c64(c, (int64_t)xi * w->oc * columns(w))));
+}
+
 /* Z[xi][o][col0 + tile] = (A dy A^T)[xi] for rows [o0, o1) of one image's gy (oc, oh, ow); dy
  * tiles reaching past the output read zeros from a staged copy. */
 static void emit_gradient_transform(CgContext *c, const CgWinograd *w, LLVMValueRef gy, LLVMValueRef stage,
                                     LLVMValueRef z, LLVMValueRef col0, LLVMValueRef o0, LLVMValueRef o1) {
-  int m = w->m, a2 = w->alpha * w->alpha;
+  int m = w->m;
   int64_t rows = w->staged ? w->th * m : w->oh, cols = w->staged ? w->tw * m : w->ow;
-  CgLoopNest lo, lr, lq, ly, lx;
+  CgLoopNest lo, lr, lq, ly;
   LLVMValueRef src = gy;
   if (w->staged) {
     LLVMValueRef span = LLVMBuildNSWSub(c->b, o1, o0, "");
@@ -272,20 +393,12 @@ static void emit_gradient_transform(CgContext *c, const CgWinograd *w, LLVMValue
     cg_loop_close(c, &lo);
     src = stage;
   }
-  Mat a = transposed(mat_at(w));
   cg_loop_range(c, &lo, o0, o1, "wino.grad.o");
   cg_loop_range(c, &ly, c64(c, 0), c64(c, w->th), "wino.grad.ty");
-  LLVMValueRef src_row = mul(c, add(c, mul(c, lo.idx[0], rows), mul(c, ly.idx[0], m)), cols);
-  LLVMValueRef dst_row = add(c, add(c, mul(c, lo.idx[0], columns(w)), col0), mul(c, ly.idx[0], w->tw));
-  cg_loop_range(c, &lx, c64(c, 0), c64(c, w->tw), "wino.grad.tx");
-  LLVMValueRef d[MAX_ALPHA * MAX_ALPHA], out[MAX_ALPHA * MAX_ALPHA];
-  LLVMValueRef corner = add(c, src_row, mul(c, lx.idx[0], m));
-  for (int i = 0; i < m; i++)
-    for (int j = 0; j < m; j++) d[i * m + j] = load(c, src, add(c, corner, c64(c, (int64_t)i * cols + j)));
-  transform(c, &a, &a, d, out);
-  LLVMValueRef dst = add(c, dst_row, lx.idx[0]);
-  for (int xi = 0; xi < a2; xi++) store(c, out[xi], z, add(c, dst, c64(c, (int64_t)xi * w->oc * columns(w))));
-  cg_loop_close(c, &lx);
+  GradRow row = {.src = src, .z = z, .cols = cols,
+                 .src_row = mul(c, add(c, mul(c, lo.idx[0], rows), mul(c, ly.idx[0], m)), cols),
+                 .dst_row = add(c, add(c, mul(c, lo.idx[0], columns(w)), col0), mul(c, ly.idx[0], w->tw))};
+  tile_row(c, w, &row, gradient_tiles, "wino.grad.tx");
   cg_loop_close(c, &ly);
   cg_loop_close(c, &lo);
 }

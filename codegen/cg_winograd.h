@@ -39,6 +39,8 @@ typedef struct CgWinograd {
   int64_t n, ic, ih, iw, oc, oh, ow, pt, pl;
   int64_t th, tw, tiles; /* tile rows and columns of an image, and their product */
   int64_t group, groups; /* images per group (a divisor of n), groups */
+  int64_t ochunk, ochunks; /* output channels per part of a group, parts: a lone group (batch 1)
+                            * is split in two by output channels so that two threads share it */
   int64_t ph, pw;        /* the padded input copy: th * m + 2 rows, tw * m + 2 columns */
   bool staged;           /* oh or ow is not a multiple of m */
   /* workspace offsets and sizes in floats */
@@ -61,10 +63,10 @@ int64_t cg_winograd_workspace_elems(const CgWinograd *w, int workers);
 void cg_winograd_emit_filter(CgContext *c, const CgWinograd *w, LLVMValueRef filter, LLVMValueRef ws,
                              LLVMValueRef o_lo, LLVMValueRef o_hi);
 
-/* One group of images of the forward or input-gradient kernel: out[group * w->group + j] for
- * every j, from in and the U written by the prologue. */
+/* Output channels [o0, o1) of one group of images of the forward or input-gradient kernel:
+ * out[group * w->group + j] for every j, from in and the U written by the prologue. */
 void cg_winograd_emit_group(CgContext *c, const CgWinograd *w, LLVMValueRef in, LLVMValueRef out, LLVMValueRef ws,
-                            LLVMValueRef worker, LLVMValueRef group);
+                            LLVMValueRef worker, LLVMValueRef group, LLVMValueRef o0, LLVMValueRef o1);
 
 /* Rows [o0, o1) of the filter gradient dw (O, C, 3, 3) from the whole batch of x and gy. */
 void cg_winograd_emit_grad_filter(CgContext *c, const CgWinograd *w, LLVMValueRef x, LLVMValueRef gy,

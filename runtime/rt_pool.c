@@ -21,7 +21,7 @@
 /* libopenblas (Debian's pthread build); declared here so the runtime needs no cblas.h */
 void openblas_set_num_threads(int num_threads);
 
-enum { SPIN_NS = 5000 }; /* how long a waiting thread spins before it sleeps */
+enum { SPIN_NS = 50000 }; /* how long a waiting thread spins before it sleeps */
 
 /* The ticket packs everything a worker needs to claim a chunk into one atomic word:
  * generation (bits 32-63, one per loop), chunk count (bits 16-31), next chunk (bits 0-15).
