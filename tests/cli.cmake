@@ -154,6 +154,10 @@ smelt_cli_test(compare_winograd_openblas 0 "compare .*: ok" run-ir tests/ir/wino
 set_tests_properties(cli_compare_winograd_openblas PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_GEMM=set:openblas")
 smelt_cli_test(compare_winograd_im2col 0 "compare .*: ok" run-ir tests/ir/winograd.ir --compare --grad)
 set_tests_properties(cli_compare_winograd_im2col PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_CONV=set:im2col")
+# small's five Winograd convolutions at their real shapes (batch 1; inputs as params so that the
+# input gradients are compared too): the bound docs/architecture.md gives
+smelt_cli_test(compare_winograd_small_shapes 0 "output  %c6 .* ok.*compare .*: ok"
+               run-ir tests/ir/winograd_small_shapes.ir --compare --grad)
 smelt_cli_test(conv_choice_unknown 0 "warning: SMELT_CONV=fft is none of 'winograd', 'winograd4', 'im2col'. using winograd"
                run-ir tests/ir/winograd.ir --compare --grad)
 set_tests_properties(cli_conv_choice_unknown PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_CONV=set:fft")
