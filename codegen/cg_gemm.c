@@ -322,6 +322,8 @@ void cg_describe_gemm(CgKernelSpec *s) {
     if (gm->mode == GEMM_CONV_GRAD_FILTER) {
       gm->chunk = split_chunk(cv->o, GRAD_FILTER_SPLIT_WAYS, 1, 1);
       gm->chunks = (cv->o + gm->chunk - 1) / gm->chunk;
+      RT_ASSERT(!gm->wino.m || (gm->wino.ochunk == gm->chunk && gm->wino.ochunks == gm->chunks),
+                "the Winograd filter gradient's split differs from the kernel's");
       s->parallel_items = gm->chunks;
       cg_spec_key(s, " ochunk%lld", (long long)gm->chunk);
     } else if (gm->wino.m) { /* the filter transform, then groups of images */

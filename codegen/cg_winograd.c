@@ -5,11 +5,19 @@
  * LLVM's loop vectoriser turns into vector code. */
 #include "codegen/cg_winograd.h"
 
+#include <stdint.h>
+
 #include "codegen/cg_kernel.h"
 #include "codegen/cg_sgemm.h"
 #include "support/rt_assert.h"
 
-enum { MAX_ALPHA = 6, GROUP_COLUMNS = 128, MIN_CHANNELS = 16, MAX_LANES = 16 };
+enum {
+  MAX_ALPHA = 6,
+  GROUP_COLUMNS = 128,          /* tiles of a group at most: the GEMMs' N */
+  GROUP_BYTES = 8 << 20,        /* a thread's V and M (or Z) at most, unless one image needs more */
+  MIN_CHANNELS = 16,
+  MAX_LANES = 16,
+};
 
 typedef struct Mat {
   int rows, cols;
@@ -55,19 +63,28 @@ bool cg_winograd_plan(CgWinograd *w, const CgConvGeom *cv, CgWinoKind kind, int 
     w->pt = cv->pt, w->pl = cv->pl;
   }
   w->th = (w->oh + m - 1) / m, w->tw = (w->ow + m - 1) / m, w->tiles = w->th * w->tw;
+  /* the filter gradient is split in two by output channels; a thread's Z holds its half */
+  w->ochunks = kind == CG_WINO_GRAD_FILTER && w->oc >= 2 ? 2 : 1;
+  w->ochunk = (w->oc + w->ochunks - 1) / w->ochunks;
+  int64_t a2 = (int64_t)w->alpha * w->alpha, column_bytes = a2 * (w->ic + w->ochunk) * 4;
+  /* the filter gradient's GEMMs sum over the group's columns into dU: fewer would mean more
+   * passes over dU, so only the forward kinds are held to GROUP_BYTES */
+  int64_t max_bytes = kind == CG_WINO_GRAD_FILTER ? INT64_MAX : GROUP_BYTES;
   w->group = 1;
   for (int64_t g = 1; g <= w->n; g++)
-    if (w->n % g == 0 && g * w->tiles <= GROUP_COLUMNS) w->group = g;
+    if (w->n % g == 0 && g * w->tiles <= GROUP_COLUMNS && g * w->tiles * column_bytes <= max_bytes) w->group = g;
   w->groups = w->n / w->group;
-  w->ochunks = kind != CG_WINO_GRAD_FILTER && w->groups == 1 && w->oc >= 2 * MIN_CHANNELS ? 2 : 1;
-  w->ochunk = (w->oc + w->ochunks - 1) / w->ochunks;
+  if (kind != CG_WINO_GRAD_FILTER && w->groups == 1 && w->oc >= 2 * MIN_CHANNELS) { /* batch 1: two halves */
+    w->ochunks = 2;
+    w->ochunk = (w->oc + 1) / 2;
+  }
   w->ph = w->th * m + 2, w->pw = w->tw * m + 2;
   w->staged = w->oh % m || w->ow % m;
-  int64_t a2 = (int64_t)w->alpha * w->alpha, cols = w->group * w->tiles;
+  int64_t cols = w->group * w->tiles;
   w->u_elems = a2 * w->oc * w->ic;
   w->v_off = 0;
   w->mm_off = w->v_off + a2 * cols * w->ic;
-  w->pad_off = w->mm_off + a2 * w->oc * cols;
+  w->pad_off = w->mm_off + a2 * w->ochunk * cols;
   w->stage_off = w->pad_off + w->ph * w->pw * w->ic;
   w->worker_elems = w->stage_off + (w->staged ? w->oc * w->th * m * w->tw * m : 0);
   return true;
@@ -277,7 +294,7 @@ static void output_tiles(CgContext *c, const CgWinograd *w, const void *ctx, LLV
   int m = w->m, a2 = w->alpha * w->alpha;
   LLVMValueRef mv[MAX_ALPHA * MAX_ALPHA], out[MAX_ALPHA * MAX_ALPHA];
   LLVMValueRef src = add(c, r->src_row, tx0);
-  for (int xi = 0; xi < a2; xi++) mv[xi] = load_lanes(c, r->mm, add(c, src, c64(c, (int64_t)xi * w->oc * columns(w))), lanes);
+  for (int xi = 0; xi < a2; xi++) mv[xi] = load_lanes(c, r->mm, add(c, src, c64(c, (int64_t)xi * w->ochunk * columns(w))), lanes);
   transform(c, atm, atm, mv, out);
   LLVMValueRef dst = add(c, r->dst_row, mul(c, tx0, m));
   for (int i = 0; i < m; i++) {
@@ -300,7 +317,8 @@ static void emit_output_transform(CgContext *c, const CgWinograd *w, LLVMValueRe
   cg_loop_range(c, &lo, o0, o1, "wino.out.o");
   cg_loop_range(c, &ly, c64(c, 0), c64(c, w->th), "wino.out.ty");
   OutRow row = {.mm = mm, .dst = dstp, .cols = cols,
-                .src_row = add(c, add(c, mul(c, lo.idx[0], columns(w)), col0), mul(c, ly.idx[0], w->tw)),
+                .src_row = add(c, add(c, mul(c, LLVMBuildNSWSub(c->b, lo.idx[0], o0, ""), columns(w)), col0),
+                               mul(c, ly.idx[0], w->tw)),
                 .dst_row = mul(c, add(c, mul(c, lo.idx[0], rows), mul(c, ly.idx[0], m)), cols)};
   tile_row(c, w, &row, output_tiles, "wino.out.tx");
   cg_loop_close(c, &ly);
@@ -331,7 +349,7 @@ void cg_winograd_emit_group(CgContext *c, const CgWinograd *w, LLVMValueRef in, 
   int64_t a2 = (int64_t)w->alpha * w->alpha, cols = columns(w);
   cg_loop_range(c, &lx, c64(c, 0), c64(c, a2), "wino.gemm");
   LLVMValueRef u = at(c, ws, add(c, mul(c, lx.idx[0], w->oc * w->ic), mul(c, o0, w->ic)));
-  LLVMValueRef mrows = at(c, mm, add(c, mul(c, lx.idx[0], w->oc * cols), mul(c, o0, cols)));
+  LLVMValueRef mrows = at(c, mm, mul(c, lx.idx[0], w->ochunk * cols));
   cg_emit_sgemm(c, false, true, LLVMBuildNSWSub(c->b, o1, o0, ""), c64(c, cols), w->ic, u, w->ic,
                 at(c, v, mul(c, lx.idx[0], cols * w->ic)), w->ic, 0.0f, mrows, cols);
   cg_loop_close(c, &lx);
@@ -368,7 +386,7 @@ static void gradient_tiles(CgContext *c, const CgWinograd *w, const void *ctx, L
   }
   transform(c, &a, &a, d, out);
   LLVMValueRef dst = add(c, r->dst_row, tx0);
-  for (int xi = 0; xi < a2; xi++) store_lanes(c, out[xi], r->z, add(c, dst, c64(c, (int64_t)xi * w->oc * columns(w))));
+  for (int xi = 0; xi < a2; xi++) store_lanes(c, out[xi], r->z, add(c, dst, c64(c, (int64_t)xi * w->ochunk * columns(w))));
 }
 
 /* Z[xi][o][col0 + tile] = (A dy A^T)[xi] for rows [o0, o1) of one image's gy (oc, oh, ow); dy
@@ -397,7 +415,8 @@ static void emit_gradient_transform(CgContext *c, const CgWinograd *w, LLVMValue
   cg_loop_range(c, &ly, c64(c, 0), c64(c, w->th), "wino.grad.ty");
   GradRow row = {.src = src, .z = z, .cols = cols,
                  .src_row = mul(c, add(c, mul(c, lo.idx[0], rows), mul(c, ly.idx[0], m)), cols),
-                 .dst_row = add(c, add(c, mul(c, lo.idx[0], columns(w)), col0), mul(c, ly.idx[0], w->tw))};
+                 .dst_row = add(c, add(c, mul(c, LLVMBuildNSWSub(c->b, lo.idx[0], o0, ""), columns(w)), col0),
+                                mul(c, ly.idx[0], w->tw))};
   tile_row(c, w, &row, gradient_tiles, "wino.grad.tx");
   cg_loop_close(c, &ly);
   cg_loop_close(c, &lo);
@@ -425,7 +444,7 @@ void cg_winograd_emit_grad_filter(CgContext *c, const CgWinograd *w, LLVMValueRe
   emit_gradient_transform(c, w, at(c, gy, mul(c, n, w->oc * w->oh * w->ow)), stage, z, col0, o0, o1);
   cg_loop_close(c, &li);
   cg_loop_range(c, &lx, c64(c, 0), c64(c, a2), "wino.gemm");
-  LLVMValueRef zx = at(c, z, add(c, mul(c, lx.idx[0], w->oc * cols), mul(c, o0, cols)));
+  LLVMValueRef zx = at(c, z, mul(c, lx.idx[0], w->ochunk * cols));
   LLVMValueRef du = at(c, ws, add(c, mul(c, lx.idx[0], w->oc * w->ic), mul(c, o0, w->ic)));
   cg_emit_sgemm(c, false, false, rows, c64(c, w->ic), cols, zx, cols, at(c, v, mul(c, lx.idx[0], cols * w->ic)), w->ic,
                 1.0f, du, w->ic);

@@ -8,11 +8,14 @@
  * The input gradient is the same correlation of the output gradient with the filter flipped and
  * its channel axes swapped (padding 2 - p). The filter gradient runs it backwards:
  *   dU[xi] (oc x ic) = sum over tiles Z[xi] @ V[xi], Z = A dy A^T, and dg = G^T dU G.
- * Images are processed in groups whose tiles together make about 128 GEMM columns; the group
- * size divides the batch, so every group is whole and results do not depend on thread counts.
+ * Images are processed in groups whose tiles together make at most 128 GEMM columns and whose
+ * V and M take at most 8 MiB (at least one image; the filter gradient, which sums over a group's
+ * columns into dU, only the column bound); the group size divides the batch, so every
+ * group is whole and results do not depend on thread counts.
  *
  * Workspace (floats): U (or dU), (m + 2)^2 * oc * ic, shared by the workers; then per worker
- * V, M (or Z), a zero-padded copy of one input image (rows x columns x ic, channels innermost so
+ * V, the rows of M (or Z) of its part of the output channels, a zero-padded copy of one input
+ * image (rows x columns x ic, channels innermost so
  * that the input transform runs along them), and a staging area for outputs (forward) or output
  * gradients (filter gradient) whose size is not a multiple of m.
  *

@@ -3,6 +3,7 @@
  * object writer in sequence. */
 #include "driver/drv_pipeline.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +242,7 @@ static bool stage_loaded(DrvProgram *p, RtDiags *d) {
   u->program->n_unique = u->n_unique;
   u->program->from_cache = p->from_cache;
   cg_jit_release_compiler_pages(); /* the steps run no LLVM code: its pages leave the resident set */
+  malloc_trim(0); /* and the heap LLVM freed goes back to the system rather than stay resident */
   return true;
 }
 

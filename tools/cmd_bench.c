@@ -269,8 +269,9 @@ static void print_figures(const FePreset *pr, int batch, const Figures *f, const
          "scratch %.1f (shared: one step runs at a time), code %.1f, other %.1f (libraries, LLVM, OpenBLAS "
          "buffers, heap)\n",
          f->state_mib, f->io_mib, f->scratch_mib, f->code_mib, f->peak_mib - known);
-  printf("matrix work (matmuls and convolutions; a multiply-add counts 2): training step %.2f GFLOP, "
-         "inference %.3f GFLOP a sample\n", f->train_gflop, f->infer_gflop_b1);
+  printf("matrix work (matmuls and convolutions as direct products, though Winograd ones do fewer multiplies; "
+         "a multiply-add counts 2): training step %.2f GFLOP, inference %.3f GFLOP a sample\n",
+         f->train_gflop, f->infer_gflop_b1);
   print_rate("training step", f->train_gflop, batch / f->train_sps, peak);
   print_rate("inference batch 1", f->infer_gflop_b1, f->infer_ms_b1 / 1000, peak);
   char what[64];
