@@ -34,7 +34,7 @@ void cg_peak_emit(CgContext *c, int vector_bits) {
   for (int a = 0; a < CG_PEAK_CHAINS; a++) acc[a] = LLVMBuildPhi(c->b, vec, "acc");
   for (int a = 0; a < CG_PEAK_CHAINS; a++) {
     LLVMValueRef args[3] = {acc[a], m, k};
-    next[a] = cg_intrinsic(c, "llvm.fma", vec, 3, args);
+    next[a] = cg_intrinsic(c, "llvm.fmuladd", vec, 3, args);
   }
   LLVMValueRef i_next = LLVMBuildAdd(c->b, i, cg_i64(c, 1), "i.next");
   LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, i_next, iterations, "more"), loop, done);

@@ -245,7 +245,7 @@ static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, b
     LLVMValueRef av = splat(g, LLVMBuildLoad2(b, c->f32, ap, "a"), c->f32);
     for (int v = 0; v < 2; v++) {
       LLVMValueRef args[3] = {av, bv[v], acc[2 * r + v]};
-      out[2 * r + v] = cg_intrinsic(c, "llvm.fma", g->vec, 3, args);
+      out[2 * r + v] = cg_intrinsic(c, "llvm.fmuladd", g->vec, 3, args);
     }
   }
   LLVMValueRef kk_next = add(g, kk, i64c(g, 1));
@@ -299,7 +299,7 @@ static void emit_dots(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
     LLVMValueRef bv = LLVMBuildLoad2(b, g->vec, cg_gep(c, brow[q], k), "");
     LLVMSetAlignment(bv, 4);
     LLVMValueRef args[3] = {av, bv, LLVMBuildLoad2(b, g->vec, g->dot_acc[q], "")};
-    LLVMBuildStore(b, cg_intrinsic(c, "llvm.fma", g->vec, 3, args), g->dot_acc[q]);
+    LLVMBuildStore(b, cg_intrinsic(c, "llvm.fmuladd", g->vec, 3, args), g->dot_acc[q]);
   }
   cg_loop_close(c, &kv);
   /* the last k < lanes (none if lanes divides K): zeros past K */
@@ -307,7 +307,7 @@ static void emit_dots(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   for (int q = 0; q < DOT_COLS; q++) {
     LLVMValueRef targs[3] = {at, load_masked(g, cg_gep(c, brow[q], tail_at), tail_mask),
                              LLVMBuildLoad2(b, g->vec, g->dot_acc[q], "")};
-    LLVMValueRef rargs[2] = {cg_f32(c, -0.0), cg_intrinsic(c, "llvm.fma", g->vec, 3, targs)};
+    LLVMValueRef rargs[2] = {cg_f32(c, -0.0), cg_intrinsic(c, "llvm.fmuladd", g->vec, 3, targs)};
     LLVMValueRef dot = cg_intrinsic(c, "llvm.vector.reduce.fadd", g->vec, 2, rargs);
     LLVMSetFastMathFlags(dot, LLVMFastMathAllowReassoc);
     LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));

@@ -34,8 +34,10 @@ static FePreset *load(const char *name) {
   return p;
 }
 
-/* Lowers, optionally adds the Adam step, compiles and compares `steps` runs within rtol. */
-static void compare_within(const char *name, FeGraphKind kind, FeLossKind loss, bool adam, int steps, double rtol) {
+/* Lowers, optionally adds the Adam step, compiles (for the host, or for `cpu`) and compares
+ * `steps` runs within rtol. */
+static void compare_for(const char *name, FeGraphKind kind, FeLossKind loss, bool adam, int steps, double rtol,
+                        const char *cpu) {
   FePreset *p = load(name);
   RtDiags d = {0};
   FeModelIO io;
@@ -56,7 +58,7 @@ static void compare_within(const char *name, FeGraphKind kind, FeLossKind loss, 
     ir_node(g, tr.eps)->value = 1e-3;
   }
   assert_true(ir_verify(g, NULL, &d));
-  DrvCompareOptions o = {.compile = {.no_cache = true}, .atol = CG_COMPARE_ATOL, .rtol = rtol, .steps = steps};
+  DrvCompareOptions o = {.compile = {.no_cache = true, .cpu = cpu}, .atol = CG_COMPARE_ATOL, .rtol = rtol, .steps = steps};
   CgCompareResult r;
   bool ok = drv_compare(g, 5, &o, &r, stdout, &d);
   rt_diags_print(&d, stderr);
@@ -67,6 +69,10 @@ static void compare_within(const char *name, FeGraphKind kind, FeLossKind loss, 
   rt_diags_free(&d);
   ir_graph_free(g);
   fe_preset_free(p);
+}
+
+static void compare_within(const char *name, FeGraphKind kind, FeLossKind loss, bool adam, int steps, double rtol) {
+  compare_for(name, kind, loss, adam, steps, rtol, NULL);
 }
 
 static void compare(const char *name, FeGraphKind kind, FeLossKind loss, bool adam, int steps) {
@@ -96,12 +102,15 @@ static void test_ctc_train_step_and_infer(void **state) {
 }
 
 /* Winograd F(2,3), the default, within the usual tolerance (every 3x3 convolution of 16
- * channels and more in tiny_winograd is one); F(4,3) (SMELT_CONV=winograd4) within the bound
- * docs/architecture.md gives for it; im2col (SMELT_CONV=im2col) on the same shapes. */
+ * channels and more in tiny_winograd is one), also compiled for AVX2 and for SSE (8 and 4 tiles
+ * a vector: a row of 8 tiles is vector code there, scalar at 16); F(4,3) (SMELT_CONV=winograd4)
+ * within the bound docs/architecture.md gives for it; im2col (SMELT_CONV=im2col). */
 static void test_winograd_train_step_and_infer(void **state) {
   (void)state;
   compare("tiny_winograd", FE_GRAPH_TRAIN, FE_LOSS_CTC, true, 2);
   compare("tiny_winograd", FE_GRAPH_INFER, FE_LOSS_CTC, false, 1);
+  compare_for("tiny_winograd", FE_GRAPH_TRAIN, FE_LOSS_CTC, true, 1, CG_COMPARE_RTOL, "x86-64-v3");
+  compare_for("tiny_winograd", FE_GRAPH_TRAIN, FE_LOSS_CTC, true, 1, CG_COMPARE_RTOL, "x86-64-v2");
   setenv("SMELT_CONV", "winograd4", 1);
   compare_within("tiny_winograd", FE_GRAPH_TRAIN, FE_LOSS_CTC, true, 2, 1e-3);
   setenv("SMELT_CONV", "im2col", 1);
