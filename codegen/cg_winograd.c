@@ -145,6 +145,13 @@ static LLVMValueRef deinterleave(CgContext *c, LLVMValueRef row, int m, int lane
   return shuffle(c, row, NULL, mask, lanes);
 }
 
+/* One row of tiles for the output and gradient transforms: read from `src` at src_row, written
+ * to `dst` at dst_row; `cols` is the row stride of the side that is an image (y or dy). */
+typedef struct TileRow {
+  LLVMValueRef src, dst, src_row, dst_row;
+  int64_t cols;
+} TileRow;
+
 /* Lanes of the tile loops' vector code: floats per vector of the target. */
 static int tile_lanes(const CgContext *c) {
   int lanes = c->vector_bits / 32;
@@ -280,21 +287,15 @@ static void emit_input_transform(CgContext *c, const CgWinograd *w, LLVMValueRef
 
 /* ---- forward and input gradient: one group of images ---- */
 
-/* One row of output tiles: M at src_row + tx (per xi), the tiles' rows at dst_row + i * cols. */
-typedef struct OutRow {
-  LLVMValueRef mm, dst, src_row, dst_row;
-  int64_t cols;
-} OutRow;
-
 /* Output tiles tx0 .. tx0 + lanes of a row: Y = A^T M A on vectors of tiles, each row of the
  * result interleaved back into consecutive columns. */
 static void output_tiles(CgContext *c, const CgWinograd *w, const void *ctx, LLVMValueRef tx0, int lanes) {
-  const OutRow *r = ctx;
+  const TileRow *r = ctx; /* M at src_row + tx (per xi), the tiles' rows at dst_row + i * cols */
   const Mat *atm = mat_at(w);
   int m = w->m, a2 = w->alpha * w->alpha;
   LLVMValueRef mv[MAX_ALPHA * MAX_ALPHA], out[MAX_ALPHA * MAX_ALPHA];
   LLVMValueRef src = add(c, r->src_row, tx0);
-  for (int xi = 0; xi < a2; xi++) mv[xi] = load_lanes(c, r->mm, add(c, src, c64(c, (int64_t)xi * w->ochunk * columns(w))), lanes);
+  for (int xi = 0; xi < a2; xi++) mv[xi] = load_lanes(c, r->src, add(c, src, c64(c, (int64_t)xi * w->ochunk * columns(w))), lanes);
   transform(c, atm, atm, mv, out);
   LLVMValueRef dst = add(c, r->dst_row, mul(c, tx0, m));
   for (int i = 0; i < m; i++) {
@@ -316,7 +317,7 @@ static void emit_output_transform(CgContext *c, const CgWinograd *w, LLVMValueRe
   CgLoopNest lo, ly;
   cg_loop_range(c, &lo, o0, o1, "wino.out.o");
   cg_loop_range(c, &ly, c64(c, 0), c64(c, w->th), "wino.out.ty");
-  OutRow row = {.mm = mm, .dst = dstp, .cols = cols,
+  TileRow row = {.src = mm, .dst = dstp, .cols = cols,
                 .src_row = add(c, add(c, mul(c, LLVMBuildNSWSub(c->b, lo.idx[0], o0, ""), columns(w)), col0),
                                mul(c, ly.idx[0], w->tw)),
                 .dst_row = mul(c, add(c, mul(c, lo.idx[0], rows), mul(c, ly.idx[0], m)), cols)};
@@ -361,16 +362,10 @@ void cg_winograd_emit_group(CgContext *c, const CgWinograd *w, LLVMValueRef in, 
 
 /* ---- filter gradient ---- */
 
-/* One row of gradient tiles: dy at src_row + i * cols + tx * m + j, Z at dst_row + tx (per xi). */
-typedef struct GradRow {
-  LLVMValueRef src, z, src_row, dst_row;
-  int64_t cols;
-} GradRow;
-
 /* Gradient tiles tx0 .. tx0 + lanes of a row: Z = A dy A^T on vectors of tiles, each row of dy
  * read as consecutive columns and split by position in the tile. */
 static void gradient_tiles(CgContext *c, const CgWinograd *w, const void *ctx, LLVMValueRef tx0, int lanes) {
-  const GradRow *r = ctx;
+  const TileRow *r = ctx; /* dy at src_row + i * cols + tx * m + j, Z at dst_row + tx (per xi) */
   Mat a = transposed(mat_at(w));
   int m = w->m, a2 = w->alpha * w->alpha;
   LLVMValueRef d[MAX_ALPHA * MAX_ALPHA], out[MAX_ALPHA * MAX_ALPHA];
@@ -386,7 +381,7 @@ static void gradient_tiles(CgContext *c, const CgWinograd *w, const void *ctx, L
   }
   transform(c, &a, &a, d, out);
   LLVMValueRef dst = add(c, r->dst_row, tx0);
-  for (int xi = 0; xi < a2; xi++) store_lanes(c, out[xi], r->z, add(c, dst, c64(c, (int64_t)xi * w->ochunk * columns(w))));
+  for (int xi = 0; xi < a2; xi++) store_lanes(c, out[xi], r->dst, add(c, dst, c64(c, (int64_t)xi * w->ochunk * columns(w))));
 }
 
 /* Z[xi][o][col0 + tile] = (A dy A^T)[xi] for rows [o0, o1) of one image's gy (oc, oh, ow); dy
@@ -413,7 +408,7 @@ static void emit_gradient_transform(CgContext *c, const CgWinograd *w, LLVMValue
   }
   cg_loop_range(c, &lo, o0, o1, "wino.grad.o");
   cg_loop_range(c, &ly, c64(c, 0), c64(c, w->th), "wino.grad.ty");
-  GradRow row = {.src = src, .z = z, .cols = cols,
+  TileRow row = {.src = src, .dst = z, .cols = cols,
                  .src_row = mul(c, add(c, mul(c, lo.idx[0], rows), mul(c, ly.idx[0], m)), cols),
                  .dst_row = add(c, add(c, mul(c, LLVMBuildNSWSub(c->b, lo.idx[0], o0, ""), columns(w)), col0),
                                 mul(c, ly.idx[0], w->tw))};
