@@ -90,9 +90,7 @@ static void simplify_unit(DrvUnit *u) {
   u->owns_graph = true;
 }
 
-/* The Winograd tile for 3x3 stride-1 convolutions: $SMELT_CONV "winograd" (F(2,3), the
- * default), "winograd4" (F(4,3)) or "im2col" (none); `im2col` (DrvOptions) forces none. */
-static int conv_winograd_m(bool im2col) {
+int drv_conv_winograd_m(bool im2col) {
   const char *conv = getenv("SMELT_CONV");
   int def = cg_kernel_options(NULL).winograd_m;
   if (im2col) return 0;
@@ -280,7 +278,7 @@ DrvProgram *drv_program_new(const DrvInput *in, int n_units, const DrvOptions *o
   p->workers = p->opt.workers > 0 ? p->opt.workers : p->opt.serial ? 1 : rt_pool_threads();
   if (rt_gemm_openblas()) p->opt.blas_gemm = true;
   p->kernels = cg_kernel_options(NULL);
-  p->kernels.winograd_m = conv_winograd_m(p->opt.im2col);
+  p->kernels.winograd_m = drv_conv_winograd_m(p->opt.im2col);
   return p;
 }
 

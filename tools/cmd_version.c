@@ -5,6 +5,7 @@
 #include <llvm/Config/llvm-config.h>
 
 #include "codegen/cg_host.h"
+#include "driver/drv_pipeline.h"
 #include "runtime/rt_blas.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
@@ -37,6 +38,11 @@ int cmd_version(int argc, char **argv) {
   printf("simd %s\n", cg_host_simd_features(&host, simd, sizeof simd));
   printf("gemm %s\n", rt_gemm_openblas() ? "openblas (SMELT_GEMM=openblas)"
                                           : "smelt's own kernels (SMELT_GEMM=openblas: OpenBLAS's)");
+  int wino = drv_conv_winograd_m(false);
+  if (wino)
+    printf("conv 3x3 stride 1: winograd F(%d,3) (SMELT_CONV=im2col: im2col)\n", wino);
+  else
+    printf("conv 3x3 stride 1: im2col (SMELT_CONV=im2col)\n");
   const char *advice = rt_blas_advice_here();
   printf("blas openblas core %s%s%s%s\n", rt_blas_core(), advice ? " (generic; set OPENBLAS_CORETYPE=" : "",
          advice ? advice : "", advice ? ")" : "");
