@@ -1,8 +1,10 @@
 /* Winograd convolution F(m x m, 3 x 3): planning, the four transforms and the per-group GEMMs
  * (see cg_winograd.h). Every transform is a small constant matrix product L X R^T, emitted
- * unrolled with the zero coefficients skipped, inside a loop along a contiguous axis (channels
- * for the input and filter transforms, tiles of a row for the output and gradient ones) that
- * LLVM's loop vectoriser turns into vector code. */
+ * unrolled with the zero coefficients skipped. The input transform runs along channels, a
+ * contiguous axis that LLVM's loop vectoriser handles; the output and gradient transforms run
+ * along a row's tiles, whose values are m floats apart in the image, so they are emitted on
+ * vectors of the target's width (rows interleaved and split with shuffles) with a scalar loop
+ * for the tiles left over. The filter transforms (once a step) stay scalar. */
 #include "codegen/cg_winograd.h"
 
 #include <stdint.h>
