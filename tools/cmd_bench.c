@@ -256,7 +256,13 @@ static bool measure_peak(DrvPeak *peak) {
 }
 
 static void print_figures(const FePreset *pr, int batch, const Figures *f, const DrvPeak *peak) {
-  printf("smelt %s, batch %d, %d thread%s:\n", pr->name, batch, rt_pool_threads(), rt_pool_threads() == 1 ? "" : "s");
+  int wino = drv_conv_winograd_m(false);
+  printf("smelt %s, batch %d, %d thread%s, %s GEMMs, 3x3 convolutions by ", pr->name, batch, rt_pool_threads(),
+         rt_pool_threads() == 1 ? "" : "s", rt_gemm_openblas() ? "OpenBLAS's" : "smelt's own");
+  if (wino)
+    printf("Winograd F(%d,3):\n", wino);
+  else
+    printf("im2col:\n");
   fflush(stdout);
   rt_blas_warn(stderr);
   printf("  compile (training step + inference): cold %.2f s, cached %.3f s\n", f->compile_cold, f->compile_cached);
