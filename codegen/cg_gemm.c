@@ -2,13 +2,16 @@
  * (cg_emit_sgemm: OpenBLAS's cblas_sgemm, or with CgContext.own_gemm our own kernel for the
  * shape, codegen/cg_sgemm.h),
  * followed by the kernel's elementwise epilogue on the block just computed, while it is in
- * cache. Convolutions use im2col (Chellapilla et al. 2006): per image, the receptive fields
- * become the columns of a (C*KH*KW, OH*OW) matrix in the worker's slice of the workspace.
+ * cache. 3x3 stride-1 convolutions of 16 channels and more are Winograd ones (cg_winograd.h,
+ * unless CgKernelOptions says otherwise); the rest use im2col (Chellapilla et al. 2006): per
+ * image, the receptive fields become the columns of a (C*KH*KW, OH*OW) matrix in the worker's
+ * slice of the workspace.
  *   conv2d:             y[n] = W (O, CKK) @ col(x[n]), or directly when CKK is small (below)
  *   conv2d_grad_input:  col = W^T @ g[n]; dx[n] = col2im(col)
  *   conv2d_grad_filter: dW[o0:o1] = sum_n g[n][o0:o1] @ col(x[n])^T, split over output rows
  * Parallel work: matmul splits batch x (rows or columns), conv2d and its input gradient split
- * images, the filter gradient splits output channels (no partial sums to combine).
+ * images (Winograd: groups of images, after a prologue that transforms the filter), the filter
+ * gradient splits output channels (no partial sums to combine).
  * Splits depend on shapes only, never on the thread count: OpenBLAS rounds a block of rows
  * differently from the same rows inside a larger block, so a split by threads would make results
  * depend on SMELT_THREADS (and a sweep's on --jobs). Threads only choose which chunks they run. */
@@ -110,9 +113,8 @@ static int64_t split_chunk(int64_t dim, int64_t ways, int64_t min, int64_t align
 
 /* ---- the GEMM interface ---- */
 
-void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k,
-                          LLVMValueRef a, int64_t lda, LLVMValueRef b, int64_t ldb, float beta,
-                          LLVMValueRef cc, int64_t ldc) {
+void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, LLVMValueRef a,
+                   int64_t lda, LLVMValueRef b, int64_t ldb, float beta, LLVMValueRef cc, int64_t ldc) {
   if (c->own_gemm) {
     CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = beta != 0};
     cg_sgemm_call(c, &s, c->vector_bits, m, n, a, b, cc);
