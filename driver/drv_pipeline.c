@@ -91,9 +91,9 @@ static void simplify_unit(DrvUnit *u) {
 }
 
 int drv_conv_winograd_m(bool im2col) {
+  if (im2col) return 0;
   const char *conv = getenv("SMELT_CONV");
   int def = cg_kernel_options(NULL).winograd_m;
-  if (im2col) return 0;
   if (!conv || !*conv || !strcmp(conv, "winograd")) return def;
   if (!strcmp(conv, "winograd4")) return 4;
   if (!strcmp(conv, "im2col")) return 0;

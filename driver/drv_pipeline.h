@@ -114,12 +114,12 @@ const char *drv_stage_doc(DrvStage s);
 /* The stage of that name, or DRV_STAGE_NONE. */
 DrvStage drv_stage_parse(const char *name);
 
-/* A program of n_units (1..DRV_MAX_UNITS) graphs; nothing runs yet. Free with drv_program_free. */
 /* The Winograd tile for 3x3 stride-1 convolutions of 16 channels and more: $SMELT_CONV
  * "winograd" (2: F(2,3), the default), "winograd4" (4: F(4,3)) or "im2col" (0: none; any other
  * value is warned about on stderr, once); `im2col` (DrvOptions.im2col) forces 0. */
 int drv_conv_winograd_m(bool im2col);
 
+/* A program of n_units (1..DRV_MAX_UNITS) graphs; nothing runs yet. Free with drv_program_free. */
 DrvProgram *drv_program_new(const DrvInput *in, int n_units, const DrvOptions *opt);
 /* Runs the stages after p->reached up to and including `stop`. A stage with nothing to do for
  * this program (GRAD of an inference graph, CACHED without the cache, EMITTED and OBJECT on a
