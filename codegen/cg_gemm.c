@@ -86,8 +86,7 @@ static bool conv_winograd(CgWinograd *w, const CgConvGeom *cv, GemmMode mode, co
   return opt->winograd_m > 0 && cg_winograd_plan(w, cv, kind, opt->winograd_m);
 }
 
-int64_t cg_kernel_workspace_bytes(const IrGraph *g, const PassKernel *k, int workers, void *user) {
-  if (k->kind != PASS_KERNEL_GEMM) return 0;
+int64_t cg_gemm_workspace_bytes(const IrGraph *g, const PassKernel *k, int workers, void *user) {
   const IrNode *n = g->nodes[k->ops[0]];
   if (gemm_mode(n->op) == GEMM_MATMUL) return 0;
   CgConvGeom cv = conv_geom(g, n);
@@ -115,11 +114,19 @@ static int64_t split_chunk(int64_t dim, int64_t ways, int64_t min, int64_t align
 
 void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, LLVMValueRef a,
                    int64_t lda, LLVMValueRef b, int64_t ldb, float beta, LLVMValueRef cc, int64_t ldc) {
+  CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = beta != 0};
+  cg_emit_sgemm_shape(c, &s, m, n, a, b, cc);
+}
+
+void cg_emit_sgemm_shape(CgContext *c, const CgSgemmShape *s, LLVMValueRef m, LLVMValueRef n, LLVMValueRef a,
+                         LLVMValueRef b, LLVMValueRef cc) {
   if (c->own_gemm) {
-    CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = beta != 0};
-    cg_sgemm_call(c, &s, c->vector_bits, m, n, a, b, cc);
+    cg_sgemm_call(c, s, c->vector_bits, m, n, a, b, cc);
     return;
   }
+  bool ta = s->ta, tb = s->tb;
+  int64_t k = s->k, lda = s->lda, ldb = s->ldb, ldc = s->ldc;
+  float beta = s->accumulate ? 1.0f : 0.0f;
   LLVMValueRef fn = cg_declare_extern(c, "cblas_sgemm");
   enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
   LLVMValueRef args[14] = {cg_i32(c, ROW_MAJOR), cg_i32(c, ta ? TRANS : NO_TRANS),

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/cg_opaque.h"
 #include "codegen/cg_winograd.h"
 #include "support/rt_assert.h"
 
@@ -33,6 +34,14 @@ void cg_spec_key(CgKernelSpec *s, const char *fmt, ...) {
   }
   memcpy(s->key + s->key_len, buf, (size_t)n + 1);
   s->key_len += (size_t)n;
+}
+
+int64_t cg_kernel_workspace_bytes(const IrGraph *g, const PassKernel *k, int workers, void *user) {
+  switch (k->kind) {
+  case PASS_KERNEL_GEMM: return cg_gemm_workspace_bytes(g, k, workers, user);
+  case PASS_KERNEL_OPAQUE: return cg_opaque_workspace_bytes(g, g->nodes[k->ops[0]], workers);
+  default: return 0;
+  }
 }
 
 void cg_spec_free(CgKernelSpec *s) {

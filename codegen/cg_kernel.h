@@ -102,5 +102,6 @@ void cg_emit_opaque(CgContext *c, CgFn *f, const CgKernelSpec *s);
 /* Workspace a kernel needs, for the planner (PassPlanOptions.workspace_bytes; user: NULL or a
  * CgKernelOptions). */
 int64_t cg_kernel_workspace_bytes(const IrGraph *g, const PassKernel *k, int workers, void *user);
+int64_t cg_gemm_workspace_bytes(const IrGraph *g, const PassKernel *k, int workers, void *user);
 
 #endif

@@ -6,25 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codegen/cg_opaque.h"
 #include "codegen/cg_ops.h"
 #include "codegen/cg_symbols.h"
 #include "support/rt_assert.h"
 
-typedef struct Opaque {
-  IrOp op;
-  int in[CG_MAX_ARGS], n_in, out;
-} Opaque;
-
-/* How each op's kernel splits its work and emits its body (an opaque row of cg_ops.c). */
 typedef enum PoolMode { POOL_MAX, POOL_MAX_GRAD, POOL_AVG, POOL_AVG_GRAD } PoolMode;
-typedef void (*OpaqueEmitFn)(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode);
-/* sets s->parallel_items and s->grain for node n */
-typedef void (*OpaqueSplitFn)(CgKernelSpec *s, const IrGraph *g, const IrNode *n);
-struct CgOpaqueOp {
-  OpaqueEmitFn emit;
-  OpaqueSplitFn split; /* NULL: serial */
-  int mode;            /* passed to emit: a PoolMode, or 1 for the CTC gradient */
-};
 
 static void opaque_release(void *d) { free(d); }
 
@@ -83,6 +70,7 @@ void cg_describe_opaque(CgKernelSpec *s) {
   }
   IrId mem = s->plan->in_place_of[k->ops[0]] != IR_NONE ? s->plan->in_place_of[k->ops[0]] : k->ops[0];
   o->out = cg_spec_arg(s, mem, 0, true);
+  o->ws = s->plan->workspace[s->index] >= 0 ? cg_spec_arg(s, IR_NONE, 0, true) : -1;
   char t[96];
   cg_spec_key(s, " out a%d:%s attrs", o->out, ir_type_str(&n->type, t, sizeof t));
   for (int a = 0; a < IR_MAX_ATTRS && ir_op_info[n->op].attrs[a].name; a++)
@@ -403,6 +391,11 @@ static void emit_ctc(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, c
   LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, a, (unsigned)k, "");
 }
 
+int64_t cg_opaque_workspace_bytes(const IrGraph *g, const IrNode *n, int workers) {
+  const CgOpaqueOp *row = cg_op_emit[n->op].opaque;
+  return row->workspace ? row->workspace(g, n, workers) : 0;
+}
+
 void cg_emit_opaque(CgContext *c, CgFn *f, const CgKernelSpec *s) {
   const Opaque *o = s->detail;
   const IrGraph *g = s->plan->g;
@@ -413,14 +406,14 @@ void cg_emit_opaque(CgContext *c, CgFn *f, const CgKernelSpec *s) {
 
 /* ---- the rows ---- */
 
-const CgOpaqueOp cg_opaque_maxpool2d = {emit_pool, split_planes, POOL_MAX};
-const CgOpaqueOp cg_opaque_maxpool2d_grad = {emit_pool, split_planes, POOL_MAX_GRAD};
-const CgOpaqueOp cg_opaque_avgpool2d = {emit_pool, split_planes, POOL_AVG};
-const CgOpaqueOp cg_opaque_avgpool2d_grad = {emit_pool, split_planes, POOL_AVG_GRAD};
-const CgOpaqueOp cg_opaque_gather = {emit_gather, split_indices, 0};
-const CgOpaqueOp cg_opaque_scatter_add = {emit_scatter_add, NULL, 0};
-const CgOpaqueOp cg_opaque_argmax = {emit_argmax, NULL, 0};
-const CgOpaqueOp cg_opaque_concat = {emit_concat, split_outer, 0};
-const CgOpaqueOp cg_opaque_pad = {emit_pad, NULL, 0};
-const CgOpaqueOp cg_opaque_ctc_loss = {emit_ctc, NULL, 0};
-const CgOpaqueOp cg_opaque_ctc_loss_grad = {emit_ctc, NULL, 1};
+const CgOpaqueOp cg_opaque_maxpool2d = {.emit = emit_pool, .split = split_planes, .mode = POOL_MAX};
+const CgOpaqueOp cg_opaque_maxpool2d_grad = {.emit = emit_pool, .split = split_planes, .mode = POOL_MAX_GRAD};
+const CgOpaqueOp cg_opaque_avgpool2d = {.emit = emit_pool, .split = split_planes, .mode = POOL_AVG};
+const CgOpaqueOp cg_opaque_avgpool2d_grad = {.emit = emit_pool, .split = split_planes, .mode = POOL_AVG_GRAD};
+const CgOpaqueOp cg_opaque_gather = {.emit = emit_gather, .split = split_indices, .mode = 0};
+const CgOpaqueOp cg_opaque_scatter_add = {.emit = emit_scatter_add, .split = NULL, .mode = 0};
+const CgOpaqueOp cg_opaque_argmax = {.emit = emit_argmax, .split = NULL, .mode = 0};
+const CgOpaqueOp cg_opaque_concat = {.emit = emit_concat, .split = split_outer, .mode = 0};
+const CgOpaqueOp cg_opaque_pad = {.emit = emit_pad, .split = NULL, .mode = 0};
+const CgOpaqueOp cg_opaque_ctc_loss = {.emit = emit_ctc, .split = NULL, .mode = 0};
+const CgOpaqueOp cg_opaque_ctc_loss_grad = {.emit = emit_ctc, .split = NULL, .mode = 1};

@@ -3,7 +3,7 @@
  * without one, and test_codegen_ops checks every row against the op table's kernel kind. */
 #include "codegen/cg_ops.h"
 
-_Static_assert(IR_OP_COUNT == 51, "a new op needs a row in cg_op_emit below");
+_Static_assert(IR_OP_COUNT == 53, "a new op needs a row in cg_op_emit below");
 
 #define SCALAR(e, fn) [e] = {.kind = CG_EMIT_SCALAR, .scalar = cg_scalar_##fn}
 #define REDUCE(e, ...) [e] = {.kind = CG_EMIT_REDUCE, .reduce = {__VA_ARGS__}}
@@ -64,4 +64,6 @@ const CgOpEmit cg_op_emit[IR_OP_COUNT] = {
                            .needs = CG_NEEDS_FLAT_INDEX | CG_NEEDS_ATTR0_KEY},
     OPAQUE(IR_OP_CTC_LOSS, ctc_loss),
     OPAQUE(IR_OP_CTC_LOSS_GRAD, ctc_loss_grad),
+    OPAQUE(IR_OP_LSTM_SCAN, lstm_scan),
+    OPAQUE(IR_OP_LSTM_SCAN_GRAD, lstm_scan_grad),
 };

@@ -346,8 +346,9 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   LLVMBuilderRef b = c->b;
   int64_t nr_max = 2 * g->lanes;
   LLVMValueRef k_blocks = LLVMBuildSDiv(b, add(g, g->k, i64c(g, KC - 1)), i64c(g, KC), "kblocks");
-  LLVMValueRef few_rows = g->s->tb ? LLVMConstInt(c->i1, 0, 0)
-                                   : LLVMBuildICmp(b, LLVMIntSLT, m, i64c(g, PACK_MIN_ROWS), "few.rows");
+  LLVMValueRef few_rows = g->s->tb           ? LLVMConstInt(c->i1, 0, 0)
+                          : g->s->b_in_place ? LLVMConstInt(c->i1, 1, 0)
+                                             : LLVMBuildICmp(b, LLVMIntSLT, m, i64c(g, PACK_MIN_ROWS), "few.rows");
   LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
   CgLoopNest nb, kb, pk, mb, panel, tile;
   nb.rank = 1, nb.lo[0] = i64c(g, 0);
@@ -431,8 +432,8 @@ LLVMTypeRef cg_sgemm_type(CgContext *c) {
 
 LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_bits) {
   char name[64];
-  snprintf(name, sizeof name, "sgemm.%s%s.%s.v%d", s->ta ? "t" : "n", s->tb ? "t" : "n", s->accumulate ? "acc" : "set",
-           vector_bits);
+  snprintf(name, sizeof name, "sgemm.%s%s.%s%s.v%d", s->ta ? "t" : "n", s->tb ? "t" : "n", s->accumulate ? "acc" : "set",
+           s->b_in_place && !s->tb ? ".inplace" : "", vector_bits);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   fn = LLVMAddFunction(c->mod, name, cg_sgemm_type(c));

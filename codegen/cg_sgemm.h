@@ -24,6 +24,9 @@ typedef struct CgSgemmShape {
   int64_t k;            /* K >= 1 */
   int64_t lda, ldb, ldc; /* leading dimensions (row strides) of A, B and C as stored */
   bool accumulate;      /* beta = 1: C += op(A) op(B); otherwise C = op(A) op(B) */
+  bool b_in_place;      /* an untransposed B is read where it is for any M, never packed: the
+                         * caller calls again and again with the same B, which stays in cache
+                         * (an LSTM's recurrent weights) */
 } CgSgemmShape;
 
 /* The function `void (i64 m, i64 n, i64 k, i64 lda, i64 ldb, i64 ldc, ptr a, ptr b, ptr c)` for
@@ -46,5 +49,8 @@ void cg_sgemm_call(CgContext *c, const CgSgemmShape *s, int vector_bits, LLVMVal
  * CgContext.own_gemm. */
 void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef n, int64_t k, LLVMValueRef a,
                    int64_t lda, LLVMValueRef b, int64_t ldb, float beta, LLVMValueRef cc, int64_t ldc);
+/* The same for a shape given whole (b_in_place is a hint OpenBLAS does not take). */
+void cg_emit_sgemm_shape(CgContext *c, const CgSgemmShape *s, LLVMValueRef m, LLVMValueRef n, LLVMValueRef a,
+                         LLVMValueRef b, LLVMValueRef cc);
 
 #endif

@@ -1,4 +1,4 @@
-/* Work rules of the GEMM-class ops (the op table's `macs` column) and a graph's total: the
+/* Work rules of the GEMM-class ops and the LSTM recurrence (the op table's `macs` column) and a graph's total: the
  * multiply-adds that `smelt bench` divides by time for its GFLOP/s figures. Each rule reads the
  * shapes the verifier has already checked. */
 #include "ir/ir_impl.h"
@@ -32,6 +32,20 @@ double ir_macs_conv2d_grad_input(const IrGraph *g, const IrNode *n) {
 double ir_macs_conv2d_grad_filter(const IrGraph *g, const IrNode *n) {
   const int64_t *out = n->type.shape.dims;
   return (double)ir_shape_numel(operand_shape(g, n, 1)) * (double)(out[1] * out[2] * out[3]);
+}
+
+/* xproj (T, B, D, 4H), w_hh (D, 4H, H): every step after a direction's first multiplies its
+ * (B, H) hidden state by W_hh^T, (B, 4H) dot products of length H. */
+double ir_macs_lstm_scan(const IrGraph *g, const IrNode *n) {
+  const int64_t *x = operand_shape(g, n, 0)->dims;
+  return (double)(x[0] - 1) * (double)(x[1] * x[2] * x[3]) * (double)operand_shape(g, n, 1)->dims[2];
+}
+
+/* The same products backwards: each step's gate gradients (B, 4H) times W_hh, (B, H) sums of
+ * 4H terms, for all steps but a direction's first. */
+double ir_macs_lstm_scan_grad(const IrGraph *g, const IrNode *n) {
+  const int64_t *dx = n->type.shape.dims;
+  return (double)(dx[0] - 1) * (double)(dx[1] * dx[2] * dx[3]) * (double)operand_shape(g, n, 1)->dims[2];
 }
 
 double ir_graph_macs(const IrGraph *g) {

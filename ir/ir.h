@@ -71,6 +71,8 @@ typedef enum IrOp {
   IR_OP_RNG_UNIFORM,
   /* connectionist temporal classification, opaque */
   IR_OP_CTC_LOSS, IR_OP_CTC_LOSS_GRAD,
+  /* an LSTM layer's recurrence over all time steps and directions, and its gradient, opaque */
+  IR_OP_LSTM_SCAN, IR_OP_LSTM_SCAN_GRAD,
   IR_OP_COUNT
 } IrOp;
 

@@ -318,6 +318,17 @@ IrId ir_ctc_loss_grad(IrGraph *g, IrId logits, IrId labels, IrId label_len, IrId
   return ir_graph_add_op(g, IR_OP_CTC_LOSS_GRAD, 4, in, &a);
 }
 
+IrId ir_lstm_scan(IrGraph *g, IrId xproj, IrId w_hh, bool save) {
+  IrId in[2] = {xproj, w_hh};
+  IrAttr a = attr_int(save);
+  return ir_graph_add_op(g, IR_OP_LSTM_SCAN, 2, in, &a);
+}
+
+IrId ir_lstm_scan_grad(IrGraph *g, IrId state, IrId w_hh, IrId gout) {
+  IrId in[3] = {state, w_hh, gout};
+  return ir_graph_add_op(g, IR_OP_LSTM_SCAN_GRAD, 3, in, NULL);
+}
+
 /* ---- composites ---- */
 
 IrId ir_softmax(IrGraph *g, IrId x, int axis) {

@@ -100,6 +100,10 @@ IrId ir_argmax(IrGraph *g, IrId x, int axis);
 IrId ir_rng_uniform(IrGraph *g, IrId seed, int64_t stream, IrShape shape);
 IrId ir_ctc_loss(IrGraph *g, IrId logits, IrId labels, IrId label_len, int blank);
 IrId ir_ctc_loss_grad(IrGraph *g, IrId logits, IrId labels, IrId label_len, IrId gout, int blank);
+/* an LSTM layer's recurrence (ir/eval_recurrent.c): xproj (T, B, D, 4H), w_hh (D, 4H, H) ->
+ * (save ? 6 : 1, T, B, D, H); and d loss / d xproj from the saved state and its gradient */
+IrId ir_lstm_scan(IrGraph *g, IrId xproj, IrId w_hh, bool save);
+IrId ir_lstm_scan_grad(IrGraph *g, IrId state, IrId w_hh, IrId gout);
 
 /* ---- composites ---- */
 IrId ir_softmax(IrGraph *g, IrId x, int axis);     /* exp(x - max) / sum, stable */

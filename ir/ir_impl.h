@@ -19,6 +19,8 @@ bool ir_infer_conv2d_grad_input(const IrGraph *g, const IrNode *n, IrType *out, 
 bool ir_infer_ctc_loss(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_ctc_loss_grad(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_gather(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
+bool ir_infer_lstm_scan(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
+bool ir_infer_lstm_scan_grad(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_matmul(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_maxpool2d_grad(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_one_hot(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
@@ -87,6 +89,8 @@ void ir_eval_argmax(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_rng_uniform(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_ctc_loss(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_ctc_loss_grad(const IrNode *n, const IrTensor *const *in, IrTensor *out);
+void ir_eval_lstm_scan(const IrNode *n, const IrTensor *const *in, IrTensor *out);
+void ir_eval_lstm_scan_grad(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 
 /* VJP rules; ir_vjp_none is for ops whose output is piecewise constant (zero gradient) */
 void ir_vjp_none(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
@@ -125,6 +129,7 @@ void ir_vjp_broadcast(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *gr
 void ir_vjp_gather(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_scatter_add(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_ctc_loss(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
+void ir_vjp_lstm_scan(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 
 /* view rules (view_layout.c) */
 bool ir_view_reshape(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
@@ -132,10 +137,12 @@ bool ir_view_transpose(const IrGraph *g, const IrNode *n, const int64_t *in_stri
 bool ir_view_slice(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
 bool ir_view_broadcast(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset, int64_t *out_strides);
 
-/* work rules of the GEMM-class ops (cost_linalg.c) */
+/* work rules of the GEMM-class ops and of the opaque ops that multiply matrices (cost_linalg.c) */
 double ir_macs_matmul(const IrGraph *g, const IrNode *n);
 double ir_macs_conv2d(const IrGraph *g, const IrNode *n);
 double ir_macs_conv2d_grad_input(const IrGraph *g, const IrNode *n);
 double ir_macs_conv2d_grad_filter(const IrGraph *g, const IrNode *n);
+double ir_macs_lstm_scan(const IrGraph *g, const IrNode *n);
+double ir_macs_lstm_scan_grad(const IrGraph *g, const IrNode *n);
 
 #endif

@@ -8,7 +8,7 @@
 
 #include "ir/ir_impl.h"
 
-_Static_assert(IR_OP_COUNT == 51, "a new op needs a row in ir_op_info below");
+_Static_assert(IR_OP_COUNT == 53, "a new op needs a row in ir_op_info below");
 
 #define NO_ATTRS {{0}}
 #define PW IR_OPF_POINTWISE
@@ -96,6 +96,11 @@ const IrOpInfo ir_op_info[IR_OP_COUNT] = {
                         ir_infer_ctc_loss, ir_eval_ctc_loss, ir_vjp_ctc_loss},
     [IR_OP_CTC_LOSS_GRAD] = {"ctc_loss_grad", 4, IR_FUSE_OPAQUE, OWN, {{"blank", 1}},
                              ir_infer_ctc_loss_grad, ir_eval_ctc_loss_grad, NULL},
+    [IR_OP_LSTM_SCAN] = {"lstm_scan", 2, IR_FUSE_OPAQUE, OWN, {{"save", 1}},
+                         ir_infer_lstm_scan, ir_eval_lstm_scan, ir_vjp_lstm_scan, NULL, ir_macs_lstm_scan},
+    [IR_OP_LSTM_SCAN_GRAD] = {"lstm_scan_grad", 3, IR_FUSE_OPAQUE, OWN, NO_ATTRS,
+                              ir_infer_lstm_scan_grad, ir_eval_lstm_scan_grad, NULL, NULL,
+                              ir_macs_lstm_scan_grad},
 };
 
 IrOp ir_op_by_name(const char *name) {

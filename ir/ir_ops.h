@@ -40,8 +40,9 @@ typedef void (*IrVjpFn)(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *
 typedef bool (*IrViewFn)(const IrGraph *g, const IrNode *n, const int64_t *in_strides, int64_t *offset,
                          int64_t *out_strides);
 
-/* Work rule of an IR_FUSE_GEMM op (NULL for every other op): the multiply-adds op node n does,
- * from its operands' and its own shapes. GFLOP/s figures count 2 FLOPs per multiply-add of these
+/* Work rule of an IR_FUSE_GEMM op, or of an opaque op built around matrix products (an LSTM's
+ * recurrence; NULL for every other op): the multiply-adds op node n does in its products, from
+ * its operands' and its own shapes. GFLOP/s figures count 2 FLOPs per multiply-add of these
  * ops only (the convention of BLAS and of PyTorch's profilers): elementwise work is small next to
  * them and bound by memory, not arithmetic. */
 typedef double (*IrMacsFn)(const IrGraph *g, const IrNode *n);

@@ -162,6 +162,19 @@ smelt_cli_test(conv_choice_unknown 0 "warning: SMELT_CONV=fft is none of 'winogr
                run-ir tests/ir/winograd.ir --compare --grad)
 set_tests_properties(cli_conv_choice_unknown PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_CONV=set:fft")
 
+# An LSTM layer's recurrence as one op (lstm_scan, ir/eval_recurrent.c): its VJP against finite
+# differences, and the compiled forward and training step against the interpreter, with our
+# GEMM, OpenBLAS's, and on one thread. Its cases: two directions in blocks of fewer than four rows
+# (dot products against W_hh), one direction with the state not saved (its VJP runs the scan again
+# with it), two directions of five rows and an odd H (W_hh transposed, vector remainders), nine
+# rows of one direction in blocks of five and four.
+smelt_cli_test(grad_check_lstm_scan 0 "grad-check .*: ok" run-ir tests/ir/lstm_scan.ir --grad-check)
+smelt_cli_test(compare_lstm_scan 0 "compare .*: ok" run-ir tests/ir/lstm_scan.ir --compare --grad)
+smelt_cli_test(compare_lstm_scan_openblas 0 "compare .*: ok" run-ir tests/ir/lstm_scan.ir --compare --grad)
+set_tests_properties(cli_compare_lstm_scan_openblas PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_GEMM=set:openblas")
+smelt_cli_test(compare_lstm_scan_one_thread 0 "compare .*: ok" run-ir tests/ir/lstm_scan.ir --compare --grad)
+set_tests_properties(cli_compare_lstm_scan_one_thread PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_THREADS=set:1")
+
 # run-ir diagnostics name the file: a loss that is not a scalar, a program without outputs (for
 # each mode that differentiates output 0), and the note that the verifier waits for a file
 # without syntax errors.

@@ -355,6 +355,24 @@ static void test_ctc(void **state) {
   check(g);
 }
 
+/* The LSTM recurrence (codegen/cg_lstm.c): two directions of five rows (W_hh transposed) and of
+ * two (dot products), nine rows of one direction in blocks of five and four, the gradient from
+ * a saved state. */
+static void test_lstm_scan(void **state) {
+  static const int64_t shapes[3][4] = {{4, 5, 2, 7}, {3, 2, 2, 5}, {5, 9, 1, 3}}; /* T, B, D, H */
+  for (int i = 0; i < 3; i++) {
+    const int64_t *s = shapes[i];
+    IrGraph *g = ir_graph_new("lstm_scan");
+    IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(s[0], s[1], s[2], 4 * s[3])), 2.0);
+    IrId w = in_f32(g, "w_hh", IR_SHAPE(s[2], 4 * s[3], s[3]));
+    IrId scan = ir_lstm_scan(g, x, w, true);
+    ir_graph_add_output(g, scan);
+    ir_graph_add_output(g, ir_lstm_scan(g, x, w, false));
+    ir_graph_add_output(g, ir_lstm_scan_grad(g, scan, w, in_f32(g, "g", IR_SHAPE(6, s[0], s[1], s[2], s[3]))));
+    check(g);
+  }
+}
+
 static void test_softmax_fused(void **state) {
   IrGraph *g = ir_graph_new("softmax");
   IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(6, 38)), 4.0);
@@ -510,7 +528,7 @@ int main(void) {
       cmocka_unit_test(test_matmul),
       cmocka_unit_test(test_conv),           cmocka_unit_test(test_pool),
       cmocka_unit_test(test_layout),         cmocka_unit_test(test_indexing),
-      cmocka_unit_test(test_ctc),            cmocka_unit_test(test_softmax_fused),
+      cmocka_unit_test(test_ctc),            cmocka_unit_test(test_lstm_scan),            cmocka_unit_test(test_softmax_fused),
       cmocka_unit_test(test_random_shapes),  cmocka_unit_test(test_libm_calls_llvm_introduces),
       cmocka_unit_test(test_emission_table_complete), cmocka_unit_test(test_every_op_covered),
   };

@@ -1,0 +1,237 @@
+/* OPAQUE kernels of an LSTM layer's recurrence, lstm_scan and lstm_scan_grad (what they compute:
+ * ir/eval_recurrent.c). One kernel runs every time step of every direction: its work items are
+ * (direction, block of batch rows), and the rows of a batch never meet in an LSTM, so an item runs
+ * all T steps of its rows with no barrier between steps, and the two directions of a
+ * bidirectional layer run on two threads side by side. Results do not depend on how items are
+ * shared out (every row is computed the same way whatever block it is in).
+ *
+ * Forward, per item: W_hh[d] transposed once into the worker's workspace (H x 4H), then per
+ * step the (rows, H) x (H, 4H) product of the previous hidden states (read from the output,
+ * where the last step wrote them) with it, B read in place where it sits in cache (a block of
+ * fewer than four rows takes the dot products against W_hh as stored instead), and the cell as
+ * the product's epilogue: gates, c and h for the block, written to the output's slots.
+ * Backward, per item and step in reverse: the cell's gradient gives the gate gradients (the
+ * output), then (rows, 4H) x W_hh[d] (4H, H) gives the hidden state's gradient from the next
+ * step. The weight gradient is one large matmul outside (ir/vjp_recurrent.c). */
+#include "codegen/cg_opaque.h"
+#include "codegen/cg_ops.h"
+#include "codegen/cg_sgemm.h"
+
+enum {
+  SLOTS = 6,     /* h, c, i, f, g, o: a saved state's slots */
+  MAX_ROWS = 64, /* batch rows per work item, at most (its gate block stays in L2) */
+  DOT_ROWS = 4,  /* fewer rows than this take dot products against W_hh, untransposed */
+  ALIGN = 16,    /* floats: workers' areas start on 64-byte boundaries */
+};
+
+typedef struct Scan {
+  int64_t T, B, D, H;
+  int64_t rows, chunks; /* batch rows per item; items per direction */
+  bool grad, save, transpose;
+  int64_t wt, gates, cell, per_worker; /* offsets (floats) into a worker's area, and its size */
+} Scan;
+
+static Scan scan_geom(const IrGraph *g, const IrNode *n, bool grad) {
+  const int64_t *x = grad ? n->type.shape.dims : ir_type_of(g, n->in[0])->shape.dims;
+  Scan s = {.T = x[0], .B = x[1], .D = x[2], .H = ir_type_of(g, n->in[1])->shape.dims[2], .grad = grad};
+  s.rows = s.D == 2 ? s.B : (s.B + 1) / 2; /* two items either way, for two threads */
+  if (s.rows > MAX_ROWS) s.rows = MAX_ROWS;
+  s.chunks = (s.B + s.rows - 1) / s.rows;
+  s.save = !grad && n->attr[0].v[0] != 0;
+  s.transpose = !grad && s.rows >= DOT_ROWS;
+  int64_t H = s.H, R = s.rows;
+  if (grad) { /* the hidden state's and the cell's gradients from the step after */
+    s.gates = 0, s.cell = R * H, s.per_worker = 2 * R * H;
+  } else { /* W_hh^T, the block's gate products, its cells */
+    s.wt = 0;
+    s.gates = s.transpose ? 4 * H * H : 0;
+    s.cell = s.gates + R * 4 * H;
+    s.per_worker = s.cell + R * H;
+  }
+  s.per_worker = (s.per_worker + ALIGN - 1) / ALIGN * ALIGN;
+  return s;
+}
+
+static int64_t scan_workspace(const IrGraph *g, const IrNode *n, int workers, bool grad) {
+  return scan_geom(g, n, grad).per_worker * 4 * workers;
+}
+static int64_t workspace_forward(const IrGraph *g, const IrNode *n, int workers) { return scan_workspace(g, n, workers, false); }
+static int64_t workspace_backward(const IrGraph *g, const IrNode *n, int workers) { return scan_workspace(g, n, workers, true); }
+
+static void split_items(CgKernelSpec *s, const IrGraph *g, const IrNode *n) {
+  Scan sc = scan_geom(g, n, n->op == IR_OP_LSTM_SCAN_GRAD);
+  s->parallel_items = sc.D * sc.chunks;
+  s->grain = 1;
+}
+
+/* ---- IR helpers ---- */
+
+static LLVMValueRef k64(CgContext *c, int64_t v) { return cg_i64(c, v); }
+static LLVMValueRef iadd(CgContext *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
+static LLVMValueRef isub(CgContext *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWSub(c->b, a, b, ""); }
+static LLVMValueRef imul(CgContext *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWMul(c->b, a, b, ""); }
+static LLVMValueRef imulk(CgContext *c, LLVMValueRef a, int64_t k) { return imul(c, a, k64(c, k)); }
+static LLVMValueRef fadd(CgContext *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFAdd(c->b, a, b, ""); }
+static LLVMValueRef fsub(CgContext *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFSub(c->b, a, b, ""); }
+static LLVMValueRef fmul(CgContext *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildFMul(c->b, a, b, ""); }
+static LLVMValueRef one_minus(CgContext *c, LLVMValueRef x) { return fsub(c, cg_f32(c, 1.0), x); }
+static LLVMValueRef load(CgContext *c, LLVMValueRef p, LLVMValueRef off) {
+  return LLVMBuildLoad2(c->b, c->f32, cg_gep(c, p, off), "");
+}
+static void store(CgContext *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef off) { LLVMBuildStore(c->b, v, cg_gep(c, p, off)); }
+
+static void zero(CgContext *c, LLVMValueRef p, int64_t floats) {
+  LLVMBuildMemSet(c->b, p, LLVMConstInt(c->i8, 0, 0), k64(c, floats * 4), 4);
+}
+
+/* if (cond) { ... }: returns the block to continue at, for end_if */
+static LLVMBasicBlockRef begin_if(CgContext *c, LLVMValueRef cond, const char *name) {
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(c->b));
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, fn, name);
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, fn, "endif");
+  LLVMBuildCondBr(c->b, cond, then, done);
+  LLVMPositionBuilderAtEnd(c->b, then);
+  return done;
+}
+
+static void end_if(CgContext *c, LLVMBasicBlockRef done) {
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
+}
+
+/* The item being run: its direction, first row and number of rows. */
+typedef struct Item {
+  LLVMValueRef d, r0, rows;
+} Item;
+
+/* Time step of the item's s-th step: s forwards, T-1-s backwards (d = 1). */
+static LLVMValueRef step_time(CgContext *c, const Scan *s, const Item *it, LLVMValueRef step) {
+  LLVMValueRef back = isub(c, k64(c, s->T - 1), imulk(c, step, 2)); /* T-1-2s */
+  return iadd(c, step, imul(c, it->d, back));
+}
+
+/* Index of row (t, r0 + r, d) in (T, B, D, ...) layouts, in rows of the last dim. */
+static LLVMValueRef row_at(CgContext *c, const Scan *s, const Item *it, LLVMValueRef t, LLVMValueRef r) {
+  LLVMValueRef b = iadd(c, it->r0, r);
+  return iadd(c, imulk(c, iadd(c, imulk(c, t, s->B), b), s->D), it->d);
+}
+
+/* ---- forward ---- */
+
+static void emit_forward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, const Item *it, LLVMValueRef ws) {
+  int64_t H = s->H, G4 = 4 * H, slot = s->T * s->B * s->D * H; /* floats per slot of the output */
+  LLVMValueRef x = f->args[o->in[0]], out = f->args[o->out];
+  LLVMValueRef w = cg_gep(c, f->args[o->in[1]], imulk(c, it->d, G4 * H));
+  LLVMValueRef wt = cg_gep(c, ws, k64(c, s->wt)), gates = cg_gep(c, ws, k64(c, s->gates));
+  LLVMValueRef cell = cg_gep(c, ws, k64(c, s->cell));
+  if (s->transpose) { /* wt[k][j] = w[j][k] */
+    CgLoopNest l = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {k64(c, G4), k64(c, H)}};
+    cg_loop_open(c, &l, "lstm.wt");
+    store(c, load(c, w, iadd(c, imulk(c, l.idx[0], H), l.idx[1])), wt, iadd(c, imulk(c, l.idx[1], G4), l.idx[0]));
+    cg_loop_close(c, &l);
+  }
+  zero(c, gates, s->rows * G4); /* the first step has no product */
+  zero(c, cell, s->rows * H);
+  CgLoopNest steps;
+  cg_loop_range(c, &steps, k64(c, 0), k64(c, s->T), "lstm.step");
+  LLVMValueRef t = step_time(c, s, it, steps.idx[0]);
+  LLVMBasicBlockRef done = begin_if(c, LLVMBuildICmp(c->b, LLVMIntSGT, steps.idx[0], k64(c, 0), ""), "lstm.product");
+  LLVMValueRef t_prev = iadd(c, isub(c, t, k64(c, 1)), imulk(c, it->d, 2));
+  LLVMValueRef h_prev = cg_gep(c, out, imulk(c, row_at(c, s, it, t_prev, k64(c, 0)), H));
+  CgSgemmShape sh = {.ta = false, .tb = !s->transpose, .k = H, .lda = s->D * H, .ldb = s->transpose ? G4 : H,
+                     .ldc = G4, .b_in_place = true};
+  cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, G4), h_prev, s->transpose ? wt : w, gates);
+  end_if(c, done);
+  /* the cell on the block's products, while they are in cache */
+  CgLoopNest l = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {it->rows, k64(c, H)}};
+  cg_loop_open(c, &l, "lstm.cell");
+  LLVMValueRef r = l.idx[0], j = l.idx[1], row = row_at(c, s, it, t, r);
+  LLVMValueRef xrow = imulk(c, row, G4), grow = imulk(c, r, G4), a[4];
+  for (int q = 0; q < 4; q++) {
+    LLVMValueRef at = iadd(c, j, k64(c, q * H));
+    a[q] = fadd(c, load(c, x, iadd(c, xrow, at)), load(c, gates, iadd(c, grow, at)));
+  }
+  LLVMValueRef gi = cg_math_sigmoid(c, a[0]), gf = cg_math_sigmoid(c, a[1]);
+  LLVMValueRef gg = cg_math_tanh(c, a[2]), go = cg_math_sigmoid(c, a[3]);
+  LLVMValueRef at_cell = iadd(c, imulk(c, r, H), j);
+  LLVMValueRef cn = fadd(c, fmul(c, gf, load(c, cell, at_cell)), fmul(c, gi, gg));
+  store(c, cn, cell, at_cell);
+  LLVMValueRef at_out = iadd(c, imulk(c, row, H), j);
+  store(c, fmul(c, go, cg_math_tanh(c, cn)), out, at_out);
+  if (s->save) {
+    LLVMValueRef saved[SLOTS] = {NULL, cn, gi, gf, gg, go};
+    for (int q = 1; q < SLOTS; q++) store(c, saved[q], out, iadd(c, at_out, k64(c, q * slot)));
+  }
+  cg_loop_close(c, &l);
+  cg_loop_close(c, &steps);
+}
+
+/* ---- backward ---- */
+
+static void emit_backward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, const Item *it, LLVMValueRef ws) {
+  int64_t H = s->H, G4 = 4 * H, slot = s->T * s->B * s->D * H;
+  LLVMValueRef st = f->args[o->in[0]], gy = f->args[o->in[2]], da = f->args[o->out];
+  LLVMValueRef w = cg_gep(c, f->args[o->in[1]], imulk(c, it->d, G4 * H));
+  LLVMValueRef dh = cg_gep(c, ws, k64(c, s->gates)), dc = cg_gep(c, ws, k64(c, s->cell));
+  zero(c, dh, s->rows * H);
+  zero(c, dc, s->rows * H);
+  CgLoopNest steps;
+  cg_loop_range(c, &steps, k64(c, 0), k64(c, s->T), "lstm.grad.step");
+  LLVMValueRef step = isub(c, k64(c, s->T - 1), steps.idx[0]); /* the direction's steps in reverse */
+  LLVMValueRef t = step_time(c, s, it, step);
+  LLVMValueRef has_prev = LLVMBuildICmp(c->b, LLVMIntSGT, step, k64(c, 0), "has.prev");
+  /* the previous step's time, clamped to t at the first step so that the load stays in bounds */
+  LLVMValueRef t_prev = LLVMBuildSelect(c->b, has_prev, iadd(c, isub(c, t, k64(c, 1)), imulk(c, it->d, 2)), t, "");
+  CgLoopNest l = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {it->rows, k64(c, H)}};
+  cg_loop_open(c, &l, "lstm.grad.cell");
+  LLVMValueRef r = l.idx[0], j = l.idx[1];
+  LLVMValueRef at = iadd(c, imulk(c, row_at(c, s, it, t, r), H), j);
+  LLVMValueRef at_prev = iadd(c, imulk(c, row_at(c, s, it, t_prev, r), H), j);
+  LLVMValueRef v[SLOTS], gv[SLOTS];
+  for (int q = 0; q < SLOTS; q++) {
+    v[q] = load(c, st, iadd(c, at, k64(c, q * slot)));
+    gv[q] = load(c, gy, iadd(c, at, k64(c, q * slot)));
+  }
+  LLVMValueRef c_prev = LLVMBuildSelect(c->b, has_prev, load(c, st, iadd(c, at_prev, k64(c, slot))), cg_f32(c, 0), "");
+  LLVMValueRef cc = v[1], gi = v[2], gf = v[3], gg = v[4], go = v[5], tc = cg_math_tanh(c, cc);
+  LLVMValueRef at_ws = iadd(c, imulk(c, r, H), j);
+  LLVMValueRef dhv = fadd(c, gv[0], load(c, dh, at_ws));
+  LLVMValueRef dcv = fadd(c, fadd(c, gv[1], fmul(c, fmul(c, dhv, go), one_minus(c, fmul(c, tc, tc)))), load(c, dc, at_ws));
+  LLVMValueRef row = imulk(c, row_at(c, s, it, t, r), G4);
+  LLVMValueRef d_gate[4] = {
+      fmul(c, fadd(c, gv[2], fmul(c, dcv, gg)), fmul(c, gi, one_minus(c, gi))),
+      fmul(c, fadd(c, gv[3], fmul(c, dcv, c_prev)), fmul(c, gf, one_minus(c, gf))),
+      fmul(c, fadd(c, gv[4], fmul(c, dcv, gi)), one_minus(c, fmul(c, gg, gg))),
+      fmul(c, fadd(c, gv[5], fmul(c, dhv, tc)), fmul(c, go, one_minus(c, go))),
+  };
+  for (int q = 0; q < 4; q++) store(c, d_gate[q], da, iadd(c, row, iadd(c, j, k64(c, q * H))));
+  store(c, fmul(c, dcv, gf), dc, at_ws);
+  cg_loop_close(c, &l);
+  /* the hidden state's gradient for the step before: the block's gate gradients times W_hh */
+  LLVMBasicBlockRef done = begin_if(c, has_prev, "lstm.grad.product");
+  LLVMValueRef first = cg_gep(c, da, imulk(c, row_at(c, s, it, t, k64(c, 0)), G4));
+  CgSgemmShape sh = {.k = G4, .lda = s->D * G4, .ldb = H, .ldc = H, .b_in_place = true};
+  cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, H), first, w, dh);
+  end_if(c, done);
+  cg_loop_close(c, &steps);
+}
+
+static void emit_scan(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int grad) {
+  Scan s = scan_geom(g, n, grad);
+  LLVMValueRef worker = LLVMBuildZExt(c->b, f->worker, c->i64, "");
+  LLVMValueRef ws = cg_gep(c, f->args[o->ws], imulk(c, worker, s.per_worker));
+  CgLoopNest items;
+  cg_loop_range(c, &items, f->begin, f->end, "lstm.item");
+  LLVMValueRef chunk = LLVMBuildSRem(c->b, items.idx[0], k64(c, s.chunks), "");
+  Item it = {.d = LLVMBuildSDiv(c->b, items.idx[0], k64(c, s.chunks), "dir"), .r0 = imulk(c, chunk, s.rows)};
+  LLVMValueRef left = isub(c, k64(c, s.B), it.r0);
+  it.rows = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, k64(c, s.rows), ""), left, k64(c, s.rows), "rows");
+  if (grad)
+    emit_backward(c, f, o, &s, &it, ws);
+  else
+    emit_forward(c, f, o, &s, &it, ws);
+  cg_loop_close(c, &items);
+}
+
+const CgOpaqueOp cg_opaque_lstm_scan = {.emit = emit_scan, .split = split_items, .mode = 0, .workspace = workspace_forward};
+const CgOpaqueOp cg_opaque_lstm_scan_grad = {.emit = emit_scan, .split = split_items, .mode = 1, .workspace = workspace_backward};
