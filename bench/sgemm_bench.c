@@ -3,10 +3,13 @@
  * line), GFLOP/s of each and their ratio. A tool for tuning the kernel (docs/architecture.md),
  * not a test: run it on a quiet machine.
  *   build/sgemm_bench                     the built-in list (small's layers at batch 32)
- *   build/sgemm_bench nt 32 1280 320 [acc]  one shape: transposes (n/t for A and B), M N K
+ *   build/sgemm_bench nt 32 1280 320 [acc] [inplace]  one shape: transposes (n/t for A and B),
+ *                                         M N K; inplace: B read where it is (b_in_place);
+ *                                         prepacked: op(B) packed once, untimed (b_packed)
  *   build/sgemm_bench --cpu haswell ...   our code for another CPU (AVX2 here); set
  *                                         OPENBLAS_CORETYPE=Haswell to hold OpenBLAS to the same */
 #include <cblas.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,25 +21,28 @@
 #include "driver/drv_pipeline.h"
 
 typedef void (*SgemmFn)(int64_t m, int64_t n, const float *a, const float *b, float *c);
+typedef void (*PackFn)(int64_t n, const float *b, float *dst);
 
 typedef struct Shape {
   const char *what;
   bool ta, tb, acc;
   int64_t m, n, k;
+  bool in_place, prepacked;
 } Shape;
 
-/* small at batch 32 on two threads: per image for convolutions, half the rows or columns */
+/* small at batch 32 on two threads: per image for convolutions, half the rows or columns; an
+ * LSTM step per direction, W_hh packed once (cg_lstm.c) */
 static const Shape builtin[] = {
-    {"conv2 forward", false, false, false, 128, 1024, 576},
-    {"conv4 forward", false, false, false, 256, 256, 2304},
-    {"conv6 forward", false, false, false, 512, 128, 4608},
-    {"conv6 grad input", true, false, false, 4608, 128, 512},
-    {"conv4 grad input", true, false, false, 2304, 256, 256},
-    {"conv6 grad filter", false, true, true, 256, 4608, 128},
-    {"conv4 grad filter", false, true, true, 128, 2304, 256},
-    {"lstm step h.W_hh^T", false, true, false, 32, 640, 320},
-    {"lstm step dh.W_hh", false, false, false, 32, 320, 1280},
-    {"lstm grad W_hh", true, false, true, 1280, 320, 32},
+    {"conv2 forward", false, false, false, 128, 1024, 576, false, false},
+    {"conv4 forward", false, false, false, 256, 256, 2304, false, false},
+    {"conv6 forward", false, false, false, 512, 128, 4608, false, false},
+    {"conv6 grad input", true, false, false, 4608, 128, 512, false, false},
+    {"conv4 grad input", true, false, false, 2304, 256, 256, false, false},
+    {"conv6 grad filter", false, true, true, 256, 4608, 128, false, false},
+    {"conv4 grad filter", false, true, true, 128, 2304, 256, false, false},
+    {"lstm step h.W_hh^T", false, true, false, 32, 1280, 320, false, true},
+    {"lstm step dh.W_hh", false, false, false, 32, 320, 1280, false, true},
+    {"lstm grad W_hh", true, false, true, 1280, 320, 32, false, false},
 };
 
 static double now(void) {
@@ -45,7 +51,8 @@ static double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static SgemmFn compile(CgTarget *t, const CgSgemmShape *s, CgJit **jit) {
+/* Our GEMM for shape s, and (pack not NULL) the function packing its op(B) whole. */
+static SgemmFn compile(CgTarget *t, const CgSgemmShape *s, CgJit **jit, PackFn *pack) {
   RtDiags d = {0};
   CgContext c;
   cg_context_init(&c, "sgemm", "bench");
@@ -56,12 +63,19 @@ static SgemmFn compile(CgTarget *t, const CgSgemmShape *s, CgJit **jit) {
   for (unsigned i = 0; i < 5; i++) p[i] = LLVMGetParam(wrapper, i);
   cg_sgemm_call(&c, s, t->vector_bits, p[0], p[1], p[2], p[3], p[4]);
   LLVMBuildRetVoid(c.b);
+  LLVMTypeRef pack_params[3] = {c.i64, c.ptr, c.ptr};
+  LLVMValueRef packer = LLVMAddFunction(c.mod, "bench_pack", LLVMFunctionType(c.void_t, pack_params, 3, false));
+  LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, packer, "entry"));
+  cg_sgemm_pack_b_call(&c, s->tb, s->k, s->ldb, t->vector_bits, LLVMGetParam(packer, 0), LLVMGetParam(packer, 1),
+                       LLVMGetParam(packer, 2));
+  LLVMBuildRetVoid(c.b);
   void *obj = NULL;
   size_t len = 0;
   SgemmFn fn = NULL;
   *jit = cg_jit_new(&d);
   if (drv_module_object(c.mod, t, &obj, &len, &d) && cg_jit_add_object(*jit, obj, len, &d))
     fn = (SgemmFn)cg_jit_lookup(*jit, "bench_sgemm", &d);
+  if (fn && pack && !(*pack = (PackFn)cg_jit_lookup(*jit, "bench_pack", &d))) fn = NULL;
   if (!fn) rt_diags_print(&d, stderr);
   free(obj);
   rt_diags_free(&d);
@@ -92,27 +106,42 @@ static double best_time(const Shape *sh, SgemmFn own, const float *a, const floa
 
 static int run(CgTarget *t, const Shape *sh) {
   CgSgemmShape s = {.ta = sh->ta, .tb = sh->tb, .k = sh->k, .accumulate = sh->acc,
-                    .lda = sh->ta ? sh->m : sh->k, .ldb = sh->tb ? sh->k : sh->n, .ldc = sh->n};
+                    .lda = sh->ta ? sh->m : sh->k, .ldb = sh->tb ? sh->k : sh->n, .ldc = sh->n,
+                    .b_in_place = sh->in_place, .b_packed = sh->prepacked};
   CgJit *jit = NULL;
-  SgemmFn own = compile(t, &s, &jit);
+  PackFn pack = NULL;
+  SgemmFn own = compile(t, &s, &jit, &pack);
   if (!own) return 1;
   float *a = malloc((size_t)(sh->m * sh->k) * 4), *b = malloc((size_t)(sh->k * sh->n) * 4);
   float *c = calloc((size_t)(sh->m * sh->n), 4);
   for (int64_t i = 0; i < sh->m * sh->k; i++) a[i] = (float)(i % 17) * 0.01f;
   for (int64_t i = 0; i < sh->k * sh->n; i++) b[i] = (float)(i % 13) * 0.01f;
+  float *packed = NULL, *own_b = b;
+  if (sh->prepacked) { /* packed once, outside the timing, as an LSTM kernel does */
+    size_t bytes = (size_t)cg_sgemm_packed_b_floats(sh->n, sh->k) * 4;
+    packed = aligned_alloc(64, (bytes + 63) / 64 * 64); /* the panels are read as aligned vectors */
+    pack(sh->n, b, packed);
+    own_b = packed;
+  }
+  /* one call each from C = 0: the largest difference, a check that the shape's path is right */
+  float *ref = calloc((size_t)(sh->m * sh->n), 4);
+  own(sh->m, sh->n, a, own_b, c);
+  best_time(&(Shape){.ta = sh->ta, .tb = sh->tb, .m = sh->m, .n = sh->n, .k = sh->k}, NULL, a, b, ref);
+  double diff = 0;
+  for (int64_t i = 0; i < sh->m * sh->n; i++) diff = fmax(diff, fabs((double)c[i] - ref[i]));
   double flop = 2.0 * (double)sh->m * (double)sh->n * (double)sh->k;
-  double t_own = best_time(sh, own, a, b, c), t_blas = best_time(sh, NULL, a, b, c);
-  printf("%-20s %c%c%s m %5lld n %5lld k %5lld   smelt %6.1f  openblas %6.1f GFLOP/s   ratio %.2f\n", sh->what,
-         sh->ta ? 't' : 'n', sh->tb ? 't' : 'n', sh->acc ? "+" : " ", (long long)sh->m, (long long)sh->n,
-         (long long)sh->k, flop / t_own * 1e-9, flop / t_blas * 1e-9, t_blas / t_own);
-  free(a), free(b), free(c);
+  double t_own = best_time(sh, own, a, own_b, c), t_blas = best_time(sh, NULL, a, b, c);
+  printf("%-20s %c%c%s m %5lld n %5lld k %5lld   smelt %6.1f  openblas %6.1f GFLOP/s   ratio %.2f   max diff %.1e\n",
+         sh->what, sh->ta ? 't' : 'n', sh->tb ? 't' : 'n', sh->acc ? "+" : " ", (long long)sh->m, (long long)sh->n,
+         (long long)sh->k, flop / t_own * 1e-9, flop / t_blas * 1e-9, t_blas / t_own, diff);
+  free(a), free(b), free(c), free(ref), free(packed);
   cg_jit_free(jit);
   return 0;
 }
 
 int main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-    printf("usage: sgemm_bench [--cpu NAME] [nn|nt|tn|tt M N K [acc]]\n"
+    printf("usage: sgemm_bench [--cpu NAME] [nn|nt|tn|tt M N K [acc] [inplace|prepacked]]\n"
            "Times our own SGEMM against OpenBLAS's on one thread: small's GEMM shapes, or one given.\n");
     return 0;
   }
@@ -126,8 +155,12 @@ int main(int argc, char **argv) {
   printf("host %s, %d-bit vectors\n", t->cpu, t->vector_bits);
   int rc = 0;
   if (argc >= 5) {
-    Shape sh = {"given", argv[1][0] == 't', argv[1][1] == 't', argc > 5 && !strcmp(argv[5], "acc"),
-                atoll(argv[2]), atoll(argv[3]), atoll(argv[4])};
+    Shape sh = {"given", argv[1][0] == 't', argv[1][1] == 't', false, atoll(argv[2]), atoll(argv[3]), atoll(argv[4]), false, false};
+    for (int i = 5; i < argc; i++) {
+      sh.acc |= !strcmp(argv[i], "acc");
+      sh.in_place |= !strcmp(argv[i], "inplace");
+      sh.prepacked |= !strcmp(argv[i], "prepacked");
+    }
     if (strlen(argv[1]) != 2 || sh.m < 1 || sh.n < 1 || sh.k < 1) {
       fprintf(stderr, "sgemm_bench: want nn|nt|tn|tt M N K [acc] with M, N, K >= 1\n");
       return 2;

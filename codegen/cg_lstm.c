@@ -27,39 +27,42 @@ enum {
 typedef struct Scan {
   int64_t T, B, D, H;
   int64_t rows, chunks; /* batch rows per item; items per direction */
-  bool grad, save, transpose;
-  int64_t wt, gates, cell, per_worker; /* offsets (floats) into a worker's area, and its size */
+  bool grad, save, pack; /* pack: W_hh packed once per item (with our GEMM, blocks of 4+ rows) */
+  int64_t gates, cell, per_worker; /* offsets (floats) into a worker's area (the packed W_hh at
+                                    * 0), and its size */
 } Scan;
 
-static Scan scan_geom(const IrGraph *g, const IrNode *n, bool grad) {
-  const int64_t *x = grad ? n->type.shape.dims : ir_type_of(g, n->in[0])->shape.dims;
-  Scan s = {.T = x[0], .B = x[1], .D = x[2], .H = ir_type_of(g, n->in[1])->shape.dims[2], .grad = grad};
+/* From the op's output: the scan's (S, T, B, D, H) or the gradient's (D, T, B, 4H). */
+static Scan scan_geom(const IrNode *n, bool grad) {
+  const int64_t *o = n->type.shape.dims;
+  Scan s = grad ? (Scan){.T = o[1], .B = o[2], .D = o[0], .H = o[3] / 4, .grad = true}
+                : (Scan){.T = o[1], .B = o[2], .D = o[3], .H = o[4]};
   s.rows = s.D == 2 ? s.B : (s.B + 1) / 2; /* two items either way, for two threads */
   if (s.rows > MAX_ROWS) s.rows = MAX_ROWS;
   s.chunks = (s.B + s.rows - 1) / s.rows;
   s.save = !grad && n->attr[0].v[0] != 0;
-  s.transpose = !grad && s.rows >= DOT_ROWS;
+  s.pack = grad || s.rows >= DOT_ROWS;
   int64_t H = s.H, R = s.rows;
-  if (grad) { /* the hidden state's and the cell's gradients from the step after */
-    s.gates = 0, s.cell = R * H, s.per_worker = 2 * R * H;
-  } else { /* W_hh^T, the block's gate products, its cells */
-    s.wt = 0;
-    s.gates = s.transpose ? 4 * H * H : 0;
-    s.cell = s.gates + R * 4 * H;
-    s.per_worker = s.cell + R * H;
-  }
-  s.per_worker = (s.per_worker + ALIGN - 1) / ALIGN * ALIGN;
+  /* W_hh packed as the products' B: forwards W_hh^T (H x 4H), backwards W_hh (4H x H) */
+  int64_t packed = s.pack ? (grad ? cg_sgemm_packed_b_floats(H, 4 * H) : cg_sgemm_packed_b_floats(4 * H, H)) : 0;
+  s.gates = (packed + ALIGN - 1) / ALIGN * ALIGN;
+  /* forwards the block's gate products and cells; backwards the hidden state's and the cell's
+   * gradients from the step after */
+  s.cell = s.gates + R * (grad ? H : 4 * H);
+  s.per_worker = (s.cell + R * H + ALIGN - 1) / ALIGN * ALIGN;
   return s;
 }
 
 static int64_t scan_workspace(const IrGraph *g, const IrNode *n, int workers, bool grad) {
-  return scan_geom(g, n, grad).per_worker * 4 * workers;
+  (void)g;
+  return scan_geom(n, grad).per_worker * 4 * workers;
 }
 static int64_t workspace_forward(const IrGraph *g, const IrNode *n, int workers) { return scan_workspace(g, n, workers, false); }
 static int64_t workspace_backward(const IrGraph *g, const IrNode *n, int workers) { return scan_workspace(g, n, workers, true); }
 
 static void split_items(CgKernelSpec *s, const IrGraph *g, const IrNode *n) {
-  Scan sc = scan_geom(g, n, n->op == IR_OP_LSTM_SCAN_GRAD);
+  (void)g;
+  Scan sc = scan_geom(n, n->op == IR_OP_LSTM_SCAN_GRAD);
   s->parallel_items = sc.D * sc.chunks;
   s->grain = 1;
 }
@@ -110,26 +113,32 @@ static LLVMValueRef step_time(CgContext *c, const Scan *s, const Item *it, LLVMV
   return iadd(c, step, imul(c, it->d, back));
 }
 
-/* Index of row (t, r0 + r, d) in (T, B, D, ...) layouts, in rows of the last dim. */
+/* Index of row (t, r0 + r, d) of the state's (T, B, D, H) slots, in rows of H. */
 static LLVMValueRef row_at(CgContext *c, const Scan *s, const Item *it, LLVMValueRef t, LLVMValueRef r) {
   LLVMValueRef b = iadd(c, it->r0, r);
   return iadd(c, imulk(c, iadd(c, imulk(c, t, s->B), b), s->D), it->d);
+}
+
+/* Index of row (t, r0 + r) of the direction's (T, B, 4H) gates, in rows of 4H. */
+static LLVMValueRef gate_row_at(CgContext *c, const Scan *s, const Item *it, LLVMValueRef t, LLVMValueRef r) {
+  return iadd(c, imulk(c, t, s->B), iadd(c, it->r0, r));
+}
+
+/* Operand `first + d` of the kernel: the item's direction's own (xproj_d, w_hh_d). */
+static LLVMValueRef per_direction(CgContext *c, CgFn *f, const Opaque *o, const Item *it, int first, int stride) {
+  if (o->n_in <= first + stride) return f->args[o->in[first]];
+  LLVMValueRef second = LLVMBuildICmp(c->b, LLVMIntNE, it->d, k64(c, 0), "");
+  return LLVMBuildSelect(c->b, second, f->args[o->in[first + stride]], f->args[o->in[first]], "");
 }
 
 /* ---- forward ---- */
 
 static void emit_forward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, const Item *it, LLVMValueRef ws) {
   int64_t H = s->H, G4 = 4 * H, slot = s->T * s->B * s->D * H; /* floats per slot of the output */
-  LLVMValueRef x = f->args[o->in[0]], out = f->args[o->out];
-  LLVMValueRef w = cg_gep(c, f->args[o->in[1]], imulk(c, it->d, G4 * H));
-  LLVMValueRef wt = cg_gep(c, ws, k64(c, s->wt)), gates = cg_gep(c, ws, k64(c, s->gates));
-  LLVMValueRef cell = cg_gep(c, ws, k64(c, s->cell));
-  if (s->transpose) { /* wt[k][j] = w[j][k] */
-    CgLoopNest l = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {k64(c, G4), k64(c, H)}};
-    cg_loop_open(c, &l, "lstm.wt");
-    store(c, load(c, w, iadd(c, imulk(c, l.idx[0], H), l.idx[1])), wt, iadd(c, imulk(c, l.idx[1], G4), l.idx[0]));
-    cg_loop_close(c, &l);
-  }
+  LLVMValueRef x = per_direction(c, f, o, it, 0, 2), w = per_direction(c, f, o, it, 1, 2), out = f->args[o->out];
+  LLVMValueRef gates = cg_gep(c, ws, k64(c, s->gates)), cell = cg_gep(c, ws, k64(c, s->cell));
+  bool packed = s->pack && c->own_gemm; /* OpenBLAS packs B itself, at every call */
+  if (packed) cg_sgemm_pack_b_call(c, true, H, H, c->vector_bits, k64(c, G4), w, ws);
   zero(c, gates, s->rows * G4); /* the first step has no product */
   zero(c, cell, s->rows * H);
   CgLoopNest steps;
@@ -138,15 +147,14 @@ static void emit_forward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, 
   LLVMBasicBlockRef done = begin_if(c, LLVMBuildICmp(c->b, LLVMIntSGT, steps.idx[0], k64(c, 0), ""), "lstm.product");
   LLVMValueRef t_prev = iadd(c, isub(c, t, k64(c, 1)), imulk(c, it->d, 2));
   LLVMValueRef h_prev = cg_gep(c, out, imulk(c, row_at(c, s, it, t_prev, k64(c, 0)), H));
-  CgSgemmShape sh = {.ta = false, .tb = !s->transpose, .k = H, .lda = s->D * H, .ldb = s->transpose ? G4 : H,
-                     .ldc = G4, .b_in_place = true};
-  cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, G4), h_prev, s->transpose ? wt : w, gates);
+  CgSgemmShape sh = {.tb = true, .k = H, .lda = s->D * H, .ldb = H, .ldc = G4, .b_packed = packed};
+  cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, G4), h_prev, packed ? ws : w, gates);
   end_if(c, done);
   /* the cell on the block's products, while they are in cache */
   CgLoopNest l = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {it->rows, k64(c, H)}};
   cg_loop_open(c, &l, "lstm.cell");
   LLVMValueRef r = l.idx[0], j = l.idx[1], row = row_at(c, s, it, t, r);
-  LLVMValueRef xrow = imulk(c, row, G4), grow = imulk(c, r, G4), a[4];
+  LLVMValueRef xrow = imulk(c, gate_row_at(c, s, it, t, r), G4), grow = imulk(c, r, G4), a[4];
   for (int q = 0; q < 4; q++) {
     LLVMValueRef at = iadd(c, j, k64(c, q * H));
     a[q] = fadd(c, load(c, x, iadd(c, xrow, at)), load(c, gates, iadd(c, grow, at)));
@@ -170,9 +178,11 @@ static void emit_forward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, 
 
 static void emit_backward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, const Item *it, LLVMValueRef ws) {
   int64_t H = s->H, G4 = 4 * H, slot = s->T * s->B * s->D * H;
-  LLVMValueRef st = f->args[o->in[0]], gy = f->args[o->in[2]], da = f->args[o->out];
-  LLVMValueRef w = cg_gep(c, f->args[o->in[1]], imulk(c, it->d, G4 * H));
+  LLVMValueRef st = f->args[o->in[0]], gy = f->args[o->in[1]], w = per_direction(c, f, o, it, 2, 1);
+  LLVMValueRef da = cg_gep(c, f->args[o->out], imulk(c, it->d, s->T * s->B * G4)); /* the direction's (T, B, 4H) */
   LLVMValueRef dh = cg_gep(c, ws, k64(c, s->gates)), dc = cg_gep(c, ws, k64(c, s->cell));
+  bool packed = s->pack && c->own_gemm;
+  if (packed) cg_sgemm_pack_b_call(c, false, G4, H, c->vector_bits, k64(c, H), w, ws);
   zero(c, dh, s->rows * H);
   zero(c, dc, s->rows * H);
   CgLoopNest steps;
@@ -197,7 +207,7 @@ static void emit_backward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s,
   LLVMValueRef at_ws = iadd(c, imulk(c, r, H), j);
   LLVMValueRef dhv = fadd(c, gv[0], load(c, dh, at_ws));
   LLVMValueRef dcv = fadd(c, fadd(c, gv[1], fmul(c, fmul(c, dhv, go), one_minus(c, fmul(c, tc, tc)))), load(c, dc, at_ws));
-  LLVMValueRef row = imulk(c, row_at(c, s, it, t, r), G4);
+  LLVMValueRef row = imulk(c, gate_row_at(c, s, it, t, r), G4);
   LLVMValueRef d_gate[4] = {
       fmul(c, fadd(c, gv[2], fmul(c, dcv, gg)), fmul(c, gi, one_minus(c, gi))),
       fmul(c, fadd(c, gv[3], fmul(c, dcv, c_prev)), fmul(c, gf, one_minus(c, gf))),
@@ -209,15 +219,16 @@ static void emit_backward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s,
   cg_loop_close(c, &l);
   /* the hidden state's gradient for the step before: the block's gate gradients times W_hh */
   LLVMBasicBlockRef done = begin_if(c, has_prev, "lstm.grad.product");
-  LLVMValueRef first = cg_gep(c, da, imulk(c, row_at(c, s, it, t, k64(c, 0)), G4));
-  CgSgemmShape sh = {.k = G4, .lda = s->D * G4, .ldb = H, .ldc = H, .b_in_place = true};
-  cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, H), first, w, dh);
+  LLVMValueRef first = cg_gep(c, da, imulk(c, gate_row_at(c, s, it, t, k64(c, 0)), G4));
+  CgSgemmShape sh = {.k = G4, .lda = G4, .ldb = H, .ldc = H, .b_packed = packed};
+  cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, H), first, packed ? ws : w, dh);
   end_if(c, done);
   cg_loop_close(c, &steps);
 }
 
 static void emit_scan(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int grad) {
-  Scan s = scan_geom(g, n, grad);
+  (void)g;
+  Scan s = scan_geom(n, grad);
   LLVMValueRef worker = LLVMBuildZExt(c->b, f->worker, c->i64, "");
   LLVMValueRef ws = cg_gep(c, f->args[o->ws], imulk(c, worker, s.per_worker));
   CgLoopNest items;

@@ -27,6 +27,7 @@ typedef struct Sgemm {
   LLVMValueRef k, lda, ldb, ldc; /* the function's K and leading dimensions (i64 parameters) */
   LLVMValueRef a, b, cmat;        /* the function's matrices */
   LLVMValueRef bufb, buf;         /* op(B)'s packed panels (KC x NC), and the current panel in it */
+  LLVMValueRef prepacked;         /* with b_packed: op(B) packed whole (the pack function's output) */
   LLVMValueRef dot_acc[4];       /* emit_dots' vector accumulators (entry-block allocas) */
   LLVMValueRef bufa;             /* the block of op(A) packed: MR-row tiles, k-major within one */
   LLVMValueRef mask[2]; /* columns n0 .. n0 + NR that exist, per vector of the panel */
@@ -78,9 +79,14 @@ static void store_masked(Sgemm *g, LLVMValueRef x, LLVMValueRef p, LLVMValueRef 
 /* Vector v of the current panel's columns at p (the columns past the last read as zeros). */
 static LLVMValueRef load_cols(Sgemm *g, LLVMValueRef p, int v) { return load_masked(g, p, g->mask[v]); }
 
+/* Alignment of the vectors of packed panels: whole vectors on the stack buffers; a B packed
+ * whole lies in the caller's memory, which a deployed model's caller may not align (unaligned
+ * vector moves cost nothing more when the address happens to be aligned). */
+static unsigned panel_align(const Sgemm *g) { return g->s->b_packed ? 4 : (unsigned)g->lanes * 4; }
+
 static LLVMValueRef load_vec(Sgemm *g, LLVMValueRef p) {
   LLVMValueRef x = LLVMBuildLoad2(g->c->b, g->vec, p, "");
-  LLVMSetAlignment(x, (unsigned)g->lanes * 4);
+  LLVMSetAlignment(x, panel_align(g));
   return x;
 }
 
@@ -117,7 +123,7 @@ static void emit_pack(Sgemm *g, LLVMValueRef nr) {
     for (int v = 0; v < 2; v++) {
       LLVMValueRef st = LLVMBuildStore(c->b, load_cols(g, cg_gep(c, row, i64c(g, v * g->lanes)), v),
                                        cg_gep(c, dst, i64c(g, v * g->lanes)));
-      LLVMSetAlignment(st, (unsigned)g->lanes * 4);
+      LLVMSetAlignment(st, panel_align(g));
     }
     cg_loop_close(c, &kk);
     return;
@@ -145,7 +151,7 @@ static void emit_pack(Sgemm *g, LLVMValueRef nr) {
     transpose_square(g, rows);
     for (int q = 0; q < g->lanes; q++) {
       LLVMValueRef dst = cg_gep(c, g->buf, add(g, mul(g, add(g, kk0, i64c(g, q)), nr_max), i64c(g, v * g->lanes)));
-      LLVMSetAlignment(LLVMBuildStore(c->b, rows[q], dst), (unsigned)g->lanes * 4);
+      LLVMSetAlignment(LLVMBuildStore(c->b, rows[q], dst), panel_align(g));
     }
   }
   cg_loop_close(c, &kk);
@@ -333,7 +339,15 @@ static LLVMValueRef at_panel(Sgemm *g, LLVMValueRef n0b, LLVMValueRef p, LLVMVal
   LLVMValueRef nr = imin(g, LLVMBuildNSWSub(g->c->b, n, g->n0, ""), i64c(g, nr_max));
   for (int v = 0; v < 2; v++) g->mask[v] = lane_mask(g, nr, v);
   g->buf = cg_gep(g->c, g->bufb, mul(g, p, (int64_t)KC * nr_max));
+  if (g->s->b_packed) /* the whole op(B) packed before the call: see cg_sgemm_packed_b_floats */
+    g->buf = cg_gep(g->c, g->prepacked, add(g, add(g, mulv(g, n0b, g->k), mul(g, g->k0, NC)), mulv(g, mul(g, p, nr_max), g->kc)));
   return nr;
+}
+
+int64_t cg_sgemm_packed_b_floats(int64_t n, int64_t k) {
+  /* column blocks of NC, each K x NC; the last panel's transposing pack may write up to a
+   * vector's rows past its depth */
+  return (n + NC - 1) / NC * NC * k + 32 * 16;
 }
 
 /* The loops of BLIS: blocks of NC columns; in each, blocks of KC in k, whose panels of op(B)
@@ -346,8 +360,8 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   LLVMBuilderRef b = c->b;
   int64_t nr_max = 2 * g->lanes;
   LLVMValueRef k_blocks = LLVMBuildSDiv(b, add(g, g->k, i64c(g, KC - 1)), i64c(g, KC), "kblocks");
-  LLVMValueRef few_rows = g->s->tb           ? LLVMConstInt(c->i1, 0, 0)
-                          : g->s->b_in_place ? LLVMConstInt(c->i1, 1, 0)
+  LLVMValueRef few_rows = g->s->tb || g->s->b_packed ? LLVMConstInt(c->i1, 0, 0)
+                          : g->s->b_in_place             ? LLVMConstInt(c->i1, 1, 0)
                                              : LLVMBuildICmp(b, LLVMIntSLT, m, i64c(g, PACK_MIN_ROWS), "few.rows");
   LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
   CgLoopNest nb, kb, pk, mb, panel, tile;
@@ -364,7 +378,7 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   g->first = g->s->accumulate ? LLVMConstInt(c->i1, 0, 0) : LLVMBuildICmp(b, LLVMIntEQ, kb.idx[0], i64c(g, 0), "first");
   LLVMBasicBlockRef pack_b = LLVMAppendBasicBlockInContext(c->ctx, fn, "pack.b");
   LLVMBasicBlockRef rows = LLVMAppendBasicBlockInContext(c->ctx, fn, "mblocks");
-  LLVMBuildCondBr(b, few_rows, rows, pack_b);
+  LLVMBuildCondBr(b, g->s->b_packed ? LLVMConstInt(c->i1, 1, 0) : few_rows, rows, pack_b);
   LLVMPositionBuilderAtEnd(b, pack_b);
   pk.rank = 1, pk.lo[0] = i64c(g, 0), pk.hi[0] = panels;
   cg_loop_open(c, &pk, "pack.panel");
@@ -433,7 +447,7 @@ LLVMTypeRef cg_sgemm_type(CgContext *c) {
 LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_bits) {
   char name[64];
   snprintf(name, sizeof name, "sgemm.%s%s.%s%s.v%d", s->ta ? "t" : "n", s->tb ? "t" : "n", s->accumulate ? "acc" : "set",
-           s->b_in_place && !s->tb ? ".inplace" : "", vector_bits);
+           s->b_packed ? ".prepacked" : s->b_in_place && !s->tb ? ".inplace" : "", vector_bits);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   fn = LLVMAddFunction(c->mod, name, cg_sgemm_type(c));
@@ -446,13 +460,14 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
   for (unsigned i = 0; i < 9; i++) LLVMSetValueName2(LLVMGetParam(fn, i), names[i], strlen(names[i]));
   g.k = LLVMGetParam(fn, 2), g.lda = LLVMGetParam(fn, 3), g.ldb = LLVMGetParam(fn, 4), g.ldc = LLVMGetParam(fn, 5);
   g.a = LLVMGetParam(fn, 6), g.b = LLVMGetParam(fn, 7), g.cmat = LLVMGetParam(fn, 8);
+  g.prepacked = g.b;
   g.bufb = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, (int64_t)KC * NC), "packed.b");
   LLVMSetAlignment(g.bufb, 64);
   g.bufa = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, (int64_t)MC * KC), "packed.a");
   LLVMSetAlignment(g.bufa, 64);
   for (int q = 0; q < DOT_COLS; q++) g.dot_acc[q] = LLVMBuildAlloca(c->b, g.vec, "dot.acc");
   LLVMValueRef m = LLVMGetParam(fn, 0), n = LLVMGetParam(fn, 1);
-  if (s->tb && !s->ta) { /* few rows: dot products; packing B^T would cost more than the work */
+  if (s->tb && !s->ta && !s->b_packed) { /* few rows: dot products; packing B^T would cost more than the work */
     LLVMBasicBlockRef dots = LLVMAppendBasicBlockInContext(c->ctx, fn, "dots");
     LLVMBasicBlockRef tiles = LLVMAppendBasicBlockInContext(c->ctx, fn, "tiles");
     LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, m, cg_i64(c, DOT_MAX_ROWS), "few.rows"), dots, tiles);
@@ -465,6 +480,55 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
   LLVMBuildRetVoid(c->b);
   if (saved) LLVMPositionBuilderAtEnd(c->b, saved);
   return fn;
+}
+
+/* void (i64 n, i64 k, i64 ldb, ptr b, ptr dst): op(B) packed whole, block by block and panel by
+ * panel in the order and layout at_panel reads with b_packed. */
+static LLVMTypeRef pack_type(CgContext *c) {
+  LLVMTypeRef params[5] = {c->i64, c->i64, c->i64, c->ptr, c->ptr};
+  return LLVMFunctionType(c->void_t, params, 5, false);
+}
+
+static LLVMValueRef pack_function(CgContext *c, bool tb, int vector_bits) {
+  char name[64];
+  snprintf(name, sizeof name, "sgemm.pack.%s.v%d", tb ? "t" : "n", vector_bits);
+  LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+  if (fn) return fn;
+  fn = LLVMAddFunction(c->mod, name, pack_type(c));
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
+  CgSgemmShape s = {.tb = tb};
+  Sgemm g = {.c = c, .s = &s, .lanes = vector_bits / 32};
+  g.vec = LLVMVectorType(c->f32, (unsigned)g.lanes);
+  LLVMBasicBlockRef saved = LLVMGetInsertBlock(c->b);
+  LLVMBuilderRef b = c->b;
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+  LLVMValueRef n = LLVMGetParam(fn, 0), dst = LLVMGetParam(fn, 4);
+  g.k = LLVMGetParam(fn, 1), g.ldb = LLVMGetParam(fn, 2), g.b = LLVMGetParam(fn, 3);
+  int64_t nr_max = 2 * g.lanes;
+  CgLoopNest nb, kb, pk;
+  cg_loop_range(c, &nb, i64c(&g, 0), LLVMBuildSDiv(b, add(&g, n, i64c(&g, NC - 1)), i64c(&g, NC), "nblocks"), "pack.nblock");
+  LLVMValueRef n0b = mul(&g, nb.idx[0], NC);
+  LLVMValueRef panels = LLVMBuildSDiv(b, add(&g, imin(&g, LLVMBuildNSWSub(b, n, n0b, ""), i64c(&g, NC)),
+                                             i64c(&g, nr_max - 1)), i64c(&g, nr_max), "panels");
+  cg_loop_range(c, &kb, i64c(&g, 0), LLVMBuildSDiv(b, add(&g, g.k, i64c(&g, KC - 1)), i64c(&g, KC), "kblocks"), "pack.kblock");
+  g.k0 = mul(&g, kb.idx[0], KC);
+  g.kc = imin(&g, LLVMBuildNSWSub(b, g.k, g.k0, ""), i64c(&g, KC));
+  cg_loop_range(c, &pk, i64c(&g, 0), panels, "pack.panel");
+  s.b_packed = true; /* at_panel then points buf at the panel's place in dst */
+  g.prepacked = g.bufb = dst;
+  emit_pack(&g, at_panel(&g, n0b, pk.idx[0], n));
+  cg_loop_close(c, &pk);
+  cg_loop_close(c, &kb);
+  cg_loop_close(c, &nb);
+  LLVMBuildRetVoid(b);
+  if (saved) LLVMPositionBuilderAtEnd(b, saved);
+  return fn;
+}
+
+void cg_sgemm_pack_b_call(CgContext *c, bool tb, int64_t k, int64_t ldb, int vector_bits, LLVMValueRef n, LLVMValueRef b,
+                          LLVMValueRef dst) {
+  LLVMValueRef args[5] = {n, cg_i64(c, k), cg_i64(c, ldb), b, dst};
+  LLVMBuildCall2(c->b, pack_type(c), pack_function(c, tb, vector_bits), args, 5, "");
 }
 
 void cg_sgemm_call(CgContext *c, const CgSgemmShape *s, int vector_bits, LLVMValueRef m, LLVMValueRef n,

@@ -27,6 +27,8 @@ typedef struct CgSgemmShape {
   bool b_in_place;      /* an untransposed B is read where it is for any M, never packed: the
                          * caller calls again and again with the same B, which stays in cache
                          * (an LSTM's recurrent weights) */
+  bool b_packed;        /* B points at op(B) already packed whole (cg_sgemm_pack_b_call): the
+                         * same B for many calls is packed once */
 } CgSgemmShape;
 
 /* The function `void (i64 m, i64 n, i64 k, i64 lda, i64 ldb, i64 ldc, ptr a, ptr b, ptr c)` for
@@ -35,6 +37,13 @@ typedef struct CgSgemmShape {
  * and leading dimension, which keeps compile time down); m, n >= 0, k >= 1. Its packing buffers
  * take about 550 KiB of the calling thread's stack (the pool's threads have 8 MiB). */
 LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_bits);
+
+/* Floats of op(B) (k x n) packed whole for calls with b_packed (a little more than k x n). */
+int64_t cg_sgemm_packed_b_floats(int64_t n, int64_t k);
+/* A call at the builder's position packing op(B) (k x n: B^T when tb, leading dimension ldb)
+ * into dst, whole, for later calls with b_packed and the same K. */
+void cg_sgemm_pack_b_call(CgContext *c, bool tb, int64_t k, int64_t ldb, int vector_bits, LLVMValueRef n, LLVMValueRef b,
+                          LLVMValueRef dst);
 
 /* Its type, for LLVMBuildCall2. */
 LLVMTypeRef cg_sgemm_type(CgContext *c);

@@ -1,9 +1,8 @@
 /* lstm: nn.LSTM (Hochreiter & Schmidhuber 1997) over a sequence, stacked and optionally
- * bidirectional, lowered as unrolled cells: per layer and direction, the input projection of all
- * T steps is ONE matmul (T*B, in) x (in, 4h) plus the bias, then each step adds h_{t-1} W_hh^T
- * and applies the cell. Every step has the same ops and shapes (h_{-1} = c_{-1} = zeros of shape
- * (B, h), no special first step), so the backend emits each step's kernels once. One bias per
- * gate set where PyTorch has b_ih + b_hh; gate blocks are ordered i, f, g, o. */
+ * bidirectional. Per layer, the input projection of all T steps and both directions is ONE
+ * matmul, and the recurrence of all steps and directions one lstm_scan op (ir/eval_recurrent.c;
+ * compiled, the directions run on two threads and W_hh stays in cache across steps). One bias
+ * per gate set where PyTorch has b_ih + b_hh; gate blocks are ordered i, f, g, o. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -51,44 +50,31 @@ static int params(const FeLayer *l, FeParamInfo *out) {
   return n;
 }
 
-/* One direction over the whole sequence x (T*B, in) -> (T*B, h), outputs in time order. */
-static IrId lstm_direction(FeLowerCtx *c, const FeLayer *l, IrId x, int layer, bool reverse, IrId zeros) {
+/* One layer, every direction, over the whole sequence x (T*B, in) -> (T*B, D*h): per direction
+ * the input projection of all steps as ONE matmul (T*B, in) x (in, 4h) plus the bias, then the
+ * recurrence of all directions as one lstm_scan (saving its gates for the gradient when
+ * training). */
+static IrId lower_layer(FeLowerCtx *c, const FeLayer *l, IrId x, int layer) {
   IrGraph *g = c->g;
-  int T = l->in.dims[0], B = c->batch, h = l->lstm.hidden;
-  char name[64];
-  const char *dir = reverse ? "_reverse" : "";
-  snprintf(name, sizeof name, "l%d%s.weight_ih", layer, dir);
-  IrId w_ih = fe_lower_param(c, l, name);
-  snprintf(name, sizeof name, "l%d%s.weight_hh", layer, dir);
-  IrId w_hh = fe_lower_param(c, l, name);
-  snprintf(name, sizeof name, "l%d%s.bias", layer, dir);
-  IrId xproj = fe_lower_affine(g, x, w_ih, fe_lower_param(c, l, name)); /* (T*B, 4h) */
-  IrId *hs = rt_xmalloc((size_t)T * sizeof *hs);
-  IrId hprev = zeros, cprev = zeros;
-  for (int s = 0; s < T; s++) {
-    int t = reverse ? T - 1 - s : s;
-    IrId xt = ir_slice_axis(g, xproj, 0, (int64_t)t * B, (int64_t)(t + 1) * B);
-    IrId gates = ir_add(g, xt, ir_matmul(g, hprev, w_hh, false, true));
-    fe_lower_lstm_cell(g, gates, cprev, h, &hprev, &cprev);
-    hs[t] = hprev;
+  int64_t T = l->in.dims[0], B = c->batch, h = l->lstm.hidden;
+  int dirs = l->lstm.bidirectional ? 2 : 1;
+  IrId xproj[2], w_hh[2];
+  for (int d = 0; d < dirs; d++) {
+    char name[3][64];
+    const char *what[3] = {"weight_ih", "weight_hh", "bias"};
+    for (int i = 0; i < 3; i++) snprintf(name[i], sizeof name[i], "l%d%s.%s", layer, d ? "_reverse" : "", what[i]);
+    IrId proj = fe_lower_affine(g, x, fe_lower_param(c, l, name[0]), fe_lower_param(c, l, name[2]));
+    xproj[d] = ir_reshape(g, proj, IR_SHAPE(T, B, 4 * h));
+    w_hh[d] = fe_lower_param(c, l, name[1]);
   }
-  IrId out = ir_concat(g, T, hs, 0);
-  free(hs);
-  return out;
+  IrId scan = ir_lstm_scan(g, dirs, xproj, w_hh, c->train);
+  IrId hs = ir_slice(g, scan, (int64_t[]){0, 0, 0, 0, 0}, (int64_t[]){1, T, B, dirs, h}, NULL);
+  return ir_reshape(g, hs, IR_SHAPE(T * B, dirs * h));
 }
 
 /* Stacked layers; a bidirectional layer's output per step is [forward | reverse] features. */
 static IrId lower(FeLowerCtx *c, const FeLayer *l, IrId x) {
-  IrId zeros = ir_const_fill(c->g, IR_F32, IR_SHAPE(c->batch, l->lstm.hidden), 0.0);
-  for (int layer = 0; layer < l->lstm.layers && x != IR_NONE; layer++) {
-    IrId fwd = lstm_direction(c, l, x, layer, false, zeros);
-    if (!l->lstm.bidirectional) {
-      x = fwd;
-      continue;
-    }
-    IrId both[2] = {fwd, lstm_direction(c, l, x, layer, true, zeros)};
-    x = ir_concat(c->g, 2, both, 1);
-  }
+  for (int layer = 0; layer < l->lstm.layers && x != IR_NONE; layer++) x = lower_layer(c, l, x, layer);
   return x;
 }
 

@@ -34,18 +34,20 @@ double ir_macs_conv2d_grad_filter(const IrGraph *g, const IrNode *n) {
   return (double)ir_shape_numel(operand_shape(g, n, 1)) * (double)(out[1] * out[2] * out[3]);
 }
 
-/* xproj (T, B, D, 4H), w_hh (D, 4H, H): every step after a direction's first multiplies its
- * (B, H) hidden state by W_hh^T, (B, 4H) dot products of length H. */
+/* xproj_d (T, B, 4H), w_hh_d (4H, H) per direction: every step after a direction's first
+ * multiplies its (B, H) hidden state by W_hh^T, (B, 4H) dot products of length H. */
 double ir_macs_lstm_scan(const IrGraph *g, const IrNode *n) {
   const int64_t *x = operand_shape(g, n, 0)->dims;
-  return (double)(x[0] - 1) * (double)(x[1] * x[2] * x[3]) * (double)operand_shape(g, n, 1)->dims[2];
+  double dirs = n->n_in / 2;
+  return dirs * (double)(x[0] - 1) * (double)(x[1] * x[2]) * (double)(x[2] / 4);
 }
 
 /* The same products backwards: each step's gate gradients (B, 4H) times W_hh, (B, H) sums of
- * 4H terms, for all steps but a direction's first. */
+ * 4H terms, for all steps but a direction's first; out (D, T, B, 4H). */
 double ir_macs_lstm_scan_grad(const IrGraph *g, const IrNode *n) {
-  const int64_t *dx = n->type.shape.dims;
-  return (double)(dx[0] - 1) * (double)(dx[1] * dx[2] * dx[3]) * (double)operand_shape(g, n, 1)->dims[2];
+  (void)g;
+  const int64_t *da = n->type.shape.dims;
+  return (double)da[0] * (double)(da[1] - 1) * (double)(da[2] * da[3]) * (double)(da[3] / 4);
 }
 
 double ir_graph_macs(const IrGraph *g) {

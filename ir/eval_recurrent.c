@@ -2,16 +2,16 @@
  * order i, f, g, o as in PyTorch), every direction and time step in one op so that a backend can
  * keep the recurrent weights in cache across steps and run the directions side by side.
  *
- * lstm_scan(xproj (T, B, D, 4H), w_hh (D, 4H, H)) [save]: direction d runs over t = 0 .. T-1
- * (d = 0) or T-1 .. 0 (d = 1) from h = c = 0:
- *   a = xproj[t, b, d] + W_hh[d] h_prev        (xproj already holds W_ih x + bias)
+ * lstm_scan(xproj_0 (T, B, 4H), w_hh_0 (4H, H) [, xproj_1, w_hh_1]) [save]: direction d runs
+ * over t = 0 .. T-1 (d = 0) or T-1 .. 0 (d = 1) from h = c = 0:
+ *   a = xproj_d[t, b] + W_hh_d h_prev        (xproj_d already holds W_ih x + bias)
  *   i, f, o = sigmoid(a_i, a_f, a_o), g = tanh(a_g), c = f c_prev + i g, h = o tanh(c)
  * and writes out[0, t, b, d] = h; with save = 1 also slots 1-5: c, i, f, g, o (what the
  * gradient needs).
  *
- * lstm_scan_grad(state, w_hh, gout) -> d loss / d a (T, B, D, 4H), the gradient of xproj, for
- * a gradient gout of every slot of the saved state; the weight gradient is then one matmul of
- * it with the hidden states shifted by a step (ir/vjp_recurrent.c). */
+ * lstm_scan_grad(state, gout, w_hh_0 [, w_hh_1]) -> d loss / d a (D, T, B, 4H), the gradients
+ * of the xproj_d, for a gradient gout of every slot of the saved state; the weight gradients are
+ * then one matmul each of it with the hidden states shifted by a step (ir/vjp_recurrent.c). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -24,9 +24,10 @@ typedef struct Lstm {
   int64_t T, B, D, H;
 } Lstm;
 
-static Lstm lstm_dims(const IrType *w_hh, const IrType *gates) {
-  const int64_t *x = gates->shape.dims;
-  return (Lstm){x[0], x[1], x[2], w_hh->shape.dims[2]};
+/* From a scan's or a gradient's output (S, T, B, D, H). */
+static Lstm lstm_dims(const IrType *state) {
+  const int64_t *s = state->shape.dims;
+  return (Lstm){s[1], s[2], s[3], s[4]};
 }
 
 /* Element j of slot s at (t, b, d) of a state (S, T, B, D, H). */
@@ -34,8 +35,8 @@ static int64_t at_state(const Lstm *l, int s, int64_t t, int64_t b, int64_t d) {
   return (((s * l->T + t) * l->B + b) * l->D + d) * l->H;
 }
 
-/* Row (t, b, d) of a (T, B, D, 4H) gates tensor. */
-static int64_t at_gates(const Lstm *l, int64_t t, int64_t b, int64_t d) { return ((t * l->B + b) * l->D + d) * 4 * l->H; }
+/* Row (d, t, b) of a (D, T, B, 4H) gradient; of xproj_d (T, B, 4H) with d = 0. */
+static int64_t at_gates(const Lstm *l, int64_t d, int64_t t, int64_t b) { return ((d * l->T + t) * l->B + b) * 4 * l->H; }
 
 /* The time step of direction d's s-th step. */
 static int64_t step_time(const Lstm *l, int64_t d, int64_t s) { return d ? l->T - 1 - s : s; }
@@ -47,19 +48,18 @@ static double sigmoid(double x) {
 }
 
 void ir_eval_lstm_scan(const IrNode *n, const IrTensor *const *in, IrTensor *out) {
-  Lstm l = lstm_dims(&in[1]->type, &in[0]->type);
+  Lstm l = lstm_dims(&out->type);
   bool save = n->attr[0].v[0] != 0;
-  const double *x = in[0]->data, *w = in[1]->data;
   double *y = out->data, *a = rt_xmalloc((size_t)(4 * l.H) * sizeof *a);
   double *h = rt_xcalloc((size_t)l.H, sizeof *h), *c = rt_xcalloc((size_t)l.H, sizeof *c);
   for (int64_t d = 0; d < l.D; d++)
     for (int64_t b = 0; b < l.B; b++) {
+      const double *x = in[2 * d]->data, *wd = in[2 * d + 1]->data;
       for (int64_t j = 0; j < l.H; j++) h[j] = c[j] = 0;
       for (int64_t s = 0; s < l.T; s++) {
         int64_t t = step_time(&l, d, s);
-        const double *wd = w + d * 4 * l.H * l.H;
         for (int64_t r = 0; r < 4 * l.H; r++) {
-          double sum = x[at_gates(&l, t, b, d) + r];
+          double sum = x[at_gates(&l, 0, t, b) + r];
           for (int64_t k = 0; k < l.H; k++) sum += wd[r * l.H + k] * h[k];
           a[r] = sum;
         }
@@ -79,8 +79,8 @@ void ir_eval_lstm_scan(const IrNode *n, const IrTensor *const *in, IrTensor *out
 
 void ir_eval_lstm_scan_grad(const IrNode *n, const IrTensor *const *in, IrTensor *out) {
   (void)n;
-  Lstm l = lstm_dims(&in[1]->type, &out->type);
-  const double *st = in[0]->data, *w = in[1]->data, *gy = in[2]->data;
+  Lstm l = lstm_dims(&in[0]->type);
+  const double *st = in[0]->data, *gy = in[1]->data;
   double *da = out->data;
   double *dh_rec = rt_xcalloc((size_t)l.H, sizeof *dh_rec), *dc_next = rt_xcalloc((size_t)l.H, sizeof *dc_next);
   for (int64_t d = 0; d < l.D; d++)
@@ -88,7 +88,7 @@ void ir_eval_lstm_scan_grad(const IrNode *n, const IrTensor *const *in, IrTensor
       for (int64_t j = 0; j < l.H; j++) dh_rec[j] = dc_next[j] = 0;
       for (int64_t s = l.T - 1; s >= 0; s--) {
         int64_t t = step_time(&l, d, s);
-        double *row = da + at_gates(&l, t, b, d);
+        double *row = da + at_gates(&l, d, t, b);
         for (int64_t j = 0; j < l.H; j++) {
 #define S(q) st[at_state(&l, q, t, b, d) + j]
 #define G(q) gy[at_state(&l, q, t, b, d) + j]
@@ -104,7 +104,7 @@ void ir_eval_lstm_scan_grad(const IrNode *n, const IrTensor *const *in, IrTensor
 #undef S
 #undef G
         }
-        const double *wd = w + d * 4 * l.H * l.H;
+        const double *wd = in[2 + d]->data;
         for (int64_t k = 0; k < l.H; k++) {
           double sum = 0;
           for (int64_t r = 0; r < 4 * l.H; r++) sum += row[r] * wd[r * l.H + k];

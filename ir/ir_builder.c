@@ -318,15 +318,18 @@ IrId ir_ctc_loss_grad(IrGraph *g, IrId logits, IrId labels, IrId label_len, IrId
   return ir_graph_add_op(g, IR_OP_CTC_LOSS_GRAD, 4, in, &a);
 }
 
-IrId ir_lstm_scan(IrGraph *g, IrId xproj, IrId w_hh, bool save) {
-  IrId in[2] = {xproj, w_hh};
+IrId ir_lstm_scan(IrGraph *g, int dirs, const IrId *xproj, const IrId *w_hh, bool save) {
+  RT_ASSERT(dirs == 1 || dirs == 2, "an LSTM has 1 or 2 directions, not %d", dirs);
+  IrId in[4];
+  for (int d = 0; d < dirs; d++) in[2 * d] = xproj[d], in[2 * d + 1] = w_hh[d];
   IrAttr a = attr_int(save);
-  return ir_graph_add_op(g, IR_OP_LSTM_SCAN, 2, in, &a);
+  return ir_graph_add_op(g, IR_OP_LSTM_SCAN, 2 * dirs, in, &a);
 }
 
-IrId ir_lstm_scan_grad(IrGraph *g, IrId state, IrId w_hh, IrId gout) {
-  IrId in[3] = {state, w_hh, gout};
-  return ir_graph_add_op(g, IR_OP_LSTM_SCAN_GRAD, 3, in, NULL);
+IrId ir_lstm_scan_grad(IrGraph *g, IrId state, IrId gout, int dirs, const IrId *w_hh) {
+  RT_ASSERT(dirs == 1 || dirs == 2, "an LSTM has 1 or 2 directions, not %d", dirs);
+  IrId in[4] = {state, gout, w_hh[0], dirs > 1 ? w_hh[1] : IR_NONE};
+  return ir_graph_add_op(g, IR_OP_LSTM_SCAN_GRAD, 2 + dirs, in, NULL);
 }
 
 /* ---- composites ---- */

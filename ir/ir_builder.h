@@ -100,10 +100,11 @@ IrId ir_argmax(IrGraph *g, IrId x, int axis);
 IrId ir_rng_uniform(IrGraph *g, IrId seed, int64_t stream, IrShape shape);
 IrId ir_ctc_loss(IrGraph *g, IrId logits, IrId labels, IrId label_len, int blank);
 IrId ir_ctc_loss_grad(IrGraph *g, IrId logits, IrId labels, IrId label_len, IrId gout, int blank);
-/* an LSTM layer's recurrence (ir/eval_recurrent.c): xproj (T, B, D, 4H), w_hh (D, 4H, H) ->
- * (save ? 6 : 1, T, B, D, H); and d loss / d xproj from the saved state and its gradient */
-IrId ir_lstm_scan(IrGraph *g, IrId xproj, IrId w_hh, bool save);
-IrId ir_lstm_scan_grad(IrGraph *g, IrId state, IrId w_hh, IrId gout);
+/* an LSTM layer's recurrence over `dirs` (1 or 2) directions (ir/eval_recurrent.c): xproj[d]
+ * (T, B, 4H), w_hh[d] (4H, H) -> (save ? 6 : 1, T, B, D, H); and d loss / d xproj (D, T, B, 4H)
+ * from the saved state and its gradient */
+IrId ir_lstm_scan(IrGraph *g, int dirs, const IrId *xproj, const IrId *w_hh, bool save);
+IrId ir_lstm_scan_grad(IrGraph *g, IrId state, IrId gout, int dirs, const IrId *w_hh);
 
 /* ---- composites ---- */
 IrId ir_softmax(IrGraph *g, IrId x, int axis);     /* exp(x - max) / sum, stable */

@@ -96,9 +96,9 @@ const IrOpInfo ir_op_info[IR_OP_COUNT] = {
                         ir_infer_ctc_loss, ir_eval_ctc_loss, ir_vjp_ctc_loss},
     [IR_OP_CTC_LOSS_GRAD] = {"ctc_loss_grad", 4, IR_FUSE_OPAQUE, OWN, {{"blank", 1}},
                              ir_infer_ctc_loss_grad, ir_eval_ctc_loss_grad, NULL},
-    [IR_OP_LSTM_SCAN] = {"lstm_scan", 2, IR_FUSE_OPAQUE, OWN, {{"save", 1}},
+    [IR_OP_LSTM_SCAN] = {"lstm_scan", -1, IR_FUSE_OPAQUE, OWN, {{"save", 1}},
                          ir_infer_lstm_scan, ir_eval_lstm_scan, ir_vjp_lstm_scan, NULL, ir_macs_lstm_scan},
-    [IR_OP_LSTM_SCAN_GRAD] = {"lstm_scan_grad", 3, IR_FUSE_OPAQUE, OWN, NO_ATTRS,
+    [IR_OP_LSTM_SCAN_GRAD] = {"lstm_scan_grad", -1, IR_FUSE_OPAQUE, OWN, NO_ATTRS,
                               ir_infer_lstm_scan_grad, ir_eval_lstm_scan_grad, NULL, NULL,
                               ir_macs_lstm_scan_grad},
 };

@@ -362,13 +362,17 @@ static void test_lstm_scan(void **state) {
   static const int64_t shapes[3][4] = {{4, 5, 2, 7}, {3, 2, 2, 5}, {5, 9, 1, 3}}; /* T, B, D, H */
   for (int i = 0; i < 3; i++) {
     const int64_t *s = shapes[i];
+    int dirs = (int)s[2];
     IrGraph *g = ir_graph_new("lstm_scan");
-    IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(s[0], s[1], s[2], 4 * s[3])), 2.0);
-    IrId w = in_f32(g, "w_hh", IR_SHAPE(s[2], 4 * s[3], s[3]));
-    IrId scan = ir_lstm_scan(g, x, w, true);
+    IrId x[2], w[2];
+    for (int d = 0; d < dirs; d++) {
+      x[d] = ir_mul_scalar(g, in_f32(g, d ? "x1" : "x0", IR_SHAPE(s[0], s[1], 4 * s[3])), 2.0);
+      w[d] = in_f32(g, d ? "w1" : "w0", IR_SHAPE(4 * s[3], s[3]));
+    }
+    IrId scan = ir_lstm_scan(g, dirs, x, w, true);
     ir_graph_add_output(g, scan);
-    ir_graph_add_output(g, ir_lstm_scan(g, x, w, false));
-    ir_graph_add_output(g, ir_lstm_scan_grad(g, scan, w, in_f32(g, "g", IR_SHAPE(6, s[0], s[1], s[2], s[3]))));
+    ir_graph_add_output(g, ir_lstm_scan(g, dirs, x, w, false));
+    ir_graph_add_output(g, ir_lstm_scan_grad(g, scan, in_f32(g, "g", IR_SHAPE(6, s[0], s[1], s[2], s[3])), dirs, w));
     check(g);
   }
 }

@@ -179,9 +179,11 @@ static void build_every_op(IrGraph *g) {
   IrId logits = ir_reshape(g, ir_concat(g, 2, (IrId[]){pos, sel}, 1), IR_SHAPE(2, 3, 2));
   IrId labels = ir_const_data(g, IR_I32, IR_SHAPE(2, 1), (const double[]){1, 0});
   IrId lens = ir_const_data(g, IR_I32, IR_SHAPE(2), (const double[]){1, 0});
-  IrId w_hh = ir_param(g, "w_hh", IR_SHAPE(2, 8, 2), IR_INIT_UNIFORM, 0.5);
-  IrId scan = ir_lstm_scan(g, ir_input(g, "gates", IR_F32, IR_SHAPE(3, 2, 2, 8)), w_hh, true);
-  ir_graph_add_output(g, ir_lstm_scan_grad(g, scan, w_hh, scan));
+  IrId w_hh[2] = {ir_param(g, "w_hh", IR_SHAPE(8, 2), IR_INIT_UNIFORM, 0.5),
+                  ir_param(g, "w_hh_r", IR_SHAPE(8, 2), IR_INIT_UNIFORM, 0.5)};
+  IrId xproj[2] = {ir_input(g, "gates", IR_F32, IR_SHAPE(3, 2, 8)), ir_input(g, "gates_r", IR_F32, IR_SHAPE(3, 2, 8))};
+  IrId scan = ir_lstm_scan(g, 2, xproj, w_hh, true);
+  ir_graph_add_output(g, ir_lstm_scan_grad(g, scan, scan, 2, w_hh));
   IrId ctc = ir_ctc_loss(g, logits, labels, lens, 0);
   IrId grad = ir_ctc_loss_grad(g, logits, labels, lens, ctc, 0);
   IrId loss = ir_sum_all(g, ctc);
