@@ -3,9 +3,10 @@
  * shape, codegen/cg_sgemm.h),
  * followed by the kernel's elementwise epilogue on the block just computed, while it is in
  * cache. 3x3 stride-1 convolutions of 16 channels and more are Winograd ones (cg_winograd.h,
- * unless CgKernelOptions says otherwise); the rest use im2col (Chellapilla et al. 2006): per
- * image, the receptive fields become the columns of a (C*KH*KW, OH*OW) matrix in the worker's
- * slice of the workspace.
+ * unless CgKernelOptions says otherwise); a 1x1 convolution, or one whose filter spans the
+ * image's height with one column, is one GEMM on the image as it is (conv_implicit); the rest use
+ * im2col (Chellapilla et al. 2006): per image, the receptive fields become the columns of a
+ * (C*KH*KW, OH*OW) matrix in the worker's slice of the workspace.
  *   conv2d:             y[n] = W (O, CKK) @ col(x[n]), or directly when CKK is small (below)
  *   conv2d_grad_input:  col = W^T @ g[n]; dx[n] = col2im(col)
  *   conv2d_grad_filter: dW[o0:o1] = sum_n g[n][o0:o1] @ col(x[n])^T, split over output rows
@@ -78,6 +79,19 @@ static CgConvGeom conv_geom(const IrGraph *g, const IrNode *n) {
 
 static int64_t col_elems(const CgConvGeom *cv) { return cv->c * cv->kh * cv->kw * cv->oh * cv->ow; }
 
+/* Whether the image (C, H, W) is its own column matrix (C*KH*KW, OH*OW), rows OH*OW apart, so
+ * that the convolution is one GEMM on it with no im2col (an implicit GEMM that copies nothing):
+ * one filter column, stride 1, no padding, and either one filter row at stride 1 (a 1x1
+ * convolution: row c is channel c) or filter rows spanning the image's height, one output row
+ * (row (c, kh) is image row kh of channel c; the layer that turns a CNN's last map of height 2
+ * into a sequence). */
+static bool conv_implicit(const CgConvGeom *cv) {
+  if (cv->kw != 1 || cv->sw != 1 || cv->pl != 0 || cv->pt != 0 || cv->ow != cv->w || cv->dh != 1) return false;
+  return (cv->kh == 1 && cv->sh == 1 && cv->oh == cv->h) || (cv->kh == cv->h && cv->oh == 1);
+}
+
+static bool conv_direct(const CgConvGeom *cv);
+
 /* Whether the convolution cv computing `mode` is a Winograd one under opt (and its plan). */
 static bool conv_winograd(CgWinograd *w, const CgConvGeom *cv, GemmMode mode, const CgKernelOptions *opt) {
   CgWinoKind kind = mode == GEMM_CONV              ? CG_WINO_FORWARD
@@ -93,6 +107,7 @@ int64_t cg_gemm_workspace_bytes(const IrGraph *g, const PassKernel *k, int worke
   CgKernelOptions opt = user ? *(const CgKernelOptions *)user : cg_kernel_options(NULL);
   CgWinograd w;
   if (conv_winograd(&w, &cv, gemm_mode(n->op), &opt)) return cg_winograd_workspace_elems(&w, workers) * 4;
+  if (conv_implicit(&cv) && !(gemm_mode(n->op) == GEMM_CONV && conv_direct(&cv))) return 0;
   return col_elems(&cv) * 4 * workers;
 }
 
@@ -445,7 +460,8 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
     return;
   }
   int64_t ckk = cv->c * cv->kh * cv->kw, ohw = cv->oh * cv->ow, hw = cv->h * cv->w;
-  LLVMValueRef col = gep(c, f->args[gm->ws], mul(c, LLVMBuildZExt(c->b, f->worker, c->i64, ""), col_elems(cv)));
+  bool implicit = conv_implicit(cv) && !(gm->mode == GEMM_CONV && conv_direct(cv));
+  LLVMValueRef col = implicit ? NULL : gep(c, f->args[gm->ws], mul(c, LLVMBuildZExt(c->b, f->worker, c->i64, ""), col_elems(cv)));
   CgLoopNest items;
   LLVMValueRef lo[4], hi[4];
   if (gm->mode == GEMM_CONV_GRAD_FILTER) {
@@ -458,7 +474,10 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
     CgLoopNest imgs;
     cg_loop_range(c, &imgs, cg_i64(c, 0), cg_i64(c, cv->n), "image");
     LLVMValueRef x = gep(c, f->args[gm->a], mul(c, imgs.idx[0], cv->c * hw));
-    emit_im2col(c, cv, x, col, false);
+    if (implicit)
+      col = x;
+    else
+      emit_im2col(c, cv, x, col, false);
     LLVMValueRef gy = gep(c, f->args[gm->b], add(c, mul(c, imgs.idx[0], cv->o * ohw), mul(c, o0, ohw)));
     cg_emit_sgemm(c, false, true, rows, cg_i64(c, ckk), ohw, gy, ohw, col, ohw, 1.0f, dw, ckk);
     cg_loop_close(c, &imgs);
@@ -476,7 +495,10 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
     if (conv_direct(cv)) {
       emit_conv_direct(c, cv, x, f->args[gm->b], y, col);
     } else {
-      emit_im2col(c, cv, x, col, false);
+      if (implicit)
+        col = x;
+      else
+        emit_im2col(c, cv, x, col, false);
       cg_emit_sgemm(c, false, false, cg_i64(c, cv->o), cg_i64(c, ohw), ckk, f->args[gm->b], ckk, col, ohw, 0.0f, y, ohw);
     }
     lo[1] = cg_i64(c, 0), hi[1] = cg_i64(c, cv->o), lo[2] = cg_i64(c, 0), hi[2] = cg_i64(c, cv->oh);
@@ -484,9 +506,13 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
   } else { /* grad input */
     LLVMValueRef gy = gep(c, f->args[gm->a], mul(c, i, cv->o * ohw));
     LLVMValueRef dx = gep(c, f->args[gm->out], mul(c, i, cv->c * hw));
-    cg_emit_sgemm(c, true, false, cg_i64(c, ckk), cg_i64(c, ohw), cv->o, f->args[gm->b], ckk, gy, ohw, 0.0f, col, ohw);
-    emit_memset0(c, dx, cv->c * hw);
-    emit_im2col(c, cv, dx, col, true);
+    /* implicit: every image element is one element of the column matrix, written once */
+    cg_emit_sgemm(c, true, false, cg_i64(c, ckk), cg_i64(c, ohw), cv->o, f->args[gm->b], ckk, gy, ohw, 0.0f,
+                  implicit ? dx : col, ohw);
+    if (!implicit) {
+      emit_memset0(c, dx, cv->c * hw);
+      emit_im2col(c, cv, dx, col, true);
+    }
     lo[1] = cg_i64(c, 0), hi[1] = cg_i64(c, cv->c), lo[2] = cg_i64(c, 0), hi[2] = cg_i64(c, cv->h);
     lo[3] = cg_i64(c, 0), hi[3] = cg_i64(c, cv->w);
   }

@@ -281,6 +281,29 @@ static void test_conv(void **state) {
     }
 }
 
+/* Convolutions that are one GEMM on the image as it is (codegen/cg_gemm.c, conv_implicit): 1x1
+ * ones, and a filter of one column spanning the image's height (a CNN's last map of height 2
+ * turned into a sequence), next to near misses that take im2col (padding, stride 2). */
+static void test_conv_implicit(void **state) {
+  static const struct { int64_t c, h, w, kh, kw; IrConvSpec spec; } cases[] = {
+      {40, 3, 7, 1, 1, {{1, 1}, {0, 0, 0, 0}, {1, 1}}}, {40, 2, 9, 2, 1, {{1, 1}, {0, 0, 0, 0}, {1, 1}}},
+      {40, 3, 9, 3, 1, {{1, 1}, {0, 0, 0, 0}, {1, 1}}}, {40, 2, 9, 2, 1, {{1, 1}, {0, 1, 0, 0}, {1, 1}}},
+      {40, 4, 6, 1, 1, {{2, 1}, {0, 0, 0, 0}, {1, 1}}},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    IrGraph *g = ir_graph_new("conv2d_implicit");
+    IrId x = in_f32(g, "x", IR_SHAPE(3, cases[i].c, cases[i].h, cases[i].w));
+    IrId w = in_f32(g, "w", IR_SHAPE(6, cases[i].c, cases[i].kh, cases[i].kw));
+    IrId y = ir_conv2d_ex(g, x, w, cases[i].spec);
+    ir_graph_add_output(g, ir_relu(g, y));
+    const int64_t *yd = ir_type_of(g, y)->shape.dims;
+    IrId gy = in_f32(g, "gy", IR_SHAPE(3, 6, yd[2], yd[3]));
+    ir_graph_add_output(g, ir_conv2d_grad_input(g, gy, w, cases[i].spec, cases[i].h, cases[i].w));
+    ir_graph_add_output(g, ir_conv2d_grad_filter(g, x, gy, cases[i].spec, cases[i].kh, cases[i].kw));
+    check(g);
+  }
+}
+
 /* Windows that tile the input (2x2, 2x1: codegen's straight-line path), on planes they cover
  * exactly or not (rows and columns past the last window), wide enough for vector loops with a
  * remainder; overlapping padded windows (the general path); and ties (a ReLU's zeros), where
@@ -532,7 +555,7 @@ int main(void) {
       cmocka_unit_test(test_matmul),
       cmocka_unit_test(test_conv),           cmocka_unit_test(test_pool),
       cmocka_unit_test(test_layout),         cmocka_unit_test(test_indexing),
-      cmocka_unit_test(test_ctc),            cmocka_unit_test(test_lstm_scan),            cmocka_unit_test(test_softmax_fused),
+      cmocka_unit_test(test_conv_implicit),    cmocka_unit_test(test_ctc),            cmocka_unit_test(test_lstm_scan),            cmocka_unit_test(test_softmax_fused),
       cmocka_unit_test(test_random_shapes),  cmocka_unit_test(test_libm_calls_llvm_introduces),
       cmocka_unit_test(test_emission_table_complete), cmocka_unit_test(test_every_op_covered),
   };
