@@ -5,14 +5,15 @@
  * bidirectional layer run on two threads side by side. Results do not depend on how items are
  * shared out (every row is computed the same way whatever block it is in).
  *
- * Forward, per item: W_hh[d] transposed once into the worker's workspace (H x 4H), then per
- * step the (rows, H) x (H, 4H) product of the previous hidden states (read from the output,
- * where the last step wrote them) with it, B read in place where it sits in cache (a block of
- * fewer than four rows takes the dot products against W_hh as stored instead), and the cell as
- * the product's epilogue: gates, c and h for the block, written to the output's slots.
+ * Forward, per item: W_hh_d^T packed once into the worker's workspace in our GEMM's panel
+ * layout (cg_sgemm_pack_b_call; with OpenBLAS's GEMM, or blocks of fewer than four rows, W_hh_d
+ * is read as stored, B^T), then per step the (rows, H) x (H, 4H) product of the previous hidden
+ * states (read from the output, where the last step wrote them), and the cell as the product's
+ * epilogue: gates, c and h for the block while its gate sums are in cache, written to the
+ * output's slots.
  * Backward, per item and step in reverse: the cell's gradient gives the gate gradients (the
- * output), then (rows, 4H) x W_hh[d] (4H, H) gives the hidden state's gradient from the next
- * step. The weight gradient is one large matmul outside (ir/vjp_recurrent.c). */
+ * output), then (rows, 4H) x W_hh_d (4H, H), W_hh_d packed once likewise, gives the hidden
+ * state's gradient for the step before. The weight gradient is one large matmul outside (ir/vjp_recurrent.c). */
 #include "codegen/cg_opaque.h"
 #include "codegen/cg_ops.h"
 #include "codegen/cg_sgemm.h"
@@ -20,7 +21,7 @@
 enum {
   SLOTS = 6,     /* h, c, i, f, g, o: a saved state's slots */
   MAX_ROWS = 64, /* batch rows per work item, at most (its gate block stays in L2) */
-  DOT_ROWS = 4,  /* fewer rows than this take dot products against W_hh, untransposed */
+  DOT_ROWS = 4,  /* fewer rows than this take dot products against W_hh as stored, unpacked */
   ALIGN = 16,    /* floats: workers' areas start on 64-byte boundaries */
 };
 

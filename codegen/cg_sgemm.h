@@ -5,8 +5,9 @@
  * buffers on the stack (B^T's panels transposed in registers, a square of vectors at a time);
  * an MR x NR tile of C is held in vector registers while the K loop runs FMAs on broadcasts of
  * op(A) and the packed rows; the last columns use masked loads and stores, the rows left over
- * one masked tile of MR or MR/2 rows; fewer than 24 rows of C read an untransposed B in place
- * instead of packing it. Against B^T (A not transposed), fewer than 24 rows of C are dot
+ * one masked tile of MR or MR/2 rows; fewer than 24 rows of C (any number, with b_in_place) read
+ * an untransposed B in place instead of packing it, and a B packed whole by its caller
+ * (b_packed) is read as it lies. Against B^T (A not transposed), fewer than 4 rows of C are dot
  * products on vectors instead, four columns side by side.
  * The tiles sum every element of C over k in order; the dot products in lanes, then across
  * them. Which path a call takes depends on its M, and a GEMM's splits depend on its shape only
