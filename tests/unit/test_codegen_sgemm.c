@@ -1,7 +1,8 @@
 /* Our own SGEMM (codegen/cg_sgemm.h) against a plain double-precision GEMM in C: every
  * combination of transposes and beta, padded leading dimensions, sizes around the tile edges
  * (1, primes, one more and one less than a tile or a panel, more than a block of rows), K
- * across the packing block, on 128-bit, 256-bit and the host's vectors; splitting M or N
+ * across the packing block, on 128-bit, 256-bit and the host's vectors; B read in place for any
+ * M, and B packed whole beforehand (into memory that is not 64-byte aligned); splitting M or N
  * within a path changes no bit. */
 #include <math.h>
 #include <setjmp.h>
@@ -20,10 +21,12 @@
 #include "driver/drv_pipeline.h"
 
 typedef void (*SgemmFn)(int64_t m, int64_t n, const float *a, const float *b, float *c);
+typedef void (*PackFn)(int64_t n, const float *b, float *dst);
 
 typedef struct Compiled {
   CgJit *jit;
   SgemmFn fn;
+  PackFn pack; /* packs op(B) whole for a shape with b_packed */
 } Compiled;
 
 /* The shape's function behind an exported wrapper `test_sgemm`, compiled for the host. */
@@ -43,6 +46,12 @@ static Compiled compile_shape(const CgSgemmShape *s, int vector_bits) {
   for (unsigned i = 0; i < 5; i++) p[i] = LLVMGetParam(wrapper, i);
   cg_sgemm_call(&c, s, vector_bits, p[0], p[1], p[2], p[3], p[4]);
   LLVMBuildRetVoid(c.b);
+  LLVMTypeRef pack_params[3] = {c.i64, c.ptr, c.ptr};
+  LLVMValueRef packer = LLVMAddFunction(c.mod, "test_pack", LLVMFunctionType(c.void_t, pack_params, 3, false));
+  LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, packer, "entry"));
+  cg_sgemm_pack_b_call(&c, s->tb, s->k, s->ldb, vector_bits, LLVMGetParam(packer, 0), LLVMGetParam(packer, 1),
+                       LLVMGetParam(packer, 2));
+  LLVMBuildRetVoid(c.b);
   void *obj = NULL;
   size_t len = 0;
   bool ok = drv_module_object(c.mod, t, &obj, &len, &d);
@@ -51,7 +60,9 @@ static Compiled compile_shape(const CgSgemmShape *s, int vector_bits) {
   Compiled out = {.jit = cg_jit_new(&d)};
   assert_true(cg_jit_add_object(out.jit, obj, len, &d));
   out.fn = (SgemmFn)cg_jit_lookup(out.jit, "test_sgemm", &d);
+  out.pack = (PackFn)cg_jit_lookup(out.jit, "test_pack", &d);
   assert_non_null(out.fn);
+  assert_non_null(out.pack);
   assert_int_equal(d.errors, 0);
   free(obj);
   rt_diags_free(&d);
@@ -89,7 +100,13 @@ static void check(const Compiled *f, const CgSgemmShape *s, int64_t m, int64_t n
   for (int64_t i = 0; i < b_len; i++) b[i] = value(&seed);
   for (int64_t i = 0; i < c_len; i++) want[i] = c[i] = value(&seed);
   reference(s, m, n, a, b, want);
-  f->fn(m, n, a, b, c);
+  float *packed = NULL;
+  if (s->b_packed) { /* packed whole, one float past an aligned start */
+    packed = calloc((size_t)cg_sgemm_packed_b_floats(n, s->k) + 16, 4);
+    f->pack(n, b, packed + 1);
+  }
+  f->fn(m, n, a, packed ? packed + 1 : b, c);
+  free(packed);
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < s->ldc; j++) {
       double w = want[i * s->ldc + j], got = c[i * s->ldc + j];
@@ -121,6 +138,31 @@ static void test_against_reference(void **state) {
           for (size_t ni = 0; ni < sizeof sizes / sizeof *sizes; ni += 1 + (mi + ki) % 2)
             check(&f, &s, sizes[mi], sizes[ni]);
         check(&f, &s, 0, 5); /* nothing to do */
+        cg_jit_free(f.jit);
+      }
+}
+
+/* B read where it is for any number of rows (b_in_place), and op(B) packed whole before the call
+ * (b_packed), both transposes of B, K across the packing block, rows beyond a block of MC. */
+static void test_b_in_place_and_pre_packed(void **state) {
+  (void)state;
+  RtDiags d = {0};
+  assert_true(cg_target_init(&d));
+  CgTarget *t = cg_target_new(NULL, &d);
+  int widths[2] = {256, t->vector_bits};
+  cg_target_free(t);
+  static const int64_t ks[] = {1, 7, 300};
+  static const int64_t ms[] = {1, 3, 4, 13, 32, 300}, ns[] = {1, 17, 33, 300};
+  for (int w = 0; w < 2; w++)
+    for (int mode = 0; mode < 3; mode++) /* in place; packed B; packed B^T */
+      for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+        int64_t k = ks[ki], max = 300, pad = 5;
+        bool tb = mode == 2;
+        CgSgemmShape s = {.tb = tb, .k = k, .accumulate = ki == 1, .lda = k + pad, .ldb = (tb ? k : max) + pad,
+                          .ldc = max + pad, .b_in_place = mode == 0, .b_packed = mode > 0};
+        Compiled f = compile_shape(&s, widths[w]);
+        for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
+          for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) check(&f, &s, ms[mi], ns[ni]);
         cg_jit_free(f.jit);
       }
 }
@@ -158,6 +200,7 @@ static void test_split_is_bitwise_equal(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_against_reference),
+      cmocka_unit_test(test_b_in_place_and_pre_packed),
       cmocka_unit_test(test_split_is_bitwise_equal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
