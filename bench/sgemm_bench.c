@@ -5,7 +5,9 @@
  *   build/sgemm_bench                     the built-in list (small's layers at batch 32)
  *   build/sgemm_bench nt 32 1280 320 [acc] [inplace]  one shape: transposes (n/t for A and B),
  *                                         M N K; inplace: B read where it is (b_in_place);
- *                                         prepacked: op(B) packed once, untimed (b_packed)
+ *                                         prepacked: op(B) packed once, untimed (b_packed);
+ *                                         bf16: products of bf16-rounded inputs (AVX512-BF16;
+ *                                         its max diff is against OpenBLAS's fp32)
  *   build/sgemm_bench --cpu haswell ...   our code for another CPU (AVX2 here); set
  *                                         OPENBLAS_CORETYPE=Haswell to hold OpenBLAS to the same */
 #include <cblas.h>
@@ -27,22 +29,22 @@ typedef struct Shape {
   const char *what;
   bool ta, tb, acc;
   int64_t m, n, k;
-  bool in_place, prepacked;
+  bool in_place, prepacked, bf16;
 } Shape;
 
 /* small at batch 32 on two threads: per image for convolutions, half the rows or columns; an
  * LSTM step per direction, W_hh packed once (cg_lstm.c) */
 static const Shape builtin[] = {
-    {"conv2 forward", false, false, false, 128, 1024, 576, false, false},
-    {"conv4 forward", false, false, false, 256, 256, 2304, false, false},
-    {"conv6 forward", false, false, false, 512, 128, 4608, false, false},
-    {"conv6 grad input", true, false, false, 4608, 128, 512, false, false},
-    {"conv4 grad input", true, false, false, 2304, 256, 256, false, false},
-    {"conv6 grad filter", false, true, true, 256, 4608, 128, false, false},
-    {"conv4 grad filter", false, true, true, 128, 2304, 256, false, false},
-    {"lstm step h.W_hh^T", false, true, false, 32, 1280, 320, false, true},
-    {"lstm step dh.W_hh", false, false, false, 32, 320, 1280, false, true},
-    {"lstm grad W_hh", true, false, true, 1280, 320, 32, false, false},
+    {"conv2 forward", false, false, false, 128, 1024, 576, false, false, false},
+    {"conv4 forward", false, false, false, 256, 256, 2304, false, false, false},
+    {"conv6 forward", false, false, false, 512, 128, 4608, false, false, false},
+    {"conv6 grad input", true, false, false, 4608, 128, 512, false, false, false},
+    {"conv4 grad input", true, false, false, 2304, 256, 256, false, false, false},
+    {"conv6 grad filter", false, true, true, 256, 4608, 128, false, false, false},
+    {"conv4 grad filter", false, true, true, 128, 2304, 256, false, false, false},
+    {"lstm step h.W_hh^T", false, true, false, 32, 1280, 320, false, true, false},
+    {"lstm step dh.W_hh", false, false, false, 32, 320, 1280, false, true, false},
+    {"lstm grad W_hh", true, false, true, 1280, 320, 32, false, false, false},
 };
 
 static double now(void) {
@@ -66,8 +68,9 @@ static SgemmFn compile(CgTarget *t, const CgSgemmShape *s, CgJit **jit, PackFn *
   LLVMTypeRef pack_params[3] = {c.i64, c.ptr, c.ptr};
   LLVMValueRef packer = LLVMAddFunction(c.mod, "bench_pack", LLVMFunctionType(c.void_t, pack_params, 3, false));
   LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, packer, "entry"));
-  cg_sgemm_pack_b_call(&c, s->tb, s->k, s->ldb, t->vector_bits, LLVMGetParam(packer, 0), LLVMGetParam(packer, 1),
-                       LLVMGetParam(packer, 2));
+  if (!s->bf16)
+    cg_sgemm_pack_b_call(&c, s->tb, s->k, s->ldb, t->vector_bits, LLVMGetParam(packer, 0), LLVMGetParam(packer, 1),
+                         LLVMGetParam(packer, 2));
   LLVMBuildRetVoid(c.b);
   void *obj = NULL;
   size_t len = 0;
@@ -107,7 +110,7 @@ static double best_time(const Shape *sh, SgemmFn own, const float *a, const floa
 static int run(CgTarget *t, const Shape *sh) {
   CgSgemmShape s = {.ta = sh->ta, .tb = sh->tb, .k = sh->k, .accumulate = sh->acc,
                     .lda = sh->ta ? sh->m : sh->k, .ldb = sh->tb ? sh->k : sh->n, .ldc = sh->n,
-                    .b_in_place = sh->in_place, .b_packed = sh->prepacked};
+                    .b_in_place = sh->in_place, .b_packed = sh->prepacked, .bf16 = sh->bf16};
   CgJit *jit = NULL;
   PackFn pack = NULL;
   SgemmFn own = compile(t, &s, &jit, &pack);
@@ -141,7 +144,7 @@ static int run(CgTarget *t, const Shape *sh) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-    printf("usage: sgemm_bench [--cpu NAME] [nn|nt|tn|tt M N K [acc] [inplace|prepacked]]\n"
+    printf("usage: sgemm_bench [--cpu NAME] [nn|nt|tn|tt M N K [acc] [inplace|prepacked|bf16]]\n"
            "Times our own SGEMM against OpenBLAS's on one thread: small's GEMM shapes, or one given.\n");
     return 0;
   }
@@ -155,11 +158,13 @@ int main(int argc, char **argv) {
   printf("host %s, %d-bit vectors\n", t->cpu, t->vector_bits);
   int rc = 0;
   if (argc >= 5) {
-    Shape sh = {"given", argv[1][0] == 't', argv[1][1] == 't', false, atoll(argv[2]), atoll(argv[3]), atoll(argv[4]), false, false};
+    Shape sh = {"given", argv[1][0] == 't', argv[1][1] == 't', false, atoll(argv[2]), atoll(argv[3]), atoll(argv[4]),
+                false, false, false};
     for (int i = 5; i < argc; i++) {
       sh.acc |= !strcmp(argv[i], "acc");
       sh.in_place |= !strcmp(argv[i], "inplace");
       sh.prepacked |= !strcmp(argv[i], "prepacked");
+      sh.bf16 |= !strcmp(argv[i], "bf16");
     }
     if (strlen(argv[1]) != 2 || sh.m < 1 || sh.n < 1 || sh.k < 1) {
       fprintf(stderr, "sgemm_bench: want nn|nt|tn|tt M N K [acc] with M, N, K >= 1\n");

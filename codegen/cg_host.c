@@ -20,6 +20,10 @@ void cg_host_info(CgHostInfo *info) {
 }
 
 /* true when "+name" is an entry of the comma-separated feature string */
+static int has_feature(const char *features, const char *name);
+
+bool cg_host_has_feature(const CgHostInfo *info, const char *name) { return has_feature(info->features, name); }
+
 static int has_feature(const char *features, const char *name) {
   size_t n = strlen(name);
   for (const char *p = features; (p = strstr(p, name)); p += n) {

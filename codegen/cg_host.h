@@ -3,6 +3,7 @@
 #ifndef SMELT_CG_HOST_H
 #define SMELT_CG_HOST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct CgHostInfo {
@@ -17,6 +18,9 @@ void cg_host_info(CgHostInfo *info);
 /* The enabled SIMD features among those that matter for our kernels (sse4.2 ... avx512*, fma),
  * space-separated, in LLVM's spelling; returns buf. */
 char *cg_host_simd_features(const CgHostInfo *info, char *buf, size_t size);
+
+/* Whether the host has the feature `name` in LLVM's spelling ("avx512bf16"). */
+bool cg_host_has_feature(const CgHostInfo *info, const char *name);
 
 /* Widest vector register the host has, in bits (128, 256 or 512). */
 int cg_host_vector_bits(const CgHostInfo *info);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "codegen/cg_kernel.h"
+#include "support/rt_assert.h"
 
 enum {
   KC = 256,           /* rows of op(B) packed at once: a KC x NR panel stays in L1 (32 KiB at 512 bits) */
@@ -28,6 +29,9 @@ typedef struct Sgemm {
   LLVMValueRef a, b, cmat;        /* the function's matrices */
   LLVMValueRef bufb, buf;         /* op(B)'s packed panels (KC x NC), and the current panel in it */
   LLVMValueRef prepacked;         /* with b_packed: op(B) packed whole (the pack function's output) */
+  LLVMTypeRef bf16;               /* with bf16: the bfloat type, and AVX512-BF16's dot product */
+  LLVMValueRef dpbf16;
+  LLVMTypeRef dpbf16_type;
   LLVMValueRef dot_acc[4];       /* emit_dots' vector accumulators (entry-block allocas) */
   LLVMValueRef bufa;             /* the block of op(A) packed: MR-row tiles, k-major within one */
   LLVMValueRef mask[2]; /* columns n0 .. n0 + NR that exist, per vector of the panel */
@@ -175,17 +179,58 @@ static LLVMValueRef a_packed_at(Sgemm *g, LLVMValueRef r, LLVMValueRef kk) {
  * dimension, so for whole tiles it is a plain copy that vectorises. */
 static void emit_pack_tiles(Sgemm *g, LLVMValueRef m0, LLVMValueRef t0, LLVMValueRef t1, LLVMValueRef last) {
   CgContext *c = g->c;
+  bool bf16 = g->s->bf16;
+  /* bf16: k up to an even count, the one past kc a zero (its pair's product must be 0, not NaN) */
+  LLVMValueRef kc = bf16 ? LLVMBuildAnd(c->b, add(g, g->kc, i64c(g, 1)), i64c(g, -2), "kc.even") : g->kc;
   CgLoopNest l;
   l.rank = 3, l.lo[0] = t0, l.lo[1] = l.lo[2] = i64c(g, 0);
   l.hi[0] = t1;
-  l.hi[1] = g->s->ta ? g->kc : i64c(g, g->mr);
-  l.hi[2] = g->s->ta ? i64c(g, g->mr) : g->kc;
+  l.hi[1] = g->s->ta ? kc : i64c(g, g->mr);
+  l.hi[2] = g->s->ta ? i64c(g, g->mr) : kc;
   cg_loop_open(c, &l, "pack.a");
   LLVMValueRef kk = g->s->ta ? l.idx[1] : l.idx[2], r = g->s->ta ? l.idx[2] : l.idx[1];
   LLVMValueRef i = add(g, m0, add(g, mul(g, l.idx[0], g->mr), r));
   if (last) i = imin(g, i, last);
-  LLVMValueRef dst = add(g, mul(g, l.idx[0], (int64_t)g->mr * KC), a_packed_at(g, r, kk));
-  LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->f32, a_at(g, i, add(g, g->k0, kk)), ""), cg_gep(c, g->bufa, dst));
+  LLVMValueRef tile = mul(g, l.idx[0], (int64_t)g->mr * KC);
+  if (bf16) { /* row-major bf16 pairs (k even, k odd): one 32-bit word for the tile's broadcast */
+    LLVMValueRef inside = LLVMBuildICmp(c->b, LLVMIntSLT, kk, g->kc, "");
+    LLVMValueRef at = a_at(g, i, add(g, g->k0, imin(g, kk, LLVMBuildNSWSub(c->b, g->kc, i64c(g, 1), ""))));
+    LLVMValueRef x = LLVMBuildSelect(c->b, inside, LLVMBuildLoad2(c->b, c->f32, at, ""), cg_f32(c, 0), "");
+    /* the tile starts where its float version would (a_tile), its rows KC bf16 apart */
+    LLVMValueRef dst = LLVMBuildGEP2(c->b, g->bf16, g->bufa, (LLVMValueRef[]){add(g, mul(g, tile, 2), add(g, mul(g, r, KC), kk))}, 1, "");
+    LLVMBuildStore(c->b, LLVMBuildFPTrunc(c->b, x, g->bf16, ""), dst);
+  } else {
+    LLVMValueRef dst = add(g, tile, a_packed_at(g, r, kk));
+    LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->f32, a_at(g, i, add(g, g->k0, kk)), ""), cg_gep(c, g->bufa, dst));
+  }
+  cg_loop_close(c, &l);
+}
+
+/* bf16: the panel just packed as floats (buf[kk][j]) rewritten in place as pairs of rows, bf16
+ * words (op(B)[2p][j], op(B)[2p + 1][j]) side by side, 2 * NR of them a pair of rows; a row past
+ * kc reads as zeros. Pair p is written below the rows 2p and 2p + 1 it reads. */
+static void emit_panel_to_bf16(Sgemm *g) {
+  CgContext *c = g->c;
+  int lanes = g->lanes, nr_max = 2 * lanes;
+  LLVMTypeRef half = LLVMVectorType(g->bf16, (unsigned)lanes);
+  LLVMValueRef zip[32];
+  for (int i = 0; i < lanes; i++) zip[2 * i] = cg_i32(c, i), zip[2 * i + 1] = cg_i32(c, lanes + i);
+  CgLoopNest l;
+  cg_loop_range(c, &l, i64c(g, 0), LLVMBuildSDiv(c->b, add(g, g->kc, i64c(g, 1)), i64c(g, 2), "pairs"), "pack.bf16");
+  LLVMValueRef k0 = mul(g, l.idx[0], 2), k1 = add(g, k0, i64c(g, 1));
+  LLVMValueRef odd_inside = LLVMBuildICmp(c->b, LLVMIntSLT, k1, g->kc, "");
+  LLVMValueRef out[2];
+  for (int v = 0; v < 2; v++) {
+    LLVMValueRef r0 = load_vec(g, cg_gep(c, g->buf, add(g, mul(g, k0, nr_max), i64c(g, v * lanes))));
+    LLVMValueRef r1 = load_vec(g, cg_gep(c, g->buf, add(g, mul(g, k1, nr_max), i64c(g, v * lanes))));
+    r1 = LLVMBuildSelect(c->b, odd_inside, r1, LLVMConstNull(g->vec), "");
+    LLVMValueRef h0 = LLVMBuildFPTrunc(c->b, r0, half, ""), h1 = LLVMBuildFPTrunc(c->b, r1, half, "");
+    out[v] = LLVMBuildShuffleVector(c->b, h0, h1, LLVMConstVector(zip, 2u * (unsigned)lanes), "pairs");
+  }
+  for (int v = 0; v < 2; v++) {
+    LLVMValueRef dst = LLVMBuildGEP2(c->b, g->bf16, g->buf, (LLVMValueRef[]){add(g, mul(g, l.idx[0], 2 * nr_max), i64c(g, v * 2 * lanes))}, 1, "");
+    LLVMSetAlignment(LLVMBuildStore(c->b, out[v], dst), panel_align(g));
+  }
   cg_loop_close(c, &l);
 }
 
@@ -231,16 +276,32 @@ static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, b
   LLVMPositionBuilderAtEnd(b, body);
   LLVMValueRef kk = LLVMBuildPhi(b, c->i64, "kk");
   for (int i = 0; i < n_acc; i++) acc[i] = LLVMBuildPhi(b, g->vec, "acc");
-  LLVMValueRef k = add(g, g->k0, kk), bv[2];
-  if (packed) {
+  LLVMValueRef k = add(g, g->k0, kk), bv[2], out[MAX_ACC];
+  if (g->s->bf16) { /* kk counts pairs of k: one bf16 dot product of pairs per row and vector */
+    LLVMTypeRef pairs = LLVMVectorType(g->bf16, 2u * (unsigned)g->lanes);
+    for (int v = 0; v < 2; v++) {
+      LLVMValueRef at = add(g, mul(g, kk, 4 * g->lanes), i64c(g, 2 * v * g->lanes));
+      bv[v] = LLVMBuildLoad2(b, pairs, LLVMBuildGEP2(b, g->bf16, g->buf, &at, 1, ""), "");
+      LLVMSetAlignment(bv[v], panel_align(g));
+    }
+    for (int r = 0; r < rows; r++) {
+      LLVMValueRef at = add(g, mul(g, kk, 2), i64c(g, (int64_t)r * KC));
+      LLVMValueRef word = LLVMBuildLoad2(b, c->i32, LLVMBuildGEP2(b, g->bf16, a_tile, &at, 1, ""), "a.pair");
+      LLVMSetAlignment(word, 4);
+      LLVMValueRef av = LLVMBuildBitCast(b, splat(g, word, c->i32), pairs, "");
+      for (int v = 0; v < 2; v++) {
+        LLVMValueRef args[3] = {acc[2 * r + v], av, bv[v]};
+        out[2 * r + v] = LLVMBuildCall2(b, g->dpbf16_type, g->dpbf16, args, 3, "");
+      }
+    }
+  } else if (packed) {
     LLVMValueRef row = cg_gep(c, g->buf, mul(g, kk, 2 * g->lanes));
     for (int v = 0; v < 2; v++) bv[v] = load_vec(g, cg_gep(c, row, i64c(g, v * g->lanes)));
   } else {
     LLVMValueRef row = cg_gep(c, g->b, add(g, mulv(g, k, g->ldb), g->n0));
     for (int v = 0; v < 2; v++) bv[v] = load_cols(g, cg_gep(c, row, i64c(g, v * g->lanes)), v);
   }
-  LLVMValueRef out[MAX_ACC];
-  for (int r = 0; r < rows; r++) {
+  for (int r = 0; r < rows && !g->s->bf16; r++) {
     LLVMValueRef ap;
     if (a_tile) {
       ap = cg_gep(c, a_tile, a_packed_at(g, i64c(g, r), kk));
@@ -255,7 +316,8 @@ static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, b
     }
   }
   LLVMValueRef kk_next = add(g, kk, i64c(g, 1));
-  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, kk_next, g->kc, ""), body, done);
+  LLVMValueRef trips = g->s->bf16 ? LLVMBuildSDiv(b, add(g, g->kc, i64c(g, 1)), i64c(g, 2), "pairs") : g->kc;
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, kk_next, trips, ""), body, done);
   LLVMValueRef zero = i64c(g, 0);
   LLVMAddIncoming(kk, &zero, &pre, 1);
   LLVMAddIncoming(kk, &kk_next, &body, 1);
@@ -360,7 +422,7 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   LLVMBuilderRef b = c->b;
   int64_t nr_max = 2 * g->lanes;
   LLVMValueRef k_blocks = LLVMBuildSDiv(b, add(g, g->k, i64c(g, KC - 1)), i64c(g, KC), "kblocks");
-  LLVMValueRef few_rows = g->s->tb || g->s->b_packed ? LLVMConstInt(c->i1, 0, 0)
+  LLVMValueRef few_rows = g->s->tb || g->s->b_packed || g->s->bf16 ? LLVMConstInt(c->i1, 0, 0)
                           : g->s->b_in_place             ? LLVMConstInt(c->i1, 1, 0)
                                              : LLVMBuildICmp(b, LLVMIntSLT, m, i64c(g, PACK_MIN_ROWS), "few.rows");
   LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
@@ -383,6 +445,7 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   pk.rank = 1, pk.lo[0] = i64c(g, 0), pk.hi[0] = panels;
   cg_loop_open(c, &pk, "pack.panel");
   emit_pack(g, at_panel(g, n0b, pk.idx[0], n));
+  if (g->s->bf16) emit_panel_to_bf16(g);
   cg_loop_close(c, &pk);
   LLVMBuildBr(b, rows);
   LLVMPositionBuilderAtEnd(b, rows);
@@ -408,6 +471,10 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   LLVMBuildCondBr(b, few_rows, direct, pack);
   for (int packed = 0; packed < 2; packed++) {
     LLVMPositionBuilderAtEnd(b, packed ? pack : direct);
+    if (!packed && g->s->bf16) { /* never taken: bf16 products read only packed operands */
+      LLVMBuildUnreachable(b);
+      continue;
+    }
     tile.rank = 1, tile.lo[0] = i64c(g, 0), tile.hi[0] = full;
     cg_loop_open(c, &tile, "tile");
     LLVMValueRef a_tile = packed ? cg_gep(c, g->bufa, mul(g, tile.idx[0], (int64_t)g->mr * KC)) : NULL;
@@ -446,8 +513,10 @@ LLVMTypeRef cg_sgemm_type(CgContext *c) {
 
 LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_bits) {
   char name[64];
-  snprintf(name, sizeof name, "sgemm.%s%s.%s%s.v%d", s->ta ? "t" : "n", s->tb ? "t" : "n", s->accumulate ? "acc" : "set",
-           s->b_packed ? ".prepacked" : s->b_in_place && !s->tb ? ".inplace" : "", vector_bits);
+  RT_ASSERT(!s->bf16 || (vector_bits == 512 && !s->b_packed && !s->b_in_place),
+            "bf16 GEMMs take 512-bit vectors and pack their own B");
+  snprintf(name, sizeof name, "sgemm.%s%s.%s%s%s.v%d", s->ta ? "t" : "n", s->tb ? "t" : "n", s->accumulate ? "acc" : "set",
+           s->b_packed ? ".prepacked" : s->b_in_place && !s->tb ? ".inplace" : "", s->bf16 ? ".bf16" : "", vector_bits);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   fn = LLVMAddFunction(c->mod, name, cg_sgemm_type(c));
@@ -461,13 +530,20 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
   g.k = LLVMGetParam(fn, 2), g.lda = LLVMGetParam(fn, 3), g.ldb = LLVMGetParam(fn, 4), g.ldc = LLVMGetParam(fn, 5);
   g.a = LLVMGetParam(fn, 6), g.b = LLVMGetParam(fn, 7), g.cmat = LLVMGetParam(fn, 8);
   g.prepacked = g.b;
+  if (s->bf16) {
+    static const char dp[] = "llvm.x86.avx512bf16.dpbf16ps.512";
+    unsigned id = LLVMLookupIntrinsicID(dp, sizeof dp - 1);
+    g.bf16 = LLVMBFloatTypeInContext(c->ctx);
+    g.dpbf16 = LLVMGetIntrinsicDeclaration(c->mod, id, NULL, 0);
+    g.dpbf16_type = LLVMIntrinsicGetType(c->ctx, id, NULL, 0);
+  }
   g.bufb = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, (int64_t)KC * NC), "packed.b");
   LLVMSetAlignment(g.bufb, 64);
   g.bufa = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, (int64_t)MC * KC), "packed.a");
   LLVMSetAlignment(g.bufa, 64);
   for (int q = 0; q < DOT_COLS; q++) g.dot_acc[q] = LLVMBuildAlloca(c->b, g.vec, "dot.acc");
   LLVMValueRef m = LLVMGetParam(fn, 0), n = LLVMGetParam(fn, 1);
-  if (s->tb && !s->ta && !s->b_packed) { /* few rows: dot products; packing B^T would cost more than the work */
+  if (s->tb && !s->ta && !s->b_packed && !s->bf16) { /* few rows: dot products; packing B^T would cost more than the work */
     LLVMBasicBlockRef dots = LLVMAppendBasicBlockInContext(c->ctx, fn, "dots");
     LLVMBasicBlockRef tiles = LLVMAppendBasicBlockInContext(c->ctx, fn, "tiles");
     LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, m, cg_i64(c, DOT_MAX_ROWS), "few.rows"), dots, tiles);

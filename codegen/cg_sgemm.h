@@ -30,6 +30,10 @@ typedef struct CgSgemmShape {
                          * (an LSTM's recurrent weights) */
   bool b_packed;        /* B points at op(B) already packed whole (cg_sgemm_pack_b_call): the
                          * same B for many calls is packed once */
+  bool bf16;            /* A and B rounded to bfloat16 (to nearest even) as they are packed, the
+                         * products of pairs of k summed in fp32 (AVX512-BF16's vdpbf16ps): twice
+                         * the multiply-adds an instruction; 512-bit vectors only, B packed by
+                         * the call itself; the caller checks that the CPU has AVX512-BF16 */
 } CgSgemmShape;
 
 /* The function `void (i64 m, i64 n, i64 k, i64 lda, i64 ldb, i64 ldc, ptr a, ptr b, ptr c)` for

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "codegen/cg_host.h"
 #include "codegen/cg_jit.h"
 #include "codegen/cg_sgemm.h"
 #include "codegen/cg_target.h"
@@ -49,8 +50,9 @@ static Compiled compile_shape(const CgSgemmShape *s, int vector_bits) {
   LLVMTypeRef pack_params[3] = {c.i64, c.ptr, c.ptr};
   LLVMValueRef packer = LLVMAddFunction(c.mod, "test_pack", LLVMFunctionType(c.void_t, pack_params, 3, false));
   LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, packer, "entry"));
-  cg_sgemm_pack_b_call(&c, s->tb, s->k, s->ldb, vector_bits, LLVMGetParam(packer, 0), LLVMGetParam(packer, 1),
-                       LLVMGetParam(packer, 2));
+  if (!s->bf16)
+    cg_sgemm_pack_b_call(&c, s->tb, s->k, s->ldb, vector_bits, LLVMGetParam(packer, 0), LLVMGetParam(packer, 1),
+                         LLVMGetParam(packer, 2));
   LLVMBuildRetVoid(c.b);
   void *obj = NULL;
   size_t len = 0;
@@ -76,14 +78,26 @@ static float value(uint32_t *state) {
   return (float)((*state >> 9) & 0xffff) / 32768.0f - 1.0f;
 }
 
+/* x rounded to bfloat16, to nearest even (finite x), as a float. */
+static float to_bf16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  memcpy(&x, &u, 4);
+  return x;
+}
+
+/* op(A)'s or op(B)'s element as the GEMM multiplies it: as it is, or rounded to bf16. */
+static double operand(const CgSgemmShape *s, float x) { return s->bf16 ? (double)to_bf16(x) : (double)x; }
+
 /* C (m x n, ldc) (+)= op(A) op(B) in double precision. */
 static void reference(const CgSgemmShape *s, int64_t m, int64_t n, const float *a, const float *b, double *c) {
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < n; j++) {
       double sum = 0;
       for (int64_t k = 0; k < s->k; k++)
-        sum += (double)(s->ta ? a[k * s->lda + i] : a[i * s->lda + k]) *
-               (double)(s->tb ? b[j * s->ldb + k] : b[k * s->ldb + j]);
+        sum += operand(s, s->ta ? a[k * s->lda + i] : a[i * s->lda + k]) *
+               operand(s, s->tb ? b[j * s->ldb + k] : b[k * s->ldb + j]);
       c[i * s->ldc + j] = (s->accumulate ? c[i * s->ldc + j] : 0) + sum;
     }
 }
@@ -167,6 +181,32 @@ static void test_b_in_place_and_pre_packed(void **state) {
       }
 }
 
+/* bf16 products (AVX512-BF16, when the host has it): the inputs rounded to bf16, every
+ * transpose and beta, odd K (a pair with a zero), K across the packing block, edge tiles; against
+ * the reference on the same rounded inputs. */
+static void test_bf16(void **state) {
+  (void)state;
+  CgHostInfo host;
+  cg_host_info(&host);
+  if (!cg_host_has_feature(&host, "avx512bf16")) {
+    printf("skipped: the host has no AVX512-BF16\n");
+    return;
+  }
+  static const int64_t ks[] = {1, 7, 300};
+  static const int64_t sizes[] = {1, 13, 33, 150};
+  for (int tr = 0; tr < 4; tr++)
+    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+      bool ta = tr & 1, tb = tr & 2;
+      int64_t k = ks[ki], max = 150, pad = 3;
+      CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .accumulate = (tr + (int)ki) % 2, .bf16 = true,
+                        .lda = (ta ? max : k) + pad, .ldb = (tb ? k : max) + pad, .ldc = max + pad};
+      Compiled f = compile_shape(&s, 512);
+      for (size_t mi = 0; mi < sizeof sizes / sizeof *sizes; mi++)
+        for (size_t ni = 0; ni < sizeof sizes / sizeof *sizes; ni++) check(&f, &s, sizes[mi], sizes[ni]);
+      cg_jit_free(f.jit);
+    }
+}
+
 /* Rows and columns computed in separate calls (as threads split a GEMM) give the same bits as
  * one call over the whole matrix, with B as it is and (columns) transposed. */
 static void test_split_is_bitwise_equal(void **state) {
@@ -201,6 +241,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_against_reference),
       cmocka_unit_test(test_b_in_place_and_pre_packed),
+      cmocka_unit_test(test_bf16),
       cmocka_unit_test(test_split_is_bitwise_equal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
