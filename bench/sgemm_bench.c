@@ -7,7 +7,8 @@
  *                                         M N K; inplace: B read where it is (b_in_place);
  *                                         prepacked: op(B) packed once, untimed (b_packed);
  *                                         bf16: products of bf16-rounded inputs (AVX512-BF16;
- *                                         its max diff is against OpenBLAS's fp32)
+ *                                         its max diff is against OpenBLAS's fp32);
+ *                                         amx: the same on AMX tiles
  *   build/sgemm_bench --cpu haswell ...   our code for another CPU (AVX2 here); set
  *                                         OPENBLAS_CORETYPE=Haswell to hold OpenBLAS to the same */
 #include <cblas.h>
@@ -21,6 +22,7 @@
 #include "codegen/cg_sgemm.h"
 #include "codegen/cg_target.h"
 #include "driver/drv_pipeline.h"
+#include "runtime/rt_amx.h"
 
 typedef void (*SgemmFn)(int64_t m, int64_t n, const float *a, const float *b, float *c);
 typedef void (*PackFn)(int64_t n, const float *b, float *dst);
@@ -29,22 +31,22 @@ typedef struct Shape {
   const char *what;
   bool ta, tb, acc;
   int64_t m, n, k;
-  bool in_place, prepacked, bf16;
+  bool in_place, prepacked, bf16, amx;
 } Shape;
 
 /* small at batch 32 on two threads: per image for convolutions, half the rows or columns; an
  * LSTM step per direction, W_hh packed once (cg_lstm.c) */
 static const Shape builtin[] = {
-    {"conv2 forward", false, false, false, 128, 1024, 576, false, false, false},
-    {"conv4 forward", false, false, false, 256, 256, 2304, false, false, false},
-    {"conv6 forward", false, false, false, 512, 128, 4608, false, false, false},
-    {"conv6 grad input", true, false, false, 4608, 128, 512, false, false, false},
-    {"conv4 grad input", true, false, false, 2304, 256, 256, false, false, false},
-    {"conv6 grad filter", false, true, true, 256, 4608, 128, false, false, false},
-    {"conv4 grad filter", false, true, true, 128, 2304, 256, false, false, false},
-    {"lstm step h.W_hh^T", false, true, false, 32, 1280, 320, false, true, false},
-    {"lstm step dh.W_hh", false, false, false, 32, 320, 1280, false, true, false},
-    {"lstm grad W_hh", true, false, true, 1280, 320, 32, false, false, false},
+    {"conv2 forward", false, false, false, 128, 1024, 576, false, false, false, false},
+    {"conv4 forward", false, false, false, 256, 256, 2304, false, false, false, false},
+    {"conv6 forward", false, false, false, 512, 128, 4608, false, false, false, false},
+    {"conv6 grad input", true, false, false, 4608, 128, 512, false, false, false, false},
+    {"conv4 grad input", true, false, false, 2304, 256, 256, false, false, false, false},
+    {"conv6 grad filter", false, true, true, 256, 4608, 128, false, false, false, false},
+    {"conv4 grad filter", false, true, true, 128, 2304, 256, false, false, false, false},
+    {"lstm step h.W_hh^T", false, true, false, 32, 1280, 320, false, true, false, false},
+    {"lstm step dh.W_hh", false, false, false, 32, 320, 1280, false, true, false, false},
+    {"lstm grad W_hh", true, false, true, 1280, 320, 32, false, false, false, false},
 };
 
 static double now(void) {
@@ -110,7 +112,7 @@ static double best_time(const Shape *sh, SgemmFn own, const float *a, const floa
 static int run(CgTarget *t, const Shape *sh) {
   CgSgemmShape s = {.ta = sh->ta, .tb = sh->tb, .k = sh->k, .accumulate = sh->acc,
                     .lda = sh->ta ? sh->m : sh->k, .ldb = sh->tb ? sh->k : sh->n, .ldc = sh->n,
-                    .b_in_place = sh->in_place, .b_packed = sh->prepacked, .bf16 = sh->bf16};
+                    .b_in_place = sh->in_place, .b_packed = sh->prepacked, .bf16 = sh->bf16, .amx = sh->amx};
   CgJit *jit = NULL;
   PackFn pack = NULL;
   SgemmFn own = compile(t, &s, &jit, &pack);
@@ -120,6 +122,10 @@ static int run(CgTarget *t, const Shape *sh) {
   for (int64_t i = 0; i < sh->m * sh->k; i++) a[i] = (float)(i % 17) * 0.01f;
   for (int64_t i = 0; i < sh->k * sh->n; i++) b[i] = (float)(i % 13) * 0.01f;
   float *packed = NULL, *own_b = b;
+  if (sh->amx && !rt_amx_enable()) {
+    fprintf(stderr, "sgemm_bench: the kernel does not grant AMX state to this process\n");
+    return 1;
+  }
   if (sh->prepacked) { /* packed once, outside the timing, as an LSTM kernel does */
     size_t bytes = (size_t)cg_sgemm_packed_b_floats(sh->n, sh->k) * 4;
     packed = aligned_alloc(64, (bytes + 63) / 64 * 64); /* the panels are read as aligned vectors */
@@ -144,7 +150,7 @@ static int run(CgTarget *t, const Shape *sh) {
 
 int main(int argc, char **argv) {
   if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-    printf("usage: sgemm_bench [--cpu NAME] [nn|nt|tn|tt M N K [acc] [inplace|prepacked|bf16]]\n"
+    printf("usage: sgemm_bench [--cpu NAME] [nn|nt|tn|tt M N K [acc] [inplace|prepacked|bf16|amx]]\n"
            "Times our own SGEMM against OpenBLAS's on one thread: small's GEMM shapes, or one given.\n");
     return 0;
   }
@@ -159,12 +165,13 @@ int main(int argc, char **argv) {
   int rc = 0;
   if (argc >= 5) {
     Shape sh = {"given", argv[1][0] == 't', argv[1][1] == 't', false, atoll(argv[2]), atoll(argv[3]), atoll(argv[4]),
-                false, false, false};
+                false, false, false, false};
     for (int i = 5; i < argc; i++) {
       sh.acc |= !strcmp(argv[i], "acc");
       sh.in_place |= !strcmp(argv[i], "inplace");
       sh.prepacked |= !strcmp(argv[i], "prepacked");
-      sh.bf16 |= !strcmp(argv[i], "bf16");
+      sh.bf16 |= !strcmp(argv[i], "bf16") || !strcmp(argv[i], "amx");
+      sh.amx |= !strcmp(argv[i], "amx");
     }
     if (strlen(argv[1]) != 2 || sh.m < 1 || sh.n < 1 || sh.k < 1) {
       fprintf(stderr, "sgemm_bench: want nn|nt|tn|tt M N K [acc] with M, N, K >= 1\n");

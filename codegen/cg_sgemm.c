@@ -18,6 +18,9 @@ enum {
   NC = 256,           /* columns of op(B) packed at once: KC x NC (256 KiB) stays in L2 */
   MC = 288,           /* rows of C per block: their KC columns of op(A) (288 KiB) stay in L2 */
   PACK_MIN_ROWS = 24, /* fewer rows of C than this read an untransposed B where it is */
+  AMX_ROWS = 16,      /* an AMX tile: 16 rows of 64 bytes (16 floats of C, 32 bf16 of A, 16 pairs of B) */
+  AMX_K = 32,         /* k per step of the AMX K loop: one A tile's width */
+  AMX_MR = 32,        /* rows of C per AMX register tile: two A tiles against a panel's two B tiles */
 };
 
 typedef struct Sgemm {
@@ -32,6 +35,7 @@ typedef struct Sgemm {
   LLVMTypeRef bf16;               /* with bf16: the bfloat type, and AVX512-BF16's dot product */
   LLVMValueRef dpbf16;
   LLVMTypeRef dpbf16_type;
+  LLVMValueRef stage;             /* with amx: a 32 x 32 float block of C, between tiles and C */
   LLVMValueRef dot_acc[4];       /* emit_dots' vector accumulators (entry-block allocas) */
   LLVMValueRef bufa;             /* the block of op(A) packed: MR-row tiles, k-major within one */
   LLVMValueRef mask[2]; /* columns n0 .. n0 + NR that exist, per vector of the panel */
@@ -174,6 +178,14 @@ static LLVMValueRef a_packed_at(Sgemm *g, LLVMValueRef r, LLVMValueRef kk) {
   return g->s->ta ? add(g, mul(g, kk, g->mr), r) : add(g, mul(g, r, KC), kk);
 }
 
+/* bf16: the K block's depth rounded up to what one step of the K loop takes (a pair of k; 32 k
+ * for AMX tiles): the packing fills the k past kc with zeros (a product of a zero, never of
+ * whatever the buffer held, which could be NaN). */
+static LLVMValueRef k_padded(Sgemm *g) {
+  int64_t step = g->s->amx ? AMX_K : 2;
+  return LLVMBuildAnd(g->c->b, add(g, g->kc, i64c(g, step - 1)), i64c(g, -step), "kc.padded");
+}
+
 /* Tiles t0 .. t1 of bufa hold op(A)[m0 + t * MR + r][k0 + kk] (a_packed_at); rows from `last`
  * on repeat row `last` (NULL: every row exists). The innermost loop runs along A's contiguous
  * dimension, so for whole tiles it is a plain copy that vectorises. */
@@ -181,7 +193,7 @@ static void emit_pack_tiles(Sgemm *g, LLVMValueRef m0, LLVMValueRef t0, LLVMValu
   CgContext *c = g->c;
   bool bf16 = g->s->bf16;
   /* bf16: k up to an even count, the one past kc a zero (its pair's product must be 0, not NaN) */
-  LLVMValueRef kc = bf16 ? LLVMBuildAnd(c->b, add(g, g->kc, i64c(g, 1)), i64c(g, -2), "kc.even") : g->kc;
+  LLVMValueRef kc = bf16 ? k_padded(g) : g->kc;
   CgLoopNest l;
   l.rank = 3, l.lo[0] = t0, l.lo[1] = l.lo[2] = i64c(g, 0);
   l.hi[0] = t1;
@@ -207,8 +219,9 @@ static void emit_pack_tiles(Sgemm *g, LLVMValueRef m0, LLVMValueRef t0, LLVMValu
 }
 
 /* bf16: the panel just packed as floats (buf[kk][j]) rewritten in place as pairs of rows, bf16
- * words (op(B)[2p][j], op(B)[2p + 1][j]) side by side, 2 * NR of them a pair of rows; a row past
- * kc reads as zeros. Pair p is written below the rows 2p and 2p + 1 it reads. */
+ * words (op(B)[2p][j], op(B)[2p + 1][j]) side by side, 2 * NR of them a pair of rows (AMX's
+ * layout for B, two 16-column tiles side by side); rows past kc, up to the padded depth, read
+ * as zeros. Pair p is written below the rows 2p and 2p + 1 it reads. */
 static void emit_panel_to_bf16(Sgemm *g) {
   CgContext *c = g->c;
   int lanes = g->lanes, nr_max = 2 * lanes;
@@ -216,13 +229,15 @@ static void emit_panel_to_bf16(Sgemm *g) {
   LLVMValueRef zip[32];
   for (int i = 0; i < lanes; i++) zip[2 * i] = cg_i32(c, i), zip[2 * i + 1] = cg_i32(c, lanes + i);
   CgLoopNest l;
-  cg_loop_range(c, &l, i64c(g, 0), LLVMBuildSDiv(c->b, add(g, g->kc, i64c(g, 1)), i64c(g, 2), "pairs"), "pack.bf16");
+  cg_loop_range(c, &l, i64c(g, 0), LLVMBuildSDiv(c->b, k_padded(g), i64c(g, 2), "pairs"), "pack.bf16");
   LLVMValueRef k0 = mul(g, l.idx[0], 2), k1 = add(g, k0, i64c(g, 1));
+  LLVMValueRef even_inside = LLVMBuildICmp(c->b, LLVMIntSLT, k0, g->kc, "");
   LLVMValueRef odd_inside = LLVMBuildICmp(c->b, LLVMIntSLT, k1, g->kc, "");
   LLVMValueRef out[2];
   for (int v = 0; v < 2; v++) {
     LLVMValueRef r0 = load_vec(g, cg_gep(c, g->buf, add(g, mul(g, k0, nr_max), i64c(g, v * lanes))));
     LLVMValueRef r1 = load_vec(g, cg_gep(c, g->buf, add(g, mul(g, k1, nr_max), i64c(g, v * lanes))));
+    r0 = LLVMBuildSelect(c->b, even_inside, r0, LLVMConstNull(g->vec), "");
     r1 = LLVMBuildSelect(c->b, odd_inside, r1, LLVMConstNull(g->vec), "");
     LLVMValueRef h0 = LLVMBuildFPTrunc(c->b, r0, half, ""), h1 = LLVMBuildFPTrunc(c->b, r1, half, "");
     out[v] = LLVMBuildShuffleVector(c->b, h0, h1, LLVMConstVector(zip, 2u * (unsigned)lanes), "pairs");
@@ -243,10 +258,81 @@ static void emit_pack_a(Sgemm *g, LLVMValueRef m0, LLVMValueRef m1, LLVMValueRef
   emit_pack_tiles(g, m0, full, tiles, LLVMBuildNSWSub(g->c->b, m1, i64c(g, 1), "last"));
 }
 
+/* AMX intrinsics, whose tile numbers are immediates. */
+static void amx_call(Sgemm *g, const char *name, LLVMValueRef *args, int n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMBuildCall2(g->c->b, LLVMIntrinsicGetType(g->c->ctx, id, NULL, 0), LLVMGetIntrinsicDeclaration(g->c->mod, id, NULL, 0),
+                 args, (unsigned)n, "");
+}
+static LLVMValueRef tile_id(Sgemm *g, int t) { return LLVMConstInt(g->c->i8, (unsigned long long)t, 0); }
+
+static void tile_move(Sgemm *g, bool load, int t, LLVMValueRef p, int64_t stride_bytes) {
+  LLVMValueRef args[3] = {tile_id(g, t), p, i64c(g, stride_bytes)};
+  amx_call(g, load ? "llvm.x86.tileloadd64" : "llvm.x86.tilestored64", args, 3);
+}
+
+/* The 32 x NR block of C at rows r0.. (rows from `valid` on do not exist: NULL, all do) (+)=
+ * op(A) x the panel on AMX tiles: C in tiles 0-3 (rows 0-15 and 16-31, columns 0-15 and 16-31),
+ * A's two 16-row tiles in 4 and 5, B's two 16-column tiles in 6 and 7, one tdpbf16ps each per
+ * 32 k. C passes through a 32 x 32 float block on the stack (g->stage), so that edges need no
+ * tile of their own: rows and columns that do not exist are masked on the way in and out. */
+static void emit_tile_amx(Sgemm *g, LLVMValueRef r0, LLVMValueRef valid, LLVMValueRef a_tile) {
+  CgContext *c = g->c;
+  LLVMBuilderRef b = c->b;
+  int lanes = g->lanes, nr_max = 2 * lanes;
+  LLVMValueRef cptr[AMX_MR][2], cmask[AMX_MR][2];
+  LLVMValueRef last = valid ? add(g, r0, LLVMBuildNSWSub(b, valid, i64c(g, 1), "")) : NULL;
+  for (int r = 0; r < AMX_MR; r++) {
+    LLVMValueRef i = add(g, r0, i64c(g, r));
+    if (valid) i = imin(g, i, last);
+    for (int v = 0; v < 2; v++) {
+      cptr[r][v] = cg_gep(c, g->cmat, add(g, add(g, mulv(g, i, g->ldc), g->n0), i64c(g, v * lanes)));
+      cmask[r][v] = g->mask[v];
+      if (valid) {
+        LLVMValueRef here = LLVMBuildICmp(b, LLVMIntSLT, i64c(g, r), valid, "row.in");
+        cmask[r][v] = LLVMBuildAnd(b, g->mask[v], splat(g, here, c->i1), "");
+      }
+      LLVMValueRef old = load_masked(g, cptr[r][v], cmask[r][v]);
+      LLVMValueRef in = LLVMBuildSelect(b, g->first, LLVMConstNull(g->vec), old, "c.in");
+      LLVMSetAlignment(LLVMBuildStore(b, in, cg_gep(c, g->stage, i64c(g, r * nr_max + v * lanes))), 64);
+    }
+  }
+  int64_t stage_stride = nr_max * 4;
+  for (int t = 0; t < 4; t++)
+    tile_move(g, true, t, cg_gep(c, g->stage, i64c(g, (t / 2) * AMX_ROWS * nr_max + (t % 2) * lanes)), stage_stride);
+  CgLoopNest ks;
+  cg_loop_range(c, &ks, i64c(g, 0), LLVMBuildSDiv(b, k_padded(g), i64c(g, AMX_K), "ksteps"), "tile.k.amx");
+  for (int t = 0; t < 2; t++) { /* A: rows t*16.., k from the step on, rows KC bf16 apart */
+    LLVMValueRef at = add(g, mul(g, ks.idx[0], AMX_K), i64c(g, (int64_t)t * AMX_ROWS * KC));
+    tile_move(g, true, 4 + t, LLVMBuildGEP2(b, g->bf16, a_tile, &at, 1, ""), KC * 2);
+  }
+  for (int t = 0; t < 2; t++) { /* B: AMX_K / 2 pair rows of the panel, 2 * NR bf16 each */
+    LLVMValueRef at = add(g, mul(g, ks.idx[0], (AMX_K / 2) * 2 * nr_max), i64c(g, t * 2 * lanes));
+    tile_move(g, true, 6 + t, LLVMBuildGEP2(b, g->bf16, g->buf, &at, 1, ""), 2 * nr_max * 2);
+  }
+  for (int t = 0; t < 4; t++) {
+    LLVMValueRef args[3] = {tile_id(g, t), tile_id(g, 4 + t / 2), tile_id(g, 6 + t % 2)};
+    amx_call(g, "llvm.x86.tdpbf16ps", args, 3);
+  }
+  cg_loop_close(c, &ks);
+  for (int t = 0; t < 4; t++)
+    tile_move(g, false, t, cg_gep(c, g->stage, i64c(g, (t / 2) * AMX_ROWS * nr_max + (t % 2) * lanes)), stage_stride);
+  for (int r = 0; r < AMX_MR; r++)
+    for (int v = 0; v < 2; v++) {
+      LLVMValueRef x = LLVMBuildLoad2(b, g->vec, cg_gep(c, g->stage, i64c(g, r * nr_max + v * lanes)), "");
+      LLVMSetAlignment(x, 64);
+      store_masked(g, x, cptr[r][v], cmask[r][v]);
+    }
+}
+
 /* C[r0 .. r0 + rows][n0 .. n0 + NR] (+)= op(A)[rows][k0 .. k0 + kc] x the panel, in registers;
  * the panel is read from buf, or (packed false, B not transposed) straight from B; op(A) from
  * its packed tile a_tile, or (NULL) from A. */
 static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, bool packed, LLVMValueRef a_tile) {
+  if (g->s->amx) {
+    emit_tile_amx(g, r0, valid ? valid : NULL, a_tile);
+    return;
+  }
   CgContext *c = g->c;
   LLVMBuilderRef b = c->b;
   enum { MAX_ACC = 32 };
@@ -515,13 +601,15 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
   char name[64];
   RT_ASSERT(!s->bf16 || (vector_bits == 512 && !s->b_packed && !s->b_in_place),
             "bf16 GEMMs take 512-bit vectors and pack their own B");
+  RT_ASSERT(!s->amx || s->bf16, "AMX tiles are for bf16 products");
   snprintf(name, sizeof name, "sgemm.%s%s.%s%s%s.v%d", s->ta ? "t" : "n", s->tb ? "t" : "n", s->accumulate ? "acc" : "set",
-           s->b_packed ? ".prepacked" : s->b_in_place && !s->tb ? ".inplace" : "", s->bf16 ? ".bf16" : "", vector_bits);
+           s->b_packed ? ".prepacked" : s->b_in_place && !s->tb ? ".inplace" : "",
+           s->amx ? ".amx" : s->bf16 ? ".bf16" : "", vector_bits);
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   fn = LLVMAddFunction(c->mod, name, cg_sgemm_type(c));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
-  Sgemm g = {.c = c, .s = s, .lanes = vector_bits / 32, .mr = vector_bits >= 512 ? 12 : 6};
+  Sgemm g = {.c = c, .s = s, .lanes = vector_bits / 32, .mr = s->amx ? AMX_MR : vector_bits >= 512 ? 12 : 6};
   g.vec = LLVMVectorType(c->f32, (unsigned)g.lanes);
   LLVMBasicBlockRef saved = LLVMGetInsertBlock(c->b);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
@@ -530,6 +618,19 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
   g.k = LLVMGetParam(fn, 2), g.lda = LLVMGetParam(fn, 3), g.ldb = LLVMGetParam(fn, 4), g.ldc = LLVMGetParam(fn, 5);
   g.a = LLVMGetParam(fn, 6), g.b = LLVMGetParam(fn, 7), g.cmat = LLVMGetParam(fn, 8);
   g.prepacked = g.b;
+  if (s->amx) { /* palette 1, eight tiles of 16 rows x 64 bytes */
+    LLVMTypeRef cfg_t = LLVMArrayType(c->i8, 64);
+    LLVMValueRef cfg = LLVMBuildAlloca(c->b, cfg_t, "tilecfg");
+    LLVMSetAlignment(cfg, 64);
+    uint8_t bytes[64] = {1};
+    for (int t = 0; t < 8; t++) bytes[16 + 2 * t] = 64, bytes[48 + t] = AMX_ROWS;
+    LLVMValueRef init[64];
+    for (int i = 0; i < 64; i++) init[i] = LLVMConstInt(c->i8, bytes[i], 0);
+    LLVMBuildStore(c->b, LLVMConstArray(c->i8, init, 64), cfg);
+    amx_call(&g, "llvm.x86.ldtilecfg", &cfg, 1);
+    g.stage = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, AMX_MR * 2 * g.lanes), "c.stage");
+    LLVMSetAlignment(g.stage, 64);
+  }
   if (s->bf16) {
     static const char dp[] = "llvm.x86.avx512bf16.dpbf16ps.512";
     unsigned id = LLVMLookupIntrinsicID(dp, sizeof dp - 1);
@@ -553,6 +654,7 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
     LLVMPositionBuilderAtEnd(c->b, tiles);
   }
   emit_body(&g, m, n);
+  if (s->amx) amx_call(&g, "llvm.x86.tilerelease", NULL, 0);
   LLVMBuildRetVoid(c->b);
   if (saved) LLVMPositionBuilderAtEnd(c->b, saved);
   return fn;

@@ -34,6 +34,9 @@ typedef struct CgSgemmShape {
                          * products of pairs of k summed in fp32 (AVX512-BF16's vdpbf16ps): twice
                          * the multiply-adds an instruction; 512-bit vectors only, B packed by
                          * the call itself; the caller checks that the CPU has AVX512-BF16 */
+  bool amx;             /* with bf16: AMX tiles (tdpbf16ps, 32 x 32 blocks of C) instead of
+                         * vdpbf16ps; the caller checks that the CPU has AMX-BF16 and that the
+                         * process was granted AMX state (rt_amx_enable) */
 } CgSgemmShape;
 
 /* The function `void (i64 m, i64 n, i64 k, i64 lda, i64 ldb, i64 ldc, ptr a, ptr b, ptr c)` for

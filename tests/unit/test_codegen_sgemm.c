@@ -20,6 +20,7 @@
 #include "codegen/cg_sgemm.h"
 #include "codegen/cg_target.h"
 #include "driver/drv_pipeline.h"
+#include "runtime/rt_amx.h"
 
 typedef void (*SgemmFn)(int64_t m, int64_t n, const float *a, const float *b, float *c);
 typedef void (*PackFn)(int64_t n, const float *b, float *dst);
@@ -181,30 +182,33 @@ static void test_b_in_place_and_pre_packed(void **state) {
       }
 }
 
-/* bf16 products (AVX512-BF16, when the host has it): the inputs rounded to bf16, every
- * transpose and beta, odd K (a pair with a zero), K across the packing block, edge tiles; against
- * the reference on the same rounded inputs. */
+/* bf16 products: the inputs rounded to bf16, every transpose and beta, odd K and K across an
+ * AMX step and the packing block, edge tiles; against the reference on the same rounded inputs;
+ * with AVX512-BF16's vdpbf16ps and with AMX tiles, each where the host has it. */
 static void test_bf16(void **state) {
   (void)state;
   CgHostInfo host;
   cg_host_info(&host);
-  if (!cg_host_has_feature(&host, "avx512bf16")) {
-    printf("skipped: the host has no AVX512-BF16\n");
-    return;
-  }
-  static const int64_t ks[] = {1, 7, 300};
-  static const int64_t sizes[] = {1, 13, 33, 150};
-  for (int tr = 0; tr < 4; tr++)
-    for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
-      bool ta = tr & 1, tb = tr & 2;
-      int64_t k = ks[ki], max = 150, pad = 3;
-      CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .accumulate = (tr + (int)ki) % 2, .bf16 = true,
-                        .lda = (ta ? max : k) + pad, .ldb = (tb ? k : max) + pad, .ldc = max + pad};
-      Compiled f = compile_shape(&s, 512);
-      for (size_t mi = 0; mi < sizeof sizes / sizeof *sizes; mi++)
-        for (size_t ni = 0; ni < sizeof sizes / sizeof *sizes; ni++) check(&f, &s, sizes[mi], sizes[ni]);
-      cg_jit_free(f.jit);
+  for (int amx = 0; amx < 2; amx++) {
+    if (!cg_host_has_feature(&host, "avx512bf16") ||
+        (amx && (!cg_host_has_feature(&host, "amx-bf16") || !rt_amx_enable()))) {
+      printf("skipped: the host has no %s\n", amx ? "AMX-BF16 (or the kernel refused it)" : "AVX512-BF16");
+      continue;
     }
+    static const int64_t ks[] = {1, 7, 40, 300};
+    static const int64_t sizes[] = {1, 13, 33, 150};
+    for (int tr = 0; tr < 4; tr++)
+      for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+        bool ta = tr & 1, tb = tr & 2;
+        int64_t k = ks[ki], max = 150, pad = 3;
+        CgSgemmShape s = {.ta = ta, .tb = tb, .k = k, .accumulate = (tr + (int)ki) % 2, .bf16 = true, .amx = amx,
+                          .lda = (ta ? max : k) + pad, .ldb = (tb ? k : max) + pad, .ldc = max + pad};
+        Compiled f = compile_shape(&s, 512);
+        for (size_t mi = 0; mi < sizeof sizes / sizeof *sizes; mi++)
+          for (size_t ni = 0; ni < sizeof sizes / sizeof *sizes; ni++) check(&f, &s, sizes[mi], sizes[ni]);
+        cg_jit_free(f.jit);
+      }
+  }
 }
 
 /* Rows and columns computed in separate calls (as threads split a GEMM) give the same bits as
