@@ -20,6 +20,9 @@ typedef struct CgContext {
                        * (smelt_rt_parallel_for); off for deployable objects */
   int vector_bits;    /* host vector width, for tiling decisions */
   bool own_gemm;      /* GEMMs call our own kernels (cg_sgemm.h) instead of cblas_sgemm */
+  bool bf16;          /* with own_gemm and 512-bit vectors: GEMMs multiply bf16-rounded inputs
+                       * (cg_sgemm.h, `bf16`), except those reading a B packed beforehand */
+  bool amx;           /* with bf16: on AMX tiles (the process holds AMX state, rt_amx.h) */
 } CgContext;
 
 /* Creates a fresh LLVM context and module named `name`. */

@@ -136,7 +136,9 @@ void cg_emit_sgemm(CgContext *c, bool ta, bool tb, LLVMValueRef m, LLVMValueRef 
 void cg_emit_sgemm_shape(CgContext *c, const CgSgemmShape *s, LLVMValueRef m, LLVMValueRef n, LLVMValueRef a,
                          LLVMValueRef b, LLVMValueRef cc) {
   if (c->own_gemm) {
-    cg_sgemm_call(c, s, c->vector_bits, m, n, a, b, cc);
+    CgSgemmShape shape = *s;
+    if (c->bf16 && !s->b_packed && !s->b_in_place) shape.bf16 = true, shape.amx = c->amx;
+    cg_sgemm_call(c, &shape, c->vector_bits, m, n, a, b, cc);
     return;
   }
   bool ta = s->ta, tb = s->tb;

@@ -23,6 +23,7 @@ void cg_host_info(CgHostInfo *info) {
 static int has_feature(const char *features, const char *name);
 
 bool cg_host_has_feature(const CgHostInfo *info, const char *name) { return has_feature(info->features, name); }
+bool cg_features_have(const char *features, const char *name) { return has_feature(features, name); }
 
 static int has_feature(const char *features, const char *name) {
   size_t n = strlen(name);

@@ -19,8 +19,10 @@ void cg_host_info(CgHostInfo *info);
  * space-separated, in LLVM's spelling; returns buf. */
 char *cg_host_simd_features(const CgHostInfo *info, char *buf, size_t size);
 
-/* Whether the host has the feature `name` in LLVM's spelling ("avx512bf16"). */
+/* Whether the host has the feature `name` in LLVM's spelling ("avx512bf16"); whether "+name" is
+ * in an LLVM feature string. */
 bool cg_host_has_feature(const CgHostInfo *info, const char *name);
+bool cg_features_have(const char *features, const char *name);
 
 /* Widest vector register the host has, in bits (128, 256 or 512). */
 int cg_host_vector_bits(const CgHostInfo *info);

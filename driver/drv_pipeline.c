@@ -8,11 +8,13 @@
 #include <string.h>
 
 #include "codegen/cg_cache.h"
+#include "codegen/cg_host.h"
 #include "codegen/cg_kernel.h"
 #include "ir/ir_text.h"
 #include "passes/remat.h"
 #include "passes/schedule.h"
 #include "passes/simplify.h"
+#include "runtime/rt_amx.h"
 #include "runtime/rt_blas.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
@@ -142,8 +144,35 @@ static bool stage_planned(DrvProgram *p, RtDiags *d) {
 static bool need_target(DrvProgram *p, RtDiags *d) {
   if (p->target) return true;
   if (!cg_target_init(d)) return false;
+  char why[256];
+  if (p->opt.bf16 && !drv_bf16_supported(p->opt.cpu, why, sizeof why)) {
+    rt_diag_error(d, NULL, 0, 0, "precision: bf16: %s", why);
+    return false;
+  }
   p->target = cg_target_new(p->opt.cpu, d);
   return p->target != NULL;
+}
+
+bool drv_bf16_supported(const char *cpu, char *why, size_t size) {
+  if (cpu && cpu[0] && strcmp(cpu, "native") != 0) {
+    snprintf(why, size, "bf16 products are compiled for this machine's CPU only, not for --cpu %s", cpu);
+    return false;
+  }
+  CgHostInfo host;
+  cg_host_info(&host);
+  if (!cg_host_has_feature(&host, "avx512bf16")) {
+    snprintf(why, size, "this CPU (%s) has no AVX512-BF16", host.cpu);
+    return false;
+  }
+  return true;
+}
+
+/* The arithmetic of the program's GEMMs: 0 fp32; 1 bf16 products (AVX512-BF16); 2 the same on
+ * AMX tiles, where the target has AMX-BF16 and Linux grants this process AMX state. */
+static int gemm_precision(const DrvProgram *p) {
+  if (!p->opt.bf16 || p->opt.blas_gemm || p->target->vector_bits != 512) return 0;
+  const char *f = p->target->features;
+  return cg_features_have(f, "amx-bf16") && cg_features_have(f, "amx-tile") && rt_amx_enable() ? 2 : 1;
 }
 
 /* A fingerprint of the compiler itself: a hash of this executable's bytes, so that any rebuild
@@ -176,9 +205,10 @@ static char *cache_key(const DrvProgram *p) {
   if (opt->state_like)
     for (IrId i = 0; i < opt->state_like->g->n_nodes; i++)
       like = like * 31 + (uint64_t)opt->state_like->slots[i].offset + (uint64_t)opt->state_like->slots[i].region;
-  snprintf(key, n, "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d gemm %d winograd %d like %llx\n%s",
-           SMELT_VERSION, (unsigned long long)compiler_fingerprint(), t->cpu, t->features, p->workers,
-           opt->serial, !opt->no_fusion, opt->blas_gemm, p->kernels.winograd_m, (unsigned long long)like, ir);
+  snprintf(key, n,
+           "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d gemm %d precision %d winograd %d like %llx\n%s",
+           SMELT_VERSION, (unsigned long long)compiler_fingerprint(), t->cpu, t->features, p->workers, opt->serial,
+           !opt->no_fusion, opt->blas_gemm, gemm_precision(p), p->kernels.winograd_m, (unsigned long long)like, ir);
   free(ir);
   return key;
 }
@@ -204,6 +234,8 @@ static bool stage_emitted(DrvProgram *p, RtDiags *d) {
   c->threaded = !p->opt.serial;
   c->vector_bits = p->target->vector_bits;
   c->own_gemm = !p->opt.blas_gemm;
+  c->bf16 = gemm_precision(p) > 0;
+  c->amx = gemm_precision(p) == 2;
   for (int i = 0; i < p->n_units; i++)
     p->units[i].n_unique = cg_program_emit_module(c, p->units[i].plan, step_name(&p->units[i]));
   return !p->opt.on_emitted || p->opt.on_emitted(c, p, p->opt.user, d);

@@ -72,6 +72,9 @@ typedef struct DrvOptions {
                             * is "openblas" */
   bool im2col;             /* PLANNED: every convolution by im2col + GEMM, none by Winograd
                             * (codegen/cg_winograd.h); $SMELT_CONV chooses too (drv_program_new) */
+  bool bf16;               /* EMITTED: the GEMMs multiply bf16-rounded inputs, summing in fp32 (the
+                            * `precision: bf16` setting; drv_bf16_check says whether the target can),
+                            * on AMX tiles where the target has them */
   bool no_cache;           /* CACHED/OBJECT: neither read nor write the object cache */
   const char *module, *prefix; /* EMITTED: the LLVM module's name and symbol prefix; NULL: "smelt" */
   /* EMITTED: called after the units' step functions are in the module (extra functions, checks);
@@ -121,6 +124,9 @@ int drv_conv_winograd_m(bool im2col);
 
 /* A program of n_units (1..DRV_MAX_UNITS) graphs; nothing runs yet. Free with drv_program_free. */
 DrvProgram *drv_program_new(const DrvInput *in, int n_units, const DrvOptions *opt);
+/* Whether GEMMs can take bf16 products when compiled for cpu (NULL: the host), and if not why
+ * (one line into why): the host must have AVX512-BF16. */
+bool drv_bf16_supported(const char *cpu, char *why, size_t size);
 /* Runs the stages after p->reached up to and including `stop`. A stage with nothing to do for
  * this program (GRAD of an inference graph, CACHED without the cache, EMITTED and OBJECT on a
  * cache hit) passes through. False with diagnostics on failure (p->reached stays at the last

@@ -122,10 +122,12 @@ bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *
   double t0 = rt_now_seconds();
   memset(b, 0, sizeof *b);
   const FePreset *p = e->preset;
-  DrvOptions opt = {.optimizer = model_optimizer(e), .serial = o && o->serial};
+  /* bf16 is the training step's: the evaluation graph, whose metrics are reported, stays fp32 */
+  DrvOptions opt = {.optimizer = model_optimizer(e), .serial = o && o->serial, .bf16 = e->precision == RT_PRECISION_BF16};
   DrvInput train = model_input(e, FE_GRAPH_TRAIN, NULL), eval = model_input(e, FE_GRAPH_EVAL, NULL);
   b->train = drv_compile(&train, &opt, DRV_STAGE_LOADED, d);
   opt.state_like = b->train ? b->train->units[0].plan : NULL;
+  opt.bf16 = false;
   b->eval = b->train ? drv_compile(&eval, &opt, DRV_STAGE_LOADED, d) : NULL;
   if (!b->eval) {
     model_build_free(b);

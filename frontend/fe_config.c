@@ -193,8 +193,8 @@ static char *module_key(RtArena *a, const FeExperiment *e, size_t *len) {
   int clip = e->grad_clip > 0; /* clipping is compiled in when used */
   size_t size = strlen(e->preset->path) + 64;
   char *buf = rt_arena_alloc(a, size);
-  *len = (size_t)snprintf(buf, size, "%d %d %d %d %d %s", e->batch_size, (int)e->loss.kind,
-                          (int)e->optimizer.kind, nesterov, clip, e->preset->path);
+  *len = (size_t)snprintf(buf, size, "%d %d %d %d %d %d %s", e->batch_size, (int)e->loss.kind,
+                          (int)e->optimizer.kind, nesterov, clip, e->precision, e->preset->path);
   return buf;
 }
 

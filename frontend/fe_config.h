@@ -142,6 +142,7 @@ typedef struct FeExperiment {
   FeEarlyStopping early_stopping;
   double grad_clip;       /* max global gradient L2 norm; 0 = no clipping */
   int64_t seed;           /* initialisation, shuffling, dropout, augmentation */
+  int precision;          /* RtPrecision: the training step's matrix products in fp32 or bf16 */
   FeData data;
   FeAugment augmentation;
   FeCurriculum curriculum;

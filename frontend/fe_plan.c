@@ -86,7 +86,8 @@ void fe_plan_print(const FeConfig *c, FILE *out) {
   }
   int *group = rt_xmalloc((size_t)(c->count ? c->count : 1) * sizeof *group);
   int groups = fe_config_module_groups(c, group);
-  fprintf(out, "\n%d compiled module%s (same preset, batch size, loss, optimizer and clipping share one)%s\n", groups,
+  fprintf(out, "\n%d compiled module%s (same preset, batch size, loss, optimizer, clipping and precision share one)%s\n",
+          groups,
           groups == 1 ? "" : "s",
           groups < c->count ? ":" : c->count > 1 ? "; no two experiments share one" : "");
   /* Each group's experiments in order, as chains through next[], so the listing is one pass. */
@@ -103,8 +104,8 @@ void fe_plan_print(const FeConfig *c, FILE *out) {
   }
   for (int g = 0; g < groups && groups < c->count; g++) {
     const FeExperiment *head = &c->experiments[first[g]];
-    fprintf(out, "  %s, batch %d, %s, %s:", head->preset->name, head->batch_size, FE_LOSS_NAMES[head->loss.kind],
-            FE_OPTIMIZER_NAMES[head->optimizer.kind]);
+    fprintf(out, "  %s, batch %d, %s, %s%s:", head->preset->name, head->batch_size, FE_LOSS_NAMES[head->loss.kind],
+            FE_OPTIMIZER_NAMES[head->optimizer.kind], head->precision == RT_PRECISION_BF16 ? ", bf16" : "");
     for (int i = first[g]; i >= 0; i = next[i]) fprintf(out, " %s", c->experiments[i].name);
     fprintf(out, "\n");
   }

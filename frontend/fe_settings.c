@@ -44,6 +44,7 @@ static const size_t FE_OFFSET[] = {
 #define TO_OPTIMIZER TO_INT
 #define TO_SCHEDULER TO_INT
 #define TO_LOSS TO_INT
+#define TO_PRECISION TO_INT
 #define FROM_INT TO_INT
 #define FROM_INT64 TO_INT
 #define FROM_NUMBER TO_INT
@@ -52,6 +53,7 @@ static const size_t FE_OFFSET[] = {
 #define FROM_OPTIMIZER TO_INT
 #define FROM_SCHEDULER TO_INT
 #define FROM_LOSS TO_INT
+#define FROM_PRECISION TO_INT
 
 RtSettings fe_experiment_settings(const FeExperiment *e) {
   RtSettings s;
@@ -75,7 +77,8 @@ static FeFieldType field_type(RtSettingType t) {
     case RT_SET_NUMBER: return FE_FIELD_NUMBER;
     case RT_SET_BOOL: return FE_FIELD_BOOL;
     case RT_SET_PAIR: return FE_FIELD_NUMBER_PAIR;
-    case RT_SET_METRIC: return FE_FIELD_ENUM;
+    case RT_SET_METRIC:
+    case RT_SET_PRECISION: return FE_FIELD_ENUM;
     default: return FE_FIELD_SKIP; /* a typed group's `type`, decoded by typed_decode */
   }
 }

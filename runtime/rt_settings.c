@@ -13,6 +13,7 @@ const char *const RT_SCHEDULER_NAMES[RT_SCHED_COUNT] = {"reduce_on_plateau", "co
                                                          "one_cycle"};
 const char *const RT_LOSS_NAMES[RT_LOSS_COUNT] = {"cross_entropy", "focal", "ctc"};
 const char *const RT_SET_METRIC_NAMES[RT_SET_METRIC_COUNT] = {"val_seq_acc", "val_char_acc", "val_loss"};
+const char *const RT_PRECISION_NAMES[RT_PRECISION_COUNT] = {"fp32", "bf16"};
 
 int rt_settings_name_index(const char *name, const char *const *names, int count) {
   for (int i = 0; name && i < count; i++)
@@ -34,6 +35,7 @@ RtMetric rt_setting_metric(RtSettingMetric m) {
 #define NAMES_OPTIMIZER RT_OPTIMIZER_NAMES, RT_OPT_COUNT
 #define NAMES_SCHEDULER RT_SCHEDULER_NAMES, RT_SCHED_COUNT
 #define NAMES_LOSS RT_LOSS_NAMES, RT_LOSS_COUNT
+#define NAMES_PRECISION RT_PRECISION_NAMES, RT_PRECISION_COUNT
 
 const RtSettingInfo RT_SETTING_INFO[] = {
 #define RT_SETTING(member, group, key, type, fe, deflt, lo, hi, flags, only, doc) \
@@ -59,6 +61,7 @@ bool rt_setting_applies(const RtSettingInfo *f, int kind) { return !f->only || (
 #define SET_OPTIMIZER(dst, d) dst = kind
 #define SET_SCHEDULER(dst, d) dst = kind
 #define SET_LOSS(dst, d) dst = kind
+#define SET_PRECISION(dst, d) dst = (d)
 
 void rt_settings_reset_group(RtSettings *s, const char *group, int kind) {
 #define RT_SETTING(member, g, key, type, fe, deflt, ...) \
@@ -75,6 +78,7 @@ void rt_settings_reset_group(RtSettings *s, const char *group, int kind) {
 #define VALUE_OPTIMIZER(d) (double)(d)
 #define VALUE_SCHEDULER(d) (double)(d)
 #define VALUE_LOSS(d) (double)(d)
+#define VALUE_PRECISION(d) (double)(d)
 
 double rt_setting_default(const RtSettingInfo *f, int kind) {
   const RtSettingInfo *row = RT_SETTING_INFO;

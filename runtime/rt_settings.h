@@ -30,6 +30,9 @@ typedef enum RtSettingMetric {
 extern const char *const RT_OPTIMIZER_NAMES[RT_OPT_COUNT];    /* adam, adamw, sgd */
 extern const char *const RT_SCHEDULER_NAMES[RT_SCHED_COUNT];  /* reduce_on_plateau, cosine, step, constant, one_cycle */
 extern const char *const RT_LOSS_NAMES[RT_LOSS_COUNT];        /* cross_entropy, focal, ctc */
+/* the arithmetic of the training step's matrix products (the `precision` setting) */
+typedef enum RtPrecision { RT_PRECISION_FP32, RT_PRECISION_BF16, RT_PRECISION_COUNT } RtPrecision;
+extern const char *const RT_PRECISION_NAMES[RT_PRECISION_COUNT]; /* fp32, bf16 */
 extern const char *const RT_SET_METRIC_NAMES[RT_SET_METRIC_COUNT]; /* val_seq_acc, val_char_acc, val_loss */
 
 /* The index of name in names, or -1. */
@@ -54,6 +57,7 @@ enum { RT_SET_OPEN_MIN = 1, RT_SET_OPEN_MAX = 2, RT_SET_OPTIONAL = 8 };
 #define RT_SETTING_CTYPE_OPTIMIZER int
 #define RT_SETTING_CTYPE_SCHEDULER int
 #define RT_SETTING_CTYPE_LOSS int
+#define RT_SETTING_CTYPE_PRECISION int
 
 typedef struct RtSettings {
 #define RT_SETTING(member, group, key, type, ...) RT_SETTING_CTYPE_##type member;
@@ -62,7 +66,7 @@ typedef struct RtSettings {
 
 typedef enum RtSettingType {
   RT_SET_INT, RT_SET_INT64, RT_SET_NUMBER, RT_SET_BOOL, RT_SET_PAIR,
-  RT_SET_METRIC, RT_SET_OPTIMIZER, RT_SET_SCHEDULER, RT_SET_LOSS
+  RT_SET_METRIC, RT_SET_OPTIMIZER, RT_SET_SCHEDULER, RT_SET_LOSS, RT_SET_PRECISION
 } RtSettingType;
 
 /* One row of rt_settings.def, for code that walks the list (JSON, YAML tables, docs check). */

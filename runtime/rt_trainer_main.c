@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/rt_amx.h"
 #include "runtime/rt_fpenv.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_settings.h"
@@ -310,6 +311,7 @@ static int trainer_start(int argc, char **argv, const RtTrainerSpec *spec, Embed
 int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   setvbuf(stdout, NULL, _IOLBF, 0); /* progress reaches a log file or pipe as it happens */
   rt_fpenv_flush_denormals();
+  rt_amx_enable(); /* a trainer compiled with `precision: bf16` on an AMX machine uses the tiles */
   RtTrainArgs a;
   Embedded e = {0};
   int rc = trainer_start(argc, argv, spec, &e, &a);

@@ -121,6 +121,9 @@ smelt_cli_test(build_unknown_experiment 1 "no experiment 'nope'" build tests/tra
 smelt_cli_test(build_unknown_cpu 1 "unknown CPU 'pentium-v9'" build tests/train/mini.yaml -o x --cpu pentium-v9)
 smelt_cli_test(build_32bit_cpu 1 "LLVM failed compiling for CPU .i686.: 64-bit code.*i686. is a 32-bit CPU" build tests/train/mini.yaml -o x --cpu i686)
 smelt_cli_test(build_no_output 2 "missing -o PATH" build tests/train/mini.yaml)
+smelt_cli_test(build_bf16_named_cpu 1 "precision: bf16: bf16 products are compiled for this machine's CPU only, not for --cpu x86-64-v3"
+               build tests/train/mini_bf16.yaml -o x --cpu x86-64-v3)
+smelt_cli_test(bench_precision_unknown 2 "--precision expects fp32 or bf16, not 'fp16'" bench small --precision fp16)
 smelt_cli_test(emit_missing_checkpoint 1 "nope.safetensors: error" emit nope.safetensors -o x)
 smelt_cli_test(emit_bad_name 2 "--name must be a C identifier" emit nope.safetensors -o x --name 1x)
 smelt_cli_test(emit_mini 0 "wrote .*/mini_ctc.o .*, .*/mini_ctc.h: batch 1, scratch [0-9]+ bytes" emit

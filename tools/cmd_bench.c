@@ -26,6 +26,7 @@
 
 static const char USAGE[] =
     "usage: smelt bench PRESET [--batch N] [--steps N] [--peak] [--peer [PATH]] [--profile]\n"
+    "                          [--precision fp32|bf16]\n"
     "       smelt bench --peak\n"
     "\n"
     "Measures a preset's compiled training step and inference graph on this machine: compile\n"
@@ -41,6 +42,9 @@ static const char USAGE[] =
     "                /usr/bin/python3, OPENBLAS_NUM_THREADS=1 and our thread count, and print\n"
     "                the ratios\n"
     "  --profile     print the time per kernel of the training step and of batch-N inference\n"
+    "  --precision P fp32 (default) or bf16: the training step's matrix products on bf16-rounded\n"
+    "                inputs, as `precision: bf16` trains (on AMX tiles where the CPU has them);\n"
+    "                inference stays fp32\n"
     "  -h, --help    show this help\n";
 
 typedef struct Figures {
@@ -132,9 +136,10 @@ static void reset_peak(void) {
 /* g (simplified, borrowed) through the rest of the pipeline to the JIT, its state laid out as
  * state_like's when given; *seconds gets the compile time (planning to loading, or the cache
  * load). */
-static DrvProgram *compile(const IrGraph *g, bool cache, const DrvProgram *state_like, double *seconds, RtDiags *d) {
+static DrvProgram *compile(const IrGraph *g, bool cache, const DrvProgram *state_like, bool bf16, double *seconds,
+                           RtDiags *d) {
   DrvInput in = {.graph = g, .done = DRV_STAGE_SIMPLIFIED};
-  DrvOptions o = {.no_cache = !cache, .state_like = state_like ? state_like->units[0].plan : NULL};
+  DrvOptions o = {.no_cache = !cache, .state_like = state_like ? state_like->units[0].plan : NULL, .bf16 = bf16};
   DrvProgram *p = drv_compile(&in, &o, DRV_STAGE_LOADED, d);
   if (p) *seconds = p->units[0].program->compile_seconds;
   return p;
@@ -160,25 +165,27 @@ static void profile_step(const CgProgram *p, const Regions *r, int io) {
   rt_profile_report(stdout, p->kernel_names, p->n_kernel_names, 25);
 }
 
-static bool bench(const FePreset *pr, int batch, int steps, bool profile, Figures *f, RtDiags *d) {
+/* bf16: the training step's products on bf16-rounded inputs (`precision: bf16`); inference stays
+ * fp32, as it does in training's evaluation. */
+static bool bench(const FePreset *pr, int batch, int steps, bool profile, bool bf16, Figures *f, RtDiags *d) {
   FeLoss loss = {.kind = fe_preset_is_ctc(pr) ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY, .label_smoothing = 0.05};
   FeOptimizer adam = {.kind = FE_OPT_ADAM, .betas = {0.9, 0.999}, .eps = 1e-8};
   DrvProgram *train = graph(pr, FE_GRAPH_TRAIN, batch, &loss, &adam, d);
   DrvProgram *infer = graph(pr, FE_GRAPH_INFER, batch, NULL, NULL, d), *infer1 = graph(pr, FE_GRAPH_INFER, 1, NULL, NULL, d);
   if (!train || !infer || !infer1) return false;
   double t_train, t_infer, t;
-  DrvProgram *p = compile(graph_of(train), false, NULL, &t_train, d);
-  DrvProgram *q = p ? compile(graph_of(infer), false, p, &t_infer, d) : NULL;
+  DrvProgram *p = compile(graph_of(train), false, NULL, bf16, &t_train, d);
+  DrvProgram *q = p ? compile(graph_of(infer), false, p, false, &t_infer, d) : NULL;
   if (!p || !q) return false;
   f->compile_cold = t_train + t_infer;
   drv_program_free(q);
   /* fill the cache (a cold compile bypasses it), then time loads from it */
-  drv_program_free(compile(graph_of(train), true, NULL, &t, d));
-  drv_program_free(compile(graph_of(infer), true, p, &t, d));
+  drv_program_free(compile(graph_of(train), true, NULL, bf16, &t, d));
+  drv_program_free(compile(graph_of(infer), true, p, false, &t, d));
   drv_program_free(p);
-  p = compile(graph_of(train), true, NULL, &t_train, d);
-  q = p ? compile(graph_of(infer), true, p, &t_infer, d) : NULL;
-  DrvProgram *q1 = p ? compile(graph_of(infer1), true, p, &t, d) : NULL;
+  p = compile(graph_of(train), true, NULL, bf16, &t_train, d);
+  q = p ? compile(graph_of(infer), true, p, false, &t_infer, d) : NULL;
+  DrvProgram *q1 = p ? compile(graph_of(infer1), true, p, false, &t, d) : NULL;
   if (!p || !q || !q1) return false;
   f->compile_cached = t_train + t_infer;
   const CgProgram *progs[3] = {jit(p), jit(q), jit(q1)};
@@ -255,10 +262,11 @@ static bool measure_peak(DrvPeak *peak) {
   return ok;
 }
 
-static void print_figures(const FePreset *pr, int batch, const Figures *f, const DrvPeak *peak) {
+static void print_figures(const FePreset *pr, int batch, bool bf16, const Figures *f, const DrvPeak *peak) {
   int wino = drv_conv_winograd_m(false);
-  printf("smelt %s, batch %d, %d thread%s, %s GEMMs, 3x3 convolutions by ", pr->name, batch, rt_pool_threads(),
-         rt_pool_threads() == 1 ? "" : "s", rt_gemm_openblas() ? "OpenBLAS's" : "smelt's own");
+  printf("smelt %s, batch %d, %d thread%s, %s GEMMs%s, 3x3 convolutions by ", pr->name, batch, rt_pool_threads(),
+         rt_pool_threads() == 1 ? "" : "s", rt_gemm_openblas() ? "OpenBLAS's" : "smelt's own",
+         bf16 ? " (the training step's on bf16 inputs)" : "");
   if (wino)
     printf("Winograd F(%d,3):\n", wino);
   else
@@ -289,10 +297,10 @@ int cmd_bench(int argc, char **argv) {
   static const struct option opts[] = {{"batch", required_argument, NULL, 'b'}, {"steps", required_argument, NULL, 's'},
                                         {"peer", optional_argument, NULL, 'p'},  {"profile", no_argument, NULL, 'P'},
                                         {"peak", no_argument, NULL, 'k'},        {"help", no_argument, NULL, 'h'},
-                                        {0}};
+                                        {"precision", required_argument, NULL, 'r'}, {0}};
   int64_t batch = 32, steps = 6;
   const char *peer = NULL;
-  bool profile = false, want_peak = false;
+  bool profile = false, want_peak = false, bf16 = false;
   int c;
   while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
     switch (c) {
@@ -302,6 +310,12 @@ int cmd_bench(int argc, char **argv) {
       case 'p': peer = optarg ? optarg : "../shared/peers/torch_presets.py"; break;
       case 'P': profile = true; break;
       case 'k': want_peak = true; break;
+      case 'r': {
+        int i = rt_settings_name_index(optarg, RT_PRECISION_NAMES, RT_PRECISION_COUNT);
+        if (i < 0) return cli_usage_error(USAGE, "--precision expects fp32 or bf16, not '%s'", optarg);
+        bf16 = i == RT_PRECISION_BF16;
+        break;
+      }
       default: return CLI_EXIT_USAGE;
     }
   }
@@ -317,10 +331,15 @@ int cmd_bench(int argc, char **argv) {
   Figures ours = {0}, theirs = {0};
   DrvPeak peak;
   bool have_peak = pr && want_peak && measure_peak(&peak);
-  bool ok = pr && (!want_peak || have_peak) && bench(pr, (int)batch, (int)steps, profile, &ours, &d);
+  char why[256];
+  if (bf16 && !drv_bf16_supported(NULL, why, sizeof why)) {
+    fprintf(stderr, "smelt: --precision bf16: %s\n", why);
+    return CLI_EXIT_FAIL;
+  }
+  bool ok = pr && (!want_peak || have_peak) && bench(pr, (int)batch, (int)steps, profile, bf16, &ours, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
-  if (ok) print_figures(pr, (int)batch, &ours, have_peak ? &peak : NULL);
+  if (ok) print_figures(pr, (int)batch, bf16, &ours, have_peak ? &peak : NULL);
   if (ok && peer) {
     if (run_peer(peer, pr->name, (int)batch, &theirs))
       printf("ratios (smelt / PyTorch; > 1 is better for smelt): train %.2fx, infer batch 1 %.2fx, infer batch "

@@ -79,8 +79,9 @@ static DrvProgram *compile_steps(const FeExperiment *e, const BuildArgs *a, int 
                                  ModelBuild *mb, RtDiags *d) {
   const FePreset *p = e->preset;
   DrvInput in[2] = {model_input(e, FE_GRAPH_TRAIN, "smelt_train_step"), model_input(e, FE_GRAPH_EVAL, "smelt_eval_step")};
+  /* one program for both steps: with precision bf16 the evaluation's products are bf16 ones too */
   DrvOptions opt = {.optimizer = model_optimizer(e), .workers = workers, .cpu = a->cpu,
-                    .no_cache = true, .module = "trainer"};
+                    .no_cache = true, .module = "trainer", .bf16 = e->precision == RT_PRECISION_BF16};
   DrvProgram *prog = drv_program_new(in, 2, &opt);
   bool ok = drv_run(prog, DRV_STAGE_PLANNED, d);
   const DrvUnit *train = &prog->units[0], *eval = &prog->units[1];

@@ -4,6 +4,7 @@
  * this file is the command line around it. */
 #include <stdio.h>
 
+#include "driver/drv_pipeline.h"
 #include "frontend/fe_config.h"
 #include "frontend/fe_plan.h"
 #include "tools/cli.h"
@@ -24,6 +25,16 @@ static const char USAGE[] =
     "\n"
     "exit status: 0 valid, 1 the config has errors, 2 usage error\n";
 
+/* What the config asks of this machine: `precision: bf16` needs AVX512-BF16. */
+static void check_machine(const FeConfig *cfg, RtDiags *d) {
+  for (int i = 0; i < cfg->count; i++) {
+    const FeExperiment *e = &cfg->experiments[i];
+    char why[256];
+    if (e->precision == RT_PRECISION_BF16 && !drv_bf16_supported(NULL, why, sizeof why))
+      rt_diag_error(d, e->loc.file, e->loc.line, e->loc.col, "experiment '%s': precision: bf16: %s", e->name, why);
+  }
+}
+
 int cmd_check(int argc, char **argv) {
   static const struct option opts[] = {
       {"presets", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'}, {0}};
@@ -41,6 +52,11 @@ int cmd_check(int argc, char **argv) {
   if (optind + 1 < argc) return cli_usage_error(USAGE, "unexpected argument '%s'", argv[optind + 1]);
   RtDiags diags = {0};
   FeConfig *cfg = fe_config_load(argv[optind], &load, &diags);
+  if (cfg) check_machine(cfg, &diags);
+  if (cfg && diags.errors) {
+    fe_config_free(cfg);
+    cfg = NULL;
+  }
   rt_diags_print(&diags, stderr);
   int status = CLI_EXIT_OK;
   if (!cfg) {

@@ -92,7 +92,7 @@ static const char *paragraph(const char *doc, const char *group, char *buf, size
 static bool default_matches(const RtSettingInfo *f, int kind, const char *text) {
   double want = rt_setting_default(f, kind);
   if (f->type == RT_SET_BOOL) return strncmp(text, want ? "true" : "false", want ? 4 : 5) == 0;
-  if (f->type == RT_SET_METRIC || rt_setting_is_kind(f)) {
+  if (f->type == RT_SET_METRIC || f->type == RT_SET_PRECISION || rt_setting_is_kind(f)) {
     if (want < 0) return strncmp(text, "by head", 7) == 0; /* the loss, until the head chooses */
     const char *name = f->names[(int)want];
     return strncmp(text, name, strlen(name)) == 0 && !(text[strlen(name)] == '_');
@@ -257,11 +257,11 @@ static void test_json_round_trip(void **state) {
   RtDiags d = {0};
   assert_true(rt_settings_from_json(o, &back, "test", &d));
   assert_same_settings(&s, &back);
-  /* groups nest, data sits where the list marks it (after seed) */
+  /* groups nest, data sits where the list marks it (after precision) */
   assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "optimizer"), "type")->valuestring,
                       "sgd");
   const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
-  assert_string_equal(data->prev->string, "seed");
+  assert_string_equal(data->prev->string, "precision");
   assert_string_equal(data->next->string, "augmentation");
   cJSON_Delete(o);
   rt_diags_free(&d);

@@ -18,6 +18,7 @@
 
 #include "test_support.h"
 
+#include "driver/drv_pipeline.h"
 #include "driver/experiment.h"
 #include "driver/model_build.h"
 #include "runtime/rt_image.h"
@@ -178,6 +179,29 @@ static void test_attention_loss_falls_with_dropout(void **state) {
 
 static void test_focal_loss_falls(void **state) {
   check_loss_falls("mini_attention.yaml", "    loss: {type: focal, gamma: 2.0, alpha: 0.5}\n", "focal", 3, 0.9);
+}
+
+/* precision: bf16 (the training step's products on bf16-rounded inputs; on AMX tiles where the
+ * machine has them) learns like fp32, and results.json says which it was. */
+static void test_bf16_loss_falls(void **state) {
+  (void)state;
+  char why[256];
+  if (!drv_bf16_supported(NULL, why, sizeof why)) {
+    printf("skipped: %s\n", why);
+    return;
+  }
+  check_loss_falls("mini_ctc.yaml", "    loss: ctc\n    precision: bf16\n", "ctc_bf16", 6, 0.8);
+  char path[512];
+  snprintf(path, sizeof path, "%s/ctc_bf16/results.json", tmp);
+  uint8_t *text = NULL;
+  size_t len = 0;
+  RtDiags d = {0};
+  assert_true(rt_fs_read_file(path, &text, &len, &d));
+  cJSON *o = cJSON_ParseWithLength((const char *)text, len);
+  const cJSON *settings = cJSON_GetObjectItemCaseSensitive(o, "config");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(settings, "precision")), "bf16");
+  cJSON_Delete(o);
+  free(text);
 }
 
 /* The bytes of every tensor of a checkpoint, for exact comparison. */
@@ -828,6 +852,7 @@ int main(void) {
       cmocka_unit_test(test_val_predictions_match_best_epoch),
       cmocka_unit_test(test_attention_loss_falls_with_dropout),
       cmocka_unit_test(test_focal_loss_falls),
+      cmocka_unit_test(test_bf16_loss_falls),
       cmocka_unit_test(test_resume_matches_uninterrupted),
       cmocka_unit_test(test_resume_with_strong_augmentation),
       cmocka_unit_test(test_resume_one_cycle_and_warmup),
