@@ -80,6 +80,10 @@ void cg_loop_range(CgContext *c, CgLoopNest *l, LLVMValueRef lo, LLVMValueRef hi
 void cg_loop_close(CgContext *c, CgLoopNest *l);
 /* i64 sum of idx[d] * strides[d] (+ base); strides are compile-time constants. */
 LLVMValueRef cg_loop_offset(CgContext *c, const CgLoopNest *l, const int64_t *strides, int64_t base);
+/* if (cond) { ... }: positions the builder inside and returns the block to continue at, which
+ * cg_if_end closes into. */
+LLVMBasicBlockRef cg_if_begin(CgContext *c, LLVMValueRef cond, const char *name);
+void cg_if_end(CgContext *c, LLVMBasicBlockRef done);
 /* Typed element address: ptr + offset elements of 4 bytes. */
 LLVMValueRef cg_gep(CgContext *c, LLVMValueRef ptr, LLVMValueRef offset);
 

@@ -1,5 +1,5 @@
 /* Canonical counted loop nests (for i = lo; i < hi; i++), the shape LLVM's loop vectoriser
- * expects, and address arithmetic over them. */
+ * expects, address arithmetic over them, and if-blocks. */
 #include <stdio.h>
 
 #include "codegen/cg_kernel.h"
@@ -63,4 +63,18 @@ LLVMValueRef cg_loop_offset(CgContext *c, const CgLoopNest *l, const int64_t *st
 
 LLVMValueRef cg_gep(CgContext *c, LLVMValueRef ptr, LLVMValueRef offset) {
   return LLVMBuildInBoundsGEP2(c->b, c->f32, ptr, &offset, 1, "");
+}
+
+LLVMBasicBlockRef cg_if_begin(CgContext *c, LLVMValueRef cond, const char *name) {
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(c->b));
+  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, fn, name);
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, fn, "endif");
+  LLVMBuildCondBr(c->b, cond, then, done);
+  LLVMPositionBuilderAtEnd(c->b, then);
+  return done;
+}
+
+void cg_if_end(CgContext *c, LLVMBasicBlockRef done) {
+  LLVMBuildBr(c->b, done);
+  LLVMPositionBuilderAtEnd(c->b, done);
 }

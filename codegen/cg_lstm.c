@@ -88,21 +88,6 @@ static void zero(CgContext *c, LLVMValueRef p, int64_t floats) {
   LLVMBuildMemSet(c->b, p, LLVMConstInt(c->i8, 0, 0), k64(c, floats * 4), 4);
 }
 
-/* if (cond) { ... }: returns the block to continue at, for end_if */
-static LLVMBasicBlockRef begin_if(CgContext *c, LLVMValueRef cond, const char *name) {
-  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(c->b));
-  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, fn, name);
-  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, fn, "endif");
-  LLVMBuildCondBr(c->b, cond, then, done);
-  LLVMPositionBuilderAtEnd(c->b, then);
-  return done;
-}
-
-static void end_if(CgContext *c, LLVMBasicBlockRef done) {
-  LLVMBuildBr(c->b, done);
-  LLVMPositionBuilderAtEnd(c->b, done);
-}
-
 /* The item being run: its direction, first row and number of rows. */
 typedef struct Item {
   LLVMValueRef d, r0, rows;
@@ -145,12 +130,12 @@ static void emit_forward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, 
   CgLoopNest steps;
   cg_loop_range(c, &steps, k64(c, 0), k64(c, s->T), "lstm.step");
   LLVMValueRef t = step_time(c, s, it, steps.idx[0]);
-  LLVMBasicBlockRef done = begin_if(c, LLVMBuildICmp(c->b, LLVMIntSGT, steps.idx[0], k64(c, 0), ""), "lstm.product");
+  LLVMBasicBlockRef done = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntSGT, steps.idx[0], k64(c, 0), ""), "lstm.product");
   LLVMValueRef t_prev = iadd(c, isub(c, t, k64(c, 1)), imulk(c, it->d, 2));
   LLVMValueRef h_prev = cg_gep(c, out, imulk(c, row_at(c, s, it, t_prev, k64(c, 0)), H));
   CgSgemmShape sh = {.tb = true, .k = H, .lda = s->D * H, .ldb = H, .ldc = G4, .b_packed = packed};
   cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, G4), h_prev, packed ? ws : w, gates);
-  end_if(c, done);
+  cg_if_end(c, done);
   /* the cell on the block's products, while they are in cache */
   CgLoopNest l = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {it->rows, k64(c, H)}};
   cg_loop_open(c, &l, "lstm.cell");
@@ -219,11 +204,11 @@ static void emit_backward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s,
   store(c, fmul(c, dcv, gf), dc, at_ws);
   cg_loop_close(c, &l);
   /* the hidden state's gradient for the step before: the block's gate gradients times W_hh */
-  LLVMBasicBlockRef done = begin_if(c, has_prev, "lstm.grad.product");
+  LLVMBasicBlockRef done = cg_if_begin(c, has_prev, "lstm.grad.product");
   LLVMValueRef first = cg_gep(c, da, imulk(c, gate_row_at(c, s, it, t, k64(c, 0)), G4));
   CgSgemmShape sh = {.k = G4, .lda = G4, .ldb = H, .ldc = H, .b_packed = packed};
   cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, H), first, packed ? ws : w, dh);
-  end_if(c, done);
+  cg_if_end(c, done);
   cg_loop_close(c, &steps);
 }
 

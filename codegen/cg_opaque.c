@@ -25,21 +25,6 @@ static void st(CgContext *c, LLVMValueRef v, LLVMValueRef p, LLVMValueRef off) {
   LLVMBuildStore(c->b, v, cg_gep(c, p, off));
 }
 
-/* if (cond) { ... } with the builder left inside; close with end_if */
-static LLVMBasicBlockRef begin_if(CgContext *c, LLVMValueRef cond, const char *name) {
-  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(c->b));
-  LLVMBasicBlockRef then = LLVMAppendBasicBlockInContext(c->ctx, fn, name);
-  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, fn, "endif");
-  LLVMBuildCondBr(c->b, cond, then, done);
-  LLVMPositionBuilderAtEnd(c->b, then);
-  return done;
-}
-
-static void end_if(CgContext *c, LLVMBasicBlockRef done) {
-  LLVMBuildBr(c->b, done);
-  LLVMPositionBuilderAtEnd(c->b, done);
-}
-
 static LLVMValueRef in_range(CgContext *c, LLVMValueRef i, int64_t hi) {
   return LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, i, c64(c, 0), ""),
                       LLVMBuildICmp(c->b, LLVMIntSLT, i, c64(c, hi), ""), "");
@@ -122,14 +107,14 @@ static void for_window(CgContext *c, const Pool *p, LLVMValueRef oy, LLVMValueRe
   CgLoopNest ly, lx;
   cg_loop_range(c, &ly, c64(c, 0), c64(c, p->kh), "ky");
   LLVMValueRef iy = add(c, mul(c, oy, p->sh), LLVMBuildNSWSub(c->b, ly.idx[0], c64(c, p->pt), ""));
-  LLVMBasicBlockRef y_done = begin_if(c, in_range(c, iy, p->h), "row");
+  LLVMBasicBlockRef y_done = cg_if_begin(c, in_range(c, iy, p->h), "row");
   cg_loop_range(c, &lx, c64(c, 0), c64(c, p->kw), "kx");
   LLVMValueRef ix = add(c, mul(c, ox, p->sw), LLVMBuildNSWSub(c->b, lx.idx[0], c64(c, p->pl), ""));
-  LLVMBasicBlockRef x_done = begin_if(c, in_range(c, ix, p->w), "col");
+  LLVMBasicBlockRef x_done = cg_if_begin(c, in_range(c, ix, p->w), "col");
   body(c, add(c, mul(c, iy, p->w), ix), ctx);
-  end_if(c, x_done);
+  cg_if_end(c, x_done);
   cg_loop_close(c, &lx);
-  end_if(c, y_done);
+  cg_if_end(c, y_done);
   cg_loop_close(c, &ly);
 }
 
@@ -305,13 +290,13 @@ static void emit_scatter_add(CgContext *c, CgFn *f, const Opaque *o, const IrGra
   CgLoopNest li, lj;
   cg_loop_range(c, &li, c64(c, 0), c64(c, count), "index");
   LLVMValueRef k = LLVMBuildSExt(c->b, ld(c, c->i32, f->args[o->in[0]], li.idx[0]), c->i64, "");
-  LLVMBasicBlockRef done = begin_if(c, in_range(c, k, rows), "valid");
+  LLVMBasicBlockRef done = cg_if_begin(c, in_range(c, k, rows), "valid");
   LLVMValueRef src = cg_gep(c, f->args[o->in[1]], mul(c, li.idx[0], row));
   LLVMValueRef dst = cg_gep(c, f->args[o->out], mul(c, k, row));
   cg_loop_range(c, &lj, c64(c, 0), c64(c, row), "elem");
   st(c, LLVMBuildFAdd(c->b, ld(c, c->f32, dst, lj.idx[0]), ld(c, c->f32, src, lj.idx[0]), ""), dst, lj.idx[0]);
   cg_loop_close(c, &lj);
-  end_if(c, done);
+  cg_if_end(c, done);
   cg_loop_close(c, &li);
 }
 
