@@ -36,6 +36,7 @@ typedef struct Sgemm {
   LLVMValueRef dpbf16;
   LLVMTypeRef dpbf16_type;
   LLVMValueRef stage;             /* with amx: a 32 x 32 float block of C, between tiles and C */
+  LLVMValueRef panel_full;        /* the current panel has all NR columns (i1) */
   LLVMValueRef dot_acc[4];       /* emit_dots' vector accumulators (entry-block allocas) */
   LLVMValueRef bufa;             /* the block of op(A) packed: MR-row tiles, k-major within one */
   LLVMValueRef mask[2]; /* columns n0 .. n0 + NR that exist, per vector of the panel */
@@ -266,20 +267,75 @@ static void amx_call(Sgemm *g, const char *name, LLVMValueRef *args, int n) {
 }
 static LLVMValueRef tile_id(Sgemm *g, int t) { return LLVMConstInt(g->c->i8, (unsigned long long)t, 0); }
 
-static void tile_move(Sgemm *g, bool load, int t, LLVMValueRef p, int64_t stride_bytes) {
-  LLVMValueRef args[3] = {tile_id(g, t), p, i64c(g, stride_bytes)};
+static void tile_move(Sgemm *g, bool load, int t, LLVMValueRef p, LLVMValueRef stride_bytes) {
+  LLVMValueRef args[3] = {tile_id(g, t), p, stride_bytes};
   amx_call(g, load ? "llvm.x86.tileloadd64" : "llvm.x86.tilestored64", args, 3);
 }
 
+/* The K loop on tiles: C tiles 0-3 (rows 0-15 and 16-31, columns 0-15 and 16-31) += A's two
+ * 16-row tiles (4, 5) x the panel's two 16-column B tiles (6, 7), one tdpbf16ps each per 32 k. */
+static void emit_amx_k_loop(Sgemm *g, LLVMValueRef a_tile) {
+  CgContext *c = g->c;
+  LLVMBuilderRef b = c->b;
+  int lanes = g->lanes, nr_max = 2 * lanes;
+  CgLoopNest ks;
+  cg_loop_range(c, &ks, i64c(g, 0), LLVMBuildSDiv(b, k_padded(g), i64c(g, AMX_K), "ksteps"), "tile.k.amx");
+  for (int t = 0; t < 2; t++) { /* A: rows t*16.., k from the step on, rows KC bf16 apart */
+    LLVMValueRef at = add(g, mul(g, ks.idx[0], AMX_K), i64c(g, (int64_t)t * AMX_ROWS * KC));
+    tile_move(g, true, 4 + t, LLVMBuildGEP2(b, g->bf16, a_tile, &at, 1, ""), i64c(g, KC * 2));
+  }
+  for (int t = 0; t < 2; t++) { /* B: AMX_K / 2 pair rows of the panel, 2 * NR bf16 each */
+    LLVMValueRef at = add(g, mul(g, ks.idx[0], (AMX_K / 2) * 2 * nr_max), i64c(g, t * 2 * lanes));
+    tile_move(g, true, 6 + t, LLVMBuildGEP2(b, g->bf16, g->buf, &at, 1, ""), i64c(g, 2 * nr_max * 2));
+  }
+  for (int t = 0; t < 4; t++) {
+    LLVMValueRef args[3] = {tile_id(g, t), tile_id(g, 4 + t / 2), tile_id(g, 6 + t % 2)};
+    amx_call(g, "llvm.x86.tdpbf16ps", args, 3);
+  }
+  cg_loop_close(c, &ks);
+}
+
+/* Address of C tile t's first element in memory whose rows are `ld` floats apart, from row0. */
+static LLVMValueRef c_tile_at(Sgemm *g, LLVMValueRef row0, LLVMValueRef ld, int t) {
+  LLVMValueRef row = mulv(g, add(g, row0, i64c(g, (t / 2) * AMX_ROWS)), ld);
+  return add(g, row, i64c(g, (t % 2) * g->lanes));
+}
+
 /* The 32 x NR block of C at rows r0.. (rows from `valid` on do not exist: NULL, all do) (+)=
- * op(A) x the panel on AMX tiles: C in tiles 0-3 (rows 0-15 and 16-31, columns 0-15 and 16-31),
- * A's two 16-row tiles in 4 and 5, B's two 16-column tiles in 6 and 7, one tdpbf16ps each per
- * 32 k. C passes through a 32 x 32 float block on the stack (g->stage), so that edges need no
- * tile of their own: rows and columns that do not exist are masked on the way in and out. */
+ * op(A) x the panel on AMX tiles. A block wholly inside C (all 32 rows, all NR columns) moves
+ * between C and the tiles directly; one at an edge passes through a 32 x NR float block on the
+ * stack (g->stage), masked on the way in and out. */
 static void emit_tile_amx(Sgemm *g, LLVMValueRef r0, LLVMValueRef valid, LLVMValueRef a_tile) {
   CgContext *c = g->c;
   LLVMBuilderRef b = c->b;
   int lanes = g->lanes, nr_max = 2 * lanes;
+  LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
+  LLVMBasicBlockRef direct = LLVMAppendBasicBlockInContext(c->ctx, fn, "amx.direct");
+  LLVMBasicBlockRef staged = LLVMAppendBasicBlockInContext(c->ctx, fn, "amx.staged");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->ctx, fn, "amx.done");
+  LLVMBuildCondBr(b, valid ? LLVMConstInt(c->i1, 0, 0) : g->panel_full, direct, staged);
+  /* whole: C's rows are ldc floats apart; a first K block starts from zeros */
+  LLVMPositionBuilderAtEnd(b, direct);
+  LLVMValueRef c_at = cg_gep(c, g->cmat, g->n0), c_stride = mul(g, g->ldc, 4);
+  LLVMBasicBlockRef zeros = LLVMAppendBasicBlockInContext(c->ctx, fn, "amx.zeros");
+  LLVMBasicBlockRef loads = LLVMAppendBasicBlockInContext(c->ctx, fn, "amx.loads");
+  LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->ctx, fn, "amx.run");
+  LLVMBuildCondBr(b, g->first, zeros, loads);
+  LLVMPositionBuilderAtEnd(b, zeros);
+  for (int t = 0; t < 4; t++) {
+    LLVMValueRef id = tile_id(g, t);
+    amx_call(g, "llvm.x86.tilezero", &id, 1);
+  }
+  LLVMBuildBr(b, run);
+  LLVMPositionBuilderAtEnd(b, loads);
+  for (int t = 0; t < 4; t++) tile_move(g, true, t, cg_gep(c, c_at, c_tile_at(g, r0, g->ldc, t)), c_stride);
+  LLVMBuildBr(b, run);
+  LLVMPositionBuilderAtEnd(b, run);
+  emit_amx_k_loop(g, a_tile);
+  for (int t = 0; t < 4; t++) tile_move(g, false, t, cg_gep(c, c_at, c_tile_at(g, r0, g->ldc, t)), c_stride);
+  LLVMBuildBr(b, done);
+  /* at an edge: through the stage */
+  LLVMPositionBuilderAtEnd(b, staged);
   LLVMValueRef cptr[AMX_MR][2], cmask[AMX_MR][2];
   LLVMValueRef last = valid ? add(g, r0, LLVMBuildNSWSub(b, valid, i64c(g, 1), "")) : NULL;
   for (int r = 0; r < AMX_MR; r++) {
@@ -297,32 +353,18 @@ static void emit_tile_amx(Sgemm *g, LLVMValueRef r0, LLVMValueRef valid, LLVMVal
       LLVMSetAlignment(LLVMBuildStore(b, in, cg_gep(c, g->stage, i64c(g, r * nr_max + v * lanes))), 64);
     }
   }
-  int64_t stage_stride = nr_max * 4;
-  for (int t = 0; t < 4; t++)
-    tile_move(g, true, t, cg_gep(c, g->stage, i64c(g, (t / 2) * AMX_ROWS * nr_max + (t % 2) * lanes)), stage_stride);
-  CgLoopNest ks;
-  cg_loop_range(c, &ks, i64c(g, 0), LLVMBuildSDiv(b, k_padded(g), i64c(g, AMX_K), "ksteps"), "tile.k.amx");
-  for (int t = 0; t < 2; t++) { /* A: rows t*16.., k from the step on, rows KC bf16 apart */
-    LLVMValueRef at = add(g, mul(g, ks.idx[0], AMX_K), i64c(g, (int64_t)t * AMX_ROWS * KC));
-    tile_move(g, true, 4 + t, LLVMBuildGEP2(b, g->bf16, a_tile, &at, 1, ""), KC * 2);
-  }
-  for (int t = 0; t < 2; t++) { /* B: AMX_K / 2 pair rows of the panel, 2 * NR bf16 each */
-    LLVMValueRef at = add(g, mul(g, ks.idx[0], (AMX_K / 2) * 2 * nr_max), i64c(g, t * 2 * lanes));
-    tile_move(g, true, 6 + t, LLVMBuildGEP2(b, g->bf16, g->buf, &at, 1, ""), 2 * nr_max * 2);
-  }
-  for (int t = 0; t < 4; t++) {
-    LLVMValueRef args[3] = {tile_id(g, t), tile_id(g, 4 + t / 2), tile_id(g, 6 + t % 2)};
-    amx_call(g, "llvm.x86.tdpbf16ps", args, 3);
-  }
-  cg_loop_close(c, &ks);
-  for (int t = 0; t < 4; t++)
-    tile_move(g, false, t, cg_gep(c, g->stage, i64c(g, (t / 2) * AMX_ROWS * nr_max + (t % 2) * lanes)), stage_stride);
+  LLVMValueRef stage_ld = i64c(g, nr_max), stage_stride = i64c(g, nr_max * 4);
+  for (int t = 0; t < 4; t++) tile_move(g, true, t, cg_gep(c, g->stage, c_tile_at(g, i64c(g, 0), stage_ld, t)), stage_stride);
+  emit_amx_k_loop(g, a_tile);
+  for (int t = 0; t < 4; t++) tile_move(g, false, t, cg_gep(c, g->stage, c_tile_at(g, i64c(g, 0), stage_ld, t)), stage_stride);
   for (int r = 0; r < AMX_MR; r++)
     for (int v = 0; v < 2; v++) {
       LLVMValueRef x = LLVMBuildLoad2(b, g->vec, cg_gep(c, g->stage, i64c(g, r * nr_max + v * lanes)), "");
       LLVMSetAlignment(x, 64);
       store_masked(g, x, cptr[r][v], cmask[r][v]);
     }
+  LLVMBuildBr(b, done);
+  LLVMPositionBuilderAtEnd(b, done);
 }
 
 /* C[r0 .. r0 + rows][n0 .. n0 + NR] (+)= op(A)[rows][k0 .. k0 + kc] x the panel, in registers;
@@ -486,6 +528,7 @@ static LLVMValueRef at_panel(Sgemm *g, LLVMValueRef n0b, LLVMValueRef p, LLVMVal
   g->n0 = add(g, n0b, mul(g, p, nr_max));
   LLVMValueRef nr = imin(g, LLVMBuildNSWSub(g->c->b, n, g->n0, ""), i64c(g, nr_max));
   for (int v = 0; v < 2; v++) g->mask[v] = lane_mask(g, nr, v);
+  g->panel_full = LLVMBuildICmp(g->c->b, LLVMIntEQ, nr, i64c(g, nr_max), "panel.full");
   g->buf = cg_gep(g->c, g->bufb, mul(g, p, (int64_t)KC * nr_max));
   if (g->s->b_packed) /* the whole op(B) packed before the call: see cg_sgemm_packed_b_floats */
     g->buf = cg_gep(g->c, g->prepacked, add(g, add(g, mulv(g, n0b, g->k), mul(g, g->k0, NC)), mulv(g, mul(g, p, nr_max), g->kc)));
