@@ -16,8 +16,9 @@ both initialise as PyTorch does by default. Known difference: PyTorch's LSTM has
 per gate set (b_ih + b_hh), smelt one.
 Runs go to OUT/smelt/<preset>_s<seed>/metrics.jsonl and OUT/torch/<preset>_s<seed>.log; a second
 invocation with the same OUT reuses finished runs (delete a run's files to redo it) and resumes
-smelt's unfinished ones from their last checkpoint (the peer's start over: torch_train.py keeps
-no checkpoint). --stop-at-target ends each training after the first epoch whose sequence
+smelt's unfinished ones from their last checkpoint; the peer's start over (torch_train.py keeps no
+checkpoint) unless --peer is bench/peer_resumable.py, the same loop with a checkpoint an epoch,
+which goes on from its last one. --stop-at-target ends each training after the first epoch whose sequence
 accuracy passes --target-seq (the question "which epoch passes 10%" needs no more). --jobs runs
 that many trainings at once, each on --threads threads: keep jobs x threads <= cores, and the
 machine otherwise idle if the wall times matter (the curves do not depend on load).
@@ -122,8 +123,12 @@ def torch_job(a, folders, preset, seed):
     cmd = [a.python, a.peer, "--preset", preset, "--train", folders["train"], "--val", folders["val"],
            "--epochs", str(a.epochs), "--seed", str(seed), "--threads", str(a.threads),
            "--charset", DEFAULT_CHARSET]
+    state = log_path + ".state.pt"
+    resumable = os.path.basename(a.peer) == "peer_resumable.py"  # checkpoints every epoch
+    if resumable:
+        cmd += ["--state", state]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
-    with open(log_path, "w") as log:
+    with open(log_path, "a" if resumable and os.path.exists(state) else "w") as log:
         log.write("# " + " ".join(cmd) + "\n")
         log.flush()
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
