@@ -92,6 +92,12 @@ static bool conv_implicit(const CgConvGeom *cv) {
 
 static bool conv_direct(const CgConvGeom *cv);
 
+/* Whether the kernel computing `mode` reads the image as its column matrix: conv_implicit, unless
+ * a forward convolution takes the direct loop instead. */
+static bool conv_reads_image_as_col(const CgConvGeom *cv, GemmMode mode) {
+  return conv_implicit(cv) && !(mode == GEMM_CONV && conv_direct(cv));
+}
+
 /* Whether the convolution cv computing `mode` is a Winograd one under opt (and its plan). */
 static bool conv_winograd(CgWinograd *w, const CgConvGeom *cv, GemmMode mode, const CgKernelOptions *opt) {
   CgWinoKind kind = mode == GEMM_CONV              ? CG_WINO_FORWARD
@@ -107,7 +113,7 @@ int64_t cg_gemm_workspace_bytes(const IrGraph *g, const PassKernel *k, int worke
   CgKernelOptions opt = user ? *(const CgKernelOptions *)user : cg_kernel_options(NULL);
   CgWinograd w;
   if (conv_winograd(&w, &cv, gemm_mode(n->op), &opt)) return cg_winograd_workspace_elems(&w, workers) * 4;
-  if (conv_implicit(&cv) && !(gemm_mode(n->op) == GEMM_CONV && conv_direct(&cv))) return 0;
+  if (conv_reads_image_as_col(&cv, gemm_mode(n->op))) return 0;
   return col_elems(&cv) * 4 * workers;
 }
 
@@ -462,7 +468,7 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
     return;
   }
   int64_t ckk = cv->c * cv->kh * cv->kw, ohw = cv->oh * cv->ow, hw = cv->h * cv->w;
-  bool implicit = conv_implicit(cv) && !(gm->mode == GEMM_CONV && conv_direct(cv));
+  bool implicit = conv_reads_image_as_col(cv, gm->mode);
   LLVMValueRef col = implicit ? NULL : gep(c, f->args[gm->ws], mul(c, LLVMBuildZExt(c->b, f->worker, c->i64, ""), col_elems(cv)));
   CgLoopNest items;
   LLVMValueRef lo[4], hi[4];

@@ -28,7 +28,7 @@ enum {
 typedef struct Scan {
   int64_t T, B, D, H;
   int64_t rows, chunks; /* batch rows per item; items per direction */
-  bool grad, save, pack; /* pack: W_hh packed once per item (with our GEMM, blocks of 4+ rows) */
+  bool save, pack;     /* pack: W_hh packed once per item (with our GEMM, blocks of 4+ rows) */
   int64_t gates, cell, per_worker; /* offsets (floats) into a worker's area (the packed W_hh at
                                     * 0), and its size */
 } Scan;
@@ -36,7 +36,7 @@ typedef struct Scan {
 /* From the op's output: the scan's (S, T, B, D, H) or the gradient's (D, T, B, 4H). */
 static Scan scan_geom(const IrNode *n, bool grad) {
   const int64_t *o = n->type.shape.dims;
-  Scan s = grad ? (Scan){.T = o[1], .B = o[2], .D = o[0], .H = o[3] / 4, .grad = true}
+  Scan s = grad ? (Scan){.T = o[1], .B = o[2], .D = o[0], .H = o[3] / 4}
                 : (Scan){.T = o[1], .B = o[2], .D = o[3], .H = o[4]};
   s.rows = s.D == 2 ? s.B : (s.B + 1) / 2; /* two items either way, for two threads */
   if (s.rows > MAX_ROWS) s.rows = MAX_ROWS;
@@ -54,16 +54,16 @@ static Scan scan_geom(const IrNode *n, bool grad) {
   return s;
 }
 
-static int64_t scan_workspace(const IrGraph *g, const IrNode *n, int workers, bool grad) {
+static bool is_grad(const IrNode *n) { return n->op == IR_OP_LSTM_SCAN_GRAD; }
+
+static int64_t scan_workspace(const IrGraph *g, const IrNode *n, int workers) {
   (void)g;
-  return scan_geom(n, grad).per_worker * 4 * workers;
+  return scan_geom(n, is_grad(n)).per_worker * 4 * workers;
 }
-static int64_t workspace_forward(const IrGraph *g, const IrNode *n, int workers) { return scan_workspace(g, n, workers, false); }
-static int64_t workspace_backward(const IrGraph *g, const IrNode *n, int workers) { return scan_workspace(g, n, workers, true); }
 
 static void split_items(CgKernelSpec *s, const IrGraph *g, const IrNode *n) {
   (void)g;
-  Scan sc = scan_geom(n, n->op == IR_OP_LSTM_SCAN_GRAD);
+  Scan sc = scan_geom(n, is_grad(n));
   s->parallel_items = sc.D * sc.chunks;
   s->grain = 1;
 }
@@ -230,5 +230,5 @@ static void emit_scan(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, 
   cg_loop_close(c, &items);
 }
 
-const CgOpaqueOp cg_opaque_lstm_scan = {.emit = emit_scan, .split = split_items, .mode = 0, .workspace = workspace_forward};
-const CgOpaqueOp cg_opaque_lstm_scan_grad = {.emit = emit_scan, .split = split_items, .mode = 1, .workspace = workspace_backward};
+const CgOpaqueOp cg_opaque_lstm_scan = {.emit = emit_scan, .split = split_items, .mode = 0, .workspace = scan_workspace};
+const CgOpaqueOp cg_opaque_lstm_scan_grad = {.emit = emit_scan, .split = split_items, .mode = 1, .workspace = scan_workspace};

@@ -259,6 +259,34 @@ static void emit_pack_a(Sgemm *g, LLVMValueRef m0, LLVMValueRef m1, LLVMValueRef
   emit_pack_tiles(g, m0, full, tiles, LLVMBuildNSWSub(g->c->b, m1, i64c(g, 1), "last"));
 }
 
+enum { MAX_ACC = 2 * AMX_MR }; /* vectors of C in a register tile (fp32: 2 x MR) or an AMX block */
+
+/* The rows x NR block of C at rows r0.., two vectors a row (vector i: row i / 2, the panel's
+ * vector i % 2): their addresses, masks (the columns that exist and, when `valid` is given, the
+ * rows before it; rows from it on point at the last that exists) and the values a block starts
+ * from (zeros in a first K block, C as it is otherwise). */
+static void c_block_in(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, LLVMValueRef *cptr,
+                       LLVMValueRef *cmask, LLVMValueRef *in) {
+  CgContext *c = g->c;
+  LLVMBuilderRef b = c->b;
+  LLVMValueRef last = valid ? add(g, r0, LLVMBuildNSWSub(b, valid, i64c(g, 1), "")) : NULL;
+  for (int r = 0; r < rows; r++) {
+    LLVMValueRef i = add(g, r0, i64c(g, r));
+    if (valid) i = imin(g, i, last);
+    for (int v = 0; v < 2; v++) {
+      LLVMValueRef row = cg_gep(c, g->cmat, add(g, mulv(g, i, g->ldc), g->n0));
+      cptr[2 * r + v] = cg_gep(c, row, i64c(g, v * g->lanes));
+      cmask[2 * r + v] = g->mask[v];
+      if (valid) {
+        LLVMValueRef here = LLVMBuildICmp(b, LLVMIntSLT, i64c(g, r), valid, "row.in");
+        cmask[2 * r + v] = LLVMBuildAnd(b, g->mask[v], splat(g, here, c->i1), "");
+      }
+      LLVMValueRef old = load_masked(g, cptr[2 * r + v], cmask[2 * r + v]);
+      in[2 * r + v] = LLVMBuildSelect(b, g->first, LLVMConstNull(g->vec), old, "c.in");
+    }
+  }
+}
+
 /* AMX intrinsics, whose tile numbers are immediates. */
 static void amx_call(Sgemm *g, const char *name, LLVMValueRef *args, int n) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
@@ -336,33 +364,19 @@ static void emit_tile_amx(Sgemm *g, LLVMValueRef r0, LLVMValueRef valid, LLVMVal
   LLVMBuildBr(b, done);
   /* at an edge: through the stage */
   LLVMPositionBuilderAtEnd(b, staged);
-  LLVMValueRef cptr[AMX_MR][2], cmask[AMX_MR][2];
-  LLVMValueRef last = valid ? add(g, r0, LLVMBuildNSWSub(b, valid, i64c(g, 1), "")) : NULL;
-  for (int r = 0; r < AMX_MR; r++) {
-    LLVMValueRef i = add(g, r0, i64c(g, r));
-    if (valid) i = imin(g, i, last);
-    for (int v = 0; v < 2; v++) {
-      cptr[r][v] = cg_gep(c, g->cmat, add(g, add(g, mulv(g, i, g->ldc), g->n0), i64c(g, v * lanes)));
-      cmask[r][v] = g->mask[v];
-      if (valid) {
-        LLVMValueRef here = LLVMBuildICmp(b, LLVMIntSLT, i64c(g, r), valid, "row.in");
-        cmask[r][v] = LLVMBuildAnd(b, g->mask[v], splat(g, here, c->i1), "");
-      }
-      LLVMValueRef old = load_masked(g, cptr[r][v], cmask[r][v]);
-      LLVMValueRef in = LLVMBuildSelect(b, g->first, LLVMConstNull(g->vec), old, "c.in");
-      LLVMSetAlignment(LLVMBuildStore(b, in, cg_gep(c, g->stage, i64c(g, r * nr_max + v * lanes))), 64);
-    }
-  }
+  LLVMValueRef cptr[MAX_ACC], cmask[MAX_ACC], in[MAX_ACC];
+  c_block_in(g, r0, AMX_MR, valid, cptr, cmask, in);
+  for (int i = 0; i < 2 * AMX_MR; i++) /* vector i is row i / 2, columns (i % 2) * lanes.. */
+    LLVMSetAlignment(LLVMBuildStore(b, in[i], cg_gep(c, g->stage, i64c(g, i * lanes))), 64);
   LLVMValueRef stage_ld = i64c(g, nr_max), stage_stride = i64c(g, nr_max * 4);
   for (int t = 0; t < 4; t++) tile_move(g, true, t, cg_gep(c, g->stage, c_tile_at(g, i64c(g, 0), stage_ld, t)), stage_stride);
   emit_amx_k_loop(g, a_tile);
   for (int t = 0; t < 4; t++) tile_move(g, false, t, cg_gep(c, g->stage, c_tile_at(g, i64c(g, 0), stage_ld, t)), stage_stride);
-  for (int r = 0; r < AMX_MR; r++)
-    for (int v = 0; v < 2; v++) {
-      LLVMValueRef x = LLVMBuildLoad2(b, g->vec, cg_gep(c, g->stage, i64c(g, r * nr_max + v * lanes)), "");
-      LLVMSetAlignment(x, 64);
-      store_masked(g, x, cptr[r][v], cmask[r][v]);
-    }
+  for (int i = 0; i < 2 * AMX_MR; i++) {
+    LLVMValueRef x = LLVMBuildLoad2(b, g->vec, cg_gep(c, g->stage, i64c(g, i * lanes)), "");
+    LLVMSetAlignment(x, 64);
+    store_masked(g, x, cptr[i], cmask[i]);
+  }
   LLVMBuildBr(b, done);
   LLVMPositionBuilderAtEnd(b, done);
 }
@@ -372,30 +386,15 @@ static void emit_tile_amx(Sgemm *g, LLVMValueRef r0, LLVMValueRef valid, LLVMVal
  * its packed tile a_tile, or (NULL) from A. */
 static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, bool packed, LLVMValueRef a_tile) {
   if (g->s->amx) {
-    emit_tile_amx(g, r0, valid ? valid : NULL, a_tile);
+    emit_tile_amx(g, r0, valid, a_tile);
     return;
   }
   CgContext *c = g->c;
   LLVMBuilderRef b = c->b;
-  enum { MAX_ACC = 32 };
   LLVMValueRef acc[MAX_ACC], next[MAX_ACC], cptr[MAX_ACC], cmask[MAX_ACC];
   int n_acc = 2 * rows;
-  LLVMValueRef last = valid ? add(g, r0, LLVMBuildNSWSub(b, valid, i64c(g, 1), "")) : NULL;
-  for (int r = 0; r < rows; r++) {
-    LLVMValueRef i = add(g, r0, i64c(g, r));
-    if (valid) i = imin(g, i, last); /* rows past `valid` point at the last: masked off */
-    for (int v = 0; v < 2; v++) {
-      LLVMValueRef row = cg_gep(c, g->cmat, add(g, mulv(g, i, g->ldc), g->n0));
-      cptr[2 * r + v] = cg_gep(c, row, i64c(g, v * g->lanes));
-      cmask[2 * r + v] = g->mask[v];
-      if (valid) {
-        LLVMValueRef here = LLVMBuildICmp(b, LLVMIntSLT, i64c(g, r), valid, "row.in");
-        cmask[2 * r + v] = LLVMBuildAnd(b, g->mask[v], splat(g, here, c->i1), "");
-      }
-      LLVMValueRef old = load_masked(g, cptr[2 * r + v], cmask[2 * r + v]);
-      next[2 * r + v] = LLVMBuildSelect(b, g->first, LLVMConstNull(g->vec), old, "c.in");
-    }
-  }
+  c_block_in(g, r0, rows, valid, cptr, cmask, next);
+  LLVMValueRef last = valid ? add(g, r0, LLVMBuildNSWSub(b, valid, i64c(g, 1), "")) : NULL; /* A's rows likewise */
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(b);
   LLVMValueRef fn = LLVMGetBasicBlockParent(pre);
   LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, fn, "tile.k");
@@ -444,7 +443,7 @@ static void emit_tile(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, b
     }
   }
   LLVMValueRef kk_next = add(g, kk, i64c(g, 1));
-  LLVMValueRef trips = g->s->bf16 ? LLVMBuildSDiv(b, add(g, g->kc, i64c(g, 1)), i64c(g, 2), "pairs") : g->kc;
+  LLVMValueRef trips = g->s->bf16 ? LLVMBuildSDiv(b, k_padded(g), i64c(g, 2), "pairs") : g->kc;
   LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, kk_next, trips, ""), body, done);
   LLVMValueRef zero = i64c(g, 0);
   LLVMAddIncoming(kk, &zero, &pre, 1);

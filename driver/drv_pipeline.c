@@ -234,8 +234,9 @@ static bool stage_emitted(DrvProgram *p, RtDiags *d) {
   c->threaded = !p->opt.serial;
   c->vector_bits = p->target->vector_bits;
   c->own_gemm = !p->opt.blas_gemm;
-  c->bf16 = gemm_precision(p) > 0;
-  c->amx = gemm_precision(p) == 2;
+  int precision = gemm_precision(p);
+  c->bf16 = precision > 0;
+  c->amx = precision == 2;
   for (int i = 0; i < p->n_units; i++)
     p->units[i].n_unique = cg_program_emit_module(c, p->units[i].plan, step_name(&p->units[i]));
   return !p->opt.on_emitted || p->opt.on_emitted(c, p, p->opt.user, d);

@@ -169,7 +169,7 @@ set_tests_properties(cli_conv_choice_unknown PROPERTIES ENVIRONMENT_MODIFICATION
 # differences, and the compiled forward and training step against the interpreter, with our
 # GEMM, OpenBLAS's, and on one thread. Its cases: two directions in blocks of fewer than four rows
 # (dot products against W_hh), one direction with the state not saved (its VJP runs the scan again
-# with it), two directions of five rows and an odd H (W_hh transposed, vector remainders), nine
+# with it), two directions of five rows and an odd H (W_hh packed once, vector remainders), nine
 # rows of one direction in blocks of five and four.
 smelt_cli_test(grad_check_lstm_scan 0 "grad-check .*: ok" run-ir tests/ir/lstm_scan.ir --grad-check)
 smelt_cli_test(compare_lstm_scan 0 "compare .*: ok" run-ir tests/ir/lstm_scan.ir --compare --grad)

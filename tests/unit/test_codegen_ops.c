@@ -378,7 +378,7 @@ static void test_ctc(void **state) {
   check(g);
 }
 
-/* The LSTM recurrence (codegen/cg_lstm.c): two directions of five rows (W_hh transposed) and of
+/* The LSTM recurrence (codegen/cg_lstm.c): two directions of five rows (W_hh packed once) and of
  * two (dot products), nine rows of one direction in blocks of five and four, the gradient from
  * a saved state. */
 static void test_lstm_scan(void **state) {
