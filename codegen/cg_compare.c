@@ -19,6 +19,7 @@ static void to_native(const IrTensor *t, void *dst) {
   int64_t n = ir_shape_numel(&t->type.shape);
   for (int64_t i = 0; i < n; i++) {
     if (t->type.dtype == IR_F32) ((float *)dst)[i] = (float)t->data[i];
+    else if (t->type.dtype == IR_I8) ((int8_t *)dst)[i] = (int8_t)t->data[i];
     else ((int32_t *)dst)[i] = (int32_t)t->data[i];
   }
 }
@@ -33,7 +34,11 @@ void cg_compare_load_leaves(const CgProgram *p, IrInterp *it, void *state, void 
 }
 
 static double native_at(const IrType *t, const void *p, int64_t i) {
-  return t->dtype == IR_F32 ? (double)((const float *)p)[i] : (double)((const int32_t *)p)[i];
+  switch (t->dtype) {
+    case IR_F32: return (double)((const float *)p)[i];
+    case IR_I8: return (double)((const int8_t *)p)[i];
+    default: return (double)((const int32_t *)p)[i];
+  }
 }
 
 /* How far a native tensor is from a reference (cg_compare.h says how elements are judged). */
@@ -51,6 +56,11 @@ static Verdict judge(const void *native, const IrTensor *ref, const CgCompareOpt
   for (int64_t i = 0; i < n; i++) {
     double a = native_at(&ref->type, native, i), b = ref->data[i];
     if (ref->type.dtype == IR_F32) b = ir_f32_round(b); /* the exact result as an f32 can hold it */
+    if (ref->type.dtype != IR_F32) { /* integers: exact, bit for bit */
+      if (a != b && v.bad < 0) v.bad = i;
+      if (fabs(a - b) > v.max_abs) v.max_abs = fabs(a - b);
+      continue;
+    }
     if (isnan(a) && isnan(b)) continue;
     if (isinf(b) && a == b) continue;
     double size = fmax(fabs(b), CG_COMPARE_FLOOR * scale);

@@ -14,7 +14,8 @@
  * scale being the tensor's largest |ref|: values far from zero are judged by their relative
  * error (a sum 6e-4 off at 0.1 fails), values near zero, where f32 rounding of larger terms
  * that cancelled shows up, against 1% of the tensor's scale or atol. The defaults leave about
- * 100x room over what f32 kernels reach on the example programs and tiny presets. */
+ * 100x room over what f32 kernels reach on the example programs and tiny presets. i32 and i8
+ * tensors (indices, int8 products) must match exactly. */
 #define CG_COMPARE_ATOL 1e-6
 #define CG_COMPARE_RTOL 1e-4
 #define CG_COMPARE_FLOOR 1e-2

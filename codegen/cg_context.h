@@ -23,6 +23,7 @@ typedef struct CgContext {
   bool bf16;          /* with own_gemm and 512-bit vectors: GEMMs multiply bf16-rounded inputs
                        * (cg_sgemm.h, `bf16`), except those reading a B packed beforehand */
   bool amx;           /* with bf16: on AMX tiles (the process holds AMX state, rt_amx.h) */
+  bool vnni;          /* the target has AVX512-VNNI: int8 GEMMs use vpdpbusd (cg_igemm.h) */
 } CgContext;
 
 /* Creates a fresh LLVM context and module named `name`. */

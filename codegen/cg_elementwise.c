@@ -1,10 +1,10 @@
 /* Scalar LLVM IR for the elementwise ops, one emitter per op (the CG_EMIT_SCALAR rows of
  * cg_ops.c), matching the reference implementations in ir/eval_elementwise.c (same NaN rules:
  * max/min propagate NaN, relu(NaN) = 0, select takes a NaN condition as true, to_i32 saturates
- * and maps NaN to 0). Loops around these vectorise. */
+ * and maps NaN to 0, quantize rounds half to even and clamps). Loops around these vectorise. */
 #include "codegen/cg_ops.h"
 
-LLVMTypeRef cg_dtype(CgContext *c, IrDType t) { return t == IR_F32 ? c->f32 : c->i32; }
+LLVMTypeRef cg_dtype(CgContext *c, IrDType t) { return t == IR_F32 ? c->f32 : t == IR_I32 ? c->i32 : c->i8; }
 
 static LLVMValueRef bool_to_f32(CgContext *c, LLVMValueRef b) {
   return LLVMBuildUIToFP(c->b, b, c->f32, "");
@@ -54,6 +54,15 @@ SCALAR(to_i32) {
   LLVMTypeRef types[2] = {c->i32, c->f32};
   LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, types, 2);
   return LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, types, 2), fn, x, 1, "to_i32");
+}
+/* roundeven(x / scale), clamped to -127..127 (NaN through fptosi.sat: 0), as an i8 */
+SCALAR(quantize) {
+  LLVMValueRef q = LLVMBuildFDiv(c->b, x[0], x[1], "");
+  q = cg_intrinsic(c, "llvm.roundeven", c->f32, 1, &q);
+  q = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, q, cg_f32(c, 127), ""), cg_f32(c, 127), q, "");
+  q = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOLT, q, cg_f32(c, -127), ""), cg_f32(c, -127), q, "");
+  LLVMValueRef i = cg_scalar_to_i32(c, n, &q, at);
+  return LLVMBuildTrunc(c->b, i, c->i8, "quantize");
 }
 SCALAR(add) { return LLVMBuildFAdd(c->b, x[0], x[1], "add"); }
 SCALAR(sub) { return LLVMBuildFSub(c->b, x[0], x[1], "sub"); }

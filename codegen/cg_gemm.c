@@ -15,11 +15,15 @@
  * gradient splits output channels (no partial sums to combine).
  * Splits depend on shapes only, never on the thread count: OpenBLAS rounds a block of rows
  * differently from the same rows inside a larger block, so a split by threads would make results
- * depend on SMELT_THREADS (and a sweep's on --jobs). Threads only choose which chunks they run. */
+ * depend on SMELT_THREADS (and a sweep's on --jobs). Threads only choose which chunks they run.
+ * int8 products (i8 operands, i32 result: int8 inference) call our int8 GEMM (cg_igemm.h) the same
+ * way, a matmul split alike and a convolution by im2col (or on the image itself), never direct or
+ * Winograd. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "codegen/cg_conv.h"
+#include "codegen/cg_igemm.h"
 #include "codegen/cg_loop.h"
 #include "codegen/cg_ops.h"
 #include "codegen/cg_sgemm.h"
@@ -46,6 +50,7 @@ typedef struct Gemm {
   /* convolutions */
   CgConvGeom cv;
   CgWinograd wino; /* wino.m > 0: the convolution is a Winograd one (cg_winograd.h) */
+  bool int8; /* i8 operands, an i32 result */
   bool epilogue;
   CgLoop epi;
 } Gemm;
@@ -92,14 +97,23 @@ static bool conv_implicit(const CgConvGeom *cv) {
 
 static bool conv_direct(const CgConvGeom *cv);
 
-/* Whether the kernel computing `mode` reads the image as its column matrix: conv_implicit, unless
- * a forward convolution takes the direct loop instead. */
-static bool conv_reads_image_as_col(const CgConvGeom *cv, GemmMode mode) {
-  return conv_implicit(cv) && !(mode == GEMM_CONV && conv_direct(cv));
+/* Whether a forward convolution is the direct loop (never an int8 one). */
+static bool conv_is_direct(const CgConvGeom *cv, GemmMode mode, bool int8) {
+  return mode == GEMM_CONV && !int8 && conv_direct(cv);
 }
 
+/* Whether the kernel computing `mode` reads the image as its column matrix: conv_implicit, unless
+ * a forward convolution takes the direct loop instead. */
+static bool conv_reads_image_as_col(const CgConvGeom *cv, GemmMode mode, bool int8) {
+  return conv_implicit(cv) && !conv_is_direct(cv, mode, int8);
+}
+
+/* Whether the GEMM op n multiplies i8 operands. */
+static bool gemm_int8(const IrGraph *g, const IrNode *n) { return ir_type_of(g, n->in[0])->dtype == IR_I8; }
+
 /* Whether the convolution cv computing `mode` is a Winograd one under opt (and its plan). */
-static bool conv_winograd(CgWinograd *w, const CgConvGeom *cv, GemmMode mode, const CgKernelOptions *opt) {
+static bool conv_winograd(CgWinograd *w, const CgConvGeom *cv, GemmMode mode, const CgKernelOptions *opt, bool int8) {
+  if (int8) return false;
   CgWinoKind kind = mode == GEMM_CONV              ? CG_WINO_FORWARD
                     : mode == GEMM_CONV_GRAD_INPUT ? CG_WINO_GRAD_INPUT
                                                    : CG_WINO_GRAD_FILTER;
@@ -112,9 +126,10 @@ int64_t cg_gemm_workspace_bytes(const IrGraph *g, const PassKernel *k, int worke
   CgConvGeom cv = conv_geom(g, n);
   CgKernelOptions opt = user ? *(const CgKernelOptions *)user : cg_kernel_options(NULL);
   CgWinograd w;
-  if (conv_winograd(&w, &cv, gemm_mode(n->op), &opt)) return cg_winograd_workspace_elems(&w, workers) * 4;
-  if (conv_reads_image_as_col(&cv, gemm_mode(n->op))) return 0;
-  return col_elems(&cv) * 4 * workers;
+  bool int8 = gemm_int8(g, n);
+  if (conv_winograd(&w, &cv, gemm_mode(n->op), &opt, int8)) return cg_winograd_workspace_elems(&w, workers) * 4;
+  if (conv_reads_image_as_col(&cv, gemm_mode(n->op), int8)) return 0;
+  return col_elems(&cv) * (int8 ? 1 : 4) * workers;
 }
 
 /* Ways an output dimension is split into, at most (fewer when chunks would fall below their
@@ -161,6 +176,9 @@ void cg_emit_sgemm_shape(CgContext *c, const CgSgemmShape *s, LLVMValueRef m, LL
 }
 
 static LLVMValueRef gep(CgContext *c, LLVMValueRef p, LLVMValueRef off) { return cg_gep(c, p, off); }
+static LLVMValueRef gep_of(CgContext *c, LLVMTypeRef et, LLVMValueRef p, LLVMValueRef off) {
+  return LLVMBuildInBoundsGEP2(c->b, et, p, &off, 1, "");
+}
 static LLVMValueRef mul(CgContext *c, LLVMValueRef a, int64_t k) { return LLVMBuildNSWMul(c->b, a, cg_i64(c, k), ""); }
 static LLVMValueRef add(CgContext *c, LLVMValueRef a, LLVMValueRef b) { return LLVMBuildNSWAdd(c->b, a, b, ""); }
 
@@ -173,7 +191,8 @@ static LLVMValueRef imin(CgContext *c, LLVMValueRef a, LLVMValueRef b) {
 /* col (C*KH*KW, OH*OW) <-> image (C, H, W): for each (c, kh, kw) and output row, the valid
  * output columns form one range known at compile time, so the inner loop is a plain strided
  * copy (or accumulation for col2im) that vectorises. */
-static void emit_im2col(CgContext *c, const CgConvGeom *cv, LLVMValueRef img, LLVMValueRef col, bool to_image) {
+static void emit_im2col(CgContext *c, const CgConvGeom *cv, LLVMValueRef img, LLVMValueRef col, bool to_image,
+                        LLVMTypeRef et) {
   CgLoopNest lc, lo, lw;
   cg_loop_range(c, &lc, cg_i64(c, 0), cg_i64(c, cv->c), to_image ? "col2im.c" : "im2col.c");
   for (int64_t kh = 0; kh < cv->kh; kh++)
@@ -188,29 +207,29 @@ static void emit_im2col(CgContext *c, const CgConvGeom *cv, LLVMValueRef img, LL
       LLVMValueRef ih = add(c, mul(c, lo.idx[0], cv->sh), cg_i64(c, kh * cv->dh - cv->pt));
       LLVMValueRef valid = LLVMBuildAnd(c->b, LLVMBuildICmp(c->b, LLVMIntSGE, ih, cg_i64(c, 0), ""),
                                         LLVMBuildICmp(c->b, LLVMIntSLT, ih, cg_i64(c, cv->h), ""), "");
-      LLVMValueRef col_row = gep(c, col, add(c, mul(c, row, cv->oh * cv->ow), mul(c, lo.idx[0], cv->ow)));
+      LLVMValueRef col_row = gep_of(c, et, col, add(c, mul(c, row, cv->oh * cv->ow), mul(c, lo.idx[0], cv->ow)));
       LLVMValueRef lo_b = cg_i64(c, ow_lo), hi_b = cg_i64(c, ow_hi);
       if (!to_image) { /* rows outside the image and columns outside the range are zero */
         LLVMValueRef vlo = LLVMBuildSelect(c->b, valid, lo_b, cg_i64(c, cv->ow), "");
         LLVMValueRef vhi = LLVMBuildSelect(c->b, valid, hi_b, cg_i64(c, cv->ow), "");
         cg_loop_range(c, &lw, cg_i64(c, 0), vlo, "zero.lo");
-        LLVMBuildStore(c->b, cg_f32(c, 0), gep(c, col_row, lw.idx[0]));
+        LLVMBuildStore(c->b, LLVMConstNull(et), gep_of(c, et, col_row, lw.idx[0]));
         cg_loop_close(c, &lw);
         cg_loop_range(c, &lw, vhi, cg_i64(c, cv->ow), "zero.hi");
-        LLVMBuildStore(c->b, cg_f32(c, 0), gep(c, col_row, lw.idx[0]));
+        LLVMBuildStore(c->b, LLVMConstNull(et), gep_of(c, et, col_row, lw.idx[0]));
         cg_loop_close(c, &lw);
       }
       LLVMValueRef hi_valid = LLVMBuildSelect(c->b, valid, hi_b, lo_b, "");
-      LLVMValueRef img_row = gep(c, img, add(c, mul(c, lc.idx[0], cv->h * cv->w), mul(c, ih, cv->w)));
+      LLVMValueRef img_row = gep_of(c, et, img, add(c, mul(c, lc.idx[0], cv->h * cv->w), mul(c, ih, cv->w)));
       cg_loop_range(c, &lw, lo_b, hi_valid, to_image ? "col2im" : "im2col");
       LLVMValueRef iw = add(c, mul(c, lw.idx[0], cv->sw), cg_i64(c, off_w));
-      LLVMValueRef pi = gep(c, img_row, iw), pc = gep(c, col_row, lw.idx[0]);
+      LLVMValueRef pi = gep_of(c, et, img_row, iw), pc = gep_of(c, et, col_row, lw.idx[0]);
       if (to_image) {
         LLVMValueRef sum = LLVMBuildFAdd(c->b, LLVMBuildLoad2(c->b, c->f32, pi, ""),
                                          LLVMBuildLoad2(c->b, c->f32, pc, ""), "");
         LLVMBuildStore(c->b, sum, pi);
       } else {
-        LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->f32, pi, ""), pc);
+        LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, et, pi, ""), pc);
       }
       cg_loop_close(c, &lw);
       cg_loop_close(c, &lo);
@@ -332,13 +351,15 @@ void cg_describe_gemm(CgKernelSpec *s) {
   s->detail = gm;
   s->release = gemm_release;
   gm->mode = gemm_mode(n->op);
+  gm->int8 = gemm_int8(g, n);
+  RT_ASSERT(!gm->int8 || !n->attr[0].v[0] || gm->mode != GEMM_MATMUL, "an int8 matmul takes trans_a = 0");
   gm->a = cg_spec_arg(s, p->fusion->values[n->in[0]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[0]].view.base : n->in[0],
                       p->fusion->values[n->in[0]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[0]].view.offset : 0, false);
   gm->b = cg_spec_arg(s, p->fusion->values[n->in[1]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[1]].view.base : n->in[1],
                       p->fusion->values[n->in[1]].kind == PASS_VALUE_VIEW ? p->fusion->values[n->in[1]].view.offset : 0, false);
   gm->out = cg_spec_arg(s, k->ops[0], 0, true);
   gm->ws = p->workspace[s->index] >= 0 ? cg_spec_arg(s, IR_NONE, 0, true) : -1;
-  cg_spec_key(s, "gemm %s a%d b%d o%d w%d ", ir_op_info[n->op].name, gm->a, gm->b, gm->out, gm->ws);
+  cg_spec_key(s, "gemm %s%s a%d b%d o%d w%d ", ir_op_info[n->op].name, gm->int8 ? ".i8" : "", gm->a, gm->b, gm->out, gm->ws);
   s->grain = 1;
   if (gm->mode == GEMM_MATMUL) {
     describe_matmul(s, gm, n);
@@ -350,7 +371,7 @@ void cg_describe_gemm(CgKernelSpec *s) {
                 (long long)cv->kh, (long long)cv->kw, (long long)cv->oh, (long long)cv->ow, (long long)cv->sh,
                 (long long)cv->sw, (long long)cv->pt, (long long)cv->pl, (long long)cv->dh, (long long)cv->dw);
     CgKernelOptions opt = cg_kernel_options(p);
-    if (conv_winograd(&gm->wino, cv, gm->mode, &opt)) cg_spec_key(s, " winograd%d", gm->wino.m);
+    if (conv_winograd(&gm->wino, cv, gm->mode, &opt, gm->int8)) cg_spec_key(s, " winograd%d", gm->wino.m);
     if (gm->mode == GEMM_CONV_GRAD_FILTER) {
       gm->chunk = split_chunk(cv->o, GRAD_FILTER_SPLIT_WAYS, 1, 1);
       gm->chunks = (cv->o + gm->chunk - 1) / gm->chunk;
@@ -383,6 +404,17 @@ static void emit_epilogue(CgContext *c, const CgFn *f, const Gemm *gm, const IrG
   if (gm->epilogue) cg_loop_emit(c, &gm->epi, f, g, lo, hi);
 }
 
+/* One block of a matmul: out (m x n, leading dimension N) = op(a) op(b), in f32 or int8. */
+static void emit_product(CgContext *c, const Gemm *gm, LLVMValueRef m, LLVMValueRef n, LLVMValueRef a, int64_t lda,
+                         LLVMValueRef b, int64_t ldb, LLVMValueRef out) {
+  if (gm->int8) {
+    CgIgemmShape is = {.tb = gm->tb, .k = gm->k, .lda = lda, .ldb = ldb, .ldc = gm->nn};
+    cg_emit_igemm(c, &is, m, n, a, b, out);
+  } else {
+    cg_emit_sgemm(c, gm->ta, gm->tb, m, n, gm->k, a, lda, b, ldb, 0.0f, out, gm->nn);
+  }
+}
+
 static void emit_matmul(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
   CgLoopNest items;
   cg_loop_range(c, &items, f->begin, f->end, "item");
@@ -403,19 +435,20 @@ static void emit_matmul(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g)
   LLVMValueRef start = mul(c, part, gm->chunk);
   LLVMValueRef stop = imin(c, add(c, start, cg_i64(c, gm->chunk)), cg_i64(c, gm->split_rows ? gm->m : gm->nn));
   LLVMValueRef len = LLVMBuildNSWSub(c->b, stop, start, "");
-  LLVMValueRef a = gep(c, f->args[gm->a], a_off), bb = gep(c, f->args[gm->b], b_off);
+  LLVMTypeRef et = gm->int8 ? c->i8 : c->f32; /* the operands' elements */
+  LLVMValueRef a = gep_of(c, et, f->args[gm->a], a_off), bb = gep_of(c, et, f->args[gm->b], b_off);
   LLVMValueRef out = gep(c, f->args[gm->out], mul(c, b, gm->m * gm->nn));
   int64_t lda = gm->ta ? gm->m : gm->k, ldb = gm->tb ? gm->k : gm->nn;
   int r = gm->batch_rank;
   if (gm->split_rows) {
-    a = gep(c, a, gm->ta ? start : mul(c, start, gm->k));
+    a = gep_of(c, et, a, gm->ta ? start : mul(c, start, gm->k));
     out = gep(c, out, mul(c, start, gm->nn));
-    cg_emit_sgemm(c, gm->ta, gm->tb, len, cg_i64(c, gm->nn), gm->k, a, lda, bb, ldb, 0.0f, out, gm->nn);
+    emit_product(c, gm, len, cg_i64(c, gm->nn), a, lda, bb, ldb, out);
     lo[r] = start, hi[r] = stop, lo[r + 1] = cg_i64(c, 0), hi[r + 1] = cg_i64(c, gm->nn);
   } else {
-    bb = gep(c, bb, gm->tb ? mul(c, start, gm->k) : start);
+    bb = gep_of(c, et, bb, gm->tb ? mul(c, start, gm->k) : start);
     out = gep(c, out, start);
-    cg_emit_sgemm(c, gm->ta, gm->tb, cg_i64(c, gm->m), len, gm->k, a, lda, bb, ldb, 0.0f, out, gm->nn);
+    emit_product(c, gm, cg_i64(c, gm->m), len, a, lda, bb, ldb, out);
     lo[r] = cg_i64(c, 0), hi[r] = cg_i64(c, gm->m), lo[r + 1] = start, hi[r + 1] = stop;
   }
   emit_epilogue(c, f, gm, g, lo, hi);
@@ -468,8 +501,9 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
     return;
   }
   int64_t ckk = cv->c * cv->kh * cv->kw, ohw = cv->oh * cv->ow, hw = cv->h * cv->w;
-  bool implicit = conv_reads_image_as_col(cv, gm->mode);
-  LLVMValueRef col = implicit ? NULL : gep(c, f->args[gm->ws], mul(c, LLVMBuildZExt(c->b, f->worker, c->i64, ""), col_elems(cv)));
+  bool implicit = conv_reads_image_as_col(cv, gm->mode, gm->int8);
+  LLVMTypeRef et = gm->int8 ? c->i8 : c->f32; /* the image's and the column matrix's elements */
+  LLVMValueRef col = implicit ? NULL : gep_of(c, et, f->args[gm->ws], mul(c, LLVMBuildZExt(c->b, f->worker, c->i64, ""), col_elems(cv)));
   CgLoopNest items;
   LLVMValueRef lo[4], hi[4];
   if (gm->mode == GEMM_CONV_GRAD_FILTER) {
@@ -485,7 +519,7 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
     if (implicit)
       col = x;
     else
-      emit_im2col(c, cv, x, col, false);
+      emit_im2col(c, cv, x, col, false, et);
     LLVMValueRef gy = gep(c, f->args[gm->b], add(c, mul(c, imgs.idx[0], cv->o * ohw), mul(c, o0, ohw)));
     cg_emit_sgemm(c, false, true, rows, cg_i64(c, ckk), ohw, gy, ohw, col, ohw, 1.0f, dw, ckk);
     cg_loop_close(c, &imgs);
@@ -498,16 +532,21 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
   cg_loop_range(c, &items, f->begin, f->end, "image");
   LLVMValueRef i = items.idx[0];
   if (gm->mode == GEMM_CONV) {
-    LLVMValueRef x = gep(c, f->args[gm->a], mul(c, i, cv->c * hw));
+    LLVMValueRef x = gep_of(c, et, f->args[gm->a], mul(c, i, cv->c * hw));
     LLVMValueRef y = gep(c, f->args[gm->out], mul(c, i, cv->o * ohw));
-    if (conv_direct(cv)) {
+    if (conv_is_direct(cv, gm->mode, gm->int8)) {
       emit_conv_direct(c, cv, x, f->args[gm->b], y, col);
     } else {
       if (implicit)
         col = x;
       else
-        emit_im2col(c, cv, x, col, false);
-      cg_emit_sgemm(c, false, false, cg_i64(c, cv->o), cg_i64(c, ohw), ckk, f->args[gm->b], ckk, col, ohw, 0.0f, y, ohw);
+        emit_im2col(c, cv, x, col, false, et);
+      if (gm->int8) {
+        CgIgemmShape is = {.k = ckk, .lda = ckk, .ldb = ohw, .ldc = ohw};
+        cg_emit_igemm(c, &is, cg_i64(c, cv->o), cg_i64(c, ohw), f->args[gm->b], col, y);
+      } else {
+        cg_emit_sgemm(c, false, false, cg_i64(c, cv->o), cg_i64(c, ohw), ckk, f->args[gm->b], ckk, col, ohw, 0.0f, y, ohw);
+      }
     }
     lo[1] = cg_i64(c, 0), hi[1] = cg_i64(c, cv->o), lo[2] = cg_i64(c, 0), hi[2] = cg_i64(c, cv->oh);
     lo[3] = cg_i64(c, 0), hi[3] = cg_i64(c, cv->ow);
@@ -519,7 +558,7 @@ static void emit_conv(CgContext *c, CgFn *f, const Gemm *gm, const IrGraph *g) {
                   implicit ? dx : col, ohw);
     if (!implicit) {
       emit_memset0(c, dx, cv->c * hw);
-      emit_im2col(c, cv, dx, col, true);
+      emit_im2col(c, cv, dx, col, true, et);
     }
     lo[1] = cg_i64(c, 0), hi[1] = cg_i64(c, cv->c), lo[2] = cg_i64(c, 0), hi[2] = cg_i64(c, cv->h);
     lo[3] = cg_i64(c, 0), hi[3] = cg_i64(c, cv->w);

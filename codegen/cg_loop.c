@@ -210,14 +210,14 @@ void cg_loop_key(CgKernelSpec *s, const CgLoop *l) {
   for (int i = 0; i < l->n_loops; i++) cg_spec_key(s, " %lld%s", (long long)l->loop_size[i], l->loop_reduced[i] ? "r" : "");
   cg_spec_key(s, "|acc");
   for (int a = 0; a < l->n_access; a++) {
-    cg_spec_key(s, " a%d%c:", l->access[a].arg, l->access[a].dtype == IR_F32 ? 'f' : 'i');
+    cg_spec_key(s, " a%d%s:", l->access[a].arg, ir_dtype_name(l->access[a].dtype));
     for (int i = 0; i < l->n_loops; i++) cg_spec_key(s, "%lld,", (long long)l->access[a].strides[l->loop_dim[i]]);
   }
   cg_spec_key(s, "|m");
   for (int i = 0; i < l->n_members; i++) {
     const CgMember *m = &l->members[i];
     const IrNode *n = g->nodes[m->id];
-    cg_spec_key(s, " %s%s%s(", ir_op_info[n->op].name, m->epilogue ? "@e" : "", n->type.dtype == IR_I32 ? ":i" : "");
+    cg_spec_key(s, " %s%s%s(", ir_op_info[n->op].name, m->epilogue ? "@e" : "", n->type.dtype == IR_I32 ? ":i" : n->type.dtype == IR_I8 ? ":b" : "");
     int nin = is_layout(n->op) ? 1 : n->n_in;
     for (int j = 0; j < nin; j++) {
       if (m->in[j].kind == CG_REF_CONST)
@@ -241,7 +241,8 @@ void cg_loop_free(CgLoop *l) {
 static LLVMValueRef access_ptr(CgContext *c, const CgLoop *l, const CgFn *f, const CgLoopNest *nest, int a) {
   int64_t str[IR_MAX_RANK];
   for (int i = 0; i < l->n_loops; i++) str[i] = l->access[a].strides[l->loop_dim[i]];
-  return cg_gep(c, f->args[l->access[a].arg], cg_loop_offset(c, nest, str, 0));
+  LLVMValueRef off = cg_loop_offset(c, nest, str, 0);
+  return LLVMBuildInBoundsGEP2(c->b, cg_dtype(c, l->access[a].dtype), f->args[l->access[a].arg], &off, 1, "");
 }
 
 static LLVMValueRef load(CgContext *c, const CgLoop *l, const CgFn *f, const CgLoopNest *nest, int a) {
@@ -281,7 +282,7 @@ static LLVMValueRef member_value(CgContext *c, const CgLoop *l, const CgFn *f, c
   for (int j = 0; j < n->n_in; j++) {
     const CgRef *r = &m->in[j];
     if (r->kind == CG_REF_CONST)
-      x[j] = r->dtype == IR_F32 ? cg_f32(c, r->value) : cg_i32(c, (int)r->value);
+      x[j] = r->dtype == IR_F32 ? cg_f32(c, r->value) : LLVMConstInt(cg_dtype(c, r->dtype), (unsigned long long)(long long)r->value, 1);
     else
       x[j] = r->kind == CG_REF_MEMBER ? vals[r->index] : load(c, l, f, nest, r->index);
   }

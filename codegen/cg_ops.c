@@ -3,7 +3,7 @@
  * without one, and test_codegen_ops checks every row against the op table's kernel kind. */
 #include "codegen/cg_ops.h"
 
-_Static_assert(IR_OP_COUNT == 53, "a new op needs a row in cg_op_emit below");
+_Static_assert(IR_OP_COUNT == 54, "a new op needs a row in cg_op_emit below");
 
 #define SCALAR(e, fn) [e] = {.kind = CG_EMIT_SCALAR, .scalar = cg_scalar_##fn}
 #define REDUCE(e, ...) [e] = {.kind = CG_EMIT_REDUCE, .reduce = {__VA_ARGS__}}
@@ -25,6 +25,7 @@ const CgOpEmit cg_op_emit[IR_OP_COUNT] = {
     SCALAR(IR_OP_SQUARE, square),
     SCALAR(IR_OP_TO_F32, to_f32),
     SCALAR(IR_OP_TO_I32, to_i32),
+    SCALAR(IR_OP_QUANTIZE, quantize),
     SCALAR(IR_OP_ADD, add),
     SCALAR(IR_OP_SUB, sub),
     SCALAR(IR_OP_MUL, mul),

@@ -78,6 +78,7 @@ LLVMValueRef cg_scalar_abs(CgContext *c, const IrNode *n, LLVMValueRef *x, const
 LLVMValueRef cg_scalar_square(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_to_f32(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_to_i32(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
+LLVMValueRef cg_scalar_quantize(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_add(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_sub(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);
 LLVMValueRef cg_scalar_mul(CgContext *c, const IrNode *n, LLVMValueRef *x, const CgIndex *at);

@@ -134,7 +134,7 @@ static LLVMValueRef const_global(ProgramEmit *pe, IrId id) {
   LLVMValueRef *vals = rt_xmalloc((size_t)count * sizeof *vals);
   for (int64_t i = 0; i < count; i++) {
     double v = n->init == IR_INIT_DATA ? n->data[i] : n->init == IR_INIT_ONES ? 1.0 : n->init == IR_INIT_FILL ? n->value : 0.0;
-    vals[i] = n->type.dtype == IR_F32 ? cg_f32(c, v) : cg_i32(c, (int)v);
+    vals[i] = n->type.dtype == IR_F32 ? cg_f32(c, v) : LLVMConstInt(et, (unsigned long long)(long long)v, 1);
   }
   LLVMValueRef init = LLVMConstArray2(et, vals, (uint64_t)count);
   free(vals);
@@ -202,7 +202,7 @@ static LLVMValueRef slot_record(ProgramEmit *pe, PassSlot slot, IrId id, int64_t
 }
 
 static LLVMValueRef arg_record(ProgramEmit *pe, IrId id, int64_t elem_offset) {
-  return slot_record(pe, pe->plan->slots[id], id, elem_offset * 4);
+  return slot_record(pe, pe->plan->slots[id], id, elem_offset * ir_dtype_size(ir_type_of(pe->plan->g, id)->dtype));
 }
 
 static void table_call(ProgramEmit *pe, TableBuild *t, const CgKernelSpec *s, const Emitted *e) {

@@ -237,6 +237,7 @@ static bool stage_emitted(DrvProgram *p, RtDiags *d) {
   int precision = gemm_precision(p);
   c->bf16 = precision > 0;
   c->amx = precision == 2;
+  c->vnni = cg_features_have(p->target->features, "avx512vnni");
   for (int i = 0; i < p->n_units; i++)
     p->units[i].n_unique = cg_program_emit_module(c, p->units[i].plan, step_name(&p->units[i]));
   return !p->opt.on_emitted || p->opt.on_emitted(c, p, p->opt.user, d);

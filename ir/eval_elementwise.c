@@ -91,6 +91,15 @@ static double f_ge(double a, double b) { return a >= b; }
     eval_binary(in[0], in[1], out, fn);                                            \
   }
 
+/* x / scale as f32 division gives it (the double quotient of two f32 values, rounded once to
+ * f32, is the correctly rounded f32 quotient), rounded half to even, clamped to -127..127; nan 0 */
+static double f_quantize(double x, double scale) {
+  double q = nearbyint(ir_f32_round(x / scale));
+  if (isnan(q)) return 0.0;
+  return q > 127 ? 127.0 : q < -127 ? -127.0 : q;
+}
+
+BINARY(quantize, f_quantize)
 BINARY(add, f_add)
 BINARY(sub, f_sub)
 BINARY(mul, f_mul)

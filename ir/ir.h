@@ -17,7 +17,9 @@ enum { IR_MAX_RANK = 6, IR_MAX_ATTRS = 4, IR_ATTR_MAX_INTS = 12 };
 typedef int32_t IrId; /* index of a node in its graph */
 #define IR_NONE ((IrId)-1)
 
-typedef enum IrDType { IR_F32, IR_I32 } IrDType;
+/* f32 and i32 take 4 bytes an element; i8 (int8 quantized weights and activations, values
+ * -127..127: docs/quantization.md) one. */
+typedef enum IrDType { IR_F32, IR_I32, IR_I8 } IrDType;
 
 typedef struct IrShape {
   int rank;
@@ -49,6 +51,8 @@ typedef enum IrOp {
   IR_OP_GELU, IR_OP_RELU, IR_OP_ABS, IR_OP_SQUARE,
   /* dtype conversion: to_f32 (i32 -> f32, exact), to_i32 (f32 -> i32, truncating toward 0) */
   IR_OP_TO_F32, IR_OP_TO_I32,
+  /* quantize(x, scale) = clamp(round-half-even(f32(x / scale)), -127, 127) as i8, broadcasting */
+  IR_OP_QUANTIZE,
   /* elementwise binary with numpy broadcasting, f32 */
   IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_DIV, IR_OP_MAX, IR_OP_MIN, IR_OP_POW,
   /* comparisons with broadcasting, operands of one dtype, result f32 1.0 / 0.0 */
@@ -139,6 +143,8 @@ bool ir_shape_strides_contiguous(const IrShape *s, const int64_t *strides);
  * out, 0 where `in` is broadcast (missing leading dim or size 1) */
 void ir_shape_broadcast_strides(const IrShape *in, const IrShape *out, int64_t *strides);
 const char *ir_dtype_name(IrDType t);
+/* bytes an element of dtype t takes in memory */
+int ir_dtype_size(IrDType t);
 /* v rounded to the nearest f32 (ties to even), subnormals included, whatever the thread's
  * floating-point mode: smelt runs with flush-to-zero (runtime/rt_fpenv.h), under which
  * (float)v gives 0 for a subnormal result, but the interpreter and constant folding define

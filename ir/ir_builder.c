@@ -46,6 +46,10 @@ IrId ir_param(IrGraph *g, const char *name, IrShape shape, IrInit init, double v
   return id;
 }
 
+IrId ir_param_i8(IrGraph *g, const char *name, IrShape shape) {
+  return ir_graph_add_leaf(g, IR_NODE_PARAM, name, (IrType){IR_I8, shape}); /* init zeros */
+}
+
 IrId ir_state(IrGraph *g, const char *name, IrDType dtype, IrShape shape, IrInit init, double value) {
   IrId id = ir_graph_add_leaf(g, IR_NODE_STATE, name, (IrType){dtype, shape});
   ir_node(g, id)->init = init;

@@ -10,6 +10,8 @@
 /* ---- leaves ---- */
 IrId ir_input(IrGraph *g, const char *name, IrDType dtype, IrShape shape);
 IrId ir_param(IrGraph *g, const char *name, IrShape shape, IrInit init, double value);
+/* An i8 param (int8 quantized weights, loaded from a quantized checkpoint), zeros until then. */
+IrId ir_param_i8(IrGraph *g, const char *name, IrShape shape);
 IrId ir_state(IrGraph *g, const char *name, IrDType dtype, IrShape shape, IrInit init, double value);
 IrId ir_const_fill(IrGraph *g, IrDType dtype, IrShape shape, double value);
 IrId ir_const_data(IrGraph *g, IrDType dtype, IrShape shape, const double *data); /* copies */
@@ -31,6 +33,8 @@ static inline IrId ir_abs(IrGraph *g, IrId x) { return ir_unary(g, IR_OP_ABS, x)
 static inline IrId ir_square(IrGraph *g, IrId x) { return ir_unary(g, IR_OP_SQUARE, x); }
 static inline IrId ir_to_f32(IrGraph *g, IrId x) { return ir_unary(g, IR_OP_TO_F32, x); }
 static inline IrId ir_to_i32(IrGraph *g, IrId x) { return ir_unary(g, IR_OP_TO_I32, x); }
+/* clamp(round-half-even(x / scale), -127, 127) as i8, scale broadcast */
+static inline IrId ir_quantize(IrGraph *g, IrId x, IrId scale) { return ir_binary(g, IR_OP_QUANTIZE, x, scale); }
 static inline IrId ir_add(IrGraph *g, IrId a, IrId b) { return ir_binary(g, IR_OP_ADD, a, b); }
 static inline IrId ir_sub(IrGraph *g, IrId a, IrId b) { return ir_binary(g, IR_OP_SUB, a, b); }
 static inline IrId ir_mul(IrGraph *g, IrId a, IrId b) { return ir_binary(g, IR_OP_MUL, a, b); }

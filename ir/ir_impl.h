@@ -33,6 +33,7 @@ bool ir_infer_scatter_add(const IrGraph *g, const IrNode *n, IrType *out, char *
 bool ir_infer_select(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_slice(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_to_f32(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
+bool ir_infer_quantize(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_to_i32(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_transpose(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_unary(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
@@ -50,6 +51,7 @@ void ir_eval_relu(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_abs(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_square(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_to_f32(const IrNode *n, const IrTensor *const *in, IrTensor *out);
+void ir_eval_quantize(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_to_i32(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_add(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_sub(const IrNode *n, const IrTensor *const *in, IrTensor *out);

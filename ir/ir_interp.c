@@ -65,7 +65,7 @@ IrTensor *ir_interp_value(IrInterp *it, IrId id) {
 static double leaf_element(const IrNode *n, uint64_t seed, uint64_t stream, int64_t i) {
   RT_ASSERT(n->init >= 0 && n->init < IR_INIT_COUNT, "node has an invalid init %d", (int)n->init);
   if (n->init == IR_INIT_DATA) return n->data[i];
-  return rt_init_element((RtInitKind)n->init, n->value, n->type.dtype == IR_I32, seed, stream, i);
+  return rt_init_element((RtInitKind)n->init, n->value, n->type.dtype != IR_F32, seed, stream, i);
 }
 
 _Static_assert((int)IR_INIT_ZEROS == (int)RT_INIT_ZEROS && (int)IR_INIT_ONES == (int)RT_INIT_ONES &&
@@ -83,7 +83,7 @@ void ir_interp_init_leaf(IrInterp *it, IrId id, uint64_t seed) {
   int64_t count = ir_shape_numel(&t->type.shape);
   for (int64_t i = 0; i < count; i++) {
     double v = leaf_element(n, seed, stream, i);
-    t->data[i] = t->type.dtype == IR_I32 ? nearbyint(v) : ir_f32_round(v);
+    t->data[i] = t->type.dtype != IR_F32 ? nearbyint(v) : ir_f32_round(v);
   }
 }
 

@@ -8,7 +8,7 @@
 
 #include "ir/ir_impl.h"
 
-_Static_assert(IR_OP_COUNT == 53, "a new op needs a row in ir_op_info below");
+_Static_assert(IR_OP_COUNT == 54, "a new op needs a row in ir_op_info below");
 
 #define NO_ATTRS {{0}}
 #define PW IR_OPF_POINTWISE
@@ -36,6 +36,7 @@ const IrOpInfo ir_op_info[IR_OP_COUNT] = {
     UNARY(IR_OP_SQUARE, "square", square),
     [IR_OP_TO_F32] = {"to_f32", 1, IR_FUSE_ELEMENTWISE, PW, NO_ATTRS, ir_infer_to_f32, ir_eval_to_f32, ir_vjp_none},
     [IR_OP_TO_I32] = {"to_i32", 1, IR_FUSE_ELEMENTWISE, PW, NO_ATTRS, ir_infer_to_i32, ir_eval_to_i32, ir_vjp_none},
+    [IR_OP_QUANTIZE] = {"quantize", 2, IR_FUSE_ELEMENTWISE, PW, NO_ATTRS, ir_infer_quantize, ir_eval_quantize, ir_vjp_none},
     BINARY(IR_OP_ADD, "add", add, COMM),
     BINARY(IR_OP_SUB, "sub", sub, PW),
     BINARY(IR_OP_MUL, "mul", mul, COMM),

@@ -119,6 +119,11 @@ double ir_graph_macs(const IrGraph *g);
 #define IR_GELU_C 0.044715
 
 static inline bool ir_op_has(IrOp op, unsigned flags) { return (ir_op_info[op].flags & flags) == flags; }
+/* Whether op may read i8 operands: the quantized products (int8 inference) and views of them;
+ * no other kernel handles 1-byte elements. */
+static inline bool ir_op_reads_i8(IrOp op) {
+  return op == IR_OP_MATMUL || op == IR_OP_CONV2D || ir_op_has(op, IR_OPF_VIEW);
+}
 static inline bool ir_op_is_reduce(IrOp op) { return ir_op_info[op].fusion == IR_FUSE_REDUCTION; }
 
 #endif

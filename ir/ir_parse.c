@@ -200,14 +200,14 @@ static bool parse_value(Parser *p, double *out) {
 }
 
 static bool parse_type(Parser *p, IrType *type) {
-  static const char *const dtypes[] = {"f32", "i32"};
+  static const char *const dtypes[] = {"f32", "i32", "i8"};
   char w[WORD_MAX];
   if (p->tok.kind != IR_TOK_IDENT) return expected(p, "a type such as f32[2,3]");
-  if (ir_tok_is(&p->tok, "f32") || ir_tok_is(&p->tok, "i32")) {
-    *type = (IrType){ir_tok_is(&p->tok, "f32") ? IR_F32 : IR_I32, {0}};
+  if (ir_tok_is(&p->tok, "f32") || ir_tok_is(&p->tok, "i32") || ir_tok_is(&p->tok, "i8")) {
+    *type = (IrType){ir_tok_is(&p->tok, "f32") ? IR_F32 : ir_tok_is(&p->tok, "i32") ? IR_I32 : IR_I8, {0}};
   } else {
-    const char *s = rt_suggest(word(&p->tok, w), dtypes, 2);
-    error_at(p, &p->tok, "unknown dtype '%s'%s%s%s", w, s ? "; did you mean '" : " (f32 or i32)",
+    const char *s = rt_suggest(word(&p->tok, w), dtypes, 3);
+    error_at(p, &p->tok, "unknown dtype '%s'%s%s%s", w, s ? "; did you mean '" : " (f32, i32 or i8)",
              s ? s : "", s ? "'?" : "");
     return false;
   }

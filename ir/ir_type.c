@@ -60,7 +60,9 @@ void ir_shape_broadcast_strides(const IrShape *in, const IrShape *out, int64_t *
   }
 }
 
-const char *ir_dtype_name(IrDType t) { return t == IR_F32 ? "f32" : "i32"; }
+const char *ir_dtype_name(IrDType t) { return t == IR_F32 ? "f32" : t == IR_I32 ? "i32" : "i8"; }
+
+int ir_dtype_size(IrDType t) { return t == IR_I8 ? 1 : 4; }
 
 char *ir_type_str(const IrType *t, char *buf, size_t size) {
   size_t n = (size_t)snprintf(buf, size, "%s[", ir_dtype_name(t->dtype));

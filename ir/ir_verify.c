@@ -72,7 +72,7 @@ static const char *node_subject(const IrGraph *g, IrId id, char *buf, size_t siz
   } while (0)
 
 static bool type_valid(Verifier *v, IrId id, const IrType *t) {
-  if (t->dtype != IR_F32 && t->dtype != IR_I32) {
+  if (t->dtype != IR_F32 && t->dtype != IR_I32 && t->dtype != IR_I8) {
     NODE_ERROR(v, id, "invalid dtype %d", (int)t->dtype);
     return false;
   }
@@ -99,6 +99,11 @@ static bool type_valid(Verifier *v, IrId id, const IrType *t) {
 }
 
 static bool is_i32_value(double x) { return x == trunc(x) && x >= INT32_MIN && x <= INT32_MAX; }
+/* i8 holds the symmetric range of quantized values */
+static bool is_i8_value(double x) { return x == trunc(x) && x >= -127 && x <= 127; }
+static bool is_value_of(IrDType t, double x) {
+  return t == IR_I32 ? is_i32_value(x) : t == IR_I8 ? is_i8_value(x) : !isnan(x);
+}
 
 static void verify_init_value(Verifier *v, IrId id, const IrNode *n) {
   char num[40];
@@ -106,12 +111,13 @@ static void verify_init_value(Verifier *v, IrId id, const IrNode *n) {
   const char *init = ir_init_name(n->init);
   if (isnan(n->value)) {
     NODE_ERROR(v, id, "%s value is not a number", init);
-  } else if (n->type.dtype == IR_I32) {
+  } else if (n->type.dtype != IR_F32) {
+    const char *dt = ir_dtype_name(n->type.dtype);
     if (n->init == IR_INIT_NORMAL) NODE_ERROR(v, id, "normal init needs f32");
-    if (n->init == IR_INIT_FILL && !is_i32_value(n->value))
-      NODE_ERROR(v, id, "fill value %s is not an i32 value", num);
-    if (n->init == IR_INIT_UNIFORM && !(is_i32_value(n->value) && n->value >= 1))
-      NODE_ERROR(v, id, "i32 uniform(%s) needs an integer bound >= 1", num);
+    if (n->init == IR_INIT_FILL && !is_value_of(n->type.dtype, n->value))
+      NODE_ERROR(v, id, "fill value %s is not an %s value", num, dt);
+    if (n->init == IR_INIT_UNIFORM && !(is_value_of(n->type.dtype, n->value) && n->value >= 1))
+      NODE_ERROR(v, id, "%s uniform(%s) needs an integer bound >= 1", dt, num);
   } else if (n->init != IR_INIT_FILL && !(isfinite(n->value) && n->value >= 0)) {
     NODE_ERROR(v, id, "%s(%s) needs a finite value >= 0", init, num);
   }
@@ -120,8 +126,8 @@ static void verify_init_value(Verifier *v, IrId id, const IrNode *n) {
 static void verify_leaf(Verifier *v, IrId id, const IrNode *n, bool type_ok) {
   char ts[160];
   if (n->n_in != 0) NODE_ERROR(v, id, "a leaf takes no operands, got %d", n->n_in);
-  if (n->kind == IR_NODE_PARAM && n->type.dtype != IR_F32) { /* its init is judged for f32 */
-    NODE_ERROR(v, id, "params are f32, got %s", type_ok ? ir_type_str(&n->type, ts, sizeof ts) : "i32");
+  if (n->kind == IR_NODE_PARAM && n->type.dtype == IR_I32) { /* f32, or i8 quantized weights */
+    NODE_ERROR(v, id, "params are f32 or i8, got %s", type_ok ? ir_type_str(&n->type, ts, sizeof ts) : "i32");
     return;
   }
   if (n->init < 0 || n->init >= IR_INIT_COUNT) {
@@ -141,9 +147,9 @@ static void verify_leaf(Verifier *v, IrId id, const IrNode *n, bool type_ok) {
   int64_t numel = ir_shape_numel(&n->type.shape);
   for (int64_t i = 0; i < numel; i++) {
     double x = n->data[i];
-    if (isnan(x) || (n->type.dtype == IR_I32 && !is_i32_value(x))) {
-      NODE_ERROR(v, id, "element %lld (%.17g) is not %s", (long long)i, x,
-                 isnan(x) ? "a number" : "an i32 value");
+    if (!is_value_of(n->type.dtype, x)) {
+      NODE_ERROR(v, id, "element %lld (%.17g) is not %s%s", (long long)i, x,
+                 isnan(x) ? "a number" : "an ", isnan(x) ? "" : n->type.dtype == IR_I8 ? "i8 value" : "i32 value");
       return;
     }
   }
@@ -194,6 +200,12 @@ static bool verify_attrs(Verifier *v, IrId id, const IrNode *n) {
   return ok;
 }
 
+static bool reads_i8(const IrGraph *g, const IrNode *n) {
+  for (int i = 0; i < n->n_in; i++)
+    if (ir_type_of(g, n->in[i])->dtype == IR_I8) return true;
+  return false;
+}
+
 static void verify_op(Verifier *v, IrId id, const IrNode *n, bool *type_ok) {
   if (n->op < 0 || n->op >= IR_OP_COUNT) {
     NODE_ERROR(v, id, "invalid op %d", (int)n->op);
@@ -233,6 +245,11 @@ static void verify_op(Verifier *v, IrId id, const IrNode *n, bool *type_ok) {
     }
   }
   if (!verify_attrs(v, id, n) || !ok || !type_ok[id]) {
+    type_ok[id] = false;
+    return;
+  }
+  if (reads_i8(v->g, n) && !ir_op_reads_i8(n->op)) {
+    NODE_ERROR(v, id, "%s does not take i8 operands (only matmul, conv2d and views such as reshape do)", info->name);
     type_ok[id] = false;
     return;
   }

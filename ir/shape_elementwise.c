@@ -32,6 +32,13 @@ static bool broadcast_operands(const IrGraph *g, const IrNode *n, IrShape *shape
   return true;
 }
 
+bool ir_infer_quantize(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen) {
+  CHECK_DTYPE(0, IR_F32);
+  CHECK_DTYPE(1, IR_F32);
+  out->dtype = IR_I8;
+  return broadcast_operands(g, n, &out->shape, err, errlen);
+}
+
 bool ir_infer_binary(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen) {
   CHECK_DTYPE(0, IR_F32);
   CHECK_DTYPE(1, IR_F32);

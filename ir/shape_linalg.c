@@ -7,11 +7,28 @@ static bool check_flag(const IrAttr *a, const char *name, char *err, size_t errl
   return true;
 }
 
-/* a: (..., M, K) or (..., K, M) with trans_a; b: (..., K, N) or (..., N, K) with trans_b;
- * the leading (batch) dims broadcast. */
-bool ir_infer_matmul(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen) {
+/* The product's dtype from its operands': f32 x f32 -> f32, i8 x i8 -> i32 (exact sums of
+ * quantized values). */
+static bool product_dtype(const IrGraph *g, const IrNode *n, IrDType *out, char *err, size_t errlen) {
+  if (IN_TYPE(0)->dtype == IR_I8) {
+    CHECK_DTYPE(1, IR_I8);
+    *out = IR_I32;
+    return true;
+  }
   CHECK_DTYPE(0, IR_F32);
   CHECK_DTYPE(1, IR_F32);
+  *out = IR_F32;
+  return true;
+}
+
+/* The longest sum of i8 products an i32 holds whatever the values: K * 127 * 127 < 2^31. */
+enum { I8_MAX_K = 133143 };
+
+/* a: (..., M, K) or (..., K, M) with trans_a; b: (..., K, N) or (..., N, K) with trans_b;
+ * the leading (batch) dims broadcast. f32 operands, or i8 ones (an i32 product). */
+bool ir_infer_matmul(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen) {
+  IrDType dtype;
+  if (!product_dtype(g, n, &dtype, err, errlen)) return false;
   if (!check_flag(ATTR(0), "trans_a", err, errlen) || !check_flag(ATTR(1), "trans_b", err, errlen))
     return false;
   const IrShape *a = &IN_TYPE(0)->shape, *b = &IN_TYPE(1)->shape;
@@ -26,6 +43,8 @@ bool ir_infer_matmul(const IrGraph *g, const IrNode *n, IrType *out, char *err, 
     FAIL("inner dimensions differ: %s x %s (trans_a=%d, trans_b=%d)",
          ir_type_str(IN_TYPE(0), ta, sizeof ta), ir_type_str(IN_TYPE(1), tb, sizeof tb),
          trans_a, trans_b);
+  if (dtype == IR_I32 && trans_a) FAIL("an i8 matmul takes trans_a = 0");
+  if (dtype == IR_I32 && ka > I8_MAX_K) FAIL("an i8 product's K (%lld) exceeds %d: its i32 sums could overflow", (long long)ka, I8_MAX_K);
   IrShape ba = {a->rank - 2, {0}}, bb = {b->rank - 2, {0}}, batch;
   for (int i = 0; i < ba.rank; i++) ba.dims[i] = a->dims[i];
   for (int i = 0; i < bb.rank; i++) bb.dims[i] = b->dims[i];
@@ -33,7 +52,7 @@ bool ir_infer_matmul(const IrGraph *g, const IrNode *n, IrType *out, char *err, 
     FAIL("batch dimensions of %s and %s do not broadcast", ir_type_str(IN_TYPE(0), ta, sizeof ta),
          ir_type_str(IN_TYPE(1), tb, sizeof tb));
   if (batch.rank + 2 > IR_MAX_RANK) FAIL("result rank exceeds %d", IR_MAX_RANK);
-  *out = (IrType){IR_F32, batch};
+  *out = (IrType){dtype, batch};
   out->shape.dims[out->shape.rank++] = m;
   out->shape.dims[out->shape.rank++] = nn;
   return true;
@@ -91,20 +110,23 @@ static IrType nchw(int64_t n, int64_t c, int64_t h, int64_t w) {
   return (IrType){IR_F32, {4, {n, c, h, w}}};
 }
 
-/* x: (N, C, H, W), w: (O, C, KH, KW) -> (N, O, OH, OW) */
+/* x: (N, C, H, W), w: (O, C, KH, KW) -> (N, O, OH, OW); f32, or i8 operands (an i32 result) */
 bool ir_infer_conv2d(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen) {
-  CHECK_DTYPE(0, IR_F32);
-  CHECK_DTYPE(1, IR_F32);
+  IrDType dtype;
+  if (!product_dtype(g, n, &dtype, err, errlen)) return false;
   CHECK_RANK(0, 4);
   CHECK_RANK(1, 4);
   const int64_t *x = IN_TYPE(0)->shape.dims, *f = IN_TYPE(1)->shape.dims;
   if (x[1] != f[1])
     FAIL("input has %lld channels but the filter expects %lld", (long long)x[1], (long long)f[1]);
+  if (dtype == IR_I32 && f[1] * f[2] * f[3] > I8_MAX_K)
+    FAIL("an i8 convolution's C*KH*KW (%lld) exceeds %d: its i32 sums could overflow", (long long)(f[1] * f[2] * f[3]), I8_MAX_K);
   Window w = conv_window(n, f[2], f[3]);
   int64_t oh, ow;
   if (!window_check(&w, err, errlen) || !window_apply(&w, x[2], x[3], &oh, &ow, err, errlen))
     return false;
   *out = nchw(x[0], f[0], oh, ow);
+  out->dtype = dtype;
   return true;
 }
 

@@ -15,7 +15,8 @@ static int64_t align_up(int64_t v) {
 }
 
 int64_t pass_value_bytes(const IrGraph *g, IrId id) {
-  return ir_shape_numel(&ir_type_of(g, id)->shape) * 4; /* f32 and i32 */
+  const IrType *t = ir_type_of(g, id);
+  return ir_shape_numel(&t->shape) * ir_dtype_size(t->dtype);
 }
 
 static void place(PassPlan *p, IrId id, PassRegion r) {

@@ -255,3 +255,10 @@ smelt_cli_test(data_synth_bad_lines 2 "--lines expects an integer in \\[0, 20\\]
 smelt_cli_test(data_synth_bad_distort 2 "--distort must be within 0-4, got '5'" data synth --out ${SYNTH_LIKE}-unused --distort 5)
 smelt_cli_test(data_synth_like_missing 1 "labels.tsv" data synth --out ${SYNTH_LIKE}-unused --like ${SYNTH_LIKE}-nowhere)
 smelt_cli_test(data_synth_fonts_missing 1 "/nonexistent-fonts: error: no such font file or folder" data synth --out ${SYNTH_LIKE}-unused --fonts /nonexistent-fonts)
+# int8 products against the interpreter, bit for bit (tests/ir/int8.ir): quantize; i8 x i8 -> i32
+# matmuls (B and B^T, K not a multiple of 4 and over one packed block, rows and columns past a
+# tile, a batch) and convolutions (im2col with padding and stride, 1x1 on the image itself); the
+# dequantizing epilogue (to_f32, per-channel scales, bias, relu) fused after them.
+smelt_cli_test(compare_int8 0 "compare .*: ok" run-ir tests/ir/int8.ir --compare)
+smelt_cli_test(compare_int8_one_thread 0 "compare .*: ok" run-ir tests/ir/int8.ir --compare)
+set_tests_properties(cli_compare_int8_one_thread PROPERTIES ENVIRONMENT_MODIFICATION "SMELT_THREADS=set:1")

@@ -156,6 +156,9 @@ static void build_every_op(IrGraph *g) {
   ir_mean(g, sel, 2, (int[]){0, 1}, false);
   ir_reduce_max(g, sel, 0, NULL, false);
   ir_matmul(g, a, sel, true, false);
+  IrId qa = ir_quantize(g, a, b);
+  ir_matmul(g, qa, qa, false, true);
+  ir_conv2d_ex(g, ir_quantize(g, img, ir_scalar(g, 0.01)), ir_param_i8(g, "qfilt", IR_SHAPE(2, 3, 2, 2)), ir_conv_spec(1, 0));
   IrConvSpec cs = {{2, 1}, {1, 0, 2, 1}, {1, 2}};
   IrId conv = ir_conv2d_ex(g, img, filt, cs);
   ir_conv2d_grad_input(g, conv, filt, cs, 7, 6);

@@ -117,7 +117,7 @@ static void test_types(void **state) {
   expect_diags(g, NULL, E("%x (input): invalid dtype 7"));
   ir_node(g, 0)->type.dtype = IR_F32;
   ir_node(g, 1)->type.dtype = IR_I32;
-  expect_diags(g, NULL, E("%w (param): params are f32, got i32[8,16]")
+  expect_diags(g, NULL, E("%w (param): params are f32 or i8, got i32[8,16]")
                             E("%3 (matmul): operand 2 must be f32, got i32[8,16]"));
   ir_graph_free(g);
 }

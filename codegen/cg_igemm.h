@@ -1,0 +1,31 @@
+/* Our int8 GEMM, emitted as LLVM IR per shape: C (m x n, i32) = A (m x k, i8, row-major)
+ * op(B) (k x n, i8; B^T stored n x k when tb), exact integer sums (int8 inference,
+ * docs/quantization.md).
+ * B is packed a panel of NR columns and a block of k at a time into groups of four k per column
+ * (the operand layout of AVX512-VNNI's vpdpbusd), with the panel's column sums; A is read where it
+ * is, four k of a row as one 32-bit broadcast. vpdpbusd multiplies unsigned by signed bytes, so A
+ * enters as a + 128 (a flipped sign bit) and 128 times B's column sums are taken off the result:
+ * sum (a + 128) b - 128 sum b = sum a b, exactly. Without VNNI (or below 512-bit vectors) the
+ * same products run as 32-bit multiplies of the bytes taken apart (slower, same result).
+ * Integer sums are exact, so every path, split and thread count gives the same bits. */
+#ifndef SMELT_CG_IGEMM_H
+#define SMELT_CG_IGEMM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codegen/cg_context.h"
+
+typedef struct CgIgemmShape {
+  bool tb;               /* op(B) = B^T (B stored n x k) */
+  int64_t k;             /* K >= 1 */
+  int64_t lda, ldb, ldc; /* leading dimensions, in elements, as stored */
+} CgIgemmShape;
+
+/* A call at the builder's position: C (m x n) = A op(B) for s, on vectors of c->vector_bits,
+ * with vpdpbusd when c->vnni. The function (`void (i64 m, i64 n, ptr a, ptr b, ptr c)`, internal)
+ * is defined once per shape in c's module; it keeps a packed panel (at most 32 KiB) on the stack. */
+void cg_emit_igemm(CgContext *c, const CgIgemmShape *s, LLVMValueRef m, LLVMValueRef n, LLVMValueRef a,
+                   LLVMValueRef b, LLVMValueRef cc);
+
+#endif
