@@ -50,14 +50,38 @@ bool checkpoint_open(const char *path, RtStFile **file, FePreset **preset, RtDia
   return true;
 }
 
-bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, CheckpointModel *m, RtDiags *d) {
+/* The quantization a checkpoint's model takes: int8 when it is a quantized one; false after an
+ * error when that does not fit what was asked. */
+static bool stored_quant(const RtStFile *f, const char *path, FeQuantMode *quant, RtDiags *d) {
+  const char *q = rt_st_meta(f, rt_ckpt_key(RT_CKPT_QUANTIZED));
+  if (!q) return true;
+  if (strcmp(q, "int8") != 0) {
+    rt_diag_error(d, path, 0, 0, "is quantized as '%s', which this smelt does not know (it knows int8)", q);
+    return false;
+  }
+  if (*quant == FE_QUANT_OBSERVE) {
+    rt_diag_error(d, path, 0, 0, "is already quantized: quantize the fp32 checkpoint it was made from");
+    return false;
+  }
+  *quant = FE_QUANT_INT8;
+  return true;
+}
+
+bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, FeQuantMode quant, CheckpointModel *m,
+                           RtDiags *d) {
   memset(m, 0, sizeof *m);
   RtStFile *f;
   if (!checkpoint_open(path, &f, &m->preset, d)) return false;
+  if (!stored_quant(f, path, &quant, d)) {
+    rt_st_free(f);
+    checkpoint_model_free(m);
+    return false;
+  }
+  m->quant = quant;
   m->charset = strdup(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CHARSET)));
   stored_loss(rt_st_meta(f, rt_ckpt_key(RT_CKPT_CONFIG)), m->preset, m);
   DrvInput in = {.preset = m->preset, .kind = kind, .batch = batch,
-                 .loss = kind == FE_GRAPH_EVAL ? m->loss : FE_LOSS_CROSS_ENTROPY};
+                 .loss = kind == FE_GRAPH_EVAL ? m->loss : FE_LOSS_CROSS_ENTROPY, .quant = quant};
   m->compiled = drv_compile(&in, NULL, DRV_STAGE_LOADED, d);
   if (m->compiled) {
     m->graph = m->compiled->units[0].graph;
@@ -76,7 +100,7 @@ bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, Checkp
   for (IrId id = 0; id < g->n_nodes && d->errors == before; id++) {
     const IrNode *n = g->nodes[id];
     if (n->kind != IR_NODE_PARAM && n->kind != IR_NODE_STATE) continue;
-    rt_st_read(f, n->name, RT_ST_F32, n->type.shape.rank, n->type.shape.dims,
+    rt_st_read(f, n->name, n->type.dtype == IR_I8 ? RT_ST_I8 : RT_ST_F32, n->type.shape.rank, n->type.shape.dims,
                (char *)m->state + plan->slots[id].offset, d);
   }
   rt_st_free(f);
@@ -87,9 +111,12 @@ bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, Checkp
   /* an RtModel whose eval graph is this one (rt_evaluate, rt_io_*) */
   ModelBuild b = {0};
   model_describe(m->preset, batch, g, plan, NULL, g, plan, &b);
-  if (kind == FE_GRAPH_INFER) { /* its only output is the prediction */
-    static const char *const out[] = {"pred"};
-    b.model.eval.io = model_io_slots(&b, g, plan, out, 1, &b.model.eval.n_io);
+  if (kind == FE_GRAPH_INFER) { /* the prediction, then any calibration outputs (named in the graph) */
+    const char *out[1 + FE_QUANT_MAX_WEIGHTS];
+    int n_out = g->n_outputs < 1 + FE_QUANT_MAX_WEIGHTS ? g->n_outputs : 1 + FE_QUANT_MAX_WEIGHTS;
+    out[0] = "pred";
+    for (int i = 1; i < n_out; i++) out[i] = ir_node(g, g->outputs[i])->name;
+    b.model.eval.io = model_io_slots(&b, g, plan, out, n_out, &b.model.eval.n_io);
     const RtSlot *pred = rt_graph_slot(&b.model.eval, "pred");
     b.model.time_steps = pred && b.model.head == RT_HEAD_CTC ? (int)pred->dims[1] : 0;
   }

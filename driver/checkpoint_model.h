@@ -15,6 +15,7 @@ typedef struct CheckpointModel {
   FePreset *preset;
   char *charset;    /* UTF-8 symbols in id order */
   FeLossKind loss;
+  FeQuantMode quant; /* int8 for a quantized checkpoint */
   RtLossScalars loss_scalars; /* label smoothing, focal gamma and alpha, for the EVAL loss */
   DrvProgram *compiled; /* owned: the graph through the driver, to the JIT */
   const IrGraph *graph; /* simplified, compiled's */
@@ -31,7 +32,12 @@ typedef struct CheckpointModel {
  * and *preset (rt_st_free, fe_preset_free); on failure both are NULL and d says why, naming path. */
 bool checkpoint_open(const char *path, RtStFile **file, FePreset **preset, RtDiags *d);
 
-bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, CheckpointModel *m, RtDiags *d);
+/* The model of checkpoint `path` as graph `kind` (EVAL or INFER) at `batch`, with its weights.
+ * A quantized checkpoint (smelt quantize) is always an int8 model, whatever `quant` asks; quant
+ * OBSERVE (calibration outputs, named "absmax.<weight>" after the graph's own) needs an fp32
+ * checkpoint. */
+bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, FeQuantMode quant, CheckpointModel *m,
+                           RtDiags *d);
 void checkpoint_model_free(CheckpointModel *m);
 
 #endif

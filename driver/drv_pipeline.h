@@ -51,6 +51,7 @@ typedef struct DrvInput {
   FeGraphKind kind; /* preset: which graph (TRAIN also runs GRAD) */
   int batch;        /* preset: B >= 1 */
   FeLossKind loss;  /* preset: the experiment's loss (ignored for INFER) */
+  FeQuantMode quant; /* preset, EVAL or INFER: f32, calibration outputs, or int8 products */
   const char *ir_path;
   const IrGraph *graph;
   DrvStage done;    /* graph: the last stage it has been through (e.g. SIMPLIFIED: compile it as is) */

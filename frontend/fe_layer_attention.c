@@ -57,6 +57,7 @@ static int params(const FeLayer *l, FeParamInfo *out) {
   int k = l->head.classes;
   FE_PARAM("embedding", FE_INIT_NORMAL, 1, k, emb);
   FE_PARAM("att_e.weight", FE_INIT_UNIFORM, 1 / sqrt((double)e), a, e);
+  out[n - 1].product_weight = true;
   FE_PARAM("att_e.bias", FE_INIT_UNIFORM, 1 / sqrt((double)e), a);
   FE_PARAM("att_h.weight", FE_INIT_UNIFORM, 1 / sqrt((double)h), a, h);
   FE_PARAM("att_v.weight", FE_INIT_UNIFORM, 1 / sqrt((double)a), 1, a);
@@ -95,7 +96,7 @@ static IrId decoder_step(IrGraph *g, const Decoder *d, IrId emb, IrId *h, IrId *
   IrId gates = ir_add(g, ir_add(g, ir_matmul(g, in, d->w_ih, false, true), ir_matmul(g, *h, d->w_hh, false, true)),
                       d->bias);
   fe_lower_lstm_cell(g, gates, *cs, d->H, h, cs);
-  return fe_lower_affine(g, ir_concat(g, 2, (IrId[]){*h, ctx}, 1), d->w_out, d->b_out);
+  return ir_add(g, ir_matmul(g, ir_concat(g, 2, (IrId[]){*h, ctx}, 1), d->w_out, false, true), d->b_out);
 }
 
 /* Teacher forcing: the input at step t is go for t = 0, else target[:, t-1]. -> (S*B, K). */
@@ -145,7 +146,7 @@ static IrId lower(FeLowerCtx *c, const FeLayer *l, IrId enc) {
   Decoder d = {.T = l->in.dims[0], .B = c->batch, .E = l->in.dims[1], .A = l->head.attention,
                .H = l->head.hidden, .K = l->head.classes, .S = l->head.max_length + 1};
   d.enc3 = ir_reshape(g, enc, IR_SHAPE(d.T, d.B, d.E));
-  IrId ek = fe_lower_affine(g, enc, fe_lower_param(c, l, "att_e.weight"), fe_lower_param(c, l, "att_e.bias"));
+  IrId ek = fe_lower_affine(c, enc, fe_lower_param(c, l, "att_e.weight"), fe_lower_param(c, l, "att_e.bias"));
   d.ek3 = ir_reshape(g, ek, IR_SHAPE(d.T, d.B, d.A));
   d.att_h = fe_lower_param(c, l, "att_h.weight");
   d.att_v = fe_lower_param(c, l, "att_v.weight");

@@ -49,6 +49,7 @@ static int params(const FeLayer *l, FeParamInfo *out) {
   const int *in = l->in.dims;
   double b = 1 / sqrt((double)in[0] * l->conv.kernel[0] * l->conv.kernel[1]);
   FE_PARAM("weight", FE_INIT_UNIFORM, b, l->conv.channels, in[0], l->conv.kernel[0], l->conv.kernel[1]);
+  out[n - 1].product_weight = true;
   if (l->conv.bias) FE_PARAM("bias", FE_INIT_UNIFORM, b, l->conv.channels);
   return n;
 }
@@ -57,7 +58,7 @@ static IrId lower(FeLowerCtx *c, const FeLayer *l, IrId x) {
   IrGraph *g = c->g;
   const int *s = l->conv.stride, *p = l->conv.padding;
   IrConvSpec spec = {{s[0], s[1]}, {p[0], p[1], p[0], p[1]}, {1, 1}};
-  IrId y = ir_conv2d_ex(g, x, fe_lower_param(c, l, "weight"), spec);
+  IrId y = fe_lower_conv(c, x, fe_lower_param(c, l, "weight"), spec);
   if (!l->conv.bias) return y;
   IrId b = ir_reshape(g, fe_lower_param(c, l, "bias"), IR_SHAPE(l->conv.channels, 1, 1));
   return ir_add(g, y, b);

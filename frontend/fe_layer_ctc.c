@@ -35,6 +35,7 @@ static int params(const FeLayer *l, FeParamInfo *out) {
   int n = 0;
   const int *in = l->in.dims;
   FE_PARAM("out.weight", FE_INIT_UNIFORM, 1 / sqrt((double)in[1]), l->head.classes, in[1]);
+  out[n - 1].product_weight = true;
   FE_PARAM("out.bias", FE_INIT_UNIFORM, 1 / sqrt((double)in[1]), l->head.classes);
   return n;
 }
@@ -44,7 +45,7 @@ static int params(const FeLayer *l, FeParamInfo *out) {
 static IrId lower(FeLowerCtx *c, const FeLayer *l, IrId enc) {
   IrGraph *g = c->g;
   int T = l->in.dims[0], B = c->batch, C = l->head.classes;
-  IrId logits = fe_lower_affine(g, enc, fe_lower_param(c, l, "out.weight"), fe_lower_param(c, l, "out.bias"));
+  IrId logits = fe_lower_affine(c, enc, fe_lower_param(c, l, "out.weight"), fe_lower_param(c, l, "out.bias"));
   IrId bm = ir_transpose(g, ir_reshape(g, logits, IR_SHAPE(T, B, C)), 3, (int[]){1, 0, 2});
   if (c->kind != FE_GRAPH_TRAIN) c->io->pred = ir_argmax(g, bm, 2);
   return bm;

@@ -25,13 +25,14 @@ static int params(const FeLayer *l, FeParamInfo *out) {
   int n = 0;
   double b = 1 / sqrt((double)l->in.dims[1]);
   FE_PARAM("weight", FE_INIT_UNIFORM, b, l->linear.features, l->in.dims[1]);
+  out[n - 1].product_weight = true;
   if (l->linear.bias) FE_PARAM("bias", FE_INIT_UNIFORM, b, l->linear.features);
   return n;
 }
 
 static IrId lower(FeLowerCtx *c, const FeLayer *l, IrId x) {
   IrId b = l->linear.bias ? fe_lower_param(c, l, "bias") : IR_NONE;
-  return fe_lower_affine(c->g, x, fe_lower_param(c, l, "weight"), b);
+  return fe_lower_affine(c, x, fe_lower_param(c, l, "weight"), b);
 }
 
 static void json(const FeLayer *l, cJSON *o) {

@@ -41,6 +41,7 @@ static int params(const FeLayer *l, FeParamInfo *out) {
       const char *d = dir ? "reverse" : "forward";
       snprintf(name, sizeof name, "l%d.%s.w_ih", layer, d);
       FE_PARAM(name, FE_INIT_UNIFORM, b, 4 * h, layer ? h * dirs : l->in.dims[1]);
+      out[n - 1].product_weight = true;
       snprintf(name, sizeof name, "l%d.%s.w_hh", layer, d);
       FE_PARAM(name, FE_INIT_UNIFORM, b, 4 * h, h);
       snprintf(name, sizeof name, "l%d.%s.b", layer, d);
@@ -63,7 +64,7 @@ static IrId lower_layer(FeLowerCtx *c, const FeLayer *l, IrId x, int layer) {
     char name[3][64];
     const char *what[3] = {"weight_ih", "weight_hh", "bias"};
     for (int i = 0; i < 3; i++) snprintf(name[i], sizeof name[i], "l%d%s.%s", layer, d ? "_reverse" : "", what[i]);
-    IrId proj = fe_lower_affine(g, x, fe_lower_param(c, l, name[0]), fe_lower_param(c, l, name[2]));
+    IrId proj = fe_lower_affine(c, x, fe_lower_param(c, l, name[0]), fe_lower_param(c, l, name[2]));
     xproj[d] = ir_reshape(g, proj, IR_SHAPE(T, B, 4 * h));
     w_hh[d] = fe_lower_param(c, l, name[1]);
   }

@@ -66,6 +66,20 @@ bool fe_preset_param_is_lstm_bias(const FePreset *p, const char *name) {
   return false;
 }
 
+int fe_preset_quantizable_weights(const FePreset *p, char (*names)[128], int max) {
+  int count = 0;
+  for (int k = 0; k < p->layer_count; k++) {
+    FeParamInfo info[FE_LAYER_MAX_PARAMS];
+    int n = fe_layer_params(&p->layers[k], info);
+    for (int i = 0; i < n; i++) {
+      if (!fe_lower_quantizable(&info[i])) continue;
+      if (count < max) param_full_name(&p->layers[k], &info[i], names[count], sizeof names[count]);
+      count++;
+    }
+  }
+  return count;
+}
+
 /* Creates every param of l (fe_layer_params' shapes and inits, PyTorch names) as graph params
  * named "<layer>.<name>"; false after a diagnostic when a name is taken. */
 static bool create_params(FeLowerCtx *c, const FeLayer *l) {
@@ -83,7 +97,22 @@ static bool create_params(FeLowerCtx *c, const FeLayer *l) {
     }
     IrShape s = {.rank = info[i].rank};
     for (int k = 0; k < s.rank; k++) s.dims[k] = info[i].dims[k];
-    ir_param(c->g, full, s, ir_init_of(info[i].init), info[i].bound);
+    if (c->quant == FE_QUANT_NONE || !fe_lower_quantizable(&info[i])) {
+      ir_param(c->g, full, s, ir_init_of(info[i].init), info[i].bound);
+      continue;
+    }
+    RT_ASSERT(c->n_quantizable < FE_QUANT_MAX_WEIGHTS, "too many quantizable weights");
+    if (c->quant == FE_QUANT_OBSERVE) {
+      c->observed[c->n_quantizable] = IR_NONE;
+      c->quantizable[c->n_quantizable++] = ir_param(c->g, full, s, ir_init_of(info[i].init), info[i].bound);
+      continue;
+    }
+    c->quantizable[c->n_quantizable++] = ir_param_i8(c->g, full, s);
+    char scale[160];
+    snprintf(scale, sizeof scale, "%s.scale", full);
+    ir_param(c->g, scale, IR_SHAPE(s.dims[0]), IR_INIT_ONES, 0);
+    snprintf(scale, sizeof scale, "%s.input_scale", full);
+    ir_param(c->g, scale, IR_SHAPE(), IR_INIT_ONES, 0);
   }
   return true;
 }
@@ -182,6 +211,16 @@ static void finish(FeLowerCtx *c, FeLossKind loss_kind, IrId logits) {
   ir_graph_add_output(g, io->attention);
 }
 
+/* FE_QUANT_OBSERVE's output "absmax": f32[n], one per quantizable weight in creation order. */
+static void add_observed_output(FeLowerCtx *c) {
+  IrId parts[FE_QUANT_MAX_WEIGHTS];
+  for (int i = 0; i < c->n_quantizable; i++)
+    parts[i] = c->observed[i] != IR_NONE ? ir_reshape(c->g, c->observed[i], IR_SHAPE(1)) : ir_const_fill(c->g, IR_F32, IR_SHAPE(1), 0);
+  IrId all = ir_concat(c->g, c->n_quantizable, parts, 0);
+  ir_graph_set_name(c->g, all, "absmax");
+  ir_graph_add_output(c->g, all);
+}
+
 IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io_out, RtDiags *d) {
   FeModelIO local;
   FeModelIO *io = io_out ? io_out : &local;
@@ -190,13 +229,14 @@ IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io_out,
                     .focal_alpha = IR_NONE, .loss = IR_NONE, .pred = IR_NONE,
                     .attention = IR_NONE};
   if (!options_check(p, o, d)) return NULL;
+  RT_ASSERT(o->quant == FE_QUANT_NONE || o->kind != FE_GRAPH_TRAIN, "a training graph is never quantized");
   const FeLayer *head = p->head;
   char name[96]; /* "small_train", an IR identifier whatever the preset's file is called */
   snprintf(name, sizeof name, "%s_%s", p->name, FE_GRAPH_KIND_NAMES[o->kind]);
   for (char *s = name; *s; s++)
     if (!isalnum((unsigned char)*s) || (s == name && isdigit((unsigned char)*s))) *s = '_';
   FeLowerCtx c = {.g = ir_graph_new(name), .p = p, .kind = o->kind, .train = o->kind == FE_GRAPH_TRAIN,
-                  .batch = o->batch, .io = io, .d = d};
+                  .batch = o->batch, .io = io, .d = d, .quant = o->quant};
   io->max_len = head->head.max_length;
   io->classes = head->head.classes;
   io->time_steps = head->in.dims[0];
@@ -217,6 +257,7 @@ IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io_out,
   if (ok && x != IR_NONE)
     logits = fe_layer_class(head->kind)->lower(&c, head, x);
   if (ok && (logits != IR_NONE || c.kind == FE_GRAPH_INFER)) finish(&c, o->loss, logits);
+  if (ok && c.quant == FE_QUANT_OBSERVE && c.n_quantizable > 0) add_observed_output(&c);
   if (ok && c.g->error[0]) { /* a builder error is a bug here, not a problem of the preset */
     rt_diag_error(d, p->path, 0, 0, "internal error lowering preset '%s': %s", p->name, c.g->error);
     ok = false;

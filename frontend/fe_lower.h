@@ -16,10 +16,21 @@ typedef enum FeGraphKind { FE_GRAPH_TRAIN, FE_GRAPH_EVAL, FE_GRAPH_INFER, FE_GRA
 
 extern const char *const FE_GRAPH_KIND_NAMES[FE_GRAPH_KIND_COUNT]; /* train, eval, infer */
 
+/* How an EVAL or INFER graph computes the products of its quantizable weights (convolutions and
+ * projections of whole sequences with a fan-in of FE_QUANT_MIN_FAN_IN or more; docs/quantization.md):
+ * in f32; in f32 with one more output, "absmax" (f32[n]: for each of the n quantizable weights of
+ * fe_preset_quantizable_weights, the largest |x| of the activations it multiplies, 0 when the
+ * graph does not use it; for calibration); or in int8: the weight an i8 param,
+ * "<weight>.scale" (f32, one per output channel) and "<weight>.input_scale" (f32[]) params
+ * beside it, activations quantized by the input scale, the i32 sums scaled back to f32. */
+typedef enum FeQuantMode { FE_QUANT_NONE, FE_QUANT_OBSERVE, FE_QUANT_INT8 } FeQuantMode;
+enum { FE_QUANT_MIN_FAN_IN = 32, FE_QUANT_MAX_WEIGHTS = 256 };
+
 typedef struct FeLowerOptions {
   FeGraphKind kind;
   int batch;        /* B >= 1 */
   FeLossKind loss;  /* from the experiment; must suit the head; ignored for INFER */
+  FeQuantMode quant; /* EVAL and INFER only */
 } FeLowerOptions;
 
 /* Node ids in the built graph, IR_NONE when the graph has no such node. */
@@ -57,5 +68,9 @@ IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io, RtD
 /* Whether `name`, a param of p's graphs, is an LSTM's gate bias (fe_layer_params' lstm_bias): the
  * tensors whose forget-gate block the experiment's lstm_forget_bias initialises. */
 bool fe_preset_param_is_lstm_bias(const FePreset *p, const char *name);
+
+/* The names of p's quantizable weights (FeQuantMode), in layer order, into names[0..max);
+ * returns how many there are. */
+int fe_preset_quantizable_weights(const FePreset *p, char (*names)[128], int max);
 
 #endif

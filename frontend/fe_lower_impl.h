@@ -23,6 +23,11 @@ typedef struct FeLowerCtx {
   FeModelIO *io;
   RtDiags *d;
   int layer; /* index of the layer being lowered: its dropout stream */
+  FeQuantMode quant;
+  IrId quantizable[FE_QUANT_MAX_WEIGHTS]; /* with quant: the weights it applies to */
+  int n_quantizable;
+  IrId observed[FE_QUANT_MAX_WEIGHTS]; /* FE_QUANT_OBSERVE: each one's activations' max |x|, or
+                                       * IR_NONE when this graph does not use it */
 } FeLowerCtx;
 
 /* The IR form of a layer name ("conv-1" -> "conv_1"): IR names hold letters, digits, '_'. */
@@ -32,8 +37,15 @@ void fe_lower_param_name(const FeLayer *l, const char *suffix, char *buf, size_t
 /* The param "<layer>.<suffix>", which the driver (fe_lower.c) created before lowering l. */
 IrId fe_lower_param(FeLowerCtx *c, const FeLayer *l, const char *suffix);
 
-/* x @ w^T (+ b): x (N, in), w (out, in) in PyTorch's layout, b (out) or IR_NONE -> (N, out). */
-IrId fe_lower_affine(IrGraph *g, IrId x, IrId w, IrId b);
+/* x @ w^T (+ b): x (N, in), w (out, in) in PyTorch's layout, b (out) or IR_NONE -> (N, out);
+ * quantized as c->quant says when w is one of c->quantizable (FeQuantMode). */
+IrId fe_lower_affine(FeLowerCtx *c, IrId x, IrId w, IrId b);
+/* conv2d(x, w) with spec, quantized alike. */
+IrId fe_lower_conv(FeLowerCtx *c, IrId x, IrId w, IrConvSpec spec);
+/* Whether a param is a weight that FeQuantMode applies to: a product weight with a fan-in of at
+ * least FE_QUANT_MIN_FAN_IN (smaller products, a first convolution over a grey image, gain
+ * nothing and lose the most). */
+bool fe_lower_quantizable(const FeParamInfo *info);
 
 /* One LSTM cell step from the gate pre-activations (B, 4h) in PyTorch's order i, f, g, o:
  * c' = f c + i g, h' = o tanh(c'); writes h' and c'. Shared by lstm layers and the attention

@@ -1,5 +1,5 @@
 /* Helpers every layer's lowering shares (fe_lower_impl.h): layer and parameter names in the
- * graph, affine maps, the LSTM cell (lstm layers and the attention head's LSTMCell) and the stop
+ * graph, the LSTM cell (lstm layers and the attention head's LSTMCell) and the stop
  * mask of greedy decoding. They know no layer kind and call no row of the layer table. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +29,6 @@ IrId fe_lower_param(FeLowerCtx *c, const FeLayer *l, const char *suffix) {
   IrId id = ir_graph_find(c->g, full);
   RT_ASSERT(id != IR_NONE && ir_node(c->g, id)->kind == IR_NODE_PARAM, "no param '%s'", full);
   return id;
-}
-
-IrId fe_lower_affine(IrGraph *g, IrId x, IrId w, IrId b) {
-  IrId y = ir_matmul(g, x, w, false, true);
-  return b == IR_NONE ? y : ir_add(g, y, b);
 }
 
 /* i = sigma(a_i), f = sigma(a_f), g = tanh(a_g), o = sigma(a_o); c' = f c + i g; h' = o tanh(c'). */

@@ -117,6 +117,9 @@ typedef struct FeParamInfo {
   FeInit init;
   double bound; /* FE_INIT_UNIFORM: U(-bound, bound); FE_INIT_NORMAL: std */
   bool lstm_bias; /* an LSTM's gate bias (4h: blocks i, f, g, o): lstm_forget_bias sets block f */
+  bool product_weight; /* the weight of a convolution or of a projection of whole sequences (dim 0:
+                        * outputs, the rest: fan-in), which int8 inference may quantize
+                        * (fe_lower_quantizable) */
 } FeParamInfo;
 enum { FE_LSTM_MAX_LAYERS = 8, FE_LAYER_MAX_PARAMS = 3 * 2 * FE_LSTM_MAX_LAYERS };
 

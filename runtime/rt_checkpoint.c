@@ -170,6 +170,10 @@ bool rt_checkpoint_load(const char *path, const RtModel *m, void *state, RtCheck
   if (!f) return false;
   int before = d->errors;
   if (rt_checkpoint_check_meta(f, path, d)) rt_checkpoint_check_symbols(f, path, m->symbols, d);
+  if (d->errors == before && rt_st_meta(f, rt_ckpt_key(RT_CKPT_QUANTIZED)))
+    rt_diag_error(d, path, 0, 0,
+                  "is a quantized inference checkpoint (smelt quantize): training resumes from the fp32 checkpoint it "
+                  "was made from");
   for (int i = 0; i < m->n_state && d->errors == before; i++) {
     const RtSlot *s = &m->state[i];
     rt_st_read(f, s->name, RT_ST_F32, s->rank, s->dims, (char *)state + s->offset, d);

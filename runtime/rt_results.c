@@ -54,7 +54,8 @@ static const char *const CKPT_KEYS[] = {
     [RT_CKPT_STEP] = "step",               [RT_CKPT_RNG_STATE] = "rng_state",
     [RT_CKPT_DATA_ORDER] = "data_order",   [RT_CKPT_BEST_METRIC] = "best_metric",
     [RT_CKPT_BEST_VALUE] = "best_value",   [RT_CKPT_BEST_EPOCH] = "best_epoch",
-    [RT_CKPT_TRAINER_STATE] = "trainer_state",
+    [RT_CKPT_TRAINER_STATE] = "trainer_state", [RT_CKPT_QUANTIZED] = "quantized",
+    [RT_CKPT_CALIBRATION] = "calibration",
 };
 _Static_assert(sizeof CKPT_KEYS / sizeof CKPT_KEYS[0] == RT_CKPT_KEY_COUNT, "one CKPT_KEYS row per RtCkptKey");
 

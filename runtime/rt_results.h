@@ -94,6 +94,8 @@ typedef enum RtCkptKey {
   RT_CKPT_BEST_VALUE,    /* its best value so far, "%.17g" */
   RT_CKPT_BEST_EPOCH,    /* epoch where it was reached, decimal */
   RT_CKPT_TRAINER_STATE, /* learning-rate schedule and early-stopping state, JSON text */
+  RT_CKPT_QUANTIZED,     /* "int8" in a quantized checkpoint (smelt quantize), absent otherwise */
+  RT_CKPT_CALIBRATION,   /* a quantized checkpoint's calibration: method, images, their folder */
   RT_CKPT_KEY_COUNT
 } RtCkptKey;
 

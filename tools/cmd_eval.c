@@ -61,7 +61,7 @@ int cmd_eval(int argc, char **argv) {
   CheckpointModel m;
   RtDataset *ds = NULL;
   RtEpochMetrics out = {0};
-  bool ok = checkpoint_model_load(argv[optind], FE_GRAPH_EVAL, (int)batch, &m, &d);
+  bool ok = checkpoint_model_load(argv[optind], FE_GRAPH_EVAL, (int)batch, FE_QUANT_NONE, &m, &d);
   if (ok) {
     RtDatasetOptions o = {.charset = m.charset, .max_label_len = m.model.max_len, .ctc_steps = m.model.time_steps,
                           .policy = skip ? RT_DATA_SKIP : RT_DATA_STOP, .height = m.model.height, .width = m.model.width};

@@ -61,7 +61,7 @@ int cmd_predict(int argc, char **argv) {
   if (batch > count) batch = count;
   RtDiags d = {0};
   CheckpointModel m;
-  bool ok = checkpoint_model_load(ckpt, FE_GRAPH_INFER, (int)batch, &m, &d);
+  bool ok = checkpoint_model_load(ckpt, FE_GRAPH_INFER, (int)batch, FE_QUANT_NONE, &m, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   if (!ok) return CLI_EXIT_FAIL;

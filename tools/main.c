@@ -19,6 +19,7 @@ static const CliCommand COMMANDS[] = {
     {"eval", "evaluate a checkpoint on a dataset: accuracy, CER, loss", cmd_eval},
     {"ir", "print an IR program at a stage of the compiler, or its statistics", cmd_ir},
     {"predict", "read the text of images with a checkpoint", cmd_predict},
+    {"quantize", "quantize a checkpoint for int8 inference, calibrated on images", cmd_quantize},
     {"run-ir", "run an IR program with the reference interpreter; check or train it", cmd_run_ir},
     {"train", "train one experiment of a config (JIT-compiled), with checkpoints and logs", cmd_train},
     {"tune", "run every experiment of a config, each in its own process, and rank them", cmd_tune},

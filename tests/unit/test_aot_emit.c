@@ -184,7 +184,7 @@ static void probe(const char *name, const char *dir, bool ctc) {
   CheckpointModel m;
   RtDiags d = {0};
   int batch = ctc ? 1 : 3;
-  assert_true(checkpoint_model_load(ckpt, FE_GRAPH_INFER, batch, &m, &d));
+  assert_true(checkpoint_model_load(ckpt, FE_GRAPH_INFER, batch, FE_QUANT_NONE, &m, &d));
   const RtGraphBin *g = &m.model.eval;
   const RtSlot *in = rt_graph_slot(g, "image"), *pred = rt_graph_slot(g, "pred");
   int64_t per = (int64_t)m.model.height * m.model.width;
