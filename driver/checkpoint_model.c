@@ -50,9 +50,7 @@ bool checkpoint_open(const char *path, RtStFile **file, FePreset **preset, RtDia
   return true;
 }
 
-/* The quantization a checkpoint's model takes: int8 when it is a quantized one; false after an
- * error when that does not fit what was asked. */
-static bool stored_quant(const RtStFile *f, const char *path, FeQuantMode *quant, RtDiags *d) {
+bool checkpoint_quant(const RtStFile *f, const char *path, FeQuantMode *quant, RtDiags *d) {
   const char *q = rt_st_meta(f, rt_ckpt_key(RT_CKPT_QUANTIZED));
   if (!q) return true;
   if (strcmp(q, "int8") != 0) {
@@ -72,7 +70,7 @@ bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, FeQuan
   memset(m, 0, sizeof *m);
   RtStFile *f;
   if (!checkpoint_open(path, &f, &m->preset, d)) return false;
-  if (!stored_quant(f, path, &quant, d)) {
+  if (!checkpoint_quant(f, path, &quant, d)) {
     rt_st_free(f);
     checkpoint_model_free(m);
     return false;

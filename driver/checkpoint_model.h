@@ -32,6 +32,11 @@ typedef struct CheckpointModel {
  * and *preset (rt_st_free, fe_preset_free); on failure both are NULL and d says why, naming path. */
 bool checkpoint_open(const char *path, RtStFile **file, FePreset **preset, RtDiags *d);
 
+/* The quantization an opened checkpoint's model takes: *quant becomes FE_QUANT_INT8 when it is a
+ * quantized checkpoint (smelt quantize); false after an error naming path when that does not fit
+ * what *quant asked (OBSERVE), or the checkpoint's quantization is unknown. */
+bool checkpoint_quant(const RtStFile *f, const char *path, FeQuantMode *quant, RtDiags *d);
+
 /* The model of checkpoint `path` as graph `kind` (EVAL or INFER) at `batch`, with its weights.
  * A quantized checkpoint (smelt quantize) is always an int8 model, whatever `quant` asks; quant
  * OBSERVE (calibration outputs, named "absmax.<weight>" after the graph's own) needs an fp32

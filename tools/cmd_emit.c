@@ -116,7 +116,9 @@ static bool load_source(const EmitArgs *a, Source *s, RtDiags *d) {
   if (a->name) snprintf(s->name, sizeof s->name, "%s", a->name);
   else default_name(s->preset->name, s->name, sizeof s->name);
   snprintf(s->step_fn, sizeof s->step_fn, "%s_step", s->name);
-  DrvInput in = {.preset = s->preset, .kind = FE_GRAPH_INFER, .batch = (int)a->batch, .step = s->step_fn};
+  FeQuantMode quant = FE_QUANT_NONE;
+  if (!checkpoint_quant(s->file, path, &quant, d)) return false;
+  DrvInput in = {.preset = s->preset, .kind = FE_GRAPH_INFER, .batch = (int)a->batch, .step = s->step_fn, .quant = quant};
   /* no thread pool: the object must not need smelt's runtime */
   DrvOptions o = {.serial = true, .cpu = a->cpu, .no_cache = true, .module = s->name, .prefix = s->name,
                   .on_emitted = deploy_emitted, .user = s};
@@ -129,11 +131,13 @@ static bool load_source(const EmitArgs *a, Source *s, RtDiags *d) {
   for (IrId id = 0; id < g->n_nodes; id++) {
     const IrNode *n = g->nodes[id];
     if (n->kind != IR_NODE_PARAM && n->kind != IR_NODE_STATE) continue;
-    RT_ASSERT(n->type.dtype == IR_F32, "state %s is not f32", n->name);
+    RT_ASSERT(n->type.dtype == IR_F32 || n->type.dtype == IR_I8, "state %s is not f32 or i8", n->name);
     char *dst = (char *)s->weights + plan->slots[id].offset;
-    if (!rt_st_read(s->file, n->name, RT_ST_F32, n->type.shape.rank, n->type.shape.dims, dst, d)) return false;
+    bool i8 = n->type.dtype == IR_I8; /* a quantized weight */
+    if (!rt_st_read(s->file, n->name, i8 ? RT_ST_I8 : RT_ST_F32, n->type.shape.rank, n->type.shape.dims, dst, d))
+      return false;
     /* subnormal weights would slow every caller that runs without flush-to-zero */
-    rt_flush_subnormals((float *)dst, ir_shape_numel(&n->type.shape));
+    if (!i8) rt_flush_subnormals((float *)dst, ir_shape_numel(&n->type.shape));
   }
   return true;
 }
