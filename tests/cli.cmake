@@ -42,7 +42,7 @@ smelt_cli_test(bench_ctc_fast 0 "state [0-9.]+ MiB.*scratch [0-9.]+ \\(shared.*o
                bench ctc_fast --steps 1 --peak)
 smelt_cli_test(bench_no_preset 2 "expected one PRESET" bench)
 
-foreach(cmd bench check data describe eval ir predict run-ir train version)
+foreach(cmd bench check data describe eval ir predict quantize run-ir train version)
   smelt_cli_test(help_${cmd} 0 "usage: smelt ${cmd}" ${cmd} --help)
 endforeach()
 smelt_cli_test(ir_grad_param_updated 1 "unnamed.ir:3:3: error: training: param %1 already has an update" ir tests/ir/unnamed.ir --grad)
@@ -102,6 +102,27 @@ smelt_cli_test(train_init_folder 1 "mini: error: is a folder. give a checkpoint 
 set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image cli_train_keeps_earlier_run
                      cli_train_init_transfer cli_train_init_folder
                      PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
+# int8 (docs/quantization.md): mini's checkpoint quantized on its validation images, then
+# evaluated, read and emitted like any checkpoint; a quantized one is not quantized again
+set(MINI_VAL_DIR ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
+smelt_cli_test(quantize_mini 0 "conv2d_2.weight +int8 \\(16 x 72\\).*2 weights int8, calibrated on 32 images"
+               quantize ${MINI_OUT}/mini/best.safetensors --calib ${MINI_VAL_DIR} -o ${MINI_OUT}/mini-int8.safetensors)
+set_tests_properties(cli_quantize_mini PROPERTIES FIXTURES_REQUIRED mini_checkpoint FIXTURES_SETUP mini_int8)
+smelt_cli_test(eval_mini_int8 0 "sequence accuracy .*character accuracy .*CER"
+               eval ${MINI_OUT}/mini-int8.safetensors --data ${MINI_VAL_DIR})
+smelt_cli_test(predict_mini_int8 0 "000096.png\t[0-3]*\n" predict ${MINI_OUT}/mini-int8.safetensors ${MINI_VAL_DIR}/images/000096.png)
+smelt_cli_test(emit_mini_int8 0 "wrote [^ ]*mini_int8/mini_ctc.o" emit ${MINI_OUT}/mini-int8.safetensors -o ${MINI_OUT}/mini_int8)
+smelt_cli_test(quantize_twice 1 "mini-int8.safetensors: error: is already quantized"
+               quantize ${MINI_OUT}/mini-int8.safetensors --calib ${MINI_VAL_DIR} -o ${MINI_OUT}/mini-int8-again.safetensors)
+smelt_cli_test(quantize_image_folder 0 "calibrated on 5 images" quantize ${MINI_OUT}/mini/best.safetensors
+               --calib ${MINI_VAL_DIR}/images --images 5 -o ${MINI_OUT}/mini-int8-folder.safetensors)
+smelt_cli_test(quantize_empty_folder 1 "has no labels.tsv and no PNG or JPEG images" quantize ${MINI_OUT}/mini/best.safetensors
+               --calib ${CMAKE_SOURCE_DIR}/tests/ir -o ${MINI_OUT}/mini-int8-none.safetensors)
+set_tests_properties(cli_eval_mini_int8 cli_predict_mini_int8 cli_emit_mini_int8 cli_quantize_twice
+                     PROPERTIES FIXTURES_REQUIRED mini_int8)
+set_tests_properties(cli_quantize_image_folder cli_quantize_empty_folder PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
+smelt_cli_test(quantize_no_calib 2 "--calib DIR is required" quantize x.safetensors)
+smelt_cli_test(ir_stats_int8 0 "int8_gemm_kernels: [1-9][0-9]*.fp32_gemm_kernels: 1\n" ir ctc_small --int8 --stats)
 # a CTC model from scratch on labels of one length gets a note
 smelt_cli_test(train_one_length_note 0 "note: every training label has 2 symbols. a CTC model from scratch .*one_length: ok after 1 epochs"
                train tests/train/one_length.yaml --out ${MINI_OUT}/one-length --quiet --overwrite)

@@ -26,7 +26,7 @@
 
 static const char USAGE[] =
     "usage: smelt bench PRESET [--batch N] [--steps N] [--peak] [--peer [PATH]] [--profile]\n"
-    "                          [--precision fp32|bf16]\n"
+    "                          [--precision fp32|bf16] [--int8]\n"
     "       smelt bench --peak\n"
     "\n"
     "Measures a preset's compiled training step and inference graph on this machine: compile\n"
@@ -45,6 +45,8 @@ static const char USAGE[] =
     "  --precision P fp32 (default) or bf16: the training step's matrix products on bf16-rounded\n"
     "                inputs, as `precision: bf16` trains (on AMX tiles where the CPU has them);\n"
     "                inference stays fp32\n"
+    "  --int8        measure inference with int8 products (as smelt quantize makes them; the\n"
+    "                peer's figures stay fp32)\n"
     "  -h, --help    show this help\n";
 
 typedef struct Figures {
@@ -147,8 +149,9 @@ static DrvProgram *compile(const IrGraph *g, bool cache, const DrvProgram *state
 
 /* A preset's graph, lowered (and trained) and simplified. */
 static DrvProgram *graph(const FePreset *pr, FeGraphKind kind, int batch, const FeLoss *loss, const FeOptimizer *opt,
-                         RtDiags *d) {
-  DrvInput in = {.preset = pr, .kind = kind, .batch = batch, .loss = loss ? loss->kind : FE_LOSS_CROSS_ENTROPY};
+                         FeQuantMode quant, RtDiags *d) {
+  DrvInput in = {.preset = pr, .kind = kind, .batch = batch, .loss = loss ? loss->kind : FE_LOSS_CROSS_ENTROPY,
+                 .quant = quant};
   DrvOptions o = {.optimizer = opt ? drv_optimizer(opt, false) : (PassOptimizer){0}};
   return drv_compile(&in, &o, DRV_STAGE_SIMPLIFIED, d);
 }
@@ -166,26 +169,32 @@ static void profile_step(const CgProgram *p, const Regions *r, int io) {
 }
 
 /* bf16: the training step's products on bf16-rounded inputs (`precision: bf16`); inference stays
- * fp32, as it does in training's evaluation. */
-static bool bench(const FePreset *pr, int batch, int steps, bool profile, bool bf16, Figures *f, RtDiags *d) {
+ * fp32, as it does in training's evaluation. int8: the inference graphs with int8 products
+ * (smelt quantize's), laid out on their own (their params are not the training step's); the
+ * values in their weights and scales are plausible numbers, not calibrated ones, which integer
+ * kernels take the same time on. */
+static bool bench(const FePreset *pr, int batch, int steps, bool profile, bool bf16, bool int8, Figures *f,
+                  RtDiags *d) {
   FeLoss loss = {.kind = fe_preset_is_ctc(pr) ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY, .label_smoothing = 0.05};
   FeOptimizer adam = {.kind = FE_OPT_ADAM, .betas = {0.9, 0.999}, .eps = 1e-8};
-  DrvProgram *train = graph(pr, FE_GRAPH_TRAIN, batch, &loss, &adam, d);
-  DrvProgram *infer = graph(pr, FE_GRAPH_INFER, batch, NULL, NULL, d), *infer1 = graph(pr, FE_GRAPH_INFER, 1, NULL, NULL, d);
+  FeQuantMode quant = int8 ? FE_QUANT_INT8 : FE_QUANT_NONE;
+  DrvProgram *train = graph(pr, FE_GRAPH_TRAIN, batch, &loss, &adam, FE_QUANT_NONE, d);
+  DrvProgram *infer = graph(pr, FE_GRAPH_INFER, batch, NULL, NULL, quant, d);
+  DrvProgram *infer1 = graph(pr, FE_GRAPH_INFER, 1, NULL, NULL, quant, d);
   if (!train || !infer || !infer1) return false;
   double t_train, t_infer, t;
   DrvProgram *p = compile(graph_of(train), false, NULL, bf16, &t_train, d);
-  DrvProgram *q = p ? compile(graph_of(infer), false, p, false, &t_infer, d) : NULL;
+  DrvProgram *q = p ? compile(graph_of(infer), false, int8 ? NULL : p, false, &t_infer, d) : NULL;
   if (!p || !q) return false;
   f->compile_cold = t_train + t_infer;
   drv_program_free(q);
   /* fill the cache (a cold compile bypasses it), then time loads from it */
   drv_program_free(compile(graph_of(train), true, NULL, bf16, &t, d));
-  drv_program_free(compile(graph_of(infer), true, p, false, &t, d));
+  drv_program_free(compile(graph_of(infer), true, int8 ? NULL : p, false, &t, d));
   drv_program_free(p);
   p = compile(graph_of(train), true, NULL, bf16, &t_train, d);
-  q = p ? compile(graph_of(infer), true, p, false, &t_infer, d) : NULL;
-  DrvProgram *q1 = p ? compile(graph_of(infer1), true, p, false, &t, d) : NULL;
+  q = p ? compile(graph_of(infer), true, int8 ? NULL : p, false, &t_infer, d) : NULL;
+  DrvProgram *q1 = q ? compile(graph_of(infer1), true, int8 ? q : p, false, &t, d) : NULL;
   if (!p || !q || !q1) return false;
   f->compile_cached = t_train + t_infer;
   const CgProgram *progs[3] = {jit(p), jit(q), jit(q1)};
@@ -262,11 +271,12 @@ static bool measure_peak(DrvPeak *peak) {
   return ok;
 }
 
-static void print_figures(const FePreset *pr, int batch, bool bf16, const Figures *f, const DrvPeak *peak) {
+static void print_figures(const FePreset *pr, int batch, bool bf16, bool int8, const Figures *f, const DrvPeak *peak) {
   int wino = drv_conv_winograd_m(false);
-  printf("smelt %s, batch %d, %d thread%s, %s GEMMs%s, 3x3 convolutions by ", pr->name, batch, rt_pool_threads(),
+  printf("smelt %s, batch %d, %d thread%s, %s GEMMs%s%s, 3x3 convolutions by ", pr->name, batch, rt_pool_threads(),
          rt_pool_threads() == 1 ? "" : "s", rt_gemm_openblas() ? "OpenBLAS's" : "smelt's own",
-         bf16 ? " (the training step's on bf16 inputs)" : "");
+         bf16 ? " (the training step's on bf16 inputs)" : "",
+         int8 ? " (inference: int8 products, fp32 where smelt quantize leaves them)" : "");
   if (wino)
     printf("Winograd F(%d,3):\n", wino);
   else
@@ -297,10 +307,11 @@ int cmd_bench(int argc, char **argv) {
   static const struct option opts[] = {{"batch", required_argument, NULL, 'b'}, {"steps", required_argument, NULL, 's'},
                                         {"peer", optional_argument, NULL, 'p'},  {"profile", no_argument, NULL, 'P'},
                                         {"peak", no_argument, NULL, 'k'},        {"help", no_argument, NULL, 'h'},
-                                        {"precision", required_argument, NULL, 'r'}, {0}};
+                                        {"precision", required_argument, NULL, 'r'}, {"int8", no_argument, NULL, 'i'},
+                                        {0}};
   int64_t batch = 32, steps = 6;
   const char *peer = NULL;
-  bool profile = false, want_peak = false, bf16 = false;
+  bool profile = false, want_peak = false, bf16 = false, int8 = false;
   int c;
   while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
     switch (c) {
@@ -310,6 +321,7 @@ int cmd_bench(int argc, char **argv) {
       case 'p': peer = optarg ? optarg : "../shared/peers/torch_presets.py"; break;
       case 'P': profile = true; break;
       case 'k': want_peak = true; break;
+      case 'i': int8 = true; break;
       case 'r': {
         int i = rt_settings_name_index(optarg, RT_PRECISION_NAMES, RT_PRECISION_COUNT);
         if (i < 0) return cli_usage_error(USAGE, "--precision expects fp32 or bf16, not '%s'", optarg);
@@ -336,10 +348,10 @@ int cmd_bench(int argc, char **argv) {
     fprintf(stderr, "smelt: --precision bf16: %s\n", why);
     return CLI_EXIT_FAIL;
   }
-  bool ok = pr && (!want_peak || have_peak) && bench(pr, (int)batch, (int)steps, profile, bf16, &ours, &d);
+  bool ok = pr && (!want_peak || have_peak) && bench(pr, (int)batch, (int)steps, profile, bf16, int8, &ours, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
-  if (ok) print_figures(pr, (int)batch, bf16, &ours, have_peak ? &peak : NULL);
+  if (ok) print_figures(pr, (int)batch, bf16, int8, &ours, have_peak ? &peak : NULL);
   if (ok && peer) {
     if (run_peer(peer, pr->name, (int)batch, &theirs))
       printf("ratios (smelt / PyTorch; > 1 is better for smelt): train %.2fx, infer batch 1 %.2fx, infer batch "

@@ -11,11 +11,13 @@
 #include "ir/ir_text.h"
 #include "runtime/rt_settings.h"
 #include "tools/cli.h"
+#include "ir/ir_ops.h"
 #include "tools/commands.h"
 
 static const char USAGE[] =
     "usage: smelt ir PRESET|FILE.ir [--graph train|eval|infer] [--stage STAGE] [--stats]\n"
     "                               [--batch N] [--explain-fusion] [--optimizer NAME] [--clip] [--grad]\n"
+    "                               [--int8]\n"
     "\n"
     "Prints a preset's lowered graph, or an IR program, at a stage of the compiler.\n"
     "\n"
@@ -30,7 +32,10 @@ static const char USAGE[] =
     "  --grad            short for --graph train --stage grad\n"
     "  --stats           print instead: ops, kernels, unique_kernels, naive_bytes,\n"
     "                    lower_bound_bytes, arena_bytes, updates, updates_in_place and\n"
-    "                    update_copies (memory copies after the kernels) of the compiled form\n"
+    "                    update_copies (memory copies after the kernels) of the compiled form,\n"
+    "                    and its matrix-product kernels: int8_gemm_kernels, fp32_gemm_kernels\n"
+    "  --int8            a preset's eval or infer graph with int8 products, as a checkpoint\n"
+    "                    made by smelt quantize runs it (docs/quantization.md)\n"
     "  --explain-fusion  say why each producer that was not fused into its consumer was not\n"
     "  --optimizer NAME  adam (default), adamw or sgd, for the training graph\n"
     "  --clip            include global-norm gradient clipping in the training graph\n"
@@ -74,12 +79,20 @@ static void print_stats(const IrGraph *g, const PassPlan *plan, FILE *out) {
   fprintf(out, "updates: %d\n", g->n_updates);
   fprintf(out, "updates_in_place: %d\n", in_place);
   fprintf(out, "update_copies: %d\n", plan->n_copies);
+  int gemm[2] = {0, 0}; /* fp32, int8 */
+  for (int k = 0; k < plan->fusion->n_kernels; k++) {
+    const IrNode *n = g->nodes[plan->fusion->kernels[k].ops[0]];
+    if (ir_op_info[n->op].fusion == IR_FUSE_GEMM) gemm[ir_type_of(g, n->in[0])->dtype == IR_I8]++;
+  }
+  fprintf(out, "int8_gemm_kernels: %d\n", gemm[1]);
+  fprintf(out, "fp32_gemm_kernels: %d\n", gemm[0]);
 }
 
 /* The driver's input: a preset's graph at `batch` (training forward pass and loss with the loss
  * the head takes by default, evaluation, or inference), or an IR file (trained when `train`).
  * False with a diagnostic for an unknown preset. */
-static bool ir_input(const char *ref, bool is_ir, bool train, bool eval, int batch, DrvInput *in, RtDiags *d) {
+static bool ir_input(const char *ref, bool is_ir, bool train, bool eval, bool int8, int batch, DrvInput *in,
+                     RtDiags *d) {
   if (is_ir) {
     *in = (DrvInput){.ir_path = ref, .train = train};
     return true;
@@ -90,7 +103,7 @@ static bool ir_input(const char *ref, bool is_ir, bool train, bool eval, int bat
   if (!p) return false;
   FeLossKind loss = fe_preset_is_ctc(p) ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY;
   *in = (DrvInput){.preset = p, .kind = train ? FE_GRAPH_TRAIN : eval ? FE_GRAPH_EVAL : FE_GRAPH_INFER,
-                   .batch = batch, .loss = loss};
+                   .batch = batch, .loss = loss, .quant = int8 ? FE_QUANT_INT8 : FE_QUANT_NONE};
   return true;
 }
 
@@ -106,14 +119,14 @@ int cmd_ir(int argc, char **argv) {
   static const struct option opts[] = {{"grad", no_argument, NULL, 'g'},
                                         {"graph", required_argument, NULL, 'G'},
                                         {"stage", required_argument, NULL, 's'},
-                                        {"stats", no_argument, NULL, 'S'},
+                                        {"stats", no_argument, NULL, 'S'}, {"int8", no_argument, NULL, 'I'},
                                         {"explain-fusion", no_argument, NULL, 'e'},
                                         {"optimizer", required_argument, NULL, 'o'},
                                         {"clip", no_argument, NULL, 'c'},
                                         {"batch", required_argument, NULL, 'b'},
                                         {"help", no_argument, NULL, 'h'},
                                         {0}};
-  bool train = false, eval = false, stats = false, explain = false;
+  bool train = false, eval = false, stats = false, explain = false, int8 = false;
   int64_t batch = 32;
   int stage = DRV_STAGE_BUILT;
   PassOptimizer opt = {.kind = PASS_OPT_ADAM};
@@ -137,6 +150,7 @@ int cmd_ir(int argc, char **argv) {
         if (stage == DRV_STAGE_GRAD) train = true;
         break;
       case 'S': stats = true; break;
+      case 'I': int8 = true; break;
       case 'e': explain = true; break;
       case 'c': opt.clip_grad_norm = true; break;
       case 'o': {
@@ -160,7 +174,8 @@ int cmd_ir(int argc, char **argv) {
   /* a training graph is always shown with its gradients; --stats describes the planned form */
   DrvStage stop = stats ? DRV_STAGE_PLANNED : stage == STAGE_FUSED ? DRV_STAGE_PLANNED : (DrvStage)stage;
   if (train && stop < DRV_STAGE_GRAD) stop = DRV_STAGE_GRAD;
-  bool ok = ir_input(file, is_ir, train, eval, (int)batch, &in, &d);
+  if (int8 && (is_ir || train)) return cli_usage_error(USAGE, "--int8 takes a preset's eval or infer graph");
+  bool ok = ir_input(file, is_ir, train, eval, int8, (int)batch, &in, &d);
   if (ok) {
     p = drv_program_new(&in, 1, &o);
     ok = drv_run(p, stop < DRV_STAGE_GRAD ? stop : DRV_STAGE_GRAD, &d);
