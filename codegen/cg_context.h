@@ -24,6 +24,8 @@ typedef struct CgContext {
                        * (cg_sgemm.h, `bf16`), except those reading a B packed beforehand */
   bool amx;           /* with bf16: on AMX tiles (the process holds AMX state, rt_amx.h) */
   bool vnni;          /* the target has AVX512-VNNI: int8 GEMMs use vpdpbusd (cg_igemm.h) */
+  bool amx_int8;      /* int8 GEMMs' blocks of 32 rows on AMX-INT8 tiles (tdpbssd; the process
+                       * holds AMX state, rt_amx.h) */
 } CgContext;
 
 /* Creates a fresh LLVM context and module named `name`. */

@@ -12,20 +12,24 @@
 #include "support/rt_assert.h"
 
 enum {
-  KCB = 1024, /* k per packed block (a multiple of 4): a panel of 32 columns is 32 KiB */
+  KCB = 1024, /* k per packed block (a multiple of AMX_K): a panel of 32 columns is 32 KiB */
   NV = 2,     /* vectors of C per row of a tile: NR = NV x lanes columns */
   MAX_MR = 12,
+  AMX_ROWS = 16, /* an AMX tile: 16 rows of 64 bytes (16 x 64 int8 of A, 16 groups of 4 k x 16 columns of B, 16 x 16 int32 of C) */
+  AMX_K = 64,    /* k per step of the AMX loop: one A tile's width */
+  AMX_MR = 32,   /* rows of C per AMX block: two A tiles against the panel's two B tiles */
 };
 
 typedef struct Igemm {
   CgContext *c;
   const CgIgemmShape *s;
   int lanes, nr, mr;
-  bool vnni;
+  bool vnni, amx;
   LLVMTypeRef vec;                   /* <lanes x i32> */
+  LLVMValueRef a_stage, c_stage;     /* with amx: A's last partial 64 k of 32 rows, a 32 x 32 block of C */
   LLVMValueRef a, b, cmat;           /* the function's matrices */
   LLVMValueRef panel, colsum;        /* the packed panel-block and its column sums (stack) */
-  LLVMValueRef sum;                  /* emit_pack's running column sum (an entry-block alloca) */
+  LLVMValueRef sum, sum_vec;         /* emit_pack's running column sum(s) (entry-block allocas) */
   LLVMValueRef acc[MAX_MR][NV];      /* a tile's accumulators (allocas, promoted to registers) */
   LLVMValueRef n0, mask[NV];         /* the current panel, and its columns that exist */
   LLVMValueRef k0, kc, first, last;  /* the current block of k: start, length, first/last of K */
@@ -50,6 +54,14 @@ static LLVMValueRef splat(Igemm *g, LLVMValueRef x) {
 }
 
 static LLVMValueRef splat_i32(Igemm *g, int v) { return splat(g, cg_i32(g->c, v)); }
+
+/* x in each of n lanes. */
+static LLVMValueRef splat_n(Igemm *g, LLVMValueRef x, int n) {
+  LLVMBuilderRef b = g->c->b;
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), (unsigned)n);
+  LLVMValueRef one = LLVMBuildInsertElement(b, LLVMGetPoison(vt), x, cg_i32(g->c, 0), "");
+  return LLVMBuildShuffleVector(b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(g->c->i32, (unsigned)n)), "");
+}
 
 /* Lanes of vector v of the panel whose column exists: v * lanes + j < nr. */
 static LLVMValueRef lane_mask(Igemm *g, LLVMValueRef nr, int v) {
@@ -84,31 +96,91 @@ static LLVMValueRef dot4(Igemm *g, LLVMValueRef acc, LLVMValueRef a, LLVMValueRe
   return acc;
 }
 
-/* op(B)'s block [k0, k0 + kc) x [n0, n0 + nr) into the panel: byte (kk, j) at
- * ((kk / 4) * NR + j) * 4 + kk % 4, zeros past the last column and k; colsum[j] = its column's
- * sum. */
-static void emit_pack(Igemm *g, LLVMValueRef nr) {
+/* B^T's rows are op(B)'s columns: per column, its k as 32-bit groups of four into the panel
+ * (the last partial group byte by byte), and its sum over k. */
+static void emit_pack_bt(Igemm *g, LLVMValueRef nr) {
   CgContext *c = g->c;
   const CgIgemmShape *s = g->s;
-  LLVMValueRef groups = LLVMBuildSDiv(c->b, add(g, g->kc, i64c(g, 3)), i64c(g, 4), "");
-  LLVMBuildMemSet(c->b, g->panel, LLVMConstInt(c->i8, 0, 0), mul(g, groups, (int64_t)g->nr * 4), 64);
-  LLVMBuildMemSet(c->b, g->colsum, LLVMConstInt(c->i8, 0, 0), i64c(g, (int64_t)g->nr * 4), 64);
   CgLoopNest lj, lk;
   cg_loop_range(c, &lj, i64c(g, 0), nr, "pack.col");
-  LLVMValueRef col = add(g, g->n0, lj.idx[0]);
-  LLVMValueRef sum = g->sum;
-  LLVMBuildStore(c->b, cg_i32(c, 0), sum);
-  cg_loop_range(c, &lk, i64c(g, 0), g->kc, "pack.k");
-  LLVMValueRef kk = lk.idx[0], k = add(g, g->k0, kk);
-  LLVMValueRef src = s->tb ? add(g, mul(g, col, s->ldb), k) : add(g, mul(g, k, s->ldb), col);
-  LLVMValueRef v = LLVMBuildLoad2(c->b, c->i8, byte_at(g, g->b, src), "");
-  LLVMValueRef dst = add(g, mul(g, add(g, mul(g, LLVMBuildAShr(c->b, kk, i64c(g, 2), ""), g->nr), lj.idx[0]), 4),
-                         LLVMBuildAnd(c->b, kk, i64c(g, 3), ""));
-  LLVMBuildStore(c->b, v, byte_at(g, g->panel, dst));
-  LLVMBuildStore(c->b, LLVMBuildAdd(c->b, LLVMBuildLoad2(c->b, c->i32, sum, ""), LLVMBuildSExt(c->b, v, c->i32, ""), ""), sum);
+  LLVMValueRef src = byte_at(g, g->b, add(g, mul(g, add(g, g->n0, lj.idx[0]), s->ldb), g->k0));
+  LLVMValueRef full = LLVMBuildSDiv(c->b, g->kc, i64c(g, 4), "");
+  cg_loop_range(c, &lk, i64c(g, 0), full, "pack.group");
+  LLVMValueRef x = LLVMBuildLoad2(c->b, c->i32, byte_at(g, src, mul(g, lk.idx[0], 4)), "");
+  LLVMSetAlignment(x, 1);
+  LLVMValueRef st = LLVMBuildStore(c->b, x, byte_at(g, g->panel, mul(g, add(g, mul(g, lk.idx[0], g->nr), lj.idx[0]), 4)));
+  LLVMSetAlignment(st, 4);
   cg_loop_close(c, &lk);
-  LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->i32, sum, ""), LLVMBuildInBoundsGEP2(c->b, c->i32, g->colsum, &lj.idx[0], 1, ""));
+  cg_loop_range(c, &lk, mul(g, full, 4), g->kc, "pack.tail");
+  LLVMValueRef v = LLVMBuildLoad2(c->b, c->i8, byte_at(g, src, lk.idx[0]), "");
+  LLVMValueRef dst = add(g, mul(g, add(g, mul(g, full, g->nr), lj.idx[0]), 4), LLVMBuildAnd(c->b, lk.idx[0], i64c(g, 3), ""));
+  LLVMBuildStore(c->b, v, byte_at(g, g->panel, dst));
+  cg_loop_close(c, &lk);
+  LLVMBuildStore(c->b, cg_i32(c, 0), g->sum); /* the column's sum: a loop the vectoriser takes */
+  cg_loop_range(c, &lk, i64c(g, 0), g->kc, "pack.sum");
+  LLVMValueRef b = LLVMBuildSExt(c->b, LLVMBuildLoad2(c->b, c->i8, byte_at(g, src, lk.idx[0]), ""), c->i32, "");
+  LLVMBuildStore(c->b, LLVMBuildAdd(c->b, LLVMBuildLoad2(c->b, c->i32, g->sum, ""), b, ""), g->sum);
+  cg_loop_close(c, &lk);
+  LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, c->i32, g->sum, ""), LLVMBuildInBoundsGEP2(c->b, c->i32, g->colsum, &lj.idx[0], 1, ""));
   cg_loop_close(c, &lj);
+}
+
+/* B's rows, NR bytes of the panel's columns each (masked past nr), four at a time interleaved
+ * byte by byte into one group row of the panel; the column sums added up as vectors. */
+static void emit_pack_b(Igemm *g, LLVMValueRef nr) {
+  CgContext *c = g->c;
+  const CgIgemmShape *s = g->s;
+  int w = g->nr;
+  LLVMTypeRef bytes = LLVMVectorType(c->i8, (unsigned)w), sums = LLVMVectorType(c->i32, (unsigned)w);
+  LLVMValueRef idx[128], mask;
+  for (int j = 0; j < w; j++) idx[j] = i64c(g, j);
+  mask = LLVMBuildICmp(c->b, LLVMIntSLT, LLVMConstVector(idx, (unsigned)w), splat_n(g, nr, w), "cols");
+  LLVMBuildStore(c->b, LLVMConstNull(sums), g->sum_vec);
+  LLVMValueRef groups = LLVMBuildSDiv(c->b, add(g, g->kc, i64c(g, 3)), i64c(g, 4), "");
+  CgLoopNest lk;
+  cg_loop_range(c, &lk, i64c(g, 0), groups, "pack.group");
+  LLVMValueRef row[4], acc = LLVMBuildLoad2(c->b, sums, g->sum_vec, "");
+  for (int b = 0; b < 4; b++) {
+    LLVMValueRef kk = add(g, mul(g, lk.idx[0], 4), i64c(g, b));
+    LLVMValueRef in_k = splat_n(g, LLVMBuildICmp(c->b, LLVMIntSLT, kk, g->kc, ""), w);
+    LLVMValueRef p = byte_at(g, g->b, add(g, mul(g, add(g, g->k0, kk), s->ldb), g->n0));
+    LLVMValueRef m = LLVMBuildAnd(c->b, mask, in_k, "");
+    LLVMTypeRef types[2] = {bytes, c->ptr};
+    unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
+    LLVMValueRef args[4] = {p, cg_i32(c, 1), m, LLVMConstNull(bytes)};
+    row[b] = LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, types, 2), LLVMGetIntrinsicDeclaration(c->mod, id, types, 2),
+                            args, 4, "");
+    acc = LLVMBuildAdd(c->b, acc, LLVMBuildSExt(c->b, row[b], sums, ""), "");
+  }
+  LLVMBuildStore(c->b, acc, g->sum_vec);
+  LLVMValueRef pair[2], sel[256];
+  for (int h = 0; h < 2; h++) {
+    for (int j = 0; j < 2 * w; j++) sel[j] = cg_i32(c, j);
+    pair[h] = LLVMBuildShuffleVector(c->b, row[2 * h], row[2 * h + 1], LLVMConstVector(sel, (unsigned)(2 * w)), "");
+  }
+  for (int j = 0; j < w; j++) /* out[4 j + b] = row b's byte j; pair h holds rows 2h (0..w) and 2h + 1 (w..2w) */
+    for (int b = 0; b < 4; b++) sel[4 * j + b] = cg_i32(c, (b / 2) * 2 * w + (b % 2) * w + j);
+  LLVMValueRef out = LLVMBuildShuffleVector(c->b, pair[0], pair[1], LLVMConstVector(sel, (unsigned)(4 * w)), "interleave");
+  LLVMValueRef st = LLVMBuildStore(c->b, out, byte_at(g, g->panel, mul(g, lk.idx[0], (int64_t)w * 4)));
+  LLVMSetAlignment(st, 64);
+  cg_loop_close(c, &lk);
+  LLVMValueRef cs = LLVMBuildStore(c->b, LLVMBuildLoad2(c->b, sums, g->sum_vec, ""), g->colsum);
+  LLVMSetAlignment(cs, 64);
+}
+
+/* op(B)'s block [k0, k0 + kc) x [n0, n0 + nr) into the panel: byte (kk, j) at
+ * ((kk / 4) * NR + j) * 4 + kk % 4, zeros past the last column and k (up to a whole step of the
+ * group loop); colsum[j] = its column's sum. */
+static void emit_pack(Igemm *g, LLVMValueRef nr) {
+  CgContext *c = g->c;
+  int64_t step = g->amx ? AMX_K : 4;
+  LLVMValueRef groups = mul(g, LLVMBuildSDiv(c->b, add(g, g->kc, i64c(g, step - 1)), i64c(g, step), ""), step / 4);
+  LLVMBuildMemSet(c->b, g->panel, LLVMConstInt(c->i8, 0, 0), mul(g, groups, (int64_t)g->nr * 4), 64);
+  LLVMBuildMemSet(c->b, g->colsum, LLVMConstInt(c->i8, 0, 0), i64c(g, (int64_t)g->nr * 4), 64);
+  if (g->s->tb)
+    emit_pack_bt(g, nr);
+  else
+    emit_pack_b(g, nr);
 }
 
 /* The panel's vector v of group gi. */
@@ -130,6 +202,82 @@ static void emit_group(Igemm *g, int rows, LLVMValueRef gi, LLVMValueRef *a32) {
     for (int v = 0; v < NV; v++)
       LLVMBuildStore(c->b, dot4(g, LLVMBuildLoad2(c->b, g->vec, g->acc[r][v], ""), au, bv[v]), g->acc[r][v]);
   }
+}
+
+/* Vector v of C's row `row` in the current panel = x (the first block of k) or C + x (the later
+ * ones), its columns past n left alone. */
+static void store_c(Igemm *g, LLVMValueRef row, int v, LLVMValueRef x) {
+  CgContext *c = g->c;
+  LLVMValueRef off = add(g, add(g, mul(g, row, g->s->ldc), g->n0), i64c(g, (int64_t)v * g->lanes));
+  LLVMValueRef p = LLVMBuildInBoundsGEP2(c->b, c->i32, g->cmat, &off, 1, "");
+  LLVMValueRef ld[4] = {p, cg_i32(c, 4), g->mask[v], LLVMConstNull(g->vec)};
+  LLVMValueRef before = LLVMBuildSelect(c->b, g->first, LLVMConstNull(g->vec), masked(g, "llvm.masked.load", ld, 4), "");
+  LLVMValueRef st[4] = {LLVMBuildAdd(c->b, before, x, ""), p, cg_i32(c, 4), g->mask[v]};
+  masked(g, "llvm.masked.store", st, 4);
+}
+
+/* ---- AMX-INT8 ---- */
+
+/* AMX intrinsics, whose tile numbers are immediates. */
+static void amx_call(Igemm *g, const char *name, LLVMValueRef *args, int n) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMBuildCall2(g->c->b, LLVMIntrinsicGetType(g->c->ctx, id, NULL, 0), LLVMGetIntrinsicDeclaration(g->c->mod, id, NULL, 0),
+                 args, (unsigned)n, "");
+}
+static LLVMValueRef tile_id(Igemm *g, int t) { return LLVMConstInt(g->c->i8, (unsigned long long)t, 0); }
+static void tile_move(Igemm *g, bool load, int t, LLVMValueRef p, LLVMValueRef stride_bytes) {
+  LLVMValueRef args[3] = {tile_id(g, t), p, stride_bytes};
+  amx_call(g, load ? "llvm.x86.tileloadd64" : "llvm.x86.tilestored64", args, 3);
+}
+
+/* One step of 64 k: C tiles 0-3 (rows 0-15 / 16-31 x columns 0-15 / 16-31) += A's two 16-row
+ * tiles (4, 5: rows a_stride bytes apart from a) x the panel's two B tiles at group gi (6, 7). */
+static void amx_step(Igemm *g, LLVMValueRef a, LLVMValueRef a_stride, LLVMValueRef gi) {
+  for (int t = 0; t < 2; t++) {
+    tile_move(g, true, 4 + t, byte_at(g, a, LLVMBuildNSWMul(g->c->b, a_stride, i64c(g, (int64_t)t * AMX_ROWS), "")), a_stride);
+    LLVMValueRef b = add(g, mul(g, gi, (int64_t)g->nr * 4), i64c(g, (int64_t)t * 64));
+    tile_move(g, true, 6 + t, byte_at(g, g->panel, b), i64c(g, (int64_t)g->nr * 4));
+  }
+  for (int t = 0; t < 4; t++) {
+    LLVMValueRef args[3] = {tile_id(g, t), tile_id(g, 4 + t / 2), tile_id(g, 6 + t % 2)};
+    amx_call(g, "llvm.x86.tdpbssd", args, 3);
+  }
+}
+
+/* The 32 rows from r0 against the current panel-block on AMX tiles (signed x signed bytes:
+ * no correction): A's tiles read where A is, 64 k a step; the last block's last partial step
+ * through a zero-padded copy; C through a 32 x 32 block on the stack into store_c. */
+static void emit_tile_amx(Igemm *g, LLVMValueRef r0) {
+  CgContext *c = g->c;
+  const CgIgemmShape *s = g->s;
+  for (int t = 0; t < 4; t++) {
+    LLVMValueRef id = tile_id(g, t);
+    amx_call(g, "llvm.x86.tilezero", &id, 1);
+  }
+  LLVMValueRef a0 = byte_at(g, g->a, add(g, mul(g, r0, s->lda), g->k0)), lda = i64c(g, s->lda);
+  LLVMValueRef steps = LLVMBuildSDiv(c->b, g->kc, i64c(g, AMX_K), "steps");
+  CgLoopNest ls;
+  cg_loop_range(c, &ls, i64c(g, 0), steps, "amx.k");
+  amx_step(g, byte_at(g, a0, mul(g, ls.idx[0], AMX_K)), lda, mul(g, ls.idx[0], AMX_K / 4));
+  cg_loop_close(c, &ls);
+  int tail = (int)(s->k % AMX_K);
+  if (tail) {
+    LLVMBasicBlockRef done = cg_if_begin(c, g->last, "amx.tail");
+    LLVMBuildMemSet(c->b, g->a_stage, LLVMConstInt(c->i8, 0, 0), i64c(g, AMX_MR * AMX_K), 64);
+    for (int r = 0; r < AMX_MR; r++)
+      LLVMBuildMemCpy(c->b, byte_at(g, g->a_stage, i64c(g, (int64_t)r * AMX_K)), 1,
+                      byte_at(g, a0, add(g, mul(g, steps, AMX_K), i64c(g, (int64_t)r * s->lda))), 1, i64c(g, tail));
+    amx_step(g, g->a_stage, i64c(g, AMX_K), mul(g, steps, AMX_K / 4));
+    cg_if_end(c, done);
+  }
+  for (int t = 0; t < 4; t++) /* tile t at rows (t / 2) * 16, columns (t % 2) * 16 of the stage */
+    tile_move(g, false, t, byte_at(g, g->c_stage, i64c(g, ((t / 2) * AMX_ROWS * 32 + (t % 2) * 16) * 4)), i64c(g, 32 * 4));
+  for (int r = 0; r < AMX_MR; r++)
+    for (int v = 0; v < NV; v++) {
+      LLVMValueRef x = LLVMBuildLoad2(c->b, g->vec, byte_at(g, g->c_stage, i64c(g, ((int64_t)r * 32 + v * 16) * 4)), "");
+      LLVMSetAlignment(x, 64);
+      store_c(g, add(g, r0, i64c(g, r)), v, x);
+    }
 }
 
 /* The tile of `rows` rows from r0 against the current panel-block. */
@@ -165,17 +313,12 @@ static void emit_tile(Igemm *g, LLVMValueRef r0, int rows) {
     emit_group(g, rows, full, a32);
     cg_if_end(c, done);
   }
-  /* C = sums - 128 x column sums (the first block) or C + that */
+  /* C = sums - 128 x column sums */
   for (int r = 0; r < rows; r++)
     for (int v = 0; v < NV; v++) {
       LLVMValueRef cs = LLVMBuildLoad2(c->b, g->vec, LLVMBuildInBoundsGEP2(c->b, c->i32, g->colsum, (LLVMValueRef[]){i64c(g, (int64_t)v * g->lanes)}, 1, ""), "");
       LLVMValueRef x = LLVMBuildSub(c->b, LLVMBuildLoad2(c->b, g->vec, g->acc[r][v], ""), LLVMBuildShl(c->b, cs, splat_i32(g, 7), ""), "");
-      LLVMValueRef off = add(g, add(g, mul(g, add(g, r0, i64c(g, r)), s->ldc), g->n0), i64c(g, (int64_t)v * g->lanes));
-      LLVMValueRef p = LLVMBuildInBoundsGEP2(c->b, c->i32, g->cmat, &off, 1, "");
-      LLVMValueRef ld[4] = {p, cg_i32(c, 4), g->mask[v], LLVMConstNull(g->vec)};
-      LLVMValueRef before = LLVMBuildSelect(c->b, g->first, LLVMConstNull(g->vec), masked(g, "llvm.masked.load", ld, 4), "");
-      LLVMValueRef st[4] = {LLVMBuildAdd(c->b, before, x, ""), p, cg_i32(c, 4), g->mask[v]};
-      masked(g, "llvm.masked.store", st, 4);
+      store_c(g, add(g, r0, i64c(g, r)), v, x);
     }
 }
 
@@ -193,11 +336,19 @@ static void emit_body(Igemm *g, LLVMValueRef m, LLVMValueRef n) {
   g->first = LLVMBuildICmp(c->b, LLVMIntEQ, lb.idx[0], i64c(g, 0), "first");
   g->last = LLVMBuildICmp(c->b, LLVMIntEQ, lb.idx[0], i64c(g, blocks - 1), "last");
   emit_pack(g, nr);
-  LLVMValueRef tiles = LLVMBuildSDiv(c->b, m, i64c(g, g->mr), "");
+  LLVMValueRef r0 = i64c(g, 0); /* rows done */
+  if (g->amx) { /* blocks of 32 rows on AMX tiles, the rest as without */
+    LLVMValueRef blocks = LLVMBuildSDiv(c->b, m, i64c(g, AMX_MR), "");
+    cg_loop_range(c, &lt, i64c(g, 0), blocks, "amx.block");
+    emit_tile_amx(g, mul(g, lt.idx[0], AMX_MR));
+    cg_loop_close(c, &lt);
+    r0 = mul(g, blocks, AMX_MR);
+  }
+  LLVMValueRef tiles = LLVMBuildSDiv(c->b, LLVMBuildNSWSub(c->b, m, r0, ""), i64c(g, g->mr), "");
   cg_loop_range(c, &lt, i64c(g, 0), tiles, "tile");
-  emit_tile(g, mul(g, lt.idx[0], g->mr), g->mr);
+  emit_tile(g, add(g, r0, mul(g, lt.idx[0], g->mr)), g->mr);
   cg_loop_close(c, &lt);
-  cg_loop_range(c, &lt, mul(g, tiles, g->mr), m, "row");
+  cg_loop_range(c, &lt, add(g, r0, mul(g, tiles, g->mr)), m, "row");
   emit_tile(g, lt.idx[0], 1);
   cg_loop_close(c, &lt);
   cg_loop_close(c, &lb);
@@ -205,16 +356,17 @@ static void emit_body(Igemm *g, LLVMValueRef m, LLVMValueRef n) {
 }
 
 static LLVMValueRef igemm_function(CgContext *c, const CgIgemmShape *s) {
-  bool vnni = c->vnni && c->vector_bits == 512;
+  bool vnni = c->vnni && c->vector_bits == 512, amx = c->amx_int8 && c->vector_bits == 512;
   char name[160];
-  snprintf(name, sizeof name, "igemm.n%c.k%lld.lda%lld.ldb%lld.ldc%lld.v%d%s", s->tb ? 't' : 'n', (long long)s->k,
-           (long long)s->lda, (long long)s->ldb, (long long)s->ldc, c->vector_bits, vnni ? ".vnni" : "");
+  snprintf(name, sizeof name, "igemm.n%c.k%lld.lda%lld.ldb%lld.ldc%lld.v%d%s%s", s->tb ? 't' : 'n', (long long)s->k,
+           (long long)s->lda, (long long)s->ldb, (long long)s->ldc, c->vector_bits, vnni ? ".vnni" : "",
+           amx ? ".amx" : "");
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   LLVMTypeRef params[5] = {c->i64, c->i64, c->ptr, c->ptr, c->ptr};
   fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, 5, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
-  Igemm g = {.c = c, .s = s, .lanes = c->vector_bits / 32, .vnni = vnni};
+  Igemm g = {.c = c, .s = s, .lanes = c->vector_bits / 32, .vnni = vnni, .amx = amx};
   g.nr = NV * g.lanes;
   g.mr = vnni ? 12 : 4;
   g.vec = LLVMVectorType(c->i32, (unsigned)g.lanes);
@@ -228,9 +380,24 @@ static LLVMValueRef igemm_function(CgContext *c, const CgIgemmShape *s) {
   g.colsum = LLVMBuildArrayAlloca(c->b, c->i32, i64c(&g, g.nr), "colsum");
   LLVMSetAlignment(g.colsum, 64);
   g.sum = LLVMBuildAlloca(c->b, c->i32, "colsum.j");
+  g.sum_vec = LLVMBuildAlloca(c->b, LLVMVectorType(c->i32, (unsigned)g.nr), "colsums");
   for (int r = 0; r < g.mr; r++)
     for (int v = 0; v < NV; v++) g.acc[r][v] = LLVMBuildAlloca(c->b, g.vec, "acc");
+  if (amx) { /* palette 1, eight tiles of 16 rows x 64 bytes */
+    LLVMValueRef cfg = LLVMBuildAlloca(c->b, LLVMArrayType(c->i8, 64), "tilecfg");
+    LLVMSetAlignment(cfg, 64);
+    LLVMValueRef init[64];
+    for (int i = 0; i < 64; i++)
+      init[i] = LLVMConstInt(c->i8, i == 0 ? 1 : (i >= 16 && i < 32 && i % 2 == 0) ? 64 : (i >= 48 && i < 56) ? AMX_ROWS : 0, 0);
+    LLVMBuildStore(c->b, LLVMConstArray(c->i8, init, 64), cfg);
+    amx_call(&g, "llvm.x86.ldtilecfg", &cfg, 1);
+    g.a_stage = LLVMBuildArrayAlloca(c->b, c->i8, i64c(&g, AMX_MR * AMX_K), "a.stage");
+    LLVMSetAlignment(g.a_stage, 64);
+    g.c_stage = LLVMBuildArrayAlloca(c->b, c->i32, i64c(&g, AMX_MR * 32), "c.stage");
+    LLVMSetAlignment(g.c_stage, 64);
+  }
   emit_body(&g, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1));
+  if (amx) amx_call(&g, "llvm.x86.tilerelease", NULL, 0);
   LLVMBuildRetVoid(c->b);
   if (saved) LLVMPositionBuilderAtEnd(c->b, saved);
   return fn;

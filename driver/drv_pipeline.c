@@ -175,6 +175,15 @@ static int gemm_precision(const DrvProgram *p) {
   return cg_features_have(f, "amx-bf16") && cg_features_have(f, "amx-tile") && rt_amx_enable() ? 2 : 1;
 }
 
+/* Whether the program's int8 GEMMs may use AMX-INT8 tiles: a 512-bit target with AMX-INT8, code
+ * that runs in this process or in one that asks Linux for AMX state as ours does (not smelt
+ * emit's deployable objects), and Linux granting it. */
+static bool gemm_amx_int8(const DrvProgram *p) {
+  const char *f = p->target->features;
+  return !p->opt.deployable && p->target->vector_bits == 512 && cg_features_have(f, "amx-int8") &&
+         cg_features_have(f, "amx-tile") && rt_amx_enable();
+}
+
 /* A fingerprint of the compiler itself: a hash of this executable's bytes, so that any rebuild
  * of smelt (a changed pass or emitter, even without a version bump) invalidates cached code. */
 static uint64_t compiler_fingerprint(void) {
@@ -206,9 +215,11 @@ static char *cache_key(const DrvProgram *p) {
     for (IrId i = 0; i < opt->state_like->g->n_nodes; i++)
       like = like * 31 + (uint64_t)opt->state_like->slots[i].offset + (uint64_t)opt->state_like->slots[i].region;
   snprintf(key, n,
-           "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d gemm %d precision %d winograd %d like %llx\n%s",
+           "smelt %s %016llx\ncpu %s\nfeatures %s\nworkers %d serial %d fusion %d gemm %d precision %d amx-int8 %d winograd %d "
+           "like %llx\n%s",
            SMELT_VERSION, (unsigned long long)compiler_fingerprint(), t->cpu, t->features, p->workers, opt->serial,
-           !opt->no_fusion, opt->blas_gemm, gemm_precision(p), p->kernels.winograd_m, (unsigned long long)like, ir);
+           !opt->no_fusion, opt->blas_gemm, gemm_precision(p), gemm_amx_int8(p), p->kernels.winograd_m,
+           (unsigned long long)like, ir);
   free(ir);
   return key;
 }
@@ -238,6 +249,7 @@ static bool stage_emitted(DrvProgram *p, RtDiags *d) {
   c->bf16 = precision > 0;
   c->amx = precision == 2;
   c->vnni = cg_features_have(p->target->features, "avx512vnni");
+  c->amx_int8 = gemm_amx_int8(p);
   for (int i = 0; i < p->n_units; i++)
     p->units[i].n_unique = cg_program_emit_module(c, p->units[i].plan, step_name(&p->units[i]));
   return !p->opt.on_emitted || p->opt.on_emitted(c, p, p->opt.user, d);

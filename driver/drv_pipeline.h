@@ -77,6 +77,8 @@ typedef struct DrvOptions {
                             * `precision: bf16` setting; drv_bf16_check says whether the target can),
                             * on AMX tiles where the target has them */
   bool no_cache;           /* CACHED/OBJECT: neither read nor write the object cache */
+  bool deployable;         /* EMITTED: code for programs other than smelt's (smelt emit): no AMX
+                            * tiles, which need the process to ask Linux for AMX state */
   const char *module, *prefix; /* EMITTED: the LLVM module's name and symbol prefix; NULL: "smelt" */
   /* EMITTED: called after the units' step functions are in the module (extra functions, checks);
    * false (with a diagnostic) stops the program. */

@@ -120,7 +120,7 @@ static bool load_source(const EmitArgs *a, Source *s, RtDiags *d) {
   if (!checkpoint_quant(s->file, path, &quant, d)) return false;
   DrvInput in = {.preset = s->preset, .kind = FE_GRAPH_INFER, .batch = (int)a->batch, .step = s->step_fn, .quant = quant};
   /* no thread pool: the object must not need smelt's runtime */
-  DrvOptions o = {.serial = true, .cpu = a->cpu, .no_cache = true, .module = s->name, .prefix = s->name,
+  DrvOptions o = {.serial = true, .cpu = a->cpu, .no_cache = true, .deployable = true, .module = s->name, .prefix = s->name,
                   .on_emitted = deploy_emitted, .user = s};
   s->prog = drv_program_new(&in, 1, &o);
   if (!drv_run(s->prog, DRV_STAGE_PLANNED, d)) return false;

@@ -2,8 +2,9 @@
  * padded leading dimensions, rows and columns around the tile and panel edges (1, primes, one
  * more than a tile or a panel), K around the groups of four and the packing block (1, 3, 4, 5,
  * 1023, 1024, 1025, 2051), extreme values (all -127 or 127 rows, where the unsigned-times-signed
- * correction matters most), on AVX512-VNNI's vpdpbusd where the host has it and on the
- * multiply path at 512 and 256 bits; columns past n are left as they were. */
+ * correction matters most), on AMX-INT8 tiles (blocks of 32 rows; rows past them on VNNI) and
+ * AVX512-VNNI's vpdpbusd where the host has them and on the multiply path at 512 and 256 bits;
+ * columns past n are left as they were. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "codegen/cg_jit.h"
 #include "codegen/cg_target.h"
 #include "driver/drv_pipeline.h"
+#include "runtime/rt_amx.h"
 
 typedef void (*IgemmFn)(int64_t m, int64_t n, const int8_t *a, const int8_t *b, int32_t *c);
 
@@ -28,7 +30,7 @@ typedef struct Compiled {
 } Compiled;
 
 /* The shape's function behind an exported wrapper `test_igemm`, compiled for the host. */
-static Compiled compile_shape(const CgIgemmShape *s, int vector_bits, bool vnni) {
+static Compiled compile_shape(const CgIgemmShape *s, int vector_bits, bool vnni, bool amx) {
   RtDiags d = {0};
   assert_true(cg_target_init(&d));
   CgTarget *t = cg_target_new(NULL, &d);
@@ -37,6 +39,7 @@ static Compiled compile_shape(const CgIgemmShape *s, int vector_bits, bool vnni)
   cg_context_init(&c, "igemm", "test");
   c.vector_bits = vector_bits;
   c.vnni = vnni;
+  c.amx_int8 = amx;
   LLVMTypeRef params[5] = {c.i64, c.i64, c.ptr, c.ptr, c.ptr};
   LLVMValueRef wrapper = LLVMAddFunction(c.mod, "test_igemm", LLVMFunctionType(c.void_t, params, 5, false));
   LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, wrapper, "entry"));
@@ -95,19 +98,19 @@ static void check(const Compiled *f, const CgIgemmShape *s, int64_t m, int64_t n
   free(want);
 }
 
-static void run_path(int vector_bits, bool vnni) {
-  static const int64_t ks[] = {1, 3, 4, 5, 67, 1023, 1024, 1025, 2051};
-  static const int64_t ms[] = {1, 5, 12, 13, 25};
+static void run_path(int vector_bits, bool vnni, bool amx) {
+  static const int64_t ks[] = {1, 3, 4, 5, 64, 67, 1023, 1024, 1025, 2051};
+  static const int64_t ms[] = {1, 5, 12, 13, 25, 32, 45, 77};
   static const int64_t ns[] = {1, 7, 16, 33, 70};
   for (int tb = 0; tb < 2; tb++)
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
       int64_t k = ks[ki];
       CgIgemmShape s = {.tb = tb, .k = k, .lda = k + 3, .ldb = tb ? k + 1 : 71, .ldc = 73};
-      Compiled f = compile_shape(&s, vector_bits, vnni);
+      Compiled f = compile_shape(&s, vector_bits, vnni, amx);
       for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
         for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) check(&f, &s, ms[mi], ns[ni], 0);
-      check(&f, &s, 13, 33, 1); /* a = 127, b mostly -127 */
-      check(&f, &s, 13, 33, -1);
+      check(&f, &s, 45, 33, 1); /* a = 127, b mostly -127 */
+      check(&f, &s, 45, 33, -1);
       cg_jit_free(f.jit);
     }
 }
@@ -120,20 +123,32 @@ static void test_vnni(void **state) {
     printf("skipped: the host has no AVX512-VNNI\n");
     return;
   }
-  run_path(512, true);
+  run_path(512, true, false);
+}
+
+static void test_amx(void **state) {
+  (void)state;
+  CgHostInfo host;
+  cg_host_info(&host);
+  if (!cg_host_has_feature(&host, "amx-int8") || !cg_host_has_feature(&host, "avx512vnni") || !rt_amx_enable()) {
+    printf("skipped: the host has no AMX-INT8 (or the kernel refused it)\n");
+    return;
+  }
+  run_path(512, true, true);
 }
 
 static void test_multiply_path(void **state) {
   (void)state;
   CgHostInfo host;
   cg_host_info(&host);
-  if (cg_host_vector_bits(&host) >= 512) run_path(512, false);
-  run_path(256, false);
+  if (cg_host_vector_bits(&host) >= 512) run_path(512, false, false);
+  run_path(256, false, false);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_vnni),
+      cmocka_unit_test(test_amx),
       cmocka_unit_test(test_multiply_path),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
