@@ -91,6 +91,22 @@ static void test_casts_compare_select(void **state) {
   check(g);
 }
 
+/* quantize: round half to even (the ties as constants), clamping, a per-column scale broadcast;
+ * and an int8 product with its dequantizing epilogue. Exact (i8 and i32 compare bit for bit). */
+static void test_quantize(void **state) {
+  IrGraph *g = ir_graph_new("quantize");
+  static const double ties[10] = {0.5, 1.5, 2.5, -0.5, -2.5, 126.5, 127.5, -127.5, 200, -1e30};
+  ir_graph_add_output(g, ir_quantize(g, ir_const_data(g, IR_F32, IR_SHAPE(10), ties), ir_scalar(g, 1.0)));
+  IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(5, 19)), 300.0);
+  IrId q = ir_quantize(g, x, in_pos(g, "s", IR_SHAPE(19)));
+  ir_graph_add_output(g, q);
+  IrId w = ir_quantize(g, ir_mul_scalar(g, in_f32(g, "w", IR_SHAPE(7, 19)), 100.0), ir_scalar(g, 1.0));
+  IrId prod = ir_matmul(g, q, w, false, true);
+  ir_graph_add_output(g, prod);
+  ir_graph_add_output(g, ir_mul(g, ir_to_f32(g, prod), in_pos(g, "ws", IR_SHAPE(7))));
+  check(g);
+}
+
 static void test_binary_broadcast(void **state) {
   static const IrOp ops[] = {IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_DIV, IR_OP_MAX, IR_OP_MIN, IR_OP_POW};
   IrShape pairs[][2] = {{IR_SHAPE(4, 33), IR_SHAPE(4, 33)}, {IR_SHAPE(4, 33), IR_SHAPE(33)},
@@ -548,6 +564,7 @@ static void test_every_op_covered(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unary),          cmocka_unit_test(test_math_ranges),
+      cmocka_unit_test(test_quantize),
       cmocka_unit_test(test_casts_compare_select), cmocka_unit_test(test_binary_broadcast),
       cmocka_unit_test(test_reductions),     cmocka_unit_test(test_long_reductions),
       cmocka_unit_test(test_long_reductions_accurate), cmocka_unit_test(test_compare_judges_relative_error),
