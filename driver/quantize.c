@@ -33,6 +33,7 @@ static int compare_names(const void *a, const void *b) { return strcmp(*(char *c
 
 /* A folder's PNG and JPEG files (sorted by name, the first max), read as predict reads images. */
 static bool load_image_folder(const char *dir, const RtModel *m, int max, Images *out, RtDiags *d) {
+  int before = d->errors;
   DIR *dh = opendir(dir);
   if (!dh) {
     rt_diag_error(d, dir, 0, 0, "cannot open the calibration folder");
@@ -46,12 +47,15 @@ static bool load_image_folder(const char *dir, const RtModel *m, int max, Images
     names[n++] = strdup(e->d_name);
   }
   closedir(dh);
+  if (n == 0) {
+    rt_diag_error(d, dir, 0, 0, "has no labels.tsv and no PNG or JPEG images to calibrate on");
+    return false;
+  }
   qsort(names, (size_t)n, sizeof *names, compare_names);
-  if (n == 0) rt_diag_error(d, dir, 0, 0, "has no labels.tsv and no PNG or JPEG images to calibrate on");
   out->count = n < max ? n : max;
   out->pixels = rt_xmalloc((size_t)(out->count * out->per) * sizeof(float) + 1);
   uint8_t *bytes = rt_xmalloc((size_t)out->per);
-  for (int i = 0; i < out->count && d->errors == 0; i++) {
+  for (int i = 0; i < out->count && d->errors == before; i++) {
     char path[4096], err[256];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
     RtImage img;
@@ -68,7 +72,7 @@ static bool load_image_folder(const char *dir, const RtModel *m, int max, Images
   for (int i = 0; i < n; i++) free(names[i]);
   free(names);
   free(bytes);
-  return n > 0 && d->errors == 0;
+  return d->errors == before;
 }
 
 static bool load_images(const char *dir, const CheckpointModel *cm, int max, Images *out, RtDiags *d) {
