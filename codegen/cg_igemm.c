@@ -322,7 +322,17 @@ static void emit_tile(Igemm *g, LLVMValueRef r0, int rows) {
     }
 }
 
-static void emit_body(Igemm *g, LLVMValueRef m, LLVMValueRef n) {
+/* Bytes from one packed panel-block to the next in a B packed whole: its k rounded up to a whole
+ * step of the group loop, NR columns, then NR column sums. */
+static int64_t packed_block_bytes(const Igemm *g) {
+  int64_t step = g->amx ? AMX_K : 4, k = g->s->k < KCB ? g->s->k : KCB;
+  return (k + step - 1) / step * step * g->nr + (int64_t)g->nr * 4;
+}
+
+/* The loops over panels and blocks of k: packing each (into the stack buffer, or pack_only into
+ * the whole packed B at pack_only), or finding it packed (b_packed), then the tiles unless
+ * pack_only. */
+static void emit_body(Igemm *g, LLVMValueRef m, LLVMValueRef n, LLVMValueRef pack_only) {
   CgContext *c = g->c;
   int64_t blocks = (g->s->k + KCB - 1) / KCB;
   CgLoopNest lp, lb, lt;
@@ -335,7 +345,17 @@ static void emit_body(Igemm *g, LLVMValueRef m, LLVMValueRef n) {
   g->kc = imin(g, i64c(g, KCB), LLVMBuildNSWSub(c->b, i64c(g, g->s->k), g->k0, ""));
   g->first = LLVMBuildICmp(c->b, LLVMIntEQ, lb.idx[0], i64c(g, 0), "first");
   g->last = LLVMBuildICmp(c->b, LLVMIntEQ, lb.idx[0], i64c(g, blocks - 1), "last");
-  emit_pack(g, nr);
+  if (pack_only || g->s->b_packed) {
+    int64_t pb = packed_block_bytes(g);
+    g->panel = byte_at(g, pack_only ? pack_only : g->b, mul(g, add(g, mul(g, lp.idx[0], blocks), lb.idx[0]), pb));
+    g->colsum = byte_at(g, g->panel, i64c(g, pb - (int64_t)g->nr * 4));
+  }
+  if (!g->s->b_packed) emit_pack(g, nr);
+  if (pack_only) {
+    cg_loop_close(c, &lb);
+    cg_loop_close(c, &lp);
+    return;
+  }
   LLVMValueRef r0 = i64c(g, 0); /* rows done */
   if (g->amx) { /* blocks of 32 rows on AMX tiles, the rest as without */
     LLVMValueRef blocks = LLVMBuildSDiv(c->b, m, i64c(g, AMX_MR), "");
@@ -355,23 +375,37 @@ static void emit_body(Igemm *g, LLVMValueRef m, LLVMValueRef n) {
   cg_loop_close(c, &lp);
 }
 
-static LLVMValueRef igemm_function(CgContext *c, const CgIgemmShape *s) {
+/* The function `name` of shape s for c (pack: the packing function of a B packed whole, `void
+ * (i64 n, ptr b, ptr dst)`), defined the first time. */
+static LLVMValueRef igemm_function(CgContext *c, const CgIgemmShape *s, bool pack) {
   bool vnni = c->vnni && c->vector_bits == 512, amx = c->amx_int8 && c->vector_bits == 512;
-  char name[160];
-  snprintf(name, sizeof name, "igemm.n%c.k%lld.lda%lld.ldb%lld.ldc%lld.v%d%s%s", s->tb ? 't' : 'n', (long long)s->k,
-           (long long)s->lda, (long long)s->ldb, (long long)s->ldc, c->vector_bits, vnni ? ".vnni" : "",
-           amx ? ".amx" : "");
+  char name[192];
+  snprintf(name, sizeof name, "igemm%s.n%c.k%lld.lda%lld.ldb%lld.ldc%lld.v%d%s%s%s", pack ? ".pack" : "",
+           s->tb ? 't' : 'n', (long long)s->k, (long long)s->lda, (long long)s->ldb, (long long)s->ldc,
+           c->vector_bits, vnni ? ".vnni" : "", amx ? ".amx" : "", s->b_packed && !pack ? ".prepacked" : "");
   LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
   if (fn) return fn;
   LLVMTypeRef params[5] = {c->i64, c->i64, c->ptr, c->ptr, c->ptr};
-  fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, 5, 0));
+  if (pack) params[1] = c->ptr, params[2] = c->ptr; /* (n, b, dst) */
+  fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(c->void_t, params, pack ? 3 : 5, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
-  Igemm g = {.c = c, .s = s, .lanes = c->vector_bits / 32, .vnni = vnni, .amx = amx};
+  CgIgemmShape packing = *s;
+  packing.b_packed = false;
+  Igemm g = {.c = c, .s = pack ? &packing : s, .lanes = c->vector_bits / 32, .vnni = vnni, .amx = amx};
   g.nr = NV * g.lanes;
   g.mr = vnni ? 12 : 4;
   g.vec = LLVMVectorType(c->i32, (unsigned)g.lanes);
   LLVMBasicBlockRef saved = LLVMGetInsertBlock(c->b);
   LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, fn, "entry"));
+  if (pack) {
+    g.b = LLVMGetParam(fn, 1);
+    g.sum = LLVMBuildAlloca(c->b, c->i32, "colsum.j");
+    g.sum_vec = LLVMBuildAlloca(c->b, LLVMVectorType(c->i32, (unsigned)g.nr), "colsums");
+    emit_body(&g, NULL, LLVMGetParam(fn, 0), LLVMGetParam(fn, 2));
+    LLVMBuildRetVoid(c->b);
+    if (saved) LLVMPositionBuilderAtEnd(c->b, saved);
+    return fn;
+  }
   static const char *const names[5] = {"m", "n", "a", "b", "c"};
   for (unsigned i = 0; i < 5; i++) LLVMSetValueName2(LLVMGetParam(fn, i), names[i], strlen(names[i]));
   g.a = LLVMGetParam(fn, 2), g.b = LLVMGetParam(fn, 3), g.cmat = LLVMGetParam(fn, 4);
@@ -396,7 +430,7 @@ static LLVMValueRef igemm_function(CgContext *c, const CgIgemmShape *s) {
     g.c_stage = LLVMBuildArrayAlloca(c->b, c->i32, i64c(&g, AMX_MR * 32), "c.stage");
     LLVMSetAlignment(g.c_stage, 64);
   }
-  emit_body(&g, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1));
+  emit_body(&g, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), NULL);
   if (amx) amx_call(&g, "llvm.x86.tilerelease", NULL, 0);
   LLVMBuildRetVoid(c->b);
   if (saved) LLVMPositionBuilderAtEnd(c->b, saved);
@@ -406,7 +440,24 @@ static LLVMValueRef igemm_function(CgContext *c, const CgIgemmShape *s) {
 void cg_emit_igemm(CgContext *c, const CgIgemmShape *s, LLVMValueRef m, LLVMValueRef n, LLVMValueRef a,
                    LLVMValueRef b, LLVMValueRef cc) {
   RT_ASSERT(s->k >= 1, "an int8 GEMM needs K >= 1");
-  LLVMValueRef fn = igemm_function(c, s);
+  LLVMValueRef fn = igemm_function(c, s, false);
   LLVMValueRef args[5] = {m, n, a, b, cc};
   LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, args, 5, "");
+}
+
+int64_t cg_igemm_packed_b_bytes_max(int64_t k, int64_t n) {
+  int64_t kc = k < KCB ? k : KCB;
+  return (n + 31) * ((kc + AMX_K - 1) / AMX_K * AMX_K + 4) * ((k + KCB - 1) / KCB);
+}
+
+int64_t cg_igemm_packed_b_bytes(const CgContext *c, const CgIgemmShape *s, int64_t n) {
+  Igemm g = {.s = s, .lanes = c->vector_bits / 32, .amx = c->amx_int8 && c->vector_bits == 512};
+  g.nr = NV * g.lanes;
+  return (n + g.nr - 1) / g.nr * ((s->k + KCB - 1) / KCB) * packed_block_bytes(&g);
+}
+
+void cg_igemm_pack_b_call(CgContext *c, const CgIgemmShape *s, LLVMValueRef n, LLVMValueRef b, LLVMValueRef dst) {
+  LLVMValueRef fn = igemm_function(c, s, true);
+  LLVMValueRef args[3] = {n, b, dst};
+  LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, args, 3, "");
 }

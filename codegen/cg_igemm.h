@@ -20,6 +20,8 @@ typedef struct CgIgemmShape {
   bool tb;               /* op(B) = B^T (B stored n x k) */
   int64_t k;             /* K >= 1 */
   int64_t lda, ldb, ldc; /* leading dimensions, in elements, as stored */
+  bool b_packed;         /* B points at op(B) packed whole by cg_igemm_pack_b_call (same shape,
+                          * same context flags): a B used again and again is packed once */
 } CgIgemmShape;
 
 /* A call at the builder's position: C (m x n) = A op(B) for s, on vectors of c->vector_bits,
@@ -27,5 +29,12 @@ typedef struct CgIgemmShape {
  * is defined once per shape in c's module; it keeps a packed panel (at most 32 KiB) on the stack. */
 void cg_emit_igemm(CgContext *c, const CgIgemmShape *s, LLVMValueRef m, LLVMValueRef n, LLVMValueRef a,
                    LLVMValueRef b, LLVMValueRef cc);
+
+/* At least cg_igemm_packed_b_bytes for any context (a planner's workspace, before codegen). */
+int64_t cg_igemm_packed_b_bytes_max(int64_t k, int64_t n);
+/* Bytes of op(B) (k x n) packed whole for c and s (s->b_packed as for the calls reading it). */
+int64_t cg_igemm_packed_b_bytes(const CgContext *c, const CgIgemmShape *s, int64_t n);
+/* A call at the builder's position packing op(B) (n columns) from b into dst (64-byte aligned). */
+void cg_igemm_pack_b_call(CgContext *c, const CgIgemmShape *s, LLVMValueRef n, LLVMValueRef b, LLVMValueRef dst);
 
 #endif

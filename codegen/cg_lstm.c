@@ -13,9 +13,13 @@
  * output's slots.
  * Backward, per item and step in reverse: the cell's gradient gives the gate gradients (the
  * output), then (rows, 4H) x W_hh_d (4H, H), W_hh_d packed once likewise, gives the hidden
- * state's gradient for the step before. The weight gradient is one large matmul outside (ir/vjp_recurrent.c). */
+ * state's gradient for the step before. The weight gradient is one large matmul outside (ir/vjp_recurrent.c).
+ * lstm_scan_i8 (int8 inference) runs like the forward scan on our int8 GEMM: W_hh_d (i8) packed
+ * once per item (cg_igemm_pack_b_call), per step the previous hidden states quantized to bytes
+ * (127 levels per unit), their exact i32 product, and the cell scaling it by w_scale_d. */
 #include "codegen/cg_opaque.h"
 #include "codegen/cg_ops.h"
+#include "codegen/cg_igemm.h"
 #include "codegen/cg_sgemm.h"
 
 enum {
@@ -29,6 +33,8 @@ typedef struct Scan {
   int64_t T, B, D, H;
   int64_t rows, chunks; /* batch rows per item; items per direction */
   bool save, pack;     /* pack: W_hh packed once per item (with our GEMM, blocks of 4+ rows) */
+  bool i8;             /* lstm_scan_i8: int8 recurrent weights */
+  int64_t hq;          /* i8: offset (floats) of the block's quantized hidden states (bytes) */
   int64_t gates, cell, per_worker; /* offsets (floats) into a worker's area (the packed W_hh at
                                     * 0), and its size */
 } Scan;
@@ -41,16 +47,20 @@ static Scan scan_geom(const IrNode *n, bool grad) {
   s.rows = s.D == 2 ? s.B : (s.B + 1) / 2; /* two items either way, for two threads */
   if (s.rows > MAX_ROWS) s.rows = MAX_ROWS;
   s.chunks = (s.B + s.rows - 1) / s.rows;
-  s.save = !grad && n->attr[0].v[0] != 0;
-  s.pack = grad || s.rows >= DOT_ROWS;
+  s.i8 = n->op == IR_OP_LSTM_SCAN_I8;
+  s.save = !grad && !s.i8 && n->attr[0].v[0] != 0;
+  s.pack = grad || s.i8 || s.rows >= DOT_ROWS;
   int64_t H = s.H, R = s.rows;
   /* W_hh packed as the products' B: forwards W_hh^T (H x 4H), backwards W_hh (4H x H) */
-  int64_t packed = s.pack ? (grad ? cg_sgemm_packed_b_floats(H, 4 * H) : cg_sgemm_packed_b_floats(4 * H, H)) : 0;
+  int64_t packed = s.i8     ? (cg_igemm_packed_b_bytes_max(H, 4 * H) + 3) / 4
+                   : s.pack ? (grad ? cg_sgemm_packed_b_floats(H, 4 * H) : cg_sgemm_packed_b_floats(4 * H, H))
+                            : 0;
   s.gates = (packed + ALIGN - 1) / ALIGN * ALIGN;
-  /* forwards the block's gate products and cells; backwards the hidden state's and the cell's
-   * gradients from the step after */
+  /* forwards the block's gate products (i8: i32 sums) and cells; backwards the hidden state's
+   * and the cell's gradients from the step after */
   s.cell = s.gates + R * (grad ? H : 4 * H);
-  s.per_worker = (s.cell + R * H + ALIGN - 1) / ALIGN * ALIGN;
+  s.hq = s.cell + R * H;
+  s.per_worker = (s.hq + (s.i8 ? (R * H + 3) / 4 : 0) + ALIGN - 1) / ALIGN * ALIGN;
   return s;
 }
 
@@ -160,6 +170,55 @@ static void emit_forward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, 
   cg_loop_close(c, &steps);
 }
 
+/* The forward scan with int8 recurrent weights (lstm_scan_i8). */
+static void emit_forward_i8(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, const Item *it, LLVMValueRef ws) {
+  int64_t H = s->H, G4 = 4 * H;
+  LLVMValueRef x = per_direction(c, f, o, it, 0, 3), w = per_direction(c, f, o, it, 1, 3);
+  LLVMValueRef scale = per_direction(c, f, o, it, 2, 3), out = f->args[o->out];
+  LLVMValueRef sums = cg_gep(c, ws, k64(c, s->gates)), cell = cg_gep(c, ws, k64(c, s->cell));
+  LLVMValueRef hq = cg_gep(c, ws, k64(c, s->hq));
+  CgIgemmShape sh = {.tb = true, .k = H, .lda = H, .ldb = H, .ldc = G4, .b_packed = true};
+  cg_igemm_pack_b_call(c, &sh, k64(c, G4), w, ws);
+  zero(c, sums, s->rows * G4); /* the first step has no product */
+  zero(c, cell, s->rows * H);
+  CgLoopNest steps;
+  cg_loop_range(c, &steps, k64(c, 0), k64(c, s->T), "lstm.step");
+  LLVMValueRef t = step_time(c, s, it, steps.idx[0]);
+  LLVMBasicBlockRef done = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntSGT, steps.idx[0], k64(c, 0), ""), "lstm.product");
+  LLVMValueRef t_prev = iadd(c, isub(c, t, k64(c, 1)), imulk(c, it->d, 2));
+  CgLoopNest lq = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {it->rows, k64(c, H)}};
+  cg_loop_open(c, &lq, "lstm.quantize"); /* h in (-1, 1): 127 levels a unit, half to even */
+  LLVMValueRef h = load(c, out, iadd(c, imulk(c, row_at(c, s, it, t_prev, lq.idx[0]), H), lq.idx[1]));
+  LLVMValueRef q = fmul(c, h, cg_f32(c, 127));
+  q = cg_intrinsic(c, "llvm.roundeven", c->f32, 1, &q);
+  q = cg_intrinsic(c, "llvm.minnum", c->f32, 2, (LLVMValueRef[]){q, cg_f32(c, 127)});
+  q = cg_intrinsic(c, "llvm.maxnum", c->f32, 2, (LLVMValueRef[]){q, cg_f32(c, -127)});
+  LLVMValueRef qi = LLVMBuildTrunc(c->b, LLVMBuildFPToSI(c->b, q, c->i32, ""), c->i8, "");
+  LLVMValueRef at_q = iadd(c, imulk(c, lq.idx[0], H), lq.idx[1]);
+  LLVMBuildStore(c->b, qi, LLVMBuildInBoundsGEP2(c->b, c->i8, hq, &at_q, 1, ""));
+  cg_loop_close(c, &lq);
+  cg_emit_igemm(c, &sh, it->rows, k64(c, G4), hq, ws, sums);
+  cg_if_end(c, done);
+  CgLoopNest l = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {it->rows, k64(c, H)}};
+  cg_loop_open(c, &l, "lstm.cell");
+  LLVMValueRef r = l.idx[0], j = l.idx[1], row = row_at(c, s, it, t, r);
+  LLVMValueRef xrow = imulk(c, gate_row_at(c, s, it, t, r), G4), grow = imulk(c, r, G4), a[4];
+  for (int g = 0; g < 4; g++) {
+    LLVMValueRef at = iadd(c, j, k64(c, g * H)), at_sum = iadd(c, grow, at);
+    LLVMValueRef sum = LLVMBuildLoad2(c->b, c->i32, LLVMBuildInBoundsGEP2(c->b, c->i32, sums, &at_sum, 1, ""), "");
+    LLVMValueRef product = fmul(c, LLVMBuildSIToFP(c->b, sum, c->f32, ""), load(c, scale, at));
+    a[g] = fadd(c, load(c, x, iadd(c, xrow, at)), product);
+  }
+  LLVMValueRef gi = cg_math_sigmoid(c, a[0]), gf = cg_math_sigmoid(c, a[1]);
+  LLVMValueRef gg = cg_math_tanh(c, a[2]), go = cg_math_sigmoid(c, a[3]);
+  LLVMValueRef at_cell = iadd(c, imulk(c, r, H), j);
+  LLVMValueRef cn = fadd(c, fmul(c, gf, load(c, cell, at_cell)), fmul(c, gi, gg));
+  store(c, cn, cell, at_cell);
+  store(c, fmul(c, go, cg_math_tanh(c, cn)), out, iadd(c, imulk(c, row, H), j));
+  cg_loop_close(c, &l);
+  cg_loop_close(c, &steps);
+}
+
 /* ---- backward ---- */
 
 static void emit_backward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, const Item *it, LLVMValueRef ws) {
@@ -225,6 +284,8 @@ static void emit_scan(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, 
   it.rows = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, k64(c, s.rows), ""), left, k64(c, s.rows), "rows");
   if (grad)
     emit_backward(c, f, o, &s, &it, ws);
+  else if (s.i8)
+    emit_forward_i8(c, f, o, &s, &it, ws);
   else
     emit_forward(c, f, o, &s, &it, ws);
   cg_loop_close(c, &items);
@@ -232,3 +293,4 @@ static void emit_scan(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, 
 
 const CgOpaqueOp cg_opaque_lstm_scan = {.emit = emit_scan, .split = split_items, .mode = 0, .workspace = scan_workspace};
 const CgOpaqueOp cg_opaque_lstm_scan_grad = {.emit = emit_scan, .split = split_items, .mode = 1, .workspace = scan_workspace};
+const CgOpaqueOp cg_opaque_lstm_scan_i8 = {.emit = emit_scan, .split = split_items, .mode = 0, .workspace = scan_workspace};

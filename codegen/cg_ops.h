@@ -101,7 +101,7 @@ extern const CgOpaqueOp cg_opaque_maxpool2d, cg_opaque_maxpool2d_grad, cg_opaque
     cg_opaque_avgpool2d_grad, cg_opaque_gather, cg_opaque_scatter_add, cg_opaque_argmax, cg_opaque_concat,
     cg_opaque_pad, cg_opaque_ctc_loss, cg_opaque_ctc_loss_grad;
 /* The LSTM recurrence (cg_lstm.c). */
-extern const CgOpaqueOp cg_opaque_lstm_scan, cg_opaque_lstm_scan_grad;
+extern const CgOpaqueOp cg_opaque_lstm_scan, cg_opaque_lstm_scan_grad, cg_opaque_lstm_scan_i8;
 
 /* GEMM kernels (cg_gemm.c). */
 extern const CgGemmOp cg_gemm_matmul, cg_gemm_conv2d, cg_gemm_conv2d_grad_input, cg_gemm_conv2d_grad_filter;

@@ -166,7 +166,8 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
             "the calibration output disagrees with the preset's quantizable weights");
   double absmax[FE_QUANT_MAX_WEIGHTS];
   if (ok) calibrate(&cm, &im, obs, n_obs, absmax);
-  QuantWeight qw[FE_QUANT_MAX_WEIGHTS] = {{0}};
+  QuantWeight qw[FE_QUANT_MAX_WEIGHTS] = {{0}}, rec[FE_QUANT_MAX_WEIGHTS] = {{0}};
+  int n_recurrent = 0;
   RtStWriter *w = rt_st_writer_new();
   int64_t bytes_before = 0, bytes_after = 0;
   for (int i = 0; ok && i < cm.model.n_state; i++) { /* every param and statistic the graph reads */
@@ -177,6 +178,24 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
     for (int k = 0; k < n_obs && q < 0; k++)
       if (strcmp(names[k], s->name) == 0) q = k;
     bytes_before += numel * 4;
+    if (q < 0 && fe_preset_param_is_recurrent_weight(cm.preset, s->name)) { /* W_hh: no calibration */
+      RT_ASSERT(n_recurrent < FE_QUANT_MAX_WEIGHTS, "too many recurrent weights");
+      QuantWeight *r = &rec[n_recurrent++];
+      int64_t rows = s->dims[0], cols = numel / rows;
+      r->q = rt_xmalloc((size_t)numel);
+      r->scale = rt_xmalloc((size_t)rows * sizeof(float));
+      double err = quantize_weight(data, rows, cols, r);
+      for (int64_t k = 0; k < rows; k++) r->scale[k] /= 127.0f; /* the hidden state's 127 levels a unit */
+      char name[300];
+      rt_st_writer_add(w, s->name, RT_ST_I8, s->rank, s->dims, r->q);
+      snprintf(name, sizeof name, "%s.scale", s->name);
+      rt_st_writer_add(w, name, RT_ST_F32, 1, &rows, r->scale);
+      bytes_after += numel + rows * 4;
+      if (o->log)
+        fprintf(o->log, "  %-32s int8 (%lld x %lld), recurrent: hidden states at 127 levels a unit, weight error <= %.2f%%\n",
+                s->name, (long long)rows, (long long)cols, 100 * err);
+      continue;
+    }
     if (q < 0) {
       rt_st_writer_add(w, s->name, RT_ST_F32, s->rank, s->dims, data);
       bytes_after += numel * 4;
@@ -211,12 +230,16 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
     ok = rt_st_writer_write(w, o->out, d);
   }
   if (ok && o->log)
-    fprintf(o->log, "%s: %d weights int8, calibrated on %d images; tensors %.1f MiB -> %.1f MiB\n", o->out, n_obs,
-            im.count, bytes_before / 1048576.0, bytes_after / 1048576.0);
+    fprintf(o->log, "%s: %d weights int8, calibrated on %d images; tensors %.1f MiB -> %.1f MiB\n", o->out,
+            n_obs + n_recurrent, im.count, bytes_before / 1048576.0, bytes_after / 1048576.0);
   rt_st_writer_free(w);
   for (int i = 0; i < n_obs; i++) {
     free(qw[i].q);
     free(qw[i].scale);
+  }
+  for (int i = 0; i < n_recurrent; i++) {
+    free(rec[i].q);
+    free(rec[i].scale);
   }
   rt_st_free(src);
   free(im.pixels);

@@ -44,6 +44,7 @@ static int params(const FeLayer *l, FeParamInfo *out) {
       out[n - 1].product_weight = true;
       snprintf(name, sizeof name, "l%d.%s.w_hh", layer, d);
       FE_PARAM(name, FE_INIT_UNIFORM, b, 4 * h, h);
+      out[n - 1].recurrent_weight = true;
       snprintf(name, sizeof name, "l%d.%s.b", layer, d);
       FE_PARAM(name, FE_INIT_UNIFORM, b, 4 * h);
       out[n - 1].lstm_bias = true;
@@ -68,7 +69,18 @@ static IrId lower_layer(FeLowerCtx *c, const FeLayer *l, IrId x, int layer) {
     xproj[d] = ir_reshape(g, proj, IR_SHAPE(T, B, 4 * h));
     w_hh[d] = fe_lower_param(c, l, name[1]);
   }
-  IrId scan = ir_lstm_scan(g, dirs, xproj, w_hh, c->train);
+  IrId scan;
+  if (ir_type_of(g, w_hh[0])->dtype == IR_I8) { /* int8 inference: its scales beside it */
+    IrId scale[2];
+    for (int d = 0; d < dirs; d++) {
+      char name[160];
+      snprintf(name, sizeof name, "%s.scale", ir_node(g, w_hh[d])->name);
+      scale[d] = ir_graph_find(g, name);
+    }
+    scan = ir_lstm_scan_i8(g, dirs, xproj, w_hh, scale);
+  } else {
+    scan = ir_lstm_scan(g, dirs, xproj, w_hh, c->train);
+  }
   IrId hs = ir_slice(g, scan, (int64_t[]){0, 0, 0, 0, 0}, (int64_t[]){1, T, B, dirs, h}, NULL);
   return ir_reshape(g, hs, IR_SHAPE(T * B, dirs * h));
 }

@@ -66,4 +66,5 @@ void fe_param_add(FeParamInfo *out, int *n, const char *name, int rank, const in
   p->bound = bound;
   p->lstm_bias = false;
   p->product_weight = false;
+  p->recurrent_weight = false;
 }

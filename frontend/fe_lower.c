@@ -52,6 +52,20 @@ static void param_full_name(const FeLayer *l, const FeParamInfo *info, char *buf
   fe_lower_param_name(l, rel, buf, size);
 }
 
+bool fe_preset_param_is_recurrent_weight(const FePreset *p, const char *name) {
+  for (int k = 0; k < p->layer_count; k++) {
+    FeParamInfo info[FE_LAYER_MAX_PARAMS];
+    int n = fe_layer_params(&p->layers[k], info);
+    for (int i = 0; i < n; i++) {
+      char full[128];
+      if (!info[i].recurrent_weight) continue;
+      param_full_name(&p->layers[k], &info[i], full, sizeof full);
+      if (strcmp(full, name) == 0) return true;
+    }
+  }
+  return false;
+}
+
 bool fe_preset_param_is_lstm_bias(const FePreset *p, const char *name) {
   for (int k = 0; k < p->layer_count; k++) {
     FeParamInfo info[FE_LAYER_MAX_PARAMS];
@@ -97,6 +111,13 @@ static bool create_params(FeLowerCtx *c, const FeLayer *l) {
     }
     IrShape s = {.rank = info[i].rank};
     for (int k = 0; k < s.rank; k++) s.dims[k] = info[i].dims[k];
+    if (c->quant == FE_QUANT_INT8 && info[i].recurrent_weight) { /* scales only: its input is bounded */
+      ir_param_i8(c->g, full, s);
+      char scale[160];
+      snprintf(scale, sizeof scale, "%s.scale", full);
+      ir_param(c->g, scale, IR_SHAPE(s.dims[0]), IR_INIT_ONES, 0);
+      continue;
+    }
     if (c->quant == FE_QUANT_NONE || !fe_lower_quantizable(&info[i])) {
       ir_param(c->g, full, s, ir_init_of(info[i].init), info[i].bound);
       continue;

@@ -69,6 +69,11 @@ IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io, RtD
  * tensors whose forget-gate block the experiment's lstm_forget_bias initialises. */
 bool fe_preset_param_is_lstm_bias(const FePreset *p, const char *name);
 
+/* Whether `name` is an LSTM's recurrent weight W_hh, which FE_QUANT_INT8 makes an i8 param with
+ * "<name>.scale" (f32, 4h) beside it: lstm_scan_i8 (ir/eval_recurrent.c) multiplies it by the
+ * hidden state at 127 levels a unit, so the scale includes that 1/127. */
+bool fe_preset_param_is_recurrent_weight(const FePreset *p, const char *name);
+
 /* The names of p's quantizable weights (FeQuantMode), in layer order, into names[0..max);
  * returns how many there are. */
 int fe_preset_quantizable_weights(const FePreset *p, char (*names)[128], int max);

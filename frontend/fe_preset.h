@@ -120,6 +120,8 @@ typedef struct FeParamInfo {
   bool product_weight; /* the weight of a convolution or of a projection of whole sequences (dim 0:
                         * outputs, the rest: fan-in), which int8 inference may quantize
                         * (fe_lower_quantizable) */
+  bool recurrent_weight; /* an LSTM's W_hh (4h, h): int8 inference quantizes it (its input, the
+                          * hidden state, lies in (-1, 1): no calibration) */
 } FeParamInfo;
 enum { FE_LSTM_MAX_LAYERS = 8, FE_LAYER_MAX_PARAMS = 3 * 2 * FE_LSTM_MAX_LAYERS };
 

@@ -38,7 +38,7 @@ double ir_macs_conv2d_grad_filter(const IrGraph *g, const IrNode *n) {
  * multiplies its (B, H) hidden state by W_hh^T, (B, 4H) dot products of length H. */
 double ir_macs_lstm_scan(const IrGraph *g, const IrNode *n) {
   const int64_t *x = operand_shape(g, n, 0)->dims;
-  double dirs = n->n_in / 2;
+  double dirs = n->type.shape.dims[3]; /* lstm_scan and lstm_scan_i8 alike */
   return dirs * (double)(x[0] - 1) * (double)(x[1] * x[2]) * (double)(x[2] / 4);
 }
 

@@ -11,7 +11,12 @@
  *
  * lstm_scan_grad(state, gout, w_hh_0 [, w_hh_1]) -> d loss / d a (D, T, B, 4H), the gradients
  * of the xproj_d, for a gradient gout of every slot of the saved state; the weight gradients are
- * then one matmul each of it with the hidden states shifted by a step (ir/vjp_recurrent.c). */
+ * then one matmul each of it with the hidden states shifted by a step (ir/vjp_recurrent.c).
+ *
+ * lstm_scan_i8(xproj_0, w_hh_0 (4H, H) i8, w_scale_0 (4H) [, ...]): the scan (slot h only) with
+ * int8 recurrent weights: h_prev, whose elements lie in (-1, 1), becomes q = clamp(round-half-
+ * even(f32(h_prev * 127)), -127, 127), and a = xproj_d[t, b] + (W_hh_d q)_r * w_scale_d[r], the
+ * integer sums exact (docs/quantization.md). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -47,21 +52,27 @@ static double sigmoid(double x) {
   return e / (1.0 + e);
 }
 
-void ir_eval_lstm_scan(const IrNode *n, const IrTensor *const *in, IrTensor *out) {
+/* h as lstm_scan_i8 multiplies it: 127 levels per unit, rounded half to even. */
+static double quantized_h(double h) {
+  double q = nearbyint(ir_f32_round(h * 127));
+  return q > 127 ? 127 : q < -127 ? -127 : q;
+}
+
+/* Both scans: `per` operands a direction (2: xproj, w_hh; 3: xproj, w_hh i8, w_scale). */
+static void eval_scan(const IrTensor *const *in, IrTensor *out, int per, bool save) {
   Lstm l = lstm_dims(&out->type);
-  bool save = n->attr[0].v[0] != 0;
   double *y = out->data, *a = rt_xmalloc((size_t)(4 * l.H) * sizeof *a);
   double *h = rt_xcalloc((size_t)l.H, sizeof *h), *c = rt_xcalloc((size_t)l.H, sizeof *c);
   for (int64_t d = 0; d < l.D; d++)
     for (int64_t b = 0; b < l.B; b++) {
-      const double *x = in[2 * d]->data, *wd = in[2 * d + 1]->data;
+      const double *x = in[per * d]->data, *wd = in[per * d + 1]->data, *scale = per == 3 ? in[per * d + 2]->data : NULL;
       for (int64_t j = 0; j < l.H; j++) h[j] = c[j] = 0;
       for (int64_t s = 0; s < l.T; s++) {
         int64_t t = step_time(&l, d, s);
         for (int64_t r = 0; r < 4 * l.H; r++) {
-          double sum = x[at_gates(&l, 0, t, b) + r];
-          for (int64_t k = 0; k < l.H; k++) sum += wd[r * l.H + k] * h[k];
-          a[r] = sum;
+          double sum = 0;
+          for (int64_t k = 0; k < l.H; k++) sum += wd[r * l.H + k] * (scale ? quantized_h(h[k]) : h[k]);
+          a[r] = x[at_gates(&l, 0, t, b) + r] + (scale ? sum * scale[r] : sum);
         }
         for (int64_t j = 0; j < l.H; j++) {
           double i = sigmoid(a[j]), f = sigmoid(a[l.H + j]), g = tanh(a[2 * l.H + j]), o = sigmoid(a[3 * l.H + j]);
@@ -75,6 +86,15 @@ void ir_eval_lstm_scan(const IrNode *n, const IrTensor *const *in, IrTensor *out
       }
     }
   free(a), free(h), free(c);
+}
+
+void ir_eval_lstm_scan(const IrNode *n, const IrTensor *const *in, IrTensor *out) {
+  eval_scan(in, out, 2, n->attr[0].v[0] != 0);
+}
+
+void ir_eval_lstm_scan_i8(const IrNode *n, const IrTensor *const *in, IrTensor *out) {
+  (void)n;
+  eval_scan(in, out, 3, false);
 }
 
 void ir_eval_lstm_scan_grad(const IrNode *n, const IrTensor *const *in, IrTensor *out) {

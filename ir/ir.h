@@ -77,6 +77,8 @@ typedef enum IrOp {
   IR_OP_CTC_LOSS, IR_OP_CTC_LOSS_GRAD,
   /* an LSTM layer's recurrence over all time steps and directions, and its gradient, opaque */
   IR_OP_LSTM_SCAN, IR_OP_LSTM_SCAN_GRAD,
+  /* lstm_scan with int8 recurrent weights (inference): xproj, w_hh i8, w_scale per direction */
+  IR_OP_LSTM_SCAN_I8,
   IR_OP_COUNT
 } IrOp;
 

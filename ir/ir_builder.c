@@ -330,6 +330,13 @@ IrId ir_lstm_scan(IrGraph *g, int dirs, const IrId *xproj, const IrId *w_hh, boo
   return ir_graph_add_op(g, IR_OP_LSTM_SCAN, 2 * dirs, in, &a);
 }
 
+IrId ir_lstm_scan_i8(IrGraph *g, int dirs, const IrId *xproj, const IrId *w_hh, const IrId *w_scale) {
+  RT_ASSERT(dirs == 1 || dirs == 2, "an LSTM has 1 or 2 directions, not %d", dirs);
+  IrId in[6];
+  for (int d = 0; d < dirs; d++) in[3 * d] = xproj[d], in[3 * d + 1] = w_hh[d], in[3 * d + 2] = w_scale[d];
+  return ir_graph_add_op(g, IR_OP_LSTM_SCAN_I8, 3 * dirs, in, NULL);
+}
+
 IrId ir_lstm_scan_grad(IrGraph *g, IrId state, IrId gout, int dirs, const IrId *w_hh) {
   RT_ASSERT(dirs == 1 || dirs == 2, "an LSTM has 1 or 2 directions, not %d", dirs);
   IrId in[4] = {state, gout, w_hh[0], dirs > 1 ? w_hh[1] : IR_NONE};

@@ -108,6 +108,8 @@ IrId ir_ctc_loss_grad(IrGraph *g, IrId logits, IrId labels, IrId label_len, IrId
  * (T, B, 4H), w_hh[d] (4H, H) -> (save ? 6 : 1, T, B, D, H); and d loss / d xproj (D, T, B, 4H)
  * from the saved state and its gradient */
 IrId ir_lstm_scan(IrGraph *g, int dirs, const IrId *xproj, const IrId *w_hh, bool save);
+/* The same with int8 recurrent weights w_hh (i8) and their scales w_scale (f32, 4H) */
+IrId ir_lstm_scan_i8(IrGraph *g, int dirs, const IrId *xproj, const IrId *w_hh, const IrId *w_scale);
 IrId ir_lstm_scan_grad(IrGraph *g, IrId state, IrId gout, int dirs, const IrId *w_hh);
 
 /* ---- composites ---- */

@@ -20,6 +20,7 @@ bool ir_infer_ctc_loss(const IrGraph *g, const IrNode *n, IrType *out, char *err
 bool ir_infer_ctc_loss_grad(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_gather(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_lstm_scan(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
+bool ir_infer_lstm_scan_i8(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_lstm_scan_grad(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_matmul(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
 bool ir_infer_maxpool2d_grad(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen);
@@ -92,6 +93,7 @@ void ir_eval_rng_uniform(const IrNode *n, const IrTensor *const *in, IrTensor *o
 void ir_eval_ctc_loss(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_ctc_loss_grad(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_lstm_scan(const IrNode *n, const IrTensor *const *in, IrTensor *out);
+void ir_eval_lstm_scan_i8(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_lstm_scan_grad(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 
 /* VJP rules; ir_vjp_none is for ops whose output is piecewise constant (zero gradient) */

@@ -8,7 +8,7 @@
 
 #include "ir/ir_impl.h"
 
-_Static_assert(IR_OP_COUNT == 54, "a new op needs a row in ir_op_info below");
+_Static_assert(IR_OP_COUNT == 55, "a new op needs a row in ir_op_info below");
 
 #define NO_ATTRS {{0}}
 #define PW IR_OPF_POINTWISE
@@ -102,6 +102,8 @@ const IrOpInfo ir_op_info[IR_OP_COUNT] = {
     [IR_OP_LSTM_SCAN_GRAD] = {"lstm_scan_grad", -1, IR_FUSE_OPAQUE, OWN, NO_ATTRS,
                               ir_infer_lstm_scan_grad, ir_eval_lstm_scan_grad, NULL, NULL,
                               ir_macs_lstm_scan_grad},
+    [IR_OP_LSTM_SCAN_I8] = {"lstm_scan_i8", -1, IR_FUSE_OPAQUE, OWN, NO_ATTRS,
+                            ir_infer_lstm_scan_i8, ir_eval_lstm_scan_i8, NULL, NULL, ir_macs_lstm_scan},
 };
 
 IrOp ir_op_by_name(const char *name) {

@@ -122,7 +122,7 @@ static inline bool ir_op_has(IrOp op, unsigned flags) { return (ir_op_info[op].f
 /* Whether op may read i8 operands: the quantized products (int8 inference) and views of them;
  * no other kernel handles 1-byte elements. */
 static inline bool ir_op_reads_i8(IrOp op) {
-  return op == IR_OP_MATMUL || op == IR_OP_CONV2D || ir_op_has(op, IR_OPF_VIEW);
+  return op == IR_OP_MATMUL || op == IR_OP_CONV2D || op == IR_OP_LSTM_SCAN_I8 || ir_op_has(op, IR_OPF_VIEW);
 }
 static inline bool ir_op_is_reduce(IrOp op) { return ir_op_info[op].fusion == IR_FUSE_REDUCTION; }
 

@@ -3,19 +3,47 @@
  *   lstm_scan(xproj_0 (T, B, 4H), w_hh_0 (4H, H) [, xproj_1, w_hh_1]) [save]
  *       -> (S, T, B, D, H), S = save ? 6 : 1
  *   lstm_scan_grad(state (6, T, B, D, H), gout (6, T, B, D, H), w_hh_0 [, w_hh_1])
- *       -> (D, T, B, 4H) */
+ *       -> (D, T, B, 4H)
+ *   lstm_scan_i8(xproj_0, w_hh_0 i8 (4H, H), w_scale_0 (4H) [, xproj_1, w_hh_1, w_scale_1])
+ *       -> (1, T, B, D, H) */
 #include "ir/shape_util.h"
 
 enum { LSTM_SLOTS = 6 };
 
-/* Operand i must be w_hh (4H, H) for the given H. */
-static bool check_w_hh(const IrGraph *g, const IrNode *n, int i, int64_t h, char *err, size_t errlen) {
-  CHECK_DTYPE(i, IR_F32);
+/* Operand i must be w_hh (4H, H) of dtype dt for the given H. */
+static bool check_w_hh_of(const IrGraph *g, const IrNode *n, int i, int64_t h, IrDType dt, char *err, size_t errlen) {
+  CHECK_DTYPE(i, dt);
   CHECK_RANK(i, 2);
   const int64_t *w = IN_TYPE(i)->shape.dims;
   if (w[0] != 4 * h || w[1] != h)
     FAIL("operand %d (w_hh) must be (4H, H) = (%lld, %lld), got (%lld, %lld)", i + 1, (long long)(4 * h), (long long)h,
          (long long)w[0], (long long)w[1]);
+  return true;
+}
+
+static bool check_w_hh(const IrGraph *g, const IrNode *n, int i, int64_t h, char *err, size_t errlen) {
+  return check_w_hh_of(g, n, i, h, IR_F32, err, errlen);
+}
+
+bool ir_infer_lstm_scan_i8(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen) {
+  if (n->n_in != 3 && n->n_in != 6)
+    FAIL("takes xproj, w_hh (i8) and w_scale per direction: 3 or 6 operands, got %d", n->n_in);
+  CHECK_DTYPE(0, IR_F32);
+  CHECK_RANK(0, 3);
+  const int64_t *x = IN_TYPE(0)->shape.dims;
+  if (x[2] % 4) FAIL("xproj's last dim (%lld) must be 4H", (long long)x[2]);
+  int64_t h = x[2] / 4;
+  for (int d = 0; d < n->n_in / 3; d++) {
+    CHECK_DTYPE(3 * d, IR_F32);
+    CHECK_RANK(3 * d, 3);
+    const int64_t *xd = IN_TYPE(3 * d)->shape.dims;
+    if (xd[0] != x[0] || xd[1] != x[1] || xd[2] != x[2]) FAIL("the directions' xproj shapes differ");
+    if (!check_w_hh_of(g, n, 3 * d + 1, h, IR_I8, err, errlen)) return false;
+    CHECK_DTYPE(3 * d + 2, IR_F32);
+    CHECK_RANK(3 * d + 2, 1);
+    if (IN_TYPE(3 * d + 2)->shape.dims[0] != 4 * h) FAIL("operand %d (w_scale) must have 4H = %lld elements", 3 * d + 3, (long long)(4 * h));
+  }
+  *out = (IrType){IR_F32, {5, {1, x[0], x[1], n->n_in / 3, h}}};
   return true;
 }
 

@@ -105,6 +105,12 @@ bool rt_warm_start(const char *path, const RtModel *m, void *state, const char *
     rt_st_free(f);
     return false;
   }
+  if (rt_st_meta(f, rt_ckpt_key(RT_CKPT_QUANTIZED))) { /* its int8 weights would be skipped unsaid */
+    rt_diag_error(d, path, 0, 0, "is a quantized inference checkpoint (smelt quantize): start from the fp32 checkpoint it "
+                  "was made from");
+    rt_st_free(f);
+    return false;
+  }
   RtCharset ours = {0}, theirs = {0};
   char err[256];
   bool ok = rt_charset_init(&ours, charset, err, sizeof err) &&

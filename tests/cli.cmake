@@ -105,7 +105,7 @@ set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image cl
 # int8 (docs/quantization.md): mini's checkpoint quantized on its validation images, then
 # evaluated, read and emitted like any checkpoint; a quantized one is not quantized again
 set(MINI_VAL_DIR ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
-smelt_cli_test(quantize_mini 0 "conv2d_2.weight +int8 \\(16 x 72\\).*2 weights int8, calibrated on 32 images"
+smelt_cli_test(quantize_mini 0 "conv2d_2.weight +int8 \\(16 x 72\\).*lstm_1.l0.weight_hh +int8 \\(64 x 16\\), recurrent.*4 weights int8, calibrated on 32 images"
                quantize ${MINI_OUT}/mini/best.safetensors --calib ${MINI_VAL_DIR} -o ${MINI_OUT}/mini-int8.safetensors)
 set_tests_properties(cli_quantize_mini PROPERTIES FIXTURES_REQUIRED mini_checkpoint FIXTURES_SETUP mini_int8)
 smelt_cli_test(eval_mini_int8 0 "sequence accuracy .*character accuracy .*CER"
@@ -121,6 +121,9 @@ smelt_cli_test(quantize_empty_folder 1 "has no labels.tsv and no PNG or JPEG ima
 set_tests_properties(cli_eval_mini_int8 cli_predict_mini_int8 cli_emit_mini_int8 cli_quantize_twice
                      PROPERTIES FIXTURES_REQUIRED mini_int8)
 set_tests_properties(cli_quantize_image_folder cli_quantize_empty_folder PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
+smelt_cli_test(train_init_quantized 1 "mini-int8.safetensors: error: is a quantized inference checkpoint"
+               train tests/train/mini_transfer.yaml --init ${MINI_OUT}/mini-int8.safetensors --out ${MINI_OUT}/init-int8 --quiet --overwrite)
+set_tests_properties(cli_train_init_quantized PROPERTIES FIXTURES_REQUIRED mini_int8)
 smelt_cli_test(quantize_no_calib 2 "--calib DIR is required" quantize x.safetensors)
 smelt_cli_test(ir_stats_int8 0 "int8_gemm_kernels: [1-9][0-9]*.fp32_gemm_kernels: 1\n" ir ctc_small --int8 --stats)
 # a CTC model from scratch on labels of one length gets a note

@@ -105,6 +105,19 @@ static void test_quantize(void **state) {
   ir_graph_add_output(g, prod);
   ir_graph_add_output(g, ir_mul(g, ir_to_f32(g, prod), in_pos(g, "ws", IR_SHAPE(7))));
   check(g);
+  /* the LSTM recurrence with int8 W_hh: both directions, 5 rows; one direction, 1 row */
+  static const int64_t rows[2] = {5, 1};
+  for (int dirs = 2; dirs >= 1; dirs--) {
+    g = ir_graph_new("lstm_scan_i8");
+    IrId xs[2], ws[2], ss[2];
+    for (int d = 0; d < dirs; d++) {
+      xs[d] = in_f32(g, d ? "x_r" : "x", IR_SHAPE(4, rows[2 - dirs], 24));
+      ws[d] = ir_quantize(g, ir_mul_scalar(g, in_f32(g, d ? "w_r" : "w", IR_SHAPE(24, 6)), 120.0), ir_scalar(g, 1.0));
+      ss[d] = ir_mul_scalar(g, in_pos(g, d ? "s_r" : "s", IR_SHAPE(24)), 1e-3);
+    }
+    ir_graph_add_output(g, ir_lstm_scan_i8(g, dirs, xs, ws, ss));
+    check(g);
+  }
 }
 
 static void test_binary_broadcast(void **state) {
