@@ -2,9 +2,11 @@
  * op(B) (k x n, i8; B^T stored n x k when tb), exact integer sums (int8 inference,
  * docs/quantization.md).
  * B is packed a panel of NR columns and a block of k at a time into groups of four k per column
- * (the operand layout of AVX512-VNNI's vpdpbusd), with the panel's column sums; A is read where it
- * is, four k of a row as one 32-bit broadcast. vpdpbusd multiplies unsigned by signed bytes, so A
- * enters as a + 128 (a flipped sign bit) and 128 times B's column sums are taken off the result:
+ * (the operand layout of AVX512-VNNI's vpdpbusd and of AMX's B tiles), with the panel's column
+ * sums, or packed whole beforehand (b_packed); A is read where it is. With amx_int8, blocks of
+ * 32 rows of C run on AMX tiles (tdpbssd, signed x signed). The other rows take 32-bit broadcasts
+ * of four k of a row and vpdpbusd, which multiplies unsigned by signed bytes, so A enters as
+ * a + 128 (a flipped sign bit) and 128 times B's column sums are taken off the result:
  * sum (a + 128) b - 128 sum b = sum a b, exactly. Without VNNI (or below 512-bit vectors) the
  * same products run as 32-bit multiplies of the bytes taken apart (slower, same result).
  * Integer sums are exact, so every path, split and thread count gives the same bits. */
