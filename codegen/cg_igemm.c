@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/cg_amx.h"
 #include "codegen/cg_kernel.h"
 #include "support/rt_assert.h"
 
@@ -15,7 +16,7 @@ enum {
   KCB = 1024, /* k per packed block (a multiple of AMX_K): a panel of 32 columns is 32 KiB */
   NV = 2,     /* vectors of C per row of a tile: NR = NV x lanes columns */
   MAX_MR = 12,
-  AMX_ROWS = 16, /* an AMX tile: 16 rows of 64 bytes (16 x 64 int8 of A, 16 groups of 4 k x 16 columns of B, 16 x 16 int32 of C) */
+  AMX_ROWS = CG_AMX_ROWS, /* an AMX tile: 16 rows of 64 bytes (16 x 64 int8 of A, 16 groups of 4 k x 16 columns of B, 16 x 16 int32 of C) */
   AMX_K = 64,    /* k per step of the AMX loop: one A tile's width */
   AMX_MR = 32,   /* rows of C per AMX block: two A tiles against the panel's two B tiles */
 };
@@ -218,29 +219,17 @@ static void store_c(Igemm *g, LLVMValueRef row, int v, LLVMValueRef x) {
 
 /* ---- AMX-INT8 ---- */
 
-/* AMX intrinsics, whose tile numbers are immediates. */
-static void amx_call(Igemm *g, const char *name, LLVMValueRef *args, int n) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMBuildCall2(g->c->b, LLVMIntrinsicGetType(g->c->ctx, id, NULL, 0), LLVMGetIntrinsicDeclaration(g->c->mod, id, NULL, 0),
-                 args, (unsigned)n, "");
-}
-static LLVMValueRef tile_id(Igemm *g, int t) { return LLVMConstInt(g->c->i8, (unsigned long long)t, 0); }
-static void tile_move(Igemm *g, bool load, int t, LLVMValueRef p, LLVMValueRef stride_bytes) {
-  LLVMValueRef args[3] = {tile_id(g, t), p, stride_bytes};
-  amx_call(g, load ? "llvm.x86.tileloadd64" : "llvm.x86.tilestored64", args, 3);
-}
-
 /* One step of 64 k: C tiles 0-3 (rows 0-15 / 16-31 x columns 0-15 / 16-31) += A's two 16-row
  * tiles (4, 5: rows a_stride bytes apart from a) x the panel's two B tiles at group gi (6, 7). */
 static void amx_step(Igemm *g, LLVMValueRef a, LLVMValueRef a_stride, LLVMValueRef gi) {
   for (int t = 0; t < 2; t++) {
-    tile_move(g, true, 4 + t, byte_at(g, a, LLVMBuildNSWMul(g->c->b, a_stride, i64c(g, (int64_t)t * AMX_ROWS), "")), a_stride);
+    cg_amx_tile_move(g->c, true, 4 + t, byte_at(g, a, LLVMBuildNSWMul(g->c->b, a_stride, i64c(g, (int64_t)t * AMX_ROWS), "")), a_stride);
     LLVMValueRef b = add(g, mul(g, gi, (int64_t)g->nr * 4), i64c(g, (int64_t)t * 64));
-    tile_move(g, true, 6 + t, byte_at(g, g->panel, b), i64c(g, (int64_t)g->nr * 4));
+    cg_amx_tile_move(g->c, true, 6 + t, byte_at(g, g->panel, b), i64c(g, (int64_t)g->nr * 4));
   }
   for (int t = 0; t < 4; t++) {
-    LLVMValueRef args[3] = {tile_id(g, t), tile_id(g, 4 + t / 2), tile_id(g, 6 + t % 2)};
-    amx_call(g, "llvm.x86.tdpbssd", args, 3);
+    LLVMValueRef args[3] = {cg_amx_tile(g->c, t), cg_amx_tile(g->c, 4 + t / 2), cg_amx_tile(g->c, 6 + t % 2)};
+    cg_amx_call(g->c, "llvm.x86.tdpbssd", args, 3);
   }
 }
 
@@ -251,8 +240,8 @@ static void emit_tile_amx(Igemm *g, LLVMValueRef r0) {
   CgContext *c = g->c;
   const CgIgemmShape *s = g->s;
   for (int t = 0; t < 4; t++) {
-    LLVMValueRef id = tile_id(g, t);
-    amx_call(g, "llvm.x86.tilezero", &id, 1);
+    LLVMValueRef id = cg_amx_tile(g->c, t);
+    cg_amx_call(g->c, "llvm.x86.tilezero", &id, 1);
   }
   LLVMValueRef a0 = byte_at(g, g->a, add(g, mul(g, r0, s->lda), g->k0)), lda = i64c(g, s->lda);
   LLVMValueRef steps = LLVMBuildSDiv(c->b, g->kc, i64c(g, AMX_K), "steps");
@@ -271,7 +260,7 @@ static void emit_tile_amx(Igemm *g, LLVMValueRef r0) {
     cg_if_end(c, done);
   }
   for (int t = 0; t < 4; t++) /* tile t at rows (t / 2) * 16, columns (t % 2) * 16 of the stage */
-    tile_move(g, false, t, byte_at(g, g->c_stage, i64c(g, ((t / 2) * AMX_ROWS * 32 + (t % 2) * 16) * 4)), i64c(g, 32 * 4));
+    cg_amx_tile_move(g->c, false, t, byte_at(g, g->c_stage, i64c(g, ((t / 2) * AMX_ROWS * 32 + (t % 2) * 16) * 4)), i64c(g, 32 * 4));
   for (int r = 0; r < AMX_MR; r++)
     for (int v = 0; v < NV; v++) {
       LLVMValueRef x = LLVMBuildLoad2(c->b, g->vec, byte_at(g, g->c_stage, i64c(g, ((int64_t)r * 32 + v * 16) * 4)), "");
@@ -417,21 +406,15 @@ static LLVMValueRef igemm_function(CgContext *c, const CgIgemmShape *s, bool pac
   g.sum_vec = LLVMBuildAlloca(c->b, LLVMVectorType(c->i32, (unsigned)g.nr), "colsums");
   for (int r = 0; r < g.mr; r++)
     for (int v = 0; v < NV; v++) g.acc[r][v] = LLVMBuildAlloca(c->b, g.vec, "acc");
-  if (amx) { /* palette 1, eight tiles of 16 rows x 64 bytes */
-    LLVMValueRef cfg = LLVMBuildAlloca(c->b, LLVMArrayType(c->i8, 64), "tilecfg");
-    LLVMSetAlignment(cfg, 64);
-    LLVMValueRef init[64];
-    for (int i = 0; i < 64; i++)
-      init[i] = LLVMConstInt(c->i8, i == 0 ? 1 : (i >= 16 && i < 32 && i % 2 == 0) ? 64 : (i >= 48 && i < 56) ? AMX_ROWS : 0, 0);
-    LLVMBuildStore(c->b, LLVMConstArray(c->i8, init, 64), cfg);
-    amx_call(&g, "llvm.x86.ldtilecfg", &cfg, 1);
+  if (amx) {
+    cg_amx_configure(c);
     g.a_stage = LLVMBuildArrayAlloca(c->b, c->i8, i64c(&g, AMX_MR * AMX_K), "a.stage");
     LLVMSetAlignment(g.a_stage, 64);
     g.c_stage = LLVMBuildArrayAlloca(c->b, c->i32, i64c(&g, AMX_MR * 32), "c.stage");
     LLVMSetAlignment(g.c_stage, 64);
   }
   emit_body(&g, LLVMGetParam(fn, 0), LLVMGetParam(fn, 1), NULL);
-  if (amx) amx_call(&g, "llvm.x86.tilerelease", NULL, 0);
+  if (amx) cg_amx_call(c, "llvm.x86.tilerelease", NULL, 0);
   LLVMBuildRetVoid(c->b);
   if (saved) LLVMPositionBuilderAtEnd(c->b, saved);
   return fn;

@@ -129,63 +129,33 @@ static LLVMValueRef per_direction(CgContext *c, CgFn *f, const Opaque *o, const 
 
 /* ---- forward ---- */
 
-static void emit_forward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, const Item *it, LLVMValueRef ws) {
-  int64_t H = s->H, G4 = 4 * H, slot = s->T * s->B * s->D * H; /* floats per slot of the output */
-  LLVMValueRef x = per_direction(c, f, o, it, 0, 2), w = per_direction(c, f, o, it, 1, 2), out = f->args[o->out];
-  LLVMValueRef gates = cg_gep(c, ws, k64(c, s->gates)), cell = cg_gep(c, ws, k64(c, s->cell));
-  bool packed = s->pack && c->own_gemm; /* OpenBLAS packs B itself, at every call */
-  if (packed) cg_sgemm_pack_b_call(c, true, H, H, c->vector_bits, k64(c, G4), w, ws);
-  zero(c, gates, s->rows * G4); /* the first step has no product */
-  zero(c, cell, s->rows * H);
-  CgLoopNest steps;
-  cg_loop_range(c, &steps, k64(c, 0), k64(c, s->T), "lstm.step");
-  LLVMValueRef t = step_time(c, s, it, steps.idx[0]);
-  LLVMBasicBlockRef done = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntSGT, steps.idx[0], k64(c, 0), ""), "lstm.product");
-  LLVMValueRef t_prev = iadd(c, isub(c, t, k64(c, 1)), imulk(c, it->d, 2));
-  LLVMValueRef h_prev = cg_gep(c, out, imulk(c, row_at(c, s, it, t_prev, k64(c, 0)), H));
-  CgSgemmShape sh = {.tb = true, .k = H, .lda = s->D * H, .ldb = H, .ldc = G4, .b_packed = packed};
-  cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, G4), h_prev, packed ? ws : w, gates);
-  cg_if_end(c, done);
-  /* the cell on the block's products, while they are in cache */
-  CgLoopNest l = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {it->rows, k64(c, H)}};
-  cg_loop_open(c, &l, "lstm.cell");
-  LLVMValueRef r = l.idx[0], j = l.idx[1], row = row_at(c, s, it, t, r);
-  LLVMValueRef xrow = imulk(c, gate_row_at(c, s, it, t, r), G4), grow = imulk(c, r, G4), a[4];
-  for (int q = 0; q < 4; q++) {
-    LLVMValueRef at = iadd(c, j, k64(c, q * H));
-    a[q] = fadd(c, load(c, x, iadd(c, xrow, at)), load(c, gates, iadd(c, grow, at)));
-  }
+/* One element of the cell from its gate pre-activations a (i, f, g, o): c = f c + i g in the
+ * block's cells at at_cell, h = o tanh(c) in the output at at_out (and, saving, the slots after). */
+static void emit_cell(CgContext *c, const Scan *s, LLVMValueRef *a, LLVMValueRef cell, LLVMValueRef at_cell,
+                      LLVMValueRef out, LLVMValueRef at_out) {
+  int64_t slot = s->T * s->B * s->D * s->H; /* floats per slot of the output */
   LLVMValueRef gi = cg_math_sigmoid(c, a[0]), gf = cg_math_sigmoid(c, a[1]);
   LLVMValueRef gg = cg_math_tanh(c, a[2]), go = cg_math_sigmoid(c, a[3]);
-  LLVMValueRef at_cell = iadd(c, imulk(c, r, H), j);
   LLVMValueRef cn = fadd(c, fmul(c, gf, load(c, cell, at_cell)), fmul(c, gi, gg));
   store(c, cn, cell, at_cell);
-  LLVMValueRef at_out = iadd(c, imulk(c, row, H), j);
   store(c, fmul(c, go, cg_math_tanh(c, cn)), out, at_out);
-  if (s->save) {
-    LLVMValueRef saved[SLOTS] = {NULL, cn, gi, gf, gg, go};
-    for (int q = 1; q < SLOTS; q++) store(c, saved[q], out, iadd(c, at_out, k64(c, q * slot)));
-  }
-  cg_loop_close(c, &l);
-  cg_loop_close(c, &steps);
+  if (!s->save) return;
+  LLVMValueRef saved[SLOTS] = {NULL, cn, gi, gf, gg, go};
+  for (int q = 1; q < SLOTS; q++) store(c, saved[q], out, iadd(c, at_out, k64(c, q * slot)));
 }
 
-/* The forward scan with int8 recurrent weights (lstm_scan_i8). */
-static void emit_forward_i8(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, const Item *it, LLVMValueRef ws) {
+/* The (rows, H) x (H, 4H) product of the block's hidden states at t_prev (rows D*H apart in
+ * the output) and W_hh^T, into the block's gate sums: fp32 on W_hh packed at ws (or read as
+ * stored), or (i8) the states quantized into hq and an int8 product on W_hh packed at ws. */
+static void emit_product(CgContext *c, const Scan *s, const Item *it, LLVMValueRef out, LLVMValueRef t_prev,
+                         LLVMValueRef w, LLVMValueRef ws, bool packed, LLVMValueRef sums, LLVMValueRef hq) {
   int64_t H = s->H, G4 = 4 * H;
-  LLVMValueRef x = per_direction(c, f, o, it, 0, 3), w = per_direction(c, f, o, it, 1, 3);
-  LLVMValueRef scale = per_direction(c, f, o, it, 2, 3), out = f->args[o->out];
-  LLVMValueRef sums = cg_gep(c, ws, k64(c, s->gates)), cell = cg_gep(c, ws, k64(c, s->cell));
-  LLVMValueRef hq = cg_gep(c, ws, k64(c, s->hq));
-  CgIgemmShape sh = {.tb = true, .k = H, .lda = H, .ldb = H, .ldc = G4, .b_packed = true};
-  cg_igemm_pack_b_call(c, &sh, k64(c, G4), w, ws);
-  zero(c, sums, s->rows * G4); /* the first step has no product */
-  zero(c, cell, s->rows * H);
-  CgLoopNest steps;
-  cg_loop_range(c, &steps, k64(c, 0), k64(c, s->T), "lstm.step");
-  LLVMValueRef t = step_time(c, s, it, steps.idx[0]);
-  LLVMBasicBlockRef done = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntSGT, steps.idx[0], k64(c, 0), ""), "lstm.product");
-  LLVMValueRef t_prev = iadd(c, isub(c, t, k64(c, 1)), imulk(c, it->d, 2));
+  if (!s->i8) {
+    LLVMValueRef h_prev = cg_gep(c, out, imulk(c, row_at(c, s, it, t_prev, k64(c, 0)), H));
+    CgSgemmShape sh = {.tb = true, .k = H, .lda = s->D * H, .ldb = H, .ldc = G4, .b_packed = packed};
+    cg_emit_sgemm_shape(c, &sh, it->rows, k64(c, G4), h_prev, packed ? ws : w, sums);
+    return;
+  }
   CgLoopNest lq = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {it->rows, k64(c, H)}};
   cg_loop_open(c, &lq, "lstm.quantize"); /* h in (-1, 1): 127 levels a unit, half to even */
   LLVMValueRef h = load(c, out, iadd(c, imulk(c, row_at(c, s, it, t_prev, lq.idx[0]), H), lq.idx[1]));
@@ -197,24 +167,50 @@ static void emit_forward_i8(CgContext *c, CgFn *f, const Opaque *o, const Scan *
   LLVMValueRef at_q = iadd(c, imulk(c, lq.idx[0], H), lq.idx[1]);
   LLVMBuildStore(c->b, qi, LLVMBuildInBoundsGEP2(c->b, c->i8, hq, &at_q, 1, ""));
   cg_loop_close(c, &lq);
+  CgIgemmShape sh = {.tb = true, .k = H, .lda = H, .ldb = H, .ldc = G4, .b_packed = true};
   cg_emit_igemm(c, &sh, it->rows, k64(c, G4), hq, ws, sums);
+}
+
+/* lstm_scan, and lstm_scan_i8 (whose gate sums are i32, scaled by its w_scale). */
+static void emit_forward(CgContext *c, CgFn *f, const Opaque *o, const Scan *s, const Item *it, LLVMValueRef ws) {
+  int64_t H = s->H, G4 = 4 * H;
+  int per = s->i8 ? 3 : 2; /* operands a direction */
+  LLVMValueRef x = per_direction(c, f, o, it, 0, per), w = per_direction(c, f, o, it, 1, per), out = f->args[o->out];
+  LLVMValueRef scale = s->i8 ? per_direction(c, f, o, it, 2, per) : NULL;
+  LLVMValueRef sums = cg_gep(c, ws, k64(c, s->gates)), cell = cg_gep(c, ws, k64(c, s->cell));
+  LLVMValueRef hq = s->i8 ? cg_gep(c, ws, k64(c, s->hq)) : NULL;
+  bool packed = s->i8 || (s->pack && c->own_gemm); /* OpenBLAS packs B itself, at every call */
+  if (s->i8) {
+    CgIgemmShape sh = {.tb = true, .k = H, .lda = H, .ldb = H, .ldc = G4, .b_packed = true};
+    cg_igemm_pack_b_call(c, &sh, k64(c, G4), w, ws);
+  } else if (packed) {
+    cg_sgemm_pack_b_call(c, true, H, H, c->vector_bits, k64(c, G4), w, ws);
+  }
+  zero(c, sums, s->rows * G4); /* the first step has no product */
+  zero(c, cell, s->rows * H);
+  CgLoopNest steps;
+  cg_loop_range(c, &steps, k64(c, 0), k64(c, s->T), "lstm.step");
+  LLVMValueRef t = step_time(c, s, it, steps.idx[0]);
+  LLVMBasicBlockRef done = cg_if_begin(c, LLVMBuildICmp(c->b, LLVMIntSGT, steps.idx[0], k64(c, 0), ""), "lstm.product");
+  LLVMValueRef t_prev = iadd(c, isub(c, t, k64(c, 1)), imulk(c, it->d, 2));
+  emit_product(c, s, it, out, t_prev, w, ws, packed, sums, hq);
   cg_if_end(c, done);
+  /* the cell on the block's products, while they are in cache */
   CgLoopNest l = {.rank = 2, .lo = {k64(c, 0), k64(c, 0)}, .hi = {it->rows, k64(c, H)}};
   cg_loop_open(c, &l, "lstm.cell");
   LLVMValueRef r = l.idx[0], j = l.idx[1], row = row_at(c, s, it, t, r);
   LLVMValueRef xrow = imulk(c, gate_row_at(c, s, it, t, r), G4), grow = imulk(c, r, G4), a[4];
-  for (int g = 0; g < 4; g++) {
-    LLVMValueRef at = iadd(c, j, k64(c, g * H)), at_sum = iadd(c, grow, at);
-    LLVMValueRef sum = LLVMBuildLoad2(c->b, c->i32, LLVMBuildInBoundsGEP2(c->b, c->i32, sums, &at_sum, 1, ""), "");
-    LLVMValueRef product = fmul(c, LLVMBuildSIToFP(c->b, sum, c->f32, ""), load(c, scale, at));
-    a[g] = fadd(c, load(c, x, iadd(c, xrow, at)), product);
+  for (int q = 0; q < 4; q++) {
+    LLVMValueRef at = iadd(c, j, k64(c, q * H)), at_sum = iadd(c, grow, at), product;
+    if (s->i8) {
+      LLVMValueRef sum = LLVMBuildLoad2(c->b, c->i32, LLVMBuildInBoundsGEP2(c->b, c->i32, sums, &at_sum, 1, ""), "");
+      product = fmul(c, LLVMBuildSIToFP(c->b, sum, c->f32, ""), load(c, scale, at));
+    } else {
+      product = load(c, sums, at_sum);
+    }
+    a[q] = fadd(c, load(c, x, iadd(c, xrow, at)), product);
   }
-  LLVMValueRef gi = cg_math_sigmoid(c, a[0]), gf = cg_math_sigmoid(c, a[1]);
-  LLVMValueRef gg = cg_math_tanh(c, a[2]), go = cg_math_sigmoid(c, a[3]);
-  LLVMValueRef at_cell = iadd(c, imulk(c, r, H), j);
-  LLVMValueRef cn = fadd(c, fmul(c, gf, load(c, cell, at_cell)), fmul(c, gi, gg));
-  store(c, cn, cell, at_cell);
-  store(c, fmul(c, go, cg_math_tanh(c, cn)), out, iadd(c, imulk(c, row, H), j));
+  emit_cell(c, s, a, cell, iadd(c, imulk(c, r, H), j), out, iadd(c, imulk(c, row, H), j));
   cg_loop_close(c, &l);
   cg_loop_close(c, &steps);
 }
@@ -284,8 +280,6 @@ static void emit_scan(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, 
   it.rows = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, left, k64(c, s.rows), ""), left, k64(c, s.rows), "rows");
   if (grad)
     emit_backward(c, f, o, &s, &it, ws);
-  else if (s.i8)
-    emit_forward_i8(c, f, o, &s, &it, ws);
   else
     emit_forward(c, f, o, &s, &it, ws);
   cg_loop_close(c, &items);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codegen/cg_amx.h"
 #include "codegen/cg_kernel.h"
 #include "support/rt_assert.h"
 
@@ -18,7 +19,7 @@ enum {
   NC = 256,           /* columns of op(B) packed at once: KC x NC (256 KiB) stays in L2 */
   MC = 288,           /* rows of C per block: their KC columns of op(A) (288 KiB) stay in L2 */
   PACK_MIN_ROWS = 24, /* fewer rows of C than this read an untransposed B where it is */
-  AMX_ROWS = 16,      /* an AMX tile: 16 rows of 64 bytes (16 floats of C, 32 bf16 of A, 16 pairs of B) */
+  AMX_ROWS = CG_AMX_ROWS, /* an AMX tile: 16 rows of 64 bytes (16 floats of C, 32 bf16 of A, 16 pairs of B) */
   AMX_K = 32,         /* k per step of the AMX K loop: one A tile's width */
   AMX_MR = 32,        /* rows of C per AMX register tile: two A tiles against a panel's two B tiles */
 };
@@ -287,19 +288,6 @@ static void c_block_in(Sgemm *g, LLVMValueRef r0, int rows, LLVMValueRef valid, 
   }
 }
 
-/* AMX intrinsics, whose tile numbers are immediates. */
-static void amx_call(Sgemm *g, const char *name, LLVMValueRef *args, int n) {
-  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMBuildCall2(g->c->b, LLVMIntrinsicGetType(g->c->ctx, id, NULL, 0), LLVMGetIntrinsicDeclaration(g->c->mod, id, NULL, 0),
-                 args, (unsigned)n, "");
-}
-static LLVMValueRef tile_id(Sgemm *g, int t) { return LLVMConstInt(g->c->i8, (unsigned long long)t, 0); }
-
-static void tile_move(Sgemm *g, bool load, int t, LLVMValueRef p, LLVMValueRef stride_bytes) {
-  LLVMValueRef args[3] = {tile_id(g, t), p, stride_bytes};
-  amx_call(g, load ? "llvm.x86.tileloadd64" : "llvm.x86.tilestored64", args, 3);
-}
-
 /* The K loop on tiles: C tiles 0-3 (rows 0-15 and 16-31, columns 0-15 and 16-31) += A's two
  * 16-row tiles (4, 5) x the panel's two 16-column B tiles (6, 7), one tdpbf16ps each per 32 k. */
 static void emit_amx_k_loop(Sgemm *g, LLVMValueRef a_tile) {
@@ -310,15 +298,15 @@ static void emit_amx_k_loop(Sgemm *g, LLVMValueRef a_tile) {
   cg_loop_range(c, &ks, i64c(g, 0), LLVMBuildSDiv(b, k_padded(g), i64c(g, AMX_K), "ksteps"), "tile.k.amx");
   for (int t = 0; t < 2; t++) { /* A: rows t*16.., k from the step on, rows KC bf16 apart */
     LLVMValueRef at = add(g, mul(g, ks.idx[0], AMX_K), i64c(g, (int64_t)t * AMX_ROWS * KC));
-    tile_move(g, true, 4 + t, LLVMBuildGEP2(b, g->bf16, a_tile, &at, 1, ""), i64c(g, KC * 2));
+    cg_amx_tile_move(g->c, true, 4 + t, LLVMBuildGEP2(b, g->bf16, a_tile, &at, 1, ""), i64c(g, KC * 2));
   }
   for (int t = 0; t < 2; t++) { /* B: AMX_K / 2 pair rows of the panel, 2 * NR bf16 each */
     LLVMValueRef at = add(g, mul(g, ks.idx[0], (AMX_K / 2) * 2 * nr_max), i64c(g, t * 2 * lanes));
-    tile_move(g, true, 6 + t, LLVMBuildGEP2(b, g->bf16, g->buf, &at, 1, ""), i64c(g, 2 * nr_max * 2));
+    cg_amx_tile_move(g->c, true, 6 + t, LLVMBuildGEP2(b, g->bf16, g->buf, &at, 1, ""), i64c(g, 2 * nr_max * 2));
   }
   for (int t = 0; t < 4; t++) {
-    LLVMValueRef args[3] = {tile_id(g, t), tile_id(g, 4 + t / 2), tile_id(g, 6 + t % 2)};
-    amx_call(g, "llvm.x86.tdpbf16ps", args, 3);
+    LLVMValueRef args[3] = {cg_amx_tile(g->c, t), cg_amx_tile(g->c, 4 + t / 2), cg_amx_tile(g->c, 6 + t % 2)};
+    cg_amx_call(g->c, "llvm.x86.tdpbf16ps", args, 3);
   }
   cg_loop_close(c, &ks);
 }
@@ -351,16 +339,16 @@ static void emit_tile_amx(Sgemm *g, LLVMValueRef r0, LLVMValueRef valid, LLVMVal
   LLVMBuildCondBr(b, g->first, zeros, loads);
   LLVMPositionBuilderAtEnd(b, zeros);
   for (int t = 0; t < 4; t++) {
-    LLVMValueRef id = tile_id(g, t);
-    amx_call(g, "llvm.x86.tilezero", &id, 1);
+    LLVMValueRef id = cg_amx_tile(g->c, t);
+    cg_amx_call(g->c, "llvm.x86.tilezero", &id, 1);
   }
   LLVMBuildBr(b, run);
   LLVMPositionBuilderAtEnd(b, loads);
-  for (int t = 0; t < 4; t++) tile_move(g, true, t, cg_gep(c, c_at, c_tile_at(g, r0, g->ldc, t)), c_stride);
+  for (int t = 0; t < 4; t++) cg_amx_tile_move(g->c, true, t, cg_gep(c, c_at, c_tile_at(g, r0, g->ldc, t)), c_stride);
   LLVMBuildBr(b, run);
   LLVMPositionBuilderAtEnd(b, run);
   emit_amx_k_loop(g, a_tile);
-  for (int t = 0; t < 4; t++) tile_move(g, false, t, cg_gep(c, c_at, c_tile_at(g, r0, g->ldc, t)), c_stride);
+  for (int t = 0; t < 4; t++) cg_amx_tile_move(g->c, false, t, cg_gep(c, c_at, c_tile_at(g, r0, g->ldc, t)), c_stride);
   LLVMBuildBr(b, done);
   /* at an edge: through the stage */
   LLVMPositionBuilderAtEnd(b, staged);
@@ -369,9 +357,9 @@ static void emit_tile_amx(Sgemm *g, LLVMValueRef r0, LLVMValueRef valid, LLVMVal
   for (int i = 0; i < 2 * AMX_MR; i++) /* vector i is row i / 2, columns (i % 2) * lanes.. */
     LLVMSetAlignment(LLVMBuildStore(b, in[i], cg_gep(c, g->stage, i64c(g, i * lanes))), 64);
   LLVMValueRef stage_ld = i64c(g, nr_max), stage_stride = i64c(g, nr_max * 4);
-  for (int t = 0; t < 4; t++) tile_move(g, true, t, cg_gep(c, g->stage, c_tile_at(g, i64c(g, 0), stage_ld, t)), stage_stride);
+  for (int t = 0; t < 4; t++) cg_amx_tile_move(g->c, true, t, cg_gep(c, g->stage, c_tile_at(g, i64c(g, 0), stage_ld, t)), stage_stride);
   emit_amx_k_loop(g, a_tile);
-  for (int t = 0; t < 4; t++) tile_move(g, false, t, cg_gep(c, g->stage, c_tile_at(g, i64c(g, 0), stage_ld, t)), stage_stride);
+  for (int t = 0; t < 4; t++) cg_amx_tile_move(g->c, false, t, cg_gep(c, g->stage, c_tile_at(g, i64c(g, 0), stage_ld, t)), stage_stride);
   for (int i = 0; i < 2 * AMX_MR; i++) {
     LLVMValueRef x = LLVMBuildLoad2(b, g->vec, cg_gep(c, g->stage, i64c(g, i * lanes)), "");
     LLVMSetAlignment(x, 64);
@@ -660,16 +648,8 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
   g.k = LLVMGetParam(fn, 2), g.lda = LLVMGetParam(fn, 3), g.ldb = LLVMGetParam(fn, 4), g.ldc = LLVMGetParam(fn, 5);
   g.a = LLVMGetParam(fn, 6), g.b = LLVMGetParam(fn, 7), g.cmat = LLVMGetParam(fn, 8);
   g.prepacked = g.b;
-  if (s->amx) { /* palette 1, eight tiles of 16 rows x 64 bytes */
-    LLVMTypeRef cfg_t = LLVMArrayType(c->i8, 64);
-    LLVMValueRef cfg = LLVMBuildAlloca(c->b, cfg_t, "tilecfg");
-    LLVMSetAlignment(cfg, 64);
-    uint8_t bytes[64] = {1};
-    for (int t = 0; t < 8; t++) bytes[16 + 2 * t] = 64, bytes[48 + t] = AMX_ROWS;
-    LLVMValueRef init[64];
-    for (int i = 0; i < 64; i++) init[i] = LLVMConstInt(c->i8, bytes[i], 0);
-    LLVMBuildStore(c->b, LLVMConstArray(c->i8, init, 64), cfg);
-    amx_call(&g, "llvm.x86.ldtilecfg", &cfg, 1);
+  if (s->amx) {
+    cg_amx_configure(c);
     g.stage = LLVMBuildArrayAlloca(c->b, c->f32, cg_i64(c, AMX_MR * 2 * g.lanes), "c.stage");
     LLVMSetAlignment(g.stage, 64);
   }
@@ -696,7 +676,7 @@ LLVMValueRef cg_sgemm_function(CgContext *c, const CgSgemmShape *s, int vector_b
     LLVMPositionBuilderAtEnd(c->b, tiles);
   }
   emit_body(&g, m, n);
-  if (s->amx) amx_call(&g, "llvm.x86.tilerelease", NULL, 0);
+  if (s->amx) cg_amx_call(c, "llvm.x86.tilerelease", NULL, 0);
   LLVMBuildRetVoid(c->b);
   if (saved) LLVMPositionBuilderAtEnd(c->b, saved);
   return fn;

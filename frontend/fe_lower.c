@@ -52,13 +52,14 @@ static void param_full_name(const FeLayer *l, const FeParamInfo *info, char *buf
   fe_lower_param_name(l, rel, buf, size);
 }
 
-bool fe_preset_param_is_recurrent_weight(const FePreset *p, const char *name) {
+/* Whether `name` is a param of p whose FeParamInfo has what `has` asks. */
+static bool param_with(const FePreset *p, const char *name, bool (*has)(const FeParamInfo *)) {
   for (int k = 0; k < p->layer_count; k++) {
     FeParamInfo info[FE_LAYER_MAX_PARAMS];
     int n = fe_layer_params(&p->layers[k], info);
     for (int i = 0; i < n; i++) {
       char full[128];
-      if (!info[i].recurrent_weight) continue;
+      if (!has(&info[i])) continue;
       param_full_name(&p->layers[k], &info[i], full, sizeof full);
       if (strcmp(full, name) == 0) return true;
     }
@@ -66,19 +67,14 @@ bool fe_preset_param_is_recurrent_weight(const FePreset *p, const char *name) {
   return false;
 }
 
-bool fe_preset_param_is_lstm_bias(const FePreset *p, const char *name) {
-  for (int k = 0; k < p->layer_count; k++) {
-    FeParamInfo info[FE_LAYER_MAX_PARAMS];
-    int n = fe_layer_params(&p->layers[k], info);
-    for (int i = 0; i < n; i++) {
-      char full[128];
-      if (!info[i].lstm_bias) continue;
-      param_full_name(&p->layers[k], &info[i], full, sizeof full);
-      if (strcmp(full, name) == 0) return true;
-    }
-  }
-  return false;
+static bool is_recurrent_weight(const FeParamInfo *info) { return info->recurrent_weight; }
+static bool is_lstm_bias(const FeParamInfo *info) { return info->lstm_bias; }
+
+bool fe_preset_param_is_recurrent_weight(const FePreset *p, const char *name) {
+  return param_with(p, name, is_recurrent_weight);
 }
+
+bool fe_preset_param_is_lstm_bias(const FePreset *p, const char *name) { return param_with(p, name, is_lstm_bias); }
 
 int fe_preset_quantizable_weights(const FePreset *p, char (*names)[128], int max) {
   int count = 0;

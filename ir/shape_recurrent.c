@@ -25,42 +25,46 @@ static bool check_w_hh(const IrGraph *g, const IrNode *n, int i, int64_t h, char
   return check_w_hh_of(g, n, i, h, IR_F32, err, errlen);
 }
 
-bool ir_infer_lstm_scan_i8(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen) {
-  if (n->n_in != 3 && n->n_in != 6)
-    FAIL("takes xproj, w_hh (i8) and w_scale per direction: 3 or 6 operands, got %d", n->n_in);
+/* The operands of a forward scan, `per` a direction: xproj (T, B, 4H) f32 and w_hh (4H, H), f32
+ * (per 2) or i8 with its w_scale (4H) f32 (per 3). Sets *h; the shape of xproj in *x. */
+static bool check_scan_operands(const IrGraph *g, const IrNode *n, int per, const int64_t **x, int64_t *h, char *err,
+                                size_t errlen) {
+  if (n->n_in != per && n->n_in != 2 * per)
+    FAIL("takes %s per direction: %d or %d operands, got %d", per == 2 ? "xproj and w_hh" : "xproj, w_hh (i8) and w_scale",
+         per, 2 * per, n->n_in);
   CHECK_DTYPE(0, IR_F32);
   CHECK_RANK(0, 3);
-  const int64_t *x = IN_TYPE(0)->shape.dims;
-  if (x[2] % 4) FAIL("xproj's last dim (%lld) must be 4H", (long long)x[2]);
-  int64_t h = x[2] / 4;
-  for (int d = 0; d < n->n_in / 3; d++) {
-    CHECK_DTYPE(3 * d, IR_F32);
-    CHECK_RANK(3 * d, 3);
-    const int64_t *xd = IN_TYPE(3 * d)->shape.dims;
-    if (xd[0] != x[0] || xd[1] != x[1] || xd[2] != x[2]) FAIL("the directions' xproj shapes differ");
-    if (!check_w_hh_of(g, n, 3 * d + 1, h, IR_I8, err, errlen)) return false;
-    CHECK_DTYPE(3 * d + 2, IR_F32);
-    CHECK_RANK(3 * d + 2, 1);
-    if (IN_TYPE(3 * d + 2)->shape.dims[0] != 4 * h) FAIL("operand %d (w_scale) must have 4H = %lld elements", 3 * d + 3, (long long)(4 * h));
+  *x = IN_TYPE(0)->shape.dims;
+  if ((*x)[2] % 4) FAIL("xproj's last dim (%lld) must be 4H", (long long)(*x)[2]);
+  *h = (*x)[2] / 4;
+  for (int d = 0; d < n->n_in / per; d++) {
+    int i = per * d;
+    CHECK_DTYPE(i, IR_F32);
+    CHECK_RANK(i, 3);
+    const int64_t *xd = IN_TYPE(i)->shape.dims;
+    if (xd[0] != (*x)[0] || xd[1] != (*x)[1] || xd[2] != (*x)[2]) FAIL("the directions' xproj shapes differ");
+    if (!check_w_hh_of(g, n, i + 1, *h, per == 2 ? IR_F32 : IR_I8, err, errlen)) return false;
+    if (per == 2) continue;
+    CHECK_DTYPE(i + 2, IR_F32);
+    CHECK_RANK(i + 2, 1);
+    if (IN_TYPE(i + 2)->shape.dims[0] != 4 * *h)
+      FAIL("operand %d (w_scale) must have 4H = %lld elements", i + 3, (long long)(4 * *h));
   }
+  return true;
+}
+
+bool ir_infer_lstm_scan_i8(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen) {
+  const int64_t *x;
+  int64_t h;
+  if (!check_scan_operands(g, n, 3, &x, &h, err, errlen)) return false;
   *out = (IrType){IR_F32, {5, {1, x[0], x[1], n->n_in / 3, h}}};
   return true;
 }
 
 bool ir_infer_lstm_scan(const IrGraph *g, const IrNode *n, IrType *out, char *err, size_t errlen) {
-  if (n->n_in != 2 && n->n_in != 4) FAIL("takes xproj and w_hh per direction: 2 or 4 operands, got %d", n->n_in);
-  CHECK_DTYPE(0, IR_F32);
-  CHECK_RANK(0, 3);
-  const int64_t *x = IN_TYPE(0)->shape.dims;
-  if (x[2] % 4) FAIL("xproj's last dim (%lld) must be 4H", (long long)x[2]);
-  int64_t h = x[2] / 4;
-  for (int d = 0; d < n->n_in / 2; d++) {
-    CHECK_DTYPE(2 * d, IR_F32);
-    CHECK_RANK(2 * d, 3);
-    const int64_t *xd = IN_TYPE(2 * d)->shape.dims;
-    if (xd[0] != x[0] || xd[1] != x[1] || xd[2] != x[2]) FAIL("the directions' xproj shapes differ");
-    if (!check_w_hh(g, n, 2 * d + 1, h, err, errlen)) return false;
-  }
+  const int64_t *x;
+  int64_t h;
+  if (!check_scan_operands(g, n, 2, &x, &h, err, errlen)) return false;
   int64_t save = ATTR(0)->v[0];
   if (save != 0 && save != 1) FAIL("save must be 0 or 1, got %lld", (long long)save);
   *out = (IrType){IR_F32, {5, {save ? LSTM_SLOTS : 1, x[0], x[1], n->n_in / 2, h}}};
