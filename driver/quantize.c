@@ -94,17 +94,20 @@ static bool load_images(const char *dir, const CheckpointModel *cm, int max, Ima
 
 /* ---- calibration ---- */
 
-/* The largest |x| each quantizable weight's activations reach over all images: the maximum of
- * the calibration graph's output "absmax" (one per weight) over the batches, running the compiled
- * batch over the images (the last batch filled up with its own first images, so that only real
- * images are seen). */
-static void calibrate(const CheckpointModel *cm, const Images *im, const RtSlot *obs, int n_obs, double *absmax) {
+/* The range each quantizable weight's activations are scaled to, from the calibration graph's
+ * output "absmax" (one per weight) per batch, running the compiled batch over the images (the
+ * last batch filled up with its own first images, so that only real images are seen): the
+ * largest over all batches (QUANT_CALIB_MAX), or the mean of the batches' largest
+ * (QUANT_CALIB_MEAN_MAX). */
+static void calibrate(const CheckpointModel *cm, const Images *im, QuantCalibration method, const RtSlot *obs,
+                      int n_obs, double *absmax) {
   const RtGraphBin *g = &cm->model.eval;
   const RtSlot *in = rt_graph_slot(g, "image");
   int batch = cm->model.batch;
   void *io = rt_region_alloc(g->io_bytes), *scratch = rt_region_alloc(g->scratch_bytes);
   float *pixels = (float *)((char *)io + in->offset);
   for (int i = 0; i < n_obs; i++) absmax[i] = 0;
+  int batches = 0;
   for (int start = 0; start < im->count; start += batch) {
     int n = im->count - start < batch ? im->count - start : batch;
     for (int i = 0; i < batch; i++)
@@ -112,8 +115,11 @@ static void calibrate(const CheckpointModel *cm, const Images *im, const RtSlot 
     g->step(cm->state, io, scratch);
     const float *v = (const float *)((const char *)io + obs->offset);
     for (int i = 0; i < n_obs; i++)
-      if (v[i] > absmax[i]) absmax[i] = v[i];
+      absmax[i] = method == QUANT_CALIB_MAX ? (v[i] > absmax[i] ? v[i] : absmax[i]) : absmax[i] + v[i];
+    batches++;
   }
+  if (method == QUANT_CALIB_MEAN_MAX)
+    for (int i = 0; i < n_obs; i++) absmax[i] /= batches;
   free(io);
   free(scratch);
 }
@@ -165,7 +171,7 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
   RT_ASSERT(!ok || (n_obs <= FE_QUANT_MAX_WEIGHTS && obs->rank == 1 && obs->dims[0] == n_obs),
             "the calibration output disagrees with the preset's quantizable weights");
   double absmax[FE_QUANT_MAX_WEIGHTS];
-  if (ok) calibrate(&cm, &im, obs, n_obs, absmax);
+  if (ok) calibrate(&cm, &im, o->method, obs, n_obs, absmax);
   QuantWeight qw[FE_QUANT_MAX_WEIGHTS] = {{0}}, rec[FE_QUANT_MAX_WEIGHTS] = {{0}};
   int n_recurrent = 0;
   RtStWriter *w = rt_st_writer_new();
@@ -224,7 +230,9 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
       rt_st_writer_set_meta(w, key, value);
     }
     char calib[600];
-    snprintf(calib, sizeof calib, "min/max (symmetric absmax / 127) over %d images of %s", im.count, o->calib);
+    snprintf(calib, sizeof calib, "%s (symmetric, / 127) over %d images of %s",
+             o->method == QUANT_CALIB_MAX ? "max: the largest |x|" : "mean-max: the mean of each batch of 32's largest |x|",
+             im.count, o->calib);
     rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_QUANTIZED), "int8");
     rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_CALIBRATION), calib);
     ok = rt_st_writer_write(w, o->out, d);

@@ -13,11 +13,18 @@
 
 #include "support/rt_diag.h"
 
+/* How an activation's scale is calibrated: its range / 127, the range being the largest |x| over
+ * all calibration images (min/max), or the mean over batches of 32 images of each batch's
+ * largest |x| (PyTorch's MovingAverageMinMaxObserver with equal weights), which outliers move
+ * less. */
+typedef enum QuantCalibration { QUANT_CALIB_MAX, QUANT_CALIB_MEAN_MAX } QuantCalibration;
+
 typedef struct QuantizeOptions {
   const char *checkpoint; /* an fp32 checkpoint */
   const char *calib;      /* a labels.tsv folder, or any folder of PNG/JPEG images */
   const char *out;        /* the quantized checkpoint to write */
   int max_images;         /* calibration images used at most (the first ones) */
+  QuantCalibration method;
   FILE *log;              /* one line per weight and a summary, or NULL */
 } QuantizeOptions;
 

@@ -9,6 +9,7 @@
 
 static const char USAGE[] =
     "usage: smelt quantize CHECKPOINT --calib DIR [-o OUT.safetensors] [--images N]\n"
+    "                      [--method max|mean-max]\n"
     "\n"
     "Quantizes a trained checkpoint for int8 inference: the weights of its convolutions and\n"
     "sequence projections to int8 with one scale per output channel, their inputs with one\n"
@@ -20,13 +21,15 @@ static const char USAGE[] =
     "                (required; use images like those the model will read, e.g. its validation set)\n"
     "  -o, --out F   the quantized checkpoint (default: CHECKPOINT with .int8.safetensors)\n"
     "  --images N    calibrate on the first N images at most (default 512)\n"
+    "  --method M    max: an activation's range is the largest |x| over all images; mean-max\n"
+    "                (default): the mean over batches of 32 images of each batch's largest |x|\n"
     "  -h, --help    show this help\n";
 
 int cmd_quantize(int argc, char **argv) {
   static const struct option opts[] = {{"calib", required_argument, NULL, 'c'}, {"out", required_argument, NULL, 'o'},
                                         {"images", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
-                                        {0}};
-  QuantizeOptions o = {.max_images = 512, .log = stdout};
+                                        {"method", required_argument, NULL, 'm'}, {0}};
+  QuantizeOptions o = {.max_images = 512, .log = stdout, .method = QUANT_CALIB_MEAN_MAX};
   int64_t images = 512;
   int c;
   while ((c = cli_getopt(argc, argv, "ho:", opts, USAGE)) != -1) {
@@ -35,6 +38,11 @@ int cmd_quantize(int argc, char **argv) {
       case 'c': o.calib = optarg; break;
       case 'o': o.out = optarg; break;
       case 'n': if (!cli_parse_int("--images", optarg, 1, 1000000, &images, USAGE)) return CLI_EXIT_USAGE; break;
+      case 'm':
+        if (!strcmp(optarg, "max")) o.method = QUANT_CALIB_MAX;
+        else if (!strcmp(optarg, "mean-max")) o.method = QUANT_CALIB_MEAN_MAX;
+        else return cli_usage_error(USAGE, "--method expects max or mean-max, not '%s'", optarg);
+        break;
       default: return CLI_EXIT_USAGE;
     }
   }
