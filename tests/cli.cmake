@@ -115,7 +115,7 @@ smelt_cli_test(emit_mini_int8 0 "wrote [^ ]*mini_int8/mini_ctc.o" emit ${MINI_OU
 smelt_cli_test(quantize_twice 1 "mini-int8.safetensors: error: is already quantized"
                quantize ${MINI_OUT}/mini-int8.safetensors --calib ${MINI_VAL_DIR} -o ${MINI_OUT}/mini-int8-again.safetensors)
 smelt_cli_test(quantize_image_folder 0 "calibrated on 5 images" quantize ${MINI_OUT}/mini/best.safetensors
-               --calib ${MINI_VAL_DIR}/images --images 5 -o ${MINI_OUT}/mini-int8-folder.safetensors)
+               --calib ${MINI_VAL_DIR}/images --images 5 --method max -o ${MINI_OUT}/mini-int8-folder.safetensors)
 smelt_cli_test(quantize_empty_folder 1 "has no labels.tsv and no PNG or JPEG images" quantize ${MINI_OUT}/mini/best.safetensors
                --calib ${CMAKE_SOURCE_DIR}/tests/ir -o ${MINI_OUT}/mini-int8-none.safetensors)
 set_tests_properties(cli_eval_mini_int8 cli_predict_mini_int8 cli_emit_mini_int8 cli_quantize_twice
@@ -124,6 +124,7 @@ set_tests_properties(cli_quantize_image_folder cli_quantize_empty_folder PROPERT
 smelt_cli_test(train_init_quantized 1 "mini-int8.safetensors: error: is a quantized inference checkpoint"
                train tests/train/mini_transfer.yaml --init ${MINI_OUT}/mini-int8.safetensors --out ${MINI_OUT}/init-int8 --quiet --overwrite)
 set_tests_properties(cli_train_init_quantized PROPERTIES FIXTURES_REQUIRED mini_int8)
+smelt_cli_test(quantize_bad_method 2 "--method expects max or mean-max, not 'median'" quantize x.safetensors --calib . --method median)
 smelt_cli_test(quantize_no_calib 2 "--calib DIR is required" quantize x.safetensors)
 smelt_cli_test(ir_stats_int8 0 "int8_gemm_kernels: [1-9][0-9]*.fp32_gemm_kernels: 1\n" ir ctc_small --int8 --stats)
 # a CTC model from scratch on labels of one length gets a note
