@@ -4,7 +4,7 @@
  * 1023, 1024, 1025, 2051), extreme values (all -127 or 127 rows, where the unsigned-times-signed
  * correction matters most), on AMX-INT8 tiles (blocks of 32 rows; rows past them on VNNI) and
  * AVX512-VNNI's vpdpbusd where the host has them and on the multiply path at 512 and 256 bits;
- * columns past n are left as they were. */
+ * columns past n are left as they were; and all of it again with B packed whole beforehand. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,11 +23,16 @@
 #include "runtime/rt_amx.h"
 
 typedef void (*IgemmFn)(int64_t m, int64_t n, const int8_t *a, const int8_t *b, int32_t *c);
+typedef void (*PackFn)(int64_t n, const int8_t *b, int8_t *dst);
 
 typedef struct Compiled {
   CgJit *jit;
   IgemmFn fn;
+  PackFn pack;         /* with b_packed: packs op(B) whole, for fn to read */
+  int64_t pack_bytes;  /* for n = PACK_N */
 } Compiled;
+
+enum { PACK_N = 70 }; /* the widest n a packed B is made for */
 
 /* The shape's function behind an exported wrapper `test_igemm`, compiled for the host. */
 static Compiled compile_shape(const CgIgemmShape *s, int vector_bits, bool vnni, bool amx) {
@@ -48,6 +53,13 @@ static Compiled compile_shape(const CgIgemmShape *s, int vector_bits, bool vnni,
   cg_emit_igemm(&c, s, p[0], p[1], p[2], p[3], p[4]);
   cg_emit_igemm(&c, s, p[0], p[1], p[2], p[3], p[4]); /* the function is defined once, called twice */
   LLVMBuildRetVoid(c.b);
+  LLVMTypeRef pack_params[3] = {c.i64, c.ptr, c.ptr};
+  LLVMValueRef packer = LLVMAddFunction(c.mod, "test_pack", LLVMFunctionType(c.void_t, pack_params, 3, false));
+  LLVMPositionBuilderAtEnd(c.b, LLVMAppendBasicBlockInContext(c.ctx, packer, "entry"));
+  cg_igemm_pack_b_call(&c, s, LLVMGetParam(packer, 0), LLVMGetParam(packer, 1), LLVMGetParam(packer, 2));
+  LLVMBuildRetVoid(c.b);
+  int64_t pack_bytes = cg_igemm_packed_b_bytes(&c, s, PACK_N);
+  assert_true(pack_bytes <= cg_igemm_packed_b_bytes_max(s->k, PACK_N));
   void *obj = NULL;
   size_t len = 0;
   bool ok = drv_module_object(c.mod, t, &obj, &len, &d);
@@ -56,7 +68,10 @@ static Compiled compile_shape(const CgIgemmShape *s, int vector_bits, bool vnni,
   Compiled out = {.jit = cg_jit_new(&d)};
   assert_true(cg_jit_add_object(out.jit, obj, len, &d));
   out.fn = (IgemmFn)cg_jit_lookup(out.jit, "test_igemm", &d);
+  out.pack = (PackFn)cg_jit_lookup(out.jit, "test_pack", &d);
+  out.pack_bytes = pack_bytes;
   assert_non_null(out.fn);
+  assert_non_null(out.pack);
   assert_int_equal(d.errors, 0);
   free(obj);
   rt_diags_free(&d);
@@ -86,7 +101,13 @@ static void check(const Compiled *f, const CgIgemmShape *s, int64_t m, int64_t n
         sum += (int64_t)a[i * s->lda + k] * (s->tb ? b[j * s->ldb + k] : b[k * s->ldb + j]);
       want[i * s->ldc + j] = (int32_t)sum;
     }
-  f->fn(m, n, a, b, c);
+  int8_t *packed = NULL;
+  if (s->b_packed) { /* op(B) packed whole into 64-byte aligned memory first */
+    packed = aligned_alloc(64, (size_t)(f->pack_bytes + 63) / 64 * 64);
+    f->pack(n, b, packed);
+  }
+  f->fn(m, n, a, packed ? packed : b, c);
+  free(packed);
   for (int64_t i = 0; i < c_len; i++)
     if (c[i] != want[i]) {
       fail_msg("tb=%d k=%lld m=%lld n=%lld: C[%lld][%lld] = %d, want %d", s->tb, (long long)s->k, (long long)m,
@@ -106,12 +127,15 @@ static void run_path(int vector_bits, bool vnni, bool amx) {
     for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
       int64_t k = ks[ki];
       CgIgemmShape s = {.tb = tb, .k = k, .lda = k + 3, .ldb = tb ? k + 1 : 71, .ldc = 73};
-      Compiled f = compile_shape(&s, vector_bits, vnni, amx);
-      for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
-        for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) check(&f, &s, ms[mi], ns[ni], 0);
-      check(&f, &s, 45, 33, 1); /* a = 127, b mostly -127 */
-      check(&f, &s, 45, 33, -1);
-      cg_jit_free(f.jit);
+      for (int packed = 0; packed < 2; packed++) {
+        s.b_packed = packed;
+        Compiled f = compile_shape(&s, vector_bits, vnni, amx);
+        for (size_t mi = 0; mi < sizeof ms / sizeof *ms; mi++)
+          for (size_t ni = 0; ni < sizeof ns / sizeof *ns; ni++) check(&f, &s, ms[mi], ns[ni], 0);
+        check(&f, &s, 45, 33, 1); /* a = 127, b mostly -127 */
+        check(&f, &s, 45, 33, -1);
+        cg_jit_free(f.jit);
+      }
     }
 }
 
