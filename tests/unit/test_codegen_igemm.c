@@ -19,7 +19,7 @@
 #include "codegen/cg_igemm.h"
 #include "codegen/cg_jit.h"
 #include "codegen/cg_target.h"
-#include "driver/drv_pipeline.h"
+#include "test_jit.h"
 #include "runtime/rt_amx.h"
 
 typedef void (*IgemmFn)(int64_t m, int64_t n, const int8_t *a, const int8_t *b, int32_t *c);
@@ -36,10 +36,6 @@ enum { PACK_N = 70 }; /* the widest n a packed B is made for */
 
 /* The shape's function behind an exported wrapper `test_igemm`, compiled for the host. */
 static Compiled compile_shape(const CgIgemmShape *s, int vector_bits, bool vnni, bool amx) {
-  RtDiags d = {0};
-  assert_true(cg_target_init(&d));
-  CgTarget *t = cg_target_new(NULL, &d);
-  assert_non_null(t);
   CgContext c;
   cg_context_init(&c, "igemm", "test");
   c.vector_bits = vector_bits;
@@ -60,23 +56,16 @@ static Compiled compile_shape(const CgIgemmShape *s, int vector_bits, bool vnni,
   LLVMBuildRetVoid(c.b);
   int64_t pack_bytes = cg_igemm_packed_b_bytes(&c, s, PACK_N);
   assert_true(pack_bytes <= cg_igemm_packed_b_bytes_max(s->k, PACK_N));
-  void *obj = NULL;
-  size_t len = 0;
-  bool ok = drv_module_object(c.mod, t, &obj, &len, &d);
-  if (!ok) rt_diags_print(&d, stderr);
-  assert_true(ok);
-  Compiled out = {.jit = cg_jit_new(&d)};
-  assert_true(cg_jit_add_object(out.jit, obj, len, &d));
+  RtDiags d = {0};
+  Compiled out = {.jit = test_jit_module(&c)};
   out.fn = (IgemmFn)cg_jit_lookup(out.jit, "test_igemm", &d);
   out.pack = (PackFn)cg_jit_lookup(out.jit, "test_pack", &d);
   out.pack_bytes = pack_bytes;
   assert_non_null(out.fn);
   assert_non_null(out.pack);
   assert_int_equal(d.errors, 0);
-  free(obj);
   rt_diags_free(&d);
   cg_context_dispose(&c);
-  cg_target_free(t);
   return out;
 }
 

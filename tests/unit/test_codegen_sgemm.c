@@ -21,6 +21,7 @@
 #include "codegen/cg_target.h"
 #include "driver/drv_pipeline.h"
 #include "runtime/rt_amx.h"
+#include "test_jit.h"
 
 typedef void (*SgemmFn)(int64_t m, int64_t n, const float *a, const float *b, float *c);
 typedef void (*PackFn)(int64_t n, const float *b, float *dst);
@@ -33,10 +34,6 @@ typedef struct Compiled {
 
 /* The shape's function behind an exported wrapper `test_sgemm`, compiled for the host. */
 static Compiled compile_shape(const CgSgemmShape *s, int vector_bits) {
-  RtDiags d = {0};
-  assert_true(cg_target_init(&d));
-  CgTarget *t = cg_target_new(NULL, &d);
-  assert_non_null(t);
   CgContext c;
   cg_context_init(&c, "sgemm", "test");
   LLVMValueRef inner = cg_sgemm_function(&c, s, vector_bits);
@@ -55,22 +52,15 @@ static Compiled compile_shape(const CgSgemmShape *s, int vector_bits) {
     cg_sgemm_pack_b_call(&c, s->tb, s->k, s->ldb, vector_bits, LLVMGetParam(packer, 0), LLVMGetParam(packer, 1),
                          LLVMGetParam(packer, 2));
   LLVMBuildRetVoid(c.b);
-  void *obj = NULL;
-  size_t len = 0;
-  bool ok = drv_module_object(c.mod, t, &obj, &len, &d);
-  if (!ok) rt_diags_print(&d, stderr);
-  assert_true(ok);
-  Compiled out = {.jit = cg_jit_new(&d)};
-  assert_true(cg_jit_add_object(out.jit, obj, len, &d));
+  RtDiags d = {0};
+  Compiled out = {.jit = test_jit_module(&c)};
   out.fn = (SgemmFn)cg_jit_lookup(out.jit, "test_sgemm", &d);
   out.pack = (PackFn)cg_jit_lookup(out.jit, "test_pack", &d);
   assert_non_null(out.fn);
   assert_non_null(out.pack);
   assert_int_equal(d.errors, 0);
-  free(obj);
   rt_diags_free(&d);
   cg_context_dispose(&c);
-  cg_target_free(t);
   return out;
 }
 
