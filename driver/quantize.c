@@ -172,7 +172,8 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
             "the calibration output disagrees with the preset's quantizable weights");
   double absmax[FE_QUANT_MAX_WEIGHTS];
   if (ok) calibrate(&cm, &im, o->method, obs, n_obs, absmax);
-  QuantWeight qw[FE_QUANT_MAX_WEIGHTS] = {{0}}, rec[FE_QUANT_MAX_WEIGHTS] = {{0}};
+  QuantWeight qw[FE_QUANT_MAX_WEIGHTS] = {{0}};
+  QuantWeight *rec = rt_xcalloc((size_t)cm.model.n_state + 1, sizeof *rec); /* W_hh, at most one a slot */
   int n_recurrent = 0;
   RtStWriter *w = rt_st_writer_new();
   int64_t bytes_before = 0, bytes_after = 0;
@@ -185,7 +186,6 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
       if (strcmp(names[k], s->name) == 0) q = k;
     bytes_before += numel * 4;
     if (q < 0 && fe_preset_param_is_recurrent_weight(cm.preset, s->name)) { /* W_hh: no calibration */
-      RT_ASSERT(n_recurrent < FE_QUANT_MAX_WEIGHTS, "too many recurrent weights");
       QuantWeight *r = &rec[n_recurrent++];
       int64_t rows = s->dims[0], cols = numel / rows;
       r->q = rt_xmalloc((size_t)numel);
@@ -249,6 +249,7 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
     free(rec[i].q);
     free(rec[i].scale);
   }
+  free(rec);
   rt_st_free(src);
   free(im.pixels);
   checkpoint_model_free(&cm);

@@ -118,7 +118,12 @@ static bool create_params(FeLowerCtx *c, const FeLayer *l) {
       ir_param(c->g, full, s, ir_init_of(info[i].init), info[i].bound);
       continue;
     }
-    RT_ASSERT(c->n_quantizable < FE_QUANT_MAX_WEIGHTS, "too many quantizable weights");
+    if (c->n_quantizable == FE_QUANT_MAX_WEIGHTS) {
+      rt_diag_error(c->d, l->loc.file, l->loc.line, l->loc.col,
+                    "layer '%s': the preset has more than %d weights int8 inference would quantize", l->name,
+                    FE_QUANT_MAX_WEIGHTS);
+      return false;
+    }
     if (c->quant == FE_QUANT_OBSERVE) {
       c->observed[c->n_quantizable] = IR_NONE;
       c->quantizable[c->n_quantizable++] = ir_param(c->g, full, s, ir_init_of(info[i].init), info[i].bound);
