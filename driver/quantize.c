@@ -220,7 +220,7 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
     rt_st_writer_add(w, name, RT_ST_F32, 0, NULL, &qw[q].input_scale);
     bytes_after += numel + rows * 4 + 4;
     if (o->log)
-      fprintf(o->log, "  %-32s int8 (%lld x %lld), inputs up to %.4g, weight error <= %.2f%% of a row's largest\n",
+      fprintf(o->log, "  %-32s int8 (%lld x %lld), input range %.4g, weight error <= %.2f%% of a row's largest\n",
               s->name, (long long)rows, (long long)cols, absmax[q], 100 * err);
   }
   if (ok) {
