@@ -104,10 +104,11 @@ static void test_ctc_deploy_matches_predict(void **state) { deploy_matches_predi
 
 /* The ctc checkpoint quantized (docs/quantization.md) on its validation images: the int8 object,
  * for this machine (VNNI where it has it) and for AVX2 (the multiply path), reads as predict does,
- * on the PNG images. The JPEG texture is left out: this untrained model's reading of it is a near
- * tie, which the int8 object and predict break differently (their fp32 twins agree); the deploy
- * example reads images with its own code (examples/deploy/preprocess.h), and int8's rounding can
- * carry a last-bit difference of its inputs into the result. Not investigated further. */
+ * on the PNG images. The JPEG texture is left out: predict rounds a resized image's inputs to the
+ * 256 levels a data set keeps (cmd_predict.c) and the deploy example does not
+ * (examples/deploy/preprocess.h), and this untrained model's reading of that image is a near tie,
+ * which int8's rounding breaks one way for the one and the other way for the other (the fp32
+ * readings happen to agree). */
 static void test_int8_deploy_matches_predict(void **state) {
   char calib[700], ckpt[700];
   snprintf(calib, sizeof calib, "%s", images[0]);
