@@ -1,8 +1,9 @@
 /* Our int8 GEMM (cg_igemm.h): loops over panels of NR columns of op(B) and blocks of KCB k;
  * each panel-block is packed (groups of four k per column, zero-padded, with its column sums),
- * then every tile of MR rows of A (and the rows left over, one at a time) runs the group loop of
- * 32-bit broadcasts of A and dot products of four bytes into NR/lanes vectors a row. The first
- * block stores C, later ones add to it. */
+ * or found packed (b_packed); then, with AMX, every block of 32 rows of A runs on tiles, and the
+ * rest, tiles of MR rows (and the rows left over, one at a time), run the group loop of 32-bit
+ * broadcasts of A and dot products of four bytes into NR/lanes vectors a row. The first block of
+ * k stores C, later ones add to it. The same loops, packing only, make a B packed whole. */
 #include "codegen/cg_igemm.h"
 
 #include <stdio.h>
@@ -46,23 +47,17 @@ static LLVMValueRef imin(Igemm *g, LLVMValueRef a, LLVMValueRef b) {
   return LLVMBuildSelect(g->c->b, LLVMBuildICmp(g->c->b, LLVMIntSLT, a, b, ""), a, b, "");
 }
 
-static LLVMValueRef splat(Igemm *g, LLVMValueRef x) {
-  LLVMBuilderRef b = g->c->b;
-  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), (unsigned)g->lanes);
-  LLVMValueRef one = LLVMBuildInsertElement(b, LLVMGetPoison(vt), x, cg_i32(g->c, 0), "");
-  return LLVMBuildShuffleVector(b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(g->c->i32, (unsigned)g->lanes)),
-                                "splat");
-}
-
-static LLVMValueRef splat_i32(Igemm *g, int v) { return splat(g, cg_i32(g->c, v)); }
-
 /* x in each of n lanes. */
 static LLVMValueRef splat_n(Igemm *g, LLVMValueRef x, int n) {
   LLVMBuilderRef b = g->c->b;
   LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), (unsigned)n);
   LLVMValueRef one = LLVMBuildInsertElement(b, LLVMGetPoison(vt), x, cg_i32(g->c, 0), "");
-  return LLVMBuildShuffleVector(b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(g->c->i32, (unsigned)n)), "");
+  return LLVMBuildShuffleVector(b, one, LLVMGetPoison(vt), LLVMConstNull(LLVMVectorType(g->c->i32, (unsigned)n)), "splat");
 }
+
+/* x in each lane of a vector of C. */
+static LLVMValueRef splat(Igemm *g, LLVMValueRef x) { return splat_n(g, x, g->lanes); }
+static LLVMValueRef splat_i32(Igemm *g, int v) { return splat(g, cg_i32(g->c, v)); }
 
 /* Lanes of vector v of the panel whose column exists: v * lanes + j < nr. */
 static LLVMValueRef lane_mask(Igemm *g, LLVMValueRef nr, int v) {
@@ -71,11 +66,16 @@ static LLVMValueRef lane_mask(Igemm *g, LLVMValueRef nr, int v) {
   return LLVMBuildICmp(g->c->b, LLVMIntSLT, LLVMConstVector(idx, (unsigned)g->lanes), splat(g, nr), "cols");
 }
 
-static LLVMValueRef masked(Igemm *g, const char *name, LLVMValueRef *args, int n) {
+/* llvm.masked.load / store (name) of vectors of type vt. */
+static LLVMValueRef masked_of(Igemm *g, LLVMTypeRef vt, const char *name, LLVMValueRef *args, int n) {
   unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
-  LLVMTypeRef types[2] = {g->vec, g->c->ptr};
+  LLVMTypeRef types[2] = {vt, g->c->ptr};
   LLVMValueRef fn = LLVMGetIntrinsicDeclaration(g->c->mod, id, types, 2);
   return LLVMBuildCall2(g->c->b, LLVMIntrinsicGetType(g->c->ctx, id, types, 2), fn, args, (unsigned)n, "");
+}
+
+static LLVMValueRef masked(Igemm *g, const char *name, LLVMValueRef *args, int n) {
+  return masked_of(g, g->vec, name, args, n);
 }
 
 /* acc + the sums of four products of the unsigned bytes of a and the signed bytes of b, lane by
@@ -146,11 +146,8 @@ static void emit_pack_b(Igemm *g, LLVMValueRef nr) {
     LLVMValueRef in_k = splat_n(g, LLVMBuildICmp(c->b, LLVMIntSLT, kk, g->kc, ""), w);
     LLVMValueRef p = byte_at(g, g->b, add(g, mul(g, add(g, g->k0, kk), s->ldb), g->n0));
     LLVMValueRef m = LLVMBuildAnd(c->b, mask, in_k, "");
-    LLVMTypeRef types[2] = {bytes, c->ptr};
-    unsigned id = LLVMLookupIntrinsicID("llvm.masked.load", 16);
     LLVMValueRef args[4] = {p, cg_i32(c, 1), m, LLVMConstNull(bytes)};
-    row[b] = LLVMBuildCall2(c->b, LLVMIntrinsicGetType(c->ctx, id, types, 2), LLVMGetIntrinsicDeclaration(c->mod, id, types, 2),
-                            args, 4, "");
+    row[b] = masked_of(g, bytes, "llvm.masked.load", args, 4);
     acc = LLVMBuildAdd(c->b, acc, LLVMBuildSExt(c->b, row[b], sums, ""), "");
   }
   LLVMBuildStore(c->b, acc, g->sum_vec);

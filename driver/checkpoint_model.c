@@ -10,6 +10,7 @@
 #include "runtime/rt_results.h"
 #include "runtime/rt_safetensors.h"
 #include "runtime/rt_settings.h"
+#include "support/rt_assert.h"
 
 /* The loss kind and hyperparameters recorded in the stored experiment settings (experiment_json),
  * read by the settings reader; the head's default loss and the built-in options where absent. */
@@ -109,12 +110,10 @@ bool checkpoint_model_load(const char *path, FeGraphKind kind, int batch, FeQuan
   /* an RtModel whose eval graph is this one (rt_evaluate, rt_io_*) */
   ModelBuild b = {0};
   model_describe(m->preset, batch, g, plan, NULL, g, plan, &b);
-  if (kind == FE_GRAPH_INFER) { /* the prediction, then any calibration outputs (named in the graph) */
-    const char *out[1 + FE_QUANT_MAX_WEIGHTS];
-    int n_out = g->n_outputs < 1 + FE_QUANT_MAX_WEIGHTS ? g->n_outputs : 1 + FE_QUANT_MAX_WEIGHTS;
-    out[0] = "pred";
-    for (int i = 1; i < n_out; i++) out[i] = ir_node(g, g->outputs[i])->name;
-    b.model.eval.io = model_io_slots(&b, g, plan, out, n_out, &b.model.eval.n_io);
+  if (kind == FE_GRAPH_INFER) { /* the prediction, then (FE_QUANT_OBSERVE) the calibration output */
+    static const char *const out[] = {"pred", "absmax"};
+    RT_ASSERT(g->n_outputs <= 2, "an inference graph has %d outputs", g->n_outputs);
+    b.model.eval.io = model_io_slots(&b, g, plan, out, g->n_outputs, &b.model.eval.n_io);
     const RtSlot *pred = rt_graph_slot(&b.model.eval, "pred");
     b.model.time_steps = pred && b.model.head == RT_HEAD_CTC ? (int)pred->dims[1] : 0;
   }

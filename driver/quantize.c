@@ -54,24 +54,14 @@ static bool load_image_folder(const char *dir, const RtModel *m, int max, Images
   qsort(names, (size_t)n, sizeof *names, compare_names);
   out->count = n < max ? n : max;
   out->pixels = rt_xmalloc((size_t)(out->count * out->per) * sizeof(float) + 1);
-  uint8_t *bytes = rt_xmalloc((size_t)out->per);
   for (int i = 0; i < out->count && d->errors == before; i++) {
     char path[4096], err[256];
     snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-    RtImage img;
-    if (!rt_image_load(path, &img, err, sizeof err)) {
+    if (!rt_image_read_input(path, m->height, m->width, out->pixels + out->per * i, err, sizeof err))
       rt_diag_error(d, path, 0, 0, "%s", err);
-      break;
-    }
-    float *px = out->pixels + out->per * i;
-    rt_image_to_input(&img, m->height, m->width, px);
-    rt_image_free(&img);
-    rt_input_to_bytes(px, out->per, bytes); /* as a data set keeps them (cmd_predict does the same) */
-    rt_input_from_bytes(bytes, out->per, px);
   }
   for (int i = 0; i < n; i++) free(names[i]);
   free(names);
-  free(bytes);
   return d->errors == before;
 }
 
@@ -172,56 +162,49 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
             "the calibration output disagrees with the preset's quantizable weights");
   double absmax[FE_QUANT_MAX_WEIGHTS];
   if (ok) calibrate(&cm, &im, o->method, obs, n_obs, absmax);
-  QuantWeight qw[FE_QUANT_MAX_WEIGHTS] = {{0}};
-  QuantWeight *rec = rt_xcalloc((size_t)cm.model.n_state + 1, sizeof *rec); /* W_hh, at most one a slot */
-  int n_recurrent = 0;
+  QuantWeight *qw = rt_xcalloc((size_t)cm.model.n_state + 1, sizeof *qw); /* at most one a slot */
+  int n_quantized = 0;
   RtStWriter *w = rt_st_writer_new();
   int64_t bytes_before = 0, bytes_after = 0;
   for (int i = 0; ok && i < cm.model.n_state; i++) { /* every param and statistic the graph reads */
     const RtSlot *s = &cm.model.state[i];
     const float *data = (const float *)((const char *)cm.state + s->offset);
     int64_t numel = rt_slot_numel(s);
-    int q = -1;
+    int q = -1; /* its calibrated input's index, for a product's weight */
     for (int k = 0; k < n_obs && q < 0; k++)
       if (strcmp(names[k], s->name) == 0) q = k;
+    bool recurrent = q < 0 && fe_preset_param_is_recurrent_weight(cm.preset, s->name); /* W_hh: no calibration */
     bytes_before += numel * 4;
-    if (q < 0 && fe_preset_param_is_recurrent_weight(cm.preset, s->name)) { /* W_hh: no calibration */
-      QuantWeight *r = &rec[n_recurrent++];
-      int64_t rows = s->dims[0], cols = numel / rows;
-      r->q = rt_xmalloc((size_t)numel);
-      r->scale = rt_xmalloc((size_t)rows * sizeof(float));
-      double err = quantize_weight(data, rows, cols, r);
-      for (int64_t k = 0; k < rows; k++) r->scale[k] /= 127.0f; /* the hidden state's 127 levels a unit */
-      char name[300];
-      rt_st_writer_add(w, s->name, RT_ST_I8, s->rank, s->dims, r->q);
-      snprintf(name, sizeof name, "%s.scale", s->name);
-      rt_st_writer_add(w, name, RT_ST_F32, 1, &rows, r->scale);
-      bytes_after += numel + rows * 4;
-      if (o->log)
-        fprintf(o->log, "  %-32s int8 (%lld x %lld), recurrent: hidden states at 127 levels a unit, weight error <= %.2f%%\n",
-                s->name, (long long)rows, (long long)cols, 100 * err);
-      continue;
-    }
-    if (q < 0) {
+    if (q < 0 && !recurrent) {
       rt_st_writer_add(w, s->name, RT_ST_F32, s->rank, s->dims, data);
       bytes_after += numel * 4;
       continue;
     }
+    QuantWeight *x = &qw[n_quantized++];
     int64_t rows = s->dims[0], cols = numel / rows;
-    qw[q].q = rt_xmalloc((size_t)numel);
-    qw[q].scale = rt_xmalloc((size_t)rows * sizeof(float));
-    double err = quantize_weight(data, rows, cols, &qw[q]);
-    qw[q].input_scale = absmax[q] > 0 ? (float)(absmax[q] / 127.0) : 1.0f;
+    x->q = rt_xmalloc((size_t)numel);
+    x->scale = rt_xmalloc((size_t)rows * sizeof(float));
+    double err = quantize_weight(data, rows, cols, x);
+    if (recurrent)
+      for (int64_t k = 0; k < rows; k++) x->scale[k] /= 127.0f; /* the hidden state's 127 levels a unit */
     char name[300];
-    rt_st_writer_add(w, s->name, RT_ST_I8, s->rank, s->dims, qw[q].q);
+    rt_st_writer_add(w, s->name, RT_ST_I8, s->rank, s->dims, x->q);
     snprintf(name, sizeof name, "%s.scale", s->name);
-    rt_st_writer_add(w, name, RT_ST_F32, 1, &rows, qw[q].scale);
-    snprintf(name, sizeof name, "%s.input_scale", s->name);
-    rt_st_writer_add(w, name, RT_ST_F32, 0, NULL, &qw[q].input_scale);
-    bytes_after += numel + rows * 4 + 4;
-    if (o->log)
-      fprintf(o->log, "  %-32s int8 (%lld x %lld), input range %.4g, weight error <= %.2f%% of a row's largest\n",
-              s->name, (long long)rows, (long long)cols, absmax[q], 100 * err);
+    rt_st_writer_add(w, name, RT_ST_F32, 1, &rows, x->scale);
+    bytes_after += numel + rows * 4;
+    if (!recurrent) {
+      x->input_scale = absmax[q] > 0 ? (float)(absmax[q] / 127.0) : 1.0f;
+      snprintf(name, sizeof name, "%s.input_scale", s->name);
+      rt_st_writer_add(w, name, RT_ST_F32, 0, NULL, &x->input_scale);
+      bytes_after += 4;
+    }
+    if (!o->log) continue;
+    fprintf(o->log, "  %-32s int8 (%lld x %lld), ", s->name, (long long)rows, (long long)cols);
+    if (recurrent)
+      fprintf(o->log, "recurrent: hidden states at 127 levels a unit, ");
+    else
+      fprintf(o->log, "input range %.4g, ", absmax[q]);
+    fprintf(o->log, "weight error <= %.2f%% of a row's largest\n", 100 * err);
   }
   if (ok) {
     for (int i = 0; i < rt_st_meta_count(src); i++) {
@@ -239,17 +222,13 @@ bool quantize_checkpoint(const QuantizeOptions *o, RtDiags *d) {
   }
   if (ok && o->log)
     fprintf(o->log, "%s: %d weights int8, calibrated on %d images; tensors %.1f MiB -> %.1f MiB\n", o->out,
-            n_obs + n_recurrent, im.count, bytes_before / 1048576.0, bytes_after / 1048576.0);
+            n_quantized, im.count, bytes_before / 1048576.0, bytes_after / 1048576.0);
   rt_st_writer_free(w);
-  for (int i = 0; i < n_obs; i++) {
+  for (int i = 0; i < n_quantized; i++) {
     free(qw[i].q);
     free(qw[i].scale);
   }
-  for (int i = 0; i < n_recurrent; i++) {
-    free(rec[i].q);
-    free(rec[i].scale);
-  }
-  free(rec);
+  free(qw);
   rt_st_free(src);
   free(im.pixels);
   checkpoint_model_free(&cm);

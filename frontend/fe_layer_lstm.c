@@ -72,11 +72,7 @@ static IrId lower_layer(FeLowerCtx *c, const FeLayer *l, IrId x, int layer) {
   IrId scan;
   if (ir_type_of(g, w_hh[0])->dtype == IR_I8) { /* int8 inference: its scales beside it */
     IrId scale[2];
-    for (int d = 0; d < dirs; d++) {
-      char name[160];
-      snprintf(name, sizeof name, "%s.scale", ir_node(g, w_hh[d])->name);
-      scale[d] = ir_graph_find(g, name);
-    }
+    for (int d = 0; d < dirs; d++) scale[d] = fe_lower_param_beside(c, w_hh[d], "scale");
     scan = ir_lstm_scan_i8(g, dirs, xproj, w_hh, scale);
   } else {
     scan = ir_lstm_scan(g, dirs, xproj, w_hh, c->train);

@@ -90,6 +90,20 @@ int fe_preset_quantizable_weights(const FePreset *p, char (*names)[128], int max
   return count;
 }
 
+/* An int8 weight `name` (i8, loaded from a quantized checkpoint) with its "<name>.scale" (one per
+ * output channel) and, with input_scale, "<name>.input_scale" beside it (FeQuantMode). */
+static IrId add_i8_weight(IrGraph *g, const char *name, IrShape s, bool input_scale) {
+  IrId w = ir_param_i8(g, name, s);
+  char beside[160];
+  snprintf(beside, sizeof beside, "%s.scale", name);
+  ir_param(g, beside, IR_SHAPE(s.dims[0]), IR_INIT_ONES, 0);
+  if (input_scale) {
+    snprintf(beside, sizeof beside, "%s.input_scale", name);
+    ir_param(g, beside, IR_SHAPE(), IR_INIT_ONES, 0);
+  }
+  return w;
+}
+
 /* Creates every param of l (fe_layer_params' shapes and inits, PyTorch names) as graph params
  * named "<layer>.<name>"; false after a diagnostic when a name is taken. */
 static bool create_params(FeLowerCtx *c, const FeLayer *l) {
@@ -107,11 +121,8 @@ static bool create_params(FeLowerCtx *c, const FeLayer *l) {
     }
     IrShape s = {.rank = info[i].rank};
     for (int k = 0; k < s.rank; k++) s.dims[k] = info[i].dims[k];
-    if (c->quant == FE_QUANT_INT8 && info[i].recurrent_weight) { /* scales only: its input is bounded */
-      ir_param_i8(c->g, full, s);
-      char scale[160];
-      snprintf(scale, sizeof scale, "%s.scale", full);
-      ir_param(c->g, scale, IR_SHAPE(s.dims[0]), IR_INIT_ONES, 0);
+    if (c->quant == FE_QUANT_INT8 && info[i].recurrent_weight) { /* no input scale: its input is bounded */
+      add_i8_weight(c->g, full, s, false);
       continue;
     }
     if (c->quant == FE_QUANT_NONE || !fe_lower_quantizable(&info[i])) {
@@ -129,12 +140,7 @@ static bool create_params(FeLowerCtx *c, const FeLayer *l) {
       c->quantizable[c->n_quantizable++] = ir_param(c->g, full, s, ir_init_of(info[i].init), info[i].bound);
       continue;
     }
-    c->quantizable[c->n_quantizable++] = ir_param_i8(c->g, full, s);
-    char scale[160];
-    snprintf(scale, sizeof scale, "%s.scale", full);
-    ir_param(c->g, scale, IR_SHAPE(s.dims[0]), IR_INIT_ONES, 0);
-    snprintf(scale, sizeof scale, "%s.input_scale", full);
-    ir_param(c->g, scale, IR_SHAPE(), IR_INIT_ONES, 0);
+    c->quantizable[c->n_quantizable++] = add_i8_weight(c->g, full, s, true);
   }
   return true;
 }

@@ -40,11 +40,13 @@ IrId fe_lower_param(FeLowerCtx *c, const FeLayer *l, const char *suffix);
 /* x @ w^T (+ b): x (N, in), w (out, in) in PyTorch's layout, b (out) or IR_NONE -> (N, out);
  * quantized as c->quant says when w is one of c->quantizable (FeQuantMode). */
 IrId fe_lower_affine(FeLowerCtx *c, IrId x, IrId w, IrId b);
+/* The param "<w's name>.<suffix>" (an int8 weight's "scale" or "input_scale"). */
+IrId fe_lower_param_beside(FeLowerCtx *c, IrId w, const char *suffix);
 /* conv2d(x, w) with spec, quantized alike. */
 IrId fe_lower_conv(FeLowerCtx *c, IrId x, IrId w, IrConvSpec spec);
 /* Whether a param is a weight that FeQuantMode applies to: a product weight with a fan-in of at
- * least FE_QUANT_MIN_FAN_IN (smaller products, a first convolution over a grey image, gain
- * nothing and lose the most). */
+ * least FE_QUANT_MIN_FAN_IN (smaller products, such as a first convolution over a grey image,
+ * are a small share of the work and the direct convolution loop runs them, in fp32). */
 bool fe_lower_quantizable(const FeParamInfo *info);
 
 /* One LSTM cell step from the gate pre-activations (B, 4h) in PyTorch's order i, f, g, o:

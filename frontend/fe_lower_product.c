@@ -20,7 +20,7 @@ static bool is_quantizable(const FeLowerCtx *c, IrId w) {
   return false;
 }
 
-static IrId param_beside(FeLowerCtx *c, IrId w, const char *suffix) {
+IrId fe_lower_param_beside(FeLowerCtx *c, IrId w, const char *suffix) {
   char name[160];
   snprintf(name, sizeof name, "%s.%s", ir_node(c->g, w)->name, suffix);
   IrId id = ir_graph_find(c->g, name);
@@ -42,7 +42,7 @@ static IrId product(FeLowerCtx *c, IrId x, IrId w, const IrConvSpec *conv) {
   bool quantized = c->quant != FE_QUANT_NONE && is_quantizable(c, w);
   if (quantized && c->quant == FE_QUANT_OBSERVE) observe(c, x, w);
   if (!quantized || c->quant != FE_QUANT_INT8) return conv ? ir_conv2d_ex(g, x, w, *conv) : ir_matmul(g, x, w, false, true);
-  IrId s_w = param_beside(c, w, "scale"), s_x = param_beside(c, w, "input_scale");
+  IrId s_w = fe_lower_param_beside(c, w, "scale"), s_x = fe_lower_param_beside(c, w, "input_scale");
   IrId q = ir_quantize(g, x, s_x);
   IrId sums = conv ? ir_conv2d_ex(g, q, w, *conv) : ir_matmul(g, q, w, false, true);
   if (conv) s_w = ir_reshape(g, s_w, IR_SHAPE(ir_type_of(g, w)->shape.dims[0], 1, 1));

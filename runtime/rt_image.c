@@ -288,6 +288,19 @@ void rt_input_from_bytes(const uint8_t *b, int64_t n, float *out) {
   for (int64_t i = 0; i < n; i++) out[i] = ((float)b[i] / 255.0f - 0.5f) / 0.5f;
 }
 
+bool rt_image_read_input(const char *path, int out_h, int out_w, float *out, char *err, size_t err_size) {
+  RtImage img;
+  if (!rt_image_load(path, &img, err, err_size)) return false;
+  rt_image_to_input(&img, out_h, out_w, out);
+  rt_image_free(&img);
+  for (int64_t i = 0; i < (int64_t)out_h * out_w; i++) {
+    uint8_t b;
+    rt_input_to_bytes(&out[i], 1, &b);
+    rt_input_from_bytes(&b, 1, &out[i]);
+  }
+  return true;
+}
+
 /* One PNG row filter for every row (Sub: each byte minus its left neighbour) instead of stb's
  * per-row trial of all five: about a third faster, files about 3% larger. */
 static void png_filter_init(void) { stbi_write_force_png_filter = 1; }

@@ -58,6 +58,12 @@ void rt_image_to_input(const RtImage *img, int out_h, int out_w, float *out);
 void rt_input_to_bytes(const float *x, int64_t n, uint8_t *out);
 void rt_input_from_bytes(const uint8_t *b, int64_t n, float *out);
 
+/* An image file as a model reads it outside a data set (smelt predict, quantize's calibration):
+ * rt_image_load, rt_image_to_input into out (out_h x out_w), then through the bytes a data set
+ * keeps, so that a validation image reads as it did in training's validation. False with err
+ * saying why when the file cannot be read. */
+bool rt_image_read_input(const char *path, int out_h, int out_w, float *out, char *err, size_t err_size);
+
 /* Encodes w x h pixels of `channels` 8-bit components (1 gray, 3 RGB, 4 RGBA), rows packed, as a
  * PNG file at path. False with a message in err when encoding or writing fails. */
 bool rt_image_write_png(const char *path, const uint8_t *pixels, int w, int h, int channels,

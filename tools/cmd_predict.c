@@ -89,26 +89,17 @@ int cmd_predict(int argc, char **argv) {
   int64_t per = (int64_t)m.model.height * m.model.width * m.model.channels;
   int width = (int)pred->dims[1], failed = 0;
   bool *loaded = rt_xcalloc((size_t)batch, sizeof *loaded);
-  uint8_t *bytes = rt_xmalloc((size_t)per);
   int32_t *ids = rt_xmalloc((size_t)width * sizeof *ids);
   char *text = rt_xmalloc((size_t)width * 4 + 1);
   for (int start = 0; start < count; start += (int)batch) {
     int n = count - start < batch ? count - start : (int)batch;
     memset(pixels, 0, (size_t)(per * batch) * sizeof(float));
     for (int i = 0; i < n; i++) {
-      RtImage img;
-      loaded[i] = rt_image_load(images[start + i], &img, err, sizeof err);
+      loaded[i] = rt_image_read_input(images[start + i], m.model.height, m.model.width, pixels + per * i, err, sizeof err);
       if (!loaded[i]) {
         fprintf(stderr, "%s: error: %s\n", images[start + i], err);
         failed++;
-        continue;
       }
-      rt_image_to_input(&img, m.model.height, m.model.width, pixels + per * i);
-      rt_image_free(&img);
-      /* through the bytes a data set keeps (rt_input_to_bytes), so that a validation image reads
-       * here as it did in training's validation */
-      rt_input_to_bytes(pixels + per * i, per, bytes);
-      rt_input_from_bytes(bytes, per, pixels + per * i);
     }
     g->step(m.state, io, scratch);
     const int32_t *rows = (const int32_t *)((const char *)io + pred->offset);
@@ -119,7 +110,6 @@ int cmd_predict(int argc, char **argv) {
     }
   }
   free(loaded);
-  free(bytes);
   free(ids);
   free(text);
   free(io);
