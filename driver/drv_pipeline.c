@@ -14,6 +14,7 @@
 #include "passes/remat.h"
 #include "passes/schedule.h"
 #include "passes/simplify.h"
+#include "passes/train_split.h"
 #include "runtime/rt_amx.h"
 #include "runtime/rt_blas.h"
 #include "runtime/rt_pool.h"
@@ -41,6 +42,28 @@ static bool build_unit(DrvUnit *u, RtDiags *d) {
   return u->graph != NULL;
 }
 
+/* Replaces a training unit's step by the phase it compiles. The gradient phase goes through
+ * simplification as a training graph without an update phase (rematerialisation included); the
+ * update phase as a plain graph. Its layer norms are the update phase's only outputs. */
+static void keep_phase(DrvUnit *u) {
+  IrGraph *gradients, *update;
+  pass_split_training(u->graph, &u->training, &gradients, &update);
+  if (u->owns_graph) ir_graph_free(u->graph);
+  bool keep_gradients = u->in.phase == DRV_PHASE_GRADIENTS;
+  ir_graph_free(keep_gradients ? update : gradients);
+  u->graph = keep_gradients ? gradients : update;
+  u->owns_graph = true;
+  PassTraining *t = &u->training;
+  t->params = t->grads = NULL; /* in the freed step's arena */
+  t->trained = NULL;
+  t->n_params = 0;
+  t->grad_norm = IR_NONE;
+  t->grads_end = keep_gradients ? u->graph->n_nodes : 0;
+  t->first_update = keep_gradients ? u->graph->n_updates : 0;
+  if (keep_gradients) t->n_layers = 0;
+  else t->first_norm_output = 0;
+}
+
 static bool grad_unit(DrvUnit *u, const PassOptimizer *opt, RtDiags *d) {
   if (unit_skips(u, DRV_STAGE_GRAD) || !unit_trains(u)) return true;
   IrGraph *g = u->graph;
@@ -49,7 +72,9 @@ static bool grad_unit(DrvUnit *u, const PassOptimizer *opt, RtDiags *d) {
     return false;
   }
   int before = d->errors;
-  return pass_build_training(g, g->outputs[0], opt, &u->training, d) && d->errors == before;
+  if (!pass_build_training(g, g->outputs[0], opt, &u->training, d) || d->errors != before) return false;
+  if (u->in.phase != DRV_PHASE_STEP) keep_phase(u);
+  return true;
 }
 
 /* The simplified graph's update phase: the nodes standing only for nodes the optimizer built

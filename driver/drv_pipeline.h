@@ -42,6 +42,11 @@ typedef enum DrvStage {
 
 typedef struct DrvProgram DrvProgram;
 
+/* Which part of a training step a training unit compiles: the whole step (one call per batch,
+ * the default), or one of its two phases (passes/train_split.h), which data-parallel training
+ * calls with an all-reduce of the gradients between them. */
+typedef enum DrvPhase { DRV_PHASE_STEP, DRV_PHASE_GRADIENTS, DRV_PHASE_UPDATE } DrvPhase;
+
 /* Where one unit's graph comes from: a preset (lowered at kind/batch/loss), an IR text file, or
  * a graph the caller keeps (borrowed; it must outlive the program). A given graph goes through
  * the stages after `done`: GRAD (with `train`) changes it in place, SIMPLIFIED makes the
@@ -56,6 +61,7 @@ typedef struct DrvInput {
   const IrGraph *graph;
   DrvStage done;    /* graph: the last stage it has been through (e.g. SIMPLIFIED: compile it as is) */
   bool train;       /* IR text or graph: run GRAD (output 0 must be a scalar loss) */
+  DrvPhase phase;   /* training units: the step or one of its phases */
   const char *step; /* the unit's exported step function; NULL: "smelt_step" */
 } DrvInput;
 

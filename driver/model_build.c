@@ -8,6 +8,7 @@
 #include "driver/experiment.h"
 #include "frontend/fe_lower.h"
 #include "ir/ir_ops.h"
+#include "passes/train_split.h"
 #include "runtime/rt_progress.h"
 #include "support/rt_assert.h"
 
@@ -97,7 +98,45 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
   m->preset_name = p->name;
 }
 
+void model_describe_update(const IrGraph *gradients, const PassPlan *gradients_plan, const IrGraph *update,
+                           const PassPlan *update_plan, ModelBuild *b) {
+  RtModel *m = &b->model;
+  const char **layers = NULL;
+  int n_layers = pass_grad_layers(update, &b->arena, &layers);
+  RT_ASSERT(n_layers == update->n_outputs, "update phase with %d outputs for %d layers", update->n_outputs, n_layers);
+  const char **norm_names = rt_arena_alloc(&b->arena, ((size_t)n_layers + 1) * sizeof *norm_names);
+  for (int i = 0; i < n_layers; i++) {
+    size_t size = strlen(RT_SLOT_GRAD_SQ) + strlen(layers[i]) + 1;
+    char *name = rt_arena_alloc(&b->arena, size);
+    snprintf(name, size, "%s%s", RT_SLOT_GRAD_SQ, layers[i]);
+    norm_names[i] = name;
+  }
+  m->update.io = model_io_slots(b, update, update_plan, norm_names, n_layers, &m->update.n_io);
+  m->update.io_bytes = update_plan->region_bytes[PASS_REGION_IO];
+  m->update.scratch_bytes = update_plan->region_bytes[PASS_REGION_SCRATCH];
+  /* the gradient phase's outputs: the step's own, then one per gradient input, in their order */
+  const char **grads = rt_arena_alloc(&b->arena, ((size_t)update->n_nodes + 1) * sizeof *grads);
+  int n_grads = 0;
+  size_t plen = strlen(PASS_GRAD_INPUT_PREFIX);
+  for (IrId id = 0; id < update->n_nodes; id++) {
+    const IrNode *n = update->nodes[id];
+    if (n->kind == IR_NODE_INPUT && n->name && !strncmp(n->name, PASS_GRAD_INPUT_PREFIX, plen)) grads[n_grads++] = n->name;
+  }
+  int first = gradients->n_outputs - n_grads;
+  RT_ASSERT(first >= 1 && first <= 2, "gradient phase with %d outputs for %d gradients", gradients->n_outputs, n_grads);
+  static const char *const step_out[] = {"loss", "logits"};
+  const char **names = rt_arena_alloc(&b->arena, ((size_t)gradients->n_outputs + 1) * sizeof *names);
+  for (int i = 0; i < gradients->n_outputs; i++) names[i] = i < first ? step_out[i] : grads[i - first];
+  m->train.io = model_io_slots(b, gradients, gradients_plan, names, gradients->n_outputs, &m->train.n_io);
+  b->train_io = (RtSlot *)m->train.io;
+  for (int i = 0; i < n_grads; i++) {
+    const RtSlot *out = rt_graph_slot(&m->train, grads[i]), *in = rt_graph_slot(&m->update, grads[i]);
+    RT_ASSERT(out && in && rt_slot_numel(out) == rt_slot_numel(in), "gradient %s does not match its input", grads[i]);
+  }
+}
+
 void model_build_free(ModelBuild *b) {
+  drv_program_free(b->update);
   drv_program_free(b->train);
   drv_program_free(b->eval);
   free((void *)b->model.preset_text);
@@ -118,23 +157,42 @@ static char *read_text(const char *path) {
   return s;
 }
 
-bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *b, RtDiags *d) {
+bool model_build(const FeExperiment *experiment, const ModelBuildOptions *o, ModelBuild *b, RtDiags *d) {
   double t0 = rt_now_seconds();
   memset(b, 0, sizeof *b);
+  int shards = o && o->shards > 1 ? o->shards : 1;
+  RT_ASSERT(experiment->batch_size % shards == 0, "batch %d over %d processes", experiment->batch_size, shards);
+  FeExperiment local = *experiment; /* each process's share of the batch */
+  local.batch_size /= shards;
+  const FeExperiment *e = &local;
   const FePreset *p = e->preset;
   /* bf16 is the training step's: the evaluation graph, whose metrics are reported, stays fp32 */
   DrvOptions opt = {.optimizer = model_optimizer(e), .serial = o && o->serial, .bf16 = e->precision == RT_PRECISION_BF16};
+  bool phases = shards > 1;
   DrvInput train = model_input(e, FE_GRAPH_TRAIN, NULL), eval = model_input(e, FE_GRAPH_EVAL, NULL);
+  train.phase = phases ? DRV_PHASE_GRADIENTS : DRV_PHASE_STEP;
   b->train = drv_compile(&train, &opt, DRV_STAGE_LOADED, d);
   opt.state_like = b->train ? b->train->units[0].plan : NULL;
+  if (phases && b->train) { /* the optimizer is elementwise: no products to round to bf16 */
+    DrvInput update = train;
+    update.phase = DRV_PHASE_UPDATE;
+    b->update = drv_compile(&update, &opt, DRV_STAGE_LOADED, d);
+  }
   opt.bf16 = false;
-  b->eval = b->train ? drv_compile(&eval, &opt, DRV_STAGE_LOADED, d) : NULL;
+  b->eval = b->train && (!phases || b->update) ? drv_compile(&eval, &opt, DRV_STAGE_LOADED, d) : NULL;
   if (!b->eval) {
     model_build_free(b);
     return false;
   }
   const DrvUnit *tu = &b->train->units[0], *eu = &b->eval->units[0];
   model_describe(p, e->batch_size, tu->graph, tu->plan, &tu->training, eu->graph, eu->plan, b);
+  if (phases) {
+    const DrvUnit *uu = &b->update->units[0];
+    model_describe_update(tu->graph, tu->plan, uu->graph, uu->plan, b);
+    b->model.update.step = uu->program->step;
+    b->model.update.kernels = uu->program->kernel_names;
+    b->model.update.n_kernels = uu->program->n_kernel_names;
+  }
   b->model.blas_gemm = b->train->opt.blas_gemm;
   b->model.train.step = tu->program->step;
   b->model.eval.step = eu->program->step;
@@ -145,8 +203,9 @@ bool model_build(const FeExperiment *e, const ModelBuildOptions *o, ModelBuild *
   b->model.preset_text = read_text(p->path);
   b->build_seconds = rt_now_seconds() - t0;
   if (o && o->log)
-    fprintf(o->log, "compiled %s (batch %d): training step %d kernels (%d unique)%s, evaluation %d kernels%s, %.1f s\n",
-            p->name, e->batch_size, tu->n_kernels, tu->n_unique, b->train->from_cache ? " from cache" : "",
-            eu->n_kernels, b->eval->from_cache ? " from cache" : "", b->build_seconds);
+    fprintf(o->log, "compiled %s (batch %d%s): training step %d kernels (%d unique)%s%s, evaluation %d kernels%s, %.1f s\n",
+            p->name, e->batch_size, phases ? " a process" : "", tu->n_kernels, tu->n_unique,
+            b->train->from_cache ? " from cache" : "", phases ? " in two phases" : "", eu->n_kernels,
+            b->eval->from_cache ? " from cache" : "", b->build_seconds);
   return true;
 }

@@ -13,6 +13,8 @@
 typedef struct ModelBuild {
   RtModel model;
   DrvProgram *train, *eval;          /* owned: simplified graphs, plans, compiled steps */
+  DrvProgram *update;                /* owned, with phases: the update phase (train is then the
+                                      * gradient phase); else NULL */
   RtSlot *state, *train_io, *eval_io;
   double build_seconds;              /* lowering, passes, compilation (or cache loads) */
   RtArena arena;                     /* names */
@@ -21,6 +23,9 @@ typedef struct ModelBuild {
 typedef struct ModelBuildOptions {
   bool serial;        /* no thread pool */
   FILE *log;          /* one line on what was compiled, or NULL */
+  int shards;         /* data-parallel processes (0 or 1: one): above one, the steps are compiled
+                       * at batch_size / shards (which must divide) and the training step as its
+                       * two phases (RtModel.update) */
 } ModelBuildOptions;
 
 /* Builds the model of experiment e. False with diagnostics on failure (then *b is freed). */
@@ -46,5 +51,11 @@ RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, co
  * named RT_SLOT_GRAD_SQ "<layer>". */
 void model_describe(const FePreset *p, int batch, const IrGraph *train, const PassPlan *train_plan,
                     const PassTraining *training, const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b);
+
+/* With phases: after model_describe (given the gradient phase as the training step), the update
+ * phase's io slots into m->update, and the gradient phase's outputs named as the update's
+ * gradient inputs (PASS_GRAD_INPUT_PREFIX "<param>"), which they feed. */
+void model_describe_update(const IrGraph *gradients, const PassPlan *gradients_plan, const IrGraph *update,
+                           const PassPlan *update_plan, ModelBuild *b);
 
 #endif

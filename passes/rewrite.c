@@ -97,6 +97,13 @@ IrGraph *pass_rewrite_finish(PassRewrite *rw) {
   return dst;
 }
 
+IrGraph *pass_rewrite_take(PassRewrite *rw) {
+  IrGraph *dst = rw->dst;
+  rewrite_release(rw);
+  rw->dst = NULL;
+  return dst;
+}
+
 void pass_rewrite_abort(PassRewrite *rw) {
   rewrite_release(rw);
   ir_graph_free(rw->dst);

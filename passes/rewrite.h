@@ -54,6 +54,11 @@ IrId pass_rewrite_add_op(PassRewrite *rw, IrOp op, int n_in, const IrId *in, con
  * a node. */
 IrGraph *pass_rewrite_finish(PassRewrite *rw);
 
+/* Releases the rewrite's own memory and returns the new graph with no outputs or updates: for a
+ * pass that keeps only some of them (it adds those to rw->dst, through pass_rewrite_value,
+ * before this call). Caller frees with ir_graph_free. */
+IrGraph *pass_rewrite_take(PassRewrite *rw);
+
 /* Releases everything, including the new graph, when a pass gives up midway. */
 void pass_rewrite_abort(PassRewrite *rw);
 

@@ -40,12 +40,16 @@ struct RtLoader {
   RtLoaderStats stats;
 };
 
+static int shard(const RtLoader *l) { return l->o.shards > 1 ? l->o.shard : 0; }
+static int global_batch(const RtLoader *l) { return l->o.batch_size * (l->o.shards > 1 ? l->o.shards : 1); }
+
 /* Fills slot s with batch b of epoch `epoch`. Reads only the dataset, the order and options. */
 static void fill(const RtLoader *l, RtBatch *s, int b, int64_t epoch) {
   const RtDataset *ds = l->ds;
   int B = l->o.batch_size, L = s->label_width;
   int64_t pixels = (int64_t)ds->height * ds->width;
-  int start = b * B, size = l->n - start < B ? l->n - start : B;
+  int start = b * global_batch(l) + shard(l) * B, size = l->n - start < B ? l->n - start : B;
+  if (size < 0) size = 0;
   s->size = size;
   s->index = b;
   s->epoch = epoch;
@@ -99,6 +103,8 @@ static void *producer(void *arg) {
 RtLoader *rt_loader_new(const RtDataset *ds, const RtLoaderOptions *opts) {
   RT_ASSERT(opts->batch_size >= 1, "batch size %d", opts->batch_size);
   RT_ASSERT(ds->count >= 1, "empty dataset");
+  RT_ASSERT(opts->shards <= 1 || (opts->shard >= 0 && opts->shard < opts->shards), "shard %d of %d", opts->shard,
+            opts->shards);
   RtLoader *l = rt_xcalloc(1, sizeof *l);
   l->ds = ds;
   l->o = *opts;
@@ -107,7 +113,7 @@ RtLoader *rt_loader_new(const RtDataset *ds, const RtLoaderOptions *opts) {
             ds->max_label_len);
   l->o.label_width = L;
   l->n = ds->count;
-  l->batches = (ds->count + opts->batch_size - 1) / opts->batch_size;
+  l->batches = (ds->count + global_batch(l) - 1) / global_batch(l);
   l->order_cap = ds->count;
   l->order = rt_xmalloc((size_t)ds->count * sizeof *l->order);
   int B = opts->batch_size;
@@ -205,7 +211,7 @@ void rt_loader_start_epoch_on(RtLoader *l, int64_t epoch, const RtDataset *ds, i
   if (max_len > 0) n = keep_short(l->ds, l->order, n, max_len);
   RT_ASSERT(n >= 1, "no sample of %d with a label of at most %d symbols", l->ds->count, max_len);
   l->n = n;
-  l->batches = (n + l->o.batch_size - 1) / l->o.batch_size;
+  l->batches = (n + global_batch(l) - 1) / global_batch(l);
   for (int s = 0; s < SLOTS; s++) l->ready[s] = -1;
   l->epoch = epoch;
   l->next_fill = l->consumed = 0;

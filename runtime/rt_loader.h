@@ -32,6 +32,12 @@ typedef struct RtLoaderOptions {
   bool background;          /* prepare batches in a background thread (synchronous, with a
                              * warning, when the thread cannot start) */
   RtAugmentSettings augment; /* applied when augment.enabled (training only) */
+  /* Data-parallel training: with shards > 1 the epoch goes in global batches of batch_size *
+   * shards samples, and this loader gives rows [shard * batch_size, (shard + 1) * batch_size)
+   * of each (in an epoch's last, shorter global batch, what remains of those rows: possibly
+   * none, then every row is padding). Each process of a run takes its own shard of the same
+   * order, so together they see exactly the batches of one process at the global batch size. */
+  int shard, shards;
 } RtLoaderOptions;
 
 typedef struct RtLoader RtLoader;
@@ -41,8 +47,8 @@ RtLoader *rt_loader_new(const RtDataset *ds, const RtLoaderOptions *opts);
 /* Stops the background thread and frees everything. NULL is allowed. */
 void rt_loader_free(RtLoader *l);
 
-/* Batches of the current epoch: ceil(samples / batch_size) (before the first start: of the
- * whole dataset). */
+/* Batches of the current epoch: ceil(samples / (batch_size * shards)) (before the first start:
+ * of the whole dataset). */
 int rt_loader_batches(const RtLoader *l);
 /* Samples of the current epoch: the dataset's count, or those a length limit keeps. */
 int rt_loader_samples(const RtLoader *l);

@@ -49,7 +49,7 @@ void rt_mem_need_model(RtMemNeed *n, const RtModel *m, bool train) {
   if (train) rt_mem_need_add(n, "weights and state", m->state_bytes);
   if (train) {
     /* the two steps run one at a time in one scratch region (rt_model_scratch_bytes) */
-    rt_mem_need_add(n, "training and evaluation steps", m->train.io_bytes + m->eval.io_bytes + rt_model_scratch_bytes(m));
+    rt_mem_need_add(n, "training and evaluation steps", m->train.io_bytes + m->eval.io_bytes + m->update.io_bytes + rt_model_scratch_bytes(m));
   } else {
     rt_mem_need_add(n, "evaluation step", m->eval.io_bytes + m->eval.scratch_bytes);
   }

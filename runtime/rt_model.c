@@ -19,7 +19,8 @@ void *rt_region_alloc_named(int64_t bytes, const char *what) {
 void *rt_region_alloc(int64_t bytes) { return rt_region_alloc_named(bytes, "a tensor region"); }
 
 int64_t rt_model_scratch_bytes(const RtModel *m) {
-  return m->train.scratch_bytes > m->eval.scratch_bytes ? m->train.scratch_bytes : m->eval.scratch_bytes;
+  int64_t bytes = m->train.scratch_bytes > m->eval.scratch_bytes ? m->train.scratch_bytes : m->eval.scratch_bytes;
+  return m->update.scratch_bytes > bytes ? m->update.scratch_bytes : bytes;
 }
 
 const RtSlot *rt_graph_slot(const RtGraphBin *g, const char *name) {

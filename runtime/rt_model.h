@@ -52,6 +52,12 @@ typedef struct RtModel {
   const RtSlot *state; /* (n_state) params and state, in region order */
   int n_state;
   RtGraphBin train, eval;
+  /* Data-parallel training's two phases: train.step is then the gradient phase (outputs loss,
+   * logits and one "grad.<param>" per trained param, which the caller sums over processes and
+   * writes into update's inputs of the same names) and update.step the optimizer (its scalar
+   * inputs lr, step... and its outputs the per-layer gradient norms). update.step is NULL when the
+   * model was compiled as one fused step. */
+  RtGraphBin update;
   RtHead head;
   int batch, channels, height, width;
   int max_len;    /* L: longest label */

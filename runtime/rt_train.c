@@ -20,6 +20,7 @@
 #include "runtime/rt_settings.h"
 #include "runtime/rt_tensorboard.h"
 #include "runtime/rt_train_io.h"
+#include "runtime/rt_train_parallel.h"
 #include "runtime/rt_warm_start.h"
 #include "support/rt_assert.h"
 #include "support/rt_fs.h"
@@ -38,6 +39,9 @@ typedef struct Run {
   const RtModel *m;
   const RtTrainConfig *cfg;
   void *state, *train_io, *train_scratch;
+  void *update_io;       /* data-parallel: the update phase's inputs and outputs; else NULL */
+  bool root;             /* the process that reads and writes the run's files (rank 0) */
+  RtParallel par;        /* data-parallel: the gradient exchange */
   char path_last[4096], path_best[4096], path_metrics[4096], path_results[4096];
   RtSchedule schedule;
   RtEarlyStop early;
@@ -128,17 +132,22 @@ static bool wins_tie(const Run *r, const RtEpochMetrics *e) {
   return r->early.has_best && e->v[m] > r->history[r->early.best_epoch].v[m];
 }
 
+/* Scalar `name` into the step that reads it: the fused step, or either phase. */
+static void put_scalar(const Run *r, const char *name, double v) {
+  rt_io_put_scalar(&r->m->train, r->train_io, name, v);
+  if (r->update_io) rt_io_put_scalar(&r->m->update, r->update_io, name, v);
+}
+
 /* Scalars that stay fixed for the run. */
 static void put_constant_scalars(const Run *r) {
   const RtTrainConfig *c = r->cfg;
-  const RtGraphBin *t = &r->m->train;
-  rt_io_put_scalar(t, r->train_io, "beta1", c->beta1);
-  rt_io_put_scalar(t, r->train_io, "beta2", c->beta2);
-  rt_io_put_scalar(t, r->train_io, "eps", c->eps);
-  rt_io_put_scalar(t, r->train_io, "momentum", c->momentum);
-  rt_io_put_scalar(t, r->train_io, "weight_decay", c->weight_decay);
-  rt_io_put_scalar(t, r->train_io, "clip_norm", c->grad_clip > 0 ? c->grad_clip : INFINITY);
-  rt_io_put_scalar(t, r->train_io, "dropout", c->dropout);
+  put_scalar(r, "beta1", c->beta1);
+  put_scalar(r, "beta2", c->beta2);
+  put_scalar(r, "eps", c->eps);
+  put_scalar(r, "momentum", c->momentum);
+  put_scalar(r, "weight_decay", c->weight_decay);
+  put_scalar(r, "clip_norm", c->grad_clip > 0 ? c->grad_clip : INFINITY);
+  put_scalar(r, "dropout", c->dropout);
 }
 
 static RtCheckpointInfo checkpoint_info(const Run *r, int epochs_done) {
@@ -165,9 +174,10 @@ static bool write_results(Run *r, RtRunStatus status, const char *error, int64_t
   return rt_results_write(r->path_results, &res, d);
 }
 
-/* The per-step dropout seed: a function of (run seed, step) only. */
-static int32_t step_seed(uint64_t seed, int64_t step) {
-  return (int32_t)rt_random_words(seed, 0x5eed, (uint64_t)step).v[0];
+/* The per-step dropout seed: a function of (run seed, step) only; each data-parallel process
+ * draws its own masks (rank 0 those of one process alone). */
+static int32_t step_seed(uint64_t seed, int64_t step, int rank) {
+  return (int32_t)rt_random_words(seed, 0x5eed + ((uint64_t)rank << 32), (uint64_t)step).v[0];
 }
 
 static void print_epoch(const Run *r, const RtEpochMetrics *e) {
@@ -316,6 +326,31 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
   return true;
 }
 
+/* What rank 0 tells the other processes once the run has started (fresh, warm-started or
+ * resumed): where it stands, then its history and weights. */
+typedef struct StartInfo {
+  int start_epoch;
+  bool resuming;
+  int64_t step;
+  RtSchedule schedule;
+  RtEarlyStop early;
+  int n_history;
+} StartInfo;
+
+static void share_start(Run *r, int *start_epoch, bool *resuming) {
+  RtComm *c = r->cfg->comm;
+  StartInfo s = {*start_epoch, *resuming, r->step, r->schedule, r->early, r->n_history};
+  c->broadcast(c, &s, sizeof s);
+  *start_epoch = s.start_epoch;
+  *resuming = s.resuming;
+  r->step = s.step;
+  r->schedule = s.schedule;
+  r->early = s.early;
+  r->n_history = s.n_history;
+  c->broadcast(c, r->history, (int64_t)s.n_history * (int64_t)sizeof *r->history);
+  c->broadcast(c, r->state, r->m->state_bytes);
+}
+
 bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
               RtTrainSummary *summary, RtDiags *d) {
   *summary = (RtTrainSummary){.status = RT_RUN_FAILED, .best_epoch = -1, .diverged_at_step = -1};
@@ -329,23 +364,31 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
                   symbols->charset.size, m->symbols);
     fits = false;
   }
-  if (!fits || !check_memory(m, cfg, train, val, d)) return false;
-  if (!rt_fs_mkdirs(cfg->out_dir, d)) return false;
-  int lock = rt_run_dir_lock(cfg->out_dir, d);
-  if (lock < 0) return false;
+  RtComm *comm = cfg->comm;
+  bool parallel = rt_comm_parallel(comm), root = !parallel || comm->rank == 0;
+  bool opened = fits && check_memory(m, cfg, train, val, d);
+  /* rank 0 alone owns the output folder */
+  int lock = -1;
+  if (opened && root) opened = rt_fs_mkdirs(cfg->out_dir, d) && (lock = rt_run_dir_lock(cfg->out_dir, d)) >= 0;
   /* the generator's fonts are read before any file of the run is touched */
-  RtFresh *source = fresh ? rt_fresh_new(&cfg->fresh, m->height, m->width, cfg->background_loader, d) : NULL;
-  if (fresh && !source) {
-    close(lock);
+  RtFresh *source = NULL;
+  if (opened && fresh) opened = (source = rt_fresh_new(&cfg->fresh, m->height, m->width, cfg->background_loader, d));
+  if (!rt_parallel_agree(comm, opened, d)) {
+    rt_fresh_free(source);
+    if (lock >= 0) close(lock);
     return false;
   }
-  Run r = {.m = m, .cfg = cfg, .summary = summary, .t_start = rt_now_seconds()};
+  Run r = {.m = m, .cfg = cfg, .summary = summary, .t_start = rt_now_seconds(), .root = root};
   join_path(r.path_last, sizeof r.path_last, cfg->out_dir, RT_FILE_LAST_CKPT);
   join_path(r.path_best, sizeof r.path_best, cfg->out_dir, RT_FILE_BEST_CKPT);
   join_path(r.path_metrics, sizeof r.path_metrics, cfg->out_dir, RT_FILE_METRICS);
   join_path(r.path_results, sizeof r.path_results, cfg->out_dir, RT_FILE_RESULTS);
   r.state = rt_region_alloc_named(m->state_bytes, "the weights and optimizer state");
   r.train_io = rt_region_alloc_named(m->train.io_bytes, "the training step's inputs and outputs");
+  if (parallel) {
+    r.update_io = rt_region_alloc_named(m->update.io_bytes, "the update phase's inputs and outputs");
+    rt_parallel_init(&r.par, m, comm);
+  }
   /* validation runs in the training step's scratch memory: the two never run at the same time */
   r.train_scratch = rt_region_alloc_named(rt_model_scratch_bytes(m), "the training step's scratch memory");
   r.history = rt_xcalloc((size_t)cfg->epochs + 1, sizeof *r.history);
@@ -367,32 +410,37 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   rt_early_stop_init(&r.early, cfg->early_stopping, rt_metric_higher_is_better(cfg->early_metric), cfg->patience,
                      cfg->min_delta);
   int start_epoch = 0;
-  bool resuming = cfg->resume && file_exists(r.path_last);
+  bool resuming = root && cfg->resume && file_exists(r.path_last);
   /* the lock is ours: no writer is mid-write, so temporary files here are a crashed one's */
-  if (!(resuming ? resume(&r, &start_epoch, d) : warm_start(&r, d) && prepare_fresh_start(&r, d)) ||
-      !rt_run_dir_remove_tmp(cfg->out_dir, d)) {
+  bool started = !root || ((resuming ? resume(&r, &start_epoch, d) : warm_start(&r, d) && prepare_fresh_start(&r, d)) &&
+                           rt_run_dir_remove_tmp(cfg->out_dir, d));
+  if (rt_parallel_agree(comm, started, d) && parallel) share_start(&r, &start_epoch, &resuming);
+  if (!started || (comm && comm->failed_together)) {
     /* refused: an earlier run's checkpoints and logs stay as they were (unless --overwrite) */
     if (rt_profile_on) rt_profile_enable(false);
     rt_fresh_free(source);
     free(r.history);
     free(r.state);
     free(r.train_io);
+    free(r.update_io);
+    rt_parallel_free(&r.par);
     free(r.train_scratch);
-    close(lock);
+    if (lock >= 0) close(lock);
     return false;
   }
-  RtEpochLog *log = rt_epoch_log_open(r.path_metrics, start_epoch, d);
+  RtEpochLog *log = root ? rt_epoch_log_open(r.path_metrics, start_epoch, d) : NULL;
   RtTbWriter *tb = log ? rt_tb_open(cfg->out_dir, d) : NULL;
-  bool ok = log && tb;
+  bool ok = rt_parallel_agree(comm, !root || (log && tb), d);
   RtLoaderOptions lo = {.batch_size = m->batch, .label_width = m->max_len, .seed = cfg->seed, .shuffle = true,
-                        .background = cfg->background_loader, .augment = cfg->augment};
+                        .background = cfg->background_loader, .augment = cfg->augment,
+                        .shard = parallel ? comm->rank : 0, .shards = parallel ? comm->size : 1};
   RtLoader *loader = NULL; /* made at the first epoch, from its set */
   /* fresh data: the epoch's set (the loader reads it until the next epoch starts); the next
    * epoch's is rendered meanwhile (rt_fresh_prefetch) */
   RtDataset *epoch_set = NULL;
   put_constant_scalars(&r);
   RtGradNorms norms; /* the training step's per-layer gradient norms, averaged per epoch */
-  rt_grad_norms_init(&norms, &m->train);
+  rt_grad_norms_init(&norms, parallel ? &m->update : &m->train);
   RtLossScalars loss_scalars = {cfg->label_smoothing, cfg->focal_gamma, cfg->focal_alpha};
   rt_io_put_loss_scalars(&m->train, r.train_io, &loss_scalars);
 
@@ -437,11 +485,18 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     for (const RtBatch *b; (b = rt_loader_next(loader));) {
       lr = rt_schedule_lr(&r.schedule, epoch, schedule_step(&sc, epoch, b->index, epoch_batches));
       rt_io_put_batch(m, &m->train, r.train_io, b);
-      rt_io_put_scalar(&m->train, r.train_io, "lr", lr);
-      rt_io_put_scalar(&m->train, r.train_io, "step", (double)(r.step + 1));
-      rt_io_put_scalar(&m->train, r.train_io, "seed", step_seed(cfg->seed, r.step));
+      put_scalar(&r, "lr", lr);
+      put_scalar(&r, "step", (double)(r.step + 1));
+      put_scalar(&r, "seed", step_seed(cfg->seed, r.step, parallel ? comm->rank : 0));
       m->train.step(r.state, r.train_io, r.train_scratch);
-      double loss = rt_io_get_scalar(&m->train, r.train_io, "loss");
+      double loss;
+      int64_t samples = b->size;
+      if (parallel) { /* the global batch's gradients, then the same update everywhere */
+        loss = rt_parallel_sum_gradients(&r.par, b, r.train_io, r.update_io, &samples);
+        m->update.step(r.state, r.update_io, r.train_scratch);
+      } else {
+        loss = rt_io_get_scalar(&m->train, r.train_io, "loss");
+      }
       r.step++;
       if (!isfinite(loss)) {
         status = RT_RUN_DIVERGED;
@@ -450,9 +505,9 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
         break;
       }
       loss_sum += loss;
-      rt_grad_norms_add(&norms, r.train_io);
+      rt_grad_norms_add(&norms, parallel ? r.update_io : r.train_io);
       steps_done++;
-      seen += b->size;
+      seen += samples;
       rt_progress_update(&bar, seen, loss_sum / steps_done);
       if (cfg->max_steps && r.step >= cfg->max_steps) break;
     }
@@ -466,24 +521,28 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     }
     RtEpochMetrics e = {.epoch = epoch + 1, .step = r.step};
     for (int k = 0; k < RT_METRIC_COUNT; k++) e.v[k] = NAN;
-    rt_evaluate(m, r.state, val, &loss_scalars, &e, predicted, r.train_scratch, d);
+    if (parallel) rt_parallel_share_running_stats(comm, m, r.state);
+    if (root) rt_evaluate(m, r.state, val, &loss_scalars, &e, predicted, r.train_scratch, d);
     e.v[RT_METRIC_TRAIN_LOSS] = steps_done ? loss_sum / steps_done : NAN;
     e.v[RT_METRIC_LR] = lr;
     e.v[RT_METRIC_SAMPLES_PER_S] = t_train > 0 ? (double)seen / t_train : 0;
     e.v[RT_METRIC_SECONDS] = rt_now_seconds() - t0;
     e.v[RT_METRIC_MAX_LABEL_LEN] = cfg->curriculum_epochs > 0 ? max_len : NAN;
     rt_grad_norms_mean(&norms, &e);
+    /* rank 0's validation drives the schedule and early stopping of every process */
+    if (parallel) comm->broadcast(comm, &e, sizeof e);
     r.history[r.n_history++] = e;
     print_epoch(&r, &e);
-    ok = rt_epoch_log_append(log, &e, d) && rt_epoch_to_tensorboard(tb, &e, r.step, d);
+    if (root) ok = rt_epoch_log_append(log, &e, d) && rt_epoch_to_tensorboard(tb, &e, r.step, d);
     bool improved;
     bool stop = rt_early_stop_update(&r.early, epoch, e.v[cfg->early_metric], wins_tie(&r, &e), &improved);
     rt_schedule_epoch_end(&r.schedule, epoch, e.v[cfg->schedule_metric]);
     RtCheckpointInfo info = checkpoint_info(&r, epoch + 1);
-    if (ok && improved) ok = rt_checkpoint_save(r.path_best, m, r.state, &info, d) &&
-                             write_predictions(cfg->out_dir, val, (const char *const *)predicted, d);
-    if (ok) ok = rt_checkpoint_save(r.path_last, m, r.state, &info, d);
-    if (ok) ok = write_results(&r, RT_RUN_OK, NULL, -1, d);
+    if (root && ok && improved) ok = rt_checkpoint_save(r.path_best, m, r.state, &info, d) &&
+                                     write_predictions(cfg->out_dir, val, (const char *const *)predicted, d);
+    if (root && ok) ok = rt_checkpoint_save(r.path_last, m, r.state, &info, d);
+    if (root && ok) ok = write_results(&r, RT_RUN_OK, NULL, -1, d);
+    if (parallel) ok = rt_parallel_agree(comm, rt_parallel_same_state(comm, r.state, m->state_bytes, d) && ok, d);
     if (stop) {
       status = RT_RUN_EARLY_STOPPED;
       if (cfg->progress >= 1)
@@ -497,7 +556,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   tb = NULL;
   if (!ok && !error[0] && d->count) rt_diag_format(&d->items[d->count - 1], error, sizeof error);
   if (!ok) status = RT_RUN_FAILED;
-  if (!write_results(&r, status, error[0] ? error : NULL, diverged_at, d)) {
+  if (root && !write_results(&r, status, error[0] ? error : NULL, diverged_at, d)) {
     ok = false;
     status = RT_RUN_FAILED;
   }
@@ -531,7 +590,9 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   free(r.history);
   free(r.state);
   free(r.train_io);
+  free(r.update_io);
+  rt_parallel_free(&r.par);
   free(r.train_scratch);
-  close(lock);
+  if (lock >= 0) close(lock);
   return ok;
 }

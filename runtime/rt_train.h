@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "runtime/rt_augment.h"
+#include "runtime/rt_comm.h"
 #include "runtime/rt_dataset.h"
 #include "runtime/rt_fresh.h"
 #include "runtime/rt_model.h"
@@ -48,6 +49,8 @@ typedef struct RtTrainConfig {
                                 rt_train's `train` may be NULL */
   int curriculum_epochs;     /* K > 0: the first K epochs train on short labels only
                                 (rt_curriculum_max_len); 0 = off */
+  RtComm *comm;              /* data-parallel processes (rt_train_parallel.h), the model compiled
+                                in two phases at batch / comm->size; NULL: this process alone */
 } RtTrainConfig;
 
 /* The curriculum on label length: the longest label epoch `epoch` (0-based) trains on, for data

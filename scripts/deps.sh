@@ -13,6 +13,7 @@ packages=(
   libstb-dev libcjson-dev            # images, JSON
   libfreetype-dev fonts-dejavu-core  # synthetic CAPTCHA generator
   zlib1g-dev                         # PNG compression of generated images
+  libopenmpi-dev openmpi-bin         # data-parallel training and sweeps over MPI ranks (mpirun)
 )
 [[ "${1:-}" == fuzz ]] && packages+=(clang-19 libclang-rt-19-dev)
 

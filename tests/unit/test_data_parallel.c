@@ -1,0 +1,229 @@
+/* Data-parallel training end to end: `mpirun -np 2 smelt train` (the smelt executable beside
+ * this binary's folder, or argv[1]) on tests/train/data_parallel.yaml against one process.
+ * Two processes at global batch 16 end with the weights and losses of one process at batch 16
+ * (SGD and Adam, a last batch whose second shard is empty), bit for bit the same on a second run;
+ * a run resumes with another number of processes; batch norm and dropout run (per-process batch
+ * statistics, rank 0's running statistics); a batch that does not split and a refusal by rank 0
+ * stop every process with one message. Needs mpirun (openmpi-bin). */
+#include <cjson/cJSON.h>
+#include <limits.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "runtime/rt_safetensors.h"
+
+static char tmp[] = "/tmp/smelt-dp-XXXXXX";
+static char smelt[PATH_MAX];
+static const char *const CONFIG = "tests/train/data_parallel.yaml";
+
+/* Runs `smelt train CONFIG --experiment E --out tmp/OUT --quiet EXTRA` in `procs` processes
+ * (mpirun when above 1), its output into tmp/OUT.log; returns the exit status. */
+static int train(int procs, const char *experiment, const char *out, const char *extra) {
+  char mpi[256] = "";
+  if (procs > 1) /* no shared-memory single copy: containers often forbid the ptrace it needs */
+    snprintf(mpi, sizeof mpi,
+             "timeout 300 mpirun -np %d --oversubscribe --allow-run-as-root --mca btl_vader_single_copy_mechanism none ",
+             procs);
+  char cmd[3 * PATH_MAX];
+  snprintf(cmd, sizeof cmd, "%s%s train %s --experiment %s --out %s/%s --quiet %s >%s/%s.log 2>&1", mpi, smelt,
+           CONFIG, experiment, tmp, out, extra ? extra : "", tmp, out);
+  int rc = system(cmd);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static char *slurp(const char *fmt, ...) {
+  char path[PATH_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(path, sizeof path, fmt, ap);
+  va_end(ap);
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *s = malloc((size_t)n + 1);
+  s[fread(s, 1, (size_t)n, f)] = 0;
+  fclose(f);
+  return s;
+}
+
+static RtStFile *checkpoint(const char *out, const char *experiment) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s/%s/last.safetensors", tmp, out, experiment);
+  RtDiags d = {0};
+  RtStFile *f = rt_st_load(path, &d);
+  rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  assert_non_null(f);
+  return f;
+}
+
+/* The largest difference between the two runs' F32 tensors, relative to 1 + |a|; every tensor
+ * of a in b with its shape. */
+static double max_difference(const char *out_a, const char *out_b, const char *experiment) {
+  RtStFile *a = checkpoint(out_a, experiment), *b = checkpoint(out_b, experiment);
+  double worst = 0;
+  assert_int_equal(rt_st_count(a), rt_st_count(b));
+  for (int i = 0; i < rt_st_count(a); i++) {
+    const RtStTensor *ta = rt_st_tensor(a, i), *tb = rt_st_find(b, ta->name);
+    assert_non_null(tb);
+    assert_int_equal(ta->count, tb->count);
+    if (ta->dtype != RT_ST_F32) continue;
+    for (int64_t k = 0; k < ta->count; k++) {
+      float x, y;
+      memcpy(&x, ta->data + 4 * k, 4);
+      memcpy(&y, tb->data + 4 * k, 4);
+      double diff = fabs((double)x - y) / (1 + fabs((double)x));
+      if (!(diff <= worst)) worst = diff; /* NaN wins */
+    }
+  }
+  rt_st_free(a);
+  rt_st_free(b);
+  return worst;
+}
+
+/* train_loss of each epoch in OUT/E/metrics.jsonl, into losses (returns the count). */
+static int losses(const char *out, const char *experiment, double *v, int max) {
+  char *text = slurp("%s/%s/%s/metrics.jsonl", tmp, out, experiment);
+  assert_non_null(text);
+  int n = 0;
+  for (char *line = strtok(text, "\n"); line && n < max; line = strtok(NULL, "\n")) {
+    cJSON *j = cJSON_Parse(line);
+    assert_non_null(j);
+    v[n++] = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "train_loss"));
+    cJSON_Delete(j);
+  }
+  free(text);
+  return n;
+}
+
+static void assert_log_has(const char *out, const char *needle) {
+  char *log = slurp("%s/%s.log", tmp, out);
+  assert_non_null(log);
+  if (!strstr(log, needle)) fprintf(stderr, "%s.log lacks '%s':\n%s\n", out, needle, log);
+  assert_non_null(strstr(log, needle));
+  free(log);
+}
+
+static void two_processes_match_one(const char *experiment) {
+  char one[64], two[64];
+  snprintf(one, sizeof one, "one-%s", experiment);
+  snprintf(two, sizeof two, "two-%s", experiment);
+  assert_int_equal(train(1, experiment, one, NULL), 0);
+  assert_int_equal(train(2, experiment, two, NULL), 0);
+  assert_log_has(two, "data-parallel over 2 processes");
+  double a[4], b[4];
+  assert_int_equal(losses(one, experiment, a, 4), 2);
+  assert_int_equal(losses(two, experiment, b, 4), 2);
+  for (int i = 0; i < 2; i++) assert_true(fabs(a[i] - b[i]) <= 1e-5 * (1 + fabs(a[i])));
+  double diff = max_difference(one, two, experiment);
+  printf("%s: largest relative weight difference between 1 and 2 processes %.2g\n", experiment, diff);
+  assert_true(diff <= 1e-4);
+}
+
+static void test_sgd_two_processes_match_one(void **state) { two_processes_match_one("plain"); }
+
+static void test_adam_two_processes_match_one(void **state) { two_processes_match_one("adam"); }
+
+/* The run of experiment in `procs` processes into OUT, unless an earlier test made it. */
+static void ensure_run(int procs, const char *experiment, const char *out) {
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/%s/%s/last.safetensors", tmp, out, experiment);
+  if (access(path, R_OK) != 0) assert_int_equal(train(procs, experiment, out, NULL), 0);
+}
+
+static void test_two_processes_repeat_exactly(void **state) {
+  ensure_run(2, "adam", "two-adam");
+  assert_int_equal(train(2, "adam", "again-adam", NULL), 0);
+  assert_true(max_difference("two-adam", "again-adam", "adam") == 0);
+}
+
+static void test_resume_with_another_process_count(void **state) {
+  assert_int_equal(train(2, "plain", "resumed", "--epochs 1"), 0);
+  assert_int_equal(train(1, "plain", "resumed", "--resume"), 0);
+  assert_log_has("resumed", "resuming plain after epoch 1");
+  double v[4];
+  assert_int_equal(losses("resumed", "plain", v, 4), 2);
+  ensure_run(2, "plain", "two-plain");
+  assert_true(max_difference("two-plain", "resumed", "plain") <= 1e-4);
+}
+
+static void test_batchnorm_and_dropout(void **state) {
+  assert_int_equal(train(2, "batchnorm", "bn", NULL), 0);
+  double v[4];
+  assert_int_equal(losses("bn", "batchnorm", v, 4), 2);
+  assert_true(isfinite(v[1]) && v[1] < v[0]);
+}
+
+static void test_batch_must_split_evenly(void **state) {
+  assert_int_not_equal(train(3, "plain", "three", NULL), 0);
+  assert_log_has("three", "batch_size 16 does not split evenly over 3 processes");
+  char path[PATH_MAX];
+  snprintf(path, sizeof path, "%s/three/plain", tmp);
+  struct stat st;
+  assert_int_not_equal(stat(path, &st), 0); /* nothing written */
+}
+
+static void test_refusal_by_rank_0_stops_all(void **state) {
+  assert_int_equal(train(2, "plain", "refused", "--epochs 1"), 0);
+  assert_int_not_equal(train(2, "plain", "refused", NULL), 0); /* an earlier run, neither --resume nor --overwrite */
+  char *log = slurp("%s/refused.log", tmp);
+  assert_non_null(log);
+  const char *first = strstr(log, "holds an earlier run of 'plain'");
+  assert_non_null(first);
+  assert_null(strstr(first + 1, "holds an earlier run")); /* said once, by rank 0 */
+  assert_null(strstr(log, "rank 1")); /* which stops without a word of its own */
+  free(log);
+}
+
+static int setup(void **state) {
+  if (!mkdtemp(tmp)) return -1;
+  if (!smelt[0]) { /* build/tests/test_data_parallel -> build/smelt */
+    ssize_t n = readlink("/proc/self/exe", smelt, sizeof smelt - 16);
+    if (n <= 0) return -1;
+    smelt[n] = '\0';
+    *strrchr(smelt, '/') = '\0';
+    *strrchr(smelt, '/') = '\0';
+    strcat(smelt, "/smelt");
+  }
+  if (access(smelt, X_OK) != 0) {
+    fprintf(stderr, "test_data_parallel: no smelt executable at %s (build the smelt target first)\n", smelt);
+    return -1;
+  }
+  if (system("command -v mpirun >/dev/null") != 0) {
+    fprintf(stderr, "test_data_parallel: no mpirun (scripts/deps.sh installs openmpi-bin)\n");
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **state) {
+  char cmd[PATH_MAX + 16];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1) snprintf(smelt, sizeof smelt, "%s", argv[1]);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sgd_two_processes_match_one),
+      cmocka_unit_test(test_adam_two_processes_match_one),
+      cmocka_unit_test(test_two_processes_repeat_exactly),
+      cmocka_unit_test(test_resume_with_another_process_count),
+      cmocka_unit_test(test_batchnorm_and_dropout),
+      cmocka_unit_test(test_batch_must_split_evenly),
+      cmocka_unit_test(test_refusal_by_rank_0_stops_all),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
