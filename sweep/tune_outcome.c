@@ -169,6 +169,22 @@ bool tune_outcome_prepare(const TuneSweep *s, TuneRun *r, char *note, size_t not
 
 bool tune_outcome_clear(const TuneRun *r, RtDiags *d) { return r->skip || r->resume || clear_previous(r, d); }
 
+void tune_outcome_requeue(TuneRun *r) {
+  r->status = TUNE_PENDING;
+  r->pid = 0;
+  r->rank = -1;
+  r->module_ready = false;
+  r->resume = file_exists(r, RT_FILE_LAST_CKPT);
+  if (r->resume) {
+    load_partial_history(r);
+    return;
+  }
+  RtDiags d = {0};
+  if (!clear_previous(r, &d)) rt_diags_print(&d, stderr);
+  rt_diags_free(&d);
+  set_history(r, NULL, 0);
+}
+
 /* The last line of the run's log that reports an error, else its last line. */
 static void log_error_line(const TuneRun *r, char *buf, size_t size) {
   char path[PATH_MAX + 32];

@@ -23,6 +23,10 @@ bool tune_outcome_prepare(const TuneSweep *s, TuneRun *r, char *note, size_t not
  * knows it can start (config and data checked). False with diagnostics when a file stays. */
 bool tune_outcome_clear(const TuneRun *r, RtDiags *d);
 
+/* Puts r, whose trainer was lost with its rank (MPI sweeps), back in the queue: resumed from the
+ * checkpoint its folder holds, else started over (the lost attempt's files removed). */
+void tune_outcome_requeue(TuneRun *r);
+
 /* Classifies r after its child ended with wait status ws (waitpid): pruned when the sweep killed
  * it for the median rule; failed with "killed by signal N (NAME)" for any other signal; else from
  * its results.json (diverged, failed, ok, early_stopped), where an ok run whose epochs differ from

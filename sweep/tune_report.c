@@ -14,6 +14,7 @@
 #include "support/rt_fs.h"
 #include "support/rt_json.h"
 #include "sweep/tune_chart.h"
+#include "sweep/tune_mpi.h"
 #include "sweep/tune_status.h"
 
 /* The metrics a row keeps its best of. */
@@ -114,9 +115,22 @@ static bool write_warnings(const TuneSweep *s, FILE *f, bool markdown) {
   return any;
 }
 
+/* " N ranks were lost ...", or "". */
+static const char *lost_note(const TuneSweep *s) {
+  static char note[128];
+  int lost = s->ranks ? tune_ranks_lost(s->ranks) : 0;
+  if (!lost) return "";
+  snprintf(note, sizeof note, " %d rank%s lost during the sweep (see the failed or retried experiments).", lost,
+           lost == 1 ? " was" : "s were");
+  return note;
+}
+
 static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, bool complete, FILE *f) {
   char a[16], b[16], t[16], ep[64], why[96];
   fprintf(f, "# Sweep report: %s\n\n", s->config_path);
+  if (s->n_ranks > 1)
+    fprintf(f, "Run by %d MPI ranks on %d host%s, %d experiment%s at a time on each.%s\n\n", s->n_ranks, s->n_hosts,
+            s->n_hosts == 1 ? "" : "s", s->jobs, s->jobs == 1 ? "" : "s", lost_note(s));
   fprintf(f, "%d experiments, ranked by best %s (`%s`): %d ranked, %d not ranked.%s\n\n", s->n,
           metric_title(s->rank_metric), rt_metric_key(s->rank_metric), ranked, s->n - ranked,
           complete ? "" : " **The sweep has not finished**: `smelt tune ... --resume` continues it.");
@@ -248,6 +262,9 @@ char *tune_report_summary_json(const TuneSweep *s, bool complete) {
   cJSON_AddStringToObject(files, "tensorboard_logdir", ".");
   cJSON *sweep = cJSON_AddObjectToObject(o, "sweep"); /* how it ran: may differ between equal sweeps */
   cJSON_AddNumberToObject(sweep, "jobs", s->jobs);
+  cJSON_AddNumberToObject(sweep, "ranks", s->n_ranks > 1 ? s->n_ranks : 1);
+  cJSON_AddNumberToObject(sweep, "hosts", s->n_hosts > 1 ? s->n_hosts : 1);
+  cJSON_AddNumberToObject(sweep, "ranks_lost", s->ranks ? tune_ranks_lost(s->ranks) : 0);
   cJSON_AddNumberToObject(sweep, "threads_per_job", s->threads);
   cJSON_AddBoolToObject(sweep, "resumed", s->resume);
   cJSON_AddItemToObject(sweep, "wall_time_s", rt_json_exact_number(rt_now_seconds() - s->started));

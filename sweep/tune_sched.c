@@ -1,8 +1,6 @@
 /* The sweep's process scheduler (tune_sched.h): a poll loop every 100 ms that reaps ended
  * children (waitpid), follows the running ones' metrics.jsonl, applies the median rule, starts
- * runs while fewer than `jobs` are alive, and redraws the status line. Between fork and exec the
- * child only makes system calls (the environment and argv are built before the fork), as a
- * multithreaded parent requires. */
+ * runs while fewer than `jobs` are alive, and redraws the status line. */
 #include "sweep/tune_sched.h"
 
 #include <errno.h>
@@ -10,41 +8,17 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "runtime/rt_progress.h"
+#include "sweep/tune_child.h"
+#include "sweep/tune_mpi.h"
 #include "sweep/tune_outcome.h"
 #include "sweep/tune_prune.h"
 #include "sweep/tune_status.h"
-
-extern char **environ;
-
-/* The parent's environment with the thread settings replaced: our pool gets its share of the
- * cores, and no BLAS or OpenMP pool may add threads on top (oversubscription). */
-static char **child_environment(const TuneSweep *s, char *threads_var, size_t size) {
-  static const char *const replaced[] = {"SMELT_THREADS=", "OPENBLAS_NUM_THREADS=", "OMP_NUM_THREADS=",
-                                         "GOTO_NUM_THREADS="};
-  enum { N_REPLACED = sizeof replaced / sizeof *replaced };
-  size_t n = 0;
-  while (environ[n]) n++;
-  char **env = calloc(n + N_REPLACED + 1, sizeof *env);
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    bool drop = false;
-    for (int j = 0; j < N_REPLACED; j++) drop |= !strncmp(environ[i], replaced[j], strlen(replaced[j]));
-    if (!drop) env[k++] = environ[i];
-  }
-  snprintf(threads_var, size, "SMELT_THREADS=%d", s->threads);
-  env[k++] = threads_var;
-  env[k++] = "OPENBLAS_NUM_THREADS=1";
-  env[k++] = "OMP_NUM_THREADS=1";
-  env[k++] = "GOTO_NUM_THREADS=1";
-  env[k] = NULL;
-  return env;
-}
 
 static void fail_to_start(TuneSweep *s, TuneRun *r, const char *what) {
   snprintf(r->reason, sizeof r->reason, "could not start its trainer: %.300s: %s", what, strerror(errno));
@@ -66,22 +40,7 @@ static void spawn(TuneSweep *s, TuneRun *r, char **env) {
   dprintf(fd, "== smelt tune: %s train %s --experiment %s --out %s --epochs %s --quiet%s (SMELT_THREADS=%d)\n",
           s->exe, s->config_path, r->e.name, s->out_dir, epochs, r->resume ? " --resume" : "", s->threads);
   r->log_scanned = lseek(fd, 0, SEEK_END);
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    /* dies with the sweep; the check closes the race with a parent that died before prctl */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(128 + SIGKILL);
-    int null = open("/dev/null", O_RDONLY);
-    if (null >= 0) dup2(null, STDIN_FILENO);
-    dup2(fd, STDOUT_FILENO);
-    dup2(fd, STDERR_FILENO);
-    execve(s->exe, argv, env);
-    static const char msg[] = "smelt tune: execve of the smelt executable failed\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)w;
-    _exit(127);
-  }
+  pid_t pid = tune_child_start(s->exe, argv, env, fd);
   close(fd);
   if (pid < 0) {
     fail_to_start(s, r, "fork");
@@ -126,14 +85,22 @@ static void announce_end(TuneSweep *s, TuneRun *r) {
   }
 }
 
-/* Stops the children of runs the median rule has just pruned. */
+static TuneRun *run_of(TuneSweep *s, pid_t pid) {
+  for (int i = 0; i < s->n; i++)
+    if (s->runs[i].pid == pid) return &s->runs[i];
+  return NULL;
+}
+
+/* Stops the trainers of runs the median rule has just pruned. */
 static void stop_pruned(TuneSweep *s, const int *was_pruned_at) {
   for (int i = 0; i < s->n; i++) {
     TuneRun *r = &s->runs[i];
     if (r->pruned_at == 0 || was_pruned_at[i]) continue;
-    if (r->pid > 0) { /* its end, once reaped, says it was pruned */
+    if (r->status == TUNE_RUNNING) { /* its end, once reported, says it was pruned */
       r->pruning_kill = true;
-      kill(r->pid, SIGKILL); /* its checkpoints and logs are written atomically: nothing is torn */
+      /* its checkpoints and logs are written atomically: nothing is torn */
+      if (r->pid > 0) kill(r->pid, SIGKILL);
+      else if (s->ranks) tune_ranks_signal(s->ranks, s, r, SIGKILL);
     } else if (r->announced) { /* else its end, about to be announced, says it */
       tune_status_event(s, r, "pruned after it ended (once the runs before it reached epoch %d): %s", r->pruned_at,
                         r->reason);
@@ -141,82 +108,159 @@ static void stop_pruned(TuneSweep *s, const int *was_pruned_at) {
   }
 }
 
-static void apply_pruning(TuneSweep *s, int *pruned_at) {
+static void apply_pruning(TuneSweep *s) {
+  int *pruned_at = malloc(((size_t)s->n + 1) * sizeof *pruned_at);
   for (int i = 0; i < s->n; i++) pruned_at[i] = s->runs[i].pruned_at;
   if (tune_prune_update(s)) stop_pruned(s, pruned_at);
+  free(pruned_at);
 }
 
-static TuneRun *run_of(TuneSweep *s, pid_t pid) {
-  for (int i = 0; i < s->n; i++)
-    if (s->runs[i].pid == pid) return &s->runs[i];
-  return NULL;
+/* A run's trainer ended (here or on another rank) with wait status ws. */
+static void run_ended(TuneSweep *s, TuneRun *r, int ws) {
+  r->pid = 0;
+  r->rank = -1;
+  tune_outcome_finish(r, ws);
+  tune_status_epochs(s, r);
+  apply_pruning(s);
+  announce_end(s, r);
+  if (s->on_end) s->on_end(s, r);
+  if (!s->tty) {
+    char line[512];
+    tune_status_format(s, line, sizeof line);
+    tune_status_event(s, NULL, "-- %s", line);
+  }
+}
+
+/* A trainer that ended while the sweep was being stopped: one our SIGTERM (or the terminal's
+ * Ctrl-C, which reaches it too) stopped is left pending, for --resume. */
+static void run_stopped(TuneSweep *s, TuneRun *r, int ws) {
+  r->pid = 0;
+  r->rank = -1;
+  bool stopped_here = WIFSIGNALED(ws) && (WTERMSIG(ws) == SIGTERM || WTERMSIG(ws) == SIGINT);
+  if (stopped_here && !r->pruning_kill && r->pruned_at == 0) {
+    r->status = TUNE_PENDING;
+    tune_outcome_poll(r);
+  } else {
+    tune_outcome_finish(r, ws); /* it had ended by itself, or was being pruned */
+  }
 }
 
 static void stop_all(TuneSweep *s) {
-  for (int i = 0; i < s->n; i++)
-    if (s->runs[i].pid > 0) kill(s->runs[i].pid, SIGTERM);
+  for (int i = 0; i < s->n; i++) {
+    TuneRun *r = &s->runs[i];
+    if (r->pid > 0) kill(r->pid, SIGTERM);
+    else if (r->status == TUNE_RUNNING && s->ranks) tune_ranks_signal(s->ranks, s, r, SIGTERM);
+  }
   for (int i = 0; i < s->n; i++) {
     TuneRun *r = &s->runs[i];
     if (r->pid <= 0) continue;
     int ws = 0;
     while (waitpid(r->pid, &ws, 0) < 0 && errno == EINTR) {}
-    r->pid = 0;
-    /* our SIGTERM, or the terminal's Ctrl-C, which reaches the children too */
-    bool stopped_here = WIFSIGNALED(ws) && (WTERMSIG(ws) == SIGTERM || WTERMSIG(ws) == SIGINT);
-    if (stopped_here && !r->pruning_kill && r->pruned_at == 0) {
-      r->status = TUNE_PENDING; /* interrupted: --resume continues it */
-      tune_outcome_poll(r);
-    } else {
-      tune_outcome_finish(r, ws); /* it had ended by itself, or was being pruned */
-    }
+    run_stopped(s, r, ws);
   }
+  /* the other ranks' trainers send their last files, then their end */
+  for (bool remote = s->ranks != NULL; remote;) {
+    tune_ranks_poll(s->ranks, s, run_stopped);
+    remote = false;
+    for (int i = 0; i < s->n; i++) remote |= s->runs[i].status == TUNE_RUNNING;
+    if (remote) nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
+  }
+}
+
+/* The order runs are handed out in: config order on one machine; longest expected first over
+ * MPI ranks (forward FLOPs x samples x epochs still to train), so that the last run to end is a
+ * short one. */
+static double expected_cost(const TuneRun *r) {
+  const FeExperiment *e = &r->e;
+  double samples = e->data.synthetic ? e->data.train_count : 1;
+  return e->preset->flops * samples * (e->epochs - r->n_history);
+}
+
+static int *start_order(const TuneSweep *s) {
+  int *order = malloc(((size_t)s->n + 1) * sizeof *order);
+  for (int i = 0; i < s->n; i++) order[i] = i;
+  if (!s->ranks) return order;
+  for (int i = 1; i < s->n; i++) /* stable insertion sort, longest first */
+    for (int j = i; j > 0 && expected_cost(&s->runs[order[j]]) > expected_cost(&s->runs[order[j - 1]]); j--) {
+      int t = order[j];
+      order[j] = order[j - 1];
+      order[j - 1] = t;
+    }
+  return order;
+}
+
+/* Starts run r in a free slot: one of ours while we have fewer than `jobs` trainers, else one of
+ * another rank. False when no slot is free. */
+static bool start_run(TuneSweep *s, TuneRun *r, char **env, int local_running) {
+  if (local_running < s->jobs) {
+    spawn(s, r, env);
+    if (r->pid > 0) r->rank = 0;
+    return true;
+  }
+  int rank = s->ranks ? tune_ranks_free_slot(s->ranks) : -1;
+  if (rank < 0) return false;
+  char log[PATH_MAX + 32];
+  snprintf(log, sizeof log, "%s/%s", r->dir, TUNE_FILE_LOG);
+  struct stat st;
+  r->log_scanned = stat(log, &st) == 0 ? (long)st.st_size : 0;
+  if (!tune_ranks_start(s->ranks, s, r, rank)) return true; /* the rank is lost: r waits for another */
+  r->status = TUNE_RUNNING;
+  r->started = rt_now_seconds();
+  r->shown_epochs = tune_run_epochs(r);
+  const char *host = tune_ranks_host(s->ranks, rank);
+  if (r->resume)
+    tune_status_event(s, r, "resumed after epoch %d on rank %d (%s)", r->n_history, rank, host);
+  else
+    tune_status_event(s, r, "started on rank %d (%s): %s, %d epochs", rank, host, r->e.preset->name, r->e.epochs);
+  return true;
+}
+
+static int count_local(const TuneSweep *s) {
+  int n = 0;
+  for (int i = 0; i < s->n; i++) n += s->runs[i].pid > 0;
+  return n;
 }
 
 bool tune_sched_run(TuneSweep *s, void (*on_end)(TuneSweep *s, TuneRun *r)) {
   char threads_var[64];
-  char **env = child_environment(s, threads_var, sizeof threads_var);
-  int *pruned_at = calloc((size_t)s->n + 1, sizeof *pruned_at);
-  int running = 0;
-  apply_pruning(s, pruned_at); /* runs complete on disk may already decide some epochs */
+  char **env = tune_child_environment(s->threads, threads_var, sizeof threads_var);
+  int *order = start_order(s);
+  s->on_end = on_end;
+  for (int i = 0; i < s->n; i++) s->runs[i].rank = -1;
+  apply_pruning(s); /* runs complete on disk may already decide some epochs */
   while (!*s->interrupted) {
     int ws;
     for (pid_t pid; (pid = waitpid(-1, &ws, WNOHANG)) > 0;) {
       TuneRun *r = run_of(s, pid);
-      if (!r) continue;
-      r->pid = 0;
-      running--;
-      tune_outcome_finish(r, ws);
-      tune_status_epochs(s, r);
-      apply_pruning(s, pruned_at);
-      announce_end(s, r);
-      if (on_end) on_end(s, r);
-      if (!s->tty) {
-        char line[512];
-        tune_status_format(s, line, sizeof line);
-        tune_status_event(s, NULL, "-- %s", line);
-      }
+      if (r) run_ended(s, r, ws);
     }
+    if (s->ranks) tune_ranks_poll(s->ranks, s, run_ended);
     for (int i = 0; i < s->n; i++) {
       TuneRun *r = &s->runs[i];
-      if (r->pid <= 0) continue;
+      if (r->status != TUNE_RUNNING) continue;
       if (tune_outcome_poll(r)) tune_status_epochs(s, r);
       tune_outcome_scan_log(r);
     }
-    apply_pruning(s, pruned_at);
-    int pending = 0;
-    for (int i = 0; i < s->n; i++) pending += s->runs[i].status == TUNE_PENDING && !s->runs[i].skip;
-    for (int i = 0; i < s->n && running < s->jobs; i++) {
-      if (!tune_sched_can_start(s, i)) continue;
-      spawn(s, &s->runs[i], env);
-      running += s->runs[i].pid > 0;
+    apply_pruning(s);
+    int pending = 0, running = 0;
+    for (int i = 0; i < s->n; i++) {
+      pending += s->runs[i].status == TUNE_PENDING && !s->runs[i].skip;
+      running += s->runs[i].status == TUNE_RUNNING;
+    }
+    for (int k = 0; k < s->n; k++) {
+      TuneRun *r = &s->runs[order[k]];
+      if (!tune_sched_can_start(s, order[k])) continue;
+      if (!start_run(s, r, env, count_local(s))) break;
+      running += r->status == TUNE_RUNNING;
     }
     if (running == 0 && pending == 0) break;
     if (running == 0) { /* cannot happen by construction; never spin on it */
-      for (int i = 0; i < s->n && running == 0; i++)
-        if (s->runs[i].status == TUNE_PENDING && !s->runs[i].skip) {
-          spawn(s, &s->runs[i], env);
-          running += s->runs[i].pid > 0;
-        }
+      for (int k = 0; k < s->n && running == 0; k++) {
+        TuneRun *r = &s->runs[order[k]];
+        if (r->status != TUNE_PENDING || r->skip) continue;
+        spawn(s, r, env);
+        running += r->pid > 0;
+      }
       continue;
     }
     tune_status_draw(s);
@@ -224,9 +268,9 @@ bool tune_sched_run(TuneSweep *s, void (*on_end)(TuneSweep *s, TuneRun *r)) {
   }
   bool interrupted = *s->interrupted != 0;
   if (interrupted) stop_all(s);
-  apply_pruning(s, pruned_at);
+  apply_pruning(s);
   tune_status_clear(s);
-  free(pruned_at);
+  free(order);
   free(env);
   return !interrupted;
 }

@@ -53,7 +53,9 @@ typedef struct TuneRun {
 
   bool skip;                 /* complete on disk (--resume): not launched again */
   bool resume;               /* launched with `train --resume` */
-  pid_t pid;                 /* while running */
+  pid_t pid;                 /* while running here (rank 0); 0 otherwise */
+  int rank;                  /* MPI sweeps: the rank running it (0: here), -1 when none */
+  int retries_used;          /* times it was queued again after its rank was lost */
   double started;            /* rt_now_seconds() at launch */
   bool module_ready;         /* its log says the model is compiled (siblings may start) */
   long log_scanned;          /* bytes of train.log already searched for that line */
@@ -83,6 +85,10 @@ typedef struct TuneSweep {
   bool status_drawn;         /* a status line is on screen (tty) */
   double started;
   volatile sig_atomic_t *interrupted; /* set by SIGINT/SIGTERM */
+  struct TuneRanks *ranks;   /* MPI sweeps (rank 0): the other ranks (sweep/tune_mpi.h); else NULL */
+  int retries;               /* --retries: times a run may be queued again after its rank was lost */
+  int n_ranks, n_hosts;      /* processes and hosts that ran the sweep (1, 1 without MPI) */
+  void (*on_end)(struct TuneSweep *s, TuneRun *r); /* tune_sched_run's */
 } TuneSweep;
 
 /* Fewest earlier runs with a value at an epoch before the median rule prunes against them. */

@@ -1,7 +1,8 @@
 /* `smelt tune CONFIG`: runs a whole study. The config is validated in full (and every data set
  * prepared) before the first epoch; then each experiment trains in its own child process
  * (tune_sched.c), up to --jobs at once, and the sweep ends with a ranked report in OUT
- * (tune_report.c). --resume picks an interrupted sweep up where it stopped. */
+ * (tune_report.c). --resume picks an interrupted sweep up where it stopped. Under mpirun, rank 0
+ * runs the sweep and the other ranks train the experiments it hands them (sweep/tune_mpi.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -12,10 +13,12 @@
 
 #include "driver/experiment.h"
 #include "frontend/fe_plan.h"
+#include "runtime/mpi/rt_mpi.h"
 #include "runtime/rt_pool.h"
 #include "runtime/rt_progress.h"
 #include "support/rt_fs.h"
 #include "support/rt_suggest.h"
+#include "sweep/tune_mpi.h"
 #include "sweep/tune_outcome.h"
 #include "sweep/tune_report.h"
 #include "sweep/tune_sched.h"
@@ -25,7 +28,7 @@
 
 static const char USAGE[] =
     "usage: smelt tune CONFIG [--only NAME,...] [--epochs N] [--jobs N] [--out DIR] [--resume]\n"
-    "                         [--rank-by METRIC] [--prune] [--prune-warmup N]\n"
+    "                         [--rank-by METRIC] [--prune] [--prune-warmup N] [--retries N]\n"
     "\n"
     "Runs every experiment of CONFIG (or the ones named), each in its own process so that a crash\n"
     "or a divergence ends that experiment only, and ranks them. The whole config is checked before\n"
@@ -43,14 +46,19 @@ static const char USAGE[] =
     "  --prune            stop an experiment whose metric at an epoch is worse than the median of the\n"
     "                     experiments before it at that epoch (median rule)\n"
     "  --prune-warmup N   epochs never pruned (default 5; implies --prune)\n"
+    "  --retries N        under MPI: queue a run again, up to N times, when its rank is lost (default 0)\n"
     "  -h, --help         show this help\n"
+    "\n"
+    "Under mpirun (mpirun -np N smelt tune ...; --enable-recovery lets a lost rank cost only its\n"
+    "experiments), rank 0 hands the experiments out to every rank, longest first, each rank running\n"
+    "--jobs of them at once; their files come back to rank 0's OUT (docs/distributed.md).\n"
     "\n"
     "exit status: 0 every experiment ran (ranked, diverged or pruned), 1 an experiment failed or\n"
     "the config has errors, 2 usage error, 130 interrupted (resume with --resume)\n";
 
 typedef struct TuneArgs {
   const char *config, *only, *out;
-  int64_t epochs, jobs, warmup;
+  int64_t epochs, jobs, warmup, retries;
   bool resume, prune;
   RtMetric rank;
 } TuneArgs;
@@ -61,7 +69,8 @@ static int parse_args(int argc, char **argv, TuneArgs *a) {
       {"jobs", required_argument, NULL, 'j'},         {"out", required_argument, NULL, 'd'},
       {"resume", no_argument, NULL, 'r'},             {"rank-by", required_argument, NULL, 'k'},
       {"prune", no_argument, NULL, 'p'},              {"prune-warmup", required_argument, NULL, 'w'},
-      {"help", no_argument, NULL, 'h'},               {0}};
+      {"retries", required_argument, NULL, 't'},      {"help", no_argument, NULL, 'h'},
+      {0}};
   *a = (TuneArgs){.out = "runs", .jobs = 1, .warmup = 5, .rank = RT_METRIC_VAL_CHAR_ACC};
   static const char *const rankable[] = {"val_char_acc", "val_seq_acc", "val_loss"};
   int c;
@@ -77,6 +86,9 @@ static int parse_args(int argc, char **argv, TuneArgs *a) {
         break;
       case 'j':
         if (!cli_parse_int("--jobs", optarg, 1, 256, &a->jobs, USAGE)) return CLI_EXIT_USAGE;
+        break;
+      case 't':
+        if (!cli_parse_int("--retries", optarg, 0, 1000, &a->retries, USAGE)) return CLI_EXIT_USAGE;
         break;
       case 'w':
         if (!cli_parse_int("--prune-warmup", optarg, 0, 100000, &a->warmup, USAGE)) return CLI_EXIT_USAGE;
@@ -157,8 +169,13 @@ static int lock_out_dir(const char *out) {
 }
 
 static void print_plan(const TuneSweep *s) {
-  fprintf(s->out, "smelt tune: %d experiment%s of %s, %d at a time (SMELT_THREADS=%d each), output in %s\n", s->n,
-          s->n == 1 ? "" : "s", s->config_path, s->jobs, s->threads, s->out_dir);
+  if (s->ranks)
+    fprintf(s->out, "smelt tune: %d experiment%s of %s over %d ranks on %d host%s, %d at a time on each, output in %s\n",
+            s->n, s->n == 1 ? "" : "s", s->config_path, s->n_ranks, s->n_hosts, s->n_hosts == 1 ? "" : "s", s->jobs,
+            s->out_dir);
+  else
+    fprintf(s->out, "smelt tune: %d experiment%s of %s, %d at a time (SMELT_THREADS=%d each), output in %s\n", s->n,
+            s->n == 1 ? "" : "s", s->config_path, s->jobs, s->threads, s->out_dir);
   int w = 10;
   for (int i = 0; i < s->n; i++)
     if ((int)strlen(s->runs[i].e.name) > w) w = (int)strlen(s->runs[i].e.name);
@@ -273,30 +290,101 @@ static void print_where(const TuneSweep *s) {
   free(rows);
 }
 
+/* A rank other than 0 of an MPI sweep: prepares the data of the chosen experiments on its host
+ * (quietly: rank 0 reports), then trains what rank 0 hands it. */
+static int work(const TuneArgs *a, RtComm *comm, const char *exe) {
+  RtDiags d = {0};
+  FeConfig *cfg = fe_config_load(a->config, NULL, &d);
+  bool ready = cfg != NULL;
+  char error[400] = "its copy of the config has errors";
+  TuneSweep s = {.cfg = cfg};
+  bool *chosen = cfg ? calloc((size_t)cfg->count, sizeof *chosen) : NULL;
+  if (cfg) {
+    FILE *quiet = fopen("/dev/null", "w");
+    FILE *err = stderr;
+    stderr = quiet ? quiet : err; /* rank 0 lists the config's problems */
+    ready = select_experiments(cfg, a->config, a->only, chosen);
+    stderr = err;
+    if (quiet) fclose(quiet);
+    s.runs = calloc((size_t)cfg->count, sizeof *s.runs);
+    for (int i = 0; ready && i < cfg->count; i++)
+      if (chosen[i]) s.runs[s.n++].e = cfg->experiments[i];
+    rt_diags_free(&d);
+    if (ready && !(ready = prepare_data(&s, &d)) && d.count) rt_diag_format(&d.items[0], error, sizeof error);
+  }
+  rt_diags_free(&d);
+  int status = tune_worker(comm, exe, a->config, (int)a->jobs, ready, error);
+  free(s.runs);
+  free(chosen);
+  fe_config_free(cfg);
+  return status;
+}
+
+static int tune(const TuneArgs *a, RtComm *comm);
+
 int cmd_tune(int argc, char **argv) {
   TuneArgs a;
   int rc = parse_args(argc, argv, &a);
   if (rc) return rc < 0 ? CLI_EXIT_OK : rc;
+  if (!rt_mpi_launched()) return tune(&a, NULL);
+  RtComm comm;
+  rt_mpi_start(&comm);
+  if (comm.size == 1) {
+    rc = tune(&a, NULL);
+  } else if (comm.rank > 0) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    rc = work(&a, &comm, exe);
+    if (rc != CLI_EXIT_OK) _exit(rc); /* rank 0 is gone: MPI cannot end normally */
+  } else {
+    rc = tune(&a, &comm);
+  }
+  comm.failed_together = true; /* every rank knows how the sweep ended */
+  rt_mpi_finish(&comm, rc == CLI_EXIT_OK);
+  return rc;
+}
+
+/* Tells the other ranks of an MPI sweep that it is over. When one was lost, a message to it may
+ * never complete and MPI cannot end normally: the process exits here with `status`. */
+static void end_ranks(TuneRanks *ranks, int status) {
+  if (!ranks || !tune_ranks_free(ranks)) return;
+  fflush(NULL);
+  _exit(status);
+}
+
+/* The sweep (comm: rank 0 of an MPI sweep, else NULL). */
+static int tune(const TuneArgs *args, RtComm *comm) {
+  const TuneArgs *a = args;
+  /* first of all, so that the other ranks always hear how the sweep ends */
+  TuneRanks *ranks = comm ? tune_ranks_new(comm, (int)a->jobs) : NULL;
   RtDiags d = {0};
-  FeConfig *cfg = fe_config_load(a.config, NULL, &d);
+  FeConfig *cfg = fe_config_load(a->config, NULL, &d);
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   if (!cfg) {
-    fprintf(stderr, "%s: nothing was run: fix the config first (`smelt check %s` lists every problem)\n", a.config,
-            a.config);
+    fprintf(stderr, "%s: nothing was run: fix the config first (`smelt check %s` lists every problem)\n", a->config,
+            a->config);
+    end_ranks(ranks, CLI_EXIT_FAIL);
     return CLI_EXIT_FAIL;
   }
   bool *chosen = calloc((size_t)cfg->count, sizeof *chosen);
   char exe[PATH_MAX];
   ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
   int lock = -1, status = CLI_EXIT_FAIL;
-  TuneSweep s = {.config_path = a.config, .out_dir = a.out, .exe = exe, .cfg = cfg, .jobs = (int)a.jobs,
-                 .rank_metric = a.rank, .prune = a.prune, .prune_warmup = (int)a.warmup,
-                 .epochs_override = (int)a.epochs, .resume = a.resume, .out = stdout,
+  TuneSweep s = {.config_path = a->config, .out_dir = a->out, .exe = exe, .cfg = cfg, .jobs = (int)a->jobs,
+                 .rank_metric = a->rank, .prune = a->prune, .prune_warmup = (int)a->warmup,
+                 .epochs_override = (int)a->epochs, .resume = a->resume, .out = stdout,
                  .tty = isatty(STDOUT_FILENO) && isatty(STDERR_FILENO), .started = rt_now_seconds(),
-                 .interrupted = &interrupted};
+                 .interrupted = &interrupted, .ranks = ranks, .retries = (int)a->retries, .n_ranks = 1,
+                 .n_hosts = 1};
+  if (ranks) {
+    s.n_ranks = tune_ranks_size(ranks);
+    s.n_hosts = tune_ranks_hosts(ranks);
+  }
   s.runs = calloc((size_t)cfg->count, sizeof *s.runs);
-  s.threads = rt_pool_threads() / s.jobs > 1 ? rt_pool_threads() / s.jobs : 1;
+  int cores = rt_pool_threads() / (comm ? rt_mpi_host_processes() : 1); /* ranks of a host share it */
+  s.threads = cores / s.jobs > 1 ? cores / s.jobs : 1;
   if (s.jobs > rt_pool_threads())
     fprintf(stderr, "smelt tune: warning: --jobs %d on %d cores: the experiments share cores and each runs slower\n",
             s.jobs, rt_pool_threads());
@@ -305,15 +393,15 @@ int cmd_tune(int argc, char **argv) {
     goto done;
   }
   exe[exe_len] = '\0';
-  if (!select_experiments(cfg, a.config, a.only, chosen)) goto done;
-  if (!rt_fs_mkdirs(a.out, &d) || (lock = lock_out_dir(a.out)) < 0) goto done;
+  if (!select_experiments(cfg, a->config, a->only, chosen)) goto done;
+  if (!rt_fs_mkdirs(a->out, &d) || (lock = lock_out_dir(a->out)) < 0) goto done;
   if (!setup_runs(&s, chosen, &d)) goto done;
   print_plan(&s);
   if (!prepare_data(&s, &d)) {
     rt_diags_print(&d, stderr);
     rt_diags_free(&d);
     fprintf(stderr, "%s: nothing was trained and no earlier run's files were touched: the data is not usable\n",
-            a.config);
+            a->config);
     goto done;
   }
   /* only now, with the config and data checked, do runs that start over lose an earlier run's files */
@@ -346,5 +434,6 @@ done:
   free(chosen);
   if (lock >= 0) close(lock);
   fe_config_free(cfg);
+  end_ranks(ranks, status);
   return status;
 }

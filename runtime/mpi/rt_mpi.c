@@ -22,6 +22,15 @@ bool rt_mpi_launched(void) {
   return false;
 }
 
+int rt_mpi_host_processes(void) {
+  static const char *const vars[] = {"OMPI_COMM_WORLD_LOCAL_SIZE", "SLURM_NTASKS_PER_NODE"};
+  for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+    const char *v = getenv(vars[i]);
+    if (v && atoi(v) > 0) return atoi(v);
+  }
+  return 1;
+}
+
 static void sum_f32(const RtComm *c, float *x, int64_t n) {
   for (int64_t at = 0; at < n; at += CHUNK) {
     int count = (int)(n - at < CHUNK ? n - at : CHUNK);

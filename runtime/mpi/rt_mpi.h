@@ -13,6 +13,10 @@
  * experiments it runs as child processes). */
 bool rt_mpi_launched(void);
 
+/* Processes of this MPI job on this host, which share its cores (the launcher's
+ * OMPI_COMM_WORLD_LOCAL_SIZE, or SLURM_NTASKS_PER_NODE; 1 when neither is set). */
+int rt_mpi_host_processes(void);
+
 /* Initialises MPI (once per process) and fills *c with MPI_COMM_WORLD: rank, size, hosts and the
  * collectives. */
 void rt_mpi_start(RtComm *c);
