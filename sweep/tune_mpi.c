@@ -289,7 +289,7 @@ static void commit_staged(TuneRanks *t, TuneSweep *s, int rank) {
   for (int i = 0; i < t->n_staged[rank]; i++) {
     const Staged *f = &t->staged[rank][i];
     const TuneRun *r = &s->runs[f->run];
-    if (r->status != TUNE_RUNNING || r->rank != rank) continue;
+    if (r->rank != rank) continue;
     char sender_dir[2 * PATH_MAX];
     snprintf(sender_dir, sizeof sender_dir, "%s/%s", t->scratch[rank], r->e.name);
     write_file(r->dir, f->name, f->data, f->size, sender_dir);
@@ -351,8 +351,9 @@ static void lose(TuneRanks *t, TuneSweep *s, int rank, double silent) {
   drop_staged(t, rank); /* a snapshot it did not finish */
   for (int i = 0; i < s->n; i++) {
     TuneRun *r = &s->runs[i];
-    if (r->status != TUNE_RUNNING || r->rank != rank) continue;
+    if (r->rank != rank) continue;
     r->rank = -1;
+    if (r->status != TUNE_RUNNING) continue; /* pruned meanwhile: it stays pruned */
     char why[300];
     snprintf(why, sizeof why, "its rank %d (host %s) was lost: no word from it for %.0f s", rank, t->host[rank],
              silent);
@@ -369,11 +370,12 @@ static void lose(TuneRanks *t, TuneSweep *s, int rank, double silent) {
   }
 }
 
-/* The run a message of `from` is about, when it is still that rank's. */
+/* The run a message of `from` is about, when it is still that rank's (running, or pruned and
+ * not yet ended). */
 static TuneRun *run_of(TuneSweep *s, int from, int32_t run) {
   if (run < 0 || run >= s->n) return NULL;
   TuneRun *r = &s->runs[run];
-  return r->status == TUNE_RUNNING && r->rank == from ? r : NULL;
+  return r->rank == from ? r : NULL;
 }
 
 /* Receives and drops a probed message nobody wants (small: a beat, a quit). */

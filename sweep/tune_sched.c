@@ -91,16 +91,20 @@ static TuneRun *run_of(TuneSweep *s, pid_t pid) {
   return NULL;
 }
 
+/* Whether r's trainer is alive, here (pid) or on another rank: the median rule marks a run
+ * pruned before its trainer has ended. */
+static bool in_flight(const TuneRun *r) { return r->pid > 0 || r->rank > 0; }
+
 /* Stops the trainers of runs the median rule has just pruned. */
 static void stop_pruned(TuneSweep *s, const int *was_pruned_at) {
   for (int i = 0; i < s->n; i++) {
     TuneRun *r = &s->runs[i];
     if (r->pruned_at == 0 || was_pruned_at[i]) continue;
-    if (r->status == TUNE_RUNNING) { /* its end, once reported, says it was pruned */
+    if (in_flight(r)) { /* its end, once reported, says it was pruned */
       r->pruning_kill = true;
       /* its checkpoints and logs are written atomically: nothing is torn */
       if (r->pid > 0) kill(r->pid, SIGKILL);
-      else if (s->ranks) tune_ranks_signal(s->ranks, s, r, SIGKILL);
+      else tune_ranks_signal(s->ranks, s, r, SIGKILL);
     } else if (r->announced) { /* else its end, about to be announced, says it */
       tune_status_event(s, r, "pruned after it ended (once the runs before it reached epoch %d): %s", r->pruned_at,
                         r->reason);
@@ -149,7 +153,7 @@ static void stop_all(TuneSweep *s) {
   for (int i = 0; i < s->n; i++) {
     TuneRun *r = &s->runs[i];
     if (r->pid > 0) kill(r->pid, SIGTERM);
-    else if (r->status == TUNE_RUNNING && s->ranks) tune_ranks_signal(s->ranks, s, r, SIGTERM);
+    else if (r->rank > 0) tune_ranks_signal(s->ranks, s, r, SIGTERM);
   }
   for (int i = 0; i < s->n; i++) {
     TuneRun *r = &s->runs[i];
@@ -162,7 +166,7 @@ static void stop_all(TuneSweep *s) {
   for (bool remote = s->ranks != NULL; remote;) {
     tune_ranks_poll(s->ranks, s, run_stopped);
     remote = false;
-    for (int i = 0; i < s->n; i++) remote |= s->runs[i].status == TUNE_RUNNING;
+    for (int i = 0; i < s->n; i++) remote |= s->runs[i].rank > 0;
     if (remote) nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
   }
 }
@@ -245,13 +249,13 @@ bool tune_sched_run(TuneSweep *s, void (*on_end)(TuneSweep *s, TuneRun *r)) {
     int pending = 0, running = 0;
     for (int i = 0; i < s->n; i++) {
       pending += s->runs[i].status == TUNE_PENDING && !s->runs[i].skip;
-      running += s->runs[i].status == TUNE_RUNNING;
+      running += in_flight(&s->runs[i]);
     }
     for (int k = 0; k < s->n; k++) {
       TuneRun *r = &s->runs[order[k]];
       if (!tune_sched_can_start(s, order[k])) continue;
       if (!start_run(s, r, env, count_local(s))) break;
-      running += r->status == TUNE_RUNNING;
+      running += in_flight(r);
     }
     if (running == 0 && pending == 0) break;
     if (running == 0) { /* cannot happen by construction; never spin on it */
