@@ -41,6 +41,9 @@ typedef struct AotTrainer {
   int max_threads;
   const char *built_from;     /* --help lines */
   const char *train_step, *eval_step; /* symbols of the object's step functions */
+  const char *update_step;    /* data-parallel (--mpi): the update phase's (train_step is then the
+                               * gradient phase), else NULL */
+  int processes;              /* data-parallel: the MPI processes it is built for; 0 or 1: none */
 } AotTrainer;
 
 /* Writes the trainer's C source (tables + main calling rt_trainer_main). */

@@ -38,7 +38,7 @@ typedef enum DrvStage {
   DRV_STAGE_NONE = -1 /* nothing run yet */
 } DrvStage;
 
-#define DRV_MAX_UNITS 2
+#define DRV_MAX_UNITS 3 /* a data-parallel trainer: gradient and update phases, evaluation */
 
 typedef struct DrvProgram DrvProgram;
 

@@ -19,13 +19,19 @@
 #include "runtime/rt_settings.h"
 #include "runtime/rt_synth.h"
 #include "runtime/rt_train_cli.h"
+#include "runtime/rt_train_parallel.h"
 #include "runtime/rt_val_samples.h"
 #include "support/rt_fs.h"
 #include "support/rt_random.h"
 
 /* The help: what the trainer is, and `smelt train`'s options (rt_train_cli.h). Returns buf. */
 static const char *usage(const char *prog, const char *experiment, const RtTrainerSpec *s, char *buf, size_t size) {
-  char options[2048];
+  char options[2048], parallel[200] = "";
+  if (s->processes > 1)
+    snprintf(parallel, sizeof parallel,
+             "Built for data-parallel training by %d processes: run it as `mpirun -np %d %s ...`\n"
+             "(each process computes the gradients of its share of every batch).\n",
+             s->processes, s->processes, prog);
   snprintf(buf, size,
            "usage: %s [--data DIR] [--val DIR] [--epochs N] [--out DIR] [--resume | --overwrite]\n"
            "       [--skip-bad-samples] [--quiet]\n\n"
@@ -33,8 +39,9 @@ static const char *usage(const char *prog, const char *experiment, const RtTrain
            "Trains the experiment it was built from, validating every epoch, and writes\n"
            "OUT/<experiment>/: best.safetensors, last.safetensors, metrics.jsonl, TensorBoard events\n"
            "and results.json (like `smelt train`).\n"
-           "\n%s",
-           prog, experiment, s->built_from, rt_train_options_help(false, "experiment's", options, sizeof options));
+           "%s\n%s",
+           prog, experiment, s->built_from, parallel,
+           rt_train_options_help(false, "experiment's", options, sizeof options));
   return buf;
 }
 
@@ -320,6 +327,17 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
     return rc < 0 ? 0 : rc;
   }
   const RtModel *m = spec->model;
+  RtComm *comm = spec->processes > 1 ? spec->comm : NULL;
+  bool root = !comm || comm->rank == 0;
+  int shards = spec->processes > 1 ? spec->processes : 1;
+  if (shards > 1 && (!comm || comm->size != shards)) {
+    if (root)
+      fprintf(stderr, "%s: error: built for %d data-parallel processes; run it as mpirun -np %d %s ...%s\n",
+              argv[0], shards, shards, argv[0], comm ? " (not with another number of processes)" : "");
+    if (comm) comm->failed_together = true; /* every process says so */
+    cJSON_Delete(e.json);
+    return 1;
+  }
   if (rt_pool_threads() > spec->max_threads) rt_pool_set_threads(spec->max_threads); /* workspaces */
   rt_blas_single_threaded(); /* our pool splits the GEMMs, as in `smelt train` */
   RtTrainConfig tc = rt_settings_train_config(&e.settings);
@@ -337,20 +355,29 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
   RtDataset *train = NULL, *val = NULL;
   RtTrainerDataOptions dopt = {.train_dir = a.data, .val_dir = a.val, .skip_bad = a.skip_bad,
                                .max_label_len = m->max_len, .ctc_steps = m->time_steps, .height = m->height,
-                               .width = m->width, .log = stdout};
+                               .width = m->width, .log = root ? stdout : NULL};
   bool ok = rt_trainer_load_data(&e.data, &dopt, &train, &val, &d);
+  print_diags(&d);
+  ok = rt_parallel_agree(comm, ok, &d);
   print_diags(&d);
   char out_dir[4096];
   rt_train_args_apply(&a, tc.experiment, out_dir, sizeof out_dir, &tc);
-  if (ok) {
-    rt_train_print_start(tc.experiment, m->preset_name, (long long)m->params, m->batch, tc.epochs, train, val,
-                         &tc.fresh);
+  if (ok && root) {
+    rt_train_print_start(tc.experiment, m->preset_name, (long long)m->params, m->batch * shards, tc.epochs, train,
+                         val, &tc.fresh);
     rt_train_note_label_length(m->head == RT_HEAD_CTC, !tc.init_path && !tc.resume, train, &tc.fresh);
+    if (shards > 1)
+      printf("data-parallel over %d processes on %d host%s: %d samples of each batch of %d a process\n", shards,
+             comm->hosts, comm->hosts == 1 ? "" : "s", m->batch, m->batch * shards);
+  }
+  if (ok) {
     tc.charset = val->charset.utf8; /* the training set's (fresh data: the generator's) */
+    tc.comm = comm;
+    if (!root) tc.progress = 0;
     RtTrainSummary s;
     ok = rt_train(m, &tc, train, val, &s, &d);
     print_diags(&d);
-    if (ok) {
+    if (ok && root) {
       rt_train_print_summary(tc.experiment, &s, out_dir);
       if (s.status == RT_RUN_DIVERGED) ok = false;
     }

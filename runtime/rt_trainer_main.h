@@ -47,6 +47,9 @@ typedef struct RtTrainerSpec {
   const char *config_json;  /* the experiment as `smelt train` records it: name, settings, data */
   int max_threads;          /* kernel workspaces were planned for this many threads */
   const char *built_from;   /* lines for --help: preset, config and settings hash, target CPU */
+  int processes;            /* built with --mpi N: the model's steps are one of N processes'
+                             * (batch_size / N samples, two phases), to be run by mpirun -np N */
+  RtComm *comm;             /* those processes, when mpirun started this one; else NULL */
 } RtTrainerSpec;
 
 /* Runs the trainer's command line; returns the process exit code (0 ok, 1 failure, 2 usage). */

@@ -18,6 +18,7 @@ static const char *relative_path(RtInstallPath which) {
     case RT_INSTALL_PRESETS: return RT_INSTALL_PRESETSDIR;
     case RT_INSTALL_RUNTIME_LIB: return RT_INSTALL_LIBDIR "/libsmelt_runtime.a";
     case RT_INSTALL_SUPPORT_LIB: return RT_INSTALL_LIBDIR "/libsmelt_support.a";
+    case RT_INSTALL_MPI_LIB: return RT_INSTALL_LIBDIR "/libsmelt_mpi.a";
     case RT_INSTALL_INCLUDE: return RT_INSTALL_INCLUDEDIR;
   }
   return NULL;

@@ -12,6 +12,7 @@ typedef enum RtInstallPath {
   RT_INSTALL_PRESETS,     /* the folder of the shipped presets */
   RT_INSTALL_RUNTIME_LIB, /* libsmelt_runtime.a, which built trainers link */
   RT_INSTALL_SUPPORT_LIB, /* libsmelt_support.a, which they link after it */
+  RT_INSTALL_MPI_LIB,     /* libsmelt_mpi.a, which trainers built with --mpi link before them */
   RT_INSTALL_INCLUDE,     /* the folder built trainers compile against (-I) */
 } RtInstallPath;
 

@@ -3,8 +3,9 @@
  * Two processes at global batch 16 end with the weights and losses of one process at batch 16
  * (SGD and Adam, a last batch whose second shard is empty), bit for bit the same on a second run;
  * a run resumes with another number of processes; batch norm and dropout run (per-process batch
- * statistics, rank 0's running statistics); a batch that does not split and a refusal by rank 0
- * stop every process with one message. Needs mpirun (openmpi-bin). */
+ * statistics, rank 0's running statistics); a trainer built with --mpi 2 ends as the JIT run does;
+ * a batch that does not split and a refusal by rank 0 stop every process with one message.
+ * Needs mpirun (openmpi-bin). */
 #include <cjson/cJSON.h>
 #include <limits.h>
 #include <math.h>
@@ -166,6 +167,27 @@ static void test_batchnorm_and_dropout(void **state) {
   assert_true(isfinite(v[1]) && v[1] < v[0]);
 }
 
+/* `smelt build --mpi 2`: a trainer without LLVM that, under mpirun -np 2, ends where
+ * `mpirun -np 2 smelt train` does, bit for bit; run otherwise, it says how to run it. */
+static void test_built_trainer(void **state) {
+  ensure_run(2, "adam", "two-adam");
+  char cmd[3 * PATH_MAX];
+  snprintf(cmd, sizeof cmd, "%s build %s --experiment adam -o %s/trainer --mpi 2 >%s/build.log 2>&1", smelt, CONFIG, tmp,
+           tmp);
+  assert_int_equal(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "ldd %s/trainer | grep -qi llvm", tmp);
+  assert_int_not_equal(system(cmd), 0);
+  snprintf(cmd, sizeof cmd, "%s/trainer --out %s/alone >%s/alone.log 2>&1", tmp, tmp, tmp);
+  assert_int_not_equal(system(cmd), 0);
+  assert_log_has("alone", "built for 2 data-parallel processes; run it as mpirun -np 2");
+  snprintf(cmd, sizeof cmd,
+           "timeout 300 mpirun -np 2 --oversubscribe --allow-run-as-root --mca btl_vader_single_copy_mechanism none "
+           "%s/trainer --out %s/built --quiet >%s/built.log 2>&1",
+           tmp, tmp, tmp);
+  assert_int_equal(system(cmd), 0);
+  assert_true(max_difference("two-adam", "built", "adam") == 0);
+}
+
 static void test_batch_must_split_evenly(void **state) {
   assert_int_not_equal(train(3, "plain", "three", NULL), 0);
   assert_log_has("three", "batch_size 16 does not split evenly over 3 processes");
@@ -222,6 +244,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_two_processes_repeat_exactly),
       cmocka_unit_test(test_resume_with_another_process_count),
       cmocka_unit_test(test_batchnorm_and_dropout),
+      cmocka_unit_test(test_built_trainer),
       cmocka_unit_test(test_batch_must_split_evenly),
       cmocka_unit_test(test_refusal_by_rank_0_stops_all),
   };
