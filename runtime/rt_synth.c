@@ -3,13 +3,15 @@
  * never leaves a folder that looks complete. synth.json records every parameter that changes
  * the pictures (the style options only when set, so a default set's synth.json is as before);
  * with `reuse`, a folder whose synth.json matches is kept as it is (the trainer's cache of its
- * default set). */
+ * default set), and processes that want the same set at once take turns (a lock file). */
 #include "runtime/rt_synth.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,6 +132,16 @@ static bool remove_if_present(const char *path, RtDiags *d) {
   return false;
 }
 
+/* An exclusive lock on dir/.synth.lock, waited for; -1 (no lock) when the file cannot be made. */
+static int lock_dir(const char *dir) {
+  char *path = join(dir, ".synth.lock");
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  free(path);
+  if (fd >= 0)
+    while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {}
+  return fd;
+}
+
 bool rt_synth_generate(const char *dir, int64_t count, uint64_t seed, const RtSynthOptions *opts,
                        RtDiags *d) {
   if (count < 1 || count > MAX_COUNT) {
@@ -144,6 +156,13 @@ bool rt_synth_generate(const char *dir, int64_t count, uint64_t seed, const RtSy
   bool ok = false;
   Job job = {.synth = s, .dir = dir, .seed = seed, .count = count, .first = o->first_index,
              .label_cap = 4 * (size_t)o->max_len + 1, .progress = count >= 1000 ? o->progress : NULL};
+  int lock = -1;
+  if (o->reuse && !reusable(dir, want)) {
+    /* processes sharing the cache (two ranks on a host, two trainers started together) take
+     * turns: the first generates the set, the others then find it complete */
+    if (!rt_fs_mkdirs(dir, d)) goto done;
+    lock = lock_dir(dir);
+  }
   if (o->reuse && reusable(dir, want)) {
     if (o->progress) fprintf(o->progress, "synth: reusing %s (%lld images)\n", dir, (long long)count);
     ok = true;
@@ -166,6 +185,7 @@ bool rt_synth_generate(const char *dir, int64_t count, uint64_t seed, const RtSy
   ok = rt_fs_write_atomic(json, want, strlen(want), d) && rt_fs_write_atomic(labels_path, tsv, len, d);
   free(tsv);
 done:
+  if (lock >= 0) close(lock); /* releases the lock */
   free(job.labels);
   free(want);
   free(images);
