@@ -376,6 +376,16 @@ static void emit_ctc(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, c
   LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, a, (unsigned)k, "");
 }
 
+/* ---- all_sum: a copy, then the runtime's sum over the processes (runtime/rt_collective.h) ---- */
+
+static void emit_all_sum(CgContext *c, CgFn *f, const Opaque *o, const IrGraph *g, const IrNode *n, int mode) {
+  int64_t numel = ir_shape_numel(&n->type.shape);
+  LLVMBuildMemCpy(c->b, f->args[o->out], 4, f->args[o->in[0]], 4, c64(c, numel * 4));
+  LLVMValueRef a[2] = {f->args[o->out], c64(c, numel)};
+  LLVMValueRef fn = cg_declare_extern(c, "smelt_rt_all_sum");
+  LLVMBuildCall2(c->b, LLVMGlobalGetValueType(fn), fn, a, 2, "");
+}
+
 int64_t cg_opaque_workspace_bytes(const IrGraph *g, const IrNode *n, int workers) {
   const CgOpaqueOp *row = cg_op_emit[n->op].opaque;
   return row->workspace ? row->workspace(g, n, workers) : 0;
@@ -398,6 +408,8 @@ const CgOpaqueOp cg_opaque_avgpool2d_grad = {.emit = emit_pool, .split = split_p
 const CgOpaqueOp cg_opaque_gather = {.emit = emit_gather, .split = split_indices, .mode = 0};
 const CgOpaqueOp cg_opaque_scatter_add = {.emit = emit_scatter_add, .split = NULL, .mode = 0};
 const CgOpaqueOp cg_opaque_argmax = {.emit = emit_argmax, .split = NULL, .mode = 0};
+/* never split: the runtime's collective runs on the thread that runs the step */
+const CgOpaqueOp cg_opaque_all_sum = {.emit = emit_all_sum, .split = NULL, .mode = 0};
 const CgOpaqueOp cg_opaque_concat = {.emit = emit_concat, .split = split_outer, .mode = 0};
 const CgOpaqueOp cg_opaque_pad = {.emit = emit_pad, .split = NULL, .mode = 0};
 const CgOpaqueOp cg_opaque_ctc_loss = {.emit = emit_ctc, .split = NULL, .mode = 0};

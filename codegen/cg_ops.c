@@ -3,7 +3,7 @@
  * without one, and test_codegen_ops checks every row against the op table's kernel kind. */
 #include "codegen/cg_ops.h"
 
-_Static_assert(IR_OP_COUNT == 55, "a new op needs a row in cg_op_emit below");
+_Static_assert(IR_OP_COUNT == 56, "a new op needs a row in cg_op_emit below");
 
 #define SCALAR(e, fn) [e] = {.kind = CG_EMIT_SCALAR, .scalar = cg_scalar_##fn}
 #define REDUCE(e, ...) [e] = {.kind = CG_EMIT_REDUCE, .reduce = {__VA_ARGS__}}
@@ -68,4 +68,5 @@ const CgOpEmit cg_op_emit[IR_OP_COUNT] = {
     OPAQUE(IR_OP_LSTM_SCAN, lstm_scan),
     OPAQUE(IR_OP_LSTM_SCAN_GRAD, lstm_scan_grad),
     OPAQUE(IR_OP_LSTM_SCAN_I8, lstm_scan_i8),
+    OPAQUE(IR_OP_ALL_SUM, all_sum),
 };

@@ -99,7 +99,7 @@ LLVMValueRef cg_scalar_rng_uniform(CgContext *c, const IrNode *n, LLVMValueRef *
 /* Opaque kernels (cg_opaque.c). */
 extern const CgOpaqueOp cg_opaque_maxpool2d, cg_opaque_maxpool2d_grad, cg_opaque_avgpool2d,
     cg_opaque_avgpool2d_grad, cg_opaque_gather, cg_opaque_scatter_add, cg_opaque_argmax, cg_opaque_concat,
-    cg_opaque_pad, cg_opaque_ctc_loss, cg_opaque_ctc_loss_grad;
+    cg_opaque_pad, cg_opaque_ctc_loss, cg_opaque_ctc_loss_grad, cg_opaque_all_sum;
 /* The LSTM recurrence (cg_lstm.c). */
 extern const CgOpaqueOp cg_opaque_lstm_scan, cg_opaque_lstm_scan_grad, cg_opaque_lstm_scan_i8;
 

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "runtime/rt_collective.h"
 #include "runtime/rt_ctc.h"
 #include "runtime/rt_pool.h"
 #include "support/rt_assert.h"
@@ -45,6 +46,7 @@ static const CgExternSymbol SYMBOLS[] = {
     {"smelt_rt_parallel_for", FN(smelt_rt_parallel_for), "v(ppll)"},
     {"smelt_rt_ctc_loss", FN(smelt_rt_ctc_loss), "v(ppplllllp)"},
     {"smelt_rt_ctc_loss_grad", FN(smelt_rt_ctc_loss_grad), "v(pppplllllp)"},
+    {"smelt_rt_all_sum", FN(smelt_rt_all_sum), "v(pl)"},
 };
 
 enum { N_SYMBOLS = sizeof SYMBOLS / sizeof *SYMBOLS };

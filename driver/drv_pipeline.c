@@ -33,7 +33,8 @@ static bool unit_trains(const DrvUnit *u) { return u->in.preset ? u->in.kind == 
 static bool build_unit(DrvUnit *u, RtDiags *d) {
   if (u->in.graph) return true; /* borrowed: u->graph already points at it */
   if (u->in.preset) {
-    FeLowerOptions lo = {.kind = u->in.kind, .batch = u->in.batch, .loss = u->in.loss, .quant = u->in.quant};
+    FeLowerOptions lo = {.kind = u->in.kind, .batch = u->in.batch, .loss = u->in.loss, .quant = u->in.quant,
+                         .sync_processes = u->in.sync_processes};
     u->graph = fe_lower(u->in.preset, &lo, NULL, d);
   } else {
     u->graph = ir_parse_file(u->in.ir_path, d);

@@ -57,6 +57,7 @@ typedef struct DrvInput {
   int batch;        /* preset: B >= 1 */
   FeLossKind loss;  /* preset: the experiment's loss (ignored for INFER) */
   FeQuantMode quant; /* preset, EVAL or INFER: f32, calibration outputs, or int8 products */
+  int sync_processes; /* preset, TRAIN: batch norm synchronised over that many processes (> 1) */
   const char *ir_path;
   const IrGraph *graph;
   DrvStage done;    /* graph: the last stage it has been through (e.g. SIMPLIFIED: compile it as is) */

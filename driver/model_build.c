@@ -171,6 +171,7 @@ bool model_build(const FeExperiment *experiment, const ModelBuildOptions *o, Mod
   bool phases = shards > 1;
   DrvInput train = model_input(e, FE_GRAPH_TRAIN, NULL), eval = model_input(e, FE_GRAPH_EVAL, NULL);
   train.phase = phases ? DRV_PHASE_GRADIENTS : DRV_PHASE_STEP;
+  train.sync_processes = phases && e->sync_batchnorm ? shards : 0;
   b->train = drv_compile(&train, &opt, DRV_STAGE_LOADED, d);
   opt.state_like = b->train ? b->train->units[0].plan : NULL;
   if (phases && b->train) { /* the optimizer is elementwise: no products to round to bf16 */

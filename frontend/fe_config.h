@@ -143,6 +143,7 @@ typedef struct FeExperiment {
   double grad_clip;       /* max global gradient L2 norm; 0 = no clipping */
   int64_t seed;           /* initialisation, shuffling, dropout, augmentation */
   int precision;          /* RtPrecision: the training step's matrix products in fp32 or bf16 */
+  bool sync_batchnorm;    /* data-parallel: batch-norm statistics over every process's batch */
   FeData data;
   FeAugment augmentation;
   FeCurriculum curriculum;

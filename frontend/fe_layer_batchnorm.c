@@ -31,13 +31,16 @@ static int params(const FeLayer *l, FeParamInfo *out) {
 
 /* TRAIN: y = (x - mean) / sqrt(var + eps) * weight + bias with the batch mean and biased variance
  * over (B, H, W); running = (1 - m) running + m stat, the running variance from the unbiased
- * batch variance (n / (n - 1), n = B H W; 1 when n = 1, where PyTorch refuses to train). EVAL,
- * INFER: y = x * scale + shift with scale = weight / sqrt(running_var + eps),
+ * batch variance (n / (n - 1), n = B H W; 1 when n = 1, where PyTorch refuses to train). A
+ * synchronised batch norm (sync_processes P > 1, as PyTorch's SyncBatchNorm) takes both
+ * statistics over the P processes' batches: sums all_sum'ed, n = P B H W. EVAL, INFER:
+ * y = x * scale + shift with scale = weight / sqrt(running_var + eps),
  * shift = bias - running_mean * scale. */
 static IrId lower(FeLowerCtx *c, const FeLayer *l, IrId x) {
   IrGraph *g = c->g;
   int C = l->in.dims[0];
-  double n = (double)c->batch * l->in.dims[1] * l->in.dims[2], m = l->bn.momentum, eps = l->bn.eps;
+  int procs = c->sync_processes > 1 ? c->sync_processes : 1;
+  double n = (double)procs * c->batch * l->in.dims[1] * l->in.dims[2], m = l->bn.momentum, eps = l->bn.eps;
   char prefix[64], name[96];
   fe_lower_layer_prefix(l, prefix, sizeof prefix);
   snprintf(name, sizeof name, "%s.running_mean", prefix);
@@ -52,9 +55,16 @@ static IrId lower(FeLowerCtx *c, const FeLayer *l, IrId x) {
     return ir_add(g, y, ir_reshape(g, shift, IR_SHAPE(C, 1, 1)));
   }
   static const int axes[3] = {0, 2, 3};
-  IrId mean = ir_mean(g, x, 3, axes, true); /* (1, C, 1, 1) */
-  IrId xc = ir_sub(g, x, mean);
-  IrId var = ir_mean(g, ir_square(g, xc), 3, axes, true);
+  IrId mean, var, xc;
+  if (procs == 1) {
+    mean = ir_mean(g, x, 3, axes, true); /* (1, C, 1, 1) */
+    xc = ir_sub(g, x, mean);
+    var = ir_mean(g, ir_square(g, xc), 3, axes, true);
+  } else { /* the global batch's: this process's sums, summed over the processes */
+    mean = ir_mul_scalar(g, ir_all_sum(g, ir_sum(g, x, 3, axes, true)), 1.0 / n);
+    xc = ir_sub(g, x, mean);
+    var = ir_mul_scalar(g, ir_all_sum(g, ir_sum(g, ir_square(g, xc), 3, axes, true)), 1.0 / n);
+  }
   IrId scale = ir_mul(g, ir_rsqrt(g, ir_add_scalar(g, var, eps)), ir_reshape(g, weight, IR_SHAPE(1, C, 1, 1)));
   IrId y = ir_add(g, ir_mul(g, xc, scale), ir_reshape(g, bias, IR_SHAPE(1, C, 1, 1)));
   double unbias = n > 1 ? n / (n - 1) : 1.0;

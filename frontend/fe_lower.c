@@ -264,7 +264,8 @@ IrGraph *fe_lower(const FePreset *p, const FeLowerOptions *o, FeModelIO *io_out,
   for (char *s = name; *s; s++)
     if (!isalnum((unsigned char)*s) || (s == name && isdigit((unsigned char)*s))) *s = '_';
   FeLowerCtx c = {.g = ir_graph_new(name), .p = p, .kind = o->kind, .train = o->kind == FE_GRAPH_TRAIN,
-                  .batch = o->batch, .io = io, .d = d, .quant = o->quant};
+                  .batch = o->batch, .io = io, .d = d, .quant = o->quant,
+                  .sync_processes = o->kind == FE_GRAPH_TRAIN ? o->sync_processes : 0};
   io->max_len = head->head.max_length;
   io->classes = head->head.classes;
   io->time_steps = head->in.dims[0];

@@ -31,6 +31,9 @@ typedef struct FeLowerOptions {
   int batch;        /* B >= 1 */
   FeLossKind loss;  /* from the experiment; must suit the head; ignored for INFER */
   FeQuantMode quant; /* EVAL and INFER only */
+  int sync_processes; /* TRAIN: > 1 for a synchronised batch norm over that many data-parallel
+                       * processes (statistics of the global batch, through all_sum); else each
+                       * process's own batch */
 } FeLowerOptions;
 
 /* Node ids in the built graph, IR_NONE when the graph has no such node. */

@@ -20,6 +20,7 @@ typedef struct FeLowerCtx {
   FeGraphKind kind;
   bool train; /* batch statistics and dropout (TRAIN); running statistics, no dropout otherwise */
   int batch;
+  int sync_processes; /* FeLowerOptions.sync_processes */
   FeModelIO *io;
   RtDiags *d;
   int layer; /* index of the layer being lowered: its dropout stream */

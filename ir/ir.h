@@ -79,6 +79,9 @@ typedef enum IrOp {
   IR_OP_LSTM_SCAN, IR_OP_LSTM_SCAN_GRAD,
   /* lstm_scan with int8 recurrent weights (inference): xproj, w_hh i8, w_scale per direction */
   IR_OP_LSTM_SCAN_I8,
+  /* all_sum(x): x summed over the processes of a data-parallel run (runtime/rt_collective.h), the
+   * same on every process; x itself in one process. A synchronised batch norm's statistics. */
+  IR_OP_ALL_SUM,
   IR_OP_COUNT
 } IrOp;
 

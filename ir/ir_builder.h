@@ -22,6 +22,7 @@ IrId ir_unary(IrGraph *g, IrOp op, IrId x);
 IrId ir_binary(IrGraph *g, IrOp op, IrId a, IrId b);
 IrId ir_select(IrGraph *g, IrId cond, IrId a, IrId b);
 static inline IrId ir_neg(IrGraph *g, IrId x) { return ir_unary(g, IR_OP_NEG, x); }
+static inline IrId ir_all_sum(IrGraph *g, IrId x) { return ir_unary(g, IR_OP_ALL_SUM, x); }
 static inline IrId ir_exp(IrGraph *g, IrId x) { return ir_unary(g, IR_OP_EXP, x); }
 static inline IrId ir_log(IrGraph *g, IrId x) { return ir_unary(g, IR_OP_LOG, x); }
 static inline IrId ir_sqrt(IrGraph *g, IrId x) { return ir_unary(g, IR_OP_SQRT, x); }

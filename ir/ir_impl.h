@@ -41,6 +41,8 @@ bool ir_infer_unary(const IrGraph *g, const IrNode *n, IrType *out, char *err, s
 
 /* reference implementations */
 void ir_eval_neg(const IrNode *n, const IrTensor *const *in, IrTensor *out);
+/* all_sum in the interpreter's single process: the identity */
+void ir_eval_all_sum(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_exp(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_log(const IrNode *n, const IrTensor *const *in, IrTensor *out);
 void ir_eval_sqrt(const IrNode *n, const IrTensor *const *in, IrTensor *out);
@@ -99,6 +101,7 @@ void ir_eval_lstm_scan_grad(const IrNode *n, const IrTensor *const *in, IrTensor
 /* VJP rules; ir_vjp_none is for ops whose output is piecewise constant (zero gradient) */
 void ir_vjp_none(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_neg(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
+void ir_vjp_all_sum(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_exp(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_log(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);
 void ir_vjp_sqrt(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in);

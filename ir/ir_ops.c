@@ -8,7 +8,7 @@
 
 #include "ir/ir_impl.h"
 
-_Static_assert(IR_OP_COUNT == 55, "a new op needs a row in ir_op_info below");
+_Static_assert(IR_OP_COUNT == 56, "a new op needs a row in ir_op_info below");
 
 #define NO_ATTRS {{0}}
 #define PW IR_OPF_POINTWISE
@@ -104,6 +104,7 @@ const IrOpInfo ir_op_info[IR_OP_COUNT] = {
                               ir_macs_lstm_scan_grad},
     [IR_OP_LSTM_SCAN_I8] = {"lstm_scan_i8", -1, IR_FUSE_OPAQUE, OWN, NO_ATTRS,
                             ir_infer_lstm_scan_i8, ir_eval_lstm_scan_i8, NULL, NULL, ir_macs_lstm_scan},
+    [IR_OP_ALL_SUM] = {"all_sum", 1, IR_FUSE_OPAQUE, OWN, NO_ATTRS, ir_infer_unary, ir_eval_all_sum, ir_vjp_all_sum},
 };
 
 IrOp ir_op_by_name(const char *name) {

@@ -23,6 +23,12 @@ void ir_vjp_neg(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in)
   grad_in[0] = ir_neg(g, gout);
 }
 
+/* y = sum over processes p of x_p, and every process's loss reads y: d L / d x_p is the sum
+ * over processes of d L_q / d y, another all_sum */
+void ir_vjp_all_sum(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in) {
+  grad_in[0] = ir_all_sum(g, gout);
+}
+
 /* d exp(x) = exp(x) = y */
 void ir_vjp_exp(IrGraph *g, IrId id, IrId gout, const bool *need, IrId *grad_in) {
   grad_in[0] = ir_mul(g, gout, id);

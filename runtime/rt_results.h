@@ -37,8 +37,12 @@ bool rt_run_dir_remove_tmp(const char *dir, RtDiags *d);
  * another trainer holds it: two runs writing one folder would interleave their files. */
 int rt_run_dir_lock(const char *dir, RtDiags *d);
 
+/* Whether two experiments' settings (config JSON, experiment_json) are the same, a setting that
+ * one of them lacks (recorded before smelt had it) counting as its default. */
+bool rt_config_same(const char *a, const char *b);
+
 /* Whether two experiments' settings (config JSON, experiment_json) train the same way, apart
- * from `epochs`, which a resumed run may extend. When they differ and `key` is not NULL, it gets
+ * from `epochs`, which a resumed run may extend; a missing setting counts as its default. When they differ and `key` is not NULL, it gets
  * the name of the first top-level setting that differs ("" when a text is not JSON). */
 bool rt_config_resumable(const char *stored, const char *current, char *key, size_t key_size);
 

@@ -12,6 +12,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include "runtime/rt_settings.h"
 #include "support/rt_fs.h"
 
 int rt_run_dir_lock(const char *dir, RtDiags *d) {
@@ -69,9 +70,44 @@ bool rt_run_dir_remove_tmp(const char *dir, RtDiags *d) {
   return ok;
 }
 
+/* o with every training setting written out, defaults included (a setting added to smelt after
+ * o was recorded is then its default), in the list's order; the other keys (name, model, ...)
+ * as they were. Settings that do not read keep o as it is. */
+static cJSON *with_defaults(cJSON *o) {
+  RtSettings s = rt_settings_defaults();
+  RtDiags d = {0};
+  bool ok = rt_settings_from_json(o, &s, "", &d);
+  rt_diags_free(&d);
+  if (!ok || s.loss_kind == RT_LOSS_UNSET) return o; /* not the settings of an experiment */
+  cJSON *n = cJSON_CreateObject();
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
+  rt_settings_to_json(n, &s, data ? cJSON_Duplicate(data, true) : NULL);
+  for (const cJSON *x = o->child; x; x = x->next)
+    if (!cJSON_GetObjectItemCaseSensitive(n, x->string)) cJSON_AddItemToObject(n, x->string, cJSON_Duplicate(x, true));
+  cJSON_Delete(o);
+  return n;
+}
+
+bool rt_config_same(const char *a, const char *b) {
+  cJSON *x = a ? cJSON_Parse(a) : NULL, *y = b ? cJSON_Parse(b) : NULL;
+  bool same = cJSON_IsObject(x) && cJSON_IsObject(y);
+  if (same) {
+    x = with_defaults(x);
+    y = with_defaults(y);
+    same = cJSON_Compare(x, y, true);
+  }
+  cJSON_Delete(x);
+  cJSON_Delete(y);
+  return same;
+}
+
 bool rt_config_resumable(const char *stored, const char *current, char *key, size_t key_size) {
   cJSON *a = stored ? cJSON_Parse(stored) : NULL, *b = current ? cJSON_Parse(current) : NULL;
   bool same = cJSON_IsObject(a) && cJSON_IsObject(b);
+  if (same) {
+    a = with_defaults(a);
+    b = with_defaults(b);
+  }
   if (key && key_size) key[0] = 0;
   if (same) {
     cJSON_DeleteItemFromObjectCaseSensitive(a, "epochs");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "runtime/rt_checkpoint.h"
+#include "runtime/rt_collective.h"
 #include "runtime/rt_loader.h"
 #include "runtime/rt_memory.h"
 #include "runtime/rt_progress.h"
@@ -388,6 +389,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   if (parallel) {
     r.update_io = rt_region_alloc_named(m->update.io_bytes, "the update phase's inputs and outputs");
     rt_parallel_init(&r.par, m, comm);
+    rt_collective_set(comm); /* a synchronised batch norm's sums (all_sum) */
   }
   /* validation runs in the training step's scratch memory: the two never run at the same time */
   r.train_scratch = rt_region_alloc_named(rt_model_scratch_bytes(m), "the training step's scratch memory");
@@ -424,6 +426,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     free(r.train_io);
     free(r.update_io);
     rt_parallel_free(&r.par);
+    rt_collective_set(NULL);
     free(r.train_scratch);
     if (lock >= 0) close(lock);
     return false;
@@ -592,6 +595,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   free(r.train_io);
   free(r.update_io);
   rt_parallel_free(&r.par);
+  rt_collective_set(NULL);
   free(r.train_scratch);
   if (lock >= 0) close(lock);
   return ok;

@@ -18,13 +18,7 @@ static void path_in(const TuneRun *r, const char *file, char *buf, size_t size) 
   snprintf(buf, size, "%s/%s", r->dir, file);
 }
 
-bool tune_outcome_same_config(const char *a, const char *b) {
-  cJSON *x = cJSON_Parse(a), *y = cJSON_Parse(b);
-  bool same = x && y && cJSON_Compare(x, y, true);
-  cJSON_Delete(x);
-  cJSON_Delete(y);
-  return same;
-}
+bool tune_outcome_same_config(const char *a, const char *b) { return rt_config_same(a, b); }
 
 /* Loads results.json; false when it is missing or does not validate, then `why` (when not NULL)
  * gets the reader's first error, or "" for a missing file. */

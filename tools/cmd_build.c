@@ -94,6 +94,7 @@ static DrvProgram *compile_steps(const FeExperiment *experiment, const BuildArgs
   int n = 2;
   if (shards > 1) {
     in[0].phase = DRV_PHASE_GRADIENTS;
+    in[0].sync_processes = e->sync_batchnorm ? shards : 0;
     in[2] = in[1];
     in[1] = model_input(e, FE_GRAPH_TRAIN, "smelt_update_step");
     in[1].phase = DRV_PHASE_UPDATE;

@@ -120,6 +120,15 @@ static void test_quantize(void **state) {
   }
 }
 
+/* all_sum without other processes (runtime/rt_collective.h): its input, copied; here after a
+ * fused producer and before a consumer, so that it stays a kernel of its own */
+static void test_all_sum(void **state) {
+  IrGraph *g = ir_graph_new("all_sum");
+  IrId x = ir_mul_scalar(g, in_f32(g, "x", IR_SHAPE(3, 37)), 2.0);
+  ir_graph_add_output(g, ir_add_scalar(g, ir_all_sum(g, x), 1.0));
+  check(g);
+}
+
 static void test_binary_broadcast(void **state) {
   static const IrOp ops[] = {IR_OP_ADD, IR_OP_SUB, IR_OP_MUL, IR_OP_DIV, IR_OP_MAX, IR_OP_MIN, IR_OP_POW};
   IrShape pairs[][2] = {{IR_SHAPE(4, 33), IR_SHAPE(4, 33)}, {IR_SHAPE(4, 33), IR_SHAPE(33)},
@@ -577,7 +586,7 @@ static void test_every_op_covered(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unary),          cmocka_unit_test(test_math_ranges),
-      cmocka_unit_test(test_quantize),
+      cmocka_unit_test(test_quantize),       cmocka_unit_test(test_all_sum),
       cmocka_unit_test(test_casts_compare_select), cmocka_unit_test(test_binary_broadcast),
       cmocka_unit_test(test_reductions),     cmocka_unit_test(test_long_reductions),
       cmocka_unit_test(test_long_reductions_accurate), cmocka_unit_test(test_compare_judges_relative_error),

@@ -1,7 +1,8 @@
 /* Data-parallel training end to end: `mpirun -np 2 smelt train` (the smelt executable beside
  * this binary's folder, or argv[1]) on tests/train/data_parallel.yaml against one process.
  * Two processes at global batch 16 end with the weights and losses of one process at batch 16
- * (SGD and Adam, a last batch whose second shard is empty), bit for bit the same on a second run;
+ * (SGD and Adam, a last batch whose second shard is empty; batch norm with sync_batchnorm, and
+ * not without), bit for bit the same on a second run;
  * a run resumes with another number of processes; batch norm and dropout run (per-process batch
  * statistics, rank 0's running statistics); a trainer built with --mpi 2 ends as the JIT run does;
  * a batch that does not split and a refusal by rank 0 stop every process with one message.
@@ -117,7 +118,8 @@ static void assert_log_has(const char *out, const char *needle) {
   free(log);
 }
 
-static void two_processes_match_one(const char *experiment) {
+/* Largest relative weight difference between experiment's runs by one and by two processes. */
+static double one_vs_two(const char *experiment) {
   char one[64], two[64];
   snprintf(one, sizeof one, "one-%s", experiment);
   snprintf(two, sizeof two, "two-%s", experiment);
@@ -127,11 +129,14 @@ static void two_processes_match_one(const char *experiment) {
   double a[4], b[4];
   assert_int_equal(losses(one, experiment, a, 4), 2);
   assert_int_equal(losses(two, experiment, b, 4), 2);
-  for (int i = 0; i < 2; i++) assert_true(fabs(a[i] - b[i]) <= 1e-5 * (1 + fabs(a[i])));
+  if (strcmp(experiment, "localbn")) /* per-process statistics: other losses */
+    for (int i = 0; i < 2; i++) assert_true(fabs(a[i] - b[i]) <= 1e-5 * (1 + fabs(a[i])));
   double diff = max_difference(one, two, experiment);
   printf("%s: largest relative weight difference between 1 and 2 processes %.2g\n", experiment, diff);
-  assert_true(diff <= 1e-4);
+  return diff;
 }
+
+static void two_processes_match_one(const char *experiment) { assert_true(one_vs_two(experiment) <= 1e-4); }
 
 static void test_sgd_two_processes_match_one(void **state) { two_processes_match_one("plain"); }
 
@@ -142,6 +147,13 @@ static void ensure_run(int procs, const char *experiment, const char *out) {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/%s/%s/last.safetensors", tmp, out, experiment);
   if (access(path, R_OK) != 0) assert_int_equal(train(procs, experiment, out, NULL), 0);
+}
+
+/* sync_batchnorm: statistics over the global batch (all_sum), so two processes are one again;
+ * without it each process normalises with its own half */
+static void test_sync_batchnorm(void **state) {
+  two_processes_match_one("syncbn");
+  assert_true(one_vs_two("localbn") > 1e-3);
 }
 
 static void test_two_processes_repeat_exactly(void **state) {
@@ -241,6 +253,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sgd_two_processes_match_one),
       cmocka_unit_test(test_adam_two_processes_match_one),
+      cmocka_unit_test(test_sync_batchnorm),
       cmocka_unit_test(test_two_processes_repeat_exactly),
       cmocka_unit_test(test_resume_with_another_process_count),
       cmocka_unit_test(test_batchnorm_and_dropout),

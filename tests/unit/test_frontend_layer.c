@@ -91,7 +91,7 @@ static void lower_all_graphs(const FePreset *p) {
   bool ctc = fe_layer_class(p->head->kind)->ctc;
   for (int g = 0; g < FE_GRAPH_KIND_COUNT; g++) {
     RtDiags d = {0};
-    FeLowerOptions o = {(FeGraphKind)g, 2, ctc ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY, FE_QUANT_NONE};
+    FeLowerOptions o = {(FeGraphKind)g, 2, ctc ? FE_LOSS_CTC : FE_LOSS_CROSS_ENTROPY, FE_QUANT_NONE, 0};
     IrGraph *graph = fe_lower(p, &o, NULL, &d);
     if (d.count) rt_diags_print(&d, stderr);
     assert_int_equal(d.count, 0);

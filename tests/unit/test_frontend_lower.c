@@ -295,13 +295,13 @@ static void expect_error(const FePreset *p, FeLowerOptions o, const char *msg) {
 static void test_bad_options(void **state) {
   (void)state;
   FePreset *small = load("small"), *ctc = load("ctc_small");
-  expect_error(small, (FeLowerOptions){FE_GRAPH_INFER, 0, FE_LOSS_CROSS_ENTROPY, FE_QUANT_NONE}, "batch size must be >= 1");
-  expect_error(small, (FeLowerOptions){FE_GRAPH_TRAIN, 4, FE_LOSS_CTC, FE_QUANT_NONE},
+  expect_error(small, (FeLowerOptions){FE_GRAPH_INFER, 0, FE_LOSS_CROSS_ENTROPY, FE_QUANT_NONE, 0}, "batch size must be >= 1");
+  expect_error(small, (FeLowerOptions){FE_GRAPH_TRAIN, 4, FE_LOSS_CTC, FE_QUANT_NONE, 0},
                "small.yaml:36:7: error: loss 'ctc' needs a CTC head, but preset 'small' has an attention head");
-  expect_error(ctc, (FeLowerOptions){FE_GRAPH_EVAL, 4, FE_LOSS_FOCAL, FE_QUANT_NONE}, "loss 'focal' needs an attention head");
+  expect_error(ctc, (FeLowerOptions){FE_GRAPH_EVAL, 4, FE_LOSS_FOCAL, FE_QUANT_NONE, 0}, "loss 'focal' needs an attention head");
   /* the loss is ignored for inference */
   RtDiags d = {0};
-  IrGraph *g = fe_lower(ctc, &(FeLowerOptions){FE_GRAPH_INFER, 4, FE_LOSS_FOCAL, FE_QUANT_NONE}, NULL, &d);
+  IrGraph *g = fe_lower(ctc, &(FeLowerOptions){FE_GRAPH_INFER, 4, FE_LOSS_FOCAL, FE_QUANT_NONE, 0}, NULL, &d);
   assert_non_null(g);
   assert_int_equal(d.count, 0);
   ir_graph_free(g);
@@ -334,7 +334,7 @@ static void test_layer_names(void **state) {
                       "head: {kind: ctc, symbols: 3, max_length: 2}\n";
   p = fe_preset_parse("mem/clash.yaml", clash, strlen(clash), &d);
   assert_non_null(p);
-  g = fe_lower(p, &(FeLowerOptions){FE_GRAPH_INFER, 1, FE_LOSS_CTC, FE_QUANT_NONE}, NULL, &d);
+  g = fe_lower(p, &(FeLowerOptions){FE_GRAPH_INFER, 1, FE_LOSS_CTC, FE_QUANT_NONE, 0}, NULL, &d);
   assert_null(g);
   assert_int_equal(d.errors, 1);
   char line[512];

@@ -41,7 +41,7 @@ static void compare_for(const char *name, FeGraphKind kind, FeLossKind loss, boo
   FePreset *p = load(name);
   RtDiags d = {0};
   FeModelIO io;
-  IrGraph *g = fe_lower(p, &(FeLowerOptions){kind, 3, loss, FE_QUANT_NONE}, &io, &d);
+  IrGraph *g = fe_lower(p, &(FeLowerOptions){kind, 3, loss, FE_QUANT_NONE, 0}, &io, &d);
   assert_non_null(g);
   if (io.dropout != IR_NONE) ir_node(g, io.dropout)->value = 0.25; /* exercise the RNG */
   if (io.seed != IR_NONE) ir_node(g, io.seed)->value = 7;
@@ -146,7 +146,7 @@ static void thread_count_does_not_change_results(const char *preset) {
   FePreset *p = load(preset);
   RtDiags d = {0};
   FeModelIO io;
-  IrGraph *g = fe_lower(p, &(FeLowerOptions){FE_GRAPH_TRAIN, 16, FE_LOSS_CTC, FE_QUANT_NONE}, &io, &d);
+  IrGraph *g = fe_lower(p, &(FeLowerOptions){FE_GRAPH_TRAIN, 16, FE_LOSS_CTC, FE_QUANT_NONE, 0}, &io, &d);
   assert_non_null(g);
   PassTraining tr;
   assert_true(pass_build_training(g, io.loss, &(PassOptimizer){.kind = PASS_OPT_ADAM}, &tr, &d));

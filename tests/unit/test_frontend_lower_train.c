@@ -34,7 +34,7 @@ static FePreset *load(const char *name) {
 
 static IrGraph *lower(const FePreset *p, FeGraphKind kind, int batch, FeLossKind loss, FeModelIO *io) {
   RtDiags d = {0};
-  IrGraph *g = fe_lower(p, &(FeLowerOptions){kind, batch, loss, FE_QUANT_NONE}, io, &d);
+  IrGraph *g = fe_lower(p, &(FeLowerOptions){kind, batch, loss, FE_QUANT_NONE, 0}, io, &d);
   rt_diags_print(&d, stderr);
   assert_int_equal(d.count, 0);
   assert_non_null(g);

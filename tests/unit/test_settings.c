@@ -257,14 +257,45 @@ static void test_json_round_trip(void **state) {
   RtDiags d = {0};
   assert_true(rt_settings_from_json(o, &back, "test", &d));
   assert_same_settings(&s, &back);
-  /* groups nest, data sits where the list marks it (after precision) */
+  /* groups nest, data sits where the list marks it (after sync_batchnorm) */
   assert_string_equal(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "optimizer"), "type")->valuestring,
                       "sgd");
   const cJSON *data = cJSON_GetObjectItemCaseSensitive(o, "data");
-  assert_string_equal(data->prev->string, "precision");
+  assert_string_equal(data->prev->string, "sync_batchnorm");
   assert_string_equal(data->next->string, "augmentation");
   cJSON_Delete(o);
   rt_diags_free(&d);
+}
+
+/* A run recorded before a setting existed resumes, and its sweep counts as complete, when the
+ * setting's value is its default; a setting that differs still refuses. */
+static void test_missing_setting_is_its_default(void **state) {
+  RtSettings s = rt_settings_defaults();
+  s.loss_kind = RT_LOSS_CTC; /* every experiment has one */
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "name", "e");
+  rt_settings_to_json(o, &s, NULL);
+  char *current = cJSON_PrintUnformatted(o);
+  cJSON_DeleteItemFromObjectCaseSensitive(o, "sync_batchnorm");
+  char *older = cJSON_PrintUnformatted(o);
+  cJSON_ReplaceItemInObjectCaseSensitive(o, "seed", cJSON_CreateNumber(7));
+  char *other = cJSON_PrintUnformatted(o);
+  char key[64];
+  assert_true(rt_config_same(older, current));
+  assert_true(rt_config_resumable(older, current, key, sizeof key));
+  assert_false(rt_config_same(other, current));
+  assert_false(rt_config_resumable(other, current, key, sizeof key));
+  assert_string_equal(key, "seed");
+  s.sync_batchnorm = true;
+  cJSON *n = cJSON_CreateObject();
+  cJSON_AddStringToObject(n, "name", "e");
+  rt_settings_to_json(n, &s, NULL);
+  char *synced = cJSON_PrintUnformatted(n);
+  assert_false(rt_config_resumable(older, synced, key, sizeof key));
+  assert_string_equal(key, "sync_batchnorm");
+  free(current), free(older), free(other), free(synced);
+  cJSON_Delete(o);
+  cJSON_Delete(n);
 }
 
 static void test_json_unset_alpha_is_left_out(void **state) {
@@ -402,6 +433,7 @@ int main(void) {
       cmocka_unit_test(test_docs_match_the_augmentation_presets),
       cmocka_unit_test(test_json_round_trip),
       cmocka_unit_test(test_json_unset_alpha_is_left_out),
+      cmocka_unit_test(test_missing_setting_is_its_default),
       cmocka_unit_test(test_json_reader_names_the_bad_setting),
       cmocka_unit_test(test_frontend_defaults_are_the_lists),
       cmocka_unit_test(test_train_config_takes_every_setting),

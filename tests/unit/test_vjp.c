@@ -80,6 +80,8 @@ static void test_unary(void **state) {
     IrId x = needs_positive ? positive(g, IR_SHAPE(3, 4)) : param(g, IR_SHAPE(3, 4));
     check(g, ir_unary(g, (IrOp)op, x));
   }
+  IrGraph *g = ir_graph_new("all_sum"); /* in one process: the identity, and so its gradient */
+  check(g, ir_all_sum(g, param(g, IR_SHAPE(3, 4))));
 }
 
 /* operand shapes broadcasting in both directions, scalar and rank-changing cases included */
