@@ -4,12 +4,14 @@
 
 #include <dirent.h>
 #include <ftw.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -24,6 +26,38 @@ char *test_read_text(const char *path, size_t *len) {
   rt_diags_free(&d);
   if (len) *len = size;
   return (char *)data; /* rt_fs_read_file ends the bytes with a NUL */
+}
+
+char *test_read_text_if_any(const char *fmt, ...) {
+  char path[2 * PATH_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(path, sizeof path, fmt, ap);
+  va_end(ap);
+  if (access(path, R_OK) != 0) return NULL;
+  return test_read_text(path, NULL);
+}
+
+bool test_smelt_executable(char *buf, const char *given, const char *test) {
+  if (given) {
+    snprintf(buf, PATH_MAX, "%s", given);
+  } else { /* build/tests/test_x -> build/smelt */
+    ssize_t n = readlink("/proc/self/exe", buf, PATH_MAX - 16);
+    if (n <= 0) return false;
+    buf[n] = '\0';
+    *strrchr(buf, '/') = '\0';
+    *strrchr(buf, '/') = '\0';
+    strcat(buf, "/smelt");
+  }
+  if (access(buf, X_OK) == 0) return true;
+  fprintf(stderr, "%s: no smelt executable at %s (build the smelt target first)\n", test, buf);
+  return false;
+}
+
+bool test_have_mpirun(const char *test) {
+  if (system("command -v mpirun >/dev/null") == 0) return true;
+  fprintf(stderr, "%s: no mpirun (scripts/deps.sh installs openmpi-bin)\n", test);
+  return false;
 }
 
 static bool ends_with(const char *s, const char *suffix) {

@@ -3,6 +3,7 @@
 #ifndef SMELT_TESTS_SUPPORT_H
 #define SMELT_TESTS_SUPPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The whole file as a NUL-terminated string (malloc'ed); *len gets its size if len is not NULL. */
@@ -18,5 +19,16 @@ void test_expect_same_text(const char *got, const char *want, const char *what);
 
 /* Removes dir and everything below it; a missing dir is not an error. */
 void test_remove_tree(const char *dir);
+
+/* The same for a file that may be missing (NULL then), its path made by printf from fmt. */
+char *test_read_text_if_any(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The smelt executable the end-to-end tests run, into buf (PATH_MAX bytes): `given` when not
+ * NULL (a test's argv[1]), else build/smelt beside the test binary's build/tests/. False, with a
+ * line on stderr naming `test`, when it is not executable. */
+bool test_smelt_executable(char *buf, const char *given, const char *test);
+
+/* Whether mpirun is on the PATH (scripts/deps.sh installs openmpi-bin); if not, says so for `test`. */
+bool test_have_mpirun(const char *test);
 
 #endif

@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_support.h"
+
 #include "runtime/rt_safetensors.h"
 
 static char tmp[] = "/tmp/smelt-dp-XXXXXX";
@@ -43,22 +45,6 @@ static int train(int procs, const char *experiment, const char *out, const char 
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static char *slurp(const char *fmt, ...) {
-  char path[PATH_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(path, sizeof path, fmt, ap);
-  va_end(ap);
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  s[fread(s, 1, (size_t)n, f)] = 0;
-  fclose(f);
-  return s;
-}
 
 static RtStFile *checkpoint(const char *out, const char *experiment) {
   char path[PATH_MAX];
@@ -97,7 +83,7 @@ static double max_difference(const char *out_a, const char *out_b, const char *e
 
 /* train_loss of each epoch in OUT/E/metrics.jsonl, into losses (returns the count). */
 static int losses(const char *out, const char *experiment, double *v, int max) {
-  char *text = slurp("%s/%s/%s/metrics.jsonl", tmp, out, experiment);
+  char *text = test_read_text_if_any("%s/%s/%s/metrics.jsonl", tmp, out, experiment);
   assert_non_null(text);
   int n = 0;
   for (char *line = strtok(text, "\n"); line && n < max; line = strtok(NULL, "\n")) {
@@ -111,7 +97,7 @@ static int losses(const char *out, const char *experiment, double *v, int max) {
 }
 
 static void assert_log_has(const char *out, const char *needle) {
-  char *log = slurp("%s/%s.log", tmp, out);
+  char *log = test_read_text_if_any("%s/%s.log", tmp, out);
   assert_non_null(log);
   if (!strstr(log, needle)) fprintf(stderr, "%s.log lacks '%s':\n%s\n", out, needle, log);
   assert_non_null(strstr(log, needle));
@@ -212,7 +198,7 @@ static void test_batch_must_split_evenly(void **state) {
 static void test_refusal_by_rank_0_stops_all(void **state) {
   assert_int_equal(train(2, "plain", "refused", "--epochs 1"), 0);
   assert_int_not_equal(train(2, "plain", "refused", NULL), 0); /* an earlier run, neither --resume nor --overwrite */
-  char *log = slurp("%s/refused.log", tmp);
+  char *log = test_read_text_if_any("%s/refused.log", tmp);
   assert_non_null(log);
   const char *first = strstr(log, "holds an earlier run of 'plain'");
   assert_non_null(first);
@@ -221,35 +207,21 @@ static void test_refusal_by_rank_0_stops_all(void **state) {
   free(log);
 }
 
+static const char *given_smelt; /* argv[1] */
+
 static int setup(void **state) {
-  if (!mkdtemp(tmp)) return -1;
-  if (!smelt[0]) { /* build/tests/test_data_parallel -> build/smelt */
-    ssize_t n = readlink("/proc/self/exe", smelt, sizeof smelt - 16);
-    if (n <= 0) return -1;
-    smelt[n] = '\0';
-    *strrchr(smelt, '/') = '\0';
-    *strrchr(smelt, '/') = '\0';
-    strcat(smelt, "/smelt");
-  }
-  if (access(smelt, X_OK) != 0) {
-    fprintf(stderr, "test_data_parallel: no smelt executable at %s (build the smelt target first)\n", smelt);
-    return -1;
-  }
-  if (system("command -v mpirun >/dev/null") != 0) {
-    fprintf(stderr, "test_data_parallel: no mpirun (scripts/deps.sh installs openmpi-bin)\n");
-    return -1;
-  }
-  return 0;
+  bool ok = mkdtemp(tmp) && test_smelt_executable(smelt, given_smelt, "test_data_parallel") &&
+            test_have_mpirun("test_data_parallel");
+  return ok ? 0 : -1;
 }
 
 static int teardown(void **state) {
-  char cmd[PATH_MAX + 16];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  test_remove_tree(tmp);
+  return 0;
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) snprintf(smelt, sizeof smelt, "%s", argv[1]);
+  given_smelt = argc > 1 ? argv[1] : NULL;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sgd_two_processes_match_one),
       cmocka_unit_test(test_adam_two_processes_match_one),

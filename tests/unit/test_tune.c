@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "support/rt_fs.h"
+#include "test_support.h"
 #include "sweep/tune_chart.h"
 #include "sweep/tune_outcome.h"
 #include "sweep/tune_prune.h"
@@ -645,6 +646,8 @@ static void test_bad_data_keeps_earlier_run(void **state) {
   assert_true(exists("kept", "ctc/best.safetensors"));
 }
 
+static const char *given_smelt; /* argv[1] */
+
 static int setup(void **state) {
   if (!mkdtemp(tmp)) return -1;
   if (!getenv("SMELT_CACHE_DIR")) {
@@ -652,19 +655,7 @@ static int setup(void **state) {
     snprintf(cache, sizeof cache, "%s/cache", tmp);
     setenv("SMELT_CACHE_DIR", cache, 1);
   }
-  if (!smelt[0]) { /* build/tests/test_tune -> build/smelt */
-    ssize_t n = readlink("/proc/self/exe", smelt, sizeof smelt - 16);
-    if (n <= 0) return -1;
-    smelt[n] = '\0';
-    *strrchr(smelt, '/') = '\0';
-    *strrchr(smelt, '/') = '\0';
-    strcat(smelt, "/smelt");
-  }
-  if (access(smelt, X_OK) != 0) {
-    fprintf(stderr, "test_tune: no smelt executable at %s (build the smelt target first)\n", smelt);
-    return -1;
-  }
-  return 0;
+  return test_smelt_executable(smelt, given_smelt, "test_tune") ? 0 : -1;
 }
 
 static int teardown(void **state) {
@@ -674,7 +665,7 @@ static int teardown(void **state) {
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) snprintf(smelt, sizeof smelt, "%s", argv[1]);
+  given_smelt = argc > 1 ? argv[1] : NULL;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_median_rule),
       cmocka_unit_test(test_pruning_ignores_reporting_order),

@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "test_support.h"
+
 static char tmp[] = "/tmp/smelt-tune-mpi-XXXXXX";
 static char smelt[PATH_MAX];
 
@@ -39,22 +41,6 @@ static int run(const char *cmd) {
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static char *slurp(const char *fmt, ...) {
-  char path[PATH_MAX];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(path, sizeof path, fmt, ap);
-  va_end(ap);
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  s[fread(s, 1, (size_t)n, f)] = 0;
-  fclose(f);
-  return s;
-}
 
 /* Removes what may differ between two equal sweeps: how they ran, and times. */
 static void strip_run_details(cJSON *o) {
@@ -70,7 +56,7 @@ static void strip_run_details(cJSON *o) {
 }
 
 static char *summary_without_run_details(const char *out) {
-  char *text = slurp("%s/%s/summary.json", tmp, out);
+  char *text = test_read_text_if_any("%s/%s/summary.json", tmp, out);
   assert_non_null(text);
   cJSON *o = cJSON_Parse(text);
   free(text);
@@ -82,7 +68,7 @@ static char *summary_without_run_details(const char *out) {
 }
 
 static void assert_file_has(const char *needle, const char *fmt, const char *a, const char *b) {
-  char *text = slurp(fmt, tmp, a, b);
+  char *text = test_read_text_if_any(fmt, tmp, a, b);
   assert_non_null(text);
   if (!strstr(text, needle)) fprintf(stderr, "lacks '%s':\n%s\n", needle, text);
   assert_non_null(strstr(text, needle));
@@ -142,7 +128,7 @@ static pid_t rank_pid(int rank) {
 
 /* Lines of OUT/<experiment>/metrics.jsonl, as rank 0 has it. */
 static int epochs_mirrored(const char *out, const char *experiment) {
-  char *text = slurp("%s/%s/%s/metrics.jsonl", tmp, out, experiment);
+  char *text = test_read_text_if_any("%s/%s/%s/metrics.jsonl", tmp, out, experiment);
   int n = 0;
   for (const char *p = text; p && *p; p++) n += *p == '\n';
   free(text);
@@ -170,7 +156,7 @@ static char *sweep_losing_rank_1(const char *out, const char *extra) {
   int ws = 0;
   waitpid(sweep, &ws, 0);
   assert_true(killed);
-  char *log = slurp("%s/%s.log", tmp, out);
+  char *log = test_read_text_if_any("%s/%s.log", tmp, out);
   assert_non_null(log);
   return log;
 }
@@ -180,7 +166,7 @@ static void test_lost_rank_fails_only_its_run(void **state) {
   if (!strstr(log, "long_b") || !strstr(log, "was lost")) fprintf(stderr, "%s\n", log);
   assert_non_null(strstr(log, "FAILED: its rank 1 (host "));
   free(log);
-  char *summary = slurp("%s/%s/summary.json", tmp, "lost");
+  char *summary = test_read_text_if_any("%s/%s/summary.json", tmp, "lost");
   cJSON *o = cJSON_Parse(summary);
   free(summary);
   assert_non_null(o);
@@ -208,31 +194,21 @@ static void test_lost_rank_run_is_retried(void **state) {
   assert_int_equal(epochs_mirrored("retried", "long_b"), 120);
 }
 
+static const char *given_smelt; /* argv[1] */
+
 static int setup(void **state) {
-  if (!mkdtemp(tmp)) return -1;
-  if (!smelt[0]) { /* build/tests/test_tune_mpi -> build/smelt */
-    ssize_t n = readlink("/proc/self/exe", smelt, sizeof smelt - 16);
-    if (n <= 0) return -1;
-    smelt[n] = '\0';
-    *strrchr(smelt, '/') = '\0';
-    *strrchr(smelt, '/') = '\0';
-    strcat(smelt, "/smelt");
-  }
-  if (access(smelt, X_OK) != 0 || system("command -v mpirun >/dev/null") != 0) {
-    fprintf(stderr, "test_tune_mpi: needs %s and mpirun (scripts/deps.sh installs openmpi-bin)\n", smelt);
-    return -1;
-  }
-  return 0;
+  bool ok = mkdtemp(tmp) && test_smelt_executable(smelt, given_smelt, "test_tune_mpi") &&
+            test_have_mpirun("test_tune_mpi");
+  return ok ? 0 : -1;
 }
 
 static int teardown(void **state) {
-  char cmd[PATH_MAX + 16];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
-  return system(cmd) == 0 ? 0 : -1;
+  test_remove_tree(tmp);
+  return 0;
 }
 
 int main(int argc, char **argv) {
-  if (argc > 1) snprintf(smelt, sizeof smelt, "%s", argv[1]);
+  given_smelt = argc > 1 ? argv[1] : NULL;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_ranks_give_the_local_summary),
       cmocka_unit_test(test_lost_rank_fails_only_its_run),
