@@ -197,6 +197,10 @@ static void print_plan(const TuneSweep *s) {
   for (int i = 0; i < s->n; i++) groups += s->runs[i].leader == i;
   fprintf(s->out, "\n%d compiled module%s for %d experiments", groups, groups == 1 ? "" : "s", s->n);
   if (s->epochs_override) fprintf(s->out, "; --epochs %d replaces the configured epochs", s->epochs_override);
+  /* Open MPI's mpirun ends the whole job when a process dies, unless told otherwise */
+  if (s->ranks && getenv("OMPI_COMM_WORLD_SIZE") && !getenv("OMPI_MCA_orte_enable_recovery"))
+    fprintf(s->out, "; a lost rank ends the whole sweep (`mpirun --enable-recovery` makes it cost only its "
+                    "experiments; --resume continues either way)");
   if (s->prune)
     fprintf(s->out, "; pruning on %s after a warm-up of %d epoch%s", rt_metric_key(s->rank_metric), s->prune_warmup,
             s->prune_warmup == 1 ? "" : "s");

@@ -1,6 +1,6 @@
 /* Data-parallel training end to end: `mpirun -np 2 smelt train` (the smelt executable beside
  * this binary's folder, or argv[1]) on tests/train/data_parallel.yaml against one process.
- * Two processes at global batch 16 end with the weights and losses of one process at batch 16
+ * Two processes at global batch 32 end with the weights and losses of one process at batch 32
  * (SGD and Adam, a last batch whose second shard is empty; batch norm with sync_batchnorm, and
  * not without), bit for bit the same on a second run;
  * a run resumes with another number of processes; batch norm and dropout run (per-process batch
@@ -188,7 +188,7 @@ static void test_built_trainer(void **state) {
 
 static void test_batch_must_split_evenly(void **state) {
   assert_int_not_equal(train(3, "plain", "three", NULL), 0);
-  assert_log_has("three", "batch_size 16 does not split evenly over 3 processes");
+  assert_log_has("three", "batch_size 32 does not split evenly over 3 processes");
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/three/plain", tmp);
   struct stat st;
