@@ -223,6 +223,7 @@ struct TuneRanks {
   char (*scratch)[PATH_MAX];
   int *running;
   bool *lost;
+  bool *idle; /* could not prepare the data: alive, but takes no experiments */
   double *heard, *told; /* when each rank was last heard from, and last sent a beat */
   double timeout;
 };
@@ -244,6 +245,7 @@ TuneRanks *tune_ranks_new(RtComm *comm, int jobs) {
   t->n_staged = rt_xcalloc((size_t)t->n, sizeof *t->n_staged);
   t->running = rt_xcalloc((size_t)t->n, sizeof *t->running);
   t->lost = rt_xcalloc((size_t)t->n, sizeof *t->lost);
+  t->idle = rt_xcalloc((size_t)t->n, sizeof *t->idle);
   t->heard = rt_xcalloc((size_t)t->n, sizeof *t->heard);
   t->told = rt_xcalloc((size_t)t->n, sizeof *t->told);
   int len = 0;
@@ -257,8 +259,7 @@ TuneRanks *tune_ranks_new(RtComm *comm, int jobs) {
     t->heard[r] = rt_now_seconds();
     if (!h.ready) {
       fprintf(stderr, "smelt tune: rank %d (%s) takes no experiments: %s\n", r, h.host, h.error);
-      t->lost[r] = true;
-      t->n_lost++;
+      t->idle[r] = true;
     }
   }
   for (int r = 0; r < t->n; r++) {
@@ -308,6 +309,7 @@ bool tune_ranks_free(TuneRanks *t) {
   free(t->scratch);
   free(t->running);
   free(t->lost);
+  free(t->idle);
   free(t->heard);
   free(t->told);
   free(t);
@@ -317,7 +319,8 @@ bool tune_ranks_free(TuneRanks *t) {
 int tune_ranks_free_slot(const TuneRanks *t) {
   int best = -1;
   for (int r = 1; r < t->n; r++)
-    if (!t->lost[r] && t->running[r] < t->jobs && (best < 0 || t->running[r] < t->running[best])) best = r;
+    if (!t->lost[r] && !t->idle[r] && t->running[r] < t->jobs && (best < 0 || t->running[r] < t->running[best]))
+      best = r;
   return best;
 }
 

@@ -3,7 +3,7 @@
  * on one machine, its files under rank 0's OUT as a local sweep lays them out; a rank killed
  * (SIGKILL) while it trains costs only its run, which fails with the reason, or with --retries
  * goes back to the queue and finishes from its last mirrored checkpoint; a sweep left with a
- * failed run resumes without MPI. Needs mpirun (openmpi-bin). */
+ * failed run resumes without MPI; a rank without the data takes nothing. Needs mpirun (openmpi-bin). */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <limits.h>
@@ -95,6 +95,25 @@ static void test_two_ranks_give_the_local_summary(void **state) {
     snprintf(want, sizeof want, "\"%s/ranks/%s/best.safetensors\"", tmp, *e);
     assert_file_has(want, "%s/%s/%s/results.json", "ranks", *e);
   }
+}
+
+/* A rank that cannot prepare the sweep's data (here: its cache cannot be created) takes no
+ * experiment; rank 0 says so, runs them all itself, and the sweep ends at once, not when the
+ * idle rank gives up waiting. */
+static void test_rank_without_data_takes_nothing(void **state) {
+  char cmd[4 * PATH_MAX];
+  snprintf(cmd, sizeof cmd,
+           "timeout 120 mpirun --oversubscribe --allow-run-as-root --mca btl_vader_single_copy_mechanism none "
+           "-np 1 %s tune tests/tune/sweep.yaml --out %s/idle : -np 1 -x SMELT_CACHE_DIR=/proc/no/cache "
+           "%s tune tests/tune/sweep.yaml --out %s/idle >%s/idle.log 2>&1",
+           smelt, tmp, smelt, tmp, tmp);
+  assert_int_equal(run(cmd), 0);
+  assert_file_has("rank 1 (", "%s/%s.log", "idle", "");
+  assert_file_has("takes no experiments", "%s/%s.log", "idle", "");
+  char *log = test_read_text_if_any("%s/idle.log", tmp);
+  assert_null(strstr(log, "on rank 1"));
+  free(log);
+  assert_file_has("\"status\":\t\"ok\"", "%s/%s/ctc/results.json", "idle", "");
 }
 
 /* The pid of rank `rank`'s `smelt tune`, from /proc (its launcher's environment), or 0. */
@@ -211,6 +230,7 @@ int main(int argc, char **argv) {
   given_smelt = argc > 1 ? argv[1] : NULL;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_ranks_give_the_local_summary),
+      cmocka_unit_test(test_rank_without_data_takes_nothing),
       cmocka_unit_test(test_lost_rank_fails_only_its_run),
       cmocka_unit_test(test_lost_rank_run_is_retried),
   };
