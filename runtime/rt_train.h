@@ -3,7 +3,9 @@
  * early stopping, checkpoints (best by the early-stopping metric, last for resuming), and the
  * run's logs (metrics.jsonl, TensorBoard events, results.json), all in one output folder.
  * A run resumed from last.safetensors ends with the same metrics as an uninterrupted one: data
- * order, augmentation and dropout depend only on (seed, epoch, step). */
+ * order, augmentation and dropout depend only on (seed, epoch, step). Data-parallel (cfg->comm):
+ * each process trains its rows of every batch and rank 0 alone validates and writes the files
+ * (rt_train_parallel.h). */
 #ifndef SMELT_RT_TRAIN_H
 #define SMELT_RT_TRAIN_H
 
