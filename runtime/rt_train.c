@@ -400,7 +400,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     rt_profile_enable(true);
   }
 
-  int count = fresh ? cfg->fresh.count : train->count, batches = (count + m->batch - 1) / m->batch;
+  int global_batch = m->batch * (parallel ? comm->size : 1); /* m->batch is one process's share */
+  int count = fresh ? cfg->fresh.count : train->count, batches = (count + global_batch - 1) / global_batch;
   int shortest, longest;
   label_range(cfg, train, &shortest, &longest);
   RtScheduleConfig sc = cfg->schedule;

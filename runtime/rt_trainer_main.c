@@ -377,9 +377,10 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec) {
     RtTrainSummary s;
     ok = rt_train(m, &tc, train, val, &s, &d);
     print_diags(&d);
-    if (ok && root) {
-      rt_train_print_summary(tc.experiment, &s, out_dir);
-      if (s.status == RT_RUN_DIVERGED) ok = false;
+    if (ok && root) rt_train_print_summary(tc.experiment, &s, out_dir);
+    if (ok && s.status == RT_RUN_DIVERGED) { /* every process saw the same loss */
+      ok = false;
+      if (comm) comm->failed_together = true;
     }
   }
   rt_dataset_free(train);

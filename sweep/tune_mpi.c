@@ -1,6 +1,7 @@
 /* Sweeps over MPI ranks (tune_mpi.h). The protocol, rank 0 <-> worker, in MPI_COMM_WORLD:
  *   HELLO   both ways at the start: each worker's host name and whether its data is ready
  *   TASK    0 -> w   a run to train (name, epochs, resume), followed by its files when resumed
+ *                    and a PASS
  *   FILE    both     a file of a run's folder (header, then DATA with its bytes)
  *   PASS    w -> 0   the files sent since the last PASS are one consistent snapshot: rank 0
  *                    writes them now (a worker lost midway leaves the previous snapshot)
@@ -9,8 +10,12 @@
  *   BEAT    both     every second, so that each side knows the other is alive
  *   QUIT    0 -> w   no more work: stop
  * Messages between two ranks arrive in the order they were sent, so a run's files always reach
- * rank 0 before its END. Nothing here blocks for longer than the timeout: every transfer is a
- * non-blocking request polled against a deadline, and a peer that misses it is lost. */
+ * rank 0 before its END. After the hellos (which wait while the workers prepare their data)
+ * nothing here blocks for longer than the timeout: every transfer is a non-blocking request
+ * polled against a deadline, and a peer that misses it is lost. A worker's clock on rank 0
+ * starts with rank 0's first message after the hellos (rank 0 checks the config and data first).
+ * Rank 0 and a worker never both send files at once: a resumed run's files go only to a worker
+ * that runs nothing, since two large sends waiting for each other's receives would both stall. */
 #define _XOPEN_SOURCE 700
 #include "sweep/tune_mpi.h"
 
@@ -50,7 +55,7 @@ typedef struct HelloMsg {
   char error[512];
 } HelloMsg;
 typedef struct TaskMsg {
-  int32_t run, epochs, resume, n_files;
+  int32_t run, epochs, resume; /* a resumed run's files follow, then PASS */
   char name[NAME_MAX_BYTES];
 } TaskMsg;
 typedef struct FileMsg {
@@ -99,6 +104,18 @@ static bool send_bytes(const void *data, int64_t n, int to, int tag, double seco
     if (n == 0) break;
   }
   return true;
+}
+
+/* Waits for the next message from `from` (any tag) for at most `seconds`. */
+static bool probe_from(int from, MPI_Status *st, double seconds) {
+  double end = rt_now_seconds() + seconds;
+  for (;;) {
+    int flag = 0;
+    MPI_Iprobe(from, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, st);
+    if (flag) return true;
+    if (rt_now_seconds() > end) return false;
+    sleep_ms(1);
+  }
 }
 
 static bool recv_bytes(void *data, int64_t n, int from, int tag, double seconds) {
@@ -285,16 +302,19 @@ static void drop_staged(TuneRanks *t, int rank) {
   t->n_staged[rank] = 0;
 }
 
-/* Writes worker `rank`'s snapshot into the folders of the runs it still has. */
+/* Writes worker `rank`'s snapshot into the folders of the runs it still has: checkpoints last, so
+ * that rank 0 stopped midway leaves metrics ahead of its checkpoint, never behind (a resume
+ * redoes an epoch then). */
 static void commit_staged(TuneRanks *t, TuneSweep *s, int rank) {
-  for (int i = 0; i < t->n_staged[rank]; i++) {
-    const Staged *f = &t->staged[rank][i];
-    const TuneRun *r = &s->runs[f->run];
-    if (r->rank != rank) continue;
-    char sender_dir[2 * PATH_MAX];
-    snprintf(sender_dir, sizeof sender_dir, "%s/%s", t->scratch[rank], r->e.name);
-    write_file(r->dir, f->name, f->data, f->size, sender_dir);
-  }
+  for (int checkpoints = 0; checkpoints < 2; checkpoints++)
+    for (int i = 0; i < t->n_staged[rank]; i++) {
+      const Staged *f = &t->staged[rank][i];
+      const TuneRun *r = &s->runs[f->run];
+      if (r->rank != rank || (strstr(f->name, ".safetensors") != NULL) != checkpoints) continue;
+      char sender_dir[2 * PATH_MAX];
+      snprintf(sender_dir, sizeof sender_dir, "%s/%s", t->scratch[rank], r->e.name);
+      write_file(r->dir, f->name, f->data, f->size, sender_dir);
+    }
   drop_staged(t, rank);
 }
 
@@ -316,23 +336,28 @@ bool tune_ranks_free(TuneRanks *t) {
   return lost;
 }
 
-int tune_ranks_free_slot(const TuneRanks *t) {
+int tune_ranks_free_slot(const TuneRanks *t, bool resume) {
   int best = -1;
-  for (int r = 1; r < t->n; r++)
-    if (!t->lost[r] && !t->idle[r] && t->running[r] < t->jobs && (best < 0 || t->running[r] < t->running[best]))
-      best = r;
+  for (int r = 1; r < t->n; r++) {
+    /* heard 0: a send to it just failed (declared lost at the next poll); a resumed run's files
+     * go only to a rank that is not sending files of its own, as both sends would wait */
+    bool usable = !t->lost[r] && !t->idle[r] && t->heard[r] > 0 && t->running[r] < t->jobs;
+    if (usable && (!resume || t->running[r] == 0) && (best < 0 || t->running[r] < t->running[best])) best = r;
+  }
   return best;
 }
 
 bool tune_ranks_start(TuneRanks *t, TuneSweep *s, TuneRun *r, int rank) {
   int n_files = 0;
   char **files = r->resume ? list_files(r->dir, &n_files) : NULL;
-  TaskMsg m = {.run = (int32_t)(r - s->runs), .epochs = r->e.epochs, .resume = r->resume, .n_files = n_files};
+  TaskMsg m = {.run = (int32_t)(r - s->runs), .epochs = r->e.epochs, .resume = r->resume};
   snprintf(m.name, sizeof m.name, "%s", r->e.name);
   bool ok = send_bytes(&m, sizeof m, rank, TAG_TASK, t->timeout);
   for (int i = 0; i < n_files && ok; i++) ok = send_file(rank, m.run, r->dir, files[i], t->timeout);
+  if (ok && r->resume) ok = send_bytes("", 0, rank, TAG_PASS, t->timeout);
   free_names(files, n_files);
-  if (!ok) {
+  if (!ok) { /* at once: no second run waits on it */
+    fprintf(stderr, "smelt tune: rank %d (%s) does not take messages any more\n", rank, t->host[rank]);
     t->heard[rank] = 0;
     return false;
   }
@@ -347,7 +372,8 @@ void tune_ranks_signal(TuneRanks *t, const TuneSweep *s, const TuneRun *r, int s
 }
 
 /* Rank `rank` is lost: each of its runs fails with the reason, or goes back to the queue. */
-static void lose(TuneRanks *t, TuneSweep *s, int rank, double silent) {
+static void lose(TuneRanks *t, TuneSweep *s, int rank, double silent,
+                 void (*ended)(TuneSweep *s, TuneRun *r, int ws)) {
   t->lost[rank] = true;
   t->n_lost++;
   t->running[rank] = 0;
@@ -355,8 +381,11 @@ static void lose(TuneRanks *t, TuneSweep *s, int rank, double silent) {
   for (int i = 0; i < s->n; i++) {
     TuneRun *r = &s->runs[i];
     if (r->rank != rank) continue;
+    if (r->status != TUNE_RUNNING) { /* pruned, its trainer killed: it ends as pruned */
+      ended(s, r, SIGKILL);
+      continue;
+    }
     r->rank = -1;
-    if (r->status != TUNE_RUNNING) continue; /* pruned meanwhile: it stays pruned */
     char why[300];
     snprintf(why, sizeof why, "its rank %d (host %s) was lost: no word from it for %.0f s", rank, t->host[rank],
              silent);
@@ -450,7 +479,8 @@ void tune_ranks_poll(TuneRanks *t, TuneSweep *s, void (*ended)(TuneSweep *s, Tun
   }
   now = rt_now_seconds();
   for (int r = 1; r < t->n; r++)
-    if (!t->lost[r] && now - t->heard[r] > t->timeout) lose(t, s, r, t->heard[r] > 0 ? now - t->heard[r] : t->timeout);
+    if (!t->lost[r] && now - t->heard[r] > t->timeout)
+      lose(t, s, r, t->heard[r] > 0 ? now - t->heard[r] : t->timeout, ended);
 }
 
 /* ---- workers ---- */
@@ -476,8 +506,8 @@ typedef struct Worker {
   Slot *slots;
   int jobs;
   char **env;
-  double timeout, heard, told, mirrored_at;
-  bool quit, lost_root;
+  double timeout, heard, told, mirrored_at; /* heard: 0 until rank 0's first message */
+  bool quit, stopping;
 } Worker;
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -542,20 +572,48 @@ static bool start_task(Worker *w, const TaskMsg *m) {
   snprintf(dir, sizeof dir, "%s/%s", w->scratch, m->name);
   remove_tree(dir);
   mkdir(dir, 0755);
-  for (int i = 0; i < m->n_files; i++) {
+  int got = 0;
+  Mirror *received = NULL;
+  while (m->resume) { /* a resumed run's files, up to PASS */
+    MPI_Status st;
+    if (!probe_from(0, &st, w->timeout)) return false;
+    if (st.MPI_TAG == TAG_PASS) {
+      drop_message(&st);
+      break;
+    }
     FileMsg f;
     uint8_t *data = recv_bytes(&f, sizeof f, 0, TAG_FILE, w->timeout) ? recv_data(0, &f, w->timeout) : NULL;
     if (!data) return false;
     write_file(dir, f.name, data, f.size, NULL);
     free(data);
+    received = realloc(received, ((size_t)got + 1) * sizeof *received);
+    snprintf(received[got].name, sizeof received[got].name, "%s", f.name);
+    received[got++].size = -1;
   }
   EndMsg failed = {.run = m->run, .wait_status = 127 << 8};
+  if (w->stopping) { /* leaving: rank 0 counts the run with the rest of this rank's, as lost */
+    free(received);
+    return true;
+  }
   if (!sl) { /* rank 0 gave more than --jobs: refuse this one */
+    free(received);
     return send_bytes(&failed, sizeof failed, 0, TAG_END, w->timeout);
   }
   sl->run = m->run;
   snprintf(sl->dir, sizeof sl->dir, "%s", dir);
   sl->n_sent = 0;
+  for (int i = 0; i < got; i++) { /* rank 0 has these: they go back only once they change */
+    char path[2 * PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, received[i].name);
+    struct stat stt;
+    if (stat(path, &stt) != 0) continue;
+    received[i].size = stt.st_size;
+    received[i].mtime = stt.st_mtim;
+    if (sl->n_sent == sl->cap_sent)
+      sl->sent = realloc(sl->sent, (size_t)(sl->cap_sent = sl->cap_sent ? 2 * sl->cap_sent : 16) * sizeof *sl->sent);
+    sl->sent[sl->n_sent++] = received[i];
+  }
+  free(received);
   char log[2 * PATH_MAX], epochs[16];
   snprintf(log, sizeof log, "%s/%s", dir, TUNE_FILE_LOG);
   snprintf(epochs, sizeof epochs, "%d", m->epochs);
@@ -634,6 +692,7 @@ int tune_worker(RtComm *comm, const char *exe, const char *config, int jobs, boo
   const char *tmp = getenv("TMPDIR");
   snprintf(w.scratch, sizeof w.scratch, "%s/smelt-tune-rank%d-XXXXXX", tmp && *tmp ? tmp : "/tmp", comm->rank);
   if (ready && !mkdtemp(w.scratch)) {
+    ready = false;
     h.ready = false;
     snprintf(h.error, sizeof h.error, "cannot create a scratch folder %.300s: %s", w.scratch, strerror(errno));
   }
@@ -649,7 +708,10 @@ int tune_worker(RtComm *comm, const char *exe, const char *config, int jobs, boo
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
-  w.heard = w.told = rt_now_seconds();
+  /* rank 0 may still be checking the config and loading data: the clock on it starts with the
+   * first word it sends after the hellos */
+  w.heard = 0;
+  w.told = rt_now_seconds();
   bool ok = true;
   int running = 0;
   while (ok) {
@@ -666,11 +728,18 @@ int tune_worker(RtComm *comm, const char *exe, const char *config, int jobs, boo
       ok = send_bytes("", 0, 0, TAG_BEAT, w.timeout);
       w.told = now;
     }
-    if (worker_stop) /* the launcher passes Ctrl-C on: stop the trainers, which leave checkpoints */
+    if (worker_stop && !w.stopping) { /* Ctrl-C passed on, or this host stopped: the trainers leave
+                                        * checkpoints, and the worker leaves when they have ended */
+      w.stopping = true;
       for (int i = 0; i < jobs; i++)
         if (w.slots[i].pid > 0) kill(w.slots[i].pid, SIGTERM);
+    }
     if (w.quit && running == 0) break;
-    if (now - w.heard > w.timeout) {
+    if (w.stopping && running == 0) { /* rank 0 counts it lost (and re-queues with --retries) */
+      ok = false;
+      break;
+    }
+    if (w.heard > 0 && now - w.heard > w.timeout) {
       fprintf(stderr, "smelt tune: rank %d: no word from rank 0 for %.0f s; stopping\n", comm->rank, now - w.heard);
       ok = false;
     }
@@ -681,7 +750,6 @@ int tune_worker(RtComm *comm, const char *exe, const char *config, int jobs, boo
   for (int i = 0; i < jobs; i++) free(w.slots[i].sent);
   free(w.slots);
   free(w.env);
-  if (ready) remove_tree(w.scratch);
-  (void)running;
+  if (ready) remove_tree(w.scratch); /* ready: the scratch folder was made */
   return ok ? 0 : 1;
 }

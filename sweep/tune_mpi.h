@@ -6,8 +6,10 @@
  * machine lays it out, without a shared filesystem. A resumed run's files go from rank 0 to the
  * worker first. Ranks talk every second; a rank silent for longer than the timeout
  * ($SMELT_MPI_TIMEOUT seconds, default 60) is lost: its runs fail with that reason, or are
- * re-queued from their last mirrored checkpoint while --retries allows. Rank 0 never waits on a
- * lost rank, so the sweep finishes (mpirun must let it live on: --enable-recovery). */
+ * re-queued from their last mirrored checkpoint while --retries allows. Once the workers have
+ * said hello (after preparing their data), rank 0 never waits on a lost rank, so the sweep
+ * finishes (mpirun must let it live on: --enable-recovery). A worker that is sent SIGINT or
+ * SIGTERM stops its trainers and leaves; rank 0 counts it lost. */
 #ifndef SMELT_SWEEP_TUNE_MPI_H
 #define SMELT_SWEEP_TUNE_MPI_H
 
@@ -33,8 +35,9 @@ int tune_ranks_lost(const TuneRanks *t);
 /* The host name of rank r. */
 const char *tune_ranks_host(const TuneRanks *t, int r);
 
-/* A live worker rank (> 0) with a free slot, or -1. */
-int tune_ranks_free_slot(const TuneRanks *t);
+/* A live worker rank (> 0) with a free slot, or -1; for a resumed run (files to send), one that
+ * runs nothing. */
+int tune_ranks_free_slot(const TuneRanks *t, bool resume);
 /* Starts run r on worker `rank`: sends the run (and, when it resumes, its files); false when
  * the rank is lost meanwhile (r stays pending). */
 bool tune_ranks_start(TuneRanks *t, TuneSweep *s, TuneRun *r, int rank);

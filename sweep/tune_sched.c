@@ -201,7 +201,7 @@ static bool start_run(TuneSweep *s, TuneRun *r, char **env, int local_running) {
     if (r->pid > 0) r->rank = 0;
     return true;
   }
-  int rank = s->ranks ? tune_ranks_free_slot(s->ranks) : -1;
+  int rank = s->ranks ? tune_ranks_free_slot(s->ranks, r->resume) : -1;
   if (rank < 0) return false;
   char log[PATH_MAX + 32];
   snprintf(log, sizeof log, "%s/%s", r->dir, TUNE_FILE_LOG);

@@ -139,7 +139,10 @@ static int train(const RtTrainArgs *args, RtComm *comm) {
       rt_train_print_summary(e.name, &s, out_dir);
       if (s.best_epoch > 0)
         printf("deploy the best model: smelt emit %s/best.safetensors -o deploy/%s\n", out_dir, e.name);
-      if (s.status == RT_RUN_DIVERGED) ok = false;
+    }
+    if (ok && s.status == RT_RUN_DIVERGED) { /* every process saw the same loss */
+      ok = false;
+      if (comm) comm->failed_together = true;
     }
     free(json);
   }

@@ -180,6 +180,44 @@ static char *sweep_losing_rank_1(const char *out, const char *extra) {
   return log;
 }
 
+/* Rank 0 killed mid-sweep (SIGKILL; the workers stop once it is silent for the timeout, and
+ * mpirun ends), then --resume over two ranks again: the interrupted runs continue from their
+ * checkpoints (rank 0 holds the last complete snapshot of each), one of them on rank 1, which
+ * gets the run's files from rank 0 first. */
+static void test_interrupted_sweep_resumes_over_ranks(void **state) {
+  char cmd[3 * PATH_MAX];
+  tune_command(cmd, sizeof cmd, true, "tests/tune/mpi_long.yaml", "stopped", NULL);
+  pid_t sweep = fork();
+  if (sweep == 0) {
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  assert_true(sweep > 0);
+  char ckpt[PATH_MAX];
+  snprintf(ckpt, sizeof ckpt, "%s/stopped/long_b/last.safetensors", tmp);
+  for (int i = 0; i < 1200 && (epochs_mirrored("stopped", "long_b") < 5 || access(ckpt, R_OK) != 0); i++)
+    nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+  assert_true(access(ckpt, R_OK) == 0); /* a checkpoint to resume from */
+  pid_t root = rank_pid(0);
+  assert_true(root > 0 && kill(root, SIGKILL) == 0);
+  int ws = 0;
+  waitpid(sweep, &ws, 0); /* the worker gives up on rank 0 after SMELT_MPI_TIMEOUT */
+  assert_true(epochs_mirrored("stopped", "long_b") < 400);
+  tune_command(cmd, sizeof cmd, true, "tests/tune/mpi_long.yaml", "stopped", "--resume");
+  char *again = strstr(cmd, ">");
+  memmove(again + 1, again, strlen(again) + 1); /* the second run's output after the first's */
+  assert_int_equal(run(cmd), 0);
+  char *log = test_read_text_if_any("%s/stopped.log", tmp);
+  assert_non_null(log);
+  if (!strstr(log, "on rank 1 (")) fprintf(stderr, "%s\n", log);
+  assert_non_null(strstr(log, "resumed after epoch"));
+  assert_non_null(strstr(log, "on rank 1 ("));
+  free(log);
+  assert_file_has("resuming long_b after epoch", "%s/%s/long_b/train.log", "stopped", "");
+  assert_file_has("\"status\":\t\"ok\"", "%s/%s/long_b/results.json", "stopped", "");
+  assert_int_equal(epochs_mirrored("stopped", "long_b"), 400);
+}
+
 static void test_lost_rank_fails_only_its_run(void **state) {
   char *log = sweep_losing_rank_1("lost", NULL);
   if (!strstr(log, "long_b") || !strstr(log, "was lost")) fprintf(stderr, "%s\n", log);
@@ -200,7 +238,7 @@ static void test_lost_rank_fails_only_its_run(void **state) {
   tune_command(cmd, sizeof cmd, false, "tests/tune/mpi_long.yaml", "lost", "--resume");
   assert_int_equal(run(cmd), 0);
   assert_file_has("resuming long_b after epoch", "%s/%s/long_b/train.log", "lost", "");
-  assert_int_equal(epochs_mirrored("lost", "long_b"), 120);
+  assert_int_equal(epochs_mirrored("lost", "long_b"), 400);
 }
 
 static void test_lost_rank_run_is_retried(void **state) {
@@ -210,7 +248,7 @@ static void test_lost_rank_run_is_retried(void **state) {
   free(log);
   assert_file_has("resuming long_b after epoch", "%s/%s/long_b/train.log", "retried", "");
   assert_file_has("\"status\":\t\"ok\"", "%s/%s/long_b/results.json", "retried", "");
-  assert_int_equal(epochs_mirrored("retried", "long_b"), 120);
+  assert_int_equal(epochs_mirrored("retried", "long_b"), 400);
 }
 
 static const char *given_smelt; /* argv[1] */
@@ -231,6 +269,7 @@ int main(int argc, char **argv) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_two_ranks_give_the_local_summary),
       cmocka_unit_test(test_rank_without_data_takes_nothing),
+      cmocka_unit_test(test_interrupted_sweep_resumes_over_ranks),
       cmocka_unit_test(test_lost_rank_fails_only_its_run),
       cmocka_unit_test(test_lost_rank_run_is_retried),
   };
