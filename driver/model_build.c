@@ -44,6 +44,14 @@ RtSlot *model_io_slots(ModelBuild *b, const IrGraph *g, const PassPlan *plan, co
   return s;
 }
 
+/* The io slot name of a layer's squared gradient norm, RT_SLOT_GRAD_SQ "<layer>", in b's arena. */
+static const char *grad_sq_name(ModelBuild *b, const char *layer) {
+  size_t size = strlen(RT_SLOT_GRAD_SQ) + strlen(layer) + 1;
+  char *name = rt_arena_alloc(&b->arena, size);
+  snprintf(name, size, "%s%s", RT_SLOT_GRAD_SQ, layer);
+  return name;
+}
+
 void model_describe(const FePreset *p, int batch, const IrGraph *train, const PassPlan *train_plan,
                     const PassTraining *training, const IrGraph *eval, const PassPlan *eval_plan, ModelBuild *b) {
   RtModel *m = &b->model;
@@ -72,10 +80,7 @@ void model_describe(const FePreset *p, int batch, const IrGraph *train, const Pa
       names[i] = i < 2 ? train_out[i] : NULL; /* listed only up to the ABI's two */
       continue;
     }
-    size_t size = strlen(RT_SLOT_GRAD_SQ) + strlen(layers[i - first]) + 1;
-    char *name = rt_arena_alloc(&b->arena, size);
-    snprintf(name, size, "%s%s", RT_SLOT_GRAD_SQ, layers[i - first]);
-    names[i] = name;
+    names[i] = grad_sq_name(b, layers[i - first]);
   }
   int listed = n_layers ? train->n_outputs : train->n_outputs < 2 ? train->n_outputs : 2;
   b->train_io = model_io_slots(b, train, train_plan, names, listed, &m->train.n_io);
@@ -105,12 +110,7 @@ void model_describe_update(const IrGraph *gradients, const PassPlan *gradients_p
   int n_layers = pass_grad_layers(update, &b->arena, &layers);
   RT_ASSERT(n_layers == update->n_outputs, "update phase with %d outputs for %d layers", update->n_outputs, n_layers);
   const char **norm_names = rt_arena_alloc(&b->arena, ((size_t)n_layers + 1) * sizeof *norm_names);
-  for (int i = 0; i < n_layers; i++) {
-    size_t size = strlen(RT_SLOT_GRAD_SQ) + strlen(layers[i]) + 1;
-    char *name = rt_arena_alloc(&b->arena, size);
-    snprintf(name, size, "%s%s", RT_SLOT_GRAD_SQ, layers[i]);
-    norm_names[i] = name;
-  }
+  for (int i = 0; i < n_layers; i++) norm_names[i] = grad_sq_name(b, layers[i]);
   m->update.io = model_io_slots(b, update, update_plan, norm_names, n_layers, &m->update.n_io);
   m->update.io_bytes = update_plan->region_bytes[PASS_REGION_IO];
   m->update.scratch_bytes = update_plan->region_bytes[PASS_REGION_SCRATCH];

@@ -518,6 +518,18 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 
 static void remove_tree(const char *dir) { nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
+/* What was last sent of file `name` of slot sl; a new entry (size -1, never equal) when nothing. */
+static Mirror *mirror_of(Slot *sl, const char *name) {
+  for (int k = 0; k < sl->n_sent; k++)
+    if (!strcmp(sl->sent[k].name, name)) return &sl->sent[k];
+  if (sl->n_sent == sl->cap_sent)
+    sl->sent = rt_xrealloc(sl->sent, (size_t)(sl->cap_sent = sl->cap_sent ? 2 * sl->cap_sent : 16) * sizeof *sl->sent);
+  Mirror *m = &sl->sent[sl->n_sent++];
+  *m = (Mirror){.size = -1};
+  snprintf(m->name, sizeof m->name, "%s", name);
+  return m;
+}
+
 /* Checkpoints before the rest: the trainer appends an epoch to metrics.jsonl before it writes
  * the checkpoint of that epoch, so a snapshot read in this order never has a checkpoint ahead of
  * its metrics (which a resume refuses). */
@@ -538,16 +550,9 @@ static bool mirror_slot(Worker *w, Slot *sl) {
     snprintf(path, sizeof path, "%s/%s", sl->dir, names[i]);
     struct stat st;
     if (stat(path, &st) != 0) continue;
-    Mirror *m = NULL;
-    for (int k = 0; k < sl->n_sent && !m; k++)
-      if (!strcmp(sl->sent[k].name, names[i])) m = &sl->sent[k];
-    if (m && m->size == st.st_size && m->mtime.tv_sec == st.st_mtim.tv_sec && m->mtime.tv_nsec == st.st_mtim.tv_nsec)
+    Mirror *m = mirror_of(sl, names[i]);
+    if (m->size == st.st_size && m->mtime.tv_sec == st.st_mtim.tv_sec && m->mtime.tv_nsec == st.st_mtim.tv_nsec)
       continue;
-    if (!m) {
-      if (sl->n_sent == sl->cap_sent) sl->sent = realloc(sl->sent, (size_t)(sl->cap_sent = sl->cap_sent ? 2 * sl->cap_sent : 16) * sizeof *sl->sent);
-      m = &sl->sent[sl->n_sent++];
-      snprintf(m->name, sizeof m->name, "%s", names[i]);
-    }
     m->size = st.st_size;
     m->mtime = st.st_mtim;
     ok = send_file(0, sl->run, sl->dir, names[i], w->timeout);
@@ -573,7 +578,7 @@ static bool start_task(Worker *w, const TaskMsg *m) {
   remove_tree(dir);
   mkdir(dir, 0755);
   int got = 0;
-  Mirror *received = NULL;
+  char (*received)[NAME_MAX_BYTES] = NULL; /* names of the files rank 0 sent */
   while (m->resume) { /* a resumed run's files, up to PASS */
     MPI_Status st;
     if (!probe_from(0, &st, w->timeout)) return false;
@@ -586,9 +591,8 @@ static bool start_task(Worker *w, const TaskMsg *m) {
     if (!data) return false;
     write_file(dir, f.name, data, f.size, NULL);
     free(data);
-    received = realloc(received, ((size_t)got + 1) * sizeof *received);
-    snprintf(received[got].name, sizeof received[got].name, "%s", f.name);
-    received[got++].size = -1;
+    received = rt_xrealloc(received, ((size_t)got + 1) * sizeof *received);
+    snprintf(received[got++], sizeof *received, "%s", f.name);
   }
   EndMsg failed = {.run = m->run, .wait_status = 127 << 8};
   if (w->stopping) { /* leaving: rank 0 counts the run with the rest of this rank's, as lost */
@@ -604,14 +608,12 @@ static bool start_task(Worker *w, const TaskMsg *m) {
   sl->n_sent = 0;
   for (int i = 0; i < got; i++) { /* rank 0 has these: they go back only once they change */
     char path[2 * PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", dir, received[i].name);
-    struct stat stt;
-    if (stat(path, &stt) != 0) continue;
-    received[i].size = stt.st_size;
-    received[i].mtime = stt.st_mtim;
-    if (sl->n_sent == sl->cap_sent)
-      sl->sent = realloc(sl->sent, (size_t)(sl->cap_sent = sl->cap_sent ? 2 * sl->cap_sent : 16) * sizeof *sl->sent);
-    sl->sent[sl->n_sent++] = received[i];
+    snprintf(path, sizeof path, "%s/%s", dir, received[i]);
+    struct stat st;
+    if (stat(path, &st) != 0) continue;
+    Mirror *r = mirror_of(sl, received[i]);
+    r->size = st.st_size;
+    r->mtime = st.st_mtim;
   }
   free(received);
   char log[2 * PATH_MAX], epochs[16];
