@@ -10,7 +10,10 @@
  *      with the background; a wider result is squeezed to the width, up to 2x; wider still, it is
  *      squeezed 2x and scaled down as a whole to the width, centred vertically. Area averaging on
  *      a shrinking axis, bilinear on a growing one, edges clamped;
- *   4. clamp to [0, 1], then x -> (x - 0.5) / 0.5. */
+ *   4. clamp to [0, 1], then x -> (x - 0.5) / 0.5;
+ *   5. round to the 256 levels a data set keeps its images in (rt_input_to_bytes): the byte
+ *      b = round((x + 1) * 127.5) read back as (b / 255 - 0.5) / 0.5, so that a resized image
+ *      gives the inputs `smelt predict` gives and the model was trained on. */
 #ifndef DEPLOY_PREPROCESS_H
 #define DEPLOY_PREPROCESS_H
 
@@ -48,7 +51,7 @@ static float preprocess_background(const float *px, int w, int h) {
   return 1.0f;
 }
 
-/* Rules 3 and 4: gray (h, w) -> out (out_h, out_w) in [-1, 1]. */
+/* Rules 3 to 5: gray (h, w) -> out (out_h, out_w) in [-1, 1]. */
 static bool preprocess_gray(const float *gray, int w, int h, int out_h, int out_w, float *out) {
   double natural = (double)w * out_h / h; /* width at height out_h */
   int sw = out_w, sh = out_h;
@@ -70,7 +73,8 @@ static bool preprocess_gray(const float *gray, int w, int h, int out_h, int out_
     return false;
   for (int i = 0; i < out_h * out_w; i++) {
     float v = out[i] < 0 ? 0 : out[i] > 1 ? 1 : out[i];
-    out[i] = (v - 0.5f) / 0.5f;
+    float x = (v - 0.5f) / 0.5f, b = (x + 1.0f) * 127.5f; /* rule 5 */
+    out[i] = ((float)lrintf(b < 0 ? 0 : b > 255 ? 255 : b) / 255.0f - 0.5f) / 0.5f;
   }
   return true;
 }
