@@ -79,7 +79,9 @@ static double timeout_seconds(void) {
 static void sleep_ms(int ms) { nanosleep(&(struct timespec){.tv_nsec = (long)ms * 1000000L}, NULL); }
 
 /* Polls rq until it completes or `seconds` pass; on timeout a receive is cancelled, and the
- * request is let go either way (a send to a lost rank may never complete). */
+ * request is let go either way (a send to a lost rank may never complete). A request let go may
+ * still read or write its buffer later (a peer that was only paused wakes up): after false, the
+ * buffer must stay allocated and unused for good (send_bytes, recv_bytes). */
 static bool wait_for(MPI_Request *rq, double seconds, bool receive) {
   double end = rt_now_seconds() + seconds;
   for (;;) {
@@ -95,14 +97,27 @@ static bool wait_for(MPI_Request *rq, double seconds, bool receive) {
   }
 }
 
+/* Messages up to this size travel through a buffer of their own, which a transfer that times
+ * out leaves to MPI (wait_for): the caller's (often a stack variable) is then free to go. Larger
+ * ones (files' bytes) use the caller's heap buffer, which the caller leaves allocated when the
+ * transfer fails (send_file, recv_data). A lost rank costs at most one buffer. */
+enum { BOUNCE_MAX = 1 << 16 };
+
 static bool send_bytes(const void *data, int64_t n, int to, int tag, double seconds) {
+  void *bounce = NULL;
+  if (n > 0 && n <= BOUNCE_MAX) {
+    bounce = rt_xmalloc((size_t)n);
+    memcpy(bounce, data, (size_t)n);
+    data = bounce;
+  }
   for (int64_t at = 0; at < n || (n == 0 && at == 0); at += CHUNK) {
     int count = (int)(n - at < CHUNK ? n - at : CHUNK);
     MPI_Request rq;
     MPI_Isend((const char *)data + at, count, MPI_BYTE, to, tag, MPI_COMM_WORLD, &rq);
-    if (!wait_for(&rq, seconds, false)) return false;
+    if (!wait_for(&rq, seconds, false)) return false; /* bounce stays MPI's */
     if (n == 0) break;
   }
+  free(bounce);
   return true;
 }
 
@@ -119,12 +134,17 @@ static bool probe_from(int from, MPI_Status *st, double seconds) {
 }
 
 static bool recv_bytes(void *data, int64_t n, int from, int tag, double seconds) {
+  void *into = n > 0 && n <= BOUNCE_MAX ? rt_xmalloc((size_t)n) : data;
   for (int64_t at = 0; at < n || (n == 0 && at == 0); at += CHUNK) {
     int count = (int)(n - at < CHUNK ? n - at : CHUNK);
     MPI_Request rq;
-    MPI_Irecv((char *)data + at, count, MPI_BYTE, from, tag, MPI_COMM_WORLD, &rq);
-    if (!wait_for(&rq, seconds, true)) return false;
+    MPI_Irecv((char *)into + at, count, MPI_BYTE, from, tag, MPI_COMM_WORLD, &rq);
+    if (!wait_for(&rq, seconds, true)) return false; /* a bounce buffer stays MPI's */
     if (n == 0) break;
+  }
+  if (into != data) {
+    memcpy(data, into, (size_t)n);
+    free(into);
   }
   return true;
 }
@@ -146,8 +166,12 @@ static bool send_file(int to, int run, const char *dir, const char *name, double
   if (!read) return true;
   FileMsg m = {.run = run, .size = (int64_t)size};
   snprintf(m.name, sizeof m.name, "%s", name);
-  bool ok = send_bytes(&m, sizeof m, to, TAG_FILE, seconds) && send_bytes(data, (int64_t)size, to, TAG_DATA, seconds);
-  free(data);
+  if (!send_bytes(&m, sizeof m, to, TAG_FILE, seconds)) {
+    free(data);
+    return false;
+  }
+  bool ok = send_bytes(data, (int64_t)size, to, TAG_DATA, seconds);
+  if (ok || size <= BOUNCE_MAX) free(data); /* else MPI may still read it (wait_for) */
   return ok;
 }
 
@@ -176,7 +200,7 @@ static uint8_t *recv_data(int from, const FileMsg *m, double seconds) {
   uint8_t *data = malloc(m->size > 0 ? (size_t)m->size : 1);
   if (!data) rt_out_of_memory("a file sent by another rank", (size_t)m->size);
   if (recv_bytes(data, m->size, from, TAG_DATA, seconds)) return data;
-  free(data);
+  if (m->size <= BOUNCE_MAX) free(data); /* else MPI may still write into it (wait_for) */
   return NULL;
 }
 
