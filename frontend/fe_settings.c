@@ -171,6 +171,8 @@ static const FeField SYNTHETIC[] = {
     F(FeData, "fonts", FE_FIELD_STRING, fonts, 0, 0, 0),
 };
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
+/* data's own keys, named for an unknown key of synthetic's (`charset` goes next to it) */
+static const FeSchema DATA_AROUND_SYNTHETIC = SCHEMA("data, next to 'synthetic'", DATA_SYNTHETIC);
 
 static FeData synthetic_builtin(void) {
   return (FeData){.synthetic = true, .val_split = RT_DEFAULT_VAL_SPLIT, .train_count = 4000, .val_count = 1000,
@@ -393,7 +395,7 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
   }
   bool on = true;
   if (synth->kind == FE_NODE_MAP) {
-    uint64_t set = fe_schema_decode(c, synth, &SYNTHETIC_SCHEMA, d, NULL, 0);
+    uint64_t set = fe_schema_decode(c, synth, &SYNTHETIC_SCHEMA, d, &DATA_AROUND_SYNTHETIC, 1);
     if ((set >> 3 & 1) && d->length[0] > d->length[1]) /* bit 3: SYNTHETIC[3], length */
       fe_error(c, fe_node_get(synth, "length"), "length [%d, %d] must be [min, max] with min <= max",
                d->length[0], d->length[1]);
