@@ -18,8 +18,6 @@ static void path_in(const TuneRun *r, const char *file, char *buf, size_t size) 
   snprintf(buf, size, "%s/%s", r->dir, file);
 }
 
-bool tune_outcome_same_config(const char *a, const char *b) { return rt_config_same(a, b); }
-
 /* Loads results.json; false when it is missing or does not validate, then `why` (when not NULL)
  * gets the reader's first error, or "" for a missing file. */
 static bool load_results(const TuneRun *r, RtResults *res, char *why, size_t why_size) {
@@ -212,7 +210,7 @@ void tune_outcome_finish(TuneRun *r, int ws) {
   RtResults res;
   char why[300];
   bool loaded = load_results(r, &res, why, sizeof why);
-  if (loaded && !tune_outcome_same_config(res.config_json, r->config_json)) {
+  if (loaded && !rt_config_same(res.config_json, r->config_json)) {
     rt_results_free(&res); /* another run's */
     loaded = false;
   }

@@ -42,8 +42,4 @@ bool tune_outcome_poll(TuneRun *r);
  * run has created its metrics.jsonl, or its log has the line the trainer prints then. */
 void tune_outcome_scan_log(TuneRun *r);
 
-/* True when results.json's settings (JSON text) are the run's (rt_config_same: a setting that
- * one of them lacks counts as its default). */
-bool tune_outcome_same_config(const char *a, const char *b);
-
 #endif
