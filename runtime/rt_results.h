@@ -46,6 +46,10 @@ bool rt_config_same(const char *a, const char *b);
  * the name of the first top-level setting that differs ("" when a text is not JSON). */
 bool rt_config_resumable(const char *stored, const char *current, char *key, size_t key_size);
 
+/* For a message: "was X, now Y", the values of setting `key` in the two texts ("not set" for
+ * one that lacks it), or "" when either is too long to quote or a text is not JSON. */
+void rt_config_difference(const char *stored, const char *current, const char *key, char *out, size_t size);
+
 /* Per-epoch metrics. Add one here and a row in rt_results.c's table (checked at compile time). */
 typedef enum RtMetric {
   RT_METRIC_TRAIN_LOSS,    /* mean training loss over the epoch's batches */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -124,4 +125,30 @@ bool rt_config_resumable(const char *stored, const char *current, char *key, siz
   cJSON_Delete(a);
   cJSON_Delete(b);
   return same;
+}
+
+/* One setting's value as JSON text in out, "not set" when o lacks it, "" when it is too long
+ * to quote in a message (a whole data or network mapping). */
+static void setting_text(const cJSON *o, const char *key, char *out, size_t size) {
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, key);
+  char *text = x ? cJSON_PrintUnformatted(x) : NULL;
+  if (!x) snprintf(out, size, "not set");
+  else if (!text || strlen(text) >= size) out[0] = 0;
+  else snprintf(out, size, "%s", text);
+  free(text);
+}
+
+void rt_config_difference(const char *stored, const char *current, const char *key, char *out, size_t size) {
+  cJSON *a = stored ? cJSON_Parse(stored) : NULL, *b = current ? cJSON_Parse(current) : NULL;
+  if (size) out[0] = 0;
+  if (cJSON_IsObject(a) && cJSON_IsObject(b) && size >= 32) {
+    a = with_defaults(a);
+    b = with_defaults(b);
+    char was[120], now[120];
+    setting_text(a, key, was, sizeof was);
+    setting_text(b, key, now, sizeof now);
+    if (was[0] && now[0]) snprintf(out, size, "was %s, now %s", was, now);
+  }
+  cJSON_Delete(a);
+  cJSON_Delete(b);
 }

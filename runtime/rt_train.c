@@ -273,14 +273,17 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
   bool same = rt_config_resumable(info.config_json, r->cfg->config_json, key, sizeof key);
   /* the charset maps class ids to symbols: relabelled data would shift them silently */
   bool same_charset = !strcmp(info.charset ? info.charset : "", r->cfg->charset ? r->cfg->charset : "");
+  char values[300] = "";
+  if (!same && key[0]) rt_config_difference(info.config_json, r->cfg->config_json, key, values, sizeof values);
   free((void *)info.charset);
   free((void *)info.config_json);
   if (!same || !same_charset) {
-    char what[80] = "config";
-    if (!same && key[0]) snprintf(what, sizeof what, "setting '%s'", key);
-    else if (!same_charset) snprintf(what, sizeof what, "charset, the symbols of the data's labels,");
+    char what[400] = "config differs";
+    if (!same && key[0] && values[0]) snprintf(what, sizeof what, "setting '%s' differs: %s", key, values);
+    else if (!same && key[0]) snprintf(what, sizeof what, "setting '%s' differs", key);
+    else if (!same_charset) snprintf(what, sizeof what, "charset, the symbols of the data's labels, differs");
     rt_diag_error(d, r->path_last, 0, 0,
-                  "was trained with other settings (its %s differs); resuming would mix two runs: "
+                  "was trained with other settings (its %s); resuming would mix two runs: "
                   "leave out --resume and give --overwrite to start over, or use another --out",
                   what);
     return false;

@@ -286,6 +286,11 @@ static void test_missing_setting_is_its_default(void **state) {
   assert_false(rt_config_same(other, current));
   assert_false(rt_config_resumable(other, current, key, sizeof key));
   assert_string_equal(key, "seed");
+  char values[100];
+  rt_config_difference(current, other, "seed", values, sizeof values);
+  char expected[100];
+  snprintf(expected, sizeof expected, "was %d, now 7", (int)rt_settings_defaults().seed);
+  assert_string_equal(values, expected);
   s.sync_batchnorm = true;
   cJSON *n = cJSON_CreateObject();
   cJSON_AddStringToObject(n, "name", "e");

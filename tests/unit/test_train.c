@@ -256,11 +256,11 @@ static void test_earlier_run_protected(void **state) {
   expect_refused(c, "kept", 2, FRESH, "holds an earlier run of 'run'; --resume continues it, --overwrite");
   expect_refused(c, "kept", 1, RESUME, "has completed 2 epochs, more than the 1 asked for");
   FeConfig *other = config("mini_ctc.yaml", "    loss: ctc\n    learning_rate: 0.02\n");
-  expect_refused(other, "kept", 3, RESUME, "was trained with other settings (its setting 'learning_rate' differs)");
+  expect_refused(other, "kept", 3, RESUME, "was trained with other settings (its setting 'learning_rate' differs: was 0.01, now 0.02)");
   fe_config_free(other);
   FeConfig *relabelled = config("mini_ctc.yaml", "    loss: ctc\n    data: {synthetic: {train: 96, val: 32, seed: 3, "
                                                  "length: [1, 3]}, charset: '3210'}\n");
-  expect_refused(relabelled, "kept", 3, RESUME, "(its setting 'data' differs)"); /* other class ids */
+  expect_refused(relabelled, "kept", 3, RESUME, "\"charset\":\"0123\"}, now {"); /* other class ids */
   fe_config_free(relabelled);
   Trained longer = train(c, "kept", 3, RESUME); /* extending the same run is fine */
   assert_true(longer.ok);
