@@ -4,7 +4,7 @@
  * the register tile (R rows x NR columns of C as 2R vectors, the K loop of broadcasts and FMAs);
  * and the loops of BLIS around them: column blocks, K blocks, row blocks, panels, tiles of MR
  * rows, then one masked tile for the rows left over. Few rows against B^T: dot products
- * (emit_dots). */
+ * (emit_dots); few rows against B: B read in place; few columns against A: A read in place. */
 #include "codegen/cg_sgemm.h"
 
 #include <stdio.h>
@@ -19,6 +19,7 @@ enum {
   NC = 256,           /* columns of op(B) packed at once: KC x NC (256 KiB) stays in L2 */
   MC = 288,           /* rows of C per block: their KC columns of op(A) (288 KiB) stay in L2 */
   PACK_MIN_ROWS = 24, /* fewer rows of C than this read an untransposed B where it is */
+  A_DIRECT_MAX_COLS = 64, /* at most this many columns of C read an untransposed A where it is */
   AMX_ROWS = CG_AMX_ROWS, /* an AMX tile: 16 rows of 64 bytes (16 floats of C, 32 bf16 of A, 16 pairs of B) */
   AMX_K = 32,         /* k per step of the AMX K loop: one A tile's width */
   AMX_MR = 32,        /* rows of C per AMX register tile: two A tiles against a panel's two B tiles */
@@ -541,6 +542,10 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   LLVMValueRef few_rows = g->s->tb || g->s->b_packed || g->s->bf16 ? LLVMConstInt(c->i1, 0, 0)
                           : g->s->b_in_place             ? LLVMConstInt(c->i1, 1, 0)
                                              : LLVMBuildICmp(b, LLVMIntSLT, m, i64c(g, PACK_MIN_ROWS), "few.rows");
+  /* few columns against an untransposed A: packing A would cost about what the products do */
+  bool may_read_a = !g->s->ta && !g->s->bf16 && !g->s->amx;
+  LLVMValueRef a_direct = may_read_a ? LLVMBuildICmp(b, LLVMIntSLE, n, i64c(g, A_DIRECT_MAX_COLS), "a.direct")
+                                     : LLVMConstInt(c->i1, 0, 0);
   LLVMValueRef fn = LLVMGetBasicBlockParent(LLVMGetInsertBlock(b));
   CgLoopNest nb, kb, pk, mb, panel, tile;
   nb.rank = 1, nb.lo[0] = i64c(g, 0);
@@ -573,7 +578,7 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   LLVMValueRef full = LLVMBuildSDiv(b, LLVMBuildNSWSub(b, m1, m0, ""), i64c(g, g->mr), "tiles");
   LLVMBasicBlockRef pack_a = LLVMAppendBasicBlockInContext(c->ctx, fn, "pack.a");
   LLVMBasicBlockRef cols = LLVMAppendBasicBlockInContext(c->ctx, fn, "panels");
-  LLVMBuildCondBr(b, few_rows, cols, pack_a);
+  LLVMBuildCondBr(b, LLVMBuildOr(b, few_rows, a_direct, ""), cols, pack_a);
   LLVMPositionBuilderAtEnd(b, pack_a);
   emit_pack_a(g, m0, m1, full);
   LLVMBuildBr(b, cols);
@@ -583,22 +588,28 @@ static void emit_body(Sgemm *g, LLVMValueRef m, LLVMValueRef n) {
   at_panel(g, n0b, panel.idx[0], n);
   LLVMBasicBlockRef direct = LLVMAppendBasicBlockInContext(c->ctx, fn, "direct");
   LLVMBasicBlockRef pack = LLVMAppendBasicBlockInContext(c->ctx, fn, "packed");
+  LLVMBasicBlockRef pack_b_only = LLVMAppendBasicBlockInContext(c->ctx, fn, "packed.b");
   LLVMBasicBlockRef joined = LLVMAppendBasicBlockInContext(c->ctx, fn, "panel.done");
-  LLVMBuildCondBr(b, few_rows, direct, pack);
-  for (int packed = 0; packed < 2; packed++) {
-    LLVMPositionBuilderAtEnd(b, packed ? pack : direct);
-    if (!packed && g->s->bf16) { /* never taken: bf16 products read only packed operands */
+  LLVMBasicBlockRef not_direct = LLVMAppendBasicBlockInContext(c->ctx, fn, "not.direct");
+  LLVMBuildCondBr(b, few_rows, direct, not_direct);
+  LLVMPositionBuilderAtEnd(b, not_direct);
+  LLVMBuildCondBr(b, a_direct, pack_b_only, pack);
+  /* variant 0: both in place (few rows); 1: both packed; 2: B packed, A in place (few columns) */
+  for (int variant = 0; variant < 3; variant++) {
+    bool packed = variant > 0, a_packed = variant == 1;
+    LLVMPositionBuilderAtEnd(b, variant == 0 ? direct : variant == 1 ? pack : pack_b_only);
+    if ((variant == 0 && g->s->bf16) || (variant == 2 && !may_read_a)) { /* never taken */
       LLVMBuildUnreachable(b);
       continue;
     }
     tile.rank = 1, tile.lo[0] = i64c(g, 0), tile.hi[0] = full;
     cg_loop_open(c, &tile, "tile");
-    LLVMValueRef a_tile = packed ? cg_gep(c, g->bufa, mul(g, tile.idx[0], (int64_t)g->mr * KC)) : NULL;
+    LLVMValueRef a_tile = a_packed ? cg_gep(c, g->bufa, mul(g, tile.idx[0], (int64_t)g->mr * KC)) : NULL;
     emit_tile(g, add(g, m0, mul(g, tile.idx[0], g->mr)), g->mr, NULL, packed, a_tile);
     cg_loop_close(c, &tile);
     /* the rows left over (fewer than MR): a tile of MR rows or of half as many, masked */
     LLVMValueRef r0 = add(g, m0, mul(g, full, g->mr)), rest = LLVMBuildNSWSub(b, m1, r0, "rest");
-    LLVMValueRef last_tile = packed ? cg_gep(c, g->bufa, mul(g, full, (int64_t)g->mr * KC)) : NULL;
+    LLVMValueRef last_tile = a_packed ? cg_gep(c, g->bufa, mul(g, full, (int64_t)g->mr * KC)) : NULL;
     LLVMBasicBlockRef big = LLVMAppendBasicBlockInContext(c->ctx, fn, "rest.big");
     LLVMBasicBlockRef small = LLVMAppendBasicBlockInContext(c->ctx, fn, "rest.small");
     LLVMBasicBlockRef some = LLVMAppendBasicBlockInContext(c->ctx, fn, "rest.some");

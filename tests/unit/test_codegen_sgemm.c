@@ -205,7 +205,7 @@ static void test_bf16(void **state) {
  * one call over the whole matrix, with B as it is and (columns) transposed. */
 static void test_split_is_bitwise_equal(void **state) {
   (void)state;
-  enum { M = 29, N = 45, K = 300 };
+  enum { M = 29, N = 100, K = 300, SPLIT = 40 }; /* N packs A; both parts read it in place */
   RtDiags d = {0};
   assert_true(cg_target_init(&d));
   CgTarget *t = cg_target_new(NULL, &d);
@@ -223,8 +223,8 @@ static void test_split_is_bitwise_equal(void **state) {
       assert_memory_equal(whole, split, sizeof whole);
     }
     memset(split, 0, sizeof split);
-    f.fn(M, 20, a, b, split); /* columns 0..19, then 20..44 */
-    f.fn(M, N - 20, a, b + (tb ? 20 * K : 20), split + 20);
+    f.fn(M, SPLIT, a, b, split); /* columns 0..39, then 40..99 */
+    f.fn(M, N - SPLIT, a, b + (tb ? SPLIT * K : SPLIT), split + SPLIT);
     assert_memory_equal(whole, split, sizeof whole);
     cg_jit_free(f.jit);
   }
