@@ -72,6 +72,13 @@ smelt_cli_test(train_mini 0 "mini: ok after 2 epochs.*validation samples at the 
 set_tests_properties(cli_train_mini PROPERTIES FIXTURES_SETUP mini_checkpoint)
 smelt_cli_test(eval_mini 0 "sequence accuracy .*character accuracy .*CER" eval ${MINI_OUT}/mini/best.safetensors
                --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
+# --errors: what it misreads, as text and in the JSON object
+smelt_cli_test(eval_mini_errors 0 "misread [0-9]+ of 32 samples, [0-9]+ of them with a symbol too many or too few"
+               eval ${MINI_OUT}/mini/best.safetensors --errors
+               --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
+smelt_cli_test(eval_mini_errors_json 0 "\"errors\":.*\"misread\":.*\"wrong_length\":.*\"confusions\":"
+               eval ${MINI_OUT}/mini/best.safetensors --errors --json
+               --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
 smelt_cli_test(predict_mini 0 "000096.png\t[0-3]*\n" predict ${MINI_OUT}/mini/best.safetensors
                ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val/images/000096.png)
 smelt_cli_test(predict_missing_image 1 "nope.png: error" predict ${MINI_OUT}/mini/best.safetensors nope.png)
@@ -99,7 +106,7 @@ smelt_cli_test(train_init_transfer 0
                train tests/train/mini_transfer.yaml --init ${MINI_OUT}/mini/best.safetensors --out ${MINI_OUT} --quiet --overwrite)
 smelt_cli_test(train_init_folder 1 "mini: error: is a folder. give a checkpoint file such as .*mini/best.safetensors"
                train tests/train/mini_transfer.yaml --init ${MINI_OUT}/mini --out ${MINI_OUT}/init-folder --quiet --overwrite)
-set_tests_properties(cli_eval_mini cli_predict_mini cli_predict_missing_image cli_train_keeps_earlier_run
+set_tests_properties(cli_eval_mini cli_eval_mini_errors cli_eval_mini_errors_json cli_predict_mini cli_predict_missing_image cli_train_keeps_earlier_run
                      cli_train_init_transfer cli_train_init_folder
                      PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
 # int8 (docs/quantization.md): mini's checkpoint quantized on its validation images, then
