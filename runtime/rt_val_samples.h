@@ -10,7 +10,9 @@
 enum { RT_VAL_SAMPLES_SHOWN = 6 }; /* rows shown at the end of a run */
 
 /* Prints up to `count` rows of run_dir/val_predictions.tsv as "  LABEL  PREDICTION  ok|wrong" (an empty prediction as "(none)"),
- * under a heading line; nothing when the file is absent or empty. Returns whether it printed. */
+ * under a heading line, then (when any sample of the file is misread) one line with how many
+ * and the three errors made most (rt_misreads.h); nothing when the file is absent or empty.
+ * Returns whether it printed. */
 bool rt_val_samples_print(const char *run_dir, int count, FILE *out);
 
 #endif
