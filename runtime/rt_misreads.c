@@ -92,3 +92,9 @@ void rt_misreads_free(RtMisreads *m) {
   free(m->pairs);
   *m = (RtMisreads){0};
 }
+
+const char *rt_misread_symbol(uint32_t cp, const char *none, char buf[8]) {
+  if (!cp) return none;
+  buf[rt_utf8_encode(cp, buf)] = 0;
+  return buf;
+}

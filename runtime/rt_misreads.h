@@ -24,4 +24,7 @@ typedef struct RtMisreads {
 void rt_misreads_count(const char *const *truth, const char *const *read, int n, RtMisreads *out);
 void rt_misreads_free(RtMisreads *m);
 
+/* A pair's symbol as UTF-8 text in buf, or `none` for code point 0 (nothing). */
+const char *rt_misread_symbol(uint32_t cp, const char *none, char buf[8]);
+
 #endif

@@ -38,10 +38,9 @@ static void print_top_errors(Row *rows, int n, FILE *out) {
   if (m.misread) {
     fprintf(out, "  misread %d of %d, most often:", m.misread, m.samples);
     for (int i = 0; i < m.n_pairs && i < ERRORS_SHOWN; i++) {
-      char t[8] = "(none)", r[8] = "(none)";
-      if (m.pairs[i].truth) t[rt_utf8_encode(m.pairs[i].truth, t)] = 0;
-      if (m.pairs[i].read) r[rt_utf8_encode(m.pairs[i].read, r)] = 0;
-      fprintf(out, "%s %s -> %s %d%s", i ? "," : "", t, r, m.pairs[i].count, i ? "" : " times");
+      char t[8], r[8];
+      fprintf(out, "%s %s -> %s %d%s", i ? "," : "", rt_misread_symbol(m.pairs[i].truth, "(none)", t),
+              rt_misread_symbol(m.pairs[i].read, "(none)", r), m.pairs[i].count, i ? "" : " times");
     }
     fprintf(out, " (smelt eval --errors lists all)\n");
   }

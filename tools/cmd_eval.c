@@ -8,7 +8,6 @@
 
 #include "driver/checkpoint_model.h"
 #include "runtime/rt_dataset.h"
-#include "runtime/rt_charset.h"
 #include "runtime/rt_memory.h"
 #include "runtime/rt_misreads.h"
 #include "runtime/rt_train.h"
@@ -33,20 +32,14 @@ static const char USAGE[] =
 static const RtMetric SHOWN[] = {RT_METRIC_VAL_SEQ_ACC, RT_METRIC_VAL_CHAR_ACC, RT_METRIC_VAL_CER, RT_METRIC_VAL_LOSS};
 enum { ERRORS_SHOWN = 12 }; /* the most frequent confusions printed as text (JSON has them all) */
 
-/* A symbol of an error for people: the symbol, or "(none)" for a symbol missed or added. */
-static const char *symbol_text(uint32_t cp, char buf[8]) {
-  if (!cp) return "(none)";
-  buf[rt_utf8_encode(cp, buf)] = 0;
-  return buf;
-}
-
 static void print_errors(const RtMisreads *e) {
   printf("misread %d of %d samples, %d of them with a symbol too many or too few\n", e->misread, e->samples,
          e->wrong_length);
   if (e->n_pairs) printf("most frequent errors (true -> read, over an alignment of each misread sample):\n");
   for (int i = 0; i < e->n_pairs && i < ERRORS_SHOWN; i++) {
     char t[8], r[8];
-    printf("  %6d  %s -> %s\n", e->pairs[i].count, symbol_text(e->pairs[i].truth, t), symbol_text(e->pairs[i].read, r));
+    printf("  %6d  %s -> %s\n", e->pairs[i].count, rt_misread_symbol(e->pairs[i].truth, "(none)", t),
+           rt_misread_symbol(e->pairs[i].read, "(none)", r));
   }
   if (e->n_pairs > ERRORS_SHOWN) printf("  (%d other kinds of error; --json lists them all)\n", e->n_pairs - ERRORS_SHOWN);
 }
@@ -57,11 +50,9 @@ static cJSON *errors_json(const RtMisreads *e) {
   cJSON_AddNumberToObject(o, "wrong_length", e->wrong_length);
   for (int i = 0; i < e->n_pairs; i++) {
     cJSON *p = cJSON_CreateObject();
-    char t[8] = "", r[8] = "";
-    if (e->pairs[i].truth) t[rt_utf8_encode(e->pairs[i].truth, t)] = 0;
-    if (e->pairs[i].read) r[rt_utf8_encode(e->pairs[i].read, r)] = 0;
-    cJSON_AddStringToObject(p, "truth", t);
-    cJSON_AddStringToObject(p, "read", r);
+    char t[8], r[8];
+    cJSON_AddStringToObject(p, "truth", rt_misread_symbol(e->pairs[i].truth, "", t));
+    cJSON_AddStringToObject(p, "read", rt_misread_symbol(e->pairs[i].read, "", r));
     cJSON_AddNumberToObject(p, "count", e->pairs[i].count);
     cJSON_AddItemToArray(list, p);
   }

@@ -66,6 +66,9 @@ static void test_utf8_and_missing_prediction(void **state) {
   assert_int_equal(count_of(&m, 0xE9, 'e'), 1);
   assert_int_equal(count_of(&m, 'Z', 0), 1);
   assert_int_equal(count_of(&m, '7', 0), 1);
+  char buf[8];
+  assert_string_equal(rt_misread_symbol(0xE9, "(none)", buf), "\xc3\xa9");
+  assert_string_equal(rt_misread_symbol(0, "(none)", buf), "(none)");
   rt_misreads_free(&m);
 }
 
