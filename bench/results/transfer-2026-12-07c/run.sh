@@ -10,3 +10,4 @@ export SMELT_PRESETS=${SMELT_PRESETS:-presets}
 SMELT_THREADS=1 smelt train transfer6.yaml --experiment pretrain_more --out runs --init ../transfer-2026-12-07/runs/pretrain/best.safetensors --quiet
 smelt eval runs/pretrain_more/best.safetensors --data user/val --errors
 SMELT_THREADS=1 smelt train transfer6.yaml --experiment finetune --out runs --init runs/pretrain_more/best.safetensors --quiet
+SMELT_THREADS=1 smelt train transfer6.yaml --experiment finetune_low_lr --out runs --init runs/pretrain_more/best.safetensors --quiet   # binary of commit bc3fa80
