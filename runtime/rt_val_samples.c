@@ -12,29 +12,49 @@
 /* Display width of UTF-8 text, counting code points (labels are short single-width symbols). */
 static int width_of(const char *s) { return (int)rt_utf8_count(s, strlen(s), NULL); }
 
-typedef struct Row {
-  char *label, *pred;
-} Row;
+/* The file's rows: labels[i] and preds[i], owned. */
+typedef struct Rows {
+  char **labels, **preds;
+  int n, cap;
+} Rows;
 
-/* Splits "image<TAB>label<TAB>prediction" in place; false for a malformed line. */
-static bool split_row(char *line, Row *r) {
+/* Splits "image<TAB>label<TAB>prediction" in place into *label and *pred; false for a
+ * malformed line. */
+static bool split_row(char *line, char **label, char **pred) {
   char *tab1 = strchr(line, '\t'), *tab2 = tab1 ? strchr(tab1 + 1, '\t') : NULL;
   if (!tab2) return false;
   *tab1 = *tab2 = '\0';
-  r->label = tab1 + 1;
-  r->pred = tab2 + 1;
-  r->pred[strcspn(r->pred, "\n")] = '\0';
+  *label = tab1 + 1;
+  *pred = tab2 + 1;
+  (*pred)[strcspn(*pred, "\n")] = '\0';
   return true;
+}
+
+static void rows_add(Rows *r, const char *label, const char *pred) {
+  if (r->n == r->cap) {
+    r->cap = r->cap ? 2 * r->cap : 64;
+    r->labels = rt_xrealloc(r->labels, (size_t)r->cap * sizeof *r->labels);
+    r->preds = rt_xrealloc(r->preds, (size_t)r->cap * sizeof *r->preds);
+  }
+  r->labels[r->n] = rt_xstrdup(label);
+  r->preds[r->n++] = rt_xstrdup(pred);
+}
+
+static void rows_free(Rows *r) {
+  for (int i = 0; i < r->n; i++) {
+    free(r->labels[i]);
+    free(r->preds[i]);
+  }
+  free(r->labels);
+  free(r->preds);
 }
 
 enum { ERRORS_SHOWN = 3 }; /* the most frequent errors named under the samples */
 
 /* One line under the samples: the errors the best model makes most over the whole set. */
-static void print_top_errors(Row *rows, int n, FILE *out) {
-  const char **truth = rt_xmalloc((size_t)n * sizeof *truth), **read = rt_xmalloc((size_t)n * sizeof *read);
-  for (int i = 0; i < n; i++) truth[i] = rows[i].label, read[i] = rows[i].pred;
+static void print_top_errors(const Rows *rows, FILE *out) {
   RtMisreads m;
-  rt_misreads_count(truth, read, n, &m);
+  rt_misreads_count((const char *const *)rows->labels, (const char *const *)rows->preds, rows->n, &m);
   if (m.misread) {
     fprintf(out, "  misread %d of %d, most often:", m.misread, m.samples);
     for (int i = 0; i < m.n_pairs && i < ERRORS_SHOWN; i++) {
@@ -45,8 +65,6 @@ static void print_top_errors(Row *rows, int n, FILE *out) {
     fprintf(out, " (smelt eval --errors lists all)\n");
   }
   rt_misreads_free(&m);
-  free(truth);
-  free(read);
 }
 
 bool rt_val_samples_print(const char *run_dir, int count, FILE *out) {
@@ -54,31 +72,23 @@ bool rt_val_samples_print(const char *run_dir, int count, FILE *out) {
   snprintf(path, sizeof path, "%s/%s", run_dir, RT_FILE_VAL_PREDICTIONS);
   FILE *f = fopen(path, "r");
   if (!f) return false;
-  int n = 0, cap = 64, w = 5;
-  Row *rows = rt_xmalloc((size_t)cap * sizeof *rows);
-  char line[4096];
+  Rows rows = {0};
+  char line[4096], *label, *pred;
+  int w = 5;
   while (fgets(line, sizeof line, f)) {
-    Row r;
-    if (!split_row(line, &r)) continue;
-    if (n == cap) rows = rt_xrealloc(rows, (size_t)(cap *= 2) * sizeof *rows);
-    rows[n] = (Row){strdup(r.label), strdup(r.pred)};
-    if (n < count && width_of(r.label) > w) w = width_of(r.label);
-    n++;
+    if (!split_row(line, &label, &pred)) continue;
+    if (rows.n < count && width_of(label) > w) w = width_of(label);
+    rows_add(&rows, label, pred);
   }
   fclose(f);
-  if (n) {
+  if (rows.n) {
     fprintf(out, "validation samples at the best epoch (%s):\n  %-*s  prediction\n", path, w, "label");
-    for (int i = 0; i < n && i < count; i++) {
-      int pad = w - width_of(rows[i].label);
-      fprintf(out, "  %s%*s  %-*s  %s\n", rows[i].label, pad, "", w, *rows[i].pred ? rows[i].pred : "(none)",
-              strcmp(rows[i].label, rows[i].pred) ? "wrong" : "ok");
+    for (int i = 0; i < rows.n && i < count; i++) {
+      const char *l = rows.labels[i], *p = rows.preds[i];
+      fprintf(out, "  %s%*s  %-*s  %s\n", l, w - width_of(l), "", w, *p ? p : "(none)", strcmp(l, p) ? "wrong" : "ok");
     }
-    print_top_errors(rows, n, out);
+    print_top_errors(&rows, out);
   }
-  for (int i = 0; i < n; i++) {
-    free(rows[i].label);
-    free(rows[i].pred);
-  }
-  free(rows);
-  return n > 0;
+  rows_free(&rows);
+  return rows.n > 0;
 }
