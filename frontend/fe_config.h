@@ -96,8 +96,8 @@ typedef struct FeData {
   bool grey;
   int height, width;
   bool mixed_styles;   /* synthetic: a style drawn per sample (RtSynthOptions.mixed) */
-  const char *fonts;   /* synthetic: a font file or a folder of them (RtSynthOptions.fonts), made
-                          absolute (relative to the config's folder); NULL = the DejaVu fonts */
+  const char *fonts;   /* synthetic: font files and folders (RtSynthOptions.fonts: ':'-separated),
+                          made absolute (relative to the config's folder); NULL = the DejaVu fonts */
   const char *like;    /* synthetic: the folder whose charset, lengths, size and greyness were taken */
   const char *charset; /* symbols, UTF-8; NULL = from the training labels / the generator's 0-9A-Z */
   int charset_size;    /* code points in charset, 0 when NULL */

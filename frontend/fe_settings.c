@@ -168,7 +168,7 @@ static const FeField SYNTHETIC[] = {
     F(FeData, "like", FE_FIELD_STRING, like, 0, 0, 0),
     F(FeData, "fresh", FE_FIELD_BOOL, fresh, 0, 0, 0), /* after the style keys: their bits are fixed */
     F(FeData, "mixed_styles", FE_FIELD_BOOL, mixed_styles, 0, 0, 0),
-    F(FeData, "fonts", FE_FIELD_STRING, fonts, 0, 0, 0),
+    SKIP("fonts"), /* a path or a list of them: fonts_decode */
 };
 static const FeSchema SYNTHETIC_SCHEMA = SCHEMA("synthetic", SYNTHETIC);
 /* data's own keys, named for an unknown key of synthetic's (`charset` goes next to it) */
@@ -363,6 +363,56 @@ static void synthetic_style(FeCtx *c, const FeNode *synth, uint64_t set, FeData 
   if (set >> 10 & 1) synthetic_like(c, fe_node_get(synth, "like"), set, d, base_dir, has_charset);
 }
 
+/* One entry of fonts: a path relative to the config's folder, there when the config loads. */
+static const char *font_path(FeCtx *c, const FeNode *n, const char *base_dir, bool skip) {
+  char got[96];
+  if (n->kind != FE_NODE_SCALAR || fe_node_is_null(n) || n->len == 0 || strlen(n->text) != n->len) {
+    fe_error(c, n, "fonts must be a font file or folder, or a list of them, got %s",
+             fe_node_describe(n, got, sizeof got));
+    return NULL;
+  }
+  if (strchr(n->text, ':')) { /* the list's separator in RtSynthOptions.fonts */
+    fe_error(c, n, "font path '%s' holds a ':', which the generator cannot take in a path", n->text);
+    return NULL;
+  }
+  const char *path = fe_path_join(c->arena, base_dir, n->text);
+  if (!skip && !fe_path_is_file(path) && !fe_path_is_dir(path)) {
+    fe_error(c, n, "fonts '%s' is neither a font file nor a folder of them", path);
+    return NULL;
+  }
+  return path;
+}
+
+/* fonts: a path or a list of paths (files and folders), as RtSynthOptions.fonts: the absolute
+ * paths joined by ':'. NULL after an error. */
+static const char *fonts_decode(FeCtx *c, const FeNode *n, const char *base_dir, bool skip) {
+  if (n->kind != FE_NODE_SEQ) return font_path(c, n, base_dir, skip);
+  if (n->count == 0) {
+    fe_error(c, n, "fonts is an empty list: leave it out for the generator's DejaVu fonts");
+    return NULL;
+  }
+  size_t size = 1;
+  const char *paths[RT_SYNTH_MAX_FONTS];
+  if (n->count > RT_SYNTH_MAX_FONTS) {
+    fe_error(c, n, "fonts lists %d entries; the generator takes at most %d fonts", n->count, RT_SYNTH_MAX_FONTS);
+    return NULL;
+  }
+  for (int i = 0; i < n->count; i++) {
+    paths[i] = font_path(c, n->items[i], base_dir, skip);
+    if (!paths[i]) return NULL;
+    size += strlen(paths[i]) + 1;
+  }
+  char *joined = rt_arena_alloc(c->arena, size), *p = joined;
+  for (int i = 0; i < n->count; i++) {
+    size_t len = strlen(paths[i]);
+    if (i) *p++ = ':';
+    memcpy(p, paths[i], len);
+    p += len;
+  }
+  *p = 0;
+  return joined;
+}
+
 /* data: `synthetic`, {synthetic: {...}} or {train: DIR, val: DIR}. It always replaces the
  * inherited data entirely: mixing a folder from the defaults with synthetic counts is never meant. */
 static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_dir, bool skip) {
@@ -400,11 +450,7 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
       fe_error(c, fe_node_get(synth, "length"), "length [%d, %d] must be [min, max] with min <= max",
                d->length[0], d->length[1]);
     synthetic_style(c, synth, set, d, base_dir, d->charset != NULL);
-    if (d->fonts) { /* relative to the config's folder, and there when the config loads */
-      d->fonts = fe_path_join(c->arena, base_dir, d->fonts);
-      if (!skip && !fe_path_is_file(d->fonts) && !fe_path_is_dir(d->fonts))
-        fe_error(c, fe_node_get(synth, "fonts"), "fonts '%s' is neither a font file nor a folder of them", d->fonts);
-    }
+    if (fe_node_get(synth, "fonts")) d->fonts = fonts_decode(c, fe_node_get(synth, "fonts"), base_dir, skip);
     if (d->like && d->charset && !d->charset_size) charset_check(c, fe_node_get(synth, "like"), d);
   } else if (!fe_node_is_null(synth) && !(fe_scalar_bool(synth, &on) && on)) {
     char got[96];

@@ -22,7 +22,7 @@ enum {
   RT_SYNTH_NONE = -1,   /* `lines` and `distort`: none at all (0 is the default mix) */
   RT_SYNTH_MAX_LINES = 20, RT_SYNTH_MAX_DISTORT = 4,
   RT_SYNTH_MIXED_LINES = 8, /* `mixed`: strokes per image at most, unless `lines` says otherwise */
-  RT_SYNTH_MAX_FONTS = 32,
+  RT_SYNTH_MAX_FONTS = 64,
 };
 
 typedef struct RtSynthOptions {
@@ -34,9 +34,10 @@ typedef struct RtSynthOptions {
   bool reuse;           /* rt_synth_generate keeps a complete set made with the same parameters */
   FILE *progress;       /* a line every 10% for 1,000 samples or more; NULL = silent */
   const char *font_dir; /* where the default fonts are; NULL = RT_SYNTH_FONT_DIR */
-  const char *fonts;    /* a font file, or a folder whose font files (*.ttf, *.otf, *.ttc, sorted,
-                           at most RT_SYNTH_MAX_FONTS) are drawn from with equal chance; NULL =
-                           the six DejaVu core fonts (rt_synth_fonts.h) */
+  const char *fonts;    /* font files and folders separated by ':' (a folder: its *.ttf, *.otf,
+                           *.ttc files, sorted), at most RT_SYNTH_MAX_FONTS fonts in all, each
+                           drawn with equal chance; NULL = the six DejaVu core fonts
+                           (rt_synth_fonts.h) */
   /* Style; all 0 = the default mix (docs/data.md), whose pictures these fields never change. */
   int lines;            /* strokes over the text: 0 = the default mix (0-3), RT_SYNTH_NONE = none,
                            N in 1..RT_SYNTH_MAX_LINES = 1 to N per image */

@@ -36,18 +36,22 @@ static bool is_font_file(const char *name) {
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-/* The font files of folder dir, sorted; false with an error when there are none or too many. */
+/* Appends the font files of folder dir, sorted, to out; false with an error when it holds none
+ * or when out would hold more than RT_SYNTH_MAX_FONTS. */
 static bool list_folder(const char *dir, RtSynthFonts *out, RtDiags *d) {
   DIR *dp = opendir(dir);
   if (!dp) {
     rt_diag_error(d, dir, 0, 0, "cannot read this fonts folder");
     return false;
   }
-  int found = 0;
+  int first = out->count, found = 0;
   struct dirent *e;
   while ((e = readdir(dp))) {
     if (e->d_name[0] == '.' || !is_font_file(e->d_name)) continue;
-    if (found < RT_SYNTH_MAX_FONTS) out->paths[out->count++] = join(dir, e->d_name);
+    if (first + found < RT_SYNTH_MAX_FONTS) {
+      out->in_folder[out->count] = true;
+      out->paths[out->count++] = join(dir, e->d_name);
+    }
     found++;
   }
   closedir(dp);
@@ -55,33 +59,59 @@ static bool list_folder(const char *dir, RtSynthFonts *out, RtDiags *d) {
     rt_diag_error(d, dir, 0, 0, "holds no font files (*.ttf, *.otf, *.ttc)");
     return false;
   }
-  if (found > RT_SYNTH_MAX_FONTS) {
-    rt_diag_error(d, dir, 0, 0, "holds %d font files; the generator takes at most %d", found, RT_SYNTH_MAX_FONTS);
+  if (first + found > RT_SYNTH_MAX_FONTS) {
+    if (first == 0)
+      rt_diag_error(d, dir, 0, 0, "holds %d font files; the generator takes at most %d", found, RT_SYNTH_MAX_FONTS);
+    else
+      rt_diag_error(d, dir, 0, 0, "holds %d font files, %d with those listed before it; the generator takes at most %d",
+                    found, first + found, RT_SYNTH_MAX_FONTS);
     return false;
   }
-  qsort(out->paths, (size_t)out->count, sizeof *out->paths, by_name);
+  qsort(out->paths + first, (size_t)found, sizeof *out->paths, by_name);
   return true;
 }
 
-/* The paths of o's fonts into out; *folder tells whether they came from a folder. */
-static bool list_fonts(const RtSynthOptions *o, RtSynthFonts *out, bool *folder, RtDiags *d) {
-  *folder = false;
+/* Appends one entry of o->fonts (a file or a folder) to out. */
+static bool list_entry(const char *path, RtSynthFonts *out, RtDiags *d) {
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    rt_diag_error(d, path, 0, 0, "no such font file or folder");
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) return list_folder(path, out, d);
+  if (out->count == RT_SYNTH_MAX_FONTS) {
+    rt_diag_error(d, path, 0, 0, "one font too many: the generator takes at most %d", RT_SYNTH_MAX_FONTS);
+    return false;
+  }
+  out->paths[out->count++] = rt_xstrdup(path);
+  return true;
+}
+
+/* The paths of o's fonts into out: the defaults, or each entry of the ':'-separated list in turn. */
+static bool list_fonts(const RtSynthOptions *o, RtSynthFonts *out, RtDiags *d) {
   if (!o->fonts) {
     const char *dir = o->font_dir ? o->font_dir : RT_SYNTH_FONT_DIR;
     for (int i = 0; i < N_DEFAULT; i++) out->paths[out->count++] = join(dir, DEFAULT_FONTS[i]);
     return true;
   }
-  struct stat st;
-  if (stat(o->fonts, &st) != 0) {
-    rt_diag_error(d, o->fonts, 0, 0, "no such font file or folder");
-    return false;
+  bool ok = true;
+  for (const char *p = o->fonts; ok;) {
+    const char *colon = strchr(p, ':');
+    size_t n = colon ? (size_t)(colon - p) : strlen(p);
+    char *entry = rt_xmalloc(n + 1);
+    memcpy(entry, p, n);
+    entry[n] = 0;
+    if (n == 0) {
+      rt_diag_error(d, o->fonts, 0, 0, "an empty entry in this list of fonts (entries are separated by ':')");
+      ok = false;
+    } else {
+      ok = list_entry(entry, out, d);
+    }
+    free(entry);
+    if (!colon) break;
+    p = colon + 1;
   }
-  if (!S_ISDIR(st.st_mode)) {
-    out->paths[out->count++] = rt_xstrdup(o->fonts);
-    return true;
-  }
-  *folder = true;
-  return list_folder(o->fonts, out, d);
+  return ok;
 }
 
 static bool read_font(RtSynthFonts *f, int i, bool named, RtDiags *d) {
@@ -103,11 +133,13 @@ static void drop(RtSynthFonts *f, FT_Face *faces, int i) {
   memmove(f->paths + i, f->paths + i + 1, tail * sizeof *f->paths);
   memmove(f->data + i, f->data + i + 1, tail * sizeof *f->data);
   memmove(f->size + i, f->size + i + 1, tail * sizeof *f->size);
+  memmove(f->in_folder + i, f->in_folder + i + 1, tail * sizeof *f->in_folder);
+  f->in_folder[f->count] = false;
 }
 
-/* Opens every font and keeps those that can draw the charset: in a folder the others are left
- * out with a warning; a font named alone or a default one that cannot is an error. */
-static bool check_fonts(FT_Library lib, RtSynthFonts *f, bool folder, const uint32_t *cps, int n_cps, RtDiags *d) {
+/* Opens every font and keeps those that can draw the charset: a folder's others are left out
+ * with a warning; a font named alone or a default one that cannot is an error. */
+static bool check_fonts(FT_Library lib, RtSynthFonts *f, const uint32_t *cps, int n_cps, RtDiags *d) {
   FT_Face faces[RT_SYNTH_MAX_FONTS] = {0};
   bool ok = true;
   for (int i = 0; i < f->count;) {
@@ -118,6 +150,7 @@ static bool check_fonts(FT_Library lib, RtSynthFonts *f, bool folder, const uint
     } else if (!FT_IS_SCALABLE(faces[i]) || faces[i]->units_per_EM == 0) {
       why = "a bitmap font (the generator needs outline fonts: TrueType, OpenType)";
     }
+    bool folder = f->in_folder[i];
     int missing = -1;
     for (int k = 0; !why && folder && k < n_cps && missing < 0; k++)
       if (FT_Get_Char_Index(faces[i], cps[k]) == 0) missing = k;
@@ -136,9 +169,9 @@ static bool check_fonts(FT_Library lib, RtSynthFonts *f, bool folder, const uint
     }
   }
   bool glyphs = true;
-  for (int k = 0; ok && !folder && k < n_cps; k++) /* one error per symbol, first font lacking it */
+  for (int k = 0; ok && k < n_cps; k++) /* one error per symbol, first font named alone lacking it */
     for (int i = 0; i < f->count; i++)
-      if (FT_Get_Char_Index(faces[i], cps[k]) == 0) {
+      if (!f->in_folder[i] && FT_Get_Char_Index(faces[i], cps[k]) == 0) {
         glyphs = false;
         char sym[5] = {0};
         rt_utf8_encode(cps[k], sym);
@@ -155,14 +188,14 @@ static bool check_fonts(FT_Library lib, RtSynthFonts *f, bool folder, const uint
 bool rt_synth_fonts_load(const RtSynthOptions *o, const uint32_t *cps, int n_cps, RtSynthFonts *out, RtDiags *d) {
   *out = (RtSynthFonts){0};
   RtSynthOptions none = {0};
-  bool folder, ok = list_fonts(o ? o : &none, out, &folder, d);
+  bool ok = list_fonts(o ? o : &none, out, d);
   for (int i = 0; ok && i < out->count; i++) ok = read_font(out, i, o && o->fonts, d);
   FT_Library lib = NULL;
   if (ok && FT_Init_FreeType(&lib)) {
     rt_diag_error(d, "", 0, 0, "cannot initialise FreeType");
     ok = false;
   }
-  if (ok) ok = check_fonts(lib, out, folder, cps, n_cps, d);
+  if (ok) ok = check_fonts(lib, out, cps, n_cps, d);
   if (ok && out->count == 0) {
     rt_diag_error(d, o->fonts, 0, 0, "none of its fonts can draw every symbol of the charset");
     ok = false;

@@ -21,6 +21,7 @@
 #include "runtime/rt_train_cli.h"
 #include "runtime/rt_train_parallel.h"
 #include "runtime/rt_val_samples.h"
+#include "support/rt_assert.h"
 #include "support/rt_fs.h"
 #include "support/rt_random.h"
 
@@ -66,10 +67,12 @@ void rt_trainer_synth_name(const RtTrainerData *data, char *buf, size_t size) {
   uint64_t h = rt_fnv1a64(charset, strlen(charset)); /* sets differing only in the charset differ */
   int n = snprintf(buf, size, "synth-s%" PRId64 "-n%d+%d-len%d-%d-c%08x", data->synth_seed, data->train_count,
                    data->val_count, data->min_len, data->max_len, (unsigned)(h & 0xffffffffu));
-  char style[128];
-  synth_style(data, style, sizeof style); /* sets differing only in style differ too */
+  size_t style_size = 128 + (data->synth_fonts ? strlen(data->synth_fonts) : 0); /* a long list of fonts whole */
+  char *style = rt_xmalloc(style_size);
+  synth_style(data, style, style_size); /* sets differing only in style differ too */
   if (*style && n >= 0 && (size_t)n < size)
     snprintf(buf + n, size - (size_t)n, "-st%08x", (unsigned)(rt_fnv1a64(style, strlen(style)) & 0xffffffffu));
+  free(style);
 }
 
 void rt_trainer_synth_dir(const RtTrainerData *data, char *buf, size_t size) {

@@ -287,6 +287,14 @@ smelt_cli_test(data_synth_bad_lines 2 "--lines expects an integer in \\[0, 20\\]
 smelt_cli_test(data_synth_bad_distort 2 "--distort must be within 0-4, got '5'" data synth --out ${SYNTH_LIKE}-unused --distort 5)
 smelt_cli_test(data_synth_like_missing 1 "labels.tsv" data synth --out ${SYNTH_LIKE}-unused --like ${SYNTH_LIKE}-nowhere)
 smelt_cli_test(data_synth_fonts_missing 1 "/nonexistent-fonts: error: no such font file or folder" data synth --out ${SYNTH_LIKE}-unused --fonts /nonexistent-fonts)
+# --fonts again adds files and folders, in order; each is checked
+add_test(NAME cli_data_synth_fonts_list
+         COMMAND ${EXPECT} 0 "DejaVuSerif\\.ttf\", \"[^\"]*DejaVuSans-Bold\\.ttf\""
+                 sh -c "rm -rf \"$1\" && \"$0\" data synth --out \"$1\" --count 2 --quiet --fonts /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf --fonts /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf && cat \"$1/synth.json\" && rm -rf \"$1\""
+                 $<TARGET_FILE:smelt> ${SYNTH_LIKE}-fonts
+         WORKING_DIRECTORY ${CMAKE_SOURCE_DIR})
+smelt_cli_test(data_synth_fonts_second_missing 1 "/nonexistent-fonts: error: no such font file or folder" data synth --out ${SYNTH_LIKE}-unused --fonts /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf --fonts /nonexistent-fonts)
+smelt_cli_test(data_synth_fonts_colon 2 "--fonts 'a:b': a path with ':' cannot be given" data synth --out ${SYNTH_LIKE}-unused --fonts a:b)
 # int8 products against the interpreter, bit for bit (tests/ir/int8.ir): quantize; i8 x i8 -> i32
 # matmuls (B and B^T, K not a multiple of 4 and over one packed block, rows and columns past a
 # tile, a batch) and convolutions (im2col with padding and stride, 1x1 on the image itself); the

@@ -10,6 +10,7 @@
 #include "runtime/rt_charset.h"
 #include "runtime/rt_synth.h"
 #include "runtime/rt_synth_like.h"
+#include "support/rt_assert.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 
@@ -17,7 +18,7 @@ static const char USAGE[] =
     "usage: smelt data synth --out DIR [--count N] [--seed S] [--length MIN-MAX] [--charset STR]\n"
     "                        [--height H --width W] [--first N] [--reuse] [--quiet]\n"
     "                        [--like DIR] [--lines N] [--char-colours] [--distort X] [--grey | --colour]\n"
-    "                        [--mixed-styles] [--fonts PATH]\n"
+    "                        [--mixed-styles] [--fonts PATH]...\n"
     "       smelt data check DIR [--charset STR] [--max-len N] [--skip]\n"
     "\n"
     "synth  writes a synthetic CAPTCHA dataset: DIR/images/NNNNNN.png and DIR/labels.tsv.\n"
@@ -42,7 +43,7 @@ static const char USAGE[] =
     "                     per character in half of the images, distortion x 0.25-2\n"
     "  --fonts PATH       draw with this font file, or the font files of this folder (*.ttf,\n"
     "                     *.otf, *.ttc; those lacking a symbol are left out) instead of the six\n"
-    "                     DejaVu fonts\n"
+    "                     DejaVu fonts; give it again for more files and folders\n"
     "\n"
     "check  loads DIR/labels.tsv and its images as training would, and reports problems.\n"
     "  --charset STR      the model's symbols (default: those of the labels)\n"
@@ -82,6 +83,15 @@ static bool like_options(const char *dir, RtSynthOptions *so, RtSynthLike *measu
   return true;
 }
 
+/* The --fonts paths as RtSynthOptions.fonts takes them: joined by ':'. Caller frees. */
+static char *join_fonts(const char *const *paths, int n) {
+  size_t size = 1;
+  for (int i = 0; i < n; i++) size += strlen(paths[i]) + 1;
+  char *out = rt_xmalloc(size), *p = out;
+  for (int i = 0; i < n; i++) p += sprintf(p, "%s%s", i ? ":" : "", paths[i]);
+  return out;
+}
+
 static int data_synth(int argc, char **argv) {
   static const struct option opts[] = {
       {"out", required_argument, NULL, 'o'},    {"count", required_argument, NULL, 'n'},
@@ -101,6 +111,8 @@ static int data_synth(int argc, char **argv) {
   int explicit_len[2] = {0, 0};
   int colour_mode = 0; /* 0: default or --like's, 1: --grey, 2: --colour */
   RtSynthOptions so = {.progress = stderr};
+  const char *font_args[RT_SYNTH_MAX_FONTS];
+  int n_fonts = 0;
   int c;
   while ((c = cli_getopt(argc, argv, "h", opts, USAGE)) != -1) {
     switch (c) {
@@ -138,18 +150,26 @@ static int data_synth(int argc, char **argv) {
     case 'G': colour_mode = 1; break;
     case 'R': colour_mode = 2; break;
     case 'M': so.mixed = true; break;
-    case 'F': so.fonts = optarg; break;
+    case 'F':
+      if (strchr(optarg, ':')) return cli_usage_error(USAGE, "--fonts '%s': a path with ':' cannot be given", optarg);
+      if (n_fonts == RT_SYNTH_MAX_FONTS)
+        return cli_usage_error(USAGE, "--fonts given more than %d times", RT_SYNTH_MAX_FONTS);
+      font_args[n_fonts++] = optarg;
+      break;
     default: return CLI_EXIT_USAGE;
     }
   }
   if (optind < argc) return cli_usage_error(USAGE, "unexpected argument '%s'", argv[optind]);
   if (!out) return cli_usage_error(USAGE, "data synth needs --out DIR");
   if ((height == 0) != (width == 0)) return cli_usage_error(USAGE, "give --height and --width together");
+  char *fonts = n_fonts ? join_fonts(font_args, n_fonts) : NULL;
+  so.fonts = fonts;
   RtDiags d = {0};
   RtSynthLike measured = {0};
   if (like && !like_options(like, &so, &measured, &d)) {
     rt_diags_print(&d, stderr);
     rt_diags_free(&d);
+    free(fonts);
     return CLI_EXIT_FAIL;
   }
   if (height) so.height = (int)height, so.width = (int)width;
@@ -163,6 +183,7 @@ static int data_synth(int argc, char **argv) {
     cli_usage_error(USAGE, "%s", d.items[0].msg);
     rt_diags_free(&d);
     rt_synth_like_free(&measured);
+    free(fonts);
     return CLI_EXIT_USAGE;
   }
   struct timespec t0, t1;
@@ -172,6 +193,7 @@ static int data_synth(int argc, char **argv) {
   rt_diags_print(&d, stderr);
   rt_diags_free(&d);
   rt_synth_like_free(&measured);
+  free(fonts);
   if (!ok) return CLI_EXIT_FAIL;
   double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
   if (so.progress)

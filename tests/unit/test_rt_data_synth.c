@@ -453,6 +453,66 @@ static void test_fonts(void **state) {
   fx_rmdir(fonts);
 }
 
+/* fonts as a ':'-separated list: files and folders in the order given (a folder's fonts sorted,
+ * a file listed twice drawn twice as often), a folder's font lacking a symbol left out while a
+ * file named alone that lacks one is an error, and the errors of a list: an empty entry, a
+ * missing entry named, more fonts than the generator takes. */
+static void test_fonts_list(void **state) {
+  char *fonts = fx_tmpdir(), list[4096];
+  copy_font(fonts, "b_serif.ttf", RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf");
+  copy_font(fonts, "a_mono.ttf", RT_SYNTH_FONT_DIR "/DejaVuSansMono.ttf");
+  snprintf(list, sizeof list, "%s:%s:%s", RT_SYNTH_FONT_DIR "/DejaVuSans-Bold.ttf", fonts,
+           RT_SYNTH_FONT_DIR "/DejaVuSans-Bold.ttf");
+  RtSynthOptions o = {.fonts = list};
+  RtDiags d = {0};
+  RtSynth *s = rt_synth_new(&o, &d);
+  assert_non_null(s);
+  assert_int_equal(d.count, 0);
+  const RtSynthFonts *f = rt_synth_fonts(s);
+  assert_int_equal(f->count, 4);
+  assert_string_equal(rt_synth_font_name(f->paths[0]), "DejaVuSans-Bold.ttf");
+  assert_string_equal(rt_synth_font_name(f->paths[1]), "a_mono.ttf");
+  assert_string_equal(rt_synth_font_name(f->paths[2]), "b_serif.ttf");
+  assert_string_equal(rt_synth_font_name(f->paths[3]), "DejaVuSans-Bold.ttf");
+  assert_true(!f->in_folder[0] && f->in_folder[1] && f->in_folder[2] && !f->in_folder[3]);
+  rt_synth_free(s);
+  /* a symbol only some fonts draw: the folder's are left out, the file named alone is an error */
+  char *dir = fx_tmpdir(), *lacking = fx_tmpdir();
+  copy_font(lacking, "serif.ttf", RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf");
+  copy_font(lacking, "sans.ttf", RT_SYNTH_FONT_DIR "/DejaVuSans.ttf");
+  snprintf(list, sizeof list, "%s:%s", lacking, RT_SYNTH_FONT_DIR "/DejaVuSans-Bold.ttf");
+  o = (RtSynthOptions){.fonts = list, .charset = "A\xD7\x90"}; /* U+05D0: DejaVu Sans has it, Serif not */
+  s = rt_synth_new(&o, &d);
+  assert_non_null(s);
+  assert_int_equal(rt_synth_fonts(s)->count, 2);
+  assert_non_null(strstr(all_diags(&d), "serif.ttf: warning: left out: no glyph for"));
+  rt_synth_free(s);
+  rt_diags_free(&d);
+  snprintf(list, sizeof list, "%s:%s", lacking, RT_SYNTH_FONT_DIR "/DejaVuSerif-Bold.ttf");
+  assert_false(rt_synth_generate(dir, 2, 1, &o, &d)); /* after the folder's warning */
+  assert_non_null(strstr(all_diags(&d), "charset: error: symbol '\xD7\x90' (U+05D0) has no glyph in DejaVuSerif-Bold.ttf"));
+  rt_diags_free(&d);
+  /* errors */
+  o = (RtSynthOptions){.fonts = list};
+  snprintf(list, sizeof list, "%s::%s", fonts, fonts);
+  assert_non_null(strstr(failure(dir, 2, &o), "error: an empty entry in this list of fonts"));
+  snprintf(list, sizeof list, "%s:/nonexistent/fonts", fonts);
+  assert_string_equal(failure(dir, 2, &o), "/nonexistent/fonts: error: no such font file or folder");
+  size_t n = 0;
+  for (int i = 0; i <= RT_SYNTH_MAX_FONTS; i++)
+    n += (size_t)snprintf(list + n, sizeof list - n, "%s" RT_SYNTH_FONT_DIR "/DejaVuSans.ttf", i ? ":" : "");
+  assert_true(n < sizeof list);
+  assert_non_null(strstr(failure(dir, 2, &o), "DejaVuSans.ttf: error: one font too many: the generator takes at most"));
+  n = 0; /* one file fewer than the most, then a folder of two */
+  for (int i = 0; i < RT_SYNTH_MAX_FONTS - 1; i++)
+    n += (size_t)snprintf(list + n, sizeof list - n, RT_SYNTH_FONT_DIR "/DejaVuSans.ttf:");
+  snprintf(list + n, sizeof list - n, "%s", fonts);
+  assert_non_null(strstr(failure(dir, 2, &o), "error: holds 2 font files, 65 with those listed before it"));
+  fx_rmdir(dir);
+  fx_rmdir(lacking);
+  fx_rmdir(fonts);
+}
+
 /* --like: a folder of mixed sizes, mostly grey, gives its sorted charset, its length range, the
  * median size and grey; a colour set gives colour. */
 static void test_like(void **state) {
@@ -520,6 +580,7 @@ int main(void) {
       cmocka_unit_test(test_styles),
       cmocka_unit_test(test_mixed_styles),
       cmocka_unit_test(test_fonts),
+      cmocka_unit_test(test_fonts_list),
       cmocka_unit_test(test_like),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -782,12 +782,32 @@ static void test_synthetic_style(void **state) {
   RtSynthOptions fonts = styled("fonts: " RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf", &arena, fonts_dir, sizeof fonts_dir);
   assert_true(!fonts.mixed && fonts.fonts && !strcmp(fonts.fonts, RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf"));
   assert_true(strcmp(mixed_dir, dir) && strcmp(fonts_dir, dir) && strcmp(fonts_dir, mixed_dir));
-  /* a missing fonts path is an error naming it */
-  const char *bad = "experiments:\n  run:\n    model: " SMELT_SOURCE_DIR "/tests/train/mini_ctc.yaml\n    loss: ctc\n"
-                    "    data: {synthetic: {train: 8, val: 8, length: [1, 3], fonts: no-such-fonts}, charset: '0123'}\n";
-  assert_null(fe_config_parse("test.yaml", bad, strlen(bad), NULL, &d));
-  assert_true(d.errors == 1 && strstr(d.items[0].msg, "no-such-fonts' is neither a font file nor a folder of them"));
-  rt_diags_free(&d);
+  /* a list of fonts: the paths joined by ':' for the generator, a folder of its own */
+  char list_dir[600];
+  RtSynthOptions list = styled("fonts: [" RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf, " RT_SYNTH_FONT_DIR "]", &arena,
+                               list_dir, sizeof list_dir);
+  assert_string_equal(list.fonts, RT_SYNTH_FONT_DIR "/DejaVuSerif.ttf:" RT_SYNTH_FONT_DIR);
+  assert_true(strcmp(list_dir, fonts_dir) != 0);
+  /* a missing fonts path is an error naming it, in a list too; and what a list cannot hold */
+  static const struct {
+    const char *fonts, *error;
+  } bad_fonts[] = {
+      {"no-such-fonts", "no-such-fonts' is neither a font file nor a folder of them"},
+      {"[" RT_SYNTH_FONT_DIR ", no-such-fonts]", "no-such-fonts' is neither a font file nor a folder of them"},
+      {"[]", "fonts is an empty list: leave it out for the generator's DejaVu fonts"},
+      {"[" RT_SYNTH_FONT_DIR ", [a]]", "fonts must be a font file or folder, or a list of them, got a list"},
+      {"['a:b']", "font path 'a:b' holds a ':', which the generator cannot take in a path"},
+  };
+  for (size_t i = 0; i < sizeof bad_fonts / sizeof *bad_fonts; i++) {
+    char bad[800];
+    snprintf(bad, sizeof bad,
+             "experiments:\n  run:\n    model: " SMELT_SOURCE_DIR "/tests/train/mini_ctc.yaml\n    loss: ctc\n"
+             "    data: {synthetic: {train: 8, val: 8, length: [1, 3], fonts: %s}, charset: '0123'}\n",
+             bad_fonts[i].fonts);
+    assert_null(fe_config_parse("test.yaml", bad, strlen(bad), NULL, &d));
+    if (d.errors != 1 || !strstr(d.items[0].msg, bad_fonts[i].error)) fail_msg("%s: %s", bad_fonts[i].fonts, d.items[0].msg);
+    rt_diags_free(&d);
+  }
   rt_arena_free(&arena);
   /* generated as asked */
   RtDataset *train = NULL, *val = NULL;
