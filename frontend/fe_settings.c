@@ -12,6 +12,7 @@
 #include "frontend/fe_path.h"
 #include "frontend/fe_settings.h"
 #include "runtime/rt_synth.h"
+#include "runtime/rt_synth_fonts.h"
 #include "runtime/rt_synth_like.h"
 #include "runtime/rt_trainer_main.h"
 #include "support/rt_assert.h"
@@ -371,7 +372,7 @@ static const char *font_path(FeCtx *c, const FeNode *n, const char *base_dir, bo
              fe_node_describe(n, got, sizeof got));
     return NULL;
   }
-  if (strchr(n->text, ':')) { /* the list's separator in RtSynthOptions.fonts */
+  if (strchr(n->text, RT_SYNTH_FONTS_SEP)) {
     fe_error(c, n, "font path '%s' holds a ':', which the generator cannot take in a path", n->text);
     return NULL;
   }
@@ -391,7 +392,6 @@ static const char *fonts_decode(FeCtx *c, const FeNode *n, const char *base_dir,
     fe_error(c, n, "fonts is an empty list: leave it out for the generator's DejaVu fonts");
     return NULL;
   }
-  size_t size = 1;
   const char *paths[RT_SYNTH_MAX_FONTS];
   if (n->count > RT_SYNTH_MAX_FONTS) {
     fe_error(c, n, "fonts lists %d entries; the generator takes at most %d fonts", n->count, RT_SYNTH_MAX_FONTS);
@@ -400,16 +400,9 @@ static const char *fonts_decode(FeCtx *c, const FeNode *n, const char *base_dir,
   for (int i = 0; i < n->count; i++) {
     paths[i] = font_path(c, n->items[i], base_dir, skip);
     if (!paths[i]) return NULL;
-    size += strlen(paths[i]) + 1;
   }
-  char *joined = rt_arena_alloc(c->arena, size), *p = joined;
-  for (int i = 0; i < n->count; i++) {
-    size_t len = strlen(paths[i]);
-    if (i) *p++ = ':';
-    memcpy(p, paths[i], len);
-    p += len;
-  }
-  *p = 0;
+  char *joined = rt_arena_alloc(c->arena, rt_synth_fonts_join(paths, n->count, NULL));
+  rt_synth_fonts_join(paths, n->count, joined);
   return joined;
 }
 

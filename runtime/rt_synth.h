@@ -24,6 +24,7 @@ enum {
   RT_SYNTH_MIXED_LINES = 8, /* `mixed`: strokes per image at most, unless `lines` says otherwise */
   RT_SYNTH_MAX_FONTS = 64,
 };
+#define RT_SYNTH_FONTS_SEP ':' /* between the entries of RtSynthOptions.fonts */
 
 typedef struct RtSynthOptions {
   const char *charset;  /* symbols (UTF-8, no spaces or controls); NULL = 0-9A-Z */
@@ -34,10 +35,10 @@ typedef struct RtSynthOptions {
   bool reuse;           /* rt_synth_generate keeps a complete set made with the same parameters */
   FILE *progress;       /* a line every 10% for 1,000 samples or more; NULL = silent */
   const char *font_dir; /* where the default fonts are; NULL = RT_SYNTH_FONT_DIR */
-  const char *fonts;    /* font files and folders separated by ':' (a folder: its *.ttf, *.otf,
-                           *.ttc files, sorted), at most RT_SYNTH_MAX_FONTS fonts in all, each
-                           drawn with equal chance; NULL = the six DejaVu core fonts
-                           (rt_synth_fonts.h) */
+  const char *fonts;    /* font files and folders joined by RT_SYNTH_FONTS_SEP (rt_synth_fonts_join;
+                           a folder: its *.ttf, *.otf, *.ttc files, sorted), at most
+                           RT_SYNTH_MAX_FONTS fonts in all, each drawn with equal chance; NULL =
+                           the six DejaVu core fonts (rt_synth_fonts.h) */
   /* Style; all 0 = the default mix (docs/data.md), whose pictures these fields never change. */
   int lines;            /* strokes over the text: 0 = the default mix (0-3), RT_SYNTH_NONE = none,
                            N in 1..RT_SYNTH_MAX_LINES = 1 to N per image */

@@ -96,7 +96,7 @@ static bool list_fonts(const RtSynthOptions *o, RtSynthFonts *out, RtDiags *d) {
   }
   bool ok = true;
   for (const char *p = o->fonts; ok;) {
-    const char *colon = strchr(p, ':');
+    const char *colon = strchr(p, RT_SYNTH_FONTS_SEP);
     size_t n = colon ? (size_t)(colon - p) : strlen(p);
     char *entry = rt_xmalloc(n + 1);
     memcpy(entry, p, n);
@@ -134,7 +134,6 @@ static void drop(RtSynthFonts *f, FT_Face *faces, int i) {
   memmove(f->data + i, f->data + i + 1, tail * sizeof *f->data);
   memmove(f->size + i, f->size + i + 1, tail * sizeof *f->size);
   memmove(f->in_folder + i, f->in_folder + i + 1, tail * sizeof *f->in_folder);
-  f->in_folder[f->count] = false;
 }
 
 /* Opens every font and keeps those that can draw the charset: a folder's others are left out
@@ -211,6 +210,21 @@ void rt_synth_fonts_free(RtSynthFonts *f) {
     free(f->data[i]);
   }
   *f = (RtSynthFonts){0};
+}
+
+size_t rt_synth_fonts_join(const char *const *paths, int n, char *out) {
+  size_t at = 0;
+  for (int i = 0; i < n; i++) {
+    size_t len = strlen(paths[i]);
+    if (i) {
+      if (out) out[at] = RT_SYNTH_FONTS_SEP;
+      at++;
+    }
+    if (out) memcpy(out + at, paths[i], len);
+    at += len;
+  }
+  if (out) out[at] = '\0';
+  return at + 1;
 }
 
 const char *rt_synth_font_name(const char *path) {

@@ -31,6 +31,10 @@ typedef struct RtSynthFonts {
 bool rt_synth_fonts_load(const RtSynthOptions *o, const uint32_t *cps, int n_cps, RtSynthFonts *out, RtDiags *d);
 void rt_synth_fonts_free(RtSynthFonts *f);
 
+/* Writes paths[0..n) joined by RT_SYNTH_FONTS_SEP, as RtSynthOptions.fonts takes them, into out
+ * when it is not NULL, and returns the bytes that takes with the terminating NUL. */
+size_t rt_synth_fonts_join(const char *const *paths, int n, char *out);
+
 /* The fonts an RtSynth draws with. */
 const RtSynthFonts *rt_synth_fonts(const RtSynth *s);
 

@@ -9,6 +9,7 @@
 #include "runtime/rt_dataset.h"
 #include "runtime/rt_charset.h"
 #include "runtime/rt_synth.h"
+#include "runtime/rt_synth_fonts.h"
 #include "runtime/rt_synth_like.h"
 #include "support/rt_assert.h"
 #include "tools/cli.h"
@@ -83,15 +84,6 @@ static bool like_options(const char *dir, RtSynthOptions *so, RtSynthLike *measu
   return true;
 }
 
-/* The --fonts paths as RtSynthOptions.fonts takes them: joined by ':'. Caller frees. */
-static char *join_fonts(const char *const *paths, int n) {
-  size_t size = 1;
-  for (int i = 0; i < n; i++) size += strlen(paths[i]) + 1;
-  char *out = rt_xmalloc(size), *p = out;
-  for (int i = 0; i < n; i++) p += sprintf(p, "%s%s", i ? ":" : "", paths[i]);
-  return out;
-}
-
 static int data_synth(int argc, char **argv) {
   static const struct option opts[] = {
       {"out", required_argument, NULL, 'o'},    {"count", required_argument, NULL, 'n'},
@@ -151,7 +143,7 @@ static int data_synth(int argc, char **argv) {
     case 'R': colour_mode = 2; break;
     case 'M': so.mixed = true; break;
     case 'F':
-      if (strchr(optarg, ':')) return cli_usage_error(USAGE, "--fonts '%s': a path with ':' cannot be given", optarg);
+      if (strchr(optarg, RT_SYNTH_FONTS_SEP)) return cli_usage_error(USAGE, "--fonts '%s': a path with ':' cannot be given", optarg);
       if (n_fonts == RT_SYNTH_MAX_FONTS)
         return cli_usage_error(USAGE, "--fonts given more than %d times", RT_SYNTH_MAX_FONTS);
       font_args[n_fonts++] = optarg;
@@ -162,7 +154,8 @@ static int data_synth(int argc, char **argv) {
   if (optind < argc) return cli_usage_error(USAGE, "unexpected argument '%s'", argv[optind]);
   if (!out) return cli_usage_error(USAGE, "data synth needs --out DIR");
   if ((height == 0) != (width == 0)) return cli_usage_error(USAGE, "give --height and --width together");
-  char *fonts = n_fonts ? join_fonts(font_args, n_fonts) : NULL;
+  char *fonts = n_fonts ? rt_xmalloc(rt_synth_fonts_join(font_args, n_fonts, NULL)) : NULL;
+  if (fonts) rt_synth_fonts_join(font_args, n_fonts, fonts);
   so.fonts = fonts;
   RtDiags d = {0};
   RtSynthLike measured = {0};
