@@ -25,14 +25,14 @@ foreach(program ${example_programs})
 endforeach()
 
 smelt_cli_test(check_phase3 0 "7 experiments" check examples/phase3_training_configs.yaml)
-smelt_cli_test(check_recipes 0 "7 experiments" check examples/recipes.yaml)
+smelt_cli_test(check_recipes 0 "8 experiments" check examples/recipes.yaml)
 smelt_cli_test(check_quickstart 0 "1 experiment.*ctc_fast" check examples/quickstart.yaml)
-smelt_cli_test(check_bad_preset 1 "did you mean 'ctc_fast', 'ctc_small' or 'ctc_wide48'" check tests/frontend/bad/unknown_preset.yaml)
+smelt_cli_test(check_bad_preset 1 "did you mean 'ctc_big48', 'ctc_fast', 'ctc_small' or 'ctc_wide48'" check tests/frontend/bad/unknown_preset.yaml)
 smelt_cli_test(check_unknown_flag 2 "unknown option '--bogus'" check --bogus x.yaml)
 
 smelt_cli_test(describe_small 0 "total .*12,586,470" describe small --batch 32)
 smelt_cli_test(describe_json 0 "\"params\":[[:space:]]*9642597" describe ctc_small --json)
-smelt_cli_test(describe_unknown 1 "did you mean 'ctc_fast', 'ctc_small' or 'ctc_wide48'" describe ctc)
+smelt_cli_test(describe_unknown 1 "did you mean 'ctc_big48', 'ctc_fast', 'ctc_small' or 'ctc_wide48'" describe ctc)
 smelt_cli_test(describe_bad_batch 2 "--batch expects" describe small --batch 0)
 
 # bench: the machine's peak alone, and a preset's figures with the GFLOP/s of its matrix work
@@ -164,7 +164,7 @@ set_tests_properties(cli_emit_mini PROPERTIES FIXTURES_REQUIRED mini_checkpoint)
 
 # smelt tune (whole sweeps end to end in tests/unit/test_tune.c): every error before anything runs.
 smelt_cli_test(help_tune 0 "usage: smelt tune" tune --help)
-smelt_cli_test(tune_unknown_preset 1 "unknown preset 'ctc'. did you mean 'ctc_fast', 'ctc_small' or 'ctc_wide48'.*nothing was run" tune
+smelt_cli_test(tune_unknown_preset 1 "unknown preset 'ctc'. did you mean 'ctc_big48', 'ctc_fast', 'ctc_small' or 'ctc_wide48'.*nothing was run" tune
                tests/frontend/bad/unknown_preset.yaml --out ${CMAKE_BINARY_DIR}/test-tune-unused)
 smelt_cli_test(tune_only_unknown 1 "no experiment 'atention'. did you mean 'attention'. .known: ctc, attention, blowup" tune
                tests/tune/sweep.yaml --only ctc,atention --out ${CMAKE_BINARY_DIR}/test-tune-unused)

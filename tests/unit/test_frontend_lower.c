@@ -128,8 +128,8 @@ static void check_abi(const FePreset *p, FeGraphKind kind, int B) {
 
 static void test_abi_all_presets(void **state) {
   (void)state;
-  static const char *const names[] = {"small", "medium", "large", "ctc_small", "ctc_fast", "attention_fast", "ctc_wide48"};
-  for (int i = 0; i < 7; i++) {
+  static const char *const names[] = {"small", "medium", "large", "ctc_small", "ctc_fast", "attention_fast", "ctc_wide48", "ctc_big48"};
+  for (int i = 0; i < 8; i++) {
     FePreset *p = load(names[i]);
     check_abi(p, FE_GRAPH_INFER, 3);
     if (i == 0 || i >= 3) { /* medium and large differ from small only in sizes */

@@ -124,8 +124,8 @@ static void test_resolve(void **state) {
   assert_int_equal(d.count, 1);
   char buf[512];
   rt_diag_format(&d.items[0], buf, sizeof buf);
-  assert_string_equal(buf, "cfg.yaml:3:10: error: unknown preset 'ctc'; did you mean 'ctc_fast', 'ctc_small' or 'ctc_wide48'? "
-                           "(known: attention_fast, ctc_fast, ctc_small, ctc_wide48, large, medium, small)");
+  assert_string_equal(buf, "cfg.yaml:3:10: error: unknown preset 'ctc'; did you mean 'ctc_big48', 'ctc_fast', 'ctc_small' or 'ctc_wide48'? "
+                           "(known: attention_fast, ctc_big48, ctc_fast, ctc_small, ctc_wide48, large, medium, small)");
   rt_diags_free(&d);
   p = fe_preset_resolve("medium", dir, at, &d);
   assert_non_null(p);
@@ -143,9 +143,10 @@ static void test_resolve(void **state) {
   rt_diags_free(&d);
   char **names;
   int n = fe_presets_list(dir, &names);
-  assert_int_equal(n, 7);
+  assert_int_equal(n, 8);
   assert_string_equal(names[0], "attention_fast");
-  assert_string_equal(names[2], "ctc_small");
+  assert_string_equal(names[1], "ctc_big48");
+  assert_string_equal(names[3], "ctc_small");
   fe_names_free(names, n);
   char *def = fe_presets_default_dir();
   assert_non_null(strstr(def, "presets"));

@@ -560,7 +560,7 @@ static void test_unknown_preset_stops_before_anything_runs(void **state) {
   const char *args[] = {"tune", cfg, "--out", out, NULL};
   assert_int_equal(finish(start(log, args)), 1);
   char *text = slurp(log);
-  assert_non_null(strstr(text, "study.yaml:4:23: error: unknown preset 'ctc'; did you mean 'ctc_fast', 'ctc_small' or 'ctc_wide48'?"));
+  assert_non_null(strstr(text, "study.yaml:4:23: error: unknown preset 'ctc'; did you mean 'ctc_big48', 'ctc_fast', 'ctc_small' or 'ctc_wide48'?"));
   assert_non_null(strstr(text, "nothing was run"));
   free(text);
   assert_int_equal(access(out, F_OK), -1); /* not even the output folder */
