@@ -77,6 +77,11 @@ double rt_seq_metrics_cer(const RtSeqMetrics *m) {
   return (double)m->edits / (double)(m->ref_symbols > 1 ? m->ref_symbols : 1);
 }
 
+double rt_seq_acc_stderr(double p, int64_t n) {
+  if (n < 1 || !(p >= 0 && p <= 1)) return NAN;
+  return sqrt(p * (1 - p) / (double)n);
+}
+
 double rt_seq_metrics_char_acc(const RtSeqMetrics *m) {
   if (!m->samples) return NAN;
   double acc = 1.0 - rt_seq_metrics_cer(m);

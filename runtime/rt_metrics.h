@@ -38,6 +38,11 @@ void rt_seq_metrics_merge(RtSeqMetrics *into, const RtSeqMetrics *from);
 double rt_seq_metrics_seq_acc(const RtSeqMetrics *m);
 double rt_seq_metrics_char_acc(const RtSeqMetrics *m); /* floored at 0 */
 double rt_seq_metrics_cer(const RtSeqMetrics *m);      /* not floored: may exceed 1 */
+/* One standard error of a sequence accuracy p measured on n independent samples (binomial,
+ * sqrt(p (1 - p) / n)): how far two models' figures on the same n samples may lie apart by the
+ * draw of the samples alone. NaN for n < 1 or p outside [0, 1]. (Not given for character
+ * accuracy: the symbols of one sample are not independent draws.) */
+double rt_seq_acc_stderr(double p, int64_t n);
 
 /* Attention decoding: the symbols before the first end_id (all n when there is none). Writes them
  * to out (which may be ids itself) and returns their count. */

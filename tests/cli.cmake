@@ -70,13 +70,13 @@ smelt_cli_test(compare_ftz 0 "%back .* FTZ[[:space:]]+first mismatch at element 
 set(MINI_OUT ${CMAKE_BINARY_DIR}/test-runs)
 smelt_cli_test(train_mini 0 "mini: ok after 2 epochs.*validation samples at the best epoch \\([^)]*mini/val_predictions.tsv\\):.  label +prediction.*  misread [0-9]+ of 32, most often: [^ ]+ -> [^ ]+ [0-9]+ times.*\\(smelt eval --errors lists all\\).deploy the best model: smelt emit [^ ]*mini/best.safetensors -o deploy/mini" train tests/train/mini.yaml --out ${MINI_OUT} --quiet --overwrite)
 set_tests_properties(cli_train_mini PROPERTIES FIXTURES_SETUP mini_checkpoint)
-smelt_cli_test(eval_mini 0 "sequence accuracy .*character accuracy .*CER" eval ${MINI_OUT}/mini/best.safetensors
+smelt_cli_test(eval_mini 0 "sequence accuracy +[0-9.]+%  \\(standard error [0-9.]+ points over 32 samples\\).*character accuracy .*CER" eval ${MINI_OUT}/mini/best.safetensors
                --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
 # --errors: what it misreads, as text and in the JSON object
 smelt_cli_test(eval_mini_errors 0 "misread [0-9]+ of 32 samples, [0-9]+ of them with a symbol too many or too few"
                eval ${MINI_OUT}/mini/best.safetensors --errors
                --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
-smelt_cli_test(eval_mini_errors_json 0 "\"errors\":.*\"misread\":.*\"wrong_length\":.*\"confusions\":"
+smelt_cli_test(eval_mini_errors_json 0 "\"val_seq_acc_stderr\":.*\"errors\":.*\"misread\":.*\"wrong_length\":.*\"confusions\":"
                eval ${MINI_OUT}/mini/best.safetensors --errors --json
                --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
 smelt_cli_test(predict_mini 0 "000096.png\t[0-3]*\n" predict ${MINI_OUT}/mini/best.safetensors

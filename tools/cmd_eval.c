@@ -9,6 +9,7 @@
 #include "driver/checkpoint_model.h"
 #include "runtime/rt_dataset.h"
 #include "runtime/rt_memory.h"
+#include "runtime/rt_metrics.h"
 #include "runtime/rt_misreads.h"
 #include "runtime/rt_train.h"
 #include "tools/cli.h"
@@ -18,7 +19,8 @@ static const char USAGE[] =
     "usage: smelt eval CHECKPOINT --data DIR [--batch N] [--json] [--errors] [--skip-bad-samples]\n"
     "\n"
     "Evaluates a checkpoint (best.safetensors or last.safetensors of a run) on a dataset folder\n"
-    "(labels.tsv + images): sequence accuracy, character accuracy, CER and loss.\n"
+    "(labels.tsv + images): sequence accuracy (with its standard error over the samples),\n"
+    "character accuracy, CER and loss.\n"
     "\n"
     "options:\n"
     "  --data DIR          the dataset (required)\n"
@@ -119,6 +121,8 @@ int cmd_eval(int argc, char **argv) {
       double v = out.v[SHOWN[i]];
       cJSON_AddItemToObject(o, rt_metric_key(SHOWN[i]), isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
     }
+    double se = rt_seq_acc_stderr(out.v[RT_METRIC_VAL_SEQ_ACC], ds->count);
+    cJSON_AddItemToObject(o, "val_seq_acc_stderr", isfinite(se) ? cJSON_CreateNumber(se) : cJSON_CreateNull());
     if (errors) cJSON_AddItemToObject(o, "errors", errors_json(&misreads));
     char *text = cJSON_Print(o);
     puts(text);
@@ -126,10 +130,11 @@ int cmd_eval(int argc, char **argv) {
     cJSON_Delete(o);
   } else if (ok) {
     printf("%s on %s (%d samples):\n", argv[optind], data, ds->count);
-    printf("  sequence accuracy   %6.2f%%\n  character accuracy  %6.2f%%\n  CER                 %.4f\n"
-           "  loss                %.4f\n",
-           100 * out.v[RT_METRIC_VAL_SEQ_ACC], 100 * out.v[RT_METRIC_VAL_CHAR_ACC], out.v[RT_METRIC_VAL_CER],
-           out.v[RT_METRIC_VAL_LOSS]);
+    double p = out.v[RT_METRIC_VAL_SEQ_ACC];
+    printf("  sequence accuracy   %6.2f%%  (standard error %.2f points over %d samples)\n"
+           "  character accuracy  %6.2f%%\n  CER                 %.4f\n  loss                %.4f\n",
+           100 * p, 100 * rt_seq_acc_stderr(p, ds->count), ds->count, 100 * out.v[RT_METRIC_VAL_CHAR_ACC],
+           out.v[RT_METRIC_VAL_CER], out.v[RT_METRIC_VAL_LOSS]);
     if (errors) print_errors(&misreads);
   }
   for (int i = 0; predicted && i < ds->count; i++) free(predicted[i]);

@@ -248,6 +248,16 @@ static void test_decode_ctc(void **state) {
   check_ctc(f, LEN(f), B, wf, 4);
 }
 
+/* The binomial standard error of a sequence accuracy: known values, the ends, bad input. */
+static void test_seq_acc_stderr(void **state) {
+  (void)state;
+  assert_true(fabs(rt_seq_acc_stderr(0.95, 1000) - 0.0068920) < 1e-7); /* sqrt(0.95 * 0.05 / 1000) */
+  assert_true(fabs(rt_seq_acc_stderr(0.5, 100) - 0.05) < 1e-12);
+  assert_true(rt_seq_acc_stderr(0.95, 10000) < rt_seq_acc_stderr(0.95, 1000)); /* shrinks with n */
+  assert_true(rt_seq_acc_stderr(0.0, 32) == 0.0 && rt_seq_acc_stderr(1.0, 32) == 0.0);
+  assert_true(isnan(rt_seq_acc_stderr(0.5, 0)) && isnan(rt_seq_acc_stderr(1.5, 10)) && isnan(rt_seq_acc_stderr(NAN, 10)));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_edit_distance_known),
@@ -261,6 +271,7 @@ int main(void) {
       cmocka_unit_test(test_accumulator_batch_and_merge),
       cmocka_unit_test(test_decode_attention),
       cmocka_unit_test(test_decode_ctc),
+      cmocka_unit_test(test_seq_acc_stderr),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
