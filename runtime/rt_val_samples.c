@@ -1,10 +1,12 @@
-/* Validation samples, label next to prediction, and the errors made most (rt_val_samples.h). */
+/* Validation samples, label next to prediction, how many the model reads (with the standard
+ * error of that over the set) and the errors made most (rt_val_samples.h). */
 #include "runtime/rt_val_samples.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "runtime/rt_charset.h"
+#include "runtime/rt_metrics.h"
 #include "runtime/rt_misreads.h"
 #include "runtime/rt_results.h"
 #include "support/rt_assert.h"
@@ -87,6 +89,13 @@ bool rt_val_samples_print(const char *run_dir, int count, FILE *out) {
       const char *l = rows.labels[i], *p = rows.preds[i];
       fprintf(out, "  %s%*s  %-*s  %s\n", l, w - width_of(l), "", w, *p ? p : "(none)", strcmp(l, p) ? "wrong" : "ok");
     }
+    int read = 0;
+    for (int i = 0; i < rows.n; i++) read += strcmp(rows.labels[i], rows.preds[i]) == 0;
+    double acc = (double)read / rows.n, se = rt_seq_acc_stderr(acc, rows.n);
+    fprintf(out, "  read %d of %d (%.2f%%", read, rows.n, 100 * acc);
+    if (read > 0 && read < rows.n) /* at 0 or all the binomial error is 0 and says nothing */
+      fprintf(out, "; standard error %.2f points: a difference under about %.1f is this set's noise", 100 * se, 200 * se);
+    fputs(")\n", out);
     print_top_errors(&rows, out);
   }
   rows_free(&rows);

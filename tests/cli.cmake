@@ -68,7 +68,7 @@ smelt_cli_test(compare_ftz 0 "%back .* FTZ[[:space:]]+first mismatch at element 
 
 # Train a mini model once (fixture), then evaluate and predict with its checkpoint.
 set(MINI_OUT ${CMAKE_BINARY_DIR}/test-runs)
-smelt_cli_test(train_mini 0 "mini: ok after 2 epochs.*validation samples at the best epoch \\([^)]*mini/val_predictions.tsv\\):.  label +prediction.*  misread [0-9]+ of 32, most often: [^ ]+ -> [^ ]+ [0-9]+ times.*\\(smelt eval --errors lists all\\).deploy the best model: smelt emit [^ ]*mini/best.safetensors -o deploy/mini" train tests/train/mini.yaml --out ${MINI_OUT} --quiet --overwrite)
+smelt_cli_test(train_mini 0 "mini: ok after 2 epochs.*validation samples at the best epoch \\([^)]*mini/val_predictions.tsv\\):.  label +prediction.*  read [0-9]+ of 32 \\([0-9.]+%[^)]*\\).  misread [0-9]+ of 32, most often: [^ ]+ -> [^ ]+ [0-9]+ times.*\\(smelt eval --errors lists all\\).deploy the best model: smelt emit [^ ]*mini/best.safetensors -o deploy/mini" train tests/train/mini.yaml --out ${MINI_OUT} --quiet --overwrite)
 set_tests_properties(cli_train_mini PROPERTIES FIXTURES_SETUP mini_checkpoint)
 smelt_cli_test(eval_mini 0 "sequence accuracy +[0-9.]+%  \\(standard error [0-9.]+ points over 32 samples\\).*character accuracy .*CER" eval ${MINI_OUT}/mini/best.safetensors
                --data ${CMAKE_BINARY_DIR}/test-cache/data/synth-s3-n96+32-len1-3-ce67a23d1/val)
