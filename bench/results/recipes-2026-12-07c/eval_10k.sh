@@ -10,3 +10,6 @@ for run in big48/runs/ctc_big48_cosine50_noaug rec5/runs/ctc_wide48_cosine50_noa
     SMELT_THREADS=1 ${SMELT:-smelt} eval /work/exp/$run/$m.safetensors --data def_s100
   done
 done
+# added after the warm-restart run (default_set_big48_sgdr.yaml) ended:
+echo "== big48_sgdr/runs/ctc_big48_sgdr_noaug/best"
+SMELT_THREADS=1 ${SMELT:-smelt} eval /work/exp/big48_sgdr/runs/ctc_big48_sgdr_noaug/best.safetensors --data def_s100
