@@ -53,20 +53,30 @@ static void rows_free(Rows *r) {
 
 enum { ERRORS_SHOWN = 3 }; /* the most frequent errors named under the samples */
 
-/* One line under the samples: the errors the best model makes most over the whole set. */
-static void print_top_errors(const Rows *rows, FILE *out) {
-  RtMisreads m;
-  rt_misreads_count((const char *const *)rows->labels, (const char *const *)rows->preds, rows->n, &m);
-  if (m.misread) {
-    fprintf(out, "  misread %d of %d, most often:", m.misread, m.samples);
-    for (int i = 0; i < m.n_pairs && i < ERRORS_SHOWN; i++) {
-      char t[8], r[8];
-      fprintf(out, "%s %s -> %s %d%s", i ? "," : "", rt_misread_symbol(m.pairs[i].truth, "(none)", t),
-              rt_misread_symbol(m.pairs[i].read, "(none)", r), m.pairs[i].count, i ? "" : " times");
-    }
-    fprintf(out, " (smelt eval --errors lists all)\n");
+/* The line under the samples: how many of the set the best model reads, with the standard error
+ * of that sequence accuracy (left out at none or all, where the binomial error is 0 and says
+ * nothing). */
+static void print_read(const RtMisreads *m, FILE *out) {
+  int read = m->samples - m->misread;
+  double acc = (double)read / m->samples;
+  fprintf(out, "  read %d of %d (%.2f%%", read, m->samples, 100 * acc);
+  if (read > 0 && read < m->samples) {
+    double se = rt_seq_acc_stderr(acc, m->samples);
+    fprintf(out, "; standard error %.2f points: a difference under about %.1f is this set's noise", 100 * se, 200 * se);
   }
-  rt_misreads_free(&m);
+  fputs(")\n", out);
+}
+
+/* Then, when any is misread: how many, and the errors the best model makes most over the set. */
+static void print_top_errors(const RtMisreads *m, FILE *out) {
+  if (!m->misread) return;
+  fprintf(out, "  misread %d of %d, most often:", m->misread, m->samples);
+  for (int i = 0; i < m->n_pairs && i < ERRORS_SHOWN; i++) {
+    char t[8], r[8];
+    fprintf(out, "%s %s -> %s %d%s", i ? "," : "", rt_misread_symbol(m->pairs[i].truth, "(none)", t),
+            rt_misread_symbol(m->pairs[i].read, "(none)", r), m->pairs[i].count, i ? "" : " times");
+  }
+  fprintf(out, " (smelt eval --errors lists all)\n");
 }
 
 bool rt_val_samples_print(const char *run_dir, int count, FILE *out) {
@@ -89,14 +99,11 @@ bool rt_val_samples_print(const char *run_dir, int count, FILE *out) {
       const char *l = rows.labels[i], *p = rows.preds[i];
       fprintf(out, "  %s%*s  %-*s  %s\n", l, w - width_of(l), "", w, *p ? p : "(none)", strcmp(l, p) ? "wrong" : "ok");
     }
-    int read = 0;
-    for (int i = 0; i < rows.n; i++) read += strcmp(rows.labels[i], rows.preds[i]) == 0;
-    double acc = (double)read / rows.n, se = rt_seq_acc_stderr(acc, rows.n);
-    fprintf(out, "  read %d of %d (%.2f%%", read, rows.n, 100 * acc);
-    if (read > 0 && read < rows.n) /* at 0 or all the binomial error is 0 and says nothing */
-      fprintf(out, "; standard error %.2f points: a difference under about %.1f is this set's noise", 100 * se, 200 * se);
-    fputs(")\n", out);
-    print_top_errors(&rows, out);
+    RtMisreads m;
+    rt_misreads_count((const char *const *)rows.labels, (const char *const *)rows.preds, rows.n, &m);
+    print_read(&m, out);
+    print_top_errors(&m, out);
+    rt_misreads_free(&m);
   }
   rows_free(&rows);
   return rows.n > 0;

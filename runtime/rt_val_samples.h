@@ -12,9 +12,8 @@ enum { RT_VAL_SAMPLES_SHOWN = 6 }; /* rows shown at the end of a run */
 /* Prints up to `count` rows of run_dir/val_predictions.tsv as "  LABEL  PREDICTION  ok|wrong" (an empty prediction as "(none)"),
  * under a heading line, then one line with how many of the file's samples are read right and
  * that sequence accuracy's standard error (rt_seq_acc_stderr; left out when none or all are
- * read, where it is 0), then (when any sample is
- * misread) one line with how many and the three errors made most (rt_misreads.h); nothing
- * when the file is absent or empty.
+ * read, where it is 0), then (when any sample is misread) one line with how many and the three
+ * errors made most (rt_misreads.h); nothing when the file is absent or empty.
  * Returns whether it printed. */
 bool rt_val_samples_print(const char *run_dir, int count, FILE *out);
 
