@@ -138,6 +138,7 @@ typedef struct FeExperiment {
   FeLoss loss;
   double dropout;         /* rate of the preset's dropout layers that take it from the config */
   double lstm_forget_bias; /* initial forget-gate bias of every LSTM; NaN = PyTorch's uniform draw */
+  double ema_decay;       /* moving average of the weights (runtime/rt_ema.h); 0 = off */
   int epochs;
   FeEarlyStopping early_stopping;
   double grad_clip;       /* max global gradient L2 norm; 0 = no clipping */

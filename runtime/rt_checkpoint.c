@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "runtime/rt_charset.h"
+#include "runtime/rt_ema.h"
 #include "runtime/rt_safetensors.h"
 #include "support/rt_assert.h"
 #include "support/rt_json.h"
@@ -86,6 +87,13 @@ bool rt_checkpoint_save(const char *path, const RtModel *m, const void *state, c
   for (int i = 0; i < m->n_state; i++) {
     const RtSlot *s = &m->state[i];
     rt_st_writer_add(w, s->name, RT_ST_F32, s->rank, s->dims, (const char *)state + s->offset);
+  }
+  char name[512];
+  for (int i = 0; i < m->n_state && info->ema; i++) {
+    const RtSlot *s = &m->state[i];
+    if (!rt_ema_covers(s)) continue;
+    snprintf(name, sizeof name, "%s%s", RT_EMA_PREFIX, s->name);
+    rt_st_writer_add(w, name, RT_ST_F32, s->rank, s->dims, (const char *)info->ema + s->offset);
   }
   char buf[64];
   rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_FORMAT), FORMAT);
@@ -165,6 +173,23 @@ bool rt_checkpoint_check_symbols(const RtStFile *f, const char *path, int symbol
   return false;
 }
 
+/* The weight average of a run with ema_decay, when the caller wants it and the file has one
+ * (whether it should, the caller judges from the stored settings). */
+static void read_ema(const RtStFile *f, const RtModel *m, RtCheckpointInfo *info, RtDiags *d) {
+  info->has_ema = false;
+  if (!info->ema) return;
+  char name[512];
+  int before = d->errors;
+  for (int i = 0; i < m->n_state && d->errors == before; i++) {
+    const RtSlot *s = &m->state[i];
+    if (!rt_ema_covers(s)) continue;
+    snprintf(name, sizeof name, "%s%s", RT_EMA_PREFIX, s->name);
+    if (!info->has_ema && !rt_st_find(f, name)) return; /* none stored */
+    info->has_ema = true;
+    rt_st_read(f, name, RT_ST_F32, s->rank, s->dims, (char *)info->ema + s->offset, d);
+  }
+}
+
 bool rt_checkpoint_load(const char *path, const RtModel *m, void *state, RtCheckpointInfo *info, RtDiags *d) {
   RtStFile *f = rt_st_load(path, d);
   if (!f) return false;
@@ -178,6 +203,7 @@ bool rt_checkpoint_load(const char *path, const RtModel *m, void *state, RtCheck
     const RtSlot *s = &m->state[i];
     rt_st_read(f, s->name, RT_ST_F32, s->rank, s->dims, (char *)state + s->offset, d);
   }
+  read_ema(f, m, info, d);
   int64_t epoch = 0, step = 0, best_epoch = -1;
   if (d->errors == before && (!meta_int(f, RT_CKPT_EPOCH, &epoch) || !meta_int(f, RT_CKPT_STEP, &step) ||
                               !meta_int(f, RT_CKPT_BEST_EPOCH, &best_epoch) || epoch < 1 || epoch > INT32_MAX ||

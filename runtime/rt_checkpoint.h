@@ -26,6 +26,10 @@ typedef struct RtCheckpointInfo {
   double wall_seconds, train_seconds;
   int64_t trained_samples;
   const char *charset, *config_json;
+  /* the moving average of the weights (rt_ema.h), a region laid out as the state: saved with the
+   * state when not NULL; on load, read into it when the file has one (has_ema says whether) */
+  void *ema;
+  bool has_ema;
 } RtCheckpointInfo;
 
 bool rt_checkpoint_save(const char *path, const RtModel *m, const void *state, const RtCheckpointInfo *info,

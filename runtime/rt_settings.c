@@ -222,6 +222,7 @@ RtTrainConfig rt_settings_train_config(const RtSettings *s) {
   c.focal_gamma = s->loss_gamma;
   c.focal_alpha = isnan(s->loss_alpha) ? 1.0 : s->loss_alpha;
   c.lstm_forget_bias = s->lstm_forget_bias;
+  c.ema_decay = s->ema_decay;
   c.schedule = (RtScheduleConfig){.kind = (RtScheduleKind)s->sched_kind, .factor = s->sched_factor,
                                   .patience = s->sched_patience, .min_lr = s->sched_min_lr,
                                   .warmup_epochs = s->sched_warmup_epochs, .step_size = s->sched_step_size,

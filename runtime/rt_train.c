@@ -15,6 +15,7 @@
 
 #include "runtime/rt_checkpoint.h"
 #include "runtime/rt_collective.h"
+#include "runtime/rt_ema.h"
 #include "runtime/rt_loader.h"
 #include "runtime/rt_memory.h"
 #include "runtime/rt_progress.h"
@@ -41,6 +42,7 @@ typedef struct Run {
   const RtTrainConfig *cfg;
   void *state, *train_io, *train_scratch;
   void *update_io;       /* data-parallel: the update phase's inputs and outputs; else NULL */
+  void *ema;             /* ema_decay: the moving average of the weights (rt_ema.h); else NULL */
   bool root;             /* the process that reads and writes the run's files (rank 0) */
   RtParallel par;        /* data-parallel: the gradient exchange */
   char path_last[4096], path_best[4096], path_metrics[4096], path_results[4096];
@@ -120,6 +122,8 @@ static bool check_memory(const RtModel *m, const RtTrainConfig *cfg, const RtDat
   snprintf(task, sizeof task, "training %s", cfg->experiment ? cfg->experiment : "the model");
   RtMemNeed need = {.task = task, .loader_thread = cfg->background_loader};
   rt_mem_need_model(&need, m, true);
+  /* ema_decay: the average's region, and its copy in the checkpoint file being written */
+  if (cfg->ema_decay > 0) rt_mem_need_add(&need, "moving average of the weights", 2 * m->state_bytes);
   int64_t samples = (cfg->fresh.enabled ? 2 * (int64_t)cfg->fresh.count : train->count) + val->count;
   need.loaded = rt_dataset_image_bytes(samples, val->height, val->width);
   return rt_mem_prepare(&need, cfg->progress >= 1 ? stdout : NULL, d);
@@ -267,7 +271,7 @@ static bool warm_start(Run *r, RtDiags *d) {
 }
 
 static bool resume(Run *r, int *start_epoch, RtDiags *d) {
-  RtCheckpointInfo info = {0};
+  RtCheckpointInfo info = {.ema = r->ema};
   if (!rt_checkpoint_load(r->path_last, r->m, r->state, &info, d)) return false;
   char key[64];
   bool same = rt_config_resumable(info.config_json, r->cfg->config_json, key, sizeof key);
@@ -286,6 +290,13 @@ static bool resume(Run *r, int *start_epoch, RtDiags *d) {
                   "was trained with other settings (its %s); resuming would mix two runs: "
                   "leave out --resume and give --overwrite to start over, or use another --out",
                   what);
+    return false;
+  }
+  if (r->ema && !info.has_ema) { /* the same settings, so the file lost it */
+    rt_diag_error(d, r->path_last, 0, 0,
+                  "has no moving average of the weights (tensors %s*) although its run set ema_decay: "
+                  "damaged; --overwrite starts over",
+                  RT_EMA_PREFIX);
     return false;
   }
   if (info.epoch > r->cfg->epochs) {
@@ -353,6 +364,7 @@ static void share_start(Run *r, int *start_epoch, bool *resuming) {
   r->n_history = s.n_history;
   c->broadcast(c, r->history, (int64_t)s.n_history * (int64_t)sizeof *r->history);
   c->broadcast(c, r->state, r->m->state_bytes);
+  if (r->ema) c->broadcast(c, r->ema, r->m->state_bytes);
 }
 
 bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
@@ -398,6 +410,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   r.train_scratch = rt_region_alloc_named(rt_model_scratch_bytes(m), "the training step's scratch memory");
   r.history = rt_xcalloc((size_t)cfg->epochs + 1, sizeof *r.history);
   rt_model_init_state(m, r.state, cfg->seed, cfg->lstm_forget_bias);
+  if (cfg->ema_decay > 0) r.ema = rt_region_alloc_named(m->state_bytes, "the moving average of the weights");
   if (getenv("SMELT_PROFILE")) {
     rt_profile_reset();
     rt_profile_enable(true);
@@ -420,6 +433,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   /* the lock is ours: no writer is mid-write, so temporary files here are a crashed one's */
   bool started = !root || ((resuming ? resume(&r, &start_epoch, d) : warm_start(&r, d) && prepare_fresh_start(&r, d)) &&
                            rt_run_dir_remove_tmp(cfg->out_dir, d));
+  if (started && root && r.ema && !resuming) rt_ema_start(m, r.ema, r.state); /* the first (or warm-started) weights */
   if (rt_parallel_agree(comm, started, d) && parallel) share_start(&r, &start_epoch, &resuming);
   if (!started || (comm && comm->failed_together)) {
     /* refused: an earlier run's checkpoints and logs stay as they were (unless --overwrite) */
@@ -427,6 +441,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     rt_fresh_free(source);
     free(r.history);
     free(r.state);
+    free(r.ema);
     free(r.train_io);
     free(r.update_io);
     rt_parallel_free(&r.par);
@@ -505,6 +520,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
         loss = rt_io_get_scalar(&m->train, r.train_io, "loss");
       }
       r.step++;
+      if (r.ema) rt_ema_update(m, r.ema, r.state, cfg->ema_decay, r.step - 1);
       if (!isfinite(loss)) {
         status = RT_RUN_DIVERGED;
         diverged_at = r.step;
@@ -529,6 +545,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     RtEpochMetrics e = {.epoch = epoch + 1, .step = r.step};
     for (int k = 0; k < RT_METRIC_COUNT; k++) e.v[k] = NAN;
     if (parallel) rt_parallel_share_running_stats(comm, m, r.state);
+    /* with ema_decay the average is validated, and saved as the best model, in the weights' place */
+    if (root && r.ema) rt_ema_swap(m, r.ema, r.state);
     if (root) rt_evaluate(m, r.state, val, &loss_scalars, &e, predicted, r.train_scratch, d);
     e.v[RT_METRIC_TRAIN_LOSS] = steps_done ? loss_sum / steps_done : NAN;
     e.v[RT_METRIC_LR] = lr;
@@ -547,6 +565,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     RtCheckpointInfo info = checkpoint_info(&r, epoch + 1);
     if (root && ok && improved) ok = rt_checkpoint_save(r.path_best, m, r.state, &info, d) &&
                                      write_predictions(cfg->out_dir, val, (const char *const *)predicted, d);
+    if (root && r.ema) rt_ema_swap(m, r.ema, r.state); /* the weights back, to train on */
+    info.ema = r.ema; /* last.safetensors resumes the average too */
     if (root && ok) ok = rt_checkpoint_save(r.path_last, m, r.state, &info, d);
     if (root && ok) ok = write_results(&r, RT_RUN_OK, NULL, -1, d);
     if (parallel) ok = rt_parallel_agree(comm, rt_parallel_same_state(comm, r.state, m->state_bytes, d) && ok, d);
@@ -596,6 +616,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   rt_grad_norms_free(&norms);
   free(r.history);
   free(r.state);
+  free(r.ema);
   free(r.train_io);
   free(r.update_io);
   rt_parallel_free(&r.par);

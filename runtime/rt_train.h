@@ -31,6 +31,8 @@ typedef struct RtTrainConfig {
   double lr, beta1, beta2, eps, momentum, weight_decay, grad_clip;
   double dropout, label_smoothing, focal_gamma, focal_alpha;
   double lstm_forget_bias;   /* initial forget-gate bias of every LSTM; NaN: PyTorch's uniform draw */
+  double ema_decay;          /* > 0: a moving average of the weights (rt_ema.h) is validated and saved
+                                as the best model; 0 = off */
   RtScheduleConfig schedule; /* base_lr, epochs and steps_per_epoch are filled in by the loop */
   RtMetric schedule_metric;  /* what reduce-on-plateau watches (default: val_loss) */
   bool early_stopping;

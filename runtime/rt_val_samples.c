@@ -79,6 +79,16 @@ static void print_top_errors(const RtMisreads *m, FILE *out) {
   fprintf(out, " (smelt eval --errors lists all)\n");
 }
 
+int rt_val_samples_count(const char *run_dir) {
+  char path[4096], line[4096], *label, *pred;
+  snprintf(path, sizeof path, "%s/%s", run_dir, RT_FILE_VAL_PREDICTIONS);
+  FILE *f = fopen(path, "r");
+  int n = 0;
+  while (f && fgets(line, sizeof line, f)) n += split_row(line, &label, &pred);
+  if (f) fclose(f);
+  return n;
+}
+
 bool rt_val_samples_print(const char *run_dir, int count, FILE *out) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", run_dir, RT_FILE_VAL_PREDICTIONS);

@@ -17,4 +17,8 @@ enum { RT_VAL_SAMPLES_SHOWN = 6 }; /* rows shown at the end of a run */
  * Returns whether it printed. */
 bool rt_val_samples_print(const char *run_dir, int count, FILE *out);
 
+/* The number of samples in run_dir/val_predictions.tsv (the validation set's size); 0 when the
+ * file is absent or empty. */
+int rt_val_samples_count(const char *run_dir);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/rt_metrics.h"
 #include "runtime/rt_progress.h"
 #include "runtime/rt_val_samples.h"
 #include "support/rt_fs.h"
@@ -125,6 +126,21 @@ static const char *lost_note(const TuneSweep *s) {
   return note;
 }
 
+/* How far apart two experiments' sequence accuracies may lie by the draw of the validation
+ * samples alone: the standard error at the winner's accuracy over the set's size (read from its
+ * val_predictions.tsv). Nothing when the size is unknown or the winner reads none or all. */
+static void write_noise(const TuneSweep *s, const TuneRow *winner, FILE *f) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s/%s", s->out_dir, s->runs[winner->run].e.name);
+  int n = rt_val_samples_count(dir);
+  double p = winner->best[RT_METRIC_VAL_SEQ_ACC];
+  if (n < 1 || !(p > 0 && p < 1)) return;
+  double se = rt_seq_acc_stderr(p, n);
+  fprintf(f, " On these %d validation samples the winner's sequence accuracy has a standard error of %.2f points: "
+             "experiments less than about %.1f points apart are not told apart by this set.",
+          n, 100 * se, 200 * se);
+}
+
 static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, bool complete, FILE *f) {
   char a[16], b[16], t[16], ep[64], why[96];
   fprintf(f, "# Sweep report: %s\n\n", s->config_path);
@@ -150,9 +166,10 @@ static void write_markdown(const TuneSweep *s, const TuneRow *rows, int ranked, 
             r->e.batch_size, r->e.learning_rate, epochs_cell(r, w, ep, sizeof ep), w->best_epoch,
             tune_format_seconds(w->seconds, t, sizeof t));
   }
-  fprintf(f, "\nBest values are each metric's best over the epochs run; the best epoch is that of `%s`.\n\n"
-             "![Validation accuracy per epoch](%s)\n",
-          rt_metric_key(s->rank_metric), TUNE_FILE_CHART);
+  fprintf(f, "\nBest values are each metric's best over the epochs run; the best epoch is that of `%s`.",
+          rt_metric_key(s->rank_metric));
+  if (ranked) write_noise(s, &rows[0], f);
+  fprintf(f, "\n\n![Validation accuracy per epoch](%s)\n", TUNE_FILE_CHART);
   if (ranked < s->n) {
     fputs("\n## Not ranked\n\n| experiment | status | epochs run / configured | reason |\n|---|---|---|---|\n", f);
     for (int i = ranked; i < s->n; i++) {

@@ -610,6 +610,44 @@ static void test_lstm_forget_bias_trained(void **state) {
   fe_config_free(c);
 }
 
+/* ema_decay: after one epoch, best.safetensors holds the average (the last checkpoint's
+ * opt.ema.* tensors), not the trained weights, and its epoch's metrics are the average's; the
+ * weights moved away from the average. A run resumed mid-way ends exactly as an uninterrupted one. */
+static void test_ema_best_is_average(void **state) {
+  FeConfig *c = config("mini_ctc.yaml", "    loss: ctc\n    ema_decay: 0.9\n");
+  Trained t = train(c, "ema", 1, FRESH);
+  assert_true(t.ok);
+  char best[512], last[512];
+  snprintf(best, sizeof best, "%s/ema/best.safetensors", tmp);
+  snprintf(last, sizeof last, "%s/ema/last.safetensors", tmp);
+  RtDiags d = {0};
+  RtStFile *fb = rt_st_load(best, &d), *fl = rt_st_load(last, &d);
+  assert_non_null(fb);
+  assert_non_null(fl);
+  int averaged = 0, moved = 0;
+  for (int i = 0; i < rt_st_count(fb); i++) {
+    const RtStTensor *x = rt_st_tensor(fb, i);
+    assert_true(strncmp(x->name, "opt.ema.", 8) != 0); /* the best model carries no second copy */
+    if (!strncmp(x->name, "opt.", 4)) continue;
+    char name[300];
+    snprintf(name, sizeof name, "opt.ema.%s", x->name);
+    const RtStTensor *avg = rt_st_find(fl, name), *w = rt_st_find(fl, x->name);
+    assert_non_null(avg);
+    assert_non_null(w);
+    assert_memory_equal(x->data, avg->data, x->nbytes);
+    averaged++;
+    moved += memcmp(w->data, avg->data, w->nbytes) != 0;
+  }
+  assert_true(averaged > 0);
+  assert_true(moved > 0);
+  rt_st_free(fb);
+  rt_st_free(fl);
+  rt_diags_free(&d);
+  expect_resume_matches(c, "ema_whole", "ema_parts", 3, 0);
+  fe_config_free(c);
+  (void)state;
+}
+
 static const char FRESH_DATA[] = "    data: {synthetic: {train: 96, val: 32, seed: 3, length: [1, 3], fresh: true}, "
                                  "charset: '0123'}\n";
 
@@ -878,6 +916,7 @@ int main(void) {
       cmocka_unit_test(test_resume_one_cycle_and_warmup),
       cmocka_unit_test(test_lstm_forget_bias_init),
       cmocka_unit_test(test_lstm_forget_bias_trained),
+      cmocka_unit_test(test_ema_best_is_average),
       cmocka_unit_test(test_earlier_run_protected),
       cmocka_unit_test(test_crash_leftovers_removed),
       cmocka_unit_test(test_split_ignores_seed),

@@ -406,6 +406,20 @@ static void test_sweep_ranks_two_and_records_divergence(void **state) {
   assert_non_null(strstr(md, "| blowup | diverged | 0 / 3 diverged | loss became"));
   assert_non_null(strstr(md, "](accuracy.svg)"));
   assert_non_null(strstr(md, "## Best configuration: attention"));
+  /* the noise line: the winner's standard error over its validation set, unless it reads none or all */
+  snprintf(path, sizeof path, "%s/sweep/attention/val_predictions.tsv", tmp);
+  char *tsv = slurp(path);
+  int n = count(tsv, "\n");
+  free(tsv);
+  cJSON *again = summary("sweep");
+  double p = num_of(cJSON_GetObjectItem(experiment(again, "attention"), "best"), "val_seq_acc");
+  cJSON_Delete(again);
+  char noise[200];
+  snprintf(noise, sizeof noise, "On these %d validation samples the winner's sequence accuracy has a standard error of %.2f",
+           n, 100 * sqrt(p * (1 - p) / n));
+  if (p > 0 && p < 1) assert_non_null(strstr(md, noise));
+  else assert_null(strstr(md, "standard error"));
+  printf("winner's val_seq_acc %.4f over %d samples: noise line %s\n", p, n, p > 0 && p < 1 ? "checked" : "absent");
   free(md);
   /* the modules were compiled once: the run sharing ctc's loaded it from the cache */
   snprintf(path, sizeof path, "%s/sweep/blowup/train.log", tmp);
