@@ -364,7 +364,6 @@ static void share_start(Run *r, int *start_epoch, bool *resuming) {
   r->n_history = s.n_history;
   c->broadcast(c, r->history, (int64_t)s.n_history * (int64_t)sizeof *r->history);
   c->broadcast(c, r->state, r->m->state_bytes);
-  if (r->ema) c->broadcast(c, r->ema, r->m->state_bytes);
 }
 
 bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
@@ -410,7 +409,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   r.train_scratch = rt_region_alloc_named(rt_model_scratch_bytes(m), "the training step's scratch memory");
   r.history = rt_xcalloc((size_t)cfg->epochs + 1, sizeof *r.history);
   rt_model_init_state(m, r.state, cfg->seed, cfg->lstm_forget_bias);
-  if (cfg->ema_decay > 0) r.ema = rt_region_alloc_named(m->state_bytes, "the moving average of the weights");
+  /* rank 0 alone validates and saves: the others need no average */
+  if (cfg->ema_decay > 0 && root) r.ema = rt_region_alloc_named(m->state_bytes, "the moving average of the weights");
   if (getenv("SMELT_PROFILE")) {
     rt_profile_reset();
     rt_profile_enable(true);
@@ -433,7 +433,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   /* the lock is ours: no writer is mid-write, so temporary files here are a crashed one's */
   bool started = !root || ((resuming ? resume(&r, &start_epoch, d) : warm_start(&r, d) && prepare_fresh_start(&r, d)) &&
                            rt_run_dir_remove_tmp(cfg->out_dir, d));
-  if (started && root && r.ema && !resuming) rt_ema_start(m, r.ema, r.state); /* the first (or warm-started) weights */
+  if (started && r.ema && !resuming) rt_ema_start(m, r.ema, r.state); /* the first (or warm-started) weights */
   if (rt_parallel_agree(comm, started, d) && parallel) share_start(&r, &start_epoch, &resuming);
   if (!started || (comm && comm->failed_together)) {
     /* refused: an earlier run's checkpoints and logs stay as they were (unless --overwrite) */
@@ -546,7 +546,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     for (int k = 0; k < RT_METRIC_COUNT; k++) e.v[k] = NAN;
     if (parallel) rt_parallel_share_running_stats(comm, m, r.state);
     /* with ema_decay the average is validated, and saved as the best model, in the weights' place */
-    if (root && r.ema) rt_ema_swap(m, r.ema, r.state);
+    if (r.ema) rt_ema_swap(m, r.ema, r.state);
     if (root) rt_evaluate(m, r.state, val, &loss_scalars, &e, predicted, r.train_scratch, d);
     e.v[RT_METRIC_TRAIN_LOSS] = steps_done ? loss_sum / steps_done : NAN;
     e.v[RT_METRIC_LR] = lr;
@@ -565,7 +565,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
     RtCheckpointInfo info = checkpoint_info(&r, epoch + 1);
     if (root && ok && improved) ok = rt_checkpoint_save(r.path_best, m, r.state, &info, d) &&
                                      write_predictions(cfg->out_dir, val, (const char *const *)predicted, d);
-    if (root && r.ema) rt_ema_swap(m, r.ema, r.state); /* the weights back, to train on */
+    if (r.ema) rt_ema_swap(m, r.ema, r.state); /* the weights back, to train on */
     info.ema = r.ema; /* last.safetensors resumes the average too */
     if (root && ok) ok = rt_checkpoint_save(r.path_last, m, r.state, &info, d);
     if (root && ok) ok = write_results(&r, RT_RUN_OK, NULL, -1, d);

@@ -3,7 +3,7 @@
  * Two processes at global batch 32 end with the weights and losses of one process at batch 32
  * (SGD and Adam, a last batch whose second shard is empty; batch norm with sync_batchnorm, and
  * not without), bit for bit the same on a second run;
- * a run resumes with another number of processes; batch norm and dropout run (per-process batch
+ * a run resumes with another number of processes (with a moving average of the weights too); batch norm and dropout run (per-process batch
  * statistics, rank 0's running statistics); a trainer built with --mpi 2 ends as the JIT run does;
  * a batch that does not split and a refusal by rank 0 stop every process with one message.
  * Needs mpirun (openmpi-bin). */
@@ -158,6 +158,20 @@ static void test_resume_with_another_process_count(void **state) {
   assert_true(max_difference("two-plain", "resumed", "plain") <= 1e-4);
 }
 
+/* ema_decay: the average (opt.ema.* of last.safetensors, batch-norm statistics included; rank 0
+ * keeps it) and the weights end as one process's; a run started by two processes resumes in
+ * one, and the other way round. */
+static void test_ema_two_processes_match_one(void **state) {
+  two_processes_match_one("ema");
+  assert_int_equal(train(2, "ema", "ema-resumed", "--epochs 1"), 0);
+  assert_int_equal(train(1, "ema", "ema-resumed", "--resume"), 0);
+  assert_log_has("ema-resumed", "resuming ema after epoch 1");
+  assert_true(max_difference("one-ema", "ema-resumed", "ema") <= 1e-4);
+  assert_int_equal(train(1, "ema", "ema-resumed2", "--epochs 1"), 0);
+  assert_int_equal(train(2, "ema", "ema-resumed2", "--resume"), 0);
+  assert_true(max_difference("one-ema", "ema-resumed2", "ema") <= 1e-4);
+}
+
 static void test_batchnorm_and_dropout(void **state) {
   assert_int_equal(train(2, "batchnorm", "bn", NULL), 0);
   double v[4];
@@ -228,6 +242,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_sync_batchnorm),
       cmocka_unit_test(test_two_processes_repeat_exactly),
       cmocka_unit_test(test_resume_with_another_process_count),
+      cmocka_unit_test(test_ema_two_processes_match_one),
       cmocka_unit_test(test_batchnorm_and_dropout),
       cmocka_unit_test(test_built_trainer),
       cmocka_unit_test(test_batch_must_split_evenly),
