@@ -1,6 +1,7 @@
 /* The training loop (rt_train.h). One epoch: seeded batches (augmented) through the training
  * step, a NaN/Inf loss stops the run as diverged, the step's per-layer gradient norms averaged
- * for the logs (rt_train_io.h, RtGradNorms); then validation, the epoch's line, logs,
+ * for the logs (rt_train_io.h, RtGradNorms); then validation (of the weights' moving average
+ * with ema_decay, rt_ema.h), the epoch's line, logs,
  * early stopping and the schedule; then the checkpoints. results.json is rewritten after every
  * epoch, so an interrupted run always leaves a consistent report. */
 #include "runtime/rt_train.h"
@@ -434,6 +435,9 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   bool started = !root || ((resuming ? resume(&r, &start_epoch, d) : warm_start(&r, d) && prepare_fresh_start(&r, d)) &&
                            rt_run_dir_remove_tmp(cfg->out_dir, d));
   if (started && r.ema && !resuming) rt_ema_start(m, r.ema, r.state); /* the first (or warm-started) weights */
+  if (started && r.ema && cfg->progress >= 1)
+    printf("ema_decay %g: every epoch validates, and best.safetensors keeps, a moving average of the weights\n",
+           cfg->ema_decay);
   if (rt_parallel_agree(comm, started, d) && parallel) share_start(&r, &start_epoch, &resuming);
   if (!started || (comm && comm->failed_together)) {
     /* refused: an earlier run's checkpoints and logs stay as they were (unless --overwrite) */
