@@ -81,6 +81,12 @@ static bool parse_trainer_state(const char *text, RtCheckpointInfo *info) {
   return ok;
 }
 
+/* The checkpoint name of slot s's moving average (rt_ema.h), into dst. */
+static const char *ema_name(char *dst, size_t size, const RtSlot *s) {
+  snprintf(dst, size, "%s%s", RT_EMA_PREFIX, s->name);
+  return dst;
+}
+
 bool rt_checkpoint_save(const char *path, const RtModel *m, const void *state, const RtCheckpointInfo *info,
                         RtDiags *d) {
   RtStWriter *w = rt_st_writer_new();
@@ -91,9 +97,8 @@ bool rt_checkpoint_save(const char *path, const RtModel *m, const void *state, c
   char name[512];
   for (int i = 0; i < m->n_state && info->ema; i++) {
     const RtSlot *s = &m->state[i];
-    if (!rt_ema_covers(s)) continue;
-    snprintf(name, sizeof name, "%s%s", RT_EMA_PREFIX, s->name);
-    rt_st_writer_add(w, name, RT_ST_F32, s->rank, s->dims, (const char *)info->ema + s->offset);
+    if (rt_ema_covers(s))
+      rt_st_writer_add(w, ema_name(name, sizeof name, s), RT_ST_F32, s->rank, s->dims, (const char *)info->ema + s->offset);
   }
   char buf[64];
   rt_st_writer_set_meta(w, rt_ckpt_key(RT_CKPT_FORMAT), FORMAT);
@@ -183,7 +188,7 @@ static void read_ema(const RtStFile *f, const RtModel *m, RtCheckpointInfo *info
   for (int i = 0; i < m->n_state && d->errors == before; i++) {
     const RtSlot *s = &m->state[i];
     if (!rt_ema_covers(s)) continue;
-    snprintf(name, sizeof name, "%s%s", RT_EMA_PREFIX, s->name);
+    ema_name(name, sizeof name, s);
     if (!info->has_ema && !rt_st_find(f, name)) return; /* none stored */
     info->has_ema = true;
     rt_st_read(f, name, RT_ST_F32, s->rank, s->dims, (char *)info->ema + s->offset, d);

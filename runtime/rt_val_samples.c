@@ -79,30 +79,34 @@ static void print_top_errors(const RtMisreads *m, FILE *out) {
   fprintf(out, " (smelt eval --errors lists all)\n");
 }
 
-int rt_val_samples_count(const char *run_dir) {
-  char path[4096], line[4096], *label, *pred;
-  snprintf(path, sizeof path, "%s/%s", run_dir, RT_FILE_VAL_PREDICTIONS);
+/* The rows of run_dir/val_predictions.tsv into *rows (malformed lines skipped), its path into
+ * path; false when the file cannot be opened. */
+static bool rows_load(const char *run_dir, char *path, size_t size, Rows *rows) {
+  snprintf(path, size, "%s/%s", run_dir, RT_FILE_VAL_PREDICTIONS);
   FILE *f = fopen(path, "r");
-  int n = 0;
-  while (f && fgets(line, sizeof line, f)) n += split_row(line, &label, &pred);
-  if (f) fclose(f);
-  return n;
+  if (!f) return false;
+  char line[4096], *label, *pred;
+  while (fgets(line, sizeof line, f))
+    if (split_row(line, &label, &pred)) rows_add(rows, label, pred);
+  fclose(f);
+  return true;
+}
+
+int rt_val_samples_count(const char *run_dir) {
+  char path[4096];
+  Rows rows = {0};
+  rows_load(run_dir, path, sizeof path, &rows);
+  rows_free(&rows);
+  return rows.n;
 }
 
 bool rt_val_samples_print(const char *run_dir, int count, FILE *out) {
   char path[4096];
-  snprintf(path, sizeof path, "%s/%s", run_dir, RT_FILE_VAL_PREDICTIONS);
-  FILE *f = fopen(path, "r");
-  if (!f) return false;
   Rows rows = {0};
-  char line[4096], *label, *pred;
+  if (!rows_load(run_dir, path, sizeof path, &rows)) return false;
   int w = 5;
-  while (fgets(line, sizeof line, f)) {
-    if (!split_row(line, &label, &pred)) continue;
-    if (rows.n < count && width_of(label) > w) w = width_of(label);
-    rows_add(&rows, label, pred);
-  }
-  fclose(f);
+  for (int i = 0; i < rows.n && i < count; i++)
+    if (width_of(rows.labels[i]) > w) w = width_of(rows.labels[i]);
   if (rows.n) {
     fprintf(out, "validation samples at the best epoch (%s):\n  %-*s  prediction\n", path, w, "label");
     for (int i = 0; i < rows.n && i < count; i++) {
