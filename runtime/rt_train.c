@@ -118,13 +118,13 @@ static bool check_fresh(const RtModel *m, const RtFreshConfig *f, RtDiags *d) {
 /* Before anything is written: the run's memory against the limits, its estimate printed with the
  * start-up lines (rt_memory.h). Fresh data holds two sets at a time (the epoch's and the next). */
 static bool check_memory(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
-                         RtDiags *d) {
+                         bool root, RtDiags *d) {
   char task[300];
   snprintf(task, sizeof task, "training %s", cfg->experiment ? cfg->experiment : "the model");
   RtMemNeed need = {.task = task, .loader_thread = cfg->background_loader};
   rt_mem_need_model(&need, m, true);
-  /* ema_decay: the average's region, and its copy in the checkpoint file being written */
-  if (cfg->ema_decay > 0) rt_mem_need_add(&need, "moving average of the weights", 2 * m->state_bytes);
+  /* ema_decay: the average's region, and its copy in the checkpoint file being written (rank 0 only) */
+  if (cfg->ema_decay > 0 && root) rt_mem_need_add(&need, "moving average of the weights", 2 * m->state_bytes);
   int64_t samples = (cfg->fresh.enabled ? 2 * (int64_t)cfg->fresh.count : train->count) + val->count;
   need.loaded = rt_dataset_image_bytes(samples, val->height, val->width);
   return rt_mem_prepare(&need, cfg->progress >= 1 ? stdout : NULL, d);
@@ -382,7 +382,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   }
   RtComm *comm = cfg->comm;
   bool parallel = rt_comm_parallel(comm), root = !parallel || comm->rank == 0;
-  bool opened = fits && check_memory(m, cfg, train, val, d);
+  bool opened = fits && check_memory(m, cfg, train, val, root, d);
   /* rank 0 alone owns the output folder */
   int lock = -1;
   if (opened && root) opened = rt_fs_mkdirs(cfg->out_dir, d) && (lock = rt_run_dir_lock(cfg->out_dir, d)) >= 0;
