@@ -37,13 +37,17 @@ const char *fe_loss_format(const FeLoss *l, char *buf, size_t size) {
 }
 
 const char *fe_data_format(const FeData *d, char *buf, size_t size) {
-  if (d->synthetic)
+  char folders[560];
+  if (d->val) snprintf(folders, sizeof folders, "folders %s, %s", d->train, d->val);
+  else snprintf(folders, sizeof folders, "folder %s (%g held out)", d->train, d->val_split);
+  if (d->synthetic && d->train)
+    snprintf(buf, size, "%s, mixed with %d synthetic samples of length %d-%d generated every epoch", folders,
+             d->train_count, d->length[0], d->length[1]);
+  else if (d->synthetic)
     snprintf(buf, size, "synthetic %d/%d, length %d-%d%s", d->train_count, d->val_count, d->length[0],
              d->length[1], d->fresh ? ", fresh training samples every epoch" : "");
-  else if (d->val)
-    snprintf(buf, size, "folders %s, %s", d->train, d->val);
   else
-    snprintf(buf, size, "folder %s (%g held out)", d->train, d->val_split);
+    snprintf(buf, size, "%s", folders);
   return buf;
 }
 

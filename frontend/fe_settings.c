@@ -154,6 +154,16 @@ static const FeField DATA_SYNTHETIC[] = {SKIP("synthetic"), F(FeData, "charset",
                                          SKIP("fresh")};
 static const FeSchema DATA_FORMS[2] = {SCHEMA("folder data", DATA_FOLDERS),
                                        SCHEMA("synthetic data", DATA_SYNTHETIC)};
+/* folders with fresh synthetic samples mixed into every epoch */
+static const FeField DATA_MIXED[] = {
+    F(FeData, "train", FE_FIELD_STRING, train, 0, 0, 0),
+    F(FeData, "val", FE_FIELD_STRING, val, 0, 0, 0),
+    F(FeData, "val_split", FE_FIELD_NUMBER, val_split, 0, 1, FE_OPEN_MIN | FE_OPEN_MAX),
+    F(FeData, "charset", FE_FIELD_STRING, charset, 0, 0, 0),
+    SKIP("synthetic"),
+    SKIP("fresh"), /* refused with a reason (fresh_misplaced) */
+};
+static const FeSchema DATA_MIXED_FORM = SCHEMA("folder data with synthetic samples", DATA_MIXED);
 static const FeField SYNTHETIC[] = {
     F(FeData, "train", FE_FIELD_INT, train_count, 1, 10000000, 0),
     F(FeData, "val", FE_FIELD_INT, val_count, 1, 10000000, 0),
@@ -406,8 +416,22 @@ static const char *fonts_decode(FeCtx *c, const FeNode *n, const char *base_dir,
   return joined;
 }
 
-/* data: `synthetic`, {synthetic: {...}} or {train: DIR, val: DIR}. It always replaces the
- * inherited data entirely: mixing a folder from the defaults with synthetic counts is never meant. */
+/* Folders and synthetic samples together: the generated samples must be fresh (new every epoch,
+ * mixed with the folder's) and validation is the folders' alone. */
+static void mixed_check(FeCtx *c, const FeNode *synth, const FeData *d) {
+  if (synth->kind != FE_NODE_MAP || !d->fresh)
+    fe_error(c, synth,
+             "next to data folders, synthetic samples are generated afresh every epoch and mixed with the folder's: "
+             "synthetic: {train: N, fresh: true, ...}");
+  else if (fe_node_get(synth, "val"))
+    fe_error(c, fe_node_key(synth, "val"),
+             "with data folders, validation is on the folders (data's 'val' or 'val_split'): leave out synthetic val");
+}
+
+/* data: `synthetic`, {synthetic: {...}}, {train: DIR, val: DIR}, or folders with fresh synthetic
+ * samples mixed in ({train: DIR, val: DIR, synthetic: {train: N, fresh: true, ...}}). It always
+ * replaces the inherited data entirely: a folder from the defaults is never mixed with synthetic
+ * counts of an experiment's. */
 static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_dir, bool skip) {
   *d = synthetic_builtin();
   if (n->kind == FE_NODE_SCALAR && !fe_node_is_null(n) && strcmp(n->text, "synthetic") == 0) return;
@@ -418,23 +442,19 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
     return;
   }
   const FeNode *synth = fe_node_get(n, "synthetic");
-  if (synth && (fe_node_get(n, "train") || fe_node_get(n, "val"))) {
-    fe_error(c, fe_node_key(n, "synthetic"),
-             "data takes either 'synthetic' or 'train'/'val' folders, not both");
-    return;
-  }
+  bool mixed = synth && (fe_node_get(n, "train") || fe_node_get(n, "val"));
   d->synthetic = synth != NULL;
-  fe_schema_decode(c, n, &DATA_FORMS[d->synthetic], d, DATA_FORMS, 2);
+  fe_schema_decode(c, n, mixed ? &DATA_MIXED_FORM : &DATA_FORMS[d->synthetic], d, DATA_FORMS, 2);
   fresh_misplaced(c, n, d->synthetic);
   if (d->charset) charset_check(c, fe_node_get(n, "charset"), d);
-  if (!d->synthetic) {
+  if (!d->synthetic || mixed) {
     if (!fe_node_get(n, "train"))
       fe_error(c, n, "data needs 'train' (a folder with labels.tsv) or 'synthetic'");
     if (d->val && fe_node_get(n, "val_split"))
       fe_error(c, fe_node_get(n, "val_split"), "val_split is only used without 'val'");
     folder_check(c, n, "train", &d->train, base_dir, skip);
     folder_check(c, n, "val", &d->val, base_dir, skip);
-    return;
+    if (!mixed) return;
   }
   bool on = true;
   if (synth->kind == FE_NODE_MAP) {
@@ -449,6 +469,11 @@ static void data_decode(FeCtx *c, const FeNode *n, FeData *d, const char *base_d
     char got[96];
     fe_error(c, synth, "synthetic must be a mapping {train, val, seed, length, fresh} or true, got %s",
              fe_node_describe(synth, got, sizeof got));
+    return;
+  }
+  if (mixed) {
+    mixed_check(c, synth, d);
+    d->val_count = 0; /* none generated: epoch e trains on generated samples [e N, (e + 1) N) */
   }
 }
 

@@ -376,39 +376,64 @@ void rt_dataset_input(const RtDataset *ds, int i, float *out) {
   rt_input_from_bytes(rt_dataset_pixels(ds, i), (int64_t)ds->height * ds->width, out);
 }
 
-RtDataset *rt_dataset_subset(const RtDataset *ds, const int *indices, int n) {
+/* An empty set of n sample slots holding total_ids label symbols, with ds's image size, charset
+ * and labels file; rt_dataset_subset and rt_dataset_concat fill it with copy_sample. */
+static RtDataset *dataset_alloc(const RtDataset *ds, int n, int64_t total_ids, const char *what) {
   RtDataset *s = rt_xcalloc(1, sizeof *s);
-  int64_t pixels = (int64_t)ds->height * ds->width, total_ids = 0;
-  for (int i = 0; i < n; i++) {
-    RT_ASSERT(indices[i] >= 0 && indices[i] < ds->count, "index %d of %d", indices[i], ds->count);
-    total_ids += ds->label_len[indices[i]];
-  }
+  int64_t pixels = (int64_t)ds->height * ds->width;
   size_t slots = (size_t)(n ? n : 1);
-  s->count = n;
   s->height = ds->height;
   s->width = ds->width;
-  s->images = rt_xmalloc_named(slots * (size_t)pixels * sizeof *s->images, "the images of a split data set");
+  s->images = rt_xmalloc_named(slots * (size_t)pixels * sizeof *s->images, what);
   s->ids = rt_xmalloc((size_t)(total_ids ? total_ids : 1) * sizeof *s->ids);
   s->label_start = rt_xmalloc(slots * sizeof *s->label_start);
   s->label_len = rt_xmalloc(slots * sizeof *s->label_len);
   s->paths = rt_xmalloc(slots * sizeof *s->paths);
   s->texts = rt_xmalloc(slots * sizeof *s->texts);
   s->lines = rt_xmalloc(slots * sizeof *s->lines);
-  int64_t off = 0;
-  for (int k = 0; k < n; k++) {
-    int i = indices[k];
-    memcpy(s->images + k * pixels, rt_dataset_pixels(ds, i), (size_t)pixels * sizeof *s->images);
-    memcpy(s->ids + off, rt_dataset_label(ds, i), (size_t)ds->label_len[i] * sizeof *s->ids);
-    s->label_start[k] = off;
-    s->label_len[k] = ds->label_len[i];
-    if (s->label_len[k] > s->max_label_len) s->max_label_len = s->label_len[k];
-    s->paths[k] = rt_arena_strdup(&s->arena, ds->paths[i]);
-    s->texts[k] = rt_arena_strdup(&s->arena, ds->texts[i]);
-    s->lines[k] = ds->lines[i];
-    off += ds->label_len[i];
-  }
   rt_charset_copy(&s->charset, &ds->charset);
   s->labels_file = ds->labels_file ? rt_xstrdup(ds->labels_file) : NULL;
+  return s;
+}
+
+/* Appends sample i of ds to s (its next slot); *ids: where the next label's ids go. */
+static void copy_sample(RtDataset *s, const RtDataset *ds, int i, int64_t *ids) {
+  int64_t pixels = (int64_t)ds->height * ds->width;
+  int k = s->count++;
+  memcpy(s->images + k * pixels, rt_dataset_pixels(ds, i), (size_t)pixels * sizeof *s->images);
+  memcpy(s->ids + *ids, rt_dataset_label(ds, i), (size_t)ds->label_len[i] * sizeof *s->ids);
+  s->label_start[k] = *ids;
+  s->label_len[k] = ds->label_len[i];
+  if (s->label_len[k] > s->max_label_len) s->max_label_len = s->label_len[k];
+  s->paths[k] = rt_arena_strdup(&s->arena, ds->paths[i]);
+  s->texts[k] = rt_arena_strdup(&s->arena, ds->texts[i]);
+  s->lines[k] = ds->lines[i];
+  *ids += ds->label_len[i];
+}
+
+RtDataset *rt_dataset_subset(const RtDataset *ds, const int *indices, int n) {
+  int64_t total_ids = 0;
+  for (int i = 0; i < n; i++) {
+    RT_ASSERT(indices[i] >= 0 && indices[i] < ds->count, "index %d of %d", indices[i], ds->count);
+    total_ids += ds->label_len[indices[i]];
+  }
+  RtDataset *s = dataset_alloc(ds, n, total_ids, "the images of a split data set");
+  int64_t ids = 0;
+  for (int k = 0; k < n; k++) copy_sample(s, ds, indices[k], &ids);
+  return s;
+}
+
+RtDataset *rt_dataset_concat(const RtDataset *a, const RtDataset *b) {
+  RT_ASSERT(a->height == b->height && a->width == b->width, "images of %dx%d and %dx%d", a->height, a->width,
+            b->height, b->width);
+  RT_ASSERT(strcmp(a->charset.utf8, b->charset.utf8) == 0, "two charsets");
+  int64_t total_ids = 0;
+  for (int i = 0; i < a->count; i++) total_ids += a->label_len[i];
+  for (int i = 0; i < b->count; i++) total_ids += b->label_len[i];
+  RtDataset *s = dataset_alloc(a, a->count + b->count, total_ids, "the images of a mixed data set");
+  int64_t ids = 0;
+  for (int i = 0; i < a->count; i++) copy_sample(s, a, i, &ids);
+  for (int i = 0; i < b->count; i++) copy_sample(s, b, i, &ids);
   return s;
 }
 

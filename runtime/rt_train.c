@@ -7,6 +7,7 @@
 #include "runtime/rt_train.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +126,9 @@ static bool check_memory(const RtModel *m, const RtTrainConfig *cfg, const RtDat
   rt_mem_need_model(&need, m, true);
   /* ema_decay: the average's region, and its copy in the checkpoint file being written (rank 0 only) */
   if (cfg->ema_decay > 0 && root) rt_mem_need_add(&need, "moving average of the weights", 2 * m->state_bytes);
-  int64_t samples = (cfg->fresh.enabled ? 2 * (int64_t)cfg->fresh.count : train->count) + val->count;
+  int64_t fresh = cfg->fresh.enabled ? cfg->fresh.count : 0, folder = train ? train->count : 0;
+  /* a mixed epoch (rt_dataset_concat) is made while the last one and the folder's set still exist */
+  int64_t samples = (fresh && folder ? 3 * (fresh + folder) : fresh ? 2 * fresh : folder) + val->count;
   need.loaded = rt_dataset_image_bytes(samples, val->height, val->width);
   return rt_mem_prepare(&need, cfg->progress >= 1 ? stdout : NULL, d);
 }
@@ -199,17 +202,15 @@ static void print_epoch(const Run *r, const RtEpochMetrics *e) {
   fflush(stdout);
 }
 
-/* The label lengths the curriculum grows over: the generator's range, or the training set's. */
+/* The label lengths the curriculum grows over: the training set's range, the generator's, or
+ * (mixed) both. */
 static void label_range(const RtTrainConfig *cfg, const RtDataset *train, int *shortest, int *longest) {
-  if (cfg->fresh.enabled) {
-    *shortest = cfg->fresh.min_len;
-    *longest = cfg->fresh.max_len;
-    return;
-  }
-  *shortest = train->max_label_len;
-  *longest = train->max_label_len;
-  for (int i = 0; i < train->count; i++)
+  *shortest = cfg->fresh.enabled ? cfg->fresh.min_len : INT_MAX;
+  *longest = cfg->fresh.enabled ? cfg->fresh.max_len : 0;
+  for (int i = 0; train && i < train->count; i++) {
     if (train->label_len[i] < *shortest) *shortest = train->label_len[i];
+    if (train->label_len[i] > *longest) *longest = train->label_len[i];
+  }
 }
 
 /* Where a per-step schedule stands at batch i of an epoch of `batches`: an epoch that a curriculum
@@ -370,11 +371,18 @@ static void share_start(Run *r, int *start_epoch, bool *resuming) {
 bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train, const RtDataset *val,
               RtTrainSummary *summary, RtDiags *d) {
   *summary = (RtTrainSummary){.status = RT_RUN_FAILED, .best_epoch = -1, .diverged_at_step = -1};
-  bool fresh = cfg->fresh.enabled;
+  bool fresh = cfg->fresh.enabled, mixed = fresh && train; /* mixed: a folder's samples and fresh ones */
   RT_ASSERT(fresh || train, "no training set");
-  bool fits = (fresh ? check_fresh(m, &cfg->fresh, d) : check_data(m, train, "training", d)) &
+  RtFreshConfig fresh_cfg = cfg->fresh;
+  if (mixed && !fresh_cfg.charset) fresh_cfg.charset = train->charset.utf8; /* the folder's symbols and ids */
+  bool fits = (!fresh || check_fresh(m, &fresh_cfg, d)) & (!train || check_data(m, train, "training", d)) &
               check_data(m, val, "validation", d);
-  const RtDataset *symbols = fresh ? val : train; /* one charset for both sets */
+  if (mixed && strcmp(rt_fresh_charset(&fresh_cfg), train->charset.utf8) != 0)
+    fits = false, rt_diag_error(d, train->labels_file, 0, 0,
+                                "the generated samples' charset \"%s\" is not the folder's \"%s\": leave the "
+                                "charset to the folder (or give data a charset for both)",
+                                rt_fresh_charset(&fresh_cfg), train->charset.utf8);
+  const RtDataset *symbols = train ? train : val; /* one charset for both sets */
   if (symbols->charset.size > m->symbols) {
     rt_diag_error(d, symbols->labels_file, 0, 0, "the charset has %d symbols; the preset has %d classes for symbols",
                   symbols->charset.size, m->symbols);
@@ -388,7 +396,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   if (opened && root) opened = rt_fs_mkdirs(cfg->out_dir, d) && (lock = rt_run_dir_lock(cfg->out_dir, d)) >= 0;
   /* the generator's fonts are read before any file of the run is touched */
   RtFresh *source = NULL;
-  if (opened && fresh) opened = (source = rt_fresh_new(&cfg->fresh, m->height, m->width, cfg->background_loader, d));
+  if (opened && fresh) opened = (source = rt_fresh_new(&fresh_cfg, m->height, m->width, cfg->background_loader, d));
   if (!rt_parallel_agree(comm, opened, d)) {
     rt_fresh_free(source);
     if (lock >= 0) close(lock);
@@ -418,7 +426,7 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   }
 
   int global_batch = m->batch * (parallel ? comm->size : 1); /* m->batch is one process's share */
-  int count = fresh ? cfg->fresh.count : train->count, batches = (count + global_batch - 1) / global_batch;
+  int count = (fresh ? cfg->fresh.count : 0) + (train ? train->count : 0), batches = (count + global_batch - 1) / global_batch;
   int shortest, longest;
   label_range(cfg, train, &shortest, &longest);
   RtScheduleConfig sc = cfg->schedule;
@@ -486,9 +494,15 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
       ok = false;
       break;
     }
+    if (mixed) { /* the folder's samples, then the generated ones (the loader shuffles them together) */
+      RtDataset *both = rt_dataset_concat(train, next_set);
+      rt_dataset_free(next_set);
+      next_set = both;
+    }
     if (!loader) loader = rt_loader_new(fresh ? next_set : train, &lo);
-    /* a fixed set follows the curriculum by leaving longer labels out of the epoch's order */
-    rt_loader_start_epoch_on(loader, epoch, next_set, fresh || max_len >= longest ? 0 : max_len);
+    /* a fixed set follows the curriculum by leaving longer labels out of the epoch's order (a
+     * fresh one is generated within the bound) */
+    rt_loader_start_epoch_on(loader, epoch, next_set, (fresh && !mixed) || max_len >= longest ? 0 : max_len);
     if (fresh) {
       rt_dataset_free(epoch_set); /* the loader has let go of it */
       epoch_set = next_set;

@@ -112,18 +112,24 @@ void rt_train_print_start(const char *experiment, const char *preset, long long 
                           const RtDataset *train, const RtDataset *val, const RtFreshConfig *fresh) {
   bool renewed = fresh && fresh->enabled;
   printf("charset (%d symbols): %s\n", val->charset.size, val->charset.utf8); /* one charset for both sets */
-  printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d %strain / %d validation samples\n",
-         experiment, preset, params, batch, epochs, renewed ? fresh->count : train->count,
-         renewed ? "fresh (new every epoch) " : "", val->count);
+  if (renewed && train)
+    printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d train samples from the folder and %d "
+           "generated afresh every epoch (labels of %d-%d symbols), mixed / %d validation samples\n",
+           experiment, preset, params, batch, epochs, train->count, fresh->count, fresh->min_len, fresh->max_len,
+           val->count);
+  else
+    printf("training %s: preset %s, %lld params, batch %d, %d epochs, %d %strain / %d validation samples\n",
+           experiment, preset, params, batch, epochs, renewed ? fresh->count : train->count,
+           renewed ? "fresh (new every epoch) " : "", val->count);
   fflush(stdout);
   rt_blas_warn(stderr);
 }
 
 int rt_train_single_label_length(const RtDataset *train, const RtFreshConfig *fresh) {
-  if (fresh && fresh->enabled) return fresh->min_len == fresh->max_len ? fresh->min_len : 0;
-  if (!train || train->count == 0) return 0;
-  for (int i = 1; i < train->count; i++)
-    if (train->label_len[i] != train->label_len[0]) return 0;
+  int len = fresh && fresh->enabled ? (fresh->min_len == fresh->max_len ? fresh->min_len : 0) : -1;
+  if (len == 0 || !train || train->count == 0) return len < 0 ? 0 : len; /* mixed: both sets' */
+  for (int i = 0; i < train->count; i++)
+    if (train->label_len[i] != (len < 0 ? train->label_len[0] : len)) return 0;
   return train->label_len[0];
 }
 

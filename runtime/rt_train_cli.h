@@ -38,12 +38,13 @@ const char *rt_train_options_help(bool with_config, const char *source, char *bu
 void rt_train_args_apply(const RtTrainArgs *a, const char *experiment, char *out_dir, size_t size, RtTrainConfig *tc);
 
 /* The lines both tools print before training: the charset and what is trained on what. With
- * fresh data enabled, train may be NULL (fresh->count new samples every epoch). */
+ * fresh data enabled, train may be NULL (fresh->count new samples every epoch), or a folder's
+ * set that the fresh samples are mixed into. */
 void rt_train_print_start(const char *experiment, const char *preset, long long params, int batch, int epochs,
                           const RtDataset *train, const RtDataset *val, const RtFreshConfig *fresh);
 
-/* The length every training label has (fresh data: the generator's range), or 0 when they differ
- * or there are none. */
+/* The length every training label has (fresh data: the generator's range; mixed: both sets'), or
+ * 0 when they differ or there are none. */
 int rt_train_single_label_length(const RtDataset *train, const RtFreshConfig *fresh);
 
 /* A note on stdout when a CTC model starts from its initialisation (no --init, no --resume) on

@@ -109,7 +109,7 @@ bool rt_trainer_load_data(const RtTrainerData *data, const RtTrainerDataOptions 
   *train = *val = NULL;
   const char *train_dir = o->train_dir, *val_dir = o->val_dir;
   char synth[4096], synth_train[4200], synth_val[4200];
-  if (!train_dir && data->synthetic) {
+  if (!train_dir && data->synthetic && !data->train_dir) { /* generated (mixed: folders, below) */
     rt_trainer_synth_dir(data, synth, sizeof synth);
     snprintf(synth_train, sizeof synth_train, "%s/train", synth);
     snprintf(synth_val, sizeof synth_val, "%s/val", synth);
@@ -172,15 +172,14 @@ cJSON *rt_trainer_folder_data_json(const char *train_dir, const char *val_dir, d
   return data;
 }
 
-cJSON *rt_trainer_data_json(const RtTrainerData *d) {
-  if (!d->synthetic) return rt_trainer_folder_data_json(d->train_dir, d->val_dir, d->val_split, d->charset);
-  cJSON *data = cJSON_CreateObject();
+/* The generator's parameters of synthetic data d into data (the `data` object's synthetic keys). */
+static void synthetic_json(const RtTrainerData *d, cJSON *data) {
   cJSON_AddNumberToObject(data, "synthetic_train", d->train_count);
-  cJSON_AddNumberToObject(data, "synthetic_val", d->val_count);
+  if (!d->train_dir) cJSON_AddNumberToObject(data, "synthetic_val", d->val_count);
   cJSON_AddNumberToObject(data, "seed", (double)d->synth_seed);
   cJSON_AddItemToObject(data, "length", cJSON_CreateIntArray((const int[]){d->min_len, d->max_len}, 2));
   if (d->fresh) cJSON_AddTrueToObject(data, "fresh"); /* absent: as before fresh existed */
-  if (d->charset) cJSON_AddStringToObject(data, "charset", d->charset);
+  if (d->charset && !d->train_dir) cJSON_AddStringToObject(data, "charset", d->charset); /* mixed: the folders' */
   char style[128];
   synth_style(d, style, sizeof style);
   if (*style) { /* only when not the default mix */
@@ -194,6 +193,16 @@ cJSON *rt_trainer_data_json(const RtTrainerData *d) {
     if (d->synth_mixed) cJSON_AddTrueToObject(st, "mixed"); /* absent: as before it existed */
     if (d->synth_fonts) cJSON_AddStringToObject(st, "fonts", d->synth_fonts);
   }
+}
+
+cJSON *rt_trainer_data_json(const RtTrainerData *d) {
+  if (!d->synthetic || d->train_dir) {
+    cJSON *data = rt_trainer_folder_data_json(d->train_dir, d->val_dir, d->val_split, d->charset);
+    if (d->synthetic) synthetic_json(d, data); /* mixed: what is generated every epoch, no validation */
+    return data;
+  }
+  cJSON *data = cJSON_CreateObject();
+  synthetic_json(d, data);
   return data;
 }
 
@@ -224,7 +233,7 @@ bool rt_trainer_data_from_json(const cJSON *o, RtTrainerData *d, const char *wha
                        .charset = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "charset"))};
   if (ok && d->synthetic) {
     d->train_count = int_of(o, "synthetic_train", &ok);
-    d->val_count = int_of(o, "synthetic_val", &ok);
+    if (!d->train_dir) d->val_count = int_of(o, "synthetic_val", &ok); /* mixed: validated on folders */
     const cJSON *seed = cJSON_GetObjectItemCaseSensitive(o, "seed");
     ok &= cJSON_IsNumber(seed) && cJSON_GetArraySize(length) == 2;
     const cJSON *fresh = cJSON_GetObjectItemCaseSensitive(o, "fresh");

@@ -19,7 +19,9 @@
 /* The share of a training folder held out for validation when a config says nothing (FeData). */
 #define RT_DEFAULT_VAL_SPLIT 0.1
 
-/* Where an experiment's data comes from (FeData of the config, resolved at build time). */
+/* Where an experiment's data comes from (FeData of the config, resolved at build time). Folders,
+ * synthetic data, or both (mixed): synthetic with `fresh` and train_dir set trains every epoch on
+ * the folder's samples and train_count generated ones, and validates on the folders. */
 typedef struct RtTrainerData {
   bool synthetic;
   /* folders (labels.tsv + images): val_dir NULL holds out val_split of train_dir */
@@ -57,7 +59,7 @@ int rt_trainer_main(int argc, char **argv, const RtTrainerSpec *spec);
 
 /* Loads (generating first when synthetic) the training and validation sets, exactly like
  * `smelt train` (driver/experiment.c): train_dir / val_dir override the spec's folders (and
- * `fresh`); fresh synthetic data has no fixed training set (*train is NULL: the training loop
+ * `fresh`); mixed data loads its folders (the fresh samples come epoch by epoch); fresh synthetic data has no fixed training set (*train is NULL: the training loop
  * renders one per epoch) and its validation set is read with the generator's charset; a folder
  * without a validation folder is split by val_split (0: 0.2) with RT_SPLIT_SEED, the same for
  * every experiment and training seed, so that experiments are validated on the same samples. */

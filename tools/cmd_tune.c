@@ -217,7 +217,7 @@ static bool prepare_data(const TuneSweep *s, RtDiags *d) {
     const FeExperiment *e = &s->runs[i].e;
     if (s->runs[i].skip) continue;
     char where[4096 + 64];
-    if (e->data.synthetic) experiment_synth_dir(e, where, sizeof where);
+    if (e->data.synthetic && !e->data.train) experiment_synth_dir(e, where, sizeof where); /* generated */
     else snprintf(where, sizeof where, "%s|%s|%g", e->data.train, e->data.val ? e->data.val : "", e->data.val_split);
     /* what loading depends on: the set, the charset, and the preset's image size and label length */
     snprintf(keys[i], sizeof keys[i], "%s|%s|%dx%d|%d|%d", where, e->data.charset ? e->data.charset : "",

@@ -12,6 +12,8 @@
 
 #include "codegen/cg_target.h"
 #include "runtime/rt_results.h"
+#include "runtime/rt_synth.h"
+#include "support/rt_fs.h"
 #include "test_aot.h"
 
 static char tmp[] = "/tmp/smelt-aot-build-XXXXXX";
@@ -233,6 +235,37 @@ static void test_fresh_trainer_matches_smelt_train(void **state) {
   rt_results_free(&r);
 }
 
+/* A trainer built from a folder mixed with fresh samples renders the same epochs as smelt train
+ * and ends with the same metrics and weights; the settings it records keep both. */
+static void test_mixed_trainer_matches_smelt_train(void **state) {
+  RtSynthOptions so = {.charset = "0123", .min_len = 2, .max_len = 2};
+  RtDiags d = {0};
+  assert_true(rt_synth_generate(path("mixed-folder"), 40, 9, &so, &d));
+  char yaml[1600];
+  snprintf(yaml, sizeof yaml,
+           "defaults: {epochs: 2, batch_size: 16, learning_rate: 0.01, scheduler: constant, early_stopping: false}\n"
+           "experiments:\n  mixed:\n    model: %s/tests/train/mini_ctc.yaml\n    loss: ctc\n"
+           "    data: {train: %s, val_split: 0.25, synthetic: {train: 24, seed: 3, length: [1, 3], fresh: true}}\n",
+           SMELT_SOURCE_DIR, path("mixed-folder"));
+  assert_true(rt_fs_write_atomic(path("mixed.yaml"), yaml, strlen(yaml), &d));
+  const char *build[] = {"build", path("mixed.yaml"), "-o", path("mixed-trainer"), NULL};
+  assert_int_equal(run_cmd_to("/dev/null", cmd_build, build), 0);
+  assert_int_equal(sh("%s --out %s-aot --quiet > /dev/null", path("mixed-trainer")), 0);
+  const char *train[] = {"train", path("mixed.yaml"), "--out", path("mixed-jit"), "--quiet", NULL};
+  assert_int_equal(run_cmd_to("/dev/null", cmd_train, train), 0);
+  assert_same_results(path("mixed-trainer-aot/mixed/results.json"), path("mixed-jit/mixed/results.json"), 2);
+  assert_true(same_checkpoints(path("mixed-trainer-aot/mixed/last.safetensors"),
+                               path("mixed-jit/mixed/last.safetensors"), NULL));
+  RtResults r;
+  assert_true(rt_results_load(path("mixed-jit/mixed/results.json"), &r, &d));
+  assert_int_equal(r.history[1].step, 8); /* an epoch: 30 of the folder's samples and 24 generated, 4 batches */
+  assert_non_null(strstr(r.config_json, "\"synthetic_train\":24"));
+  assert_non_null(strstr(r.config_json, "\"val_split\":0.25"));
+  rt_results_free(&r);
+  rt_diags_free(&d);
+  (void)state;
+}
+
 /* x86-64-v3 code has no AVX-512 registers; the host's has them when the host does. */
 static void test_cpu_option(void **state) {
   const char *build[] = {"build", CONFIG, "-o", path("trainer-v3"), "--cpu", "x86-64-v3", NULL};
@@ -268,6 +301,7 @@ int main(void) {
       cmocka_unit_test(test_trainer_epochs_option),
       cmocka_unit_test(test_cpu_option),
       cmocka_unit_test(test_fresh_trainer_matches_smelt_train),
+      cmocka_unit_test(test_mixed_trainer_matches_smelt_train),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -481,6 +481,28 @@ static void test_split(void **state) {
   rt_diags_free(&d);
 }
 
+/* concat: a's samples then b's, each image, label and text copied whole, in one charset. */
+static void test_concat(void **state) {
+  RtDataset *a = fx_dataset(3, 4, 8), *b = fx_dataset(5, 4, 8);
+  RtDataset *ab = rt_dataset_concat(a, b);
+  assert_int_equal(ab->count, 8);
+  for (int i = 0; i < ab->count; i++) {
+    const RtDataset *src = i < 3 ? a : b;
+    int j = i < 3 ? i : i - 3;
+    assert_memory_equal(rt_dataset_pixels(ab, i), rt_dataset_pixels(src, j), 32);
+    assert_int_equal(ab->label_len[i], src->label_len[j]);
+    assert_memory_equal(rt_dataset_label(ab, i), rt_dataset_label(src, j), (size_t)src->label_len[j] * sizeof(int32_t));
+    assert_string_equal(ab->texts[i], src->texts[j]);
+    assert_string_equal(ab->paths[i], src->paths[j]);
+  }
+  assert_int_equal(ab->max_label_len, a->max_label_len > b->max_label_len ? a->max_label_len : b->max_label_len);
+  assert_string_equal(ab->charset.utf8, "abcde");
+  rt_dataset_free(a);
+  rt_dataset_free(b);
+  rt_dataset_free(ab);
+  (void)state;
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_utf8),
@@ -498,6 +520,7 @@ int main(void) {
       cmocka_unit_test(test_dataset_paths_outside),
       cmocka_unit_test(test_dataset_report_cap),
       cmocka_unit_test(test_split),
+      cmocka_unit_test(test_concat),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

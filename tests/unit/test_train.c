@@ -692,6 +692,41 @@ static void test_fresh_epochs_are_new(void **state) {
   fe_config_free(fixed);
 }
 
+/* A folder mixed with fresh samples: every epoch trains on the folder's training part and the
+ * epoch's generated samples together (the steps of 36 + 32 samples at batch 16), validates on
+ * the folder's held-out part, records both in the settings, and resumes to the metrics and
+ * weights of an uninterrupted run. The folder's labels have one length, the generated 1-3. */
+static void test_mixed_folder_and_fresh(void **state) {
+  char dir[600], extra[1400];
+  snprintf(dir, sizeof dir, "%s/mixed-folder", tmp);
+  RtSynthOptions so = {.charset = "0123", .min_len = 2, .max_len = 2};
+  RtDiags d = {0};
+  assert_true(rt_synth_generate(dir, 48, 9, &so, &d));
+  snprintf(extra, sizeof extra,
+           "    loss: ctc\n    data: {train: %s, val_split: 0.25, synthetic: {train: 32, seed: 3, length: [1, 3], "
+           "fresh: true}}\n",
+           dir);
+  FeConfig *c = config("mini_ctc.yaml", extra);
+  expect_resume_matches(c, "mixed-whole", "mixed-parts", 3, 0);
+  RtResults r = results_of("mixed-parts");
+  for (int e = 0; e < 3; e++) assert_int_equal(r.history[e].step, 5 * (e + 1)); /* ceil((36 + 32) / 16) */
+  rt_results_free(&r);
+  char path[700];
+  snprintf(path, sizeof path, "%s/mixed-whole/results.json", tmp);
+  uint8_t *bytes = NULL;
+  size_t size = 0;
+  assert_true(rt_fs_read_file(path, &bytes, &size, &d));
+  char *json = strndup((const char *)bytes, size);
+  free(bytes);
+  assert_non_null(strstr(json, "\"val_split\"")); /* the folder, and what is generated with it */
+  assert_non_null(strstr(json, "\"synthetic_train\""));
+  assert_null(strstr(json, "synthetic_val"));
+  free(json);
+  rt_diags_free(&d);
+  fe_config_free(c);
+  (void)state;
+}
+
 /* A curriculum on a fixed set leaves the longer labels out of the first epochs: epoch 0 trains on
  * the samples with the shortest labels only (its steps are those of that many samples), epoch 1
  * on those up to 2 symbols, and from epoch 2 (K) on everything. */
@@ -924,6 +959,7 @@ int main(void) {
       cmocka_unit_test(test_synthetic_style),
       cmocka_unit_test(test_fresh_resume_matches_uninterrupted),
       cmocka_unit_test(test_fresh_epochs_are_new),
+      cmocka_unit_test(test_mixed_folder_and_fresh),
       cmocka_unit_test(test_curriculum_on_fixed_set),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
