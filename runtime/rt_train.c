@@ -377,11 +377,13 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   if (mixed && !fresh_cfg.charset) fresh_cfg.charset = train->charset.utf8; /* the folder's symbols and ids */
   bool fits = (!fresh || check_fresh(m, &fresh_cfg, d)) & (!train || check_data(m, train, "training", d)) &
               check_data(m, val, "validation", d);
-  if (mixed && strcmp(rt_fresh_charset(&fresh_cfg), train->charset.utf8) != 0)
-    fits = false, rt_diag_error(d, train->labels_file, 0, 0,
-                                "the generated samples' charset \"%s\" is not the folder's \"%s\": leave the "
-                                "charset to the folder (or give data a charset for both)",
-                                rt_fresh_charset(&fresh_cfg), train->charset.utf8);
+  if (mixed && strcmp(rt_fresh_charset(&fresh_cfg), train->charset.utf8) != 0) {
+    rt_diag_error(d, train->labels_file, 0, 0,
+                  "the generated samples' charset \"%s\" is not the folder's \"%s\": leave the charset to the "
+                  "folder (or give data a charset for both)",
+                  rt_fresh_charset(&fresh_cfg), train->charset.utf8);
+    fits = false;
+  }
   const RtDataset *symbols = train ? train : val; /* one charset for both sets */
   if (symbols->charset.size > m->symbols) {
     rt_diag_error(d, symbols->labels_file, 0, 0, "the charset has %d symbols; the preset has %d classes for symbols",
@@ -426,7 +428,8 @@ bool rt_train(const RtModel *m, const RtTrainConfig *cfg, const RtDataset *train
   }
 
   int global_batch = m->batch * (parallel ? comm->size : 1); /* m->batch is one process's share */
-  int count = (fresh ? cfg->fresh.count : 0) + (train ? train->count : 0), batches = (count + global_batch - 1) / global_batch;
+  int count = (fresh ? cfg->fresh.count : 0) + (train ? train->count : 0);
+  int batches = (count + global_batch - 1) / global_batch;
   int shortest, longest;
   label_range(cfg, train, &shortest, &longest);
   RtScheduleConfig sc = cfg->schedule;

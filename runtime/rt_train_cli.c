@@ -138,7 +138,9 @@ void rt_train_note_label_length(bool ctc, bool from_scratch, const RtDataset *tr
   if (!ctc || !from_scratch || len == 0) return;
   printf("note: every training label has %d symbol%s; a CTC model from scratch leaves its all-blank start much\n"
          "      later on labels of one length, on large charsets not at all (docs/recipes.md, \"Label lengths\"):\n"
-         "      pretrain on generated labels of several lengths and fine-tune with --init, or use attention\n",
+         "      mix generated samples of several lengths into every epoch (data: {train: DIR, synthetic:\n"
+         "      {fresh: true, length: [3, 8], like: DIR}}), pretrain on them and fine-tune with --init, or use\n"
+         "      attention\n",
          len, len == 1 ? "" : "s");
   fflush(stdout);
 }
