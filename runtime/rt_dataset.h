@@ -61,8 +61,8 @@ void rt_dataset_free(RtDataset *ds);
 
 /* The samples indices[0..n) of ds (copies; the charset is ds's). */
 RtDataset *rt_dataset_subset(const RtDataset *ds, const int *indices, int n);
-/* a's samples, then b's (copies; both non-empty, with the same image size and charset, whose
- * ids they share; the labels file is a's): a folder's training set and a fresh epoch's, mixed. */
+/* a's samples, then b's (copies; both with the same image size and charset, whose ids they
+ * share; the labels file is a's): a folder's training set and a fresh epoch's, mixed. */
 RtDataset *rt_dataset_concat(const RtDataset *a, const RtDataset *b);
 
 /* Holds out a validation set: a seeded shuffle of the sample indices (Philox, rt_random.h) whose

@@ -126,11 +126,13 @@ void rt_train_print_start(const char *experiment, const char *preset, long long 
 }
 
 int rt_train_single_label_length(const RtDataset *train, const RtFreshConfig *fresh) {
-  int len = fresh && fresh->enabled ? (fresh->min_len == fresh->max_len ? fresh->min_len : 0) : -1;
-  if (len == 0 || !train || train->count == 0) return len < 0 ? 0 : len; /* mixed: both sets' */
-  for (int i = 0; i < train->count; i++)
-    if (train->label_len[i] != (len < 0 ? train->label_len[0] : len)) return 0;
-  return train->label_len[0];
+  bool generated = fresh && fresh->enabled, folder = train && train->count > 0; /* mixed: both */
+  if (!generated && !folder) return 0;
+  int len = generated ? fresh->min_len : train->label_len[0];
+  if (generated && fresh->max_len != len) return 0;
+  for (int i = 0; folder && i < train->count; i++)
+    if (train->label_len[i] != len) return 0;
+  return len;
 }
 
 void rt_train_note_label_length(bool ctc, bool from_scratch, const RtDataset *train, const RtFreshConfig *fresh) {

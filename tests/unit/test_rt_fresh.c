@@ -74,7 +74,8 @@ static RtDataset *generated_styled(const RtSynthOptions *style, int64_t first, i
 static RtDataset *generated(int64_t first, int max_len) { return generated_styled(NULL, first, max_len); }
 
 /* The one length all training labels have, for the CTC note: from the generator's range with
- * fresh data, from the labels of a set otherwise; 0 when they differ or there is nothing. */
+ * fresh data, from the labels of a set otherwise, from both when a set is mixed with fresh
+ * samples; 0 when they differ or there is nothing. */
 static void test_single_label_length(void **state) {
   RtFreshConfig one = CFG;
   one.min_len = one.max_len = 3;
@@ -84,7 +85,11 @@ static void test_single_label_length(void **state) {
   RtFreshConfig off = {0};
   assert_int_equal(rt_train_single_label_length(varied, &off), 0);
   assert_int_equal(rt_train_single_label_length(single, NULL), 1);
-  assert_int_equal(rt_train_single_label_length(single, &CFG), 0); /* fresh data: the generator's range */
+  assert_int_equal(rt_train_single_label_length(single, &CFG), 0); /* mixed: the generator's range varies */
+  RtFreshConfig len1 = CFG;
+  len1.min_len = len1.max_len = 1;
+  assert_int_equal(rt_train_single_label_length(single, &len1), 1); /* mixed: one length in both */
+  assert_int_equal(rt_train_single_label_length(single, &one), 0);  /* mixed: 1 and 3 */
   assert_int_equal(rt_train_single_label_length(NULL, NULL), 0);
   rt_dataset_free(varied);
   rt_dataset_free(single);
