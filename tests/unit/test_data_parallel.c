@@ -3,7 +3,8 @@
  * Two processes at global batch 32 end with the weights and losses of one process at batch 32
  * (SGD and Adam, a last batch whose second shard is empty; batch norm with sync_batchnorm, and
  * not without), bit for bit the same on a second run;
- * a run resumes with another number of processes (with a moving average of the weights too); batch norm and dropout run (per-process batch
+ * a run resumes with another number of processes (with a moving average of the weights too); a
+ * folder mixed with fresh samples trains alike; batch norm and dropout run (per-process batch
  * statistics, rank 0's running statistics); a trainer built with --mpi 2 ends as the JIT run does;
  * a batch that does not split and a refusal by rank 0 stop every process with one message.
  * Needs mpirun (openmpi-bin). */
@@ -28,7 +29,7 @@
 
 static char tmp[] = "/tmp/smelt-dp-XXXXXX";
 static char smelt[PATH_MAX];
-static const char *const CONFIG = "tests/train/data_parallel.yaml";
+static const char *config = "tests/train/data_parallel.yaml"; /* the runs' config */
 
 /* Runs `smelt train CONFIG --experiment E --out tmp/OUT --quiet EXTRA` in `procs` processes
  * (mpirun when above 1), its output into tmp/OUT.log; returns the exit status. */
@@ -40,7 +41,7 @@ static int train(int procs, const char *experiment, const char *out, const char 
              procs);
   char cmd[3 * PATH_MAX];
   snprintf(cmd, sizeof cmd, "%s%s train %s --experiment %s --out %s/%s --quiet %s >%s/%s.log 2>&1", mpi, smelt,
-           CONFIG, experiment, tmp, out, extra ? extra : "", tmp, out);
+           config, experiment, tmp, out, extra ? extra : "", tmp, out);
   int rc = system(cmd);
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
@@ -172,6 +173,31 @@ static void test_ema_two_processes_match_one(void **state) {
   assert_true(max_difference("one-ema", "ema-resumed2", "ema") <= 1e-4);
 }
 
+/* A folder mixed with fresh samples: every process renders the epoch's samples and joins them to
+ * the folder's (48 + 48 = 3 batches of 32), and two processes end as one. The folder and the
+ * config are made here (a folder must exist when a config loads). */
+static void test_mixed_two_processes_match_one(void **state) {
+  char cmd[2 * PATH_MAX], path[PATH_MAX];
+  snprintf(cmd, sizeof cmd, "%s data synth --out %s/folder --count 60 --seed 9 --length 2 --charset 0123 --quiet",
+           smelt, tmp);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/mixed.yaml", tmp);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fprintf(f,
+          "defaults: {epochs: 2, batch_size: 32, learning_rate: 0.01, scheduler: constant, early_stopping: false,\n"
+          "           augmentation: false}\n"
+          "experiments:\n  mixed:\n    model: %s/tests/train/mini_ctc.yaml\n    loss: ctc\n    optimizer: adam\n"
+          "    sync_batchnorm: true\n"
+          "    data: {train: %s/folder, val_split: 0.2, synthetic: {train: 48, seed: 3, length: [1, 3], fresh: true}}\n",
+          SMELT_SOURCE_DIR, tmp);
+  fclose(f);
+  config = path;
+  two_processes_match_one("mixed");
+  assert_log_has("two-mixed", "48 train samples from the folder and 48 generated afresh every epoch");
+  config = "tests/train/data_parallel.yaml";
+}
+
 static void test_batchnorm_and_dropout(void **state) {
   assert_int_equal(train(2, "batchnorm", "bn", NULL), 0);
   double v[4];
@@ -184,7 +210,7 @@ static void test_batchnorm_and_dropout(void **state) {
 static void test_built_trainer(void **state) {
   ensure_run(2, "adam", "two-adam");
   char cmd[3 * PATH_MAX];
-  snprintf(cmd, sizeof cmd, "%s build %s --experiment adam -o %s/trainer --mpi 2 >%s/build.log 2>&1", smelt, CONFIG, tmp,
+  snprintf(cmd, sizeof cmd, "%s build %s --experiment adam -o %s/trainer --mpi 2 >%s/build.log 2>&1", smelt, config, tmp,
            tmp);
   assert_int_equal(system(cmd), 0);
   snprintf(cmd, sizeof cmd, "ldd %s/trainer | grep -qi llvm", tmp);
@@ -243,6 +269,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_two_processes_repeat_exactly),
       cmocka_unit_test(test_resume_with_another_process_count),
       cmocka_unit_test(test_ema_two_processes_match_one),
+      cmocka_unit_test(test_mixed_two_processes_match_one),
       cmocka_unit_test(test_batchnorm_and_dropout),
       cmocka_unit_test(test_built_trainer),
       cmocka_unit_test(test_batch_must_split_evenly),
